@@ -1,0 +1,444 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"minyi/sampler"
+	"minyi/sql"
+	"minyi/survey"
+	"minyi/survey/csvfile"
+	"minyi/web"
+)
+
+// openDB opens the configured database (starting the embedded cluster if
+// needed) and checks that its schema is current.
+func openDB(e *env, checkSchema bool) (*sql.DB, error) {
+	db, err := sql.Open(sql.ConfigFromEnv())
+	if err != nil {
+		return nil, err
+	}
+	if checkSchema {
+		if err := sql.CheckSchema(db.DB); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	return db, nil
+}
+
+func cmdMigrate(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "migrate", "migrate")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	db, err := openDB(e, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	applied, err := sql.Migrate(db.DB)
+	if err != nil {
+		return err
+	}
+	if len(applied) == 0 {
+		fmt.Fprintf(e.stdout, "数据库结构已是最新(版本 %d)/ schema is up to date (version %d)\n", sql.LatestVersion(), sql.LatestVersion())
+		return nil
+	}
+	fmt.Fprintf(e.stdout, "已应用迁移 / applied migrations: %v;数据库结构版本 / schema version %d\n", applied, sql.LatestVersion())
+	return nil
+}
+
+func cmdServe(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "serve", "serve [--addr HOST:PORT]")
+	addr := fs.String("addr", ":8080", "监听地址 / listen address")
+	secure := fs.Bool("secure-cookies", false, "Cookie 加 Secure 标志(在 TLS 代理之后)/ set Secure on cookies (behind a TLS proxy)")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	db, err := openDB(e, true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return serve(ctx, e, db, *addr, *secure)
+}
+
+func serve(ctx context.Context, e *env, db *sql.DB, addr string, secure bool) error {
+	if err := sql.CheckQueries(db.DB); err != nil {
+		return err
+	}
+	srv, err := web.New(db.DB, web.Options{SecureCookies: secure})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("无法监听 %s / cannot listen on %s: %w", addr, addr, err)
+	}
+	fmt.Fprintf(e.stdout, "民意已启动 / Minyi is serving on http://%s  (Ctrl-C 停止 / to stop)\n", displayAddr(ln.Addr()))
+	err = srv.Serve(ctx, ln)
+	fmt.Fprintln(e.stdout, "已停止 / stopped")
+	return err
+}
+
+func displayAddr(a net.Addr) string {
+	s := a.String()
+	if strings.HasPrefix(s, "[::]:") {
+		return "localhost:" + strings.TrimPrefix(s, "[::]:")
+	}
+	return s
+}
+
+func cmdUsers(ctx context.Context, e *env, args []string) error {
+	_, rest, err := subcommand(args, "add")
+	if err != nil {
+		return err
+	}
+	fs := newFlags(e, "users add", "users add USERNAME --role admin|supervisor|interviewer|field_interviewer|office [--name NAME] [--password-stdin]")
+	role := fs.String("role", "", "角色 / role")
+	name := fs.String("name", "", "姓名 / display name")
+	stdin := fs.Bool("password-stdin", false, "从标准输入读取密码,否则随机生成并打印 / read the password from stdin, else generate and print one")
+	pos, err := parse(fs, rest)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return usageError{"需要一个用户名 / needs one USERNAME"}
+	}
+	if err := need(fs, "role"); err != nil {
+		return err
+	}
+	password := ""
+	if *stdin {
+		line, err := bufio.NewReader(e.stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return usageError{"无法从标准输入读取密码 / cannot read the password from stdin"}
+		}
+		password = strings.TrimRight(line, "\r\n")
+	} else {
+		password = newPassword()
+	}
+	db, err := openDB(e, true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	created, err := web.AddUser(ctx, db.DB, pos[0], *name, password, web.Role(*role))
+	if err != nil {
+		return err
+	}
+	if !created {
+		return survey.Errorf(survey.EConflict, "用户 %q 已存在", "user %q already exists", pos[0])
+	}
+	if *stdin {
+		fmt.Fprintf(e.stdout, "已添加用户 / added user %s (%s)\n", pos[0], *role)
+	} else {
+		fmt.Fprintf(e.stdout, "已添加用户 / added user %s (%s),密码 / password: %s\n", pos[0], *role, password)
+	}
+	return nil
+}
+
+// newPassword makes a password people can read aloud and type.
+func newPassword() string {
+	b := make([]byte, 9)
+	rand.Read(b)
+	return strings.NewReplacer("-", "x", "_", "y").Replace(base64.RawURLEncoding.EncodeToString(b))
+}
+
+func cmdDistricts(ctx context.Context, e *env, args []string) error {
+	_, rest, err := subcommand(args, "import")
+	if err != nil {
+		return err
+	}
+	fs := newFlags(e, "districts import", "districts import FILE   (CSV: code,name,resident_population)")
+	pos, err := parse(fs, rest)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return usageError{"需要一个文件 / needs one FILE"}
+	}
+	f, err := os.Open(pos[0])
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	ds, err := sampler.ParseDistricts(f)
+	if err != nil {
+		return err
+	}
+	db, err := openDB(e, true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	n, err := sampler.SaveDistricts(ctx, db.DB, ds)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "读取 %d 个区县,新增或更新 %d 个 / read %d districts, %d added or changed\n", len(ds), n, len(ds), n)
+	return nil
+}
+
+func cmdWave(ctx context.Context, e *env, args []string) error {
+	_, rest, err := subcommand(args, "create")
+	if err != nil {
+		return err
+	}
+	fs := newFlags(e, "wave create", "wave create NAME [--rate 0.002] [--modes phone,door] [--min 2] [--expected 0.5]")
+	rate := fs.Float64("rate", 0.002, "抽样比例 / sampling rate")
+	modes := fs.String("modes", "phone", "调查方式 / modes: phone, door or phone,door")
+	min := fs.Int("min", 2, "每区县最少完成数 / minimum completes per district")
+	expected := fs.Float64("expected", 0.5, "预期完成率 / expected completion rate")
+	pos, err := parse(fs, rest)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return usageError{"需要一个轮次名称 / needs one NAME"}
+	}
+	db, err := openDB(e, true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	qid, err := survey.SaveQuestionnaire(ctx, db.DB, survey.Default())
+	if err != nil {
+		return err
+	}
+	w, err := sampler.CreateWave(ctx, db.DB, sampler.WaveSpec{Name: pos[0], Rate: *rate, Modes: strings.Split(*modes, ","),
+		MinPerDistrict: *min, ExpectedRate: *expected, QuestionnaireID: qid})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "已创建轮次 / created wave %s (rate %g, modes %s)\n", w.Name, w.Rate, strings.Join(w.Modes, ","))
+	return nil
+}
+
+func cmdSample(ctx context.Context, e *env, args []string) error {
+	_, rest, err := subcommand(args, "draw")
+	if err != nil {
+		return err
+	}
+	fs := newFlags(e, "sample draw", "sample draw --wave NAME --seed N")
+	wave := fs.String("wave", "", "轮次 / wave")
+	seed := fs.Int64("seed", 0, "随机种子(正整数)/ random seed (positive integer)")
+	if _, err := parse(fs, rest); err != nil {
+		return err
+	}
+	if err := need(fs, "wave"); err != nil {
+		return err
+	}
+	if *seed <= 0 {
+		return usageError{"--seed 必须是正整数 / --seed must be a positive integer"}
+	}
+	db, err := openDB(e, true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	rep, err := sampler.Draw(ctx, db.DB, *wave, *seed)
+	if err != nil {
+		return err
+	}
+	printDraw(e, rep)
+	return nil
+}
+
+func printDraw(e *env, rep *sampler.DrawReport) {
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "code\tdistrict\tpopulation\ttarget\treleased\t")
+	for _, r := range rep.Rows {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t\n", r.District, r.Name, r.Population, r.Target, r.Released)
+	}
+	fmt.Fprintf(tw, "ALL\t\t\t%d\t%d\t\n", rep.Target, rep.Released)
+	tw.Flush()
+	fmt.Fprintf(e.stdout, "轮次 / wave %s: 种子 / seed %d, 算法 / algorithm %s v%d, 抽样框校验和 / frame checksum %s\n",
+		rep.Wave, rep.Seed, rep.Algorithm, rep.Version, rep.FrameChecksum)
+	if len(rep.Short) > 0 {
+		fmt.Fprintf(e.stdout, "注意:以下区县抽样框不足,已全部发放 / note: frame smaller than the release in: %s\n", strings.Join(rep.Short, ", "))
+	}
+}
+
+func cmdResponses(ctx context.Context, e *env, args []string) error {
+	_, rest, err := subcommand(args, "import")
+	if err != nil {
+		return err
+	}
+	fs := newFlags(e, "responses import", "responses import --wave NAME FILE")
+	wave := fs.String("wave", "", "轮次 / wave")
+	pos, err := parse(fs, rest)
+	if err != nil {
+		return err
+	}
+	if err := need(fs, "wave"); err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return usageError{"需要一个文件 / needs one FILE"}
+	}
+	f, err := os.Open(pos[0])
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	db, err := openDB(e, true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	n, err := survey.ImportResponses(ctx, db.DB, *wave, f)
+	if err != nil {
+		if ie, ok := err.(*survey.ImportError); ok {
+			return fmt.Errorf("文件有 %d 处错误,未导入任何行 / the file has %d problems; nothing was imported:\n%w", len(ie.Problems), len(ie.Problems), err)
+		}
+		return err
+	}
+	fmt.Fprintf(e.stdout, "已导入 %d 份答卷 / imported %d interviews into wave %s\n", n, n, *wave)
+	return nil
+}
+
+func cmdScores(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "scores", "scores --wave NAME [--long]")
+	wave := fs.String("wave", "", "轮次 / wave")
+	long := fs.Bool("long", false, "输出长格式 CSV / print the long-form CSV")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := need(fs, "wave"); err != nil {
+		return err
+	}
+	db, err := openDB(e, true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	sc, err := survey.ScoreWaveNamed(ctx, db.DB, *wave)
+	if err != nil {
+		return err
+	}
+	if *long {
+		return survey.WriteScoresLong(e.stdout, sc.Estimates)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "code\tdistrict\tn\tscore\t95% CI\trank\trank range")
+	for _, d := range sc.Districts {
+		est := sc.Composite(d.Code)
+		row := []string{d.Code, d.Name, "0", "", "", "", ""}
+		if est != nil {
+			row[2] = fmt.Sprint(est.N)
+			if est.HasScore {
+				row[3] = fmt.Sprintf("%.2f", est.Score)
+			}
+			if est.HasSE {
+				row[4] = fmt.Sprintf("%.2f–%.2f", est.CILow, est.CIHigh)
+			} else if est.HasScore {
+				row[4] = "n/a"
+			}
+		}
+		if r := sc.RankOf(d.Code); r != nil {
+			row[5], row[6] = fmt.Sprint(r.Rank), fmt.Sprintf("%d–%d", r.RankLow, r.RankHigh)
+		}
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+	}
+	return tw.Flush()
+}
+
+func cmdExport(ctx context.Context, e *env, args []string) error {
+	kind, rest, err := subcommand(args, "scores", "scores-long")
+	if err != nil {
+		return err
+	}
+	fs := newFlags(e, "export "+kind, "export scores|scores-long --wave NAME -o FILE [--encoding utf-8|gb18030]")
+	wave := fs.String("wave", "", "轮次 / wave")
+	out := fs.String("o", "", "输出文件 / output file")
+	encoding := fs.String("encoding", "utf-8", "编码 / encoding: utf-8 (with BOM) or gb18030")
+	if _, err := parse(fs, rest); err != nil {
+		return err
+	}
+	if err := need(fs, "wave", "o"); err != nil {
+		return err
+	}
+	enc, err := csvfile.ParseEncoding(*encoding)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	db, err := openDB(e, true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	sc, err := survey.ScoreWaveNamed(ctx, db.DB, *wave)
+	if err != nil {
+		return err
+	}
+	// Write beside the target and rename, so that a reader never sees half
+	// a file.
+	tmp, err := os.CreateTemp(filepath.Dir(*out), ".minyi-export-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	w, err := csvfile.NewWriter(tmp, enc)
+	if err != nil {
+		return err
+	}
+	if kind == "scores" {
+		err = survey.WriteScoresWide(w, sc.Estimates, sc.Districts, sc.Ranks, survey.AssessmentWeight, sc.Items)
+	} else {
+		err = survey.WriteScoresLongTo(w, sc.Estimates)
+	}
+	if err == nil {
+		err = w.Flush()
+	}
+	if err == nil {
+		err = tmp.Close()
+	}
+	if err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := os.Rename(tmp.Name(), *out); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "已导出 / exported %s\n", *out)
+	return nil
+}
+
+func cmdCluster(ctx context.Context, e *env, args []string) error {
+	_, rest, err := subcommand(args, "stop")
+	if err != nil {
+		return err
+	}
+	fs := newFlags(e, "cluster stop", "cluster stop [--data DIR]")
+	data := fs.String("data", sql.ConfigFromEnv().DataDir, "数据目录 / data directory (MINYI_DATA)")
+	if _, err := parse(fs, rest); err != nil {
+		return err
+	}
+	c, err := sql.AttachCluster(*data)
+	if err != nil {
+		return err
+	}
+	if c == nil {
+		fmt.Fprintln(e.stdout, "内置数据库未运行 / the embedded PostgreSQL is not running")
+		return nil
+	}
+	if err := c.ForceStop(); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, "内置数据库已停止 / the embedded PostgreSQL is stopped")
+	return nil
+}

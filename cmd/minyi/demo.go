@@ -1,0 +1,163 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	_ "embed"
+	"fmt"
+	"math/big"
+
+	"minyi/sampler"
+	"minyi/sql"
+	"minyi/survey"
+	"minyi/web"
+)
+
+// The 40 districts of Chongqing at the 2010 census, for the demo poll.
+//
+//go:embed data/chongqing-2010-districts.csv
+var chongqingDistricts []byte
+
+// DemoWave is the wave the demo draws.
+const DemoWave = "demo-2026"
+
+// demoAccounts are the accounts the demo creates, one per role (two
+// interviewers, so that two browsers can call side by side).
+var demoAccounts = []struct {
+	user, name string
+	role       web.Role
+}{
+	{"admin", "项目经理", web.RoleAdmin},
+	{"supervisor", "督导", web.RoleSupervisor},
+	{"interviewer1", "访员一", web.RoleInterview},
+	{"interviewer2", "访员二", web.RoleInterview},
+	{"field1", "入户访员一", web.RoleField},
+	{"office", "考核办", web.RoleOffice},
+}
+
+func cmdDemo(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "demo", "demo [--addr HOST:PORT] [--no-serve]")
+	addr := fs.String("addr", ":8080", "监听地址 / listen address")
+	noServe := fs.Bool("no-serve", false, "只准备数据,不启动服务 / prepare the data and exit")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	db, err := openDB(e, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := prepareDemo(ctx, e, db); err != nil {
+		return err
+	}
+	if *noServe {
+		return nil
+	}
+	return serve(ctx, e, db, *addr, false)
+}
+
+// prepareDemo migrates and loads the demo data. Every step checks what is
+// there first, so running it twice duplicates nothing.
+func prepareDemo(ctx context.Context, e *env, db *sql.DB) error {
+	out := e.stdout
+	if _, err := sql.Migrate(db.DB); err != nil {
+		return err
+	}
+	ds, err := sampler.ParseDistricts(bytes.NewReader(chongqingDistricts))
+	if err != nil {
+		return err
+	}
+	if _, err := sampler.SaveDistricts(ctx, db.DB, ds); err != nil {
+		return err
+	}
+	var total int64
+	for _, d := range ds {
+		total += d.Population
+	}
+	fmt.Fprintf(out, "区县 / districts: %d 个,常住人口 / resident population %d (2010 年人口普查 / 2010 census)\n", len(ds), total)
+
+	qid, err := survey.SaveQuestionnaire(ctx, db.DB, survey.Default())
+	if err != nil {
+		return err
+	}
+
+	sizes, err := sampler.FrameSizes(ctx, db.DB)
+	if err != nil {
+		return err
+	}
+	if len(sizes) == 0 {
+		n, err := demoFrame(ctx, db, ds)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "电话抽样框 / telephone frame: %d 个合成手机号 / synthetic mobile numbers\n", n)
+	} else {
+		var n int64
+		for _, v := range sizes {
+			n += v
+		}
+		fmt.Fprintf(out, "电话抽样框已存在 / telephone frame already loaded: %d\n", n)
+	}
+
+	w, err := sampler.GetWave(ctx, db.DB, DemoWave)
+	if survey.ErrorCode(err) == survey.ENotFound {
+		w, err = sampler.CreateWave(ctx, db.DB, sampler.WaveSpec{Name: DemoWave, Rate: 0.002, MinPerDistrict: 2, ExpectedRate: 0.5, QuestionnaireID: qid})
+	}
+	if err != nil {
+		return err
+	}
+	if !w.Drawn() {
+		n, _ := rand.Int(rand.Reader, big.NewInt(1_000_000_000))
+		rep, err := sampler.Draw(ctx, db.DB, DemoWave, n.Int64()+1)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "抽样 / drew wave %s at 2‰: 目标完成 / target %d, 发放 / released %d, 种子 / seed %d\n", DemoWave, rep.Target, rep.Released, rep.Seed)
+	} else {
+		fmt.Fprintf(out, "轮次已抽样 / wave %s already drawn, 种子 / seed %d\n", DemoWave, *w.Draw.Seed)
+	}
+
+	fmt.Fprintln(out, "\n示范账号(每次运行重新生成密码)/ demo accounts (fresh passwords on every run):")
+	for _, a := range demoAccounts {
+		pw := newPassword()
+		if err := web.EnsureUser(ctx, db.DB, a.user, a.name, pw, a.role); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "  %-13s %-18s 密码 / password: %s\n", a.user, web.RoleLabel(a.role).ZH+" / "+web.RoleLabel(a.role).EN, pw)
+	}
+	fmt.Fprintln(out)
+	return nil
+}
+
+// demoFrame makes a synthetic telephone frame: valid mobile numbers on
+// Chongqing's number blocks, three per completed interview wanted, each with
+// a district hint.
+func demoFrame(ctx context.Context, db *sql.DB, ds []sampler.District) (int, error) {
+	strata := make([]sampler.Stratum, len(ds))
+	for i, d := range ds {
+		strata[i] = sampler.Stratum{Code: d.Code, Population: d.Population}
+	}
+	alloc, err := sampler.Allocate(strata, 0.002, 2)
+	if err != nil {
+		return 0, err
+	}
+	total := 0
+	for _, a := range alloc {
+		total += 3 * a.Target
+	}
+	phones, err := sampler.SyntheticPhones(20101101, total)
+	if err != nil {
+		return 0, err
+	}
+	entries := make([]sampler.PhoneEntry, 0, total)
+	i := 0
+	for _, a := range alloc {
+		for k := 0; k < 3*a.Target; k++ {
+			entries = append(entries, sampler.PhoneEntry{Phone: phones[i], District: a.Code})
+			i++
+		}
+	}
+	rep, err := sampler.AddPhones(ctx, db.DB, entries)
+	return rep.Added, err
+}

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+)
+
+// newFlags makes a flag set that prints its help in both languages and
+// reports bad flags as usage errors instead of exiting.
+func newFlags(e *env, name, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "用法 / usage: minyi %s\n", usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses flags anywhere among the positional arguments, so that
+// "import FILE --wave X" and "import --wave X FILE" both work.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, errHelp
+			}
+			return nil, usageError{err.Error()}
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+var errHelp = errors.New("help")
+
+func need(fs *flag.FlagSet, what ...string) error {
+	var missing []string
+	for _, w := range what {
+		if f := fs.Lookup(w); f != nil && f.Value.String() == "" {
+			missing = append(missing, "--"+w)
+		}
+	}
+	if len(missing) > 0 {
+		fs.Usage()
+		return usageError{"缺少参数 / missing: " + strings.Join(missing, ", ")}
+	}
+	return nil
+}

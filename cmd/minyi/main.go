@@ -1,0 +1,116 @@
+// Command minyi is the whole product: the web server, the embedded
+// database, and the operator's subcommands. It only wires; the rules live in
+// the domain packages.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+
+	"minyi/survey"
+)
+
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, env *env, args []string) error
+}
+
+// env is what every subcommand gets: where to print and how to reach the
+// database.
+type env struct {
+	stdout, stderr io.Writer
+	stdin          io.Reader
+}
+
+var commands = []command{
+	{"serve", "运行网页服务 / run the web server", cmdServe},
+	{"demo", "用示范数据运行 / run with demo data on :8080", cmdDemo},
+	{"migrate", "升级数据库结构 / apply schema migrations", cmdMigrate},
+	{"users", "用户管理:users add / manage users: users add", cmdUsers},
+	{"districts", "区县:districts import FILE / import districts", cmdDistricts},
+	{"wave", "轮次:wave create NAME / create a wave", cmdWave},
+	{"sample", "抽样:sample draw --wave NAME --seed N / draw a sample", cmdSample},
+	{"responses", "导入答卷:responses import --wave NAME FILE / import responses", cmdResponses},
+	{"scores", "得分:scores --wave NAME [--long] / print scores", cmdScores},
+	{"export", "导出:export scores|scores-long --wave NAME -o FILE / export CSV", cmdExport},
+	{"bench", "性能测试 / run the benchmarks", cmdBench},
+	{"cluster", "内置数据库:cluster stop / stop the embedded PostgreSQL", cmdCluster},
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	e := &env{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin}
+	if err := run(ctx, e, os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "minyi:", err)
+		os.Exit(exitCode(err))
+	}
+}
+
+// exitCode: 2 for bad usage or input, 1 for anything else.
+func exitCode(err error) int {
+	var ue usageError
+	if errors.As(err, &ue) || survey.ErrorCode(err) == survey.EInvalid {
+		return 2
+	}
+	var ie *survey.ImportError
+	if errors.As(err, &ie) {
+		return 2
+	}
+	return 1
+}
+
+type usageError struct{ msg string }
+
+func (u usageError) Error() string { return u.msg }
+
+func run(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(e.stdout)
+		return nil
+	}
+	for _, c := range commands {
+		if c.name == args[0] {
+			err := c.run(ctx, e, args[1:])
+			if errors.Is(err, errHelp) {
+				return nil
+			}
+			return err
+		}
+	}
+	usage(e.stderr)
+	return usageError{fmt.Sprintf("未知命令 %q / unknown command %q", args[0], args[0])}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "minyi — 民调采集系统 / survey and telephone-polling system")
+	fmt.Fprintln(w, "\n用法 / usage: minyi COMMAND [flags]   (minyi COMMAND --help)")
+	fmt.Fprintln(w, "\n数据库 / database: DATABASE_URL, 或内置 PostgreSQL 于 MINYI_DATA(默认 ./var) / or the embedded cluster in MINYI_DATA (default ./var)")
+	fmt.Fprintln(w)
+	cs := append([]command(nil), commands...)
+	sort.SliceStable(cs, func(i, j int) bool { return false })
+	for _, c := range cs {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+}
+
+// subcommand splits "users add ..." style arguments.
+func subcommand(args []string, valid ...string) (string, []string, error) {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return "", nil, usageError{"需要子命令 / needs a subcommand: " + strings.Join(valid, ", ")}
+	}
+	for _, v := range valid {
+		if args[0] == v {
+			return v, args[1:], nil
+		}
+	}
+	return "", nil, usageError{fmt.Sprintf("未知子命令 %q,可用:%s / unknown subcommand %q; valid: %s", args[0], strings.Join(valid, ", "), args[0], strings.Join(valid, ", "))}
+}

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"minyi/sql/sqltest"
+)
+
+func TestMain(m *testing.M) { sqltest.Main(m) }
+
+// minyi runs the command line in-process against the database of dsn.
+func minyi(t *testing.T, dsn string, args ...string) (string, error) {
+	t.Helper()
+	t.Setenv("DATABASE_URL", dsn)
+	var out, errb bytes.Buffer
+	err := run(context.Background(), &env{stdout: &out, stderr: &errb, stdin: strings.NewReader("")}, args)
+	return out.String(), err
+}
+
+func mustRun(t *testing.T, dsn string, args ...string) string {
+	t.Helper()
+	out, err := minyi(t, dsn, args...)
+	if err != nil {
+		t.Fatalf("minyi %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestServeRefusesOldSchemaUntilMigrated(t *testing.T) {
+	dsn := sqltest.NewEmptyDatabase(t)
+	_, err := minyi(t, dsn, "serve", "--addr", "127.0.0.1:0")
+	if err == nil || !strings.Contains(err.Error(), "minyi migrate") {
+		t.Fatalf("serve on an empty database: %v, want advice to run minyi migrate", err)
+	}
+	out := mustRun(t, dsn, "migrate")
+	if !strings.Contains(out, "applied") {
+		t.Fatalf("migrate: %s", out)
+	}
+	out = mustRun(t, dsn, "migrate")
+	if !strings.Contains(out, "up to date") {
+		t.Fatalf("second migrate: %s", out)
+	}
+	// Now it serves, and stops when told to.
+	t.Setenv("DATABASE_URL", dsn)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	var buf bytes.Buffer
+	if err := run(ctx, &env{stdout: &buf, stderr: &buf}, []string{"serve", "--addr", "127.0.0.1:0"}); err != nil {
+		t.Fatalf("serve after migrate: %v", err)
+	}
+	if !strings.Contains(buf.String(), "serving on http://127.0.0.1:") {
+		t.Fatalf("serve said %q", buf.String())
+	}
+}
+
+const twoDistricts = "code,name,resident_population\n500101,万州区,1000\n500102,\"=HYPERLINK(\"\"x\"\")\",2000\n"
+
+// The responses of the hand-computed example: district 500101 has weights
+// 1,1,2 and q01 answers 1,2,8 (STATISTICS.md §5); 500102 has two
+// interviews without weights (base weight N/m = 1000) answering 1 and 5.
+// Every other item is answered 3.
+func responsesCSV() string {
+	var b strings.Builder
+	b.WriteString("interview_id,district_code,mode,weight,sex,age_group,q01,q02,q03,q04,q05,q06,q07,q08,q09,q10,q11,q12,q13\n")
+	rest := strings.Repeat(",3", 12)
+	b.WriteString("a1,500101,phone,1,1,2,1" + rest + "\n")
+	b.WriteString("a2,500101,phone,1,2,3,2" + rest + "\n")
+	b.WriteString("a3,500101,door,2,1,5,8" + rest + "\n")
+	b.WriteString("b1,500102,phone,,2,1,1" + rest + "\n")
+	b.WriteString("b2,500102,phone,,1,4,5" + rest + "\n")
+	return b.String()
+}
+
+func TestResponsesImportAndLongScores(t *testing.T) {
+	dsn := sqltest.NewDatabase(t)
+	mustRun(t, dsn, "districts", "import", writeFile(t, "d.csv", twoDistricts))
+	mustRun(t, dsn, "wave", "create", "hist-2025")
+	out := mustRun(t, dsn, "responses", "import", "--wave", "hist-2025", writeFile(t, "r.csv", responsesCSV()))
+	if !strings.Contains(out, "imported 5") {
+		t.Fatalf("import: %s", out)
+	}
+	long := mustRun(t, dsn, "scores", "--wave", "hist-2025", "--long")
+	lines := strings.Split(strings.TrimSpace(long), "\n")
+	if lines[0] != "district_code,item,n,n_valid,score,se,ci_low,ci_high" {
+		t.Fatalf("header %q", lines[0])
+	}
+	if len(lines) != 1+3*14 {
+		t.Fatalf("%d lines, want a header and 14 rows for each of 2 districts and ALL", len(lines))
+	}
+	// Hand-computed rows (see responsesCSV). 500102's q01: R = 60,
+	// z = ±1000·40/2000 = ±20, v = 2/1·800 = 1600, SE = 40.
+	for _, want := range []string{
+		"500101,q01,3,2,90.0000,8.6603,73.0262,106.9738",
+		"500101,q02,3,3,60.0000,0.0000,60.0000,60.0000",
+		"500102,q01,2,2,60.0000,40.0000,-18.3986,138.3986",
+		// Composite: (90 + 12·60)/13 = 62.3077 with SE 8.6603/13.
+		"500101,composite,3,3,62.3077,0.6662,61.0020,63.6134",
+		"500102,composite,2,2,60.0000,3.0769,53.9693,66.0307",
+	} {
+		if !strings.Contains(long, want+"\n") {
+			t.Errorf("missing row %s in\n%s", want, long)
+		}
+	}
+	for _, item := range []string{"q01", "q07", "q13", "composite"} {
+		if !strings.Contains(long, "\nALL,"+item+",5,") {
+			t.Errorf("missing ALL row for %s", item)
+		}
+	}
+	// Importing the same file again is refused whole.
+	_, err := minyi(t, dsn, "responses", "import", "--wave", "hist-2025", writeFile(t, "r.csv", responsesCSV()))
+	if err == nil || !strings.Contains(err.Error(), "第 2 行 / line 2") || !strings.Contains(err.Error(), "第 6 行 / line 6") {
+		t.Fatalf("re-import: %v", err)
+	}
+}
+
+func TestResponsesImportRejectsBadFileWhole(t *testing.T) {
+	dsn := sqltest.NewDatabase(t)
+	mustRun(t, dsn, "districts", "import", writeFile(t, "d.csv", twoDistricts))
+	mustRun(t, dsn, "wave", "create", "w")
+	bad := strings.Replace(responsesCSV(), "a2,500101,phone,1,2,3,2", "a2,599999,phone,1,2,3,2", 1)
+	bad = strings.Replace(bad, "b2,500102,phone,,1,4,5", "b2,500102,fax,,1,4,7", 1)
+	_, err := minyi(t, dsn, "responses", "import", "--wave", "w", writeFile(t, "r.csv", bad))
+	if err == nil {
+		t.Fatal("a bad file was accepted")
+	}
+	msg := err.Error()
+	for _, want := range []string{"nothing was imported", "第 3 行 / line 3", "第 6 行 / line 6", "599999", "fax", `"7"`} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error lacks %q:\n%s", want, msg)
+		}
+	}
+	if code := exitCode(err); code != 2 {
+		t.Errorf("exit code %d, want 2", code)
+	}
+	out := mustRun(t, dsn, "scores", "--wave", "w", "--long")
+	if !strings.Contains(out, "ALL,composite,0,") {
+		t.Fatalf("rows were stored from a rejected file:\n%s", out)
+	}
+}
+
+func TestExportScoresForTheOffice(t *testing.T) {
+	dsn := sqltest.NewDatabase(t)
+	mustRun(t, dsn, "districts", "import", writeFile(t, "d.csv", twoDistricts))
+	mustRun(t, dsn, "wave", "create", "w")
+	mustRun(t, dsn, "responses", "import", "--wave", "w", writeFile(t, "r.csv", responsesCSV()))
+	out := filepath.Join(t.TempDir(), "scores.csv")
+	mustRun(t, dsn, "export", "scores", "--wave", "w", "-o", out)
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	if !strings.HasPrefix(s, "\ufeffdistrict_code,district_name,n,score,se,ci_low,ci_high,rank,rank_low,rank_high,assessment_points,q01,") {
+		t.Fatalf("header: %.120q", s)
+	}
+	if !strings.Contains(s, "\r\n") {
+		t.Error("not CRLF")
+	}
+	// A district name that a spreadsheet would run as a formula is
+	// neutralised (and quoted, since it has a quote inside).
+	if !strings.Contains(s, `"'=HYPERLINK(""x"")"`) {
+		t.Errorf("formula not neutralised:\n%s", s)
+	}
+	// 500101 (62.31) ranks below 500102 (60.00)? No: higher score first.
+	if !strings.Contains(s, "500101,万州区,3,62.3077,0.6662,61.0020,63.6134,1,1,2,18.6923,") {
+		t.Errorf("row of 500101:\n%s", s)
+	}
+	for _, id := range []string{"a1", "b2"} {
+		if strings.Contains(s, "\n"+id+",") {
+			t.Errorf("export carries interview id %s", id)
+		}
+	}
+	gb := filepath.Join(t.TempDir(), "gb.csv")
+	mustRun(t, dsn, "export", "scores", "--wave", "w", "-o", gb, "--encoding", "gb18030")
+	g, _ := os.ReadFile(gb)
+	if bytes.HasPrefix(g, []byte("\xef\xbb\xbf")) || !bytes.Contains(g, []byte{0xcd, 0xf2, 0xd6, 0xdd}) { // 万州 in GB18030
+		t.Errorf("GB18030 export wrong: %q", g[:80])
+	}
+}

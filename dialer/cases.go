@@ -1,0 +1,247 @@
+package dialer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"minyi/sql"
+	"minyi/survey"
+)
+
+var (
+	qHeldCase        = sql.Q("dialer/held-case")
+	qNextCase        = sql.Q("dialer/next-case")
+	qGetCase         = sql.Q("dialer/get-case")
+	qLockHeldCase    = sql.Q("dialer/lock-held-case")
+	qInsertAttempt   = sql.Q("dialer/insert-attempt")
+	qUpdateCase      = sql.Q("dialer/update-case-after-attempt")
+	qCaseAttempts    = sql.Q("dialer/case-attempts")
+	qWaveProgress    = sql.Q("dialer/wave-progress")
+	qInterviewOfCase = sql.Q("dialer/interview-of-case")
+)
+
+// Case is one sampled unit being worked.
+type Case struct {
+	ID           int64      `db:"id"`
+	WaveID       int64      `db:"wave_id"`
+	WaveName     string     `db:"wave_name"`
+	District     string     `db:"district_code"`
+	DistrictName string     `db:"district_name"`
+	Mode         string     `db:"mode"`
+	Phone        string     `db:"phone"`
+	Status       string     `db:"status"`
+	FinalCode    string     `db:"final_code"`
+	Attempts     int        `db:"attempts"`
+	NextAt       *time.Time `db:"next_at"`
+	HeldBy       *int64     `db:"held_by"`
+	HeldUntil    *time.Time `db:"held_until"`
+}
+
+// HeldBy reports whether the user holds the case now.
+func (c *Case) IsHeldBy(userID int64) bool {
+	return c.HeldBy != nil && *c.HeldBy == userID && c.HeldUntil != nil && c.HeldUntil.After(time.Now()) && c.Status != "final"
+}
+
+// ErrNoCase means there is nothing to call now.
+var ErrNoCase = survey.Errorf(survey.ENotFound, "现在没有可拨打的样本", "there is no case to call now")
+
+// NextCase hands the interviewer a case no one else holds: the one they
+// already hold, or the first in the queue, leased for LeaseDuration.
+func NextCase(ctx context.Context, db *sqlx.DB, waveID, userID int64) (*Case, error) {
+	id, err := HeldCase(ctx, db, waveID, userID)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = db.GetContext(ctx, &id, qNextCase, waveID, userID, fmt.Sprintf("%d seconds", int(LeaseDuration.Seconds())))
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNoCase
+	}
+	if err != nil {
+		return nil, fmt.Errorf("dialer: next case: %w", err)
+	}
+	return GetCase(ctx, db, id)
+}
+
+// GetCase loads a case.
+func GetCase(ctx context.Context, db sqlx.QueryerContext, id int64) (*Case, error) {
+	var c Case
+	if err := sqlx.GetContext(ctx, db, &c, qGetCase, id); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, survey.Errorf(survey.ENotFound, "没有这个样本", "no such case")
+		}
+		return nil, fmt.Errorf("dialer: get case: %w", err)
+	}
+	return &c, nil
+}
+
+// CaseFor loads a case only for the interviewer holding it; for anyone else
+// it does not exist, so that ids cannot be probed.
+func CaseFor(ctx context.Context, db sqlx.QueryerContext, id, userID int64) (*Case, error) {
+	c, err := GetCase(ctx, db, id)
+	if err != nil {
+		return nil, err
+	}
+	if !c.IsHeldBy(userID) {
+		return nil, survey.Errorf(survey.ENotFound, "没有这个样本,或它不在您手上", "no such case, or you do not hold it")
+	}
+	return c, nil
+}
+
+// Attempt is one recorded call.
+type Attempt struct {
+	Outcome       string     `db:"outcome"`
+	AAPOR         string     `db:"aapor_code"`
+	Final         bool       `db:"final"`
+	AppointmentAt *time.Time `db:"appointment_at"`
+	CreatedAt     time.Time  `db:"created_at"`
+	Username      string     `db:"username"`
+}
+
+// Attempts returns a case's call history, oldest first.
+func Attempts(ctx context.Context, db sqlx.QueryerContext, caseID int64) ([]Attempt, error) {
+	var as []Attempt
+	err := sqlx.SelectContext(ctx, db, &as, qCaseAttempts, caseID)
+	return as, err
+}
+
+// RecordOutcome stores a call outcome for a case the interviewer holds and
+// releases the case: to a later retry, to its appointment, or to its end.
+func RecordOutcome(ctx context.Context, db *sqlx.DB, caseID, userID int64, code string, appointment time.Time, now time.Time) error {
+	o, ok := OutcomeByCode(code)
+	if !ok {
+		return survey.Errorf(survey.EInvalid, "请选择一个呼叫结果", "choose a call outcome")
+	}
+	if o.NeedTime {
+		if appointment.IsZero() {
+			return survey.Errorf(survey.EInvalid, "预约需要日期和时间", "an appointment needs a date and time")
+		}
+		if !appointment.After(now) {
+			return survey.Errorf(survey.EInvalid, "预约时间必须晚于现在", "the appointment must be in the future")
+		}
+	}
+	return withHeldCase(ctx, db, caseID, userID, func(tx *sqlx.Tx, attempts int) error {
+		status, final, next := "pending", "", any(nil)
+		var appt any
+		switch {
+		case o.Final:
+			status, final = "final", o.AAPOR
+		case o.NeedTime:
+			status, next, appt = "appointment", appointment, appointment
+		case attempts+1 >= MaxAttempts:
+			// Attempts exhausted without an interview: the last outcome
+			// stands as the case's disposition.
+			status, final = "final", o.AAPOR
+		default:
+			next = now.Add(o.Retry)
+		}
+		if _, err := tx.ExecContext(ctx, qInsertAttempt, caseID, userID, o.Code, o.AAPOR, status == "final", appt); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, qUpdateCase, caseID, status, nullStr(final), next)
+		return err
+	})
+}
+
+// CompleteInterview saves an interview for a held case and closes the case
+// as complete, in one transaction. A repeated submission stores nothing new
+// and returns the first interview's id.
+func CompleteInterview(ctx context.Context, db *sqlx.DB, caseID, userID int64, iv survey.Interview) (int64, error) {
+	var id int64
+	err := withHeldCase(ctx, db, caseID, userID, func(tx *sqlx.Tx, _ int) error {
+		var created bool
+		var err error
+		id, created, err = survey.InsertInterview(ctx, tx, iv)
+		if err != nil || !created {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, qInsertAttempt, caseID, userID, outcomeComplete, CodeComplete, true, nil); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, qUpdateCase, caseID, "final", CodeComplete, nil)
+		return err
+	})
+	if err != nil && survey.ErrorCode(err) == survey.ENotFound {
+		// The case was closed by this very submission sent before (a double
+		// click or a resend after a lost reply): answer with that interview.
+		if prev, e := InterviewOfCase(ctx, db, caseID, userID, iv.IdempotencyKey); e == nil {
+			return prev, nil
+		}
+	}
+	return id, err
+}
+
+// ScreenOut closes a held case whose respondent the screener found not
+// eligible.
+func ScreenOut(ctx context.Context, db *sqlx.DB, caseID, userID int64) error {
+	return withHeldCase(ctx, db, caseID, userID, func(tx *sqlx.Tx, _ int) error {
+		if _, err := tx.ExecContext(ctx, qInsertAttempt, caseID, userID, outcomeScreened, CodeScreenOut, true, nil); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, qUpdateCase, caseID, "final", CodeScreenOut, nil)
+		return err
+	})
+}
+
+// withHeldCase runs fn in a transaction holding the case's row lock, only if
+// the user holds the case.
+func withHeldCase(ctx context.Context, db *sqlx.DB, caseID, userID int64, fn func(tx *sqlx.Tx, attempts int) error) error {
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var row struct {
+		ID       int64 `db:"id"`
+		Attempts int   `db:"attempts"`
+	}
+	if err := tx.GetContext(ctx, &row, qLockHeldCase, caseID, userID); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return survey.Errorf(survey.ENotFound, "没有这个样本,或它不在您手上", "no such case, or you do not hold it")
+		}
+		return fmt.Errorf("dialer: lock case: %w", err)
+	}
+	if err := fn(tx, row.Attempts); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// DistrictProgress is one district's fieldwork count.
+type DistrictProgress struct {
+	District  string `db:"district_code"`
+	Cases     int    `db:"cases"`
+	Final     int    `db:"final"`
+	Completes int    `db:"completes"`
+}
+
+// Progress returns a wave's case counts per district.
+func Progress(ctx context.Context, db sqlx.QueryerContext, waveID int64) ([]DistrictProgress, error) {
+	var ps []DistrictProgress
+	err := sqlx.SelectContext(ctx, db, &ps, qWaveProgress, waveID)
+	return ps, err
+}
+
+func nullStr(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// HeldCase returns the id of the case the interviewer holds in a wave.
+func HeldCase(ctx context.Context, db sqlx.QueryerContext, waveID, userID int64) (int64, error) {
+	var id int64
+	err := sqlx.GetContext(ctx, db, &id, qHeldCase, waveID, userID)
+	return id, err
+}
+
+// InterviewOfCase finds the interview an interviewer saved for a case, by
+// the submission's idempotency key or as its interviewer.
+func InterviewOfCase(ctx context.Context, db sqlx.QueryerContext, caseID, userID int64, key string) (int64, error) {
+	var id int64
+	err := sqlx.GetContext(ctx, db, &id, qInterviewOfCase, caseID, userID, key)
+	return id, err
+}

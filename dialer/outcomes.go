@@ -1,0 +1,52 @@
+// Package dialer manages cases and call attempts: who is called next, what
+// each call's outcome was, and each case's final AAPOR disposition.
+package dialer
+
+import (
+	"time"
+
+	"minyi/survey"
+)
+
+// Outcome is what an interviewer records after a call.
+type Outcome struct {
+	Code     string      // stable identifier used in forms and the database
+	Label    survey.Text // what the interviewer sees
+	AAPOR    string      // disposition this outcome means for the case
+	Final    bool        // the case needs no more calls
+	Retry    time.Duration
+	Key      string // keyboard shortcut on the case page
+	NeedTime bool   // an appointment needs a date and time
+}
+
+// Outcomes an interviewer can record on a telephone case, in the order shown.
+// "interview" is not recorded here: it opens the questionnaire, and the case
+// is completed when the interview is saved (or screened out).
+var Outcomes = []Outcome{
+	{Code: "no_answer", Label: survey.Text{ZH: "无人接听", EN: "No answer"}, AAPOR: "3.130", Retry: 2 * time.Hour, Key: "1"},
+	{Code: "busy", Label: survey.Text{ZH: "占线", EN: "Busy"}, AAPOR: "3.120", Retry: 15 * time.Minute, Key: "2"},
+	{Code: "refusal", Label: survey.Text{ZH: "拒访", EN: "Refusal"}, AAPOR: "2.110", Final: true, Key: "3"},
+	{Code: "appointment", Label: survey.Text{ZH: "预约再访", EN: "Appointment"}, AAPOR: "2.210", Key: "4", NeedTime: true},
+	{Code: "not_eligible", Label: survey.Text{ZH: "不符合条件", EN: "Not eligible"}, AAPOR: "4.700", Final: true, Key: "5"},
+	{Code: "wrong_number", Label: survey.Text{ZH: "空号/错号", EN: "Wrong or dead number"}, AAPOR: "4.300", Final: true, Key: "6"},
+}
+
+// Codes recorded by the questionnaire rather than the outcome form.
+const (
+	CodeComplete    = "1.1"
+	CodeScreenOut   = "4.700"
+	MaxAttempts     = 6
+	LeaseDuration   = 30 * time.Minute
+	outcomeComplete = "complete"
+	outcomeScreened = "screened_out"
+)
+
+// OutcomeByCode finds an outcome, ok=false for an unknown code.
+func OutcomeByCode(code string) (Outcome, bool) {
+	for _, o := range Outcomes {
+		if o.Code == code {
+			return o, true
+		}
+	}
+	return Outcome{}, false
+}

@@ -1,0 +1,143 @@
+// Package sql holds the schema migrations and named queries, the database
+// connection, and the launcher of the embedded PostgreSQL cluster.
+package sql
+
+import (
+	dbsql "database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// ErrNoRows is database/sql's, re-exported so that callers need not import
+// both packages named sql.
+var ErrNoRows = dbsql.ErrNoRows
+
+// DatabaseName is the application database inside the embedded cluster.
+const DatabaseName = "minyi"
+
+// Config says where the database is: a server URL, or the embedded cluster in
+// a data directory.
+type Config struct {
+	URL     string // DATABASE_URL; empty means the embedded cluster
+	DataDir string // MINYI_DATA, default ./var
+}
+
+// ConfigFromEnv reads DATABASE_URL and MINYI_DATA.
+func ConfigFromEnv() Config {
+	c := Config{URL: os.Getenv("DATABASE_URL"), DataDir: os.Getenv("MINYI_DATA")}
+	if c.DataDir == "" {
+		c.DataDir = "var"
+	}
+	return c
+}
+
+// DB is an open database and, for the embedded cluster, the cluster.
+type DB struct {
+	*sqlx.DB
+	Cluster *Cluster // nil with DATABASE_URL
+}
+
+// Open connects to the configured database, starting the embedded cluster
+// when no URL is given.
+func Open(cfg Config) (*DB, error) {
+	if cfg.URL != "" {
+		db, err := sqlx.Open("postgres", cfg.URL)
+		if err != nil {
+			return nil, fmt.Errorf("sql: open: %w", err)
+		}
+		if err := db.Ping(); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("sql: connect to DATABASE_URL: %w", err)
+		}
+		return &DB{DB: db}, nil
+	}
+	c, err := StartCluster(cfg.DataDir, ClusterOptions{})
+	if err != nil {
+		return nil, err
+	}
+	db, err := c.Connect(DatabaseName)
+	if err != nil {
+		_ = c.Stop()
+		return nil, err
+	}
+	return &DB{DB: db, Cluster: c}, nil
+}
+
+// Close closes the pool and stops the embedded cluster if this process
+// started it.
+func (d *DB) Close() error {
+	err := d.DB.Close()
+	if d.Cluster != nil {
+		if serr := d.Cluster.Stop(); serr != nil && err == nil {
+			err = serr
+		}
+	}
+	return err
+}
+
+// Connect opens a database of the cluster, creating it if missing.
+func (c *Cluster) Connect(dbname string) (*sqlx.DB, error) {
+	if err := c.CreateDatabase(dbname, ""); err != nil {
+		return nil, err
+	}
+	db, err := sqlx.Open("postgres", c.DSN(dbname))
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Ping(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sql: connect to %s: %w", dbname, err)
+	}
+	return db, nil
+}
+
+// CreateDatabase creates dbname (from template, if given) unless it exists.
+func (c *Cluster) CreateDatabase(dbname, template string) error {
+	admin, err := sqlx.Open("postgres", c.DSN("postgres"))
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
+	return CreateDatabase(admin.DB, dbname, template)
+}
+
+// CreateDatabase creates dbname on the server of admin unless it exists.
+func CreateDatabase(admin *dbsql.DB, dbname, template string) error {
+	var exists bool
+	if err := admin.QueryRow(`SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, dbname).Scan(&exists); err != nil {
+		return fmt.Errorf("sql: look up database %s: %w", dbname, err)
+	}
+	if exists {
+		return nil
+	}
+	stmt := "CREATE DATABASE " + pq.QuoteIdentifier(dbname)
+	if template != "" {
+		stmt += " TEMPLATE " + pq.QuoteIdentifier(template)
+	}
+	if _, err := admin.Exec(stmt); err != nil {
+		// Another process may have created it in the meantime.
+		if pe, ok := err.(*pq.Error); ok && pe.Code == "42P04" {
+			return nil
+		}
+		return fmt.Errorf("sql: create database %s: %w", dbname, err)
+	}
+	return nil
+}
+
+// ModuleRoot finds the directory of go.mod above dir (for tests and tools run
+// from inside the source tree).
+func ModuleRoot(dir string) string {
+	for d := dir; ; d = filepath.Dir(d) {
+		if b, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil && strings.HasPrefix(string(b), "module minyi") {
+			return d
+		}
+		if d == filepath.Dir(d) {
+			return ""
+		}
+	}
+}

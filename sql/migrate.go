@@ -1,0 +1,135 @@
+package sql
+
+import (
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Migration is one schema change, applied in its own transaction.
+type Migration struct {
+	Version int
+	Name    string
+	SQL     string
+}
+
+// Migrations returns the embedded migrations in order.
+func Migrations() []Migration {
+	entries, err := fs.ReadDir(migrationFiles, "migrations")
+	if err != nil {
+		panic(err)
+	}
+	var ms []Migration
+	for _, e := range entries {
+		num, name, ok := strings.Cut(strings.TrimSuffix(e.Name(), ".sql"), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			panic("sql: migration file name must be NNNN_what.sql: " + e.Name())
+		}
+		b, _ := migrationFiles.ReadFile("migrations/" + e.Name())
+		ms = append(ms, Migration{Version: v, Name: name, SQL: string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].Version < ms[j].Version })
+	return ms
+}
+
+// LatestVersion is the schema version this binary needs.
+func LatestVersion() int {
+	ms := Migrations()
+	return ms[len(ms)-1].Version
+}
+
+// MigrationsChecksum identifies the set of migrations (tests key their
+// template database on it).
+func MigrationsChecksum() string {
+	h := sha256.New()
+	for _, m := range Migrations() {
+		fmt.Fprintf(h, "%d\x00%s\x00", m.Version, m.SQL)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12]
+}
+
+// migrationLock is the advisory lock key that serialises migrators.
+const migrationLock = 0x6d696e7969 // "minyi"
+
+// Migrate applies every migration not yet applied, each in its own
+// transaction that also records its version. It returns the versions applied.
+func Migrate(db *sqlx.DB) ([]int, error) {
+	conn, err := db.Connx(bg())
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(bg(), `SELECT pg_advisory_lock($1)`, migrationLock); err != nil {
+		return nil, fmt.Errorf("sql: migration lock: %w", err)
+	}
+	defer conn.ExecContext(bg(), `SELECT pg_advisory_unlock($1)`, migrationLock)
+	if _, err := conn.ExecContext(bg(), `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+		return nil, fmt.Errorf("sql: create schema_migrations: %w", err)
+	}
+	var applied []int
+	for _, m := range Migrations() {
+		var done bool
+		if err := conn.QueryRowContext(bg(), `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`, m.Version).Scan(&done); err != nil {
+			return applied, err
+		}
+		if done {
+			continue
+		}
+		tx, err := conn.BeginTxx(bg(), nil)
+		if err != nil {
+			return applied, err
+		}
+		if _, err := tx.Exec(m.SQL); err != nil {
+			tx.Rollback()
+			return applied, fmt.Errorf("sql: migration %04d_%s: %w", m.Version, m.Name, err)
+		}
+		if _, err := tx.Exec(`INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name); err != nil {
+			tx.Rollback()
+			return applied, err
+		}
+		if err := tx.Commit(); err != nil {
+			return applied, err
+		}
+		applied = append(applied, m.Version)
+	}
+	return applied, nil
+}
+
+// SchemaVersion returns the highest applied migration, 0 for an empty database.
+func SchemaVersion(db *sqlx.DB) (int, error) {
+	var v int
+	err := db.Get(&v, `SELECT coalesce(max(version), 0) FROM schema_migrations`)
+	if err != nil && strings.Contains(err.Error(), "does not exist") {
+		return 0, nil
+	}
+	return v, err
+}
+
+// CheckSchema fails with what to run when the database is older than the
+// binary, and when it is newer (an older binary must not write to it).
+func CheckSchema(db *sqlx.DB) error {
+	have, err := SchemaVersion(db)
+	if err != nil {
+		return fmt.Errorf("sql: read schema version: %w", err)
+	}
+	want := LatestVersion()
+	switch {
+	case have < want:
+		return fmt.Errorf("数据库结构版本为 %d,本程序需要 %d:请先运行 `minyi migrate` / database schema is at version %d, this binary needs %d: run `minyi migrate` first", have, want, have, want)
+	case have > want:
+		return fmt.Errorf("数据库结构版本 %d 比本程序 (%d) 新:请升级 minyi / database schema version %d is newer than this binary (%d): upgrade minyi", have, want, have, want)
+	}
+	return nil
+}

@@ -1,0 +1,29 @@
+-- name: survey/find-questionnaire
+SELECT id, definition FROM questionnaires WHERE name = $1 AND version = $2
+
+-- name: survey/get-questionnaire
+SELECT id, definition FROM questionnaires WHERE id = $1
+
+-- name: survey/insert-questionnaire
+INSERT INTO questionnaires (name, version, definition) VALUES ($1, $2, $3)
+ON CONFLICT (name, version) DO NOTHING RETURNING id
+
+-- name: survey/insert-interview
+INSERT INTO interviews (wave_id, case_id, external_id, questionnaire_id, interviewer_id, district_code, mode, psu,
+                        weight, sex, age_group, answers, idempotency_key, source, started_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+ON CONFLICT DO NOTHING
+RETURNING id
+
+-- name: survey/interview-by-key
+SELECT id FROM interviews WHERE idempotency_key = $1 OR (case_id IS NOT NULL AND case_id = $2)
+
+-- name: survey/wave-respondents
+SELECT i.district_code, coalesce(i.psu, '') AS psu, coalesce(i.weight, 0) AS weight, i.answers
+FROM interviews i WHERE i.wave_id = $1 ORDER BY i.id
+
+-- name: survey/count-interviews
+SELECT count(*) FROM interviews WHERE wave_id = $1
+
+-- name: survey/wave-questionnaire
+SELECT id, questionnaire_id FROM waves WHERE name = $1

@@ -1,0 +1,5 @@
+package sqltest
+
+import "context"
+
+var bg = context.Background()

@@ -1,0 +1,204 @@
+// Package sqltest gives every test package its own fresh database, cloned
+// from a migrated template on the project's own PostgreSQL launcher.
+package sqltest
+
+import (
+	dbsql "database/sql"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	msql "minyi/sql"
+)
+
+var (
+	db      *sqlx.DB
+	admin   *dbsql.DB
+	dsn     string
+	dbName  string
+	cluster *msql.Cluster
+)
+
+// testSettings make a throwaway cluster fast; durability is not under test
+// here (crash tests start clusters of their own).
+var testSettings = []string{"fsync = off", "synchronous_commit = off", "full_page_writes = off"}
+
+// Main sets up the package's database, runs the tests and drops it. Use it
+// from TestMain: func TestMain(m *testing.M) { sqltest.Main(m) }.
+func Main(m *testing.M) {
+	if err := setup(); err != nil {
+		fmt.Fprintln(os.Stderr, "sqltest:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	db.Close()
+	if _, err := admin.Exec("DROP DATABASE IF EXISTS " + pq.QuoteIdentifier(dbName) + " WITH (FORCE)"); err != nil {
+		fmt.Fprintln(os.Stderr, "sqltest: drop:", err)
+	}
+	admin.Close()
+	os.Exit(code)
+}
+
+// DataDir is where the test cluster lives: MINYI_TEST_DATA, else var/test in
+// the module root. All test packages share it; `make test` stops it at the end.
+func DataDir() string {
+	if d := os.Getenv("MINYI_TEST_DATA"); d != "" {
+		return d
+	}
+	wd, _ := os.Getwd()
+	return filepath.Join(msql.ModuleRoot(wd), "var", "test")
+}
+
+func setup() error {
+	adminDSN := os.Getenv("DATABASE_URL")
+	if adminDSN == "" {
+		c, err := msql.StartCluster(DataDir(), msql.ClusterOptions{Settings: testSettings})
+		if err != nil {
+			return err
+		}
+		cluster = c
+		adminDSN = c.DSN("postgres")
+	}
+	var err error
+	admin, err = dbsql.Open("postgres", adminDSN)
+	if err != nil {
+		return err
+	}
+	tmpl := "minyi_tmpl_" + msql.MigrationsChecksum()
+	if err := ensureTemplate(adminDSN, tmpl); err != nil {
+		return err
+	}
+	wd, _ := os.Getwd()
+	dbName = fmt.Sprintf("t_%s_%d_%d", sanitize(filepath.Base(wd)), os.Getpid(), rand.IntN(1e6))
+	if err := cloneTemplate(tmpl, dbName); err != nil {
+		return err
+	}
+	dsn = withDB(adminDSN, dbName)
+	db, err = sqlx.Open("postgres", dsn)
+	if err != nil {
+		return err
+	}
+	return db.Ping()
+}
+
+// ensureTemplate builds the migrated template once per set of migrations,
+// under an advisory lock so that parallel test packages build it once.
+func ensureTemplate(adminDSN, tmpl string) error {
+	conn, err := admin.Conn(bg)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(bg, `SELECT pg_advisory_lock(7357)`); err != nil {
+		return err
+	}
+	defer conn.ExecContext(bg, `SELECT pg_advisory_unlock(7357)`)
+	var exists bool
+	if err := conn.QueryRowContext(bg, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1 AND datistemplate)`, tmpl).Scan(&exists); err != nil {
+		return err
+	}
+	if exists {
+		return nil
+	}
+	building := tmpl + "_build"
+	conn.ExecContext(bg, "DROP DATABASE IF EXISTS "+pq.QuoteIdentifier(building)+" WITH (FORCE)")
+	if _, err := conn.ExecContext(bg, "CREATE DATABASE "+pq.QuoteIdentifier(building)); err != nil {
+		return err
+	}
+	tdb, err := sqlx.Open("postgres", withDB(adminDSN, building))
+	if err != nil {
+		return err
+	}
+	_, err = msql.Migrate(tdb)
+	tdb.Close()
+	if err != nil {
+		return fmt.Errorf("migrate template: %w", err)
+	}
+	if _, err := conn.ExecContext(bg, "ALTER DATABASE "+pq.QuoteIdentifier(building)+" RENAME TO "+pq.QuoteIdentifier(tmpl)); err != nil {
+		return err
+	}
+	_, err = conn.ExecContext(bg, "ALTER DATABASE "+pq.QuoteIdentifier(tmpl)+" IS_TEMPLATE true")
+	return err
+}
+
+// cloneTemplate copies the template; PostgreSQL refuses a copy while another
+// session is connected to the template, so clones are serialised too.
+func cloneTemplate(tmpl, name string) error {
+	conn, err := admin.Conn(bg)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(bg, `SELECT pg_advisory_lock(7357)`); err != nil {
+		return err
+	}
+	defer conn.ExecContext(bg, `SELECT pg_advisory_unlock(7357)`)
+	_, err = conn.ExecContext(bg, "CREATE DATABASE "+pq.QuoteIdentifier(name)+" TEMPLATE "+pq.QuoteIdentifier(tmpl))
+	return err
+}
+
+// DB returns the package's database.
+func DB(tb testing.TB) *sqlx.DB {
+	if db == nil {
+		tb.Fatal("sqltest: call sqltest.Main from TestMain")
+	}
+	return db
+}
+
+// DSN returns the connection string of the package's database, for tests
+// that start the whole program.
+func DSN() string { return dsn }
+
+// NewDatabase makes another fresh migrated database (for tests that need a
+// clean slate inside one package) and returns its connection string.
+func NewDatabase(tb testing.TB) string {
+	name := fmt.Sprintf("%s_%d", dbName, rand.IntN(1e9))
+	if err := cloneTemplate("minyi_tmpl_"+msql.MigrationsChecksum(), name); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		admin.Exec("DROP DATABASE IF EXISTS " + pq.QuoteIdentifier(name) + " WITH (FORCE)")
+	})
+	return withDB(dsn, name)
+}
+
+var nonWord = regexp.MustCompile(`[^a-z0-9]+`)
+
+func sanitize(s string) string { return nonWord.ReplaceAllString(strings.ToLower(s), "_") }
+
+// withDB replaces the database of a key=value or URL connection string.
+func withDB(conn, name string) string {
+	if strings.HasPrefix(conn, "postgres://") || strings.HasPrefix(conn, "postgresql://") {
+		u := conn
+		if i := strings.Index(u, "?"); i >= 0 {
+			u, q := u[:i], u[i:]
+			return u[:strings.LastIndex(u, "/")+1] + name + q
+		}
+		return u[:strings.LastIndex(u, "/")+1] + name
+	}
+	re := regexp.MustCompile(`dbname=\S+`)
+	if re.MatchString(conn) {
+		return re.ReplaceAllString(conn, "dbname="+name)
+	}
+	return conn + " dbname=" + name
+}
+
+// NewEmptyDatabase makes a database with no schema at all (for testing
+// migrations) and returns its connection string.
+func NewEmptyDatabase(tb testing.TB) string {
+	name := fmt.Sprintf("%s_e%d", dbName, rand.IntN(1e9))
+	if _, err := admin.Exec("CREATE DATABASE " + pq.QuoteIdentifier(name)); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		admin.Exec("DROP DATABASE IF EXISTS " + pq.QuoteIdentifier(name) + " WITH (FORCE)")
+	})
+	return withDB(dsn, name)
+}

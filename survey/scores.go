@@ -1,0 +1,125 @@
+package survey
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jmoiron/sqlx"
+
+	"minyi/sql"
+)
+
+var qWaveQuestionnaire = sql.Q("survey/wave-questionnaire")
+
+// AssessmentWeight is the poll's share of a district leadership's annual
+// assessment.
+const AssessmentWeight = 0.30
+
+// WaveScores are the estimates of one wave.
+type WaveScores struct {
+	Items     []string
+	Districts []DistrictInfo // every district, in code order
+	Estimates []Estimate
+	Ranks     []Rank
+}
+
+// Composite returns the district-score row of a district ("ALL" for the city).
+func (s *WaveScores) Composite(district string) *Estimate {
+	return s.Row(district, "composite")
+}
+
+// Row returns the estimate of an item in a district, or nil.
+func (s *WaveScores) Row(district, item string) *Estimate {
+	for i := range s.Estimates {
+		if s.Estimates[i].District == district && s.Estimates[i].Item == item {
+			return &s.Estimates[i]
+		}
+	}
+	return nil
+}
+
+// RankOf returns a district's rank, or nil when it has none.
+func (s *WaveScores) RankOf(district string) *Rank {
+	for i := range s.Ranks {
+		if s.Ranks[i].District == district {
+			return &s.Ranks[i]
+		}
+	}
+	return nil
+}
+
+// ScoreWave computes a wave's estimates with the score map of its
+// questionnaire version. Interviews without a final weight get the base
+// weight N_h/m_h of their district.
+func ScoreWave(ctx context.Context, db sqlx.QueryerContext, waveID int64, q *Questionnaire) (*WaveScores, error) {
+	var ds []struct {
+		Code       string `db:"code"`
+		Name       string `db:"name"`
+		Population int64  `db:"population"`
+	}
+	if err := sqlx.SelectContext(ctx, db, &ds, `SELECT code, name, population FROM districts ORDER BY code`); err != nil {
+		return nil, fmt.Errorf("survey: districts: %w", err)
+	}
+	pops := map[string]int64{}
+	out := &WaveScores{Items: q.IndicatorIDs()}
+	for _, d := range ds {
+		pops[d.Code] = d.Population
+		out.Districts = append(out.Districts, DistrictInfo{Code: d.Code, Name: d.Name})
+	}
+	rs, err := Respondents(ctx, db, waveID, q)
+	if err != nil {
+		return nil, err
+	}
+	if len(rs) == 0 {
+		// Before the first interview every row is empty, not an error.
+		for _, item := range append(append([]string(nil), out.Items...), CompositeItem) {
+			out.Estimates = append(out.Estimates, Estimate{District: AllDistricts, Item: item})
+		}
+		return out, nil
+	}
+	if err := BaseWeights(pops, rs); err != nil {
+		return nil, err
+	}
+	out.Estimates, err = Estimates(q.Design(), rs)
+	if err != nil {
+		return nil, err
+	}
+	var comps []Estimate
+	for _, e := range out.Estimates {
+		if e.Item == "composite" && e.District != "ALL" {
+			comps = append(comps, e)
+		}
+	}
+	out.Ranks = RankDistricts(comps)
+	return out, nil
+}
+
+// WaveQuestionnaire finds a wave by name and the questionnaire version it
+// collects with.
+func WaveQuestionnaire(ctx context.Context, db sqlx.QueryerContext, wave string) (int64, *Questionnaire, error) {
+	var row struct {
+		ID  int64  `db:"id"`
+		QID *int64 `db:"questionnaire_id"`
+	}
+	if err := sqlx.GetContext(ctx, db, &row, qWaveQuestionnaire, wave); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, nil, Errorf(ENotFound, "没有名为 %q 的轮次", "no wave named %q", wave)
+		}
+		return 0, nil, err
+	}
+	if row.QID == nil {
+		return 0, nil, Errorf(EInvalid, "轮次 %q 没有问卷", "wave %q has no questionnaire", wave)
+	}
+	q, err := GetQuestionnaire(ctx, db, *row.QID)
+	return row.ID, q, err
+}
+
+// ScoreWaveNamed scores a wave given by name.
+func ScoreWaveNamed(ctx context.Context, db sqlx.QueryerContext, wave string) (*WaveScores, error) {
+	id, q, err := WaveQuestionnaire(ctx, db, wave)
+	if err != nil {
+		return nil, err
+	}
+	return ScoreWave(ctx, db, id, q)
+}

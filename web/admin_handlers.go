@@ -1,0 +1,169 @@
+package web
+
+import (
+	"crypto/rand"
+	"errors"
+	"math/big"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"minyi/dialer"
+	"minyi/sampler"
+	"minyi/survey"
+)
+
+func (s *Server) districts(c echo.Context) error {
+	ds, err := sampler.ListDistricts(c.Request().Context(), s.db)
+	if err != nil {
+		return err
+	}
+	var total int64
+	for _, d := range ds {
+		total += d.Population
+	}
+	return s.render(c, http.StatusOK, "districts", survey.Text{ZH: "区县与常住人口", EN: "Districts and resident population"},
+		map[string]any{"Districts": ds, "Total": total})
+}
+
+func (s *Server) users(c echo.Context) error {
+	us, err := ListUsers(c.Request().Context(), s.db)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, "users", survey.Text{ZH: "用户", EN: "Users"}, us)
+}
+
+type wavesData struct {
+	Waves []sampler.Wave
+	Form  waveForm
+}
+
+type waveForm struct {
+	Name, Rate, Expected string
+	Errors               map[string]survey.Text
+}
+
+func (s *Server) waves(c echo.Context) error {
+	return s.showWaves(c, http.StatusOK, waveForm{Rate: "0.002", Expected: "0.5"})
+}
+
+func (s *Server) showWaves(c echo.Context, status int, f waveForm) error {
+	ws, err := sampler.ListWaves(c.Request().Context(), s.db)
+	if err != nil {
+		return err
+	}
+	v := &view{Title: survey.Text{ZH: "调查轮次", EN: "Waves"}, Data: wavesData{Waves: ws, Form: f}}
+	if len(f.Errors) > 0 {
+		v.Err = &survey.Text{ZH: "请改正下面标出的错误", EN: "please correct the errors marked below"}
+	}
+	return s.renderView(c, status, "waves", v)
+}
+
+func (s *Server) createWave(c echo.Context) error {
+	f := waveForm{Name: strings.TrimSpace(c.FormValue("name")), Rate: c.FormValue("rate"), Expected: c.FormValue("expected"), Errors: map[string]survey.Text{}}
+	rate, err := strconv.ParseFloat(f.Rate, 64)
+	if err != nil || rate <= 0 || rate > 1 {
+		f.Errors["rate"] = survey.Text{ZH: "抽样比例应为 0 到 1 之间的小数,例如 0.002(即 2‰)", EN: "the rate is a fraction between 0 and 1, e.g. 0.002 (2‰)"}
+	}
+	exp, err := strconv.ParseFloat(f.Expected, 64)
+	if err != nil || exp <= 0 || exp > 1 {
+		f.Errors["expected"] = survey.Text{ZH: "预期完成率应为 0 到 1 之间的小数", EN: "the expected completion rate is a fraction between 0 and 1"}
+	}
+	if f.Name == "" {
+		f.Errors["name"] = survey.Text{ZH: "请填写轮次名称", EN: "enter a wave name"}
+	}
+	if len(f.Errors) > 0 {
+		return s.showWaves(c, http.StatusUnprocessableEntity, f)
+	}
+	qid, err := survey.SaveQuestionnaire(c.Request().Context(), s.db, survey.Default())
+	if err != nil {
+		return err
+	}
+	w, err := sampler.CreateWave(c.Request().Context(), s.db, sampler.WaveSpec{Name: f.Name, Rate: rate, ExpectedRate: exp, MinPerDistrict: 2, QuestionnaireID: qid})
+	if err != nil {
+		var de *survey.Error
+		if errors.As(err, &de) && de.Code != survey.EInternal {
+			f.Errors["name"] = survey.Text{ZH: de.ZH, EN: de.EN}
+			return s.showWaves(c, http.StatusUnprocessableEntity, f)
+		}
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/waves/"+url.PathEscape(w.Name)+"?msg=wavecreated")
+}
+
+type waveData struct {
+	Wave        *sampler.Wave
+	Plan        []sampler.Allocation
+	Allocations []sampler.AllocationRow
+	Progress    map[string]dialer.DistrictProgress
+	Names       map[string]string
+	Target      int
+	Released    int
+	Completes   int
+	Seed        int64
+	PlanErr     *survey.Text
+}
+
+func (s *Server) wave(c echo.Context) error {
+	ctx := c.Request().Context()
+	w, err := sampler.GetWave(ctx, s.db, c.Param("wave"))
+	if err != nil {
+		return err
+	}
+	d := waveData{Wave: w, Names: map[string]string{}, Progress: map[string]dialer.DistrictProgress{}}
+	ds, err := sampler.ListDistricts(ctx, s.db)
+	if err != nil {
+		return err
+	}
+	for _, x := range ds {
+		d.Names[x.Code] = x.Name
+	}
+	if w.Drawn() {
+		if d.Allocations, err = sampler.Allocations(ctx, s.db, w.ID); err != nil {
+			return err
+		}
+		ps, err := dialer.Progress(ctx, s.db, w.ID)
+		if err != nil {
+			return err
+		}
+		for _, p := range ps {
+			d.Progress[p.District] = p
+			d.Completes += p.Completes
+		}
+		for _, a := range d.Allocations {
+			d.Target += a.Target
+			d.Released += a.Released
+		}
+	} else {
+		plan, err := sampler.Plan(ctx, s.db, w)
+		if err != nil {
+			var de *survey.Error
+			if !errors.As(err, &de) {
+				return err
+			}
+			d.PlanErr = &survey.Text{ZH: de.ZH, EN: de.EN}
+		}
+		d.Plan = plan
+		for _, a := range plan {
+			d.Target += a.Target
+		}
+		n, _ := rand.Int(rand.Reader, big.NewInt(1_000_000_000))
+		d.Seed = n.Int64() + 1
+	}
+	return s.render(c, http.StatusOK, "wave", survey.Text{ZH: "轮次 " + w.Name, EN: "Wave " + w.Name}, d)
+}
+
+func (s *Server) drawWave(c echo.Context) error {
+	seed, err := strconv.ParseInt(strings.TrimSpace(c.FormValue("seed")), 10, 64)
+	if err != nil || seed <= 0 {
+		return survey.Errorf(survey.EInvalid, "随机种子应为正整数", "the seed must be a positive integer")
+	}
+	if _, err := sampler.Draw(c.Request().Context(), s.db, c.Param("wave"), seed); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/waves/"+url.PathEscape(c.Param("wave"))+"?msg=drawn")
+}

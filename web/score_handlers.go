@@ -1,0 +1,100 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"sort"
+
+	"github.com/labstack/echo/v4"
+
+	"minyi/sampler"
+	"minyi/survey"
+	"minyi/survey/csvfile"
+)
+
+func (s *Server) scoresIndex(c echo.Context) error {
+	ws, err := sampler.ListWaves(c.Request().Context(), s.db)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, "scores_index", survey.Text{ZH: "民调得分", EN: "Poll scores"}, ws)
+}
+
+// scoreRow is one district on the scores page.
+type scoreRow struct {
+	District survey.DistrictInfo
+	Score    *survey.Estimate
+	Rank     *survey.Rank
+	Points   float64
+}
+
+type scoresData struct {
+	Wave      string
+	Rows      []scoreRow
+	City      *survey.Estimate
+	Items     []string
+	Lo, Hi    float64 // the chart's axis
+	CanExport bool
+}
+
+func (s *Server) scores(c echo.Context) error {
+	name := c.Param("wave")
+	sc, err := survey.ScoreWaveNamed(c.Request().Context(), s.db, name)
+	if err != nil {
+		return err
+	}
+	d := scoresData{Wave: name, City: sc.Composite("ALL"), Items: sc.Items, Lo: 100, Hi: 0,
+		CanExport: hasRole(export, currentUser(c).Role)}
+	for _, di := range sc.Districts {
+		r := scoreRow{District: di, Score: sc.Composite(di.Code), Rank: sc.RankOf(di.Code)}
+		if r.Score != nil && r.Score.HasScore {
+			r.Points = survey.AssessmentWeight * r.Score.Score
+			lo, hi := r.Score.Score, r.Score.Score
+			if r.Score.HasSE {
+				lo, hi = r.Score.CILow, r.Score.CIHigh
+			}
+			d.Lo, d.Hi = min(d.Lo, lo), max(d.Hi, hi)
+		}
+		d.Rows = append(d.Rows, r)
+	}
+	if d.Lo > d.Hi {
+		d.Lo, d.Hi = 0, 100
+	}
+	d.Lo, d.Hi = max(0, float64(int(d.Lo/10))*10), min(100, float64(int(d.Hi/10)+1)*10)
+	// Highest score first; districts without a score last, by code.
+	sort.SliceStable(d.Rows, func(i, j int) bool {
+		a, b := d.Rows[i].Score, d.Rows[j].Score
+		ha, hb := a != nil && a.HasScore, b != nil && b.HasScore
+		if ha != hb {
+			return ha
+		}
+		return ha && a.Score > b.Score
+	})
+	return s.render(c, http.StatusOK, "scores", survey.Text{ZH: "民调得分 · " + name, EN: "Poll scores · " + name}, d)
+}
+
+// exportScores sends the wide-form scores CSV for the assessment office.
+func (s *Server) exportScores(c echo.Context) error {
+	name := c.Param("wave")
+	sc, err := survey.ScoreWaveNamed(c.Request().Context(), s.db, name)
+	if err != nil {
+		return err
+	}
+	enc, err := csvfile.ParseEncoding(c.QueryParam("encoding"))
+	if err != nil {
+		return survey.Errorf(survey.EInvalid, "编码只能是 utf-8 或 gb18030", "encoding must be utf-8 or gb18030")
+	}
+	h := c.Response().Header()
+	h.Set("Content-Type", "text/csv; charset="+string(enc))
+	h.Set("Content-Disposition", "attachment; filename*=UTF-8''"+url.PathEscape("scores-"+name+".csv"))
+	h.Set("Cache-Control", "no-store")
+	c.Response().WriteHeader(http.StatusOK)
+	w, err := csvfile.NewWriter(c.Response(), enc)
+	if err != nil {
+		return err
+	}
+	if err := survey.WriteScoresWide(w, sc.Estimates, sc.Districts, sc.Ranks, survey.AssessmentWeight, sc.Items); err != nil {
+		return err
+	}
+	return w.Flush()
+}

@@ -1,0 +1,129 @@
+// Package web is the Echo server: the route table, handlers, templates,
+// static assets, sign-in and CSV responses. It calls the domain packages and
+// writes no SQL of its own.
+package web
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"minyi/survey"
+)
+
+// Options configure a server.
+type Options struct {
+	SecureCookies bool // set the Secure flag even without TLS (behind a TLS proxy)
+	Logger        *slog.Logger
+	Now           func() time.Time // for tests; time.Now by default
+}
+
+// Server serves the web interface.
+type Server struct {
+	db    *sqlx.DB
+	opt   Options
+	echo  *echo.Echo
+	pages *pages
+}
+
+// New builds a server and checks its templates; a broken template stops it
+// here rather than on the first request.
+func New(db *sqlx.DB, opt Options) (*Server, error) {
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	p, err := loadPages()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{db: db, opt: opt, echo: echo.New(), pages: p}
+	e := s.echo
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.Use(middleware.Recover())
+	e.Use(middleware.BodyLimit("2M"))
+	e.Use(securityHeaders)
+	e.Use(s.loadUser)
+	for _, r := range s.Routes() {
+		h := r.Handler
+		if r.Roles != nil {
+			h = s.requireRoles(r.Roles, h)
+		}
+		e.Add(r.Method, r.Path, h)
+	}
+	return s, nil
+}
+
+// Handler returns the server's http.Handler.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Serve answers on the listener until ctx ends, then drains open requests.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: s.echo, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	}
+}
+
+// securityHeaders forbid framing, inline script and content sniffing.
+func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		return next(c)
+	}
+}
+
+// handleError is the one place that turns errors into statuses and messages:
+// domain errors by their code, anything else as "internal error" for the
+// user and a log line for us.
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		msg := survey.Text{ZH: http.StatusText(he.Code), EN: http.StatusText(he.Code)}
+		switch he.Code {
+		case http.StatusNotFound:
+			msg = survey.Text{ZH: "页面不存在", EN: "page not found"}
+		case http.StatusRequestEntityTooLarge:
+			msg = survey.Text{ZH: "提交的内容太大", EN: "the request is too large"}
+		}
+		s.errorPage(c, he.Code, msg)
+		return
+	}
+	var de *survey.Error
+	if errors.As(err, &de) {
+		status := map[string]int{survey.EInvalid: http.StatusUnprocessableEntity, survey.ENotFound: http.StatusNotFound, survey.EConflict: http.StatusConflict}[de.Code]
+		if status != 0 {
+			s.errorPage(c, status, survey.Text{ZH: de.ZH, EN: de.EN})
+			return
+		}
+	}
+	s.opt.Logger.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+	s.errorPage(c, http.StatusInternalServerError, survey.Text{ZH: "服务器内部错误,请稍后再试", EN: "internal error; please try again"})
+}
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }
