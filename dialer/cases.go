@@ -16,9 +16,6 @@ var (
 	qHeldCase        = sql.Q("dialer/held-case")
 	qNextCase        = sql.Q("dialer/next-case")
 	qGetCase         = sql.Q("dialer/get-case")
-	qLockHeldCase    = sql.Q("dialer/lock-held-case")
-	qInsertAttempt   = sql.Q("dialer/insert-attempt")
-	qUpdateCase      = sql.Q("dialer/update-case-after-attempt")
 	qCaseAttempts    = sql.Q("dialer/case-attempts")
 	qWaveProgress    = sql.Q("dialer/wave-progress")
 	qInterviewOfCase = sql.Q("dialer/interview-of-case")
@@ -39,6 +36,8 @@ type Case struct {
 	NextAt       *time.Time `db:"next_at"`
 	HeldBy       *int64     `db:"held_by"`
 	HeldUntil    *time.Time `db:"held_until"`
+	// QuestionnaireID is the version the case's wave collects with.
+	QuestionnaireID *int64 `db:"questionnaire_id"`
 }
 
 // HeldBy reports whether the user holds the case now.
@@ -122,7 +121,8 @@ func RecordOutcome(ctx context.Context, db *sqlx.DB, caseID, userID int64, code 
 			return survey.Errorf(survey.EInvalid, "预约时间必须晚于现在", "the appointment must be in the future")
 		}
 	}
-	return withHeldCase(ctx, db, caseID, userID, func(tx *sqlx.Tx, attempts int) error {
+	return withHeldCase(ctx, db, caseID, userID, func(tx *sqlx.Tx, lc LockedCase) error {
+		attempts := lc.Attempts
 		status, final, next := "pending", "", any(nil)
 		var appt any
 		switch {
@@ -137,36 +137,51 @@ func RecordOutcome(ctx context.Context, db *sqlx.DB, caseID, userID int64, code 
 		default:
 			next = now.Add(o.Retry)
 		}
-		if _, err := tx.ExecContext(ctx, qInsertAttempt, caseID, userID, o.Code, o.AAPOR, status == "final", appt); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, qUpdateCase, caseID, status, nullStr(final), next)
-		return err
+		return recordAttempt(ctx, db, tx, caseID, userID, o.Code, o.AAPOR, appt, status, final, next)
 	})
 }
 
+// recordAttempt stores an attempt and the case's new state.
+func recordAttempt(ctx context.Context, db *sqlx.DB, tx *sqlx.Tx, caseID, userID int64, outcome, aapor string, appt any, status, final string, next any) error {
+	st, err := sql.TxStmt(ctx, db, tx, "dialer/record-attempt")
+	if err != nil {
+		return err
+	}
+	_, err = st.ExecContext(ctx, caseID, userID, outcome, aapor, status == "final", appt, status, nullStr(final), next)
+	return err
+}
+
+// LockedCase is what a transaction holding a case's row lock knows of it.
+type LockedCase struct {
+	ID              int64  `db:"id"`
+	Attempts        int    `db:"attempts"`
+	WaveID          int64  `db:"wave_id"`
+	QuestionnaireID *int64 `db:"questionnaire_id"`
+}
+
 // CompleteInterview saves an interview for a held case and closes the case
-// as complete, in one transaction. A repeated submission stores nothing new
-// and returns the first interview's id.
-func CompleteInterview(ctx context.Context, db *sqlx.DB, caseID, userID int64, iv survey.Interview) (int64, error) {
+// as complete, in one transaction. build turns the locked case into the
+// interview to store, or fails (for example when an answer is invalid),
+// which stores nothing. A repeated submission stores nothing new and
+// returns the first interview's id.
+func CompleteInterview(ctx context.Context, db *sqlx.DB, caseID, userID int64, key string, build func(LockedCase) (survey.Interview, error)) (int64, error) {
 	var id int64
-	err := withHeldCase(ctx, db, caseID, userID, func(tx *sqlx.Tx, _ int) error {
+	err := withHeldCase(ctx, db, caseID, userID, func(tx *sqlx.Tx, lc LockedCase) error {
+		iv, err := build(lc)
+		if err != nil {
+			return err
+		}
 		var created bool
-		var err error
-		id, created, err = survey.InsertInterview(ctx, tx, iv)
+		id, created, err = survey.InsertInterview(ctx, db, tx, iv)
 		if err != nil || !created {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, qInsertAttempt, caseID, userID, outcomeComplete, CodeComplete, true, nil); err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, qUpdateCase, caseID, "final", CodeComplete, nil)
-		return err
+		return recordAttempt(ctx, db, tx, caseID, userID, outcomeComplete, CodeComplete, nil, "final", CodeComplete, nil)
 	})
 	if err != nil && survey.ErrorCode(err) == survey.ENotFound {
 		// The case was closed by this very submission sent before (a double
 		// click or a resend after a lost reply): answer with that interview.
-		if prev, e := InterviewOfCase(ctx, db, caseID, userID, iv.IdempotencyKey); e == nil {
+		if prev, e := InterviewOfCase(ctx, db, caseID, userID, key); e == nil {
 			return prev, nil
 		}
 	}
@@ -176,34 +191,31 @@ func CompleteInterview(ctx context.Context, db *sqlx.DB, caseID, userID int64, i
 // ScreenOut closes a held case whose respondent the screener found not
 // eligible.
 func ScreenOut(ctx context.Context, db *sqlx.DB, caseID, userID int64) error {
-	return withHeldCase(ctx, db, caseID, userID, func(tx *sqlx.Tx, _ int) error {
-		if _, err := tx.ExecContext(ctx, qInsertAttempt, caseID, userID, outcomeScreened, CodeScreenOut, true, nil); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, qUpdateCase, caseID, "final", CodeScreenOut, nil)
-		return err
+	return withHeldCase(ctx, db, caseID, userID, func(tx *sqlx.Tx, _ LockedCase) error {
+		return recordAttempt(ctx, db, tx, caseID, userID, outcomeScreened, CodeScreenOut, nil, "final", CodeScreenOut, nil)
 	})
 }
 
 // withHeldCase runs fn in a transaction holding the case's row lock, only if
 // the user holds the case.
-func withHeldCase(ctx context.Context, db *sqlx.DB, caseID, userID int64, fn func(tx *sqlx.Tx, attempts int) error) error {
+func withHeldCase(ctx context.Context, db *sqlx.DB, caseID, userID int64, fn func(tx *sqlx.Tx, lc LockedCase) error) error {
 	tx, err := db.BeginTxx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	var row struct {
-		ID       int64 `db:"id"`
-		Attempts int   `db:"attempts"`
+	lock, err := sql.TxStmt(ctx, db, tx, "dialer/lock-held-case")
+	if err != nil {
+		return err
 	}
-	if err := tx.GetContext(ctx, &row, qLockHeldCase, caseID, userID); err != nil {
+	var lc LockedCase
+	if err := lock.GetContext(ctx, &lc, caseID, userID); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return survey.Errorf(survey.ENotFound, "没有这个样本,或它不在您手上", "no such case, or you do not hold it")
 		}
 		return fmt.Errorf("dialer: lock case: %w", err)
 	}
-	if err := fn(tx, row.Attempts); err != nil {
+	if err := fn(tx, lc); err != nil {
 		return err
 	}
 	return tx.Commit()

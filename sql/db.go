@@ -46,7 +46,7 @@ type DB struct {
 // when no URL is given.
 func Open(cfg Config) (*DB, error) {
 	if cfg.URL != "" {
-		db, err := sqlx.Open("postgres", cfg.URL)
+		db, err := sqlx.Open("postgres", WithBinaryParameters(cfg.URL))
 		if err != nil {
 			return nil, fmt.Errorf("sql: open: %w", err)
 		}
@@ -127,6 +127,23 @@ func CreateDatabase(admin *dbsql.DB, dbname, template string) error {
 		return fmt.Errorf("sql: create database %s: %w", dbname, err)
 	}
 	return nil
+}
+
+// WithBinaryParameters turns on lib/pq's binary_parameters: a query with
+// arguments then takes one round trip to the server instead of two (parse,
+// then bind), which halves the latency of every statement on a save. It
+// means []byte arguments travel as binary, so JSON goes as a string.
+func WithBinaryParameters(dsn string) string {
+	if strings.Contains(dsn, "binary_parameters") {
+		return dsn
+	}
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		if strings.Contains(dsn, "?") {
+			return dsn + "&binary_parameters=yes"
+		}
+		return dsn + "?binary_parameters=yes"
+	}
+	return dsn + " binary_parameters=yes"
 }
 
 // ModuleRoot finds the directory of go.mod above dir (for tests and tools run

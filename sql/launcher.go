@@ -311,7 +311,7 @@ func (c *Cluster) ForceStop() error {
 
 // DSN returns a lib/pq connection string for a database of the cluster.
 func (c *Cluster) DSN(dbname string) string {
-	return fmt.Sprintf("host=%s port=5432 user=%s dbname=%s sslmode=disable", c.Socket, Superuser, dbname)
+	return fmt.Sprintf("host=%s port=5432 user=%s dbname=%s sslmode=disable binary_parameters=yes", c.Socket, Superuser, dbname)
 }
 
 // lockFile takes an exclusive flock, waiting for other processes.

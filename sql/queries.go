@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -89,3 +90,39 @@ func CheckQueries(db *sqlx.DB) error {
 }
 
 func bg() context.Context { return context.Background() }
+
+// prepared caches statements per pool and query name.
+var prepared sync.Map // preparedKey -> *sqlx.Stmt
+
+type preparedKey struct {
+	db   *sqlx.DB
+	name string
+}
+
+// Stmt returns the named query prepared on db, preparing it on first use.
+// database/sql keeps it prepared on each connection it runs on, so the hot
+// paths (sign-in check, saving an interview) skip parsing and planning.
+func Stmt(ctx context.Context, db *sqlx.DB, name string) (*sqlx.Stmt, error) {
+	key := preparedKey{db, name}
+	if st, ok := prepared.Load(key); ok {
+		return st.(*sqlx.Stmt), nil
+	}
+	st, err := db.PreparexContext(ctx, Q(name))
+	if err != nil {
+		return nil, fmt.Errorf("sql: prepare %s: %w", name, err)
+	}
+	if prev, loaded := prepared.LoadOrStore(key, st); loaded {
+		st.Close()
+		return prev.(*sqlx.Stmt), nil
+	}
+	return st, nil
+}
+
+// TxStmt returns the named query prepared for use inside tx.
+func TxStmt(ctx context.Context, db *sqlx.DB, tx *sqlx.Tx, name string) (*sqlx.Stmt, error) {
+	st, err := Stmt(ctx, db, name)
+	if err != nil {
+		return nil, err
+	}
+	return tx.StmtxContext(ctx, st), nil
+}

@@ -40,7 +40,7 @@ func ImportResponses(ctx context.Context, db *sqlx.DB, wave string, r io.Reader)
 		for i, id := range ids {
 			ans[id] = strconv.Itoa(row.Codes[i])
 		}
-		_, created, err := InsertInterview(ctx, tx, Interview{
+		_, created, err := InsertInterview(ctx, db, tx, Interview{
 			WaveID: waveID, ExternalID: row.InterviewID, QuestionnaireID: q.ID, District: row.District,
 			Mode: row.Mode, PSU: row.PSU, Weight: row.Weight, Sex: row.Sex, AgeGroup: row.AgeGroup,
 			Answers: ans, Source: "import",

@@ -17,7 +17,6 @@ var (
 	qFindQuestionnaire   = sql.Q("survey/find-questionnaire")
 	qGetQuestionnaire    = sql.Q("survey/get-questionnaire")
 	qInsertQuestionnaire = sql.Q("survey/insert-questionnaire")
-	qInsertInterview     = sql.Q("survey/insert-interview")
 	qInterviewByKey      = sql.Q("survey/interview-by-key")
 	qWaveRespondents     = sql.Q("survey/wave-respondents")
 )
@@ -30,7 +29,7 @@ func SaveQuestionnaire(ctx context.Context, db *sqlx.DB, q *Questionnaire) (int6
 		return 0, err
 	}
 	var id int64
-	err = db.GetContext(ctx, &id, qInsertQuestionnaire, q.Name, q.Version, b)
+	err = db.GetContext(ctx, &id, qInsertQuestionnaire, q.Name, q.Version, string(b))
 	if errors.Is(err, sql.ErrNoRows) {
 		err = db.GetContext(ctx, &id, `SELECT id FROM questionnaires WHERE name = $1 AND version = $2`, q.Name, q.Version)
 	}
@@ -82,15 +81,19 @@ type Interview struct {
 // InsertInterview stores an interview inside the caller's transaction. A
 // repeat of the same submission (same idempotency key, or the same case)
 // stores nothing and returns the first one's id with created=false.
-func InsertInterview(ctx context.Context, tx *sqlx.Tx, iv Interview) (id int64, created bool, err error) {
+func InsertInterview(ctx context.Context, db *sqlx.DB, tx *sqlx.Tx, iv Interview) (id int64, created bool, err error) {
 	ans, err := json.Marshal(iv.Answers)
 	if err != nil {
 		return 0, false, err
 	}
-	err = tx.GetContext(ctx, &id, qInsertInterview,
+	st, err := sql.TxStmt(ctx, db, tx, "survey/insert-interview")
+	if err != nil {
+		return 0, false, err
+	}
+	err = st.GetContext(ctx, &id,
 		iv.WaveID, nullInt(iv.CaseID), nullStr(iv.ExternalID), iv.QuestionnaireID, nullInt(iv.InterviewerID),
 		iv.District, iv.Mode, nullStr(iv.PSU), nullFloat(iv.Weight), nullInt(int64(iv.Sex)), nullInt(int64(iv.AgeGroup)),
-		ans, nullStr(iv.IdempotencyKey), iv.Source, nullTime(iv.StartedAt))
+		string(ans), nullStr(iv.IdempotencyKey), iv.Source, nullTime(iv.StartedAt))
 	if err == nil {
 		return id, true, nil
 	}

@@ -78,7 +78,6 @@ var (
 	qUserByName     = sql.Q("auth/user-by-name")
 	qListUsers      = sql.Q("auth/list-users")
 	qInsertSession  = sql.Q("auth/insert-session")
-	qSessionUser    = sql.Q("auth/session-user")
 	qDeleteSession  = sql.Q("auth/delete-session")
 	qExpireSessions = sql.Q("auth/delete-expired-sessions")
 	qSetPassword    = sql.Q("auth/set-password")
@@ -116,6 +115,52 @@ func AddUser(ctx context.Context, db *sqlx.DB, username, displayName, password s
 	}
 	return true, nil
 }
+
+// AddUsers creates many users with one password, hashing it once (for
+// training rooms and load tests, where hashing per user would take minutes).
+// It returns their ids; existing usernames are an error.
+func AddUsers(ctx context.Context, db *sqlx.DB, usernames []string, password string, role Role) ([]int64, error) {
+	if !ValidRole(string(role)) {
+		return nil, survey.Errorf(survey.EInvalid, "角色 %q 无效", "invalid role %q", role)
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), BcryptCost)
+	if err != nil {
+		return nil, err
+	}
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	ids := make([]int64, len(usernames))
+	for i, u := range usernames {
+		if err := tx.GetContext(ctx, &ids[i], qInsertUser, u, "", string(hash), string(role)); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil, survey.Errorf(survey.EConflict, "用户 %q 已存在", "user %q already exists", u)
+			}
+			return nil, err
+		}
+	}
+	return ids, tx.Commit()
+}
+
+// SessionFor signs a user in without a password (for tools that act for
+// users they created, such as the load simulator) and returns the session
+// cookie value and its CSRF token.
+func SessionFor(ctx context.Context, db *sqlx.DB, userID int64) (token, csrf string, err error) {
+	token, err = CreateSession(ctx, db, userID)
+	if err != nil {
+		return "", "", err
+	}
+	u, err := sessionUser(ctx, db, token)
+	if err != nil {
+		return "", "", err
+	}
+	return token, u.CSRF, nil
+}
+
+// SessionCookie is the name of the session cookie.
+const SessionCookie = sessionCookie
 
 // EnsureUser creates the user, or sets the password of an existing one (for
 // the demo, which prints fresh passwords on every run).
@@ -178,8 +223,12 @@ func CreateSession(ctx context.Context, db *sqlx.DB, userID int64) (string, erro
 
 func sessionUser(ctx context.Context, db *sqlx.DB, token string) (*User, error) {
 	sum := sha256.Sum256([]byte(token))
+	st, err := sql.Stmt(ctx, db, "auth/session-user")
+	if err != nil {
+		return nil, err
+	}
 	var u User
-	if err := db.GetContext(ctx, &u, qSessionUser, sum[:]); err != nil {
+	if err := st.GetContext(ctx, &u, sum[:]); err != nil {
 		return nil, err
 	}
 	return &u, nil

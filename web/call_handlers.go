@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -138,15 +139,22 @@ type interviewData struct {
 	Started   string
 }
 
-func (s *Server) questionnaireOf(ctx context.Context, waveName string) (*survey.Questionnaire, error) {
-	w, err := sampler.GetWave(ctx, s.db, waveName)
+// questionnaireOf returns the questionnaire version of a case's wave.
+// Versions never change once stored, so each is parsed once and kept.
+func (s *Server) questionnaireOf(ctx context.Context, cs *dialer.Case) (*survey.Questionnaire, error) {
+	if cs.QuestionnaireID == nil {
+		return nil, survey.Errorf(survey.EInvalid, "轮次 %s 没有问卷", "wave %s has no questionnaire", cs.WaveName)
+	}
+	id := *cs.QuestionnaireID
+	if q, ok := s.questionnaires.Load(id); ok {
+		return q.(*survey.Questionnaire), nil
+	}
+	q, err := survey.GetQuestionnaire(ctx, s.db, id)
 	if err != nil {
 		return nil, err
 	}
-	if w.QuestionnaireID == nil {
-		return nil, survey.Errorf(survey.EInvalid, "轮次 %s 没有问卷", "wave %s has no questionnaire", w.Name)
-	}
-	return survey.GetQuestionnaire(ctx, s.db, *w.QuestionnaireID)
+	s.questionnaires.Store(id, q)
+	return q, nil
 }
 
 func (s *Server) interviewForm(c echo.Context) error {
@@ -154,7 +162,7 @@ func (s *Server) interviewForm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	q, err := s.questionnaireOf(c.Request().Context(), cs.WaveName)
+	q, err := s.questionnaireOf(c.Request().Context(), cs)
 	if err != nil {
 		return err
 	}
@@ -169,65 +177,110 @@ func (s *Server) interviewForm(c echo.Context) error {
 	})
 }
 
+// validationFailed carries the answers back to the form.
+type validationFailed struct {
+	q      *survey.Questionnaire
+	errors []survey.FieldError
+}
+
+func (v *validationFailed) Error() string { return "invalid answers" }
+
+var errScreenedOut = errors.New("screened out")
+
+// submitInterview validates and saves an interview in one transaction that
+// holds the case; nothing is stored unless every answer is valid.
 func (s *Server) submitInterview(c echo.Context) error {
 	ctx := c.Request().Context()
-	cs, err := s.heldCase(c)
+	user := currentUser(c)
+	caseID, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil {
-		// A resend of a submission that already closed the case still gets
-		// its success answer.
-		if id, perr := strconv.ParseInt(c.Param("id"), 10, 64); perr == nil {
-			if _, ierr := dialer.InterviewOfCase(ctx, s.db, id, currentUser(c).ID, c.FormValue("key")); ierr == nil {
-				return c.Redirect(http.StatusSeeOther, "/calls?msg=saved")
-			}
-		}
-		return err
+		return echo.NewHTTPError(http.StatusNotFound)
 	}
-	q, err := s.questionnaireOf(ctx, cs.WaveName)
-	if err != nil {
-		return err
-	}
-	ds, err := sampler.ListDistricts(ctx, s.db)
+	form, err := c.FormParams()
 	if err != nil {
 		return err
 	}
 	ans := survey.Answers{}
-	for _, qu := range q.Questions {
-		if v := strings.TrimSpace(c.FormValue("q_" + qu.ID)); v != "" {
-			ans[qu.ID] = v
+	for k, v := range form {
+		if id, ok := strings.CutPrefix(k, "q_"); ok && len(v) > 0 {
+			if val := strings.TrimSpace(v[0]); val != "" {
+				ans[id] = val
+			}
 		}
 	}
-	val := q.Validate(ans, sampler.DistrictSet(ds))
-	if !val.Eligible {
-		if err := dialer.ScreenOut(ctx, s.db, cs.ID, currentUser(c).ID); err != nil {
+	key := form.Get("key")
+	if key == "" {
+		key = randomToken()
+	}
+	districts, err := s.districtSet(ctx)
+	if err != nil {
+		return err
+	}
+	started, _ := time.Parse(time.RFC3339, form.Get("started"))
+	_, err = dialer.CompleteInterview(ctx, s.db, caseID, user.ID, key, func(lc dialer.LockedCase) (survey.Interview, error) {
+		q, err := s.questionnaireOf(ctx, &dialer.Case{QuestionnaireID: lc.QuestionnaireID})
+		if err != nil {
+			return survey.Interview{}, err
+		}
+		val := q.Validate(ans, districts)
+		if !val.Eligible {
+			return survey.Interview{}, errScreenedOut
+		}
+		if len(val.Errors) > 0 {
+			return survey.Interview{}, &validationFailed{q: q, errors: val.Errors}
+		}
+		sex, _ := strconv.Atoi(ans["sex"])
+		age, _ := strconv.Atoi(ans["age_group"])
+		return survey.Interview{
+			WaveID: lc.WaveID, CaseID: caseID, QuestionnaireID: q.ID, InterviewerID: user.ID,
+			District: ans["district"], Mode: "phone", Sex: sex, AgeGroup: age, Answers: ans,
+			IdempotencyKey: key, Source: "cati", StartedAt: started,
+		}, nil
+	})
+	var vf *validationFailed
+	switch {
+	case err == nil:
+		return c.Redirect(http.StatusSeeOther, "/calls?msg=saved")
+	case errors.Is(err, errScreenedOut):
+		if err := dialer.ScreenOut(ctx, s.db, caseID, user.ID); err != nil {
 			return err
 		}
 		return c.Redirect(http.StatusSeeOther, "/calls?msg=screened")
-	}
-	key := c.FormValue("key")
-	if len(val.Errors) > 0 || key == "" {
-		errs := map[string]survey.Text{}
-		for _, fe := range val.Errors {
-			errs[fe.Question] = fe.Message
+	case errors.As(err, &vf):
+		cs, err := dialer.CaseFor(ctx, s.db, caseID, user.ID)
+		if err != nil {
+			return err
 		}
-		if key == "" {
-			key = randomToken()
+		ds, err := sampler.ListDistricts(ctx, s.db)
+		if err != nil {
+			return err
+		}
+		errs := map[string]survey.Text{}
+		for _, fe := range vf.errors {
+			errs[fe.Question] = fe.Message
 		}
 		return s.renderView(c, http.StatusUnprocessableEntity, "interview", &view{
 			Title: survey.Text{ZH: "访问问卷", EN: "Interview"},
 			Err:   &survey.Text{ZH: "有 " + strconv.Itoa(len(errs)) + " 道题需要改正,已在题目旁标出;答案都还在。", EN: strconv.Itoa(len(errs)) + " questions need attention (marked below); your answers are kept."},
-			Data:  interviewData{Case: cs, Q: q, Districts: ds, Answers: ans, Errors: errs, Key: key, Started: c.FormValue("started")},
+			Data:  interviewData{Case: cs, Q: vf.q, Districts: ds, Answers: ans, Errors: errs, Key: key, Started: form.Get("started")},
 		})
 	}
-	started, _ := time.Parse(time.RFC3339, c.FormValue("started"))
-	sex, _ := strconv.Atoi(ans["sex"])
-	age, _ := strconv.Atoi(ans["age_group"])
-	_, err = dialer.CompleteInterview(ctx, s.db, cs.ID, currentUser(c).ID, survey.Interview{
-		WaveID: cs.WaveID, CaseID: cs.ID, QuestionnaireID: q.ID, InterviewerID: currentUser(c).ID,
-		District: ans["district"], Mode: "phone", Sex: sex, AgeGroup: age, Answers: ans,
-		IdempotencyKey: key, Source: "cati", StartedAt: started,
-	})
-	if err != nil {
-		return err
+	return err
+}
+
+// districtSet returns the valid district codes, re-read at most every few
+// seconds: they change only when an admin imports districts, and every save
+// would otherwise read them.
+func (s *Server) districtSet(ctx context.Context) (map[string]bool, error) {
+	s.districtsMu.Lock()
+	defer s.districtsMu.Unlock()
+	if s.districtCodes != nil && time.Since(s.districtsAt) < 5*time.Second {
+		return s.districtCodes, nil
 	}
-	return c.Redirect(http.StatusSeeOther, "/calls?msg=saved")
+	ds, err := sampler.ListDistricts(ctx, s.db)
+	if err != nil {
+		return nil, err
+	}
+	s.districtCodes, s.districtsAt = sampler.DistrictSet(ds), time.Now()
+	return s.districtCodes, nil
 }

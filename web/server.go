@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -32,6 +33,13 @@ type Server struct {
 	opt   Options
 	echo  *echo.Echo
 	pages *pages
+	// questionnaires caches parsed questionnaire versions by id; versions
+	// are immutable once stored.
+	questionnaires sync.Map
+
+	districtsMu   sync.Mutex
+	districtCodes map[string]bool
+	districtsAt   time.Time
 }
 
 // New builds a server and checks its templates; a broken template stops it

@@ -1,7 +1,368 @@
 package main
 
-import "context"
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"minyi/sampler"
+	"minyi/sql"
+	"minyi/survey"
+	"minyi/web"
+)
+
+// BenchResult is one benchmark's figure beside its baseline, measured in
+// the same run on the same database.
+type BenchResult struct {
+	Name     string  `json:"name"`
+	Ours     float64 `json:"ours"`
+	Baseline float64 `json:"baseline"`
+	Unit     string  `json:"unit"`
+	Ratio    float64 `json:"ratio"`
+	Target   string  `json:"target"`
+	Pass     bool    `json:"pass"`
+	Note     string  `json:"note,omitempty"`
+}
 
 func cmdBench(ctx context.Context, e *env, args []string) error {
-	return usageError{"bench: 尚未提供 / not available in this build"}
+	fs := newFlags(e, "bench", "bench [--json] [--duration 10s] [--clients 50] [--data DIR]")
+	asJSON := fs.Bool("json", false, "每个基准一行 JSON / one JSON object per benchmark")
+	duration := fs.Duration("duration", 10*time.Second, "每项测量时长 / measuring time of each side")
+	clients := fs.Int("clients", 50, "并发客户端 / concurrent clients")
+	data := fs.String("data", "var/bench", "内置数据库的数据目录(未设 DATABASE_URL 时)/ data directory of the embedded cluster when DATABASE_URL is unset")
+	cpuprofile := fs.String("cpuprofile", "", "写入 CPU 剖析 / write a CPU profile of our side")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		profileTo = f
+	}
+	b, err := newBenchDB(*data)
+	if err != nil {
+		return err
+	}
+	defer b.close()
+	progress := e.stderr
+	res, err := benchSubmit(ctx, b, *clients, *duration, progress)
+	if err != nil {
+		return err
+	}
+	results := []BenchResult{res}
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		for _, r := range results {
+			if err := enc.Encode(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "benchmark\tours\tbaseline\tunit\tratio\ttarget\tresult")
+	for _, r := range results {
+		verdict := "ok"
+		if !r.Pass {
+			verdict = "BELOW TARGET"
+		}
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%s\t%.2f\t%s\t%s\n", r.Name, r.Ours, r.Baseline, r.Unit, r.Ratio, r.Target, verdict)
+	}
+	tw.Flush()
+	for _, r := range results {
+		if r.Note != "" {
+			fmt.Fprintf(e.stdout, "\n%s: %s\n", r.Name, r.Note)
+		}
+	}
+	return nil
+}
+
+var profileTo *os.File
+
+// benchDB is a fresh database for one benchmark run, on DATABASE_URL's
+// server or on an embedded cluster of its own.
+type benchDB struct {
+	db      *sqlx.DB
+	dsn     string // for pgbench: key=value form
+	admin   *sqlx.DB
+	name    string
+	cluster *sql.Cluster
+}
+
+func newBenchDB(dataDir string) (*benchDB, error) {
+	b := &benchDB{name: fmt.Sprintf("minyi_bench_%d", os.Getpid())}
+	adminDSN := os.Getenv("DATABASE_URL")
+	if adminDSN == "" {
+		c, err := sql.StartCluster(dataDir, sql.ClusterOptions{})
+		if err != nil {
+			return nil, err
+		}
+		b.cluster = c
+		adminDSN = c.DSN("postgres")
+		b.dsn = c.DSN(b.name)
+	} else {
+		u, err := pq.ParseURL(adminDSN)
+		if err != nil {
+			u = adminDSN
+		}
+		b.dsn = regexp.MustCompile(`dbname=\S+`).ReplaceAllString(u, "") + " dbname=" + b.name
+	}
+	admin, err := sqlx.Open("postgres", adminDSN)
+	if err != nil {
+		return nil, err
+	}
+	b.admin = admin
+	if err := sql.CreateDatabase(admin.DB, b.name, ""); err != nil {
+		return nil, err
+	}
+	b.db, err = sqlx.Open("postgres", b.dsn)
+	if err != nil {
+		return nil, err
+	}
+	b.db.SetMaxOpenConns(100)
+	b.db.SetMaxIdleConns(100)
+	if _, err := sql.Migrate(b.db); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func (b *benchDB) close() {
+	if b.db != nil {
+		b.db.Close()
+	}
+	if b.admin != nil {
+		b.admin.Exec("DROP DATABASE IF EXISTS " + pq.QuoteIdentifier(b.name) + " WITH (FORCE)")
+		b.admin.Close()
+	}
+	if b.cluster != nil {
+		b.cluster.Stop()
+	}
+}
+
+// benchSubmit measures interview submission over HTTP — the interviewer's
+// "save" — with N concurrent clients, against pgbench running the same SQL
+// transaction (lock the case, insert the interview, insert the attempt,
+// close the case) at the same concurrency on the same database.
+func benchSubmit(ctx context.Context, b *benchDB, clients int, d time.Duration, progress io.Writer) (BenchResult, error) {
+	res := BenchResult{Name: "interview-submit-http", Unit: "interviews/s", Target: ">= 0.50"}
+	fmt.Fprintf(progress, "bench: preparing %d interviewers and their cases…\n", clients)
+	ds, err := sampler.ParseDistricts(bytes.NewReader(chongqingDistricts))
+	if err != nil {
+		return res, err
+	}
+	if _, err := sampler.SaveDistricts(ctx, b.db, ds); err != nil {
+		return res, err
+	}
+	qid, err := survey.SaveQuestionnaire(ctx, b.db, survey.Default())
+	if err != nil {
+		return res, err
+	}
+	w, err := sampler.CreateWave(ctx, b.db, sampler.WaveSpec{Name: "bench", Rate: 0.002, QuestionnaireID: qid})
+	if err != nil {
+		return res, err
+	}
+	names := make([]string, clients)
+	for i := range names {
+		names[i] = fmt.Sprintf("bench%03d", i)
+	}
+	ids, err := web.AddUsers(ctx, b.db, names, "bench-password", web.RoleInterview)
+	if err != nil {
+		return res, err
+	}
+	// Enough held cases that no client runs out: a generous upper bound on
+	// the rate times the duration.
+	perClient := int(d.Seconds()*4000)/clients + 200
+	type worker struct {
+		token, csrf string
+		cases       []int64
+	}
+	workers := make([]worker, clients)
+	seed := sql.Q("bench/seed-held-cases")
+	for i, id := range ids {
+		tok, csrf, err := web.SessionFor(ctx, b.db, id)
+		if err != nil {
+			return res, err
+		}
+		workers[i] = worker{token: tok, csrf: csrf}
+		if err := b.db.SelectContext(ctx, &workers[i].cases, seed, w.ID, id, perClient); err != nil {
+			return res, err
+		}
+	}
+	srv, err := web.New(b.db, web.Options{})
+	if err != nil {
+		return res, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return res, err
+	}
+	sctx, stopServer := context.WithCancel(ctx)
+	defer stopServer()
+	go srv.Serve(sctx, ln)
+	base := "http://" + ln.Addr().String()
+
+	form := url.Values{"q_s1": {"1"}, "q_s2": {"1"}, "q_district": {"500101"}, "q_sex": {"1"}, "q_age_group": {"2"}}
+	for i := 1; i <= 13; i++ {
+		form.Set(fmt.Sprintf("q_q%02d", i), strconv.Itoa(1+i%5))
+	}
+	transport := &http.Transport{MaxIdleConnsPerHost: clients * 2, MaxConnsPerHost: clients * 2}
+	client := &http.Client{Transport: transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+	fmt.Fprintf(progress, "bench: %d clients submitting interviews over HTTP for %s…\n", clients, d)
+	var done, failed atomic.Int64
+	var measuring atomic.Bool
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var firstErr atomic.Value
+	for i := range workers {
+		wg.Add(1)
+		go func(wk worker) {
+			defer wg.Done()
+			for k, caseID := range wk.cases {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				f := url.Values{}
+				for key, v := range form {
+					f[key] = v
+				}
+				f.Set("key", fmt.Sprintf("%s-%d", wk.token[:12], k))
+				req, _ := http.NewRequest(http.MethodPost, base+"/cases/"+strconv.FormatInt(caseID, 10)+"/interview", strings.NewReader(f.Encode()))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.Header.Set("X-CSRF-Token", wk.csrf)
+				req.AddCookie(&http.Cookie{Name: web.SessionCookie, Value: wk.token})
+				r, err := client.Do(req)
+				if err == nil {
+					r.Body.Close()
+				}
+				ok := err == nil && r.StatusCode == http.StatusSeeOther && r.Header.Get("Location") == "/calls?msg=saved"
+				if !ok {
+					if err == nil {
+						err = fmt.Errorf("status %d %s", r.StatusCode, r.Header.Get("Location"))
+					}
+					firstErr.CompareAndSwap(nil, err)
+				}
+				if measuring.Load() {
+					if ok {
+						done.Add(1)
+					} else {
+						failed.Add(1)
+					}
+				}
+			}
+		}(workers[i])
+	}
+	time.Sleep(time.Second) // warm up connections and caches
+	if profileTo != nil {
+		pprof.StartCPUProfile(profileTo)
+	}
+	measuring.Store(true)
+	start := time.Now()
+	time.Sleep(d)
+	measuring.Store(false)
+	elapsed := time.Since(start)
+	if profileTo != nil {
+		pprof.StopCPUProfile()
+	}
+	close(stop)
+	wg.Wait()
+	stopServer()
+	if failed.Load() > 0 {
+		return res, fmt.Errorf("bench: %d submissions failed, first: %v", failed.Load(), firstErr.Load())
+	}
+	res.Ours = float64(done.Load()) / elapsed.Seconds()
+
+	fmt.Fprintf(progress, "bench: pgbench running the same transaction, %d clients for %s…\n", clients, d)
+	var maxCase int64
+	if err := b.db.GetContext(ctx, &maxCase, `SELECT max(id) FROM cases`); err != nil {
+		return res, err
+	}
+	tps, err := pgbench(ctx, b, clients, d, benchTransaction(w.ID, qid, ids[0], maxCase))
+	if err != nil {
+		return res, err
+	}
+	res.Baseline = tps
+	res.Ratio = res.Ours / res.Baseline
+	res.Pass = res.Ratio >= 0.5
+	res.Note = fmt.Sprintf("ours: sign-in check, case and questionnaire look-up, validation of 18 answers, then the transaction, over HTTP/1.1 keep-alive from %d goroutines in the same process; pgbench: the transaction alone, in its default query mode (-c %d -j 2).", clients, clients)
+	return res, nil
+}
+
+// benchTransaction is what one submission does in the database, in
+// pgbench's script language.
+func benchTransaction(waveID, qid, userID, maxCase int64) string {
+	answers := `{"s1": "1", "s2": "1", "district": "500101", "sex": "1", "age_group": "2", "q01": "2", "q02": "3", "q03": "4", "q04": "5", "q05": "1", "q06": "2", "q07": "3", "q08": "4", "q09": "5", "q10": "1", "q11": "2", "q12": "3", "q13": "4"}`
+	return fmt.Sprintf(`\set cid random(1, %d)
+BEGIN;
+SELECT c.id, c.attempts, c.wave_id, w.questionnaire_id FROM cases c JOIN waves w ON w.id = c.wave_id WHERE c.id = :cid FOR UPDATE OF c;
+INSERT INTO interviews (wave_id, questionnaire_id, interviewer_id, district_code, mode, sex, age_group, answers, idempotency_key, source, started_at)
+  VALUES (%d, %d, %d, '500101', 'phone', 1, 2, '%s', gen_random_uuid()::text, 'cati', now()) ON CONFLICT DO NOTHING RETURNING id;
+WITH attempt AS (INSERT INTO attempts (case_id, interviewer_id, outcome, aapor_code, final, appointment_at) VALUES (:cid, %d, 'complete', '1.1', true, NULL))
+  UPDATE cases SET attempts = attempts + 1, status = 'pending', final_code = NULL, next_at = NULL, held_by = held_by, updated_at = now() WHERE id = :cid;
+COMMIT;
+`, maxCase, waveID, qid, userID, answers, userID)
+}
+
+var tpsRe = regexp.MustCompile(`tps = ([0-9.]+) \(without initial connection time\)`)
+
+// pgbench runs Debian's pgbench with a custom script and returns its rate.
+func pgbench(ctx context.Context, b *benchDB, clients int, d time.Duration, script string) (float64, error) {
+	bin, err := exec.LookPath("pgbench")
+	if err != nil {
+		if dir, ferr := sql.FindBinaries(); ferr == nil {
+			bin = filepath.Join(dir, "pgbench")
+		}
+	}
+	if _, serr := os.Stat(bin); serr != nil {
+		return 0, errors.New("找不到 pgbench,请安装 Debian 软件包 postgresql-contrib 或 postgresql-client / pgbench not found: install postgresql-client")
+	}
+	f, err := os.CreateTemp("", "minyi-pgbench-*.sql")
+	if err != nil {
+		return 0, err
+	}
+	defer os.Remove(f.Name())
+	f.WriteString(script)
+	f.Close()
+	args := []string{"-n", "-c", strconv.Itoa(clients), "-j", "2", "-T", strconv.Itoa(int(d.Seconds())), "-f", f.Name()}
+	// binary_parameters is lib/pq's own option; libpq refuses it.
+	dsn := strings.TrimSpace(strings.ReplaceAll(b.dsn, "binary_parameters=yes", ""))
+	cmd := exec.CommandContext(ctx, bin, append(args, dsn)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("pgbench: %w\n%s", err, out)
+	}
+	m := tpsRe.FindSubmatch(out)
+	if m == nil {
+		return 0, fmt.Errorf("pgbench: no rate in its output:\n%s", out)
+	}
+	if bytes.Contains(out, []byte("number of failed transactions: ")) && !bytes.Contains(out, []byte("number of failed transactions: 0 ")) {
+		return 0, fmt.Errorf("pgbench: transactions failed:\n%s", out)
+	}
+	return strconv.ParseFloat(string(m[1]), 64)
 }

@@ -23,19 +23,24 @@ RETURNING cases.id
 -- name: dialer/get-case
 SELECT c.id, c.wave_id, w.name AS wave_name, coalesce(c.district_code, '') AS district_code, coalesce(d.name, '') AS district_name,
        c.mode, coalesce(c.phone, '') AS phone, c.status, coalesce(c.final_code, '') AS final_code, c.attempts,
-       c.next_at, c.held_by, c.held_until
+       c.next_at, c.held_by, c.held_until, w.questionnaire_id
 FROM cases c JOIN waves w ON w.id = c.wave_id LEFT JOIN districts d ON d.code = c.district_code
 WHERE c.id = $1
 
 -- name: dialer/lock-held-case
-SELECT id, attempts FROM cases WHERE id = $1 AND held_by = $2 AND status <> 'final' FOR UPDATE
+SELECT c.id, c.attempts, c.wave_id, w.questionnaire_id
+FROM cases c JOIN waves w ON w.id = c.wave_id
+WHERE c.id = $1 AND c.held_by = $2 AND c.status <> 'final'
+FOR UPDATE OF c
 
--- name: dialer/insert-attempt
-INSERT INTO attempts (case_id, interviewer_id, outcome, aapor_code, final, appointment_at)
-VALUES ($1, $2, $3, $4, $5, $6)
-
--- name: dialer/update-case-after-attempt
-UPDATE cases SET attempts = attempts + 1, status = $2, final_code = $3, next_at = $4,
+-- name: dialer/record-attempt
+-- One statement records the attempt and moves the case on, so that saving
+-- costs one round trip fewer.
+WITH attempt AS (
+    INSERT INTO attempts (case_id, interviewer_id, outcome, aapor_code, final, appointment_at)
+    VALUES ($1, $2, $3, $4, $5, $6)
+)
+UPDATE cases SET attempts = attempts + 1, status = $7, final_code = $8, next_at = $9,
        held_by = NULL, held_until = NULL, updated_at = now()
 WHERE id = $1
 
