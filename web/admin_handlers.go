@@ -17,6 +17,10 @@ import (
 )
 
 func (s *Server) districts(c echo.Context) error {
+	return s.showDistricts(c, http.StatusOK, nil, nil)
+}
+
+func (s *Server) showDistricts(c echo.Context, status int, msg, errMsg *survey.Text) error {
 	ds, err := sampler.ListDistricts(c.Request().Context(), s.db)
 	if err != nil {
 		return err
@@ -25,8 +29,10 @@ func (s *Server) districts(c echo.Context) error {
 	for _, d := range ds {
 		total += d.Population
 	}
-	return s.render(c, http.StatusOK, "districts", survey.Text{ZH: "区县与常住人口", EN: "Districts and resident population"},
-		map[string]any{"Districts": ds, "Total": total})
+	return s.renderView(c, status, "districts", &view{
+		Title: survey.Text{ZH: "区县与常住人口", EN: "Districts and resident population"}, Msg: msg, Err: errMsg,
+		Data: map[string]any{"Districts": ds, "Total": total},
+	})
 }
 
 func (s *Server) users(c echo.Context) error {

@@ -12,6 +12,7 @@ type Route struct {
 	Path    string
 	Roles   []Role // nil: public
 	Handler echo.HandlerFunc
+	Upload  bool // takes a file: a larger body limit
 }
 
 var (
@@ -27,30 +28,35 @@ var (
 // one screen. A table-driven test checks every route against every role.
 func (s *Server) Routes() []Route {
 	return []Route{
-		{http.MethodGet, "/static/:file", nil, s.static},
-		{http.MethodGet, "/login", nil, s.loginPage},
-		{http.MethodPost, "/login", nil, s.login},
-		{http.MethodGet, "/lang/:lang", nil, s.setLang},
+		{http.MethodGet, "/static/:file", nil, s.static, false},
+		{http.MethodGet, "/login", nil, s.loginPage, false},
+		{http.MethodPost, "/login", nil, s.login, false},
+		{http.MethodGet, "/lang/:lang", nil, s.setLang, false},
 
-		{http.MethodGet, "/", anyone, s.home},
-		{http.MethodPost, "/logout", anyone, s.logout},
+		{http.MethodGet, "/", anyone, s.home, false},
+		{http.MethodPost, "/logout", anyone, s.logout, false},
 
-		{http.MethodGet, "/districts", managers, s.districts},
-		{http.MethodGet, "/waves", managers, s.waves},
-		{http.MethodPost, "/waves", admin, s.createWave},
-		{http.MethodGet, "/waves/:wave", managers, s.wave},
-		{http.MethodPost, "/waves/:wave/draw", admin, s.drawWave},
-		{http.MethodGet, "/users", admin, s.users},
+		{http.MethodGet, "/districts", managers, s.districts, false},
+		{http.MethodPost, "/districts", admin, s.importDistricts, true},
+		{http.MethodGet, "/margins", managers, s.margins, false},
+		{http.MethodPost, "/margins", admin, s.importMargins, true},
+		{http.MethodGet, "/schedules", managers, s.schedules, false},
+		{http.MethodPost, "/schedules", admin, s.saveSchedule, false},
+		{http.MethodGet, "/waves", managers, s.waves, false},
+		{http.MethodPost, "/waves", admin, s.createWave, false},
+		{http.MethodGet, "/waves/:wave", managers, s.wave, false},
+		{http.MethodPost, "/waves/:wave/draw", admin, s.drawWave, false},
+		{http.MethodGet, "/users", admin, s.users, false},
 
-		{http.MethodGet, "/calls", callers, s.calls},
-		{http.MethodPost, "/calls/next", callers, s.nextCase},
-		{http.MethodGet, "/cases/:id", callers, s.casePage},
-		{http.MethodPost, "/cases/:id/outcome", callers, s.recordOutcome},
-		{http.MethodGet, "/cases/:id/interview", callers, s.interviewForm},
-		{http.MethodPost, "/cases/:id/interview", callers, s.submitInterview},
+		{http.MethodGet, "/calls", callers, s.calls, false},
+		{http.MethodPost, "/calls/next", callers, s.nextCase, false},
+		{http.MethodGet, "/cases/:id", callers, s.casePage, false},
+		{http.MethodPost, "/cases/:id/outcome", callers, s.recordOutcome, false},
+		{http.MethodGet, "/cases/:id/interview", callers, s.interviewForm, false},
+		{http.MethodPost, "/cases/:id/interview", callers, s.submitInterview, false},
 
-		{http.MethodGet, "/scores", readers, s.scoresIndex},
-		{http.MethodGet, "/scores/:wave", readers, s.scores},
-		{http.MethodGet, "/scores/:wave/scores.csv", export, s.exportScores},
+		{http.MethodGet, "/scores", readers, s.scoresIndex, false},
+		{http.MethodGet, "/scores/:wave", readers, s.scores, false},
+		{http.MethodGet, "/scores/:wave/scores.csv", export, s.exportScores, false},
 	}
 }

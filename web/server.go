@@ -60,15 +60,20 @@ func New(db *sqlx.DB, opt Options) (*Server, error) {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.Recover())
-	e.Use(middleware.BodyLimit("2M"))
 	e.Use(securityHeaders)
 	e.Use(s.loadUser)
+	small, upload := middleware.BodyLimit("2M"), middleware.BodyLimit("2G")
 	for _, r := range s.Routes() {
 		h := r.Handler
 		if r.Roles != nil {
 			h = s.requireRoles(r.Roles, h)
 		}
-		e.Add(r.Method, r.Path, h)
+		// Forms are small; only file uploads may be large.
+		limit := small
+		if r.Upload {
+			limit = upload
+		}
+		e.Add(r.Method, r.Path, h, limit)
 	}
 	return s, nil
 }

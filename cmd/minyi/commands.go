@@ -80,6 +80,10 @@ func serve(ctx context.Context, e *env, db *sql.DB, addr string, secure bool) er
 	if err != nil {
 		return err
 	}
+	// Every server runs the scheduler; each scheduled run happens once.
+	if err := sampler.NewScheduler(db.DB, nil).Start(ctx); err != nil {
+		return fmt.Errorf("定时任务无法启动 / the scheduler cannot start: %w", err)
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("无法监听 %s / cannot listen on %s: %w", addr, addr, err)

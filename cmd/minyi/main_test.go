@@ -9,7 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+	"golang.org/x/crypto/bcrypt"
+
 	"minyi/sql/sqltest"
+	"minyi/web"
 )
 
 func TestMain(m *testing.M) { sqltest.Main(m) }
@@ -189,5 +193,40 @@ func TestExportScoresForTheOffice(t *testing.T) {
 	g, _ := os.ReadFile(gb)
 	if bytes.HasPrefix(g, []byte("\xef\xbb\xbf")) || !bytes.Contains(g, []byte{0xcd, 0xf2, 0xd6, 0xdd}) { // 万州 in GB18030
 		t.Errorf("GB18030 export wrong: %q", g[:80])
+	}
+}
+
+func TestUsersAdd(t *testing.T) {
+	dsn := sqltest.NewDatabase(t)
+	t.Setenv("DATABASE_URL", dsn)
+	var out bytes.Buffer
+	e := &env{stdout: &out, stderr: &out, stdin: strings.NewReader("a long passphrase\n")}
+	if err := run(context.Background(), e, []string{"users", "add", "zhang", "--role", "supervisor", "--name", "张督导", "--password-stdin"}); err != nil {
+		t.Fatalf("users add: %v\n%s", err, out.String())
+	}
+	db, err := sqlx.Open("postgres", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := web.Authenticate(context.Background(), db, "zhang", "a long passphrase"); err != nil {
+		t.Fatalf("cannot sign in with the password given: %v", err)
+	}
+	var hash string
+	db.Get(&hash, `SELECT password_hash FROM users WHERE username = 'zhang'`)
+	if cost, err := bcrypt.Cost([]byte(hash)); err != nil || cost < 12 {
+		t.Fatalf("bcrypt cost %d (%v), want >= 12", cost, err)
+	}
+	// A generated password is printed and works.
+	out2 := mustRun(t, dsn, "users", "add", "li", "--role", "interviewer")
+	pw := strings.TrimSpace(out2[strings.LastIndex(out2, "password: ")+len("password: "):])
+	if _, err := web.Authenticate(context.Background(), db, "li", pw); err != nil {
+		t.Fatalf("generated password %q does not work: %v", pw, err)
+	}
+	if _, err := minyi(t, dsn, "users", "add", "li", "--role", "interviewer"); err == nil {
+		t.Fatal("adding an existing user again succeeded")
+	}
+	if _, err := minyi(t, dsn, "users", "add", "wang", "--role", "mayor"); err == nil || exitCode(err) != 2 {
+		t.Fatalf("a bad role: %v", err)
 	}
 }

@@ -1,0 +1,44 @@
+-- name: sampler/upsert-schedule
+INSERT INTO wave_schedules (name, spec, rate, min_per_district, expected_rate, modes, enabled)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, rate = excluded.rate,
+    min_per_district = excluded.min_per_district, expected_rate = excluded.expected_rate,
+    modes = excluded.modes, enabled = excluded.enabled, updated_at = now()
+RETURNING id
+
+-- name: sampler/list-schedules
+SELECT id, name, spec, rate, min_per_district, expected_rate, modes, enabled, created_at, updated_at
+FROM wave_schedules ORDER BY name
+
+-- name: sampler/get-schedule
+SELECT id, name, spec, rate, min_per_district, expected_rate, modes, enabled, created_at, updated_at
+FROM wave_schedules WHERE id = $1
+
+-- name: sampler/claim-run
+-- The unique (schedule, time) key lets exactly one server claim a run.
+INSERT INTO schedule_runs (schedule_id, scheduled_for, status) VALUES ($1, $2, 'running')
+ON CONFLICT (schedule_id, scheduled_for) DO NOTHING
+RETURNING id
+
+-- name: sampler/finish-run
+UPDATE schedule_runs SET status = $2, wave_name = $3, error = $4, finished_at = now() WHERE id = $1
+
+-- name: sampler/record-missed-run
+INSERT INTO schedule_runs (schedule_id, scheduled_for, status, error, finished_at)
+VALUES ($1, $2, 'missed', $3, now())
+ON CONFLICT (schedule_id, scheduled_for) DO NOTHING
+
+-- name: sampler/last-run
+SELECT max(scheduled_for) FROM schedule_runs WHERE schedule_id = $1
+
+-- name: sampler/interrupt-stale-runs
+-- A run still 'running' long after it started belonged to a server that
+-- died; say so instead of leaving it running for ever.
+UPDATE schedule_runs SET status = 'failed', error = $1, finished_at = now()
+WHERE status = 'running' AND started_at < now() - interval '1 hour'
+
+-- name: sampler/list-runs
+SELECT r.id, s.name AS schedule, r.scheduled_for, r.status, coalesce(r.wave_name, '') AS wave_name,
+       coalesce(r.error, '') AS error, r.started_at, r.finished_at
+FROM schedule_runs r JOIN wave_schedules s ON s.id = r.schedule_id
+ORDER BY r.scheduled_for DESC, r.id DESC LIMIT $1

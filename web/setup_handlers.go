@@ -1,0 +1,198 @@
+package web
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/lib/pq"
+
+	"minyi/sampler"
+	"minyi/survey"
+)
+
+// uploaded opens the file of a form's "file" field.
+func uploaded(c echo.Context) (io.ReadCloser, string, error) {
+	fh, err := c.FormFile("file")
+	if err != nil {
+		return nil, "", survey.Errorf(survey.EInvalid, "请选择要上传的 CSV 文件", "choose a CSV file to upload")
+	}
+	f, err := fh.Open()
+	return f, fh.Filename, err
+}
+
+// domainText turns a domain error into the message for the page, with its
+// details (such as every bad line of a file).
+func domainText(err error) (*survey.Text, bool) {
+	var de *survey.Error
+	if !errors.As(err, &de) || de.Code == survey.EInternal {
+		return nil, false
+	}
+	t := survey.Text{ZH: de.ZH, EN: de.EN}
+	if de.Err != nil {
+		t.ZH += ":\n" + de.Err.Error()
+		t.EN += ":\n" + de.Err.Error()
+	}
+	return &t, true
+}
+
+func (s *Server) importDistricts(c echo.Context) error {
+	f, _, err := uploaded(c)
+	if err == nil {
+		defer f.Close()
+		var ds []sampler.District
+		if ds, err = sampler.ParseDistricts(f); err == nil {
+			var n int
+			if n, err = sampler.SaveDistricts(c.Request().Context(), s.db, ds); err == nil {
+				s.forgetDistricts()
+				msg := survey.Text{ZH: "已读取 " + strconv.Itoa(len(ds)) + " 个区县,新增或更新 " + strconv.Itoa(n) + " 个。",
+					EN: "Read " + strconv.Itoa(len(ds)) + " districts; " + strconv.Itoa(n) + " added or changed."}
+				return s.showDistricts(c, http.StatusOK, &msg, nil)
+			}
+		}
+	}
+	if t, ok := domainText(err); ok {
+		return s.showDistricts(c, http.StatusUnprocessableEntity, nil, t)
+	}
+	return err
+}
+
+func (s *Server) forgetDistricts() {
+	s.districtsMu.Lock()
+	s.districtCodes = nil
+	s.districtsMu.Unlock()
+}
+
+// marginRow is one district's census margins, by variable and category.
+type marginRow struct {
+	District sampler.District
+	Values   map[string]int64 // "sex1", "age_group3", "urban2"
+	Sex      int64            // the sex categories added up, to compare with the population
+}
+
+var marginColumns = []string{"sex1", "sex2", "age_group1", "age_group2", "age_group3", "age_group4", "age_group5", "urban1", "urban2"}
+
+func (s *Server) margins(c echo.Context) error {
+	return s.showMargins(c, http.StatusOK, nil, nil)
+}
+
+func (s *Server) showMargins(c echo.Context, status int, msg, errMsg *survey.Text) error {
+	ctx := c.Request().Context()
+	ds, err := sampler.ListDistricts(ctx, s.db)
+	if err != nil {
+		return err
+	}
+	ms, err := sampler.ListMargins(ctx, s.db)
+	if err != nil {
+		return err
+	}
+	byDistrict := map[string]*marginRow{}
+	var rows []*marginRow
+	for _, d := range ds {
+		r := &marginRow{District: d, Values: map[string]int64{}}
+		byDistrict[d.Code] = r
+		rows = append(rows, r)
+	}
+	for _, m := range ms {
+		if r := byDistrict[m.District]; r != nil {
+			r.Values[m.Variable+strconv.Itoa(m.Category)] = m.Population
+			if m.Variable == "sex" {
+				r.Sex += m.Population
+			}
+		}
+	}
+	return s.renderView(c, status, "margins", &view{
+		Title: survey.Text{ZH: "普查边际(加权目标)", EN: "Census margins (weighting targets)"}, Msg: msg, Err: errMsg,
+		Data: map[string]any{"Rows": rows, "Columns": marginColumns, "Count": len(ms)},
+	})
+}
+
+func (s *Server) importMargins(c echo.Context) error {
+	ctx := c.Request().Context()
+	f, _, err := uploaded(c)
+	if err == nil {
+		defer f.Close()
+		var ds []sampler.District
+		if ds, err = sampler.ListDistricts(ctx, s.db); err == nil {
+			var ms []sampler.Margin
+			if ms, err = sampler.ParseMargins(f, sampler.DistrictSet(ds)); err == nil {
+				var n int
+				if n, err = sampler.SaveMargins(ctx, s.db, ms); err == nil {
+					msg := survey.Text{ZH: "已读取 " + strconv.Itoa(len(ms)) + " 行,新增或更新 " + strconv.Itoa(n) + " 行。",
+						EN: "Read " + strconv.Itoa(len(ms)) + " rows; " + strconv.Itoa(n) + " added or changed."}
+					return s.showMargins(c, http.StatusOK, &msg, nil)
+				}
+			}
+		}
+	}
+	if t, ok := domainText(err); ok {
+		return s.showMargins(c, http.StatusUnprocessableEntity, nil, t)
+	}
+	return err
+}
+
+type scheduleForm struct {
+	Name, Spec, Rate, Expected, Modes string
+	Enabled                           bool
+	Err                               *survey.Text
+}
+
+type schedulesData struct {
+	Schedules []sampler.Schedule
+	Next      map[int64]time.Time
+	Runs      []sampler.ScheduleRun
+	Form      scheduleForm
+}
+
+func (s *Server) schedules(c echo.Context) error {
+	return s.showSchedules(c, http.StatusOK, scheduleForm{Spec: "0 2 1 * *", Rate: "0.002", Expected: "0.5", Modes: "phone", Enabled: true}, nil)
+}
+
+func (s *Server) showSchedules(c echo.Context, status int, f scheduleForm, msg *survey.Text) error {
+	ctx := c.Request().Context()
+	ss, err := sampler.ListSchedules(ctx, s.db)
+	if err != nil {
+		return err
+	}
+	runs, err := sampler.ListRuns(ctx, s.db, 50)
+	if err != nil {
+		return err
+	}
+	next := map[int64]time.Time{}
+	for _, sc := range ss {
+		next[sc.ID] = sc.Next(s.opt.Now())
+	}
+	sort.SliceStable(ss, func(i, j int) bool { return ss[i].Name < ss[j].Name })
+	return s.renderView(c, status, "schedules", &view{
+		Title: survey.Text{ZH: "定时抽样", EN: "Scheduled waves"}, Msg: msg, Err: f.Err,
+		Data: schedulesData{Schedules: ss, Next: next, Runs: runs, Form: f},
+	})
+}
+
+func (s *Server) saveSchedule(c echo.Context) error {
+	f := scheduleForm{Name: strings.TrimSpace(c.FormValue("name")), Spec: strings.TrimSpace(c.FormValue("spec")),
+		Rate: c.FormValue("rate"), Expected: c.FormValue("expected"), Modes: c.FormValue("modes"), Enabled: c.FormValue("enabled") != ""}
+	rate, err1 := strconv.ParseFloat(f.Rate, 64)
+	exp, err2 := strconv.ParseFloat(f.Expected, 64)
+	if err1 != nil || err2 != nil {
+		f.Err = &survey.Text{ZH: "抽样比例和预期完成率须为 0 到 1 之间的小数", EN: "the rates must be fractions between 0 and 1"}
+		return s.showSchedules(c, http.StatusUnprocessableEntity, f, nil)
+	}
+	modes := pq.StringArray(strings.Split(f.Modes, ","))
+	_, err := sampler.SaveSchedule(c.Request().Context(), s.db, sampler.Schedule{Name: f.Name, Spec: f.Spec, Rate: rate,
+		MinPerDistrict: 2, ExpectedRate: exp, Modes: modes, Enabled: f.Enabled})
+	if t, ok := domainText(err); ok {
+		f.Err = t
+		return s.showSchedules(c, http.StatusUnprocessableEntity, f, nil)
+	}
+	if err != nil {
+		return err
+	}
+	msg := survey.Text{ZH: "定时抽样 " + f.Name + " 已保存。", EN: "Schedule " + f.Name + " saved."}
+	return s.showSchedules(c, http.StatusOK, scheduleForm{Spec: f.Spec, Rate: f.Rate, Expected: f.Expected, Modes: f.Modes, Enabled: true}, &msg)
+}

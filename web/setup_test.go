@@ -1,0 +1,73 @@
+package web
+
+import (
+	"bytes"
+	"mime/multipart"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// upload posts a file as a browser form does.
+func (c *client) upload(path, content string) (*http.Response, string) {
+	c.t.Helper()
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	w.WriteField("csrf", c.csrf)
+	fw, _ := w.CreateFormFile("file", "upload.csv")
+	fw.Write([]byte(content))
+	w.Close()
+	req, _ := http.NewRequest("POST", c.fx.srv.URL+path, &body)
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	res, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return res, readAll(res)
+}
+
+func TestMarginsAndDistrictsUpload(t *testing.T) {
+	fx := newFixture(t, 0)
+	c := fx.signIn(t, "admin")
+	res, page := c.upload("/margins", "district_code,variable,category,population\n500101,sex,1,779146\n500101,sex,3,1\n999999,age_group,2,5\n500101,urban,1,-4\n500101,sex,1,5\n")
+	if res.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("bad margins: %d", res.StatusCode)
+	}
+	for _, want := range []string{"line 3", "category", "line 4", "999999", "line 5", "non-negative", "line 6", "repeats line 2", "未导入任何行"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("margins error page lacks %q", want)
+		}
+	}
+	res, page = c.upload("/margins", "district_code,variable,category,population\n500101,sex,1,779146\n500101,sex,2,783904\n")
+	if res.StatusCode != http.StatusOK || !strings.Contains(page, "779,146") || !strings.Contains(page, "783,904") {
+		t.Fatalf("margins upload: %d", res.StatusCode)
+	}
+	res, page = c.upload("/districts", "code,name,resident_population\n500101,万州区,1563051\n")
+	if res.StatusCode != http.StatusOK || !strings.Contains(page, "1,563,051") {
+		t.Fatalf("districts upload: %d", res.StatusCode)
+	}
+	res, page = c.upload("/districts", "code,name,resident_population\n500101,万州区,-1\n")
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "line 2") {
+		t.Fatalf("bad districts upload: %d", res.StatusCode)
+	}
+	// A supervisor sees the margins but cannot change them.
+	sup := fx.signIn(t, "supervisor")
+	if res, _ := sup.upload("/margins", "district_code,variable,category,population\n500101,sex,1,1\n"); res.StatusCode != http.StatusForbidden {
+		t.Fatalf("supervisor upload: %d", res.StatusCode)
+	}
+}
+
+func TestSchedulesPage(t *testing.T) {
+	fx := newFixture(t, 0)
+	c := fx.signIn(t, "admin")
+	res := c.post("/schedules", map[string][]string{"name": {"monthly"}, "spec": {"every month"}, "rate": {"0.002"}, "expected": {"0.5"}, "modes": {"phone"}, "enabled": {"1"}})
+	page := readAll(res)
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "定时规则") {
+		t.Fatalf("bad spec: %d", res.StatusCode)
+	}
+	res = c.post("/schedules", map[string][]string{"name": {"monthly"}, "spec": {"0 2 1 * *"}, "rate": {"0.002"}, "expected": {"0.5"}, "modes": {"phone"}, "enabled": {"1"}})
+	page = readAll(res)
+	if res.StatusCode != http.StatusOK || !strings.Contains(page, "<code>0 2 1 * *</code>") || !strings.Contains(page, " 02:00") {
+		t.Fatalf("save schedule: %d\n%s", res.StatusCode, page)
+	}
+}
