@@ -2,12 +2,9 @@ package sampler
 
 import (
 	"context"
-	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 
 	"github.com/jmoiron/sqlx"
 
@@ -36,42 +33,9 @@ var (
 // population) and reports every bad line at once. districts holds the
 // known district codes.
 func ParseMargins(r io.Reader, districts map[string]bool) ([]Margin, error) {
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	header, err := cr.Read()
-	if err != nil {
-		return nil, survey.Errorf(survey.EInvalid, "无法读取表头:%v", "cannot read the header: %v", err)
-	}
-	col := map[string]int{}
-	for i, h := range header {
-		col[strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))] = i
-	}
-	for _, need := range []string{"district_code", "variable", "category", "population"} {
-		if _, ok := col[need]; !ok {
-			return nil, survey.Errorf(survey.EInvalid, "第 1 行:缺少列 %s", "line 1: missing column %s", need)
-		}
-	}
 	var out []Margin
-	var problems []string
 	seen := map[[3]string]int{}
-	bad := func(line int, zh, en string) {
-		problems = append(problems, fmt.Sprintf("第 %d 行 / line %d: %s / %s", line, line, zh, en))
-	}
-	for line := 2; ; line++ {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			bad(line, "CSV 格式错误", err.Error())
-			continue
-		}
-		get := func(k string) string {
-			if i := col[k]; i < len(rec) {
-				return strings.TrimSpace(rec[i])
-			}
-			return ""
-		}
+	rows, problems, err := readTable(r, []string{"district_code", "variable", "category", "population"}, func(line int, get func(string) string) (string, string) {
 		m := Margin{District: get("district_code"), Variable: get("variable")}
 		cat, cerr := strconv.Atoi(get("category"))
 		pop, perr := strconv.ParseInt(get("population"), 10, 64)
@@ -79,27 +43,26 @@ func ParseMargins(r io.Reader, districts map[string]bool) ([]Margin, error) {
 		key := [3]string{m.District, m.Variable, get("category")}
 		switch {
 		case !districts[m.District]:
-			bad(line, fmt.Sprintf("未知区县代码 %q", m.District), fmt.Sprintf("unknown district code %q", m.District))
+			return fmt.Sprintf("未知区县代码 %q", m.District), fmt.Sprintf("unknown district code %q", m.District)
 		case !knownVar:
-			bad(line, fmt.Sprintf("变量 %q 应为 sex、age_group 或 urban", m.Variable), fmt.Sprintf("variable %q is not sex, age_group or urban", m.Variable))
+			return fmt.Sprintf("变量 %q 应为 sex、age_group 或 urban", m.Variable), fmt.Sprintf("variable %q is not sex, age_group or urban", m.Variable)
 		case cerr != nil || cat < rng[0] || cat > rng[1]:
-			bad(line, fmt.Sprintf("%s 的类别 %q 应在 %d–%d 之间", m.Variable, get("category"), rng[0], rng[1]), fmt.Sprintf("%s category %q is not in %d–%d", m.Variable, get("category"), rng[0], rng[1]))
+			return fmt.Sprintf("%s 的类别 %q 应在 %d–%d 之间", m.Variable, get("category"), rng[0], rng[1]), fmt.Sprintf("%s category %q is not in %d–%d", m.Variable, get("category"), rng[0], rng[1])
 		case perr != nil || pop < 0:
-			bad(line, fmt.Sprintf("人口 %q 不是非负整数", get("population")), fmt.Sprintf("population %q is not a non-negative integer", get("population")))
+			return fmt.Sprintf("人口 %q 不是非负整数", get("population")), fmt.Sprintf("population %q is not a non-negative integer", get("population"))
 		case seen[key] > 0:
-			bad(line, fmt.Sprintf("与第 %d 行重复", seen[key]), fmt.Sprintf("repeats line %d", seen[key]))
-		default:
-			m.Category, m.Population = cat, pop
-			seen[key] = line
-			out = append(out, m)
+			return fmt.Sprintf("与第 %d 行重复", seen[key]), fmt.Sprintf("repeats line %d", seen[key])
 		}
+		m.Category, m.Population = cat, pop
+		seen[key] = line
+		out = append(out, m)
+		return "", ""
+	})
+	if err == nil {
+		err = tableError(survey.Text{ZH: "普查边际文件", EN: "the margins file"}, rows, problems)
 	}
-	if len(problems) > 0 {
-		return nil, &survey.Error{Code: survey.EInvalid, ZH: "普查边际文件有错误,未导入任何行", EN: "the margins file has errors; nothing was imported",
-			Err: errors.New(strings.Join(problems, "\n"))}
-	}
-	if len(out) == 0 {
-		return nil, survey.Errorf(survey.EInvalid, "文件中没有数据行", "the file has no data rows")
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -2,7 +2,6 @@ package sampler
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -32,60 +31,29 @@ var (
 // ParseDistricts reads the districts CSV (code,name,resident_population; more
 // columns are ignored) and reports every bad line at once.
 func ParseDistricts(r io.Reader) ([]District, error) {
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	header, err := cr.Read()
-	if err != nil {
-		return nil, survey.Errorf(survey.EInvalid, "无法读取表头:%v", "cannot read the header: %v", err)
-	}
-	col := map[string]int{}
-	for i, h := range header {
-		col[strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))] = i
-	}
-	for _, need := range []string{"code", "name", "resident_population"} {
-		if _, ok := col[need]; !ok {
-			return nil, survey.Errorf(survey.EInvalid, "第 1 行 / line 1: 缺少列 %s", "missing column %s", need)
-		}
-	}
 	var out []District
-	var problems []string
 	seen := map[string]int{}
-	for line := 2; ; line++ {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			problems = append(problems, fmt.Sprintf("第 %d 行 / line %d: %v", line, line, err))
-			continue
-		}
-		get := func(k string) string {
-			if i := col[k]; i < len(rec) {
-				return strings.TrimSpace(rec[i])
-			}
-			return ""
-		}
+	rows, problems, err := readTable(r, []string{"code", "name", "resident_population"}, func(line int, get func(string) string) (string, string) {
 		d := District{Code: get("code"), Name: get("name")}
 		pop, perr := strconv.ParseInt(get("resident_population"), 10, 64)
 		switch {
 		case d.Code == "" || d.Name == "":
-			problems = append(problems, fmt.Sprintf("第 %d 行 / line %d: 代码和名称不能为空 / code and name are required", line, line))
-		case perr != nil || pop < 0:
-			problems = append(problems, fmt.Sprintf("第 %d 行 / line %d: 常住人口 %q 不是非负整数 / resident_population %q is not a non-negative integer", line, line, get("resident_population"), get("resident_population")))
+			return "代码和名称不能为空", "code and name are required"
+		case perr != nil || pop <= 0:
+			return fmt.Sprintf("常住人口 %q 不是正整数", get("resident_population")), fmt.Sprintf("resident_population %q is not a positive integer", get("resident_population"))
 		case seen[d.Code] > 0:
-			problems = append(problems, fmt.Sprintf("第 %d 行 / line %d: 代码 %s 与第 %d 行重复 / code %s repeats line %d", line, line, d.Code, seen[d.Code], d.Code, seen[d.Code]))
-		default:
-			d.Population = pop
-			seen[d.Code] = line
-			out = append(out, d)
+			return fmt.Sprintf("代码 %s 与第 %d 行重复", d.Code, seen[d.Code]), fmt.Sprintf("code %s repeats line %d", d.Code, seen[d.Code])
 		}
+		d.Population = pop
+		seen[d.Code] = line
+		out = append(out, d)
+		return "", ""
+	})
+	if err == nil {
+		err = tableError(survey.Text{ZH: "区县文件", EN: "the districts file"}, rows, problems)
 	}
-	if len(problems) > 0 {
-		return nil, &survey.Error{Code: survey.EInvalid, ZH: "区县文件有错误,未导入任何行", EN: "the districts file has errors; nothing was imported",
-			Err: errors.New(strings.Join(problems, "\n"))}
-	}
-	if len(out) == 0 {
-		return nil, survey.Errorf(survey.EInvalid, "文件中没有区县", "the file has no districts")
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

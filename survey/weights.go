@@ -1,0 +1,151 @@
+package survey
+
+import (
+	"fmt"
+	"math"
+	"sort"
+)
+
+// Weighting (STATISTICS.md §4): base weights come from the draw, then are
+// calibrated to census figures by post-stratification when the joint cells
+// are known, or by raking when only margins are.
+
+// RakeVariable is one margin to rake to: the population of each category.
+type RakeVariable struct {
+	Name    string
+	Targets map[int]float64
+}
+
+// RakeOptions control convergence.
+type RakeOptions struct {
+	Tolerance float64 // stop when the largest relative change of a weight in a sweep is below this; default 1e-10
+	MaxSweeps int     // give up after this many sweeps over all margins; default 1000
+}
+
+// RakeResult is the calibrated weights and how they were reached.
+type RakeResult struct {
+	Weights   []float64
+	Sweeps    int
+	MaxChange float64 // largest relative change in the last sweep
+}
+
+// Rake calibrates base weights to the margins by iterative proportional
+// fitting: for each margin and category, w ← w · T / Σ w over the units in
+// the category, sweeping until the largest relative change is below the
+// tolerance. cats[i][m] is unit i's category on vars[m]. It fails clearly,
+// instead of returning weights that miss their targets, when a category
+// with people in the census has no respondent, when a category with
+// respondents has no one in the census, when the margins do not describe
+// the same total, or when it does not converge.
+func Rake(base []float64, cats [][]int, vars []RakeVariable, opt RakeOptions) (RakeResult, error) {
+	if opt.Tolerance <= 0 {
+		opt.Tolerance = 1e-10
+	}
+	if opt.MaxSweeps <= 0 {
+		opt.MaxSweeps = 1000
+	}
+	n := len(base)
+	if len(cats) != n {
+		return RakeResult{}, fmt.Errorf("survey: rake: %d units but %d category rows", n, len(cats))
+	}
+	if n == 0 {
+		return RakeResult{}, Errorf(EInvalid, "没有可加权的样本", "there are no interviews to weight")
+	}
+	var total float64
+	for m, v := range vars {
+		var sum float64
+		present := map[int]bool{}
+		for i := range cats {
+			if len(cats[i]) != len(vars) {
+				return RakeResult{}, fmt.Errorf("survey: rake: unit %d has %d categories, want %d", i, len(cats[i]), len(vars))
+			}
+			present[cats[i][m]] = true
+		}
+		for _, c := range sortedKeys(v.Targets) {
+			t := v.Targets[c]
+			if t < 0 || math.IsNaN(t) || math.IsInf(t, 0) {
+				return RakeResult{}, Errorf(EInvalid, "%s 类别 %d 的目标人口 %v 无效", "%s category %d: invalid target %v", v.Name, c, t)
+			}
+			if t > 0 && !present[c] {
+				return RakeResult{}, Errorf(EInvalid, "%s 类别 %d 在普查中有 %.0f 人,但没有一个受访者:无法加权到该目标(请合并类别或改用更粗的边际)",
+					"%s category %d has %.0f people in the census but no respondent: the target cannot be met (merge categories or use coarser margins)", v.Name, c, t)
+			}
+			sum += t
+		}
+		for c := range present {
+			if v.Targets[c] == 0 {
+				return RakeResult{}, Errorf(EInvalid, "%s 类别 %d 有受访者,但普查目标为 0 或缺失", "%s category %d has respondents but no census target", v.Name, c)
+			}
+		}
+		if m == 0 {
+			total = sum
+		} else if math.Abs(sum-total) > 1e-9*total {
+			return RakeResult{}, Errorf(EInvalid, "边际 %s 合计 %.0f,与 %s 的合计 %.0f 不一致", "margin %s totals %.0f but %s totals %.0f: the margins must describe the same population",
+				v.Name, sum, vars[0].Name, total)
+		}
+	}
+	w := make([]float64, n)
+	for i, b := range base {
+		if !(b > 0) || math.IsInf(b, 0) {
+			return RakeResult{}, fmt.Errorf("survey: rake: base weight %d is %v", i, b)
+		}
+		w[i] = b
+	}
+	res := RakeResult{Weights: w}
+	sums := make(map[int]float64)
+	for res.Sweeps = 1; res.Sweeps <= opt.MaxSweeps; res.Sweeps++ {
+		res.MaxChange = 0
+		for m, v := range vars {
+			clear(sums)
+			for i := range w {
+				sums[cats[i][m]] += w[i]
+			}
+			for i := range w {
+				f := v.Targets[cats[i][m]] / sums[cats[i][m]]
+				if ch := math.Abs(f - 1); ch > res.MaxChange {
+					res.MaxChange = ch
+				}
+				w[i] *= f
+			}
+		}
+		if res.MaxChange < opt.Tolerance {
+			return res, nil
+		}
+	}
+	res.Sweeps = opt.MaxSweeps
+	return res, Errorf(EInvalid, "迭代加权在 %d 轮后仍未收敛(最大相对变化 %.3g)", "raking did not converge in %d sweeps (largest relative change %.3g)", opt.MaxSweeps, res.MaxChange)
+}
+
+// PostStratify scales base weights so that each cell's weights add up to its
+// census population: w = d · N_c / Σ_{k∈c} d_k.
+func PostStratify(base []float64, cells []int, targets map[int]float64) ([]float64, error) {
+	cats := make([][]int, len(cells))
+	for i, c := range cells {
+		cats[i] = []int{c}
+	}
+	res, err := Rake(base, cats, []RakeVariable{{Name: "cell", Targets: targets}}, RakeOptions{MaxSweeps: 2})
+	return res.Weights, err
+}
+
+// WeightingEffect is Kish's design effect of unequal weights,
+// n · Σw² / (Σw)²: how much the weights alone inflate the variance.
+func WeightingEffect(w []float64) float64 {
+	var s, s2 float64
+	for _, x := range w {
+		s += x
+		s2 += x * x
+	}
+	if s == 0 {
+		return math.NaN()
+	}
+	return float64(len(w)) * s2 / (s * s)
+}
+
+func sortedKeys(m map[int]float64) []int {
+	ks := make([]int, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Ints(ks)
+	return ks
+}
