@@ -1,8 +1,10 @@
 package web
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"math/big"
 	"net/http"
 	"net/url"
@@ -163,13 +165,48 @@ func (s *Server) wave(c echo.Context) error {
 	return s.render(c, http.StatusOK, "wave", survey.Text{ZH: "轮次 " + w.Name, EN: "Wave " + w.Name}, d)
 }
 
+// drawWave starts the draw as a background job and shows its progress:
+// at city scale it is long work.
 func (s *Server) drawWave(c echo.Context) error {
 	seed, err := strconv.ParseInt(strings.TrimSpace(c.FormValue("seed")), 10, 64)
 	if err != nil || seed <= 0 {
 		return survey.Errorf(survey.EInvalid, "随机种子应为正整数", "the seed must be a positive integer")
 	}
-	if _, err := sampler.Draw(c.Request().Context(), s.db, c.Param("wave"), seed); err != nil {
+	wave := c.Param("wave")
+	w, err := sampler.GetWave(c.Request().Context(), s.db, wave)
+	if err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/waves/"+url.PathEscape(c.Param("wave"))+"?msg=drawn")
+	if w.Drawn() {
+		return survey.Errorf(survey.EConflict, "轮次 %q 已经抽样", "wave %q has already been drawn", wave)
+	}
+	id, err := sampler.RunJob(c.Request().Context(), s.db, "draw", wave, currentUser(c).ID, func(ctx context.Context, progress sampler.Progress) (string, error) {
+		rep, err := sampler.Draw(ctx, s.db, wave, seed)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("目标完成 %d,发放样本 %d / target %d completes, %d cases released", rep.Target, rep.Released, rep.Target, rep.Released), nil
+	})
+	if err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/jobs/"+strconv.FormatInt(id, 10))
+}
+
+// job shows a background job's progress; the page reloads itself while the
+// job runs (no script needed).
+func (s *Server) job(c echo.Context) error {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return echo.NewHTTPError(http.StatusNotFound)
+	}
+	j, err := sampler.GetJob(c.Request().Context(), s.db, id)
+	if err != nil {
+		return err
+	}
+	v := &view{Title: survey.Text{ZH: "任务进度", EN: "Progress"}, Data: j}
+	if j.Status == "running" {
+		v.Refresh = 1
+	}
+	return s.renderView(c, http.StatusOK, "job", v)
 }

@@ -40,6 +40,8 @@ type view struct {
 	Data  any
 	Path  string
 	Now   time.Time
+	// Refresh reloads the page after this many seconds (progress pages).
+	Refresh int
 }
 
 func loadPages() (*pages, error) {
