@@ -17,9 +17,23 @@ lint:
 	if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
 	$(GO) vet ./...
 
+# Each fuzz target: package and name. `make test` fuzzes each briefly on
+# top of its seed corpus; `make fuzz` longer.
+FUZZ_TARGETS = ./sampler:FuzzParsePhoneFrame ./sampler:FuzzParseHouseholdFrame
+FUZZTIME ?= 5s
+
 test: lint
 	@status=0; $(GO) test -count=1 -timeout 20m ./... || status=$$?; \
-	$(MAKE) --no-print-directory stop-test-db; exit $$status
+	if [ $$status -eq 0 ]; then $(MAKE) --no-print-directory fuzz FUZZTIME=5s || status=$$?; fi; \
+	$(MAKE) --no-print-directory stop-test-db; \
+	exit $$status
+
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; name=$${t##*:}; \
+	  echo "fuzz $$name ($(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
 
 stop-test-db:
 	@$(GO) run ./cmd/minyi cluster stop --data "$(MINYI_TEST_DATA)" >/dev/null

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // upload posts a file as a browser form does.
@@ -69,5 +70,59 @@ func TestSchedulesPage(t *testing.T) {
 	page = readAll(res)
 	if res.StatusCode != http.StatusOK || !strings.Contains(page, "<code>0 2 1 * *</code>") || !strings.Contains(page, " 02:00") {
 		t.Fatalf("save schedule: %d\n%s", res.StatusCode, page)
+	}
+}
+
+// waitJob follows a job page until the job is done.
+func (c *client) waitJob(res *http.Response) string {
+	c.t.Helper()
+	loc := res.Header.Get("Location")
+	if !strings.HasPrefix(loc, "/jobs/") {
+		c.t.Fatalf("no job: %d %s", res.StatusCode, loc)
+	}
+	for i := 0; i < 200; i++ {
+		page := c.get(loc)
+		if !strings.Contains(page, `http-equiv="refresh"`) {
+			return page
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c.t.Fatal("job did not finish")
+	return ""
+}
+
+func TestFrameUploadShowsItsReport(t *testing.T) {
+	fx := newFixture(t, 0)
+	c := fx.signIn(t, "admin")
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	w.WriteField("csrf", c.csrf)
+	w.WriteField("kind", "phone")
+	w.WriteField("encoding", "auto")
+	fw, _ := w.CreateFormFile("file", "numbers.csv")
+	fw.Write([]byte("phone,district_code\n13908231234,500101\n+86 139 0823 1235,500102\n12345,500101\n13908231234,500103\n13908231236,\n"))
+	w.Close()
+	req, _ := http.NewRequest("POST", fx.srv.URL+"/frames", &body)
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	res, err := c.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	page := c.waitJob(res)
+	if !strings.Contains(page, "完成") || !strings.Contains(page, "导入 3") {
+		t.Fatalf("job page: %s", page)
+	}
+	frames := c.get("/frames")
+	for _, want := range []string{"numbers.csv", "全市(无区县提示)", "500101 万州区"} {
+		if !strings.Contains(frames, want) {
+			t.Errorf("frames page lacks %q", want)
+		}
+	}
+	var id string
+	fx.db.Get(&id, `SELECT id::text FROM frame_imports ORDER BY id DESC LIMIT 1`)
+	report := c.get("/frames/imports/" + id)
+	if !strings.Contains(report, ">4<") || !strings.Contains(report, ">5<") {
+		t.Errorf("the report does not list the bad lines 4 and 5:\n%s", report)
 	}
 }

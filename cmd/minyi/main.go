@@ -37,6 +37,7 @@ var commands = []command{
 	{"users", "用户管理:users add / manage users: users add", cmdUsers},
 	{"districts", "区县:districts import FILE / import districts", cmdDistricts},
 	{"wave", "轮次:wave create NAME / create a wave", cmdWave},
+	{"frame", "抽样框:frame import|rdd / import a frame or generate numbers", cmdFrame},
 	{"sample", "抽样:sample draw --wave NAME --seed N / draw a sample", cmdSample},
 	{"responses", "导入答卷:responses import --wave NAME FILE / import responses", cmdResponses},
 	{"scores", "得分:scores --wave NAME [--long] / print scores", cmdScores},

@@ -1,0 +1,1168 @@
+package sampler
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+	"golang.org/x/text/encoding/simplifiedchinese"
+	"golang.org/x/text/transform"
+
+	"minyi/sql"
+	"minyi/survey"
+)
+
+// Limits of a frame import.
+const (
+	// MaxFrameLineBytes bounds one line of a frame file, and one record
+	// when quotes hold line breaks. No frame row comes near it; a longer
+	// line means a file that is not a frame (or has an unclosed quote),
+	// and the bound keeps the parser's memory fixed whatever the file holds.
+	MaxFrameLineBytes = 64 << 10
+	// MaxStoredProblems is how many problems a report keeps and stores;
+	// the counts stay exact beyond it.
+	MaxStoredProblems = 1000
+	// sniffBytes is how much text is looked at to tell UTF-8 from GB18030.
+	sniffBytes = 64 << 10
+)
+
+// Encodings of a frame file.
+const (
+	EncodingAuto    = "auto"
+	EncodingUTF8    = "utf-8"
+	EncodingGB18030 = "gb18030"
+)
+
+// ParseFrameEncoding reads an encoding name as given on a command line:
+// "auto" (or empty), "utf-8" (or "utf8"), "gb18030" (or "gbk", which
+// GB18030 contains).
+func ParseFrameEncoding(s string) (string, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "auto":
+		return EncodingAuto, nil
+	case "utf-8", "utf8":
+		return EncodingUTF8, nil
+	case "gb18030", "gbk":
+		return EncodingGB18030, nil
+	}
+	return "", survey.Errorf(survey.EInvalid, "不支持的编码 %q(可用 auto、utf-8、gb18030)",
+		"unsupported encoding %q (use auto, utf-8 or gb18030)", s)
+}
+
+// Problem is one rejected or duplicate row of a frame file.
+type Problem struct {
+	Line   int    `json:"line"`
+	Reason string `json:"reason"` // "中文 / English"
+}
+
+// FrameReport says what a frame import did with each data row (the header
+// is not counted): Kept + Rejected + Duplicates == Read. Fixed counts the
+// kept rows whose number had to be normalised. Problems lists rejected and
+// duplicate rows in line order, at most MaxStoredProblems of them.
+type FrameReport struct {
+	Read, Kept, Fixed, Rejected, Duplicates int
+	Problems                                []Problem
+	Encoding                                string // the encoding the file was read in
+}
+
+func (r *FrameReport) addProblem(line int, zh, en string, args ...any) {
+	if len(r.Problems) < MaxStoredProblems {
+		r.Problems = append(r.Problems, Problem{Line: line, Reason: fmt.Sprintf(zh, args...) + " / " + fmt.Sprintf(en, args...)})
+	}
+}
+
+func (r *FrameReport) reject(line int, zh, en string, args ...any) {
+	r.Rejected++
+	r.addProblem(line, zh, en, args...)
+}
+
+// rejectText rejects a row with a reason that is already text.
+func (r *FrameReport) rejectText(line int, zh, en string) {
+	r.Rejected++
+	if len(r.Problems) < MaxStoredProblems {
+		r.Problems = append(r.Problems, Problem{Line: line, Reason: zh + " / " + en})
+	}
+}
+
+// mergeProblems adds problems found after parsing, keeping the first
+// MaxStoredProblems by line.
+func (r *FrameReport) mergeProblems(more []Problem) {
+	r.Problems = append(r.Problems, more...)
+	slices.SortStableFunc(r.Problems, func(a, b Problem) int { return a.Line - b.Line })
+	if len(r.Problems) > MaxStoredProblems {
+		r.Problems = r.Problems[:MaxStoredProblems]
+	}
+}
+
+// ParseOptions control how a frame file is read.
+type ParseOptions struct {
+	Encoding  string          // EncodingAuto (or ""), EncodingUTF8 or EncodingGB18030
+	Districts map[string]bool // known district codes; nil accepts any code
+}
+
+// PhoneRow is one valid row of a telephone frame file.
+type PhoneRow struct {
+	Line     int
+	Phone    string // normalised (NormalizePhone)
+	District string // "" for the city-wide stratum
+	Fixed    bool   // the number as written differed from its normal form
+}
+
+// HouseholdRow is one valid row of a household frame file. A size of 0
+// means the file did not give it.
+type HouseholdRow struct {
+	Line                                     int
+	District, Street, Community, HouseholdID string
+	Address                                  string
+	StreetSize, CommunitySize                int64
+}
+
+var (
+	phoneColumns     = []string{"phone", "district_code"}
+	phoneRequired    = []string{"phone"}
+	householdColumns = []string{"district_code", "street", "community", "household_id", "address", "street_size", "community_size"}
+	householdNeeded  = []string{"district_code", "street", "community", "household_id", "address"}
+)
+
+// ParsePhoneFrame reads a telephone frame CSV (header "phone" or
+// "phone,district_code"), calls emit for every valid row in file order and
+// reports the rest. Only the current row is held in memory.
+//
+// It returns a fatal error, after which nothing from the file may be kept,
+// when the file cannot be read, is not CSV text, has a wrong header, has a
+// line longer than MaxFrameLineBytes, has no valid row, or has more than half
+// of its rows rejected; and any error of emit. Repeated numbers are not
+// detected here (that needs the whole file): the importer finds them in the
+// database, so Duplicates is 0 in the parser's report.
+func ParsePhoneFrame(r io.Reader, opt ParseOptions, emit func(PhoneRow) error) (FrameReport, error) {
+	var rep FrameReport
+	f, err := openFrameCSV(r, opt.Encoding, &rep)
+	if err != nil {
+		return rep, err
+	}
+	col, err := f.header(phoneColumns, phoneRequired)
+	if err != nil {
+		return rep, err
+	}
+	normalize := blockCache{}
+	iPhone, iDistrict := col["phone"], -1
+	if i, ok := col["district_code"]; ok {
+		iDistrict = i
+	}
+	for {
+		rec, line, ok, err := f.next(&rep)
+		if err != nil {
+			return rep, err
+		}
+		if rec == nil {
+			break
+		}
+		if !ok {
+			continue
+		}
+		raw := rec[iPhone]
+		phone := strings.TrimSpace(raw)
+		if phone == "" {
+			rep.reject(line, "电话号码为空", "the phone number is empty")
+			continue
+		}
+		norm, nerr := normalize.phone(phone)
+		if nerr != nil {
+			rep.reject(line, "无效的电话号码 %s(须为中国大陆手机或固定电话号码)", "invalid phone number %s (must be a mainland China mobile or landline number)", quoteField(phone))
+			continue
+		}
+		row := PhoneRow{Line: line, Phone: norm, Fixed: norm != raw}
+		if iDistrict >= 0 {
+			row.District = strings.TrimSpace(rec[iDistrict])
+			if row.District != "" && opt.Districts != nil && !opt.Districts[row.District] {
+				rep.reject(line, "未知的区县代码 %s", "unknown district code %s", quoteField(row.District))
+				continue
+			}
+		}
+		rep.Kept++
+		if row.Fixed {
+			rep.Fixed++
+		}
+		if emit != nil {
+			if err := emit(row); err != nil {
+				return rep, err
+			}
+		}
+	}
+	return rep, f.finish(&rep)
+}
+
+// ParseHouseholdFrame reads a household frame CSV (header
+// "district_code,street,community,household_id,address" and optionally
+// "street_size" and "community_size", in any order), calls emit for every
+// valid row in file order and reports the rest; fatal errors as for
+// ParsePhoneFrame. Sizes must be positive integers and the same on every
+// row of a street or community; to check that, the first size seen for each
+// street and community is remembered, so memory grows with the number of
+// clusters, never with the number of households.
+func ParseHouseholdFrame(r io.Reader, opt ParseOptions, emit func(HouseholdRow) error) (FrameReport, error) {
+	var rep FrameReport
+	f, err := openFrameCSV(r, opt.Encoding, &rep)
+	if err != nil {
+		return rep, err
+	}
+	col, err := f.header(householdColumns, householdNeeded)
+	if err != nil {
+		return rep, err
+	}
+	type seenSize struct {
+		size int64
+		line int
+	}
+	streetSizes := map[string]seenSize{}
+	communitySizes := map[string]seenSize{}
+	for {
+		rec, line, ok, err := f.next(&rep)
+		if err != nil {
+			return rep, err
+		}
+		if rec == nil {
+			break
+		}
+		if !ok {
+			continue
+		}
+		get := func(name string) string {
+			if i, ok := col[name]; ok {
+				return strings.TrimSpace(rec[i])
+			}
+			return ""
+		}
+		row := HouseholdRow{Line: line, District: get("district_code"), Street: get("street"), Community: get("community"),
+			HouseholdID: get("household_id"), Address: get("address")}
+		var empty []string
+		for _, name := range householdNeeded {
+			if get(name) == "" {
+				empty = append(empty, name)
+			}
+		}
+		if len(empty) > 0 {
+			rep.reject(line, "缺少必填项 %s", "missing required value(s): %s", strings.Join(empty, ", "))
+			continue
+		}
+		if opt.Districts != nil && !opt.Districts[row.District] {
+			rep.reject(line, "未知的区县代码 %s", "unknown district code %s", quoteField(row.District))
+			continue
+		}
+		bad := false
+		for _, s := range []struct {
+			name string
+			dst  *int64
+		}{{"street_size", &row.StreetSize}, {"community_size", &row.CommunitySize}} {
+			v := get(s.name)
+			if v == "" {
+				continue
+			}
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n <= 0 {
+				rep.reject(line, "%s 为 %s,须为正整数", "%s is %s; it must be a positive integer", s.name, quoteField(v))
+				bad = true
+				break
+			}
+			*s.dst = n
+		}
+		if bad {
+			continue
+		}
+		streetKey := row.District + "\x00" + row.Street
+		communityKey := streetKey + "\x00" + row.Community
+		if s, ok := streetSizes[streetKey]; ok && row.StreetSize > 0 && s.size != row.StreetSize {
+			rep.reject(line, "街道 %s 的 street_size 为 %d,与第 %d 行的 %d 不一致", "street_size %[2]d of street %[1]s differs from %[4]d on line %[3]d",
+				quoteField(row.Street), row.StreetSize, s.line, s.size)
+			continue
+		}
+		if s, ok := communitySizes[communityKey]; ok && row.CommunitySize > 0 && s.size != row.CommunitySize {
+			rep.reject(line, "社区 %s 的 community_size 为 %d,与第 %d 行的 %d 不一致", "community_size %[2]d of community %[1]s differs from %[4]d on line %[3]d",
+				quoteField(row.Community), row.CommunitySize, s.line, s.size)
+			continue
+		}
+		if _, ok := streetSizes[streetKey]; !ok && row.StreetSize > 0 {
+			streetSizes[streetKey] = seenSize{row.StreetSize, line}
+		}
+		if _, ok := communitySizes[communityKey]; !ok && row.CommunitySize > 0 {
+			communitySizes[communityKey] = seenSize{row.CommunitySize, line}
+		}
+		rep.Kept++
+		if emit != nil {
+			if err := emit(row); err != nil {
+				return rep, err
+			}
+		}
+	}
+	return rep, f.finish(&rep)
+}
+
+// blockCache remembers NormalizePhone's verdict on numbers written as plain
+// 11 digits by their 7-digit block (号段): parsing with phonenumbers costs
+// tens of microseconds, which would dominate the import of a census-scale
+// frame, while China's mobile numbering plan, and so the library's
+// validity patterns, are set by block. TestPhoneBlockCache checks that
+// assumption against the library. The cache is bounded; past the bound,
+// numbers are simply parsed.
+type blockCache map[string]bool
+
+const maxCachedBlocks = 1 << 16
+
+func (c blockCache) phone(s string) (string, error) {
+	if len(s) > 64 {
+		// No way of writing a number is this long; do not let the parser
+		// spend time on it.
+		return "", fmt.Errorf("无效的电话号码 / invalid phone number: %.20q…", s)
+	}
+	if len(s) != 11 || s[0] != '1' || strings.Trim(s, "0123456789") != "" {
+		return NormalizePhone(s)
+	}
+	if valid, ok := c[s[:7]]; ok {
+		if valid {
+			return s, nil
+		}
+		return "", fmt.Errorf("无效的电话号码 / invalid phone number: %q", s)
+	}
+	norm, err := NormalizePhone(s)
+	if (err != nil || norm == s) && len(c) < maxCachedBlocks {
+		c[s[:7]] = err == nil
+	}
+	return norm, err
+}
+
+// show quotes a value from the file for a message: escaped so that control
+// characters and invalid bytes stay visible (and the message valid UTF-8),
+// and cut short so that a huge field does not make a huge report.
+func quoteField(s string) string {
+	const max = 40
+	if utf8.RuneCountInString(s) > max {
+		n, i := 0, 0
+		for i = range s {
+			if n == max {
+				break
+			}
+			n++
+		}
+		return strconv.Quote(s[:i]) + "…"
+	}
+	return strconv.Quote(s)
+}
+
+// frameCSV is the record reader shared by the frame parsers.
+type frameCSV struct {
+	cr     *csv.Reader
+	enc    func() string // encoding in use (auto detection decides late)
+	fields int           // columns of the header
+}
+
+var errLineTooLong = errors.New("line too long")
+
+// lineLimiter fails a read once a line, or a record that quotes line
+// breaks, exceeds MaxFrameLineBytes, so that neither a huge line nor an
+// unclosed quote makes the CSV reader buffer the rest of the file.
+//
+// It works on the raw bytes: '\n', '"' and ',' never occur inside a UTF-8 or
+// GB18030 multi-byte character, so its line count is the file's and its view
+// of quoting is the CSV reader's. Its errors are sticky because bufio hands
+// an error out once and then reads again.
+type lineLimiter struct {
+	r           io.Reader
+	line        int // current physical line, from 1
+	recordLine  int // line on which the current record started
+	run, record int // bytes in the current line and record
+	state       csvState
+	err         error
+}
+
+// csvState follows encoding/csv's reading of quotes, including how it
+// resumes after a quoting error (at the next line).
+type csvState uint8
+
+const (
+	fieldStart csvState = iota
+	unquoted
+	quoted
+	quoteInQuoted // a '"' inside a quoted field: its end, or the first of ""
+)
+
+func (l *lineLimiter) Read(p []byte) (int, error) {
+	if l.err != nil {
+		return 0, l.err
+	}
+	n, err := l.r.Read(p)
+	for i, b := range p[:n] {
+		l.run++
+		l.record++
+		switch {
+		case b == '\n':
+			l.line++
+			l.run = 0
+			if l.state != quoted {
+				l.state, l.record, l.recordLine = fieldStart, 0, l.line
+			}
+		case l.state == quoted:
+			if b == '"' {
+				l.state = quoteInQuoted
+			}
+		case b == ',':
+			l.state = fieldStart
+		case b == '"' && l.state == fieldStart:
+			l.state = quoted
+		case b == '"' && l.state == quoteInQuoted:
+			l.state = quoted
+		default:
+			l.state = unquoted
+		}
+		if l.run > MaxFrameLineBytes {
+			l.err = l.tooLong(l.line, "行长", "longer than")
+			return i, l.err
+		}
+		if l.record > MaxFrameLineBytes {
+			l.err = l.tooLong(l.recordLine, "从此行开始的一条记录(引号内含换行)", "a record starting here (with line breaks inside quotes) is longer than")
+			return i, l.err
+		}
+	}
+	if err != nil {
+		l.err = err
+	}
+	return n, err
+}
+
+func (l *lineLimiter) tooLong(line int, zh, en string) error {
+	return &lineTooLongError{survey.Errorf(survey.EInvalid,
+		"第 %[1]d 行 / line %[1]d: "+zh+"超过 %[2]d KiB,文件可能不是抽样框 CSV,或有未闭合的引号",
+		en+" %[2]d KiB; the file is probably not a frame CSV, or has an unclosed quote", line, MaxFrameLineBytes>>10)}
+}
+
+// lineTooLongError marks the limiter's error so that it is told apart from
+// CSV syntax errors wherever the csv package surfaces it.
+type lineTooLongError struct{ err *survey.Error }
+
+func (e *lineTooLongError) Error() string   { return e.err.Error() }
+func (e *lineTooLongError) Unwrap() error   { return e.err }
+func (e *lineTooLongError) Is(t error) bool { return t == errLineTooLong }
+
+// openFrameCSV checks that r holds CSV text and sets up decoding.
+func openFrameCSV(r io.Reader, encoding string, rep *FrameReport) (*frameCSV, error) {
+	enc, err := ParseFrameEncoding(encoding)
+	if err != nil {
+		return nil, err
+	}
+	lim := &lineLimiter{r: r, line: 1, recordLine: 1}
+	br := bufio.NewReaderSize(lim, sniffBytes)
+	head, err := br.Peek(sniffBytes)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, errLineTooLong) && !errors.Is(err, bufio.ErrBufferFull) {
+		return nil, survey.Errorf(survey.EInvalid, "无法读取文件:%v", "cannot read the file: %v", err)
+	}
+	switch {
+	case len(bytes.TrimSpace(bytes.TrimPrefix(head, []byte(frameBOM)))) == 0:
+		return nil, survey.Errorf(survey.EInvalid, "文件为空", "the file is empty")
+	case bytes.HasPrefix(head, []byte("PK\x03\x04")), bytes.HasPrefix(head, []byte("\xD0\xCF\x11\xE0")):
+		return nil, survey.Errorf(survey.EInvalid, "这是 Excel 或压缩文件,不是 CSV;请在 Excel 中另存为 CSV",
+			"this is an Excel or ZIP file, not CSV; save it as CSV from Excel")
+	case bytes.HasPrefix(head, []byte("\xFF\xFE")), bytes.HasPrefix(head, []byte("\xFE\xFF")):
+		return nil, survey.Errorf(survey.EInvalid, "文件是 UTF-16 编码;请另存为 UTF-8 或 GB18030 的 CSV",
+			"the file is UTF-16; save it as CSV in UTF-8 or GB18030")
+	case bytes.IndexByte(head, 0) >= 0:
+		return nil, survey.Errorf(survey.EInvalid, "文件含有二进制数据,不是 CSV 文本", "the file holds binary data, not CSV text")
+	}
+	f := &frameCSV{}
+	var text io.Reader
+	hasBOM := bytes.HasPrefix(head, []byte(frameBOM))
+	switch {
+	case hasBOM && enc == EncodingGB18030:
+		return nil, survey.Errorf(survey.EInvalid, "文件以 UTF-8 字节顺序标记开头,但指定了 gb18030 编码",
+			"the file starts with a UTF-8 byte-order mark but the encoding gb18030 was given")
+	case hasBOM || enc == EncodingUTF8:
+		if hasBOM {
+			br.Discard(len(frameBOM))
+		}
+		text, f.enc = br, func() string { return EncodingUTF8 }
+	case enc == EncodingGB18030:
+		text, f.enc = transform.NewReader(br, simplifiedchinese.GB18030.NewDecoder()), func() string { return EncodingGB18030 }
+	default:
+		a := &autoDecoder{br: br}
+		text, f.enc = a, a.encoding
+	}
+	f.cr = csv.NewReader(text)
+	f.cr.FieldsPerRecord = -1
+	f.cr.ReuseRecord = true
+	rep.Encoding = f.enc()
+	return f, nil
+}
+
+const frameBOM = "\xEF\xBB\xBF"
+
+// header reads the header row: every required column must be there, and a
+// column that is not known is an error rather than silently dropped, since
+// it usually means a misspelt or shifted header.
+func (f *frameCSV) header(known, required []string) (map[string]int, error) {
+	want := strings.Join(known, ",")
+	rec, err := f.cr.Read()
+	if err != nil {
+		if errors.Is(err, errLineTooLong) {
+			return nil, err
+		}
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			return nil, survey.Errorf(survey.EInvalid, "第 1 行 / line 1: 表头不是有效的 CSV(%v)", "the header is not valid CSV (%v)", pe.Err)
+		}
+		if errors.Is(err, io.EOF) {
+			return nil, survey.Errorf(survey.EInvalid, "文件为空", "the file is empty")
+		}
+		return nil, survey.Errorf(survey.EInvalid, "无法读取文件:%v", "cannot read the file: %v", err)
+	}
+	col := map[string]int{}
+	var unknown, repeated []string
+	for i, h := range rec {
+		name := strings.ToLower(strings.TrimSpace(h))
+		if !slices.Contains(known, name) {
+			unknown = append(unknown, quoteField(h))
+			continue
+		}
+		if _, dup := col[name]; dup {
+			repeated = append(repeated, name)
+		}
+		col[name] = i
+	}
+	var missing []string
+	for _, name := range required {
+		if _, ok := col[name]; !ok {
+			missing = append(missing, name)
+		}
+	}
+	switch {
+	case len(missing) > 0 && len(rec) > 0 && looksLikeData(rec[0]):
+		return nil, survey.Errorf(survey.EInvalid, "第 1 行 / line 1: 文件须以表头行开头(可用列:%s)",
+			"the file must start with a header row (columns: %s)", want)
+	case len(unknown) > 0:
+		return nil, survey.Errorf(survey.EInvalid, "第 1 行 / line 1: 未知的列 %s(可用列:%s)",
+			"unknown column(s) %s (columns: %s)", strings.Join(unknown, ", "), want)
+	case len(repeated) > 0:
+		return nil, survey.Errorf(survey.EInvalid, "第 1 行 / line 1: 列 %s 重复", "column(s) %s appear more than once",
+			strings.Join(repeated, ", "))
+	case len(missing) > 0:
+		return nil, survey.Errorf(survey.EInvalid, "第 1 行 / line 1: 缺少列 %s(可用列:%s)",
+			"missing column(s) %s (columns: %s)", strings.Join(missing, ", "), want)
+	}
+	f.fields = len(rec)
+	return col, nil
+}
+
+// looksLikeData tells a first row of data (a file without a header) from a
+// misspelt header, for a more helpful message.
+func looksLikeData(s string) bool {
+	s = strings.TrimSpace(s)
+	return s != "" && strings.Trim(s, "0123456789+-() ") == ""
+}
+
+// next returns the next record and its line; ok is false when the row was
+// rejected (and counted), rec is nil at the end. err is fatal.
+func (f *frameCSV) next(rep *FrameReport) (rec []string, line int, ok bool, err error) {
+	rec, err = f.cr.Read()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, 0, false, nil
+		}
+		if errors.Is(err, errLineTooLong) {
+			return nil, 0, false, err
+		}
+		var pe *csv.ParseError
+		if errors.As(err, &pe) && (errors.Is(pe.Err, csv.ErrQuote) || errors.Is(pe.Err, csv.ErrBareQuote)) {
+			rep.Read++
+			rep.reject(pe.StartLine, "CSV 格式错误:%v", "malformed CSV: %v", pe.Err)
+			return []string{}, pe.StartLine, false, nil
+		}
+		return nil, 0, false, survey.Errorf(survey.EInvalid, "无法读取文件:%v", "cannot read the file: %v", err)
+	}
+	line, _ = f.cr.FieldPos(0)
+	rep.Read++
+	if len(rec) != f.fields {
+		rep.reject(line, "有 %d 列,表头有 %d 列", "has %d fields but the header has %d", len(rec), f.fields)
+		return rec, line, false, nil
+	}
+	for _, v := range rec {
+		if zh, en := checkFieldText(v, f.enc()); zh != "" {
+			rep.rejectText(line, zh, en)
+			return rec, line, false, nil
+		}
+	}
+	return rec, line, true, nil
+}
+
+// checkText refuses text that PostgreSQL would refuse or that shows the file
+// was read in the wrong encoding.
+func checkFieldText(s, enc string) (zh, en string) {
+	if !utf8.ValidString(s) {
+		return "含有不是 UTF-8 的字节(若文件是 GB18030/GBK 编码,请指定 --encoding gb18030)",
+			"contains bytes that are not UTF-8 (if the file is GB18030/GBK, use --encoding gb18030)"
+	}
+	if strings.ContainsRune(s, utf8.RuneError) {
+		if enc == EncodingGB18030 {
+			return "含有无法按 GB18030 解码的字节(若文件是 UTF-8 编码,请指定 --encoding utf-8)",
+				"contains bytes that are not GB18030 (if the file is UTF-8, use --encoding utf-8)"
+		}
+		return "含有替换字符 U+FFFD,文件编码可能有误", "contains the replacement character U+FFFD; the file's encoding may be wrong"
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return "含有控制字符(如换行、制表符)", "contains control characters (such as line breaks or tabs)"
+		}
+	}
+	return "", ""
+}
+
+// finish applies the whole-file rules: a file that yields nothing, or whose
+// rows are mostly wrong (a shifted column, the wrong kind of file), is
+// refused whole rather than imported in part.
+func (f *frameCSV) finish(rep *FrameReport) error {
+	rep.Encoding = f.enc()
+	switch {
+	case rep.Read == 0:
+		return survey.Errorf(survey.EInvalid, "文件只有表头,没有数据行", "the file has a header but no data rows")
+	case rep.Kept == 0:
+		return survey.Errorf(survey.EInvalid, "%d 行全部被拒绝,没有可导入的行", "all %d rows were rejected; nothing is importable", rep.Read)
+	case 2*rep.Rejected > rep.Read:
+		return survey.Errorf(survey.EInvalid, "%d 行中有 %d 行被拒绝,超过一半", "%[2]d of %[1]d rows were rejected, more than half", rep.Read, rep.Rejected)
+	}
+	return nil
+}
+
+// autoDecoder reads UTF-8 until the first non-ASCII byte and there decides,
+// from what follows, between UTF-8 and GB18030: text that is not valid
+// UTF-8 but decodes cleanly as GB18030 is GB18030. Up to that byte both
+// encodings agree (ASCII), so deciding late loses nothing, and it finds a
+// GB18030 file whose first Chinese text is far down the file.
+type autoDecoder struct {
+	br  *bufio.Reader
+	out io.Reader
+	enc string
+}
+
+func (a *autoDecoder) encoding() string {
+	if a.enc == "" {
+		return EncodingUTF8
+	}
+	return a.enc
+}
+
+func (a *autoDecoder) Read(p []byte) (int, error) {
+	if a.out != nil {
+		return a.out.Read(p)
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if a.br.Buffered() == 0 {
+		if _, err := a.br.Peek(1); err != nil {
+			return 0, err
+		}
+	}
+	b, _ := a.br.Peek(min(a.br.Buffered(), len(p)))
+	i := 0
+	for i < len(b) && b[i] < utf8.RuneSelf {
+		i++
+	}
+	if i > 0 {
+		n := copy(p, b[:i])
+		a.br.Discard(n)
+		return n, nil
+	}
+	window, err := a.br.Peek(sniffBytes)
+	atEOF := err != nil && !errors.Is(err, bufio.ErrBufferFull)
+	a.enc = detectEncoding(window, atEOF)
+	if a.enc == EncodingGB18030 {
+		a.out = transform.NewReader(a.br, simplifiedchinese.GB18030.NewDecoder())
+	} else {
+		a.out = a.br
+	}
+	return a.out.Read(p)
+}
+
+// detectEncoding chooses UTF-8 unless the text is invalid UTF-8 and decodes
+// as GB18030 without a replacement character. A window cut inside a
+// character is judged without that character.
+func detectEncoding(window []byte, atEOF bool) string {
+	w := window
+	if !atEOF {
+		// Drop a character cut by the end of the window.
+		for k := 1; k <= utf8.UTFMax && k <= len(w); k++ {
+			if utf8.RuneStart(w[len(w)-k]) {
+				if !utf8.FullRune(w[len(w)-k:]) {
+					w = w[:len(w)-k]
+				}
+				break
+			}
+		}
+	}
+	if utf8.Valid(w) {
+		return EncodingUTF8
+	}
+	dst := make([]byte, 3*len(window)+utf8.UTFMax)
+	n, _, err := simplifiedchinese.GB18030.NewDecoder().Transform(dst, window, atEOF)
+	if (err == nil || errors.Is(err, transform.ErrShortSrc)) && !bytes.ContainsRune(dst[:n], utf8.RuneError) {
+		return EncodingGB18030
+	}
+	return EncodingUTF8
+}
+
+// ImportOptions describe one import for its record in frame_imports.
+type ImportOptions struct {
+	Encoding  string // EncodingAuto (or ""), EncodingUTF8 or EncodingGB18030
+	FileName  string
+	CreatedBy *int64 // the admin who imported, if known
+}
+
+var (
+	qImportDistrictCodes       = sql.Q("frames/district-codes")
+	qImportLockPhones          = sql.Q("frames/lock-phone-frame")
+	qImportPhoneStaging        = sql.Q("frames/create-phone-staging")
+	qImportPhoneDuplicates     = sql.Q("frames/phone-duplicates")
+	qImportMergePhones         = sql.Q("frames/merge-phones")
+	qImportUsedInBlocks        = sql.Q("frames/used-phones-in-blocks")
+	qImportLockHouseholds      = sql.Q("frames/lock-household-frame")
+	qImportHouseholdStaging    = sql.Q("frames/create-household-staging")
+	qImportMarkRepeats         = sql.Q("frames/mark-household-repeats")
+	qImportMarkInFrame         = sql.Q("frames/mark-households-in-frame")
+	qImportMarkConflicts       = sql.Q("frames/mark-household-size-conflicts")
+	qImportHouseholdDuplicates = sql.Q("frames/household-duplicates")
+	qImportHouseholdDupCount   = sql.Q("frames/household-duplicate-count")
+	qImportMergeHouseholds     = sql.Q("frames/merge-households")
+	qImportRecord              = sql.Q("frames/insert-import")
+)
+
+// ImportPhoneFrame imports a telephone frame CSV (see ParsePhoneFrame) in
+// one transaction: valid rows are streamed with COPY into a temporary table
+// and then merged into phone_frame, where numbers repeated in the file or
+// already in the frame are counted as duplicates and each stratum's
+// ordinals stay dense. On a fatal error nothing is imported; the report,
+// as far as it got, is returned with the error either way and is recorded
+// in frame_imports.
+func ImportPhoneFrame(ctx context.Context, db *sqlx.DB, r io.Reader, opt ImportOptions) (FrameReport, error) {
+	started := time.Now()
+	rep, err := importPhones(ctx, db, r, opt)
+	return rep, recordImport(ctx, db, "phone", opt, started, &rep, err)
+}
+
+func importPhones(ctx context.Context, db *sqlx.DB, r io.Reader, opt ImportOptions) (FrameReport, error) {
+	districts, err := knownDistrictCodes(ctx, db)
+	if err != nil {
+		return FrameReport{}, err
+	}
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return FrameReport{}, err
+	}
+	defer tx.Rollback()
+	if err := preparePhoneStaging(ctx, tx); err != nil {
+		return FrameReport{}, err
+	}
+	st, err := openPhoneCopy(ctx, tx)
+	if err != nil {
+		return FrameReport{}, err
+	}
+	rep, perr := ParsePhoneFrame(r, ParseOptions{Encoding: opt.Encoding, Districts: districts}, func(row PhoneRow) error {
+		return copyPhone(ctx, st, row)
+	})
+	if perr != nil {
+		st.Close()
+		return rep, nothingImported(perr)
+	}
+	if err := mergePhones(ctx, tx, st, &rep); err != nil {
+		return rep, err
+	}
+	return rep, tx.Commit()
+}
+
+// preparePhoneStaging locks the frame and makes the staging table. The lock
+// serialises appends, or two imports would hand out the same ordinals.
+func preparePhoneStaging(ctx context.Context, tx *sqlx.Tx) error {
+	if _, err := tx.ExecContext(ctx, qImportLockPhones); err != nil {
+		return fmt.Errorf("sampler: lock phone frame: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, qImportPhoneStaging); err != nil {
+		return fmt.Errorf("sampler: phone staging table: %w", err)
+	}
+	return nil
+}
+
+// openPhoneCopy starts the COPY into the staging table; until it ends, the
+// transaction can run nothing else.
+func openPhoneCopy(ctx context.Context, tx *sqlx.Tx) (*sqlx.Stmt, error) {
+	st, err := tx.PreparexContext(ctx, pq.CopyIn("frame_phone_rows", "line", "phone", "district_code", "fixed"))
+	if err != nil {
+		return nil, fmt.Errorf("sampler: copy phones: %w", err)
+	}
+	return st, nil
+}
+
+func copyPhone(ctx context.Context, st *sqlx.Stmt, row PhoneRow) error {
+	var d any
+	if row.District != "" {
+		d = row.District
+	}
+	if _, err := st.ExecContext(ctx, row.Line, row.Phone, d, row.Fixed); err != nil {
+		return fmt.Errorf("sampler: copy phones: %w", err)
+	}
+	return nil
+}
+
+// mergePhones ends the COPY, lists the duplicates and appends the rest.
+func mergePhones(ctx context.Context, tx *sqlx.Tx, st *sqlx.Stmt, rep *FrameReport) error {
+	_, err := st.ExecContext(ctx)
+	st.Close()
+	if err != nil {
+		return fmt.Errorf("sampler: copy phones: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx, qImportPhoneDuplicates, MaxStoredProblems)
+	if err != nil {
+		return fmt.Errorf("sampler: phone duplicates: %w", err)
+	}
+	var dups []Problem
+	for rows.Next() {
+		var line, first int
+		var inFrame bool
+		if err := rows.Scan(&line, &first, &inFrame); err != nil {
+			rows.Close()
+			return err
+		}
+		dups = append(dups, duplicateProblem(line, first, inFrame, "号码", "number"))
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sampler: phone duplicates: %w", err)
+	}
+	var added, fixed int
+	if err := tx.QueryRowContext(ctx, qImportMergePhones).Scan(&added, &fixed); err != nil {
+		return fmt.Errorf("sampler: add to phone frame: %w", err)
+	}
+	rep.Duplicates += rep.Kept - added
+	rep.Kept, rep.Fixed = added, fixed
+	rep.mergeProblems(dups)
+	return nil
+}
+
+func duplicateProblem(line, first int, inFrame bool, zh, en string) Problem {
+	if inFrame && (first == 0 || first == line) {
+		return Problem{Line: line, Reason: fmt.Sprintf("重复:%s已在抽样框中 / duplicate: the %s is already in the frame", zh, en)}
+	}
+	return Problem{Line: line, Reason: fmt.Sprintf("重复:与第 %d 行相同 / duplicate of line %d", first, first)}
+}
+
+// ImportHouseholdFrame imports a household frame CSV (see
+// ParseHouseholdFrame) like ImportPhoneFrame: a household id repeated in a
+// district, in the file or against the frame, is a duplicate; a row whose
+// sizes contradict those stored for its street or community is rejected;
+// each community's ordinals stay dense.
+func ImportHouseholdFrame(ctx context.Context, db *sqlx.DB, r io.Reader, opt ImportOptions) (FrameReport, error) {
+	started := time.Now()
+	rep, err := importHouseholds(ctx, db, r, opt)
+	return rep, recordImport(ctx, db, "household", opt, started, &rep, err)
+}
+
+func importHouseholds(ctx context.Context, db *sqlx.DB, r io.Reader, opt ImportOptions) (FrameReport, error) {
+	districts, err := knownDistrictCodes(ctx, db)
+	if err != nil {
+		return FrameReport{}, err
+	}
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return FrameReport{}, err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, qImportLockHouseholds); err != nil {
+		return FrameReport{}, fmt.Errorf("sampler: lock household frame: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, qImportHouseholdStaging); err != nil {
+		return FrameReport{}, fmt.Errorf("sampler: household staging table: %w", err)
+	}
+	st, err := tx.PreparexContext(ctx, pq.CopyIn("frame_household_rows", "line", "district_code", "street", "community",
+		"household_id", "address", "street_size", "community_size"))
+	if err != nil {
+		return FrameReport{}, fmt.Errorf("sampler: copy households: %w", err)
+	}
+	size := func(n int64) any {
+		if n > 0 {
+			return n
+		}
+		return nil
+	}
+	rep, perr := ParseHouseholdFrame(r, ParseOptions{Encoding: opt.Encoding, Districts: districts}, func(h HouseholdRow) error {
+		_, err := st.ExecContext(ctx, h.Line, h.District, h.Street, h.Community, h.HouseholdID, h.Address,
+			size(h.StreetSize), size(h.CommunitySize))
+		if err != nil {
+			return fmt.Errorf("sampler: copy households: %w", err)
+		}
+		return nil
+	})
+	if perr != nil {
+		st.Close()
+		return rep, nothingImported(perr)
+	}
+	_, err = st.ExecContext(ctx)
+	st.Close()
+	if err != nil {
+		return rep, fmt.Errorf("sampler: copy households: %w", err)
+	}
+	for _, q := range []string{qImportMarkRepeats, qImportMarkInFrame} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return rep, fmt.Errorf("sampler: household duplicates: %w", err)
+		}
+	}
+	var more []Problem
+	conflicts := 0
+	rows, err := tx.QueryContext(ctx, qImportMarkConflicts)
+	if err != nil {
+		return rep, fmt.Errorf("sampler: household sizes: %w", err)
+	}
+	for rows.Next() {
+		var line int
+		var given, stored [2]*int64
+		if err := rows.Scan(&line, &given[0], &stored[0], &given[1], &stored[1]); err != nil {
+			rows.Close()
+			return rep, err
+		}
+		conflicts++
+		if len(more) >= MaxStoredProblems {
+			continue
+		}
+		for i, name := range []string{"street_size", "community_size"} {
+			if given[i] != nil && stored[i] != nil && *given[i] != *stored[i] {
+				more = append(more, Problem{Line: line, Reason: fmt.Sprintf("%s 为 %d,与抽样框中已有的 %d 不一致 / %s %d differs from %d already in the frame",
+					name, *given[i], *stored[i], name, *given[i], *stored[i])})
+				break
+			}
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return rep, fmt.Errorf("sampler: household sizes: %w", err)
+	}
+	var dupCount int
+	if err := tx.GetContext(ctx, &dupCount, qImportHouseholdDupCount); err != nil {
+		return rep, fmt.Errorf("sampler: household duplicates: %w", err)
+	}
+	rows, err = tx.QueryContext(ctx, qImportHouseholdDuplicates, MaxStoredProblems)
+	if err != nil {
+		return rep, fmt.Errorf("sampler: household duplicates: %w", err)
+	}
+	for rows.Next() {
+		var line, first int
+		var inFrame bool
+		if err := rows.Scan(&line, &first, &inFrame); err != nil {
+			rows.Close()
+			return rep, err
+		}
+		more = append(more, duplicateProblem(line, first, inFrame, "户编号", "household id"))
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return rep, fmt.Errorf("sampler: household duplicates: %w", err)
+	}
+	res, err := tx.ExecContext(ctx, qImportMergeHouseholds)
+	if err != nil {
+		return rep, fmt.Errorf("sampler: add to household frame: %w", err)
+	}
+	added, _ := res.RowsAffected()
+	rep.Kept = int(added)
+	rep.Rejected += conflicts
+	rep.Duplicates += dupCount
+	rep.mergeProblems(more)
+	if 2*rep.Rejected > rep.Read {
+		return rep, nothingImported(survey.Errorf(survey.EInvalid, "%d 行中有 %d 行被拒绝,超过一半",
+			"%[2]d of %[1]d rows were rejected, more than half", rep.Read, rep.Rejected))
+	}
+	return rep, tx.Commit()
+}
+
+// nothingImported says, in front of a fatal error, that the import was
+// rolled back; a bad file stays a user error and anything else internal.
+func nothingImported(err error) error {
+	code := survey.EInternal
+	if survey.ErrorCode(err) == survey.EInvalid {
+		code = survey.EInvalid
+	}
+	return &survey.Error{Code: code, ZH: "未导入任何行", EN: "nothing was imported", Err: err}
+}
+
+func knownDistrictCodes(ctx context.Context, db sqlx.QueryerContext) (map[string]bool, error) {
+	var codes []string
+	if err := sqlx.SelectContext(ctx, db, &codes, qImportDistrictCodes); err != nil {
+		return nil, fmt.Errorf("sampler: district codes: %w", err)
+	}
+	m := make(map[string]bool, len(codes))
+	for _, c := range codes {
+		m[c] = true
+	}
+	return m, nil
+}
+
+// recordImport stores the report in frame_imports, also for a failed
+// import so that admins see why a file was refused, and returns the
+// import's error (or the recording's, when only that failed).
+func recordImport(ctx context.Context, db *sqlx.DB, kind string, opt ImportOptions, started time.Time, rep *FrameReport, ierr error) error {
+	status, errText := "ok", any(nil)
+	if ierr != nil {
+		status, errText = "failed", ierr.Error()
+	}
+	problems := rep.Problems
+	if problems == nil {
+		problems = []Problem{}
+	}
+	pj, err := json.Marshal(problems)
+	if err == nil {
+		_, err = db.ExecContext(ctx, qImportRecord, kind, opt.FileName, rep.Encoding, status, errText, started,
+			rep.Read, rep.Kept, rep.Fixed, rep.Rejected, rep.Duplicates, string(pj), opt.CreatedBy)
+	}
+	if ierr != nil {
+		return ierr
+	}
+	if err != nil {
+		return fmt.Errorf("sampler: record frame import (the frame itself was imported): %w", err)
+	}
+	return nil
+}
+
+// rddStream keeps random-digit dialing apart from the draw and synthetic
+// streams that may use the same seed.
+const rddStream = "rdd"
+
+// GenerateRDD adds count random-digit-dialing numbers to the city-wide
+// stratum of the telephone frame: a 7-digit mobile prefix (号段) plus 4
+// random digits, never a number already in the frame or already used in any
+// wave's cases. The numbers are a uniform random sample without replacement
+// of the unused numbers of the blocks, deterministic for the seed, the set
+// of prefixes and the numbers already used; they are appended in the order
+// drawn. It is an error if the blocks have fewer than count unused numbers.
+func GenerateRDD(ctx context.Context, db *sqlx.DB, prefixes []string, count int, seed int64) (FrameReport, error) {
+	started := time.Now()
+	rep, err := generateRDD(ctx, db, prefixes, count, seed)
+	opt := ImportOptions{FileName: fmt.Sprintf("rdd: %d prefixes, seed %d", len(prefixes), seed)}
+	return rep, recordImport(ctx, db, "rdd", opt, started, &rep, err)
+}
+
+func generateRDD(ctx context.Context, db *sqlx.DB, prefixes []string, count int, seed int64) (FrameReport, error) {
+	var rep FrameReport
+	blocks, err := checkMobilePrefixes(prefixes)
+	if err != nil {
+		return rep, err
+	}
+	capacity := int64(len(blocks)) * 10000
+	if count <= 0 {
+		return rep, survey.Errorf(survey.EInvalid, "号码数须为正整数:%d", "the count must be a positive integer: %d", count)
+	}
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return rep, err
+	}
+	defer tx.Rollback()
+	// Locking before reading the used numbers keeps another import from
+	// adding one of them in between.
+	if err := preparePhoneStaging(ctx, tx); err != nil {
+		return rep, err
+	}
+	var used []string
+	if err := tx.SelectContext(ctx, &used, qImportUsedInBlocks, pq.StringArray(blocks)); err != nil {
+		return rep, fmt.Errorf("sampler: used numbers: %w", err)
+	}
+	if free := capacity - int64(len(used)); int64(count) > free {
+		return rep, survey.Errorf(survey.EInvalid, "%d 个号段只剩 %d 个未用号码,不够 %d 个",
+			"the %d prefixes have only %d unused numbers, fewer than %d", len(blocks), free, count)
+	}
+	// Used numbers are kept as positions in the blocks; their number is
+	// bounded by the blocks' capacity, not by the frame.
+	taken := make(map[int64]bool, len(used))
+	index := make(map[string]int64, len(blocks))
+	for i, b := range blocks {
+		index[b] = int64(i)
+	}
+	for _, p := range used {
+		if i, ok := index[p[:7]]; ok && len(p) == 11 {
+			if n, err := strconv.ParseInt(p[7:], 10, 64); err == nil {
+				taken[i*10000+n] = true
+			}
+		}
+	}
+	st, err := openPhoneCopy(ctx, tx)
+	if err != nil {
+		return rep, err
+	}
+	rng := NewRNG(seed, rddStream)
+	// A partial Fisher–Yates shuffle of all positions that stores only the
+	// positions it has touched (as in SyntheticPhones), skipping used
+	// numbers: the kept ones are a uniform sample of the unused numbers.
+	moved := map[int64]int64{}
+	at := func(i int64) int64 {
+		if v, ok := moved[i]; ok {
+			return v
+		}
+		return i
+	}
+	for i := int64(0); rep.Kept < count && i < capacity; i++ {
+		j := i + int64(uniformN(rng, uint64(capacity-i)))
+		vi, vj := at(i), at(j)
+		moved[j] = vi
+		delete(moved, i)
+		if taken[vj] {
+			continue
+		}
+		rep.Read++
+		rep.Kept++
+		row := PhoneRow{Line: rep.Kept, Phone: fmt.Sprintf("%s%04d", blocks[vj/10000], vj%10000)}
+		if err := copyPhone(ctx, st, row); err != nil {
+			st.Close()
+			return rep, err
+		}
+	}
+	if err := mergePhones(ctx, tx, st, &rep); err != nil {
+		return rep, err
+	}
+	if rep.Kept != count {
+		return rep, fmt.Errorf("sampler: rdd added %d numbers, want %d", rep.Kept, count)
+	}
+	return rep, tx.Commit()
+}
+
+// checkMobilePrefixes validates 7-digit mobile blocks and returns them
+// sorted, so that the generated numbers depend on the set of blocks, not on
+// the order in which they were listed.
+func checkMobilePrefixes(prefixes []string) ([]string, error) {
+	if len(prefixes) == 0 {
+		return nil, survey.Errorf(survey.EInvalid, "没有号段", "no mobile prefixes given")
+	}
+	blocks := make([]string, 0, len(prefixes))
+	seen := map[string]bool{}
+	for _, p := range prefixes {
+		p = strings.TrimSpace(p)
+		if len(p) != 7 || strings.Trim(p, "0123456789") != "" {
+			return nil, survey.Errorf(survey.EInvalid, "号段须为 7 位数字:%q", "a mobile prefix must be 7 digits: %q", p)
+		}
+		// A mobile normalises to itself; a landline block would gain or
+		// lose its leading 0, and only mobiles start with 1.
+		for _, suffix := range []string{"0000", "9999"} {
+			if n, err := NormalizePhone(p + suffix); err != nil || n != p+suffix || p[0] != '1' {
+				return nil, survey.Errorf(survey.EInvalid, "%s 不是有效的中国手机号段", "%s is not a valid Chinese mobile prefix", p)
+			}
+		}
+		if seen[p] {
+			return nil, survey.Errorf(survey.EInvalid, "号段重复:%s", "duplicate mobile prefix: %s", p)
+		}
+		seen[p] = true
+		blocks = append(blocks, p)
+	}
+	slices.Sort(blocks)
+	return blocks, nil
+}

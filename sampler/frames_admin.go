@@ -1,0 +1,78 @@
+package sampler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"minyi/sql"
+	"minyi/survey"
+)
+
+// FrameImport is the record of one frame import, for the admin pages.
+type FrameImport struct {
+	ID         int64           `db:"id"`
+	Kind       string          `db:"kind"`
+	FileName   string          `db:"file_name"`
+	Encoding   string          `db:"encoding"`
+	Status     string          `db:"status"`
+	Error      string          `db:"error"`
+	StartedAt  time.Time       `db:"started_at"`
+	FinishedAt time.Time       `db:"finished_at"`
+	Read       int64           `db:"read"`
+	Kept       int64           `db:"kept"`
+	Fixed      int64           `db:"fixed"`
+	Rejected   int64           `db:"rejected"`
+	Duplicates int64           `db:"duplicates"`
+	RawProbs   json.RawMessage `db:"problems"`
+}
+
+// Problems decodes the stored problems (the first thousand).
+func (f *FrameImport) Problems() []Problem {
+	var ps []Problem
+	json.Unmarshal(f.RawProbs, &ps)
+	return ps
+}
+
+// HouseholdStratum counts a district's household frame.
+type HouseholdStratum struct {
+	District    string `db:"stratum"`
+	Households  int64  `db:"n"`
+	Streets     int64  `db:"streets"`
+	Communities int64  `db:"communities"`
+}
+
+var (
+	qListFrameImports    = sql.Q("sampler/list-frame-imports")
+	qGetFrameImport      = sql.Q("sampler/get-frame-import")
+	qHouseholdFrameSizes = sql.Q("sampler/household-frame-sizes")
+)
+
+// ListFrameImports returns the latest imports, newest first.
+func ListFrameImports(ctx context.Context, db sqlx.QueryerContext, limit int) ([]FrameImport, error) {
+	var out []FrameImport
+	err := sqlx.SelectContext(ctx, db, &out, qListFrameImports, limit)
+	return out, err
+}
+
+// GetFrameImport loads one import record.
+func GetFrameImport(ctx context.Context, db sqlx.QueryerContext, id int64) (*FrameImport, error) {
+	var f FrameImport
+	if err := sqlx.GetContext(ctx, db, &f, qGetFrameImport, id); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, survey.Errorf(survey.ENotFound, "没有这次导入的记录", "no such import")
+		}
+		return nil, err
+	}
+	return &f, nil
+}
+
+// HouseholdFrameSizes counts the household frame per district.
+func HouseholdFrameSizes(ctx context.Context, db sqlx.QueryerContext) ([]HouseholdStratum, error) {
+	var out []HouseholdStratum
+	err := sqlx.SelectContext(ctx, db, &out, qHouseholdFrameSizes)
+	return out, err
+}

@@ -1,0 +1,133 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"minyi/sampler"
+	"minyi/survey"
+)
+
+type framesData struct {
+	Phone      map[string]int64
+	PhoneTotal int64
+	Households []sampler.HouseholdStratum
+	Names      map[string]string
+	Imports    []sampler.FrameImport
+}
+
+// frames shows the frames' sizes per stratum and the latest imports.
+func (s *Server) frames(c echo.Context) error {
+	ctx := c.Request().Context()
+	d := framesData{Names: map[string]string{}}
+	var err error
+	if d.Phone, err = sampler.FrameSizes(ctx, s.db); err != nil {
+		return err
+	}
+	for _, n := range d.Phone {
+		d.PhoneTotal += n
+	}
+	if d.Households, err = sampler.HouseholdFrameSizes(ctx, s.db); err != nil {
+		return err
+	}
+	if d.Imports, err = sampler.ListFrameImports(ctx, s.db, 30); err != nil {
+		return err
+	}
+	ds, err := sampler.ListDistricts(ctx, s.db)
+	if err != nil {
+		return err
+	}
+	for _, x := range ds {
+		d.Names[x.Code] = x.Name
+	}
+	return s.render(c, http.StatusOK, "frames", survey.Text{ZH: "抽样框", EN: "Sampling frames"}, d)
+}
+
+func (s *Server) frameImport(c echo.Context) error {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return echo.NewHTTPError(http.StatusNotFound)
+	}
+	f, err := sampler.GetFrameImport(c.Request().Context(), s.db, id)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, "frame_import", survey.Text{ZH: "导入报告 #" + c.Param("id"), EN: "Import report #" + c.Param("id")}, f)
+}
+
+// uploadFrame imports an uploaded frame file as a background job: a census
+// frame has millions of rows. The upload is kept in a temporary file until
+// the job has read it.
+func (s *Server) uploadFrame(c echo.Context) error {
+	kind := c.FormValue("kind")
+	if kind != "phone" && kind != "household" {
+		return survey.Errorf(survey.EInvalid, "请选择抽样框类型(电话或住户)", "choose the kind of frame (telephone or household)")
+	}
+	enc, err := sampler.ParseFrameEncoding(c.FormValue("encoding"))
+	if err != nil {
+		return err
+	}
+	fh, err := c.FormFile("file")
+	if err != nil {
+		return survey.Errorf(survey.EInvalid, "请选择要上传的 CSV 文件", "choose a CSV file to upload")
+	}
+	src, err := fh.Open()
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp("", "minyi-frame-*.csv")
+	if err == nil {
+		_, err = io.Copy(tmp, src)
+	}
+	src.Close()
+	if err != nil {
+		return fmt.Errorf("web: keep upload: %w", err)
+	}
+	size := fh.Size
+	user := currentUser(c).ID
+	id, err := sampler.RunJob(c.Request().Context(), s.db, "frame-"+kind, fh.Filename, user, func(ctx context.Context, progress sampler.Progress) (string, error) {
+		defer os.Remove(tmp.Name())
+		defer tmp.Close()
+		if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+			return "", err
+		}
+		r := &countingReader{r: tmp, total: size, progress: progress}
+		opt := sampler.ImportOptions{Encoding: enc, FileName: fh.Filename, CreatedBy: &user}
+		var rep sampler.FrameReport
+		if kind == "phone" {
+			rep, err = sampler.ImportPhoneFrame(ctx, s.db, r, opt)
+		} else {
+			rep, err = sampler.ImportHouseholdFrame(ctx, s.db, r, opt)
+		}
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("读取 %d 行:导入 %d(规范化 %d),拒绝 %d,重复 %d / read %d rows: %d kept (%d fixed), %d rejected, %d duplicates",
+			rep.Read, rep.Kept, rep.Fixed, rep.Rejected, rep.Duplicates, rep.Read, rep.Kept, rep.Fixed, rep.Rejected, rep.Duplicates), nil
+	})
+	if err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/jobs/"+strconv.FormatInt(id, 10))
+}
+
+// countingReader reports how much of a file has been read.
+type countingReader struct {
+	r        io.Reader
+	n, total int64
+	progress sampler.Progress
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	c.progress(c.n, c.total, "")
+	return n, err
+}
