@@ -36,6 +36,7 @@ var commands = []command{
 	{"migrate", "升级数据库结构 / apply schema migrations", cmdMigrate},
 	{"users", "用户管理:users add / manage users: users add", cmdUsers},
 	{"districts", "区县:districts import FILE / import districts", cmdDistricts},
+	{"margins", "普查边际:margins import FILE / import census margins", cmdMargins},
 	{"wave", "轮次:wave create NAME / create a wave", cmdWave},
 	{"frame", "抽样框:frame import|rdd / import a frame or generate numbers", cmdFrame},
 	{"sample", "抽样:sample draw --wave NAME --seed N / draw a sample", cmdSample},

@@ -230,3 +230,16 @@ func TestUsersAdd(t *testing.T) {
 		t.Fatalf("a bad role: %v", err)
 	}
 }
+
+func TestMarginsImport(t *testing.T) {
+	dsn := sqltest.NewDatabase(t)
+	mustRun(t, dsn, "districts", "import", writeFile(t, "d.csv", twoDistricts))
+	out := mustRun(t, dsn, "margins", "import", writeFile(t, "m.csv", "district_code,variable,category,population\n500101,sex,1,500\n500101,sex,2,500\n500102,age_group,5,300\n"))
+	if !strings.Contains(out, "read 3 rows, 3 added") {
+		t.Fatalf("margins import: %s", out)
+	}
+	_, err := minyi(t, dsn, "margins", "import", writeFile(t, "m.csv", "district_code,variable,category,population\n500101,sex,3,500\n500109,sex,1,5\n"))
+	if err == nil || !strings.Contains(err.Error(), "line 2") || !strings.Contains(err.Error(), "line 3") || exitCode(err) != 2 {
+		t.Fatalf("bad margins: %v", err)
+	}
+}
