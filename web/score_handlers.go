@@ -30,6 +30,8 @@ type scoreRow struct {
 
 type scoresData struct {
 	Wave      string
+	Scores    *survey.WaveScores
+	Labels    map[string]survey.Text // item -> indicator name
 	Rows      []scoreRow
 	City      *survey.Estimate
 	Items     []string
@@ -43,7 +45,11 @@ func (s *Server) scores(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	d := scoresData{Wave: name, City: sc.Composite("ALL"), Items: sc.Items, Lo: 100, Hi: 0,
+	_, q, err := survey.WaveQuestionnaire(c.Request().Context(), s.db, name)
+	if err != nil {
+		return err
+	}
+	d := scoresData{Wave: name, Scores: sc, Labels: map[string]survey.Text{}, City: sc.Composite("ALL"), Items: sc.Items, Lo: 100, Hi: 0,
 		CanExport: hasRole(export, currentUser(c).Role)}
 	for _, di := range sc.Districts {
 		r := scoreRow{District: di, Score: sc.Composite(di.Code), Rank: sc.RankOf(di.Code)}
@@ -56,6 +62,11 @@ func (s *Server) scores(c echo.Context) error {
 			d.Lo, d.Hi = min(d.Lo, lo), max(d.Hi, hi)
 		}
 		d.Rows = append(d.Rows, r)
+	}
+	for _, qu := range q.Indicators() {
+		if qu.Indicator != nil {
+			d.Labels[qu.ID] = *qu.Indicator
+		}
 	}
 	if d.Lo > d.Hi {
 		d.Lo, d.Hi = 0, 100
