@@ -23,18 +23,18 @@ type Outcome struct {
 // "interview" is not recorded here: it opens the questionnaire, and the case
 // is completed when the interview is saved (or screened out).
 var Outcomes = []Outcome{
-	{Code: "no_answer", Label: survey.Text{ZH: "无人接听", EN: "No answer"}, AAPOR: "3.130", Retry: 2 * time.Hour, Key: "1"},
-	{Code: "busy", Label: survey.Text{ZH: "占线", EN: "Busy"}, AAPOR: "3.120", Retry: 15 * time.Minute, Key: "2"},
-	{Code: "refusal", Label: survey.Text{ZH: "拒访", EN: "Refusal"}, AAPOR: "2.110", Final: true, Key: "3"},
-	{Code: "appointment", Label: survey.Text{ZH: "预约再访", EN: "Appointment"}, AAPOR: "2.210", Key: "4", NeedTime: true},
-	{Code: "not_eligible", Label: survey.Text{ZH: "不符合条件", EN: "Not eligible"}, AAPOR: "4.700", Final: true, Key: "5"},
-	{Code: "wrong_number", Label: survey.Text{ZH: "空号/错号", EN: "Wrong or dead number"}, AAPOR: "4.300", Final: true, Key: "6"},
+	{Code: "no_answer", Label: survey.Text{ZH: "无人接听", EN: "No answer"}, AAPOR: "3.13", Retry: 2 * time.Hour, Key: "1"},
+	{Code: "busy", Label: survey.Text{ZH: "占线", EN: "Busy"}, AAPOR: "3.12", Retry: 15 * time.Minute, Key: "2"},
+	{Code: "refusal", Label: survey.Text{ZH: "拒访", EN: "Refusal"}, AAPOR: "2.11", Final: true, Key: "3"},
+	{Code: "appointment", Label: survey.Text{ZH: "预约再访", EN: "Appointment"}, AAPOR: "2.21", Key: "4", NeedTime: true},
+	{Code: "not_eligible", Label: survey.Text{ZH: "不符合条件", EN: "Not eligible"}, AAPOR: "4.70", Final: true, Key: "5"},
+	{Code: "wrong_number", Label: survey.Text{ZH: "空号/错号", EN: "Wrong or dead number"}, AAPOR: "4.30", Final: true, Key: "6"},
 }
 
 // Codes recorded by the questionnaire rather than the outcome form.
 const (
 	CodeComplete    = "1.1"
-	CodeScreenOut   = "4.700"
+	CodeScreenOut   = "4.70"
 	MaxAttempts     = 6
 	LeaseDuration   = 30 * time.Minute
 	outcomeComplete = "complete"

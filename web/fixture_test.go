@@ -152,18 +152,7 @@ func (c *client) do(method, path string, form url.Values) *http.Response {
 }
 
 func (c *client) get(path string) string {
-	res := c.do("GET", path, nil)
-	defer res.Body.Close()
-	var b strings.Builder
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := res.Body.Read(buf)
-		b.Write(buf[:n])
-		if err != nil {
-			break
-		}
-	}
-	return b.String()
+	return readAll(c.do("GET", path, nil))
 }
 
 func (c *client) post(path string, form url.Values) *http.Response {

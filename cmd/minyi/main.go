@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"sort"
 	"strings"
 	"syscall"
 
@@ -97,9 +96,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\n用法 / usage: minyi COMMAND [flags]   (minyi COMMAND --help)")
 	fmt.Fprintln(w, "\n数据库 / database: DATABASE_URL, 或内置 PostgreSQL 于 MINYI_DATA(默认 ./var) / or the embedded cluster in MINYI_DATA (default ./var)")
 	fmt.Fprintln(w)
-	cs := append([]command(nil), commands...)
-	sort.SliceStable(cs, func(i, j int) bool { return false })
-	for _, c := range cs {
+	for _, c := range commands {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 }
