@@ -231,51 +231,6 @@ func cmdWave(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-func cmdSample(ctx context.Context, e *env, args []string) error {
-	_, rest, err := subcommand(args, "draw")
-	if err != nil {
-		return err
-	}
-	fs := newFlags(e, "sample draw", "sample draw --wave NAME --seed N")
-	wave := fs.String("wave", "", "轮次 / wave")
-	seed := fs.Int64("seed", 0, "随机种子(正整数)/ random seed (positive integer)")
-	if _, err := parse(fs, rest); err != nil {
-		return err
-	}
-	if err := need(fs, "wave"); err != nil {
-		return err
-	}
-	if *seed <= 0 {
-		return usageError{"--seed 必须是正整数 / --seed must be a positive integer"}
-	}
-	db, err := openDB(e, true)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	rep, err := sampler.Draw(ctx, db.DB, *wave, *seed)
-	if err != nil {
-		return err
-	}
-	printDraw(e, rep)
-	return nil
-}
-
-func printDraw(e *env, rep *sampler.DrawReport) {
-	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "code\tdistrict\tpopulation\ttarget\treleased\t")
-	for _, r := range rep.Rows {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t\n", r.District, r.Name, r.Population, r.Target, r.Released)
-	}
-	fmt.Fprintf(tw, "ALL\t\t\t%d\t%d\t\n", rep.Target, rep.Released)
-	tw.Flush()
-	fmt.Fprintf(e.stdout, "轮次 / wave %s: 种子 / seed %d, 算法 / algorithm %s v%d, 抽样框校验和 / frame checksum %s\n",
-		rep.Wave, rep.Seed, rep.Algorithm, rep.Version, rep.FrameChecksum)
-	if len(rep.Short) > 0 {
-		fmt.Fprintf(e.stdout, "注意:以下区县抽样框不足,已全部发放 / note: frame smaller than the release in: %s\n", strings.Join(rep.Short, ", "))
-	}
-}
-
 func cmdResponses(ctx context.Context, e *env, args []string) error {
 	_, rest, err := subcommand(args, "import")
 	if err != nil {

@@ -6,12 +6,18 @@ ORDER BY id LIMIT 1
 -- Appointments that are due come first, then fresh and retry cases by
 -- priority. SKIP LOCKED lets concurrent interviewers pass each other's
 -- candidates instead of queueing on them, and the row lock makes the lease
--- exclusive.
+-- exclusive. Only cases of open replicates are handed out, so that the
+-- sample is worked one replicate at a time (STATISTICS.md §3); a case stays
+-- in its replicate for good, so once handed out it keeps being served.
+-- Door-to-door cases belong to field lists, not to the telephone queue.
 WITH c AS (
     SELECT id FROM cases
-    WHERE wave_id = $1 AND status <> 'final'
+    WHERE wave_id = $1 AND status <> 'final' AND mode = 'phone'
       AND (held_by IS NULL OR held_until < now())
       AND (next_at IS NULL OR next_at <= now())
+      AND EXISTS (SELECT 1 FROM replicates r
+                  WHERE r.wave_id = cases.wave_id AND r.district_code = cases.stratum
+                    AND r.number = cases.replicate AND r.opened_at IS NOT NULL)
     ORDER BY (status = 'appointment') DESC, priority DESC, next_at NULLS LAST, id
     LIMIT 1
     FOR UPDATE SKIP LOCKED

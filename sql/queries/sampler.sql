@@ -25,25 +25,5 @@ FROM waves w LEFT JOIN draws d ON d.wave_id = w.id ORDER BY w.created_at DESC, w
 -- name: sampler/frame-sizes
 SELECT coalesce(district_code, '') AS stratum, count(*) AS n FROM phone_frame GROUP BY 1 ORDER BY 1
 
--- name: sampler/frame-checksum
-SELECT md5(coalesce(string_agg(coalesce(district_code, '') || ':' || ordinal || ':' || phone, ',' ORDER BY coalesce(district_code, ''), ordinal), ''))
-FROM phone_frame
-
 -- name: sampler/frame-next-ordinals
 SELECT coalesce(district_code, '') AS stratum, max(ordinal) AS n FROM phone_frame GROUP BY 1
-
--- name: sampler/insert-draw
-INSERT INTO draws (wave_id, algorithm, version, seed, frame_checksum) VALUES ($1, $2, $3, $4, $5)
-
--- name: sampler/insert-allocation
-INSERT INTO allocations (wave_id, district_code, population, target, released) VALUES ($1, $2, $3, $4, $5)
-
--- name: sampler/list-allocations
-SELECT a.district_code, d.name, a.population, a.target, a.released
-FROM allocations a JOIN districts d ON d.code = a.district_code WHERE a.wave_id = $1 ORDER BY a.district_code
-
--- name: sampler/release-cases
-INSERT INTO cases (wave_id, district_code, mode, phone)
-SELECT $1, f.district_code, 'phone', f.phone FROM phone_frame f
-WHERE coalesce(f.district_code, '') = $2 AND f.ordinal = ANY($3::bigint[])
-ORDER BY f.ordinal
