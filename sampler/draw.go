@@ -45,6 +45,7 @@ var (
 	qLockHouseFrame    = sql.Q("draws/lock-household-frame")
 	qNow               = sql.Q("draws/now")
 	qWaveDesign        = sql.Q("draws/wave-design")
+	qDistrictRates     = sql.Q("draws/wave-district-rates")
 	qFrameVersions     = sql.Q("draws/frame-versions")
 	qInsertDraw        = sql.Q("draws/insert-draw")
 	qGetDraw           = sql.Q("draws/get-draw")
@@ -302,6 +303,35 @@ type sample struct {
 	cityShort     bool
 }
 
+// expectedRates are the completion rates a release is sized by: the
+// wave's, and a district's own where one is set.
+type expectedRates struct {
+	wave       float64
+	byDistrict map[string]float64
+}
+
+func (r expectedRates) of(district string) float64 {
+	if x, ok := r.byDistrict[district]; ok {
+		return x
+	}
+	return r.wave
+}
+
+func loadExpectedRates(ctx context.Context, tx *sqlx.Tx, w *Wave) (expectedRates, error) {
+	r := expectedRates{wave: w.ExpectedRate, byDistrict: map[string]float64{}}
+	var rows []struct {
+		District string  `db:"district_code"`
+		Rate     float64 `db:"expected_rate"`
+	}
+	if err := tx.SelectContext(ctx, &rows, qDistrictRates, w.ID); err != nil {
+		return r, fmt.Errorf("sampler: expected rates: %w", err)
+	}
+	for _, x := range rows {
+		r.byDistrict[x.District] = x.Rate
+	}
+	return r, nil
+}
+
 // derive computes the draw of wave w with the given seed as of time at (the
 // draw's time, which fixes the freshness window).
 func derive(ctx context.Context, tx *sqlx.Tx, w *Wave, d Design, seed int64, at time.Time) (*sample, error) {
@@ -313,6 +343,10 @@ func derive(ctx context.Context, tx *sqlx.Tx, w *Wave, d Design, seed int64, at 
 		return nil, survey.Errorf(survey.EInvalid, "预期完成率 %v 无效", "the expected completion rate %v is not in (0, 1]", w.ExpectedRate)
 	}
 	doorTargets, err := SplitByMode(alloc, d.DoorShare)
+	if err != nil {
+		return nil, err
+	}
+	rates, err := loadExpectedRates(ctx, tx, w)
 	if err != nil {
 		return nil, err
 	}
@@ -352,12 +386,12 @@ func derive(ctx context.Context, tx *sqlx.Tx, w *Wave, d Design, seed int64, at 
 			Target: a.Target, DoorTarget: doorTargets[i]}
 	}
 	if hasPhone {
-		if err := s.drawPhone(ctx, tx, alloc, doorTargets, w.ExpectedRate, d, seed, fresh); err != nil {
+		if err := s.drawPhone(ctx, tx, alloc, doorTargets, rates, d, seed, fresh); err != nil {
 			return nil, err
 		}
 	}
 	if hasDoor {
-		if err := s.drawDoor(ctx, tx, alloc, doorTargets, w.ExpectedRate, d, seed, fresh); err != nil {
+		if err := s.drawDoor(ctx, tx, alloc, doorTargets, rates, d, seed, fresh); err != nil {
 			return nil, err
 		}
 	}

@@ -169,7 +169,7 @@ type sizedUnit struct {
 // by the freshness rule are taken out of the community's list before its
 // systematic sample, so the sample stays a systematic sample of the eligible
 // households, with probability k/M' for M' eligible ones.
-func (s *sample) drawDoor(ctx context.Context, tx *sqlx.Tx, alloc []Allocation, doorTargets []int, r float64, d Design, seed int64, fresh *freshness) error {
+func (s *sample) drawDoor(ctx context.Context, tx *sqlx.Tx, alloc []Allocation, doorTargets []int, r expectedRates, d Design, seed int64, fresh *freshness) error {
 	k, n2 := d.HouseholdsPerCommunity, d.CommunitiesPerStreet
 	if k <= 0 || n2 <= 0 {
 		return fmt.Errorf("sampler: households per community (%d) and communities per street (%d) must be positive", k, n2)
@@ -184,7 +184,7 @@ func (s *sample) drawDoor(ctx context.Context, tx *sqlx.Tx, alloc []Allocation, 
 		if doorTargets[i] == 0 {
 			continue
 		}
-		want := release(doorTargets[i], r)
+		want := release(doorTargets[i], r.of(a.Code))
 		m := (want + k - 1) / k
 		n1 := (m + n2 - 1) / n2
 		var streets []sizedUnit

@@ -81,7 +81,7 @@ func CityWideSize(quota, shares []float64, rate float64) int {
 
 // drawPhone draws every district's telephone release from its hinted
 // stratum and, where those fall short, the city-wide stratum.
-func (s *sample) drawPhone(ctx context.Context, tx *sqlx.Tx, alloc []Allocation, doorTargets []int, r float64, d Design, seed int64, fresh *freshness) error {
+func (s *sample) drawPhone(ctx context.Context, tx *sqlx.Tx, alloc []Allocation, doorTargets []int, r expectedRates, d Design, seed int64, fresh *freshness) error {
 	quota := make([]float64, len(alloc))
 	shares := make([]float64, len(alloc))
 	var pop float64
@@ -90,7 +90,7 @@ func (s *sample) drawPhone(ctx context.Context, tx *sqlx.Tx, alloc []Allocation,
 	}
 	for i, a := range alloc {
 		target := a.Target - doorTargets[i]
-		want := release(target, r)
+		want := release(target, r.of(a.Code))
 		N, err := stratumSize(ctx, tx, a.Code)
 		if err != nil {
 			return err
@@ -101,7 +101,7 @@ func (s *sample) drawPhone(ctx context.Context, tx *sqlx.Tx, alloc []Allocation,
 		}
 		if len(cs) < want {
 			s.short = append(s.short, a.Code)
-			quota[i] = float64(target) - float64(len(cs))*r
+			quota[i] = float64(target) - float64(len(cs))*r.of(a.Code)
 		}
 		if pop > 0 {
 			shares[i] = float64(a.Population) / pop
@@ -110,7 +110,7 @@ func (s *sample) drawPhone(ctx context.Context, tx *sqlx.Tx, alloc []Allocation,
 		s.rows[i].Excluded += excluded
 		s.addPhone(a.Code, cs, N, d, seed)
 	}
-	n := CityWideSize(quota, shares, r)
+	n := CityWideSize(quota, shares, r.wave)
 	if n == 0 {
 		return nil
 	}

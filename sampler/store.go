@@ -129,12 +129,24 @@ type WaveSpec struct {
 	ExpectedRate    float64
 	Modes           []string
 	QuestionnaireID int64
+	// DoorShare is the share of each district's target interviewed door to
+	// door when the wave has both modes; nil takes ½.
+	DoorShare *float64
+	// Design settings (its DoorShare is ignored: see above); zero values
+	// keep the defaults: 10 households per community, 2 communities per
+	// street, one replicate per district, threshold 0.8, no freshness rule.
+	Design *Design
+	// DistrictRates are expected completion rates of districts that differ
+	// from the wave's.
+	DistrictRates map[string]float64
 }
 
 var (
-	qInsertWave = sql.Q("sampler/insert-wave")
-	qGetWave    = sql.Q("sampler/get-wave")
-	qListWaves  = sql.Q("sampler/list-waves")
+	qInsertWave      = sql.Q("sampler/insert-wave")
+	qSetWaveDesign   = sql.Q("sampler/set-wave-design")
+	qSetDistrictRate = sql.Q("sampler/set-district-rate")
+	qGetWave         = sql.Q("sampler/get-wave")
+	qListWaves       = sql.Q("sampler/list-waves")
 )
 
 // CreateWave validates and stores a new wave.
@@ -167,14 +179,85 @@ func CreateWave(ctx context.Context, db *sqlx.DB, s WaveSpec) (*Wave, error) {
 	if s.QuestionnaireID > 0 {
 		qid = s.QuestionnaireID
 	}
-	if _, err := db.ExecContext(ctx, qInsertWave, s.Name, s.Rate, s.MinPerDistrict, s.ExpectedRate, pq.StringArray(s.Modes), qid); err != nil {
+	if err := s.checkDesign(); err != nil {
+		return nil, err
+	}
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	var id int64
+	if err := tx.GetContext(ctx, &id, qInsertWave, s.Name, s.Rate, s.MinPerDistrict, s.ExpectedRate, pq.StringArray(s.Modes), qid); err != nil {
 		var pe *pq.Error
 		if errors.As(err, &pe) && pe.Code == "23505" {
 			return nil, survey.Errorf(survey.EConflict, "轮次 %q 已存在", "wave %q already exists", s.Name)
 		}
 		return nil, fmt.Errorf("sampler: create wave: %w", err)
 	}
+	if d := s.Design; d != nil || s.DoorShare != nil {
+		if d == nil {
+			d = &Design{}
+		}
+		var share any
+		if s.DoorShare != nil && len(s.Modes) == 2 {
+			share = *s.DoorShare
+		}
+		if _, err := tx.ExecContext(ctx, qSetWaveDesign, id, share, orDefault(d.HouseholdsPerCommunity, 10), orDefault(d.CommunitiesPerStreet, 2),
+			d.ReplicateSize, orDefaultF(d.ReplicateThreshold, 0.8), d.FreshnessMonths); err != nil {
+			return nil, fmt.Errorf("sampler: wave design: %w", err)
+		}
+	}
+	for code, r := range s.DistrictRates {
+		if _, err := tx.ExecContext(ctx, qSetDistrictRate, id, code, r); err != nil {
+			var pe *pq.Error
+			if errors.As(err, &pe) && pe.Code == "23503" {
+				return nil, survey.Errorf(survey.EInvalid, "未知区县代码 %q", "unknown district code %q", code)
+			}
+			return nil, fmt.Errorf("sampler: district rate: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
 	return GetWave(ctx, db, s.Name)
+}
+
+// checkDesign validates the design settings and district rates.
+func (s *WaveSpec) checkDesign() error {
+	for code, r := range s.DistrictRates {
+		if !(r > 0 && r <= 1) {
+			return survey.Errorf(survey.EInvalid, "区县 %s 的预期完成率 %v 应在 0 和 1 之间", "district %s: the expected completion rate %v is not in (0, 1]", code, r)
+		}
+	}
+	if s.DoorShare != nil && (*s.DoorShare < 0 || *s.DoorShare > 1) {
+		return survey.Errorf(survey.EInvalid, "入户比例应在 0 和 1 之间", "the door-to-door share must be in [0, 1]")
+	}
+	d := s.Design
+	if d == nil {
+		return nil
+	}
+	switch {
+	case d.HouseholdsPerCommunity < 0 || d.CommunitiesPerStreet < 0 || d.ReplicateSize < 0 || d.FreshnessMonths < 0:
+		return survey.Errorf(survey.EInvalid, "住户数、社区数、样本批次大小和排除月数不能为负", "households, communities, replicate size and freshness months cannot be negative")
+	case d.ReplicateThreshold < 0 || d.ReplicateThreshold > 1:
+		return survey.Errorf(survey.EInvalid, "开放下一批次的完成比例应在 0 和 1 之间", "the replicate threshold must be in (0, 1]")
+	}
+	return nil
+}
+
+func orDefault(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+func orDefaultF(v, def float64) float64 {
+	if v == 0 {
+		return def
+	}
+	return v
 }
 
 // GetWave finds a wave by name.

@@ -51,12 +51,15 @@ type wavesData struct {
 }
 
 type waveForm struct {
-	Name, Rate, Expected string
-	Errors               map[string]survey.Text
+	Name, Rate, Expected, Modes, DoorShare     string
+	Households, Communities, ReplicateSize     string
+	ReplicateThreshold, Freshness, DistrictRts string
+	Errors                                     map[string]survey.Text
 }
 
 func (s *Server) waves(c echo.Context) error {
-	return s.showWaves(c, http.StatusOK, waveForm{Rate: "0.002", Expected: "0.5"})
+	return s.showWaves(c, http.StatusOK, waveForm{Rate: "0.002", Expected: "0.5", Modes: "phone", DoorShare: "0.5", Households: "10",
+		Communities: "2", ReplicateSize: "0", ReplicateThreshold: "0.8", Freshness: "0"})
 }
 
 func (s *Server) showWaves(c echo.Context, status int, f waveForm) error {
@@ -72,17 +75,46 @@ func (s *Server) showWaves(c echo.Context, status int, f waveForm) error {
 }
 
 func (s *Server) createWave(c echo.Context) error {
-	f := waveForm{Name: strings.TrimSpace(c.FormValue("name")), Rate: c.FormValue("rate"), Expected: c.FormValue("expected"), Errors: map[string]survey.Text{}}
-	rate, err := strconv.ParseFloat(f.Rate, 64)
-	if err != nil || rate <= 0 || rate > 1 {
-		f.Errors["rate"] = survey.Text{ZH: "抽样比例应为 0 到 1 之间的小数,例如 0.002(即 2‰)", EN: "the rate is a fraction between 0 and 1, e.g. 0.002 (2‰)"}
+	f := waveForm{Name: strings.TrimSpace(c.FormValue("name")), Rate: c.FormValue("rate"), Expected: c.FormValue("expected"),
+		Modes: c.FormValue("modes"), DoorShare: c.FormValue("door_share"), Households: c.FormValue("households"),
+		Communities: c.FormValue("communities"), ReplicateSize: c.FormValue("replicate_size"),
+		ReplicateThreshold: c.FormValue("replicate_threshold"), Freshness: c.FormValue("freshness"),
+		DistrictRts: c.FormValue("district_rates"), Errors: map[string]survey.Text{}}
+	num := func(field, raw string, lo, hi float64, def float64, msg survey.Text) float64 {
+		if strings.TrimSpace(raw) == "" {
+			return def
+		}
+		x, err := strconv.ParseFloat(strings.TrimSpace(raw), 64)
+		if err != nil || x < lo || x > hi {
+			f.Errors[field] = msg
+		}
+		return x
 	}
-	exp, err := strconv.ParseFloat(f.Expected, 64)
-	if err != nil || exp <= 0 || exp > 1 {
-		f.Errors["expected"] = survey.Text{ZH: "预期完成率应为 0 到 1 之间的小数", EN: "the expected completion rate is a fraction between 0 and 1"}
-	}
+	rate := num("rate", f.Rate, 1e-9, 1, 0.002, survey.Text{ZH: "抽样比例应为 0 到 1 之间的小数,例如 0.002(即 2‰)", EN: "the rate is a fraction between 0 and 1, e.g. 0.002 (2‰)"})
+	exp := num("expected", f.Expected, 1e-9, 1, 0.5, survey.Text{ZH: "预期完成率应为 0 到 1 之间的小数", EN: "the expected completion rate is a fraction between 0 and 1"})
+	share := num("door_share", f.DoorShare, 0, 1, 0.5, survey.Text{ZH: "入户比例应在 0 到 1 之间", EN: "the door-to-door share is between 0 and 1"})
+	whole := survey.Text{ZH: "请填写非负整数", EN: "enter a whole number, 0 or more"}
+	hh := num("households", f.Households, 1, 1e6, 10, whole)
+	comm := num("communities", f.Communities, 1, 1e6, 2, whole)
+	repSize := num("replicate_size", f.ReplicateSize, 0, 1e9, 0, whole)
+	repThr := num("replicate_threshold", f.ReplicateThreshold, 1e-9, 1, 0.8, survey.Text{ZH: "应为 0 到 1 之间的小数", EN: "a fraction between 0 and 1"})
+	fresh := num("freshness", f.Freshness, 0, 120, 0, whole)
 	if f.Name == "" {
 		f.Errors["name"] = survey.Text{ZH: "请填写轮次名称", EN: "enter a wave name"}
+	}
+	modes := strings.Split(f.Modes, ",")
+	if f.Modes == "" {
+		modes = []string{"phone"}
+	}
+	rates := map[string]float64{}
+	for _, line := range strings.FieldsFunc(f.DistrictRts, func(r rune) bool { return r == '\n' || r == ',' || r == ';' }) {
+		code, val, ok := strings.Cut(strings.TrimSpace(line), "=")
+		r, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
+		if !ok || err != nil {
+			f.Errors["district_rates"] = survey.Text{ZH: "每行写成 区县代码=完成率,例如 500101=0.4", EN: "one CODE=RATE per line, e.g. 500101=0.4"}
+			break
+		}
+		rates[strings.TrimSpace(code)] = r
 	}
 	if len(f.Errors) > 0 {
 		return s.showWaves(c, http.StatusUnprocessableEntity, f)
@@ -91,7 +123,13 @@ func (s *Server) createWave(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	w, err := sampler.CreateWave(c.Request().Context(), s.db, sampler.WaveSpec{Name: f.Name, Rate: rate, ExpectedRate: exp, MinPerDistrict: 2, QuestionnaireID: qid})
+	spec := sampler.WaveSpec{Name: f.Name, Rate: rate, ExpectedRate: exp, MinPerDistrict: 2, Modes: modes, QuestionnaireID: qid,
+		DistrictRates: rates, Design: &sampler.Design{HouseholdsPerCommunity: int(hh), CommunitiesPerStreet: int(comm),
+			ReplicateSize: int(repSize), ReplicateThreshold: repThr, FreshnessMonths: int(fresh)}}
+	if len(modes) == 2 {
+		spec.DoorShare = &share
+	}
+	w, err := sampler.CreateWave(c.Request().Context(), s.db, spec)
 	if err != nil {
 		var de *survey.Error
 		if errors.As(err, &de) && de.Code != survey.EInternal {
@@ -114,6 +152,9 @@ type waveData struct {
 	Completes   int
 	Seed        int64
 	PlanErr     *survey.Text
+	Design      sampler.Design
+	Replicates  []sampler.Replicate
+	RepOpen     int
 }
 
 func (s *Server) wave(c echo.Context) error {
@@ -130,9 +171,20 @@ func (s *Server) wave(c echo.Context) error {
 	for _, x := range ds {
 		d.Names[x.Code] = x.Name
 	}
+	if d.Design, err = sampler.GetDesign(ctx, s.db, w.ID); err != nil {
+		return err
+	}
 	if w.Drawn() {
 		if d.Allocations, err = sampler.Allocations(ctx, s.db, w.ID); err != nil {
 			return err
+		}
+		if d.Replicates, err = sampler.Replicates(ctx, s.db, w.Name); err != nil {
+			return err
+		}
+		for _, r := range d.Replicates {
+			if r.Open() {
+				d.RepOpen++
+			}
 		}
 		ps, err := dialer.Progress(ctx, s.db, w.ID)
 		if err != nil {
@@ -209,4 +261,26 @@ func (s *Server) job(c echo.Context) error {
 		v.Refresh = 1
 	}
 	return s.renderView(c, http.StatusOK, "job", v)
+}
+
+// openReplicates opens the next replicates: of every district whose open
+// ones have reached the wave's threshold, or of one district by hand.
+func (s *Server) openReplicates(c echo.Context) error {
+	ctx := c.Request().Context()
+	wave := c.Param("wave")
+	var n int
+	if c.FormValue("district") == "" && c.FormValue("city") == "" {
+		rs, err := sampler.OpenNextReplicates(ctx, s.db, wave, 0)
+		if err != nil {
+			return err
+		}
+		n = len(rs)
+	} else {
+		district := c.FormValue("district")
+		if _, err := sampler.OpenReplicate(ctx, s.db, wave, district); err != nil {
+			return err
+		}
+		n = 1
+	}
+	return c.Redirect(http.StatusSeeOther, "/waves/"+url.PathEscape(wave)+"?msg=opened&n="+strconv.Itoa(n))
 }

@@ -61,6 +61,13 @@ func (s *Server) nextCase(c echo.Context) error {
 	}
 	cs, err := dialer.NextCase(ctx, s.db, w.ID, currentUser(c).ID)
 	if err == dialer.ErrNoCase {
+		// The open replicates may be worked out: open the next ones that
+		// are due and try once more.
+		if opened, oerr := sampler.OpenNextReplicates(ctx, s.db, w.Name, 0); oerr == nil && len(opened) > 0 {
+			cs, err = dialer.NextCase(ctx, s.db, w.ID, currentUser(c).ID)
+		}
+	}
+	if err == dialer.ErrNoCase {
 		return c.Redirect(http.StatusSeeOther, "/calls?msg=nocase")
 	}
 	if err != nil {

@@ -212,6 +212,7 @@ var notices = map[string]survey.Text{
 	"nocase":      {ZH: "现在没有可拨打的样本,请稍后再试。", EN: "There is no case to call now; try again later."},
 	"drawn":       {ZH: "抽样完成。", EN: "The sample is drawn."},
 	"wavecreated": {ZH: "轮次已创建。", EN: "The wave is created."},
+	"opened":      {ZH: "已开放新的样本批次(如有符合条件的)。", EN: "New replicates are open (where due)."},
 }
 
 func notice(key string) *survey.Text {

@@ -49,6 +49,7 @@ func (s *Server) Routes() []Route {
 		{http.MethodPost, "/waves", admin, s.createWave, false},
 		{http.MethodGet, "/waves/:wave", managers, s.wave, false},
 		{http.MethodPost, "/waves/:wave/draw", admin, s.drawWave, false},
+		{http.MethodPost, "/waves/:wave/replicates", managers, s.openReplicates, false},
 		{http.MethodGet, "/jobs/:id", managers, s.job, false},
 		{http.MethodGet, "/users", admin, s.users, false},
 

@@ -126,3 +126,45 @@ func TestFrameUploadShowsItsReport(t *testing.T) {
 		t.Errorf("the report does not list the bad lines 4 and 5:\n%s", report)
 	}
 }
+
+func TestWaveFormSettingsAndReplicates(t *testing.T) {
+	fx := newFixture(t, 0)
+	addDemoFrame(t, fx)
+	c := fx.signIn(t, "admin")
+	res := c.post("/waves", map[string][]string{"name": {"w2"}, "rate": {"0.002"}, "expected": {"0.5"}, "modes": {"phone"},
+		"replicate_size": {"abc"}})
+	if res.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("bad replicate size accepted: %d", res.StatusCode)
+	}
+	res = c.post("/waves", map[string][]string{"name": {"w2"}, "rate": {"0.002"}, "expected": {"0.5"}, "modes": {"phone"},
+		"replicate_size": {"50"}, "replicate_threshold": {"0.9"}, "district_rates": {"500103=0.4"}})
+	if loc := res.Header.Get("Location"); loc != "/waves/w2?msg=wavecreated" {
+		t.Fatalf("create: %d %s", res.StatusCode, loc)
+	}
+	page := c.waitJob(c.post("/waves/w2/draw", map[string][]string{"seed": {"11"}}))
+	if !strings.Contains(page, "完成") {
+		t.Fatalf("draw job: %s", page)
+	}
+	var released int
+	fx.db.Get(&released, `SELECT released FROM allocations a JOIN waves w ON w.id = a.wave_id WHERE w.name = 'w2' AND district_code = '500103'`)
+	var target int
+	fx.db.Get(&target, `SELECT target FROM allocations a JOIN waves w ON w.id = a.wave_id WHERE w.name = 'w2' AND district_code = '500103'`)
+	if released != (target*5+1)/2 {
+		t.Fatalf("渝中区 released %d for %d completes at rate 0.4", released, target)
+	}
+	wave := c.get("/waves/w2")
+	if !strings.Contains(wave, `id="replicates"`) || !strings.Contains(wave, "90.0%") {
+		t.Fatalf("wave page lacks replicates or the threshold")
+	}
+	var closed int
+	fx.db.Get(&closed, `SELECT count(*) FROM replicates r JOIN waves w ON w.id = r.wave_id WHERE w.name = 'w2' AND opened_at IS NULL AND district_code = '500103'`)
+	res = c.post("/waves/w2/replicates", map[string][]string{"district": {"500103"}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("open by hand: %d", res.StatusCode)
+	}
+	var after int
+	fx.db.Get(&after, `SELECT count(*) FROM replicates r JOIN waves w ON w.id = r.wave_id WHERE w.name = 'w2' AND opened_at IS NULL AND district_code = '500103'`)
+	if after != closed-1 {
+		t.Fatalf("closed replicates %d → %d", closed, after)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -205,6 +206,13 @@ func cmdWave(ctx context.Context, e *env, args []string) error {
 	modes := fs.String("modes", "phone", "调查方式 / modes: phone, door or phone,door")
 	min := fs.Int("min", 2, "每区县最少完成数 / minimum completes per district")
 	expected := fs.Float64("expected", 0.5, "预期完成率 / expected completion rate")
+	doorShare := fs.Float64("door-share", -1, "两种方式时入户所占比例(默认 0.5)/ share of door-to-door with both modes (default 0.5)")
+	hh := fs.Int("households-per-community", 10, "每个社区抽取的住户数 / households drawn per community")
+	comm := fs.Int("communities-per-street", 2, "每个街道抽取的社区数 / communities drawn per street")
+	repSize := fs.Int("replicate-size", 0, "样本批次大小(0:每区县一批)/ replicate size (0: one per district)")
+	repThreshold := fs.Float64("replicate-threshold", 0.8, "已开放批次结案达到此比例时开放下一批 / open the next replicate when this share of open cases is final")
+	freshness := fs.Int("freshness-months", 0, "排除最近 K 个月受访过的对象(0:不排除)/ leave out units interviewed in the last K months (0: off)")
+	districtRates := fs.String("district-rates", "", "各区县预期完成率,例如 500101=0.4,500102=0.6 / per-district expected completion rates")
 	pos, err := parse(fs, rest)
 	if err != nil {
 		return err
@@ -222,8 +230,17 @@ func cmdWave(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	w, err := sampler.CreateWave(ctx, db.DB, sampler.WaveSpec{Name: pos[0], Rate: *rate, Modes: strings.Split(*modes, ","),
-		MinPerDistrict: *min, ExpectedRate: *expected, QuestionnaireID: qid})
+	spec := sampler.WaveSpec{Name: pos[0], Rate: *rate, Modes: strings.Split(*modes, ","),
+		MinPerDistrict: *min, ExpectedRate: *expected, QuestionnaireID: qid,
+		Design: &sampler.Design{HouseholdsPerCommunity: *hh, CommunitiesPerStreet: *comm, ReplicateSize: *repSize,
+			ReplicateThreshold: *repThreshold, FreshnessMonths: *freshness}}
+	if *doorShare >= 0 {
+		spec.DoorShare = doorShare
+	}
+	if spec.DistrictRates, err = parseDistrictRates(*districtRates); err != nil {
+		return err
+	}
+	w, err := sampler.CreateWave(ctx, db.DB, spec)
 	if err != nil {
 		return err
 	}
@@ -400,4 +417,21 @@ func cmdCluster(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintln(e.stdout, "内置数据库已停止 / the embedded PostgreSQL is stopped")
 	return nil
+}
+
+// parseDistrictRates reads "500101=0.4,500102=0.6".
+func parseDistrictRates(s string) (map[string]float64, error) {
+	out := map[string]float64{}
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part == "" {
+			continue
+		}
+		code, val, ok := strings.Cut(part, "=")
+		r, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
+		if !ok || err != nil {
+			return nil, usageError{fmt.Sprintf("--district-rates 的 %q 应写成 代码=比例 / %q in --district-rates should be CODE=RATE", part, part)}
+		}
+		out[strings.TrimSpace(code)] = r
+	}
+	return out, nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"golang.org/x/crypto/bcrypt"
 
+	"minyi/sampler"
 	"minyi/sql/sqltest"
 	"minyi/web"
 )
@@ -241,5 +242,46 @@ func TestMarginsImport(t *testing.T) {
 	_, err := minyi(t, dsn, "margins", "import", writeFile(t, "m.csv", "district_code,variable,category,population\n500101,sex,3,500\n500109,sex,1,5\n"))
 	if err == nil || !strings.Contains(err.Error(), "line 2") || !strings.Contains(err.Error(), "line 3") || exitCode(err) != 2 {
 		t.Fatalf("bad margins: %v", err)
+	}
+}
+
+// TestWaveSettingsShapeTheDraw: a district's own expected completion rate
+// sizes its release, and the replicate size splits it.
+func TestWaveSettingsShapeTheDraw(t *testing.T) {
+	dsn := sqltest.NewDatabase(t)
+	mustRun(t, dsn, "districts", "import", writeFile(t, "d.csv", "code,name,resident_population\n500101,万州区,10000\n500102,涪陵区,10000\n"))
+	phones, err := sampler.SyntheticPhones(9, 400)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	b.WriteString("phone,district_code\n")
+	for i, p := range phones {
+		b.WriteString(p + "," + []string{"500101", "500102"}[i%2] + "\n")
+	}
+	mustRun(t, dsn, "frame", "import", "--kind", "phone", writeFile(t, "f.csv", b.String()))
+	mustRun(t, dsn, "wave", "create", "w", "--rate", "0.002", "--expected", "0.5", "--district-rates", "500102=0.25", "--replicate-size", "10")
+	out := mustRun(t, dsn, "sample", "draw", "--wave", "w", "--seed", "7")
+	db, err := sqlx.Open("postgres", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var released []int
+	db.Select(&released, `SELECT released FROM allocations ORDER BY district_code`)
+	// 20 completes each: 20/0.5 = 40 and 20/0.25 = 80 numbers released.
+	if len(released) != 2 || released[0] != 40 || released[1] != 80 {
+		t.Fatalf("released %v, want [40 80]\n%s", released, out)
+	}
+	var reps int
+	db.Get(&reps, `SELECT count(*) FROM replicates WHERE district_code = '500102'`)
+	if reps != 8 {
+		t.Fatalf("%d replicates of 80 numbers at 10 each", reps)
+	}
+	if _, err := minyi(t, dsn, "wave", "create", "w2", "--district-rates", "500102=1.5"); err == nil || exitCode(err) != 2 {
+		t.Fatalf("a rate above 1: %v", err)
+	}
+	if _, err := minyi(t, dsn, "wave", "create", "w3", "--district-rates", "599999=0.5"); err == nil || !strings.Contains(err.Error(), "599999") {
+		t.Fatalf("an unknown district: %v", err)
 	}
 }

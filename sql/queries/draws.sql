@@ -163,3 +163,6 @@ WHERE (r.wave_id, r.district_code, r.number) = (
     GROUP BY wave_id, district_code)
   AND r.opened_at IS NULL
 RETURNING r.district_code, r.number
+
+-- name: draws/wave-district-rates
+SELECT district_code, expected_rate FROM wave_district_rates WHERE wave_id = $1

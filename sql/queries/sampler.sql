@@ -27,3 +27,11 @@ SELECT coalesce(district_code, '') AS stratum, count(*) AS n FROM phone_frame GR
 
 -- name: sampler/frame-next-ordinals
 SELECT coalesce(district_code, '') AS stratum, max(ordinal) AS n FROM phone_frame GROUP BY 1
+
+-- name: sampler/set-wave-design
+UPDATE waves SET door_share = coalesce($2::double precision, door_share), households_per_community = $3, communities_per_street = $4,
+       replicate_size = $5, replicate_threshold = $6, freshness_months = $7
+WHERE id = $1
+
+-- name: sampler/set-district-rate
+INSERT INTO wave_district_rates (wave_id, district_code, expected_rate) VALUES ($1, $2, $3)
