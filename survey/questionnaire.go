@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // Text is a label in Chinese and English; Chinese is shown first.
@@ -16,7 +17,7 @@ type Text struct {
 	EN string `json:"en,omitempty"`
 }
 
-// Option is one answer code of a single-choice question.
+// Option is one answer code of a single- or multiple-choice question.
 type Option struct {
 	Code  int  `json:"code"`
 	Label Text `json:"label"`
@@ -25,26 +26,51 @@ type Option struct {
 // Question types.
 const (
 	TypeSingle   = "single"   // one code from Options
+	TypeMultiple = "multiple" // one or more codes from Options
+	TypeNumber   = "number"   // a number, whole unless Decimals > 0
+	TypeDate     = "date"     // a calendar date, YYYY-MM-DD
+	TypeText     = "text"     // free text
 	TypeDistrict = "district" // a district code of the city
 )
 
-// Question is one question of a questionnaire.
+// Sections of a questionnaire.
+const (
+	SectionScreener    = "screener"    // decides eligibility
+	SectionIndicator   = "indicator"   // the scored livelihood indicators
+	SectionDemographic = "demographic" // weighting and breakdown variables
+	SectionOther       = "other"       // anything else asked (not scored)
+)
+
+// Question is one question of a questionnaire. Which of the optional fields
+// apply depends on Type; the checker rejects the ones that do not, so that a
+// misplaced range is an error rather than silently ignored.
 type Question struct {
-	ID        string   `json:"id"`
-	Section   string   `json:"section"` // screener, indicator, demographic
-	Type      string   `json:"type"`
-	Text      Text     `json:"text"`           // read aloud
-	Note      Text     `json:"note,omitempty"` // for the interviewer only
-	Options   []Option `json:"options,omitempty"`
-	Eligible  []int    `json:"eligible,omitempty"`  // screener: codes that let the interview go on
-	Indicator *Text    `json:"indicator,omitempty"` // short name of a scored indicator
+	ID        string     `json:"id"`
+	Section   string     `json:"section"`
+	Type      string     `json:"type"`
+	Text      Text       `json:"text"`           // read aloud
+	Note      Text       `json:"note,omitempty"` // for the interviewer only
+	Options   []Option   `json:"options,omitempty"`
+	Eligible  []int      `json:"eligible,omitempty"`  // screener: codes that let the interview go on
+	Indicator *Text      `json:"indicator,omitempty"` // short name of a scored indicator
+	ShowIf    *Condition `json:"show_if,omitempty"`   // asked only when this holds
+	Optional  bool       `json:"optional,omitempty"`  // may be left unanswered
+	// Min and Max bound a number, a date, or (multiple) the count of codes chosen.
+	Min       *Limit `json:"min,omitempty"`
+	Max       *Limit `json:"max,omitempty"`
+	Decimals  int    `json:"decimals,omitempty"`   // number: decimal places allowed
+	MaxLength int    `json:"max_length,omitempty"` // text: characters allowed (default DefaultMaxLength)
+	Exclusive []int  `json:"exclusive,omitempty"`  // multiple: codes that must stand alone (don't know, refused)
 }
+
+// DefaultMaxLength is the length limit of a text answer whose question sets none.
+const DefaultMaxLength = 500
 
 // Questionnaire is one version of a questionnaire definition.
 type Questionnaire struct {
 	ID           int64              `json:"-"`
 	Name         string             `json:"name"`
-	Version      int                `json:"version"`
+	Version      int                `json:"version"` // 0 in an upload: the next version of Name
 	Title        Text               `json:"title"`
 	Introduction Text               `json:"introduction"`
 	Closing      Text               `json:"closing"`
@@ -70,41 +96,36 @@ func Default() *Questionnaire {
 	return q
 }
 
-// ParseQuestionnaire decodes and checks a definition.
+// ParseQuestionnaire decodes and checks a definition. A bad one gives a
+// *DefinitionError listing every problem found, each with its path.
 func ParseQuestionnaire(b []byte) (*Questionnaire, error) {
+	shapeProblems := checkShape(b)
 	var q Questionnaire
 	if err := json.Unmarshal(b, &q); err != nil {
-		return nil, Errorf(EInvalid, "问卷定义不是有效的 JSON:%v", "questionnaire definition is not valid JSON: %v", err)
+		if len(shapeProblems) > 0 {
+			return nil, &DefinitionError{Problems: shapeProblems}
+		}
+		// checkShape accepted it, so this is a value out of Go's range.
+		return nil, &DefinitionError{Problems: []DefinitionProblem{{Path: "", Message: Text{
+			ZH: "无法读取问卷定义:" + err.Error(), EN: "cannot read the definition: " + err.Error()}}}}
 	}
-	if err := q.check(); err != nil {
-		return nil, err
+	// Unknown fields alone leave a readable definition: check its meaning
+	// too, so that one report lists everything.
+	if ps := append(shapeProblems, q.check()...); len(ps) > 0 {
+		sortProblems(ps)
+		if len(ps) > maxProblems+1 {
+			ps = append(ps[:maxProblems:maxProblems], DefinitionProblem{Message: Text{"错误太多,其余未列出", "too many problems; the rest are not listed"}})
+		}
+		return nil, &DefinitionError{Problems: ps}
 	}
 	return &q, nil
 }
 
-func (q *Questionnaire) check() error {
-	if q.Name == "" || q.Version < 1 {
-		return Errorf(EInvalid, "问卷需要名称和版本号", "a questionnaire needs a name and a version")
-	}
-	seen := map[string]bool{}
-	for i, qu := range q.Questions {
-		if qu.ID == "" || seen[qu.ID] {
-			return Errorf(EInvalid, "第 %d 题的编号为空或重复", "question %d has an empty or repeated id", i+1)
-		}
-		seen[qu.ID] = true
-		if qu.Type != TypeSingle && qu.Type != TypeDistrict {
-			return Errorf(EInvalid, "题目 %s 的类型 %q 不支持", "question %s: unsupported type %q", qu.ID, qu.Type)
-		}
-		if qu.Type == TypeSingle && len(qu.Options) == 0 {
-			return Errorf(EInvalid, "题目 %s 没有选项", "question %s has no options", qu.ID)
-		}
-	}
-	if len(q.Indicators()) == 0 {
-		return Errorf(EInvalid, "问卷没有计分指标", "the questionnaire has no scored indicators")
-	}
-	for code := range q.Points {
-		if _, err := strconv.Atoi(code); err != nil {
-			return Errorf(EInvalid, "计分表的代码 %q 不是整数", "score map code %q is not an integer", code)
+// Question returns the question with the id, or nil.
+func (q *Questionnaire) Question(id string) *Question {
+	for i := range q.Questions {
+		if q.Questions[i].ID == id {
+			return &q.Questions[i]
 		}
 	}
 	return nil
@@ -114,7 +135,7 @@ func (q *Questionnaire) check() error {
 func (q *Questionnaire) Indicators() []Question {
 	var out []Question
 	for _, qu := range q.Questions {
-		if qu.Section == "indicator" {
+		if qu.Section == SectionIndicator {
 			out = append(out, qu)
 		}
 	}
@@ -140,8 +161,16 @@ func (q *Questionnaire) Design() Design {
 	return Design{Items: q.IndicatorIDs(), Points: pts, Satisfied: q.Satisfied, DontKnow: q.DontKnow}
 }
 
-// Answers maps question id to the answer code (district codes are strings,
-// so every code is kept as text).
+// PointsOf returns the points of an answer code, ok=false when the code
+// scores nothing (don't know, refused, or not on the scale).
+func (q *Questionnaire) PointsOf(code int) (float64, bool) {
+	p, ok := q.Points[strconv.Itoa(code)]
+	return p, ok
+}
+
+// Answers maps question id to the answer as text: a code, several codes
+// separated by commas (multiple), a number, a date, free text, or a
+// district code.
 type Answers map[string]string
 
 // FieldError is a problem with one answer.
@@ -153,40 +182,105 @@ type FieldError struct {
 // Validation is the outcome of checking a set of answers.
 type Validation struct {
 	Eligible bool         // false when a screener answer ends the interview
-	Errors   []FieldError // one per question that is missing or has a bad code
+	Errors   []FieldError // one per question that is missing or has a bad answer
+	// Answers are what may be stored: the answers of the questions that
+	// were asked, in their normal form; nil when Errors is not empty. For a
+	// screened-out respondent, the answers up to the deciding question.
+	Answers Answers
+	// Skipped lists the questions whose conditions left them out.
+	Skipped []string
 }
 
-// Validate checks answers against the questionnaire. A screener answer that
-// ends the interview makes the rest unnecessary; otherwise every question
-// must have an allowed code. districts is the set of valid district codes.
+// Validate checks answers against the questionnaire, question by question
+// in order, so that a condition sees the answers before it.
+//
+// A screener answer outside its eligible codes ends the interview: the rest
+// is neither required nor checked. A question whose show_if condition does
+// not hold is not asked: it needs no answer, and any answer given to it is
+// dropped rather than stored, because the respondent was never asked it (an
+// interviewer may have answered it before changing an earlier answer).
+// Answers to ids that are no question are dropped too.
+//
+// When every answer is valid, a is rewritten in place to Validation.Answers,
+// so that the caller stores exactly what was asked, normalised. A form posts
+// each ticked box of a multiple question as its own field "<id>_<code>";
+// those are folded into "<id>" = "code,code".
+//
+// districts is the set of valid district codes.
 func (q *Questionnaire) Validate(a Answers, districts map[string]bool) Validation {
+	in := q.foldMultiple(a)
 	v := Validation{Eligible: true}
-	for _, qu := range q.Questions {
-		val, ok := a[qu.ID]
-		if !ok || val == "" {
-			v.Errors = append(v.Errors, FieldError{qu.ID, Text{"请回答此题", "please answer this question"}})
+	clean := Answers{}
+	shown := map[string]bool{}
+	for i := range q.Questions {
+		qu := &q.Questions[i]
+		if qu.ShowIf != nil && !qu.ShowIf.holds(q, shown, clean) {
+			v.Skipped = append(v.Skipped, qu.ID)
 			continue
 		}
-		switch qu.Type {
-		case TypeDistrict:
-			if !districts[val] {
-				v.Errors = append(v.Errors, FieldError{qu.ID, Text{"请选择一个本市的区县", "choose a district of the city"}})
+		shown[qu.ID] = true
+		raw := strings.TrimSpace(in[qu.ID])
+		if raw == "" {
+			if !qu.Optional {
+				v.Errors = append(v.Errors, FieldError{qu.ID, Text{"请回答此题", "please answer this question"}})
 			}
-		case TypeSingle:
-			code, err := strconv.Atoi(val)
-			if err != nil || !qu.hasCode(code) {
-				v.Errors = append(v.Errors, FieldError{qu.ID, Text{"答案不在允许的选项中", "the answer is not one of the options"}})
-				continue
-			}
-			if qu.Section == "screener" && len(qu.Eligible) > 0 && !contains(qu.Eligible, code) {
+			continue
+		}
+		norm, msg := qu.checkAnswer(raw, districts)
+		if msg != nil {
+			v.Errors = append(v.Errors, FieldError{qu.ID, *msg})
+			continue
+		}
+		clean[qu.ID] = norm
+		if qu.Section == SectionScreener && len(qu.Eligible) > 0 {
+			code, _ := strconv.Atoi(norm)
+			if !contains(qu.Eligible, code) {
 				// Screened out: nothing after this question is asked.
-				v.Eligible = false
-				v.Errors = nil
-				return v
+				return Validation{Eligible: false, Answers: clean}
 			}
 		}
 	}
+	if len(v.Errors) == 0 {
+		v.Answers = clean
+		for k := range a {
+			delete(a, k)
+		}
+		for k, val := range clean {
+			a[k] = val
+		}
+	}
 	return v
+}
+
+// foldMultiple returns a copy of a in which the "<id>_<code>" fields of
+// multiple-choice questions are joined into "<id>".
+func (q *Questionnaire) foldMultiple(a Answers) Answers {
+	out := make(Answers, len(a))
+	for k, v := range a {
+		out[k] = v
+	}
+	for _, qu := range q.Questions {
+		if qu.Type != TypeMultiple {
+			continue
+		}
+		var codes []string
+		if v := strings.TrimSpace(out[qu.ID]); v != "" {
+			codes = append(codes, v)
+		}
+		for _, o := range qu.Options {
+			k := qu.ID + "_" + strconv.Itoa(o.Code)
+			if v, ok := out[k]; ok {
+				delete(out, k)
+				if strings.TrimSpace(v) != "" {
+					codes = append(codes, strconv.Itoa(o.Code))
+				}
+			}
+		}
+		if len(codes) > 0 {
+			out[qu.ID] = strings.Join(codes, ",")
+		}
+	}
+	return out
 }
 
 func (qu Question) hasCode(c int) bool {

@@ -171,7 +171,7 @@ func TestBrowserPoll(t *testing.T) {
 	for _, a := range answers {
 		keys = append(keys, press(a), press(kb.Enter))
 	}
-	keys = append(keys, press("2"), press(kb.Enter), press("3"), press(kb.Enter)) // sex, age group
+	keys = append(keys, press("2"), press(kb.Enter), press("3"), press(kb.Enter), press("1"), press(kb.Enter)) // sex, age group, urban
 	var focused string
 	mustRun(t, ctx, keys, chromedp.Evaluate(`document.activeElement.id`, &focused))
 	if focused != "submit-interview" {

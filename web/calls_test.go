@@ -22,7 +22,7 @@ func (c *client) nextCase() string {
 }
 
 func completeAnswers(district string) url.Values {
-	v := url.Values{"q_s1": {"1"}, "q_s2": {"1"}, "q_district": {district}, "q_sex": {"2"}, "q_age_group": {"3"}}
+	v := url.Values{"q_s1": {"1"}, "q_s2": {"1"}, "q_district": {district}, "q_sex": {"2"}, "q_age_group": {"3"}, "q_urban": {"1"}}
 	for i := 1; i <= 13; i++ {
 		v.Set(fmt.Sprintf("q_q%02d", i), fmt.Sprint(1+i%5))
 	}

@@ -52,6 +52,10 @@ func (s *Server) Routes() []Route {
 		{http.MethodPost, "/waves/:wave/replicates", managers, s.openReplicates, false},
 		{http.MethodGet, "/jobs/:id", managers, s.job, false},
 		{http.MethodGet, "/users", admin, s.users, false},
+		{http.MethodGet, "/questionnaires", managers, s.questionnaireList, false},
+		{http.MethodPost, "/questionnaires", admin, s.uploadQuestionnaire, true},
+		{http.MethodGet, "/questionnaires/:id", managers, s.questionnairePreview, false},
+		{http.MethodGet, "/questionnaires/:id/definition.json", admin, s.questionnaireDefinition, false},
 
 		{http.MethodGet, "/calls", callers, s.calls, false},
 		{http.MethodPost, "/calls/next", callers, s.nextCase, false},

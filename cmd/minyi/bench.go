@@ -225,7 +225,7 @@ func benchSubmit(ctx context.Context, b *benchDB, clients int, d time.Duration, 
 	go srv.Serve(sctx, ln)
 	base := "http://" + ln.Addr().String()
 
-	form := url.Values{"q_s1": {"1"}, "q_s2": {"1"}, "q_district": {"500101"}, "q_sex": {"1"}, "q_age_group": {"2"}}
+	form := url.Values{"q_s1": {"1"}, "q_s2": {"1"}, "q_district": {"500101"}, "q_sex": {"1"}, "q_age_group": {"2"}, "q_urban": {"1"}}
 	for i := 1; i <= 13; i++ {
 		form.Set(fmt.Sprintf("q_q%02d", i), strconv.Itoa(1+i%5))
 	}
@@ -310,14 +310,14 @@ func benchSubmit(ctx context.Context, b *benchDB, clients int, d time.Duration, 
 	res.Baseline = tps
 	res.Ratio = res.Ours / res.Baseline
 	res.Pass = res.Ratio >= 0.5
-	res.Note = fmt.Sprintf("ours: sign-in check, case and questionnaire look-up, validation of 18 answers, then the transaction, over HTTP/1.1 keep-alive from %d goroutines in the same process; pgbench: the transaction alone, in its default query mode (-c %d -j 2).", clients, clients)
+	res.Note = fmt.Sprintf("ours: sign-in check, case and questionnaire look-up, validation of 19 answers, then the transaction, over HTTP/1.1 keep-alive from %d goroutines in the same process; pgbench: the transaction alone, in its default query mode (-c %d -j 2).", clients, clients)
 	return res, nil
 }
 
 // benchTransaction is what one submission does in the database, in
 // pgbench's script language.
 func benchTransaction(waveID, qid, userID, maxCase int64) string {
-	answers := `{"s1": "1", "s2": "1", "district": "500101", "sex": "1", "age_group": "2", "q01": "2", "q02": "3", "q03": "4", "q04": "5", "q05": "1", "q06": "2", "q07": "3", "q08": "4", "q09": "5", "q10": "1", "q11": "2", "q12": "3", "q13": "4"}`
+	answers := `{"s1": "1", "s2": "1", "district": "500101", "sex": "1", "age_group": "2", "urban": "1", "q01": "2", "q02": "3", "q03": "4", "q04": "5", "q05": "1", "q06": "2", "q07": "3", "q08": "4", "q09": "5", "q10": "1", "q11": "2", "q12": "3", "q13": "4"}`
 	return fmt.Sprintf(`\set cid random(1, %d)
 BEGIN;
 SELECT c.id, c.attempts, c.wave_id, w.questionnaire_id FROM cases c JOIN waves w ON w.id = c.wave_id WHERE c.id = :cid FOR UPDATE OF c;

@@ -39,6 +39,7 @@ var commands = []command{
 	{"wave", "轮次:wave create NAME / create a wave", cmdWave},
 	{"frame", "抽样框:frame import|rdd / import a frame or generate numbers", cmdFrame},
 	{"sample", "抽样:sample draw|verify|replicates --wave NAME / draw, verify and release a sample", cmdSample},
+	{"questionnaire", "问卷:questionnaire check FILE / check a questionnaire definition", cmdQuestionnaire},
 	{"responses", "导入答卷:responses import --wave NAME FILE / import responses", cmdResponses},
 	{"scores", "得分:scores --wave NAME [--long] / print scores", cmdScores},
 	{"export", "导出:export scores|scores-long --wave NAME -o FILE / export CSV", cmdExport},

@@ -1,0 +1,9 @@
+package survey
+
+import (
+	"testing"
+
+	"minyi/sql/sqltest"
+)
+
+func TestMain(m *testing.M) { sqltest.Main(m) }
