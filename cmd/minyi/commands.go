@@ -170,11 +170,7 @@ func cmdDistricts(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return usageError{"需要一个文件 / needs one FILE"}
-	}
-	f, err := os.Open(pos[0])
+	f, err := oneFile(fs, pos)
 	if err != nil {
 		return err
 	}
@@ -262,11 +258,7 @@ func cmdResponses(ctx context.Context, e *env, args []string) error {
 	if err := need(fs, "wave"); err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return usageError{"需要一个文件 / needs one FILE"}
-	}
-	f, err := os.Open(pos[0])
+	f, err := oneFile(fs, pos)
 	if err != nil {
 		return err
 	}

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"os"
+
 	"errors"
 	"flag"
 	"fmt"
+	"minyi/survey"
 	"strings"
 )
 
@@ -53,4 +56,18 @@ func need(fs *flag.FlagSet, what ...string) error {
 		return usageError{"缺少参数 / missing: " + strings.Join(missing, ", ")}
 	}
 	return nil
+}
+
+// oneFile opens the one FILE argument of a command. A file that cannot be
+// opened is the user's input error (exit 2), not the program's.
+func oneFile(fs *flag.FlagSet, pos []string) (*os.File, error) {
+	if len(pos) != 1 {
+		fs.Usage()
+		return nil, usageError{"需要一个文件 / needs one FILE"}
+	}
+	f, err := os.Open(pos[0])
+	if err != nil {
+		return nil, &survey.Error{Code: survey.EInvalid, ZH: "无法打开文件", EN: "cannot open the file", Err: err}
+	}
+	return f, nil
 }

@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"minyi/sampler"
-	"minyi/survey"
 )
 
 // maxPrintedProblems keeps the terminal readable; the full list (up to
@@ -47,13 +45,9 @@ func cmdFrameImport(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return usageError{"需要一个文件 / needs one FILE"}
-	}
-	f, err := os.Open(pos[0])
+	f, err := oneFile(fs, pos)
 	if err != nil {
-		return &survey.Error{Code: survey.EInvalid, ZH: "无法打开文件", EN: "cannot open the file", Err: err}
+		return err
 	}
 	defer f.Close()
 	db, err := openDB(e, true)

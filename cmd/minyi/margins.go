@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"minyi/sampler"
 )
@@ -18,11 +17,7 @@ func cmdMargins(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return usageError{"需要一个文件 / needs one FILE"}
-	}
-	f, err := os.Open(pos[0])
+	f, err := oneFile(fs, pos)
 	if err != nil {
 		return err
 	}

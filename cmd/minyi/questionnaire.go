@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
 
@@ -27,13 +26,9 @@ func cmdQuestionnaire(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return usageError{"需要一个文件 / needs one FILE"}
-	}
-	f, err := os.Open(pos[0])
+	f, err := oneFile(fs, pos)
 	if err != nil {
-		return &survey.Error{Code: survey.EInvalid, ZH: "无法打开文件", EN: "cannot open the file", Err: err}
+		return err
 	}
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, maxDefinitionSize+1))
