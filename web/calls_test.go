@@ -207,3 +207,43 @@ func readAll(res *http.Response) string {
 	b, _ := io.ReadAll(res.Body)
 	return string(b)
 }
+
+// TestVanishedInterviewerAndExhaustedAttempts: a case whose interviewer
+// vanished returns to the queue when the lease runs out, and a number tried
+// the maximum number of times without an answer ends as 3.13.
+func TestVanishedInterviewerAndExhaustedAttempts(t *testing.T) {
+	fx := newFixture(t, 0.0005)
+	a := fx.signIn(t, "interviewer")
+	b := fx.signIn(t, "interviewer2")
+	id := a.nextCase()
+	// Interviewer a's browser is gone; the lease runs out.
+	fx.db.Exec(`UPDATE cases SET held_until = now() - interval '1 second' WHERE id = $1`, id)
+	// Only fresh cases compete: make the abandoned one the first in line.
+	fx.db.Exec(`UPDATE cases SET priority = 10 WHERE id = $1`, id)
+	if got := b.nextCase(); got != id {
+		t.Fatalf("interviewer2 got case %s, want the abandoned case %s", got, id)
+	}
+	// The first interviewer can no longer record anything on it.
+	if res := a.post("/cases/"+id+"/outcome", url.Values{"outcome": {"busy"}}); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("the vanished interviewer recorded on a case now held by another: %d", res.StatusCode)
+	}
+	for i := 1; i <= 6; i++ {
+		res := b.post("/cases/"+id+"/outcome", url.Values{"outcome": {"no_answer"}})
+		if res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("attempt %d: %d", i, res.StatusCode)
+		}
+		if i < 6 {
+			// Make the retry due now and hand it straight back.
+			fx.db.Exec(`UPDATE cases SET next_at = now() - interval '1 second' WHERE id = $1`, id)
+			if got := b.nextCase(); got != id {
+				t.Fatalf("attempt %d: got case %s, want %s again", i+1, got, id)
+			}
+		}
+	}
+	var status, code string
+	var attempts int
+	fx.db.QueryRow(`SELECT status, coalesce(final_code, ''), attempts FROM cases WHERE id = $1`, id).Scan(&status, &code, &attempts)
+	if status != "final" || code != "3.13" || attempts != 6 {
+		t.Fatalf("after six unanswered calls: %s %s %d attempts", status, code, attempts)
+	}
+}
