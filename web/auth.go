@@ -81,6 +81,8 @@ var (
 	qDeleteSession  = sql.Q("auth/delete-session")
 	qExpireSessions = sql.Q("auth/delete-expired-sessions")
 	qSetPassword    = sql.Q("auth/set-password")
+	qRecordAttempt  = sql.Q("auth/record-attempt")
+	qRecentFailures = sql.Q("auth/recent-failures")
 )
 
 // User is a signed-in person.
@@ -175,6 +177,39 @@ func EnsureUser(ctx context.Context, db *sqlx.DB, username, displayName, passwor
 	}
 	_, err = db.ExecContext(ctx, qSetPassword, username, string(hash))
 	return err
+}
+
+// Sign-in throttling: after this many failures for one username (since its
+// last success) or from one address within the window, further attempts
+// are refused until the window has passed, without checking the password.
+const (
+	MaxFailuresPerUser    = 5
+	MaxFailuresPerAddress = 20
+	LockoutWindow         = 15 * time.Minute
+)
+
+// ErrLockedOut says that sign-ins are refused for a while.
+var ErrLockedOut = survey.Errorf(survey.EInvalid, "登录失败次数过多,请 15 分钟后再试,或请管理员协助", "too many failed sign-ins: try again in 15 minutes, or ask an admin")
+
+// SignIn checks a password with throttling and records the attempt.
+func SignIn(ctx context.Context, db *sqlx.DB, username, password, address string) (int64, error) {
+	var f struct {
+		ByUser    int        `db:"by_user"`
+		ByAddress int        `db:"by_address"`
+		Last      *time.Time `db:"last_failure"`
+	}
+	window := fmt.Sprintf("%d seconds", int(LockoutWindow.Seconds()))
+	if err := db.GetContext(ctx, &f, qRecentFailures, username, address, window); err != nil {
+		return 0, fmt.Errorf("web: sign-in throttle: %w", err)
+	}
+	if f.ByUser >= MaxFailuresPerUser || f.ByAddress >= MaxFailuresPerAddress {
+		return 0, ErrLockedOut
+	}
+	id, err := Authenticate(ctx, db, username, password)
+	if _, rerr := db.ExecContext(ctx, qRecordAttempt, username, address, err == nil); rerr != nil && err == nil {
+		return 0, rerr
+	}
+	return id, err
 }
 
 // errBadLogin does not say which of the two was wrong.

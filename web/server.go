@@ -59,6 +59,9 @@ func New(db *sqlx.DB, opt Options) (*Server, error) {
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
+	// The peer's address, not a header a client can forge: sign-in
+	// throttling counts by it. Behind a proxy, configure the proxy's range.
+	e.IPExtractor = echo.ExtractIPDirect()
 	e.Use(middleware.Recover())
 	e.Use(securityHeaders)
 	e.Use(s.loadUser)

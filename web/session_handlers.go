@@ -45,7 +45,7 @@ func (s *Server) login(c echo.Context) error {
 		return s.showLogin(c, http.StatusForbidden, c.FormValue("username"), &survey.Text{ZH: "登录表单已过期,请重试", EN: "the sign-in form expired; please try again"})
 	}
 	username := strings.TrimSpace(c.FormValue("username"))
-	id, err := Authenticate(c.Request().Context(), s.db, username, c.FormValue("password"))
+	id, err := SignIn(c.Request().Context(), s.db, username, c.FormValue("password"), c.RealIP())
 	if err != nil {
 		var de *survey.Error
 		if errors.As(err, &de) {

@@ -24,3 +24,16 @@ DELETE FROM sessions WHERE expires_at < now()
 
 -- name: auth/set-password
 UPDATE users SET password_hash = $2, active = true WHERE username = $1
+
+-- name: auth/record-attempt
+INSERT INTO sign_in_attempts (username, address, ok) VALUES ($1, $2, $3)
+
+-- name: auth/recent-failures
+-- Failures since the last success of that username (a success clears the
+-- count) within the window, by username and by address.
+SELECT
+  (SELECT count(*) FROM sign_in_attempts f
+    WHERE lower(f.username) = lower($1) AND NOT f.ok AND f.at > now() - $3::interval
+      AND f.at > coalesce((SELECT max(s.at) FROM sign_in_attempts s WHERE lower(s.username) = lower($1) AND s.ok), '-infinity')) AS by_user,
+  (SELECT count(*) FROM sign_in_attempts f WHERE f.address = $2 AND NOT f.ok AND f.at > now() - $3::interval) AS by_address,
+  (SELECT max(f.at) FROM sign_in_attempts f WHERE lower(f.username) = lower($1) AND NOT f.ok) AS last_failure
