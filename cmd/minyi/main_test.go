@@ -285,3 +285,41 @@ func TestWaveSettingsShapeTheDraw(t *testing.T) {
 		t.Fatalf("an unknown district: %v", err)
 	}
 }
+
+// TestBackupAndRestoreRoundTrip backs the database up, changes it, and
+// restores it.
+func TestBackupAndRestoreRoundTrip(t *testing.T) {
+	dsn := sqltest.NewDatabase(t)
+	mustRun(t, dsn, "districts", "import", writeFile(t, "d.csv", twoDistricts))
+	mustRun(t, dsn, "wave", "create", "w")
+	mustRun(t, dsn, "responses", "import", "--wave", "w", writeFile(t, "r.csv", responsesCSV()))
+	before := mustRun(t, dsn, "scores", "--wave", "w", "--long")
+	file := filepath.Join(t.TempDir(), "minyi.dump")
+	mustRun(t, dsn, "backup", file)
+	if fi, err := os.Stat(file); err != nil || fi.Size() == 0 {
+		t.Fatalf("no backup file: %v", err)
+	}
+	db, err := sqlx.Open("postgres", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.Exec(`DELETE FROM interviews`)
+	db.Exec(`UPDATE districts SET name = 'changed'`)
+	out := mustRun(t, dsn, "restore", file)
+	if !strings.Contains(out, "restored") {
+		t.Fatalf("restore: %s", out)
+	}
+	after := mustRun(t, dsn, "scores", "--wave", "w", "--long")
+	if after != before {
+		t.Fatalf("scores differ after the round trip:\n%s\nvs\n%s", before, after)
+	}
+	var name string
+	db.Get(&name, `SELECT name FROM districts WHERE code = '500101'`)
+	if name != "万州区" {
+		t.Fatalf("district name after restore: %q", name)
+	}
+	if _, err := minyi(t, dsn, "restore", filepath.Join(t.TempDir(), "missing.dump")); err == nil {
+		t.Fatal("restoring a missing file succeeded")
+	}
+}

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"minyi/sql"
+)
+
+func cmdBackup(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "backup", "backup FILE   (pg_dump custom format of the whole database)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return usageError{"需要一个文件 / needs one FILE"}
+	}
+	if err := sql.Backup(ctx, sql.ConfigFromEnv(), pos[0]); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "已备份到 / backed up to %s\n", pos[0])
+	return nil
+}
+
+func cmdRestore(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "restore", "restore FILE   (replaces the database with a backup; stop the servers first)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return usageError{"需要一个文件 / needs one FILE"}
+	}
+	cfg := sql.ConfigFromEnv()
+	if err := sql.Restore(ctx, cfg, pos[0]); err != nil {
+		return err
+	}
+	db, err := openDB(e, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	v, _ := sql.SchemaVersion(db.DB)
+	fmt.Fprintf(e.stdout, "已从 %s 恢复(数据库结构版本 %d)/ restored from %s (schema version %d)\n", pos[0], v, pos[0], v)
+	if v < sql.LatestVersion() {
+		fmt.Fprintln(e.stdout, "备份来自旧版本:请运行 minyi migrate / the backup is from an older version: run minyi migrate")
+	}
+	return nil
+}
