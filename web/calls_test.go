@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -246,4 +247,60 @@ func TestVanishedInterviewerAndExhaustedAttempts(t *testing.T) {
 	if status != "final" || code != "3.13" || attempts != 6 {
 		t.Fatalf("after six unanswered calls: %s %s %d attempts", status, code, attempts)
 	}
+}
+
+// TestTwoServersOneDatabase runs two servers on one database, as behind a
+// load balancer: a session made on one works on the other, and
+// interviewers spread over both never get the same case.
+func TestTwoServersOneDatabase(t *testing.T) {
+	fx := newFixture(t, 0.0005)
+	other, err := New(fx.db, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv2 := httptest.NewServer(other.Handler())
+	defer srv2.Close()
+
+	a := fx.signIn(t, "interviewer")
+	// The same cookies, sent to the second server.
+	b := &client{t: t, fx: &fixture{db: fx.db, srv: srv2, s: other}, http: a.http, csrf: a.csrf}
+	if page := b.get("/calls"); !strings.Contains(page, "next-case") {
+		t.Fatal("the session made on the first server does not work on the second")
+	}
+	id := b.nextCase()
+	if res := a.do("GET", "/cases/"+id, nil); res.StatusCode != http.StatusOK {
+		t.Fatalf("the case taken on the second server is not the interviewer's on the first: %d", res.StatusCode)
+	}
+
+	const n = 8
+	seen := map[string]bool{id: true}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		name := fmt.Sprintf("two%02d", i)
+		if _, err := AddUser(t.Context(), fx.db, name, "", testPassword, RoleInterview); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			c := fx.signIn(t, fmt.Sprintf("two%02d", i))
+			if i%2 == 1 {
+				c = &client{t: t, fx: &fixture{db: fx.db, srv: srv2, s: other}, http: c.http, csrf: c.csrf}
+			}
+			for k := 0; k < 3; k++ {
+				got := c.nextCase()
+				mu.Lock()
+				if seen[got] {
+					t.Errorf("case %s handed out twice", got)
+				}
+				seen[got] = true
+				mu.Unlock()
+				c.post("/cases/"+got+"/outcome", url.Values{"outcome": {"refusal"}})
+			}
+		}(i)
+	}
+	wg.Wait()
 }
