@@ -232,7 +232,12 @@ func (s *Server) drawWave(c echo.Context) error {
 	if w.Drawn() {
 		return survey.Errorf(survey.EConflict, "轮次 %q 已经抽样", "wave %q has already been drawn", wave)
 	}
-	id, err := sampler.RunJob(c.Request().Context(), s.db, "draw", wave, currentUser(c).ID, func(ctx context.Context, progress sampler.Progress) (string, error) {
+	u := currentUser(c)
+	if err := survey.AuditNow(c.Request().Context(), s.db, survey.AuditEntry{ActorID: u.ID, Actor: u.Username, Action: "draw",
+		Subject: wave, Details: map[string]int64{"seed": seed}}); err != nil {
+		return err
+	}
+	id, err := sampler.RunJob(c.Request().Context(), s.db, "draw", wave, u.ID, func(ctx context.Context, progress sampler.Progress) (string, error) {
 		rep, err := sampler.Draw(ctx, s.db, wave, seed)
 		if err != nil {
 			return "", err

@@ -203,11 +203,21 @@ func SignIn(ctx context.Context, db *sqlx.DB, username, password, address string
 		return 0, fmt.Errorf("web: sign-in throttle: %w", err)
 	}
 	if f.ByUser >= MaxFailuresPerUser || f.ByAddress >= MaxFailuresPerAddress {
+		if err := survey.AuditNow(ctx, db, survey.AuditEntry{Actor: username, Action: "sign-in-refused", Details: map[string]string{"address": address}}); err != nil {
+			return 0, err
+		}
 		return 0, ErrLockedOut
 	}
 	id, err := Authenticate(ctx, db, username, password)
 	if _, rerr := db.ExecContext(ctx, qRecordAttempt, username, address, err == nil); rerr != nil && err == nil {
 		return 0, rerr
+	}
+	action := "sign-in"
+	if err != nil {
+		action = "sign-in-failed"
+	}
+	if aerr := survey.AuditNow(ctx, db, survey.AuditEntry{ActorID: id, Actor: username, Action: action, Details: map[string]string{"address": address}}); aerr != nil && err == nil {
+		return 0, aerr
 	}
 	return id, err
 }

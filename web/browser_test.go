@@ -223,6 +223,11 @@ func TestBrowserPoll(t *testing.T) {
 	if bytes.Contains(csv, []byte(phone2)) {
 		t.Fatal("the scores CSV carries a telephone number")
 	}
+	var exports int
+	fx.db.Get(&exports, `SELECT count(*) FROM audit_log WHERE actor = 'office' AND action = 'export' AND subject = 'scores:2026-12'`)
+	if exports != 1 {
+		t.Fatalf("%d audit entries for the download, want 1", exports)
+	}
 }
 
 func waitDownload(t *testing.T, dir, name string) []byte {

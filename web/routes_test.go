@@ -153,6 +153,11 @@ func TestSignInThrottling(t *testing.T) {
 	if failed != MaxFailuresPerUser || attempts != MaxFailuresPerUser+1 {
 		t.Fatalf("recorded %d attempts, %d failed", attempts, failed)
 	}
+	var audited []string
+	fx.db.Select(&audited, `SELECT action FROM audit_log WHERE actor = 'supervisor' ORDER BY seq`)
+	if strings.Join(audited, ",") != "sign-in-failed,sign-in-failed,sign-in-failed,sign-in-failed,sign-in-failed,sign-in-refused" {
+		t.Fatalf("audit of the sign-ins: %v", audited)
+	}
 	// After the window the user may sign in again.
 	fx.db.Exec(`UPDATE sign_in_attempts SET at = at - interval '16 minutes'`)
 	if code, _ := try("supervisor", testPassword); code != http.StatusSeeOther {

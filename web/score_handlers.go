@@ -95,6 +95,13 @@ func (s *Server) exportScores(c echo.Context) error {
 	if err != nil {
 		return survey.Errorf(survey.EInvalid, "编码只能是 utf-8 或 gb18030", "encoding must be utf-8 or gb18030")
 	}
+	// The export is recorded before the file leaves: an export that cannot
+	// be audited is not made.
+	u := currentUser(c)
+	if err := survey.AuditNow(c.Request().Context(), s.db, survey.AuditEntry{ActorID: u.ID, Actor: u.Username, Action: "export",
+		Subject: "scores:" + name, Details: map[string]any{"rows": len(sc.Districts) + 1, "encoding": enc}}); err != nil {
+		return err
+	}
 	h := c.Response().Header()
 	h.Set("Content-Type", "text/csv; charset="+string(enc))
 	h.Set("Content-Disposition", "attachment; filename*=UTF-8''"+url.PathEscape("scores-"+name+".csv"))

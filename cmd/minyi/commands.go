@@ -145,6 +145,9 @@ func cmdUsers(ctx context.Context, e *env, args []string) error {
 	if !created {
 		return survey.Errorf(survey.EConflict, "用户 %q 已存在", "user %q already exists", pos[0])
 	}
+	if err := survey.AuditNow(ctx, db.DB, survey.AuditEntry{Actor: "minyi users add", Action: "user-add", Subject: pos[0], Details: map[string]string{"role": *role}}); err != nil {
+		return err
+	}
 	if *stdin {
 		fmt.Fprintf(e.stdout, "已添加用户 / added user %s (%s)\n", pos[0], *role)
 	} else {
@@ -377,6 +380,10 @@ func cmdExport(ctx context.Context, e *env, args []string) error {
 	}
 	if err != nil {
 		tmp.Close()
+		return err
+	}
+	if err := survey.AuditNow(ctx, db.DB, survey.AuditEntry{Actor: "minyi export", Action: "export", Subject: kind + ":" + *wave,
+		Details: map[string]any{"file": *out, "rows": len(sc.Estimates), "encoding": enc}}); err != nil {
 		return err
 	}
 	if err := os.Rename(tmp.Name(), *out); err != nil {

@@ -124,6 +124,9 @@ func prepareDemo(ctx context.Context, e *env, db *sql.DB) error {
 		if err := web.EnsureUser(ctx, db.DB, a.user, a.name, pw, a.role); err != nil {
 			return err
 		}
+		if err := survey.AuditNow(ctx, db.DB, survey.AuditEntry{Actor: "minyi demo", Action: "user-password-set", Subject: a.user, Details: map[string]string{"role": string(a.role)}}); err != nil {
+			return err
+		}
 		fmt.Fprintf(out, "  %-13s %-18s 密码 / password: %s\n", a.user, web.RoleLabel(a.role).ZH+" / "+web.RoleLabel(a.role).EN, pw)
 	}
 	fmt.Fprintln(out)

@@ -43,6 +43,7 @@ var commands = []command{
 	{"responses", "导入答卷:responses import --wave NAME FILE / import responses", cmdResponses},
 	{"scores", "得分:scores --wave NAME [--long] / print scores", cmdScores},
 	{"export", "导出:export scores|scores-long --wave NAME -o FILE / export CSV", cmdExport},
+	{"audit", "审计:audit verify / verify the audit log", cmdAudit},
 	{"backup", "备份:backup FILE / back up the database", cmdBackup},
 	{"restore", "恢复:restore FILE / restore a backup", cmdRestore},
 	{"bench", "性能测试 / run the benchmarks", cmdBench},

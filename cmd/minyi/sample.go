@@ -44,6 +44,9 @@ func cmdSampleDraw(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
+	if err := survey.AuditNow(ctx, db.DB, survey.AuditEntry{Actor: "minyi sample draw", Action: "draw", Subject: *wave, Details: map[string]int64{"seed": *seed}}); err != nil {
+		return err
+	}
 	rep, err := sampler.Draw(ctx, db.DB, *wave, *seed)
 	if err != nil {
 		return err
