@@ -5,17 +5,21 @@ package web
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/lib/pq"
 
 	"minyi/survey"
 )
@@ -130,6 +134,14 @@ func (s *Server) handleError(err error, c echo.Context) {
 		s.errorPage(c, he.Code, msg)
 		return
 	}
+	if unavailable(err) {
+		// The database is away (restarting, failing over): say when to try
+		// again instead of failing the user's work.
+		c.Response().Header().Set("Retry-After", "5")
+		s.opt.Logger.Warn("database unavailable", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+		s.errorPage(c, http.StatusServiceUnavailable, survey.Text{ZH: "数据库暂时不可用,您的内容没有丢失:请稍候几秒再提交一次", EN: "the database is briefly unavailable and nothing you entered is lost: please submit again in a few seconds"})
+		return
+	}
 	var de *survey.Error
 	if errors.As(err, &de) {
 		status := map[string]int{survey.EInvalid: http.StatusUnprocessableEntity, survey.ENotFound: http.StatusNotFound, survey.EConflict: http.StatusConflict}[de.Code]
@@ -143,3 +155,22 @@ func (s *Server) handleError(err error, c echo.Context) {
 }
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+
+// unavailable reports whether err means the database cannot be reached or
+// is shutting down, as opposed to a fault in the request.
+func unavailable(err error) bool {
+	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ENOENT) {
+		return true
+	}
+	var ne *net.OpError
+	if errors.As(err, &ne) {
+		return true
+	}
+	var pe *pq.Error
+	if errors.As(err, &pe) {
+		// Class 08: connection exception; 57P01–57P03: the server is
+		// shutting down or starting up.
+		return pe.Code.Class() == "08" || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"
+	}
+	return false
+}
