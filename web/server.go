@@ -15,6 +15,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/labstack/echo/v4"
@@ -80,7 +81,8 @@ func New(db *sqlx.DB, opt Options) (*Server, error) {
 		if r.Upload {
 			limit = upload
 		}
-		e.Add(r.Method, r.Path, h, limit)
+		// The body limit applies before anything reads the body.
+		e.Add(r.Method, r.Path, h, limit, s.rejectBadUTF8)
 	}
 	return s, nil
 }
@@ -173,4 +175,37 @@ func unavailable(err error) bool {
 		return pe.Code.Class() == "08" || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"
 	}
 	return false
+}
+
+// rejectBadUTF8 refuses requests whose parameters are not valid UTF-8: they
+// would be stored as mojibake or refused by PostgreSQL halfway through.
+func (s *Server) rejectBadUTF8(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		bad := false
+		if isUnsafe(c.Request().Method) {
+			if form, err := c.FormParams(); err == nil {
+				for k, vs := range form {
+					if !utf8.ValidString(k) {
+						bad = true
+					}
+					for _, v := range vs {
+						if !utf8.ValidString(v) {
+							bad = true
+						}
+					}
+				}
+			}
+		}
+		for _, v := range c.Request().URL.Query() {
+			for _, x := range v {
+				if !utf8.ValidString(x) {
+					bad = true
+				}
+			}
+		}
+		if bad {
+			return s.errorPage(c, http.StatusBadRequest, survey.Text{ZH: "提交的内容含有无效的字符编码(不是 UTF-8),请检查后重新输入", EN: "the request contains text that is not valid UTF-8; please check and enter it again"})
+		}
+		return next(c)
+	}
 }

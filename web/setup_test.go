@@ -168,3 +168,41 @@ func TestWaveFormSettingsAndReplicates(t *testing.T) {
 		t.Fatalf("closed replicates %d → %d", closed, after)
 	}
 }
+
+// TestHostileInput: payloads meant for SQL or the browser are stored as
+// text and shown inert; bodies over the limit and text that is not UTF-8
+// are refused with a message.
+func TestHostileInput(t *testing.T) {
+	fx := newFixture(t, 0)
+	c := fx.signIn(t, "admin")
+	evil := `<script>alert("x")</script>'; DROP TABLE waves;--`
+	res := c.post("/waves", map[string][]string{"name": {evil}, "rate": {"0.002"}, "expected": {"0.5"}, "modes": {"phone"}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("create wave with a hostile name: %d", res.StatusCode)
+	}
+	var stored string
+	if err := fx.db.Get(&stored, `SELECT name FROM waves`); err != nil || stored != evil {
+		t.Fatalf("stored %q (%v)", stored, err)
+	}
+	page := c.get("/waves")
+	if strings.Contains(page, "<script>alert") || !strings.Contains(page, "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;") {
+		t.Fatal("the hostile name is not shown escaped")
+	}
+
+	// More than 2 MB of form.
+	big := strings.Repeat("x", 3<<20)
+	res = c.post("/waves", map[string][]string{"name": {big}})
+	if body := readAll(res); res.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(body, "提交的内容太大") {
+		t.Fatalf("oversized body: %d", res.StatusCode)
+	}
+	// Text that is not UTF-8 (GBK bytes sent as if they were).
+	res = c.post("/waves", map[string][]string{"name": {"\xcd\xf2\xd6\xdd"}, "rate": {"0.002"}})
+	if body := readAll(res); res.StatusCode != http.StatusBadRequest || !strings.Contains(body, "UTF-8") {
+		t.Fatalf("invalid UTF-8: %d", res.StatusCode)
+	}
+	var n int
+	fx.db.Get(&n, `SELECT count(*) FROM waves`)
+	if n != 1 {
+		t.Fatalf("%d waves after the refused requests", n)
+	}
+}
