@@ -19,7 +19,7 @@ lint:
 
 # Each fuzz target: package and name. `make test` fuzzes each briefly on
 # top of its seed corpus; `make fuzz` longer.
-FUZZ_TARGETS = ./sampler:FuzzParsePhoneFrame ./sampler:FuzzParseHouseholdFrame ./survey:FuzzParseQuestionnaire
+FUZZ_TARGETS = ./sampler:FuzzParsePhoneFrame ./sampler:FuzzParseHouseholdFrame ./survey:FuzzParseQuestionnaire ./survey:FuzzParseResponses ./survey:FuzzValidateAnswers
 FUZZTIME ?= 5s
 
 test: lint
