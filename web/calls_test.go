@@ -194,6 +194,10 @@ func TestScreenedOutAndOutcomes(t *testing.T) {
 		if res.StatusCode != http.StatusSeeOther {
 			t.Fatalf("%s: %d", o, res.StatusCode)
 		}
+		// The number is shown only while the case is held.
+		if res := c.do("GET", "/cases/"+id, nil); res.StatusCode != http.StatusNotFound {
+			t.Fatalf("a released case is still shown to its interviewer: %d", res.StatusCode)
+		}
 		id = c.nextCase()
 	}
 	var finals []string

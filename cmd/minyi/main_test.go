@@ -370,3 +370,50 @@ func TestAuditLogFindsTampering(t *testing.T) {
 		t.Fatalf("insertion not found:\n%s", out)
 	}
 }
+
+// identityColumns may never appear in an export for the assessment office.
+var identityColumns = []string{"phone", "telephone", "mobile", "address", "name_of", "respondent", "household_id", "interview_id", "case_id", "interviewer"}
+
+// TestExportsCarryNoIdentity writes every export kind of a wave whose
+// cases have telephone numbers, and checks each file's columns and content.
+func TestExportsCarryNoIdentity(t *testing.T) {
+	dsn := sqltest.NewDatabase(t)
+	mustRun(t, dsn, "districts", "import", writeFile(t, "d.csv", twoDistricts))
+	phones, err := sampler.SyntheticPhones(5, 40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame := "phone,district_code\n"
+	for i, p := range phones {
+		frame += p + "," + []string{"500101", "500102"}[i%2] + "\n"
+	}
+	mustRun(t, dsn, "frame", "import", "--kind", "phone", writeFile(t, "f.csv", frame))
+	mustRun(t, dsn, "wave", "create", "w", "--rate", "0.01")
+	mustRun(t, dsn, "sample", "draw", "--wave", "w", "--seed", "3")
+	mustRun(t, dsn, "responses", "import", "--wave", "w", writeFile(t, "r.csv", responsesCSV()))
+	for _, kind := range exportKinds {
+		out := filepath.Join(t.TempDir(), kind+".csv")
+		mustRun(t, dsn, "export", kind, "--wave", "w", "-o", out)
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := string(b)
+		header := strings.ToLower(strings.SplitN(text, "\n", 2)[0])
+		for _, col := range identityColumns {
+			if strings.Contains(header, col) {
+				t.Errorf("%s export has an identity column %q: %s", kind, col, header)
+			}
+		}
+		for _, p := range phones {
+			if strings.Contains(text, p) {
+				t.Errorf("%s export carries telephone number %s", kind, p)
+			}
+		}
+		for _, id := range []string{"a1", "a2", "a3", "b1", "b2"} {
+			if strings.Contains(text, ","+id+",") || strings.HasPrefix(strings.SplitN(text, "\n", 3)[1], id+",") {
+				t.Errorf("%s export carries interview id %s", kind, id)
+			}
+		}
+	}
+}
