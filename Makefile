@@ -20,7 +20,7 @@ lint:
 # Each fuzz target: package and name. `make test` fuzzes each briefly on
 # top of its seed corpus; `make fuzz` longer.
 FUZZ_TARGETS = ./sampler:FuzzParsePhoneFrame ./sampler:FuzzParseHouseholdFrame ./survey:FuzzParseQuestionnaire ./survey:FuzzParseResponses ./survey:FuzzValidateAnswers
-FUZZTIME ?= 5s
+FUZZTIME ?= 60s
 
 test: lint
 	@status=0; $(GO) test -count=1 -timeout 20m ./... || status=$$?; \
