@@ -13,8 +13,9 @@ import (
 )
 
 var (
-	qHeldCase        = sql.Q("dialer/held-case")
-	qNextCase        = sql.Q("dialer/next-case")
+	qHeldCase = sql.Q("dialer/held-case")
+	// queueProbes are tried in order: due appointments, due retries, fresh.
+	queueProbes      = []string{sql.Q("dialer/next-appointment"), sql.Q("dialer/next-retry"), sql.Q("dialer/next-fresh")}
 	qGetCase         = sql.Q("dialer/get-case")
 	qCaseAttempts    = sql.Q("dialer/case-attempts")
 	qWaveProgress    = sql.Q("dialer/wave-progress")
@@ -45,6 +46,8 @@ func (c *Case) IsHeldBy(userID int64) bool {
 	return c.HeldBy != nil && *c.HeldBy == userID && c.HeldUntil != nil && c.HeldUntil.After(time.Now()) && c.Status != "final"
 }
 
+var leaseInterval = fmt.Sprintf("%d seconds", int(LeaseDuration.Seconds()))
+
 // ErrNoCase means there is nothing to call now.
 var ErrNoCase = survey.Errorf(survey.ENotFound, "现在没有可拨打的样本", "there is no case to call now")
 
@@ -52,8 +55,11 @@ var ErrNoCase = survey.Errorf(survey.ENotFound, "现在没有可拨打的样本"
 // already hold, or the first in the queue, leased for LeaseDuration.
 func NextCase(ctx context.Context, db *sqlx.DB, waveID, userID int64) (*Case, error) {
 	id, err := HeldCase(ctx, db, waveID, userID)
-	if errors.Is(err, sql.ErrNoRows) {
-		err = db.GetContext(ctx, &id, qNextCase, waveID, userID, fmt.Sprintf("%d seconds", int(LeaseDuration.Seconds())))
+	for _, probe := range queueProbes {
+		if !errors.Is(err, sql.ErrNoRows) {
+			break
+		}
+		err = db.GetContext(ctx, &id, probe, waveID, userID, leaseInterval)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNoCase

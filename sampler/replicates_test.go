@@ -40,7 +40,7 @@ func TestReplicatesOpenByThresholdAndByHand(t *testing.T) {
 	if err := db.Get(&user, `INSERT INTO users (username, password_hash, role) VALUES ('caller', 'x', 'interviewer') RETURNING id`); err != nil {
 		t.Fatal(err)
 	}
-	next := sql.Q("dialer/next-case")
+	next := sql.Q("dialer/next-fresh")
 	for i := 0; i < 150; i++ {
 		var id int64
 		if err := db.Get(&id, next, w.ID, user, "1 hour"); err != nil {

@@ -46,6 +46,7 @@ var commands = []command{
 	{"audit", "审计:audit verify / verify the audit log", cmdAudit},
 	{"backup", "备份:backup FILE / back up the database", cmdBackup},
 	{"restore", "恢复:restore FILE / restore a backup", cmdRestore},
+	{"simulate", "模拟访员:simulate --wave NAME --interviewers N --duration D / simulated interviewers", cmdSimulate},
 	{"bench", "性能测试 / run the benchmarks", cmdBench},
 	{"cluster", "内置数据库:cluster stop / stop the embedded PostgreSQL", cmdCluster},
 }

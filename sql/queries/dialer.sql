@@ -2,29 +2,53 @@
 SELECT id FROM cases WHERE wave_id = $1 AND held_by = $2 AND status <> 'final' AND held_until > now()
 ORDER BY id LIMIT 1
 
--- name: dialer/next-case
--- Appointments that are due come first, then fresh and retry cases by
--- priority. SKIP LOCKED lets concurrent interviewers pass each other's
--- candidates instead of queueing on them, and the row lock makes the lease
--- exclusive. Only cases of open replicates are handed out, so that the
--- sample is worked one replicate at a time (STATISTICS.md §3); a case stays
--- in its replicate for good, so once handed out it keeps being served.
--- Door-to-door cases belong to field lists, not to the telephone queue.
-WITH c AS (
-    SELECT id FROM cases
-    WHERE wave_id = $1 AND status <> 'final' AND mode = 'phone'
-      AND (held_by IS NULL OR held_until < now())
-      AND (next_at IS NULL OR next_at <= now())
-      AND EXISTS (SELECT 1 FROM replicates r
-                  WHERE r.wave_id = cases.wave_id AND r.district_code = cases.stratum
-                    AND r.number = cases.replicate AND r.opened_at IS NOT NULL)
-    ORDER BY (status = 'appointment') DESC, priority DESC, next_at NULLS LAST, id
-    LIMIT 1
-    FOR UPDATE SKIP LOCKED
+-- name: dialer/next-appointment
+-- The queue is three probes, each an index range that stops at the first
+-- eligible case, so that handing out a case does not sort the whole wave:
+-- due appointments first, then retries that are due, then fresh cases of
+-- open replicates. SKIP LOCKED lets concurrent interviewers pass each
+-- other's candidates instead of queueing on them, and the row lock makes
+-- the lease exclusive. Door-to-door cases belong to field lists, not to the
+-- telephone queue.
+UPDATE cases SET held_by = $2, held_until = now() + $3::interval, updated_at = now()
+WHERE id = (SELECT id FROM cases
+            WHERE wave_id = $1 AND status = 'appointment' AND mode = 'phone' AND next_at <= now()
+              AND (held_by IS NULL OR held_until < now())
+            ORDER BY next_at, id LIMIT 1
+            FOR UPDATE SKIP LOCKED)
+RETURNING id
+
+-- name: dialer/next-retry
+UPDATE cases SET held_by = $2, held_until = now() + $3::interval, updated_at = now()
+WHERE id = (SELECT id FROM cases
+            WHERE wave_id = $1 AND status = 'pending' AND mode = 'phone' AND next_at <= now()
+              AND (held_by IS NULL OR held_until < now())
+            ORDER BY next_at, id LIMIT 1
+            FOR UPDATE SKIP LOCKED)
+RETURNING id
+
+-- name: dialer/next-fresh
+-- Only cases of open replicates are handed out, so that the sample is
+-- worked one replicate at a time (STATISTICS.md §3). The first few fresh
+-- cases of each open replicate are the candidates; among those of the
+-- highest priority one is taken at random, which spreads interviewers over
+-- the districts and keeps them from all reaching for the same row.
+WITH candidates AS (
+    SELECT c.id FROM replicates r
+    CROSS JOIN LATERAL (
+        SELECT id FROM cases
+        WHERE wave_id = r.wave_id AND stratum = r.district_code AND replicate = r.number
+          AND status = 'fresh' AND mode = 'phone' AND (held_by IS NULL OR held_until < now())
+        ORDER BY priority DESC, id LIMIT 8) c
+    WHERE r.wave_id = $1 AND r.opened_at IS NOT NULL
 )
 UPDATE cases SET held_by = $2, held_until = now() + $3::interval, updated_at = now()
-FROM c WHERE cases.id = c.id
-RETURNING cases.id
+WHERE id = (SELECT id FROM cases
+            WHERE id IN (SELECT id FROM candidates) AND status = 'fresh'
+              AND (held_by IS NULL OR held_until < now())
+            ORDER BY priority DESC, random() LIMIT 1
+            FOR UPDATE SKIP LOCKED)
+RETURNING id
 
 -- name: dialer/get-case
 SELECT c.id, c.wave_id, w.name AS wave_name, coalesce(c.district_code, '') AS district_code, coalesce(d.name, '') AS district_name,
