@@ -74,7 +74,12 @@ func loadPages() (*pages, error) {
 		},
 		"f1":  func(x float64) string { return fmt.Sprintf("%.1f", x) },
 		"f2":  func(x float64) string { return fmt.Sprintf("%.2f", x) },
-		"pct": func(x float64) string { return fmt.Sprintf("%.1f%%", 100*x) },
+		"pct": func(x float64) string {
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				return "—"
+			}
+			return fmt.Sprintf("%.1f%%", 100*x)
+		},
 		"num": groupDigits,
 		"role": func(lang string, r Role) string {
 			l := RoleLabel(r)

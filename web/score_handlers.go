@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"minyi/dialer"
 	"minyi/sampler"
 	"minyi/survey"
 	"minyi/survey/csvfile"
@@ -115,4 +116,27 @@ func (s *Server) exportScores(c echo.Context) error {
 		return err
 	}
 	return w.Flush()
+}
+
+// rates shows the AAPOR outcome rates of a wave per district.
+func (s *Server) rates(c echo.Context) error {
+	ctx := c.Request().Context()
+	w, err := sampler.GetWave(ctx, s.db, c.Param("wave"))
+	if err != nil {
+		return err
+	}
+	rows, err := dialer.WaveRates(ctx, s.db, w.ID)
+	if err != nil {
+		return err
+	}
+	names := map[string]string{}
+	ds, err := sampler.ListDistricts(ctx, s.db)
+	if err != nil {
+		return err
+	}
+	for _, d := range ds {
+		names[d.Code] = d.Name
+	}
+	return s.render(c, http.StatusOK, "rates", survey.Text{ZH: "应答率 · " + w.Name, EN: "Outcome rates · " + w.Name},
+		map[string]any{"Wave": w.Name, "Rows": rows, "Names": names, "Rates": dialer.RateNames, "Note": dialer.EstimateNote})
 }

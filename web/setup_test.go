@@ -206,3 +206,15 @@ func TestHostileInput(t *testing.T) {
 		t.Fatalf("%d waves after the refused requests", n)
 	}
 }
+
+func TestRatesPage(t *testing.T) {
+	fx := newFixture(t, 0.0005)
+	c := fx.signIn(t, "interviewer")
+	id := c.nextCase()
+	c.post("/cases/"+id+"/outcome", map[string][]string{"outcome": {"refusal"}})
+	office := fx.signIn(t, "office")
+	page := office.get("/waves/" + fx.wave + "/rates")
+	if !strings.Contains(page, `id="rates"`) || !strings.Contains(page, "REF1") || !strings.Contains(page, "全部") {
+		t.Fatalf("rates page:\n%s", page)
+	}
+}

@@ -5,14 +5,19 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/csv"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/jmoiron/sqlx"
+
+	"minyi/dialer"
 	"minyi/sampler"
 	"minyi/sql"
 	"minyi/survey"
@@ -328,16 +333,110 @@ func cmdScores(ctx context.Context, e *env, args []string) error {
 	return tw.Flush()
 }
 
-// exportKinds are the files minyi export writes; a test checks every one of
-// them for respondent identity.
-var exportKinds = []string{"scores", "scores-long"}
+// exporters write the files of minyi export; a test checks every one of
+// them for respondent identity. Each returns the rows it wrote.
+var exporters = map[string]func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer) (int, error){
+	"scores": func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer) (int, error) {
+		sc, err := survey.ScoreWaveNamed(ctx, db, wave)
+		if err != nil {
+			return 0, err
+		}
+		return len(sc.Districts) + 1, survey.WriteScoresWide(w, sc.Estimates, sc.Districts, sc.Ranks, survey.AssessmentWeight, sc.Items)
+	},
+	"scores-long": func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer) (int, error) {
+		sc, err := survey.ScoreWaveNamed(ctx, db, wave)
+		if err != nil {
+			return 0, err
+		}
+		return len(sc.Estimates), survey.WriteScoresLongTo(w, sc.Estimates)
+	},
+	"rates": func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer) (int, error) {
+		rows, err := waveRates(ctx, db, wave)
+		if err != nil {
+			return 0, err
+		}
+		return len(rows), writeRates(w, rows)
+	},
+	"dispositions": func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer) (int, error) {
+		wv, err := sampler.GetWave(ctx, db, wave)
+		if err != nil {
+			return 0, err
+		}
+		if err := w.Write(dialer.DispositionHeader); err != nil {
+			return 0, err
+		}
+		n := 0
+		err = dialer.EachDisposition(ctx, db, wv.ID, func(d dialer.Disposition) error {
+			n++
+			return w.Write(d.Record())
+		})
+		return n, err
+	},
+}
+
+// exportKinds lists the exporters in a stable order.
+var exportKinds = func() []string {
+	var ks []string
+	for k := range exporters {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}()
+
+func waveRates(ctx context.Context, db *sqlx.DB, wave string) ([]dialer.RateRow, error) {
+	wv, err := sampler.GetWave(ctx, db, wave)
+	if err != nil {
+		return nil, err
+	}
+	return dialer.WaveRates(ctx, db, wv.ID)
+}
+
+func writeRates(w interface{ Write([]string) error }, rows []dialer.RateRow) error {
+	if err := w.Write(dialer.RatesHeader); err != nil {
+		return err
+	}
+	for _, r := range rows {
+		if err := w.Write(r.Record()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func cmdRates(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "rates", "rates --wave NAME   (AAPOR outcome rates per district and ALL, as CSV)")
+	wave := fs.String("wave", "", "轮次 / wave")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := need(fs, "wave"); err != nil {
+		return err
+	}
+	db, err := openDB(e, true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	rows, err := waveRates(ctx, db.DB, *wave)
+	if err != nil {
+		return err
+	}
+	cw := csv.NewWriter(e.stdout)
+	if err := writeRates(cw, rows); err != nil {
+		return err
+	}
+	cw.Flush()
+	fmt.Fprintln(e.stderr, dialer.EstimateNote)
+	return cw.Error()
+}
 
 func cmdExport(ctx context.Context, e *env, args []string) error {
 	kind, rest, err := subcommand(args, exportKinds...)
 	if err != nil {
 		return err
 	}
-	fs := newFlags(e, "export "+kind, "export scores|scores-long --wave NAME -o FILE [--encoding utf-8|gb18030]")
+	fs := newFlags(e, "export "+kind, "export "+strings.Join(exportKinds, "|")+" --wave NAME -o FILE [--encoding utf-8|gb18030]")
 	wave := fs.String("wave", "", "轮次 / wave")
 	out := fs.String("o", "", "输出文件 / output file")
 	encoding := fs.String("encoding", "utf-8", "编码 / encoding: utf-8 (with BOM) or gb18030")
@@ -356,10 +455,6 @@ func cmdExport(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	sc, err := survey.ScoreWaveNamed(ctx, db.DB, *wave)
-	if err != nil {
-		return err
-	}
 	// Write beside the target and rename, so that a reader never sees half
 	// a file.
 	tmp, err := os.CreateTemp(filepath.Dir(*out), ".minyi-export-*")
@@ -371,11 +466,7 @@ func cmdExport(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if kind == "scores" {
-		err = survey.WriteScoresWide(w, sc.Estimates, sc.Districts, sc.Ranks, survey.AssessmentWeight, sc.Items)
-	} else {
-		err = survey.WriteScoresLongTo(w, sc.Estimates)
-	}
+	rows, err := exporters[kind](ctx, db.DB, *wave, w)
 	if err == nil {
 		err = w.Flush()
 	}
@@ -387,13 +478,13 @@ func cmdExport(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if err := survey.AuditNow(ctx, db.DB, survey.AuditEntry{Actor: "minyi export", Action: "export", Subject: kind + ":" + *wave,
-		Details: map[string]any{"file": *out, "rows": len(sc.Estimates), "encoding": enc}}); err != nil {
+		Details: map[string]any{"file": *out, "rows": rows, "encoding": enc}}); err != nil {
 		return err
 	}
 	if err := os.Rename(tmp.Name(), *out); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "已导出 / exported %s\n", *out)
+	fmt.Fprintf(e.stdout, "已导出 %d 行 / exported %d rows to %s\n", rows, rows, *out)
 	return nil
 }
 

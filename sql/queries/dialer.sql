@@ -86,3 +86,15 @@ FROM cases c WHERE c.wave_id = $1 GROUP BY 1 ORDER BY 1
 
 -- name: dialer/interview-of-case
 SELECT id FROM interviews WHERE case_id = $1 AND (interviewer_id = $2 OR idempotency_key = $3)
+
+-- name: dialer/dispositions
+-- Each case's disposition: its final code, or for a case still being worked
+-- the code of its last attempt, or 3.11 (not yet attempted). A completed
+-- interview counts in the district the respondent named at screening.
+SELECT c.id AS case_id, coalesce(i.district_code, c.district_code, '') AS district_code, c.mode, c.attempts,
+       coalesce(c.final_code,
+                (SELECT a.aapor_code FROM attempts a WHERE a.case_id = c.id ORDER BY a.id DESC LIMIT 1),
+                '3.11') AS code
+FROM cases c LEFT JOIN interviews i ON i.case_id = c.id
+WHERE c.wave_id = $1
+ORDER BY c.id
