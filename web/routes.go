@@ -50,6 +50,8 @@ func (s *Server) Routes() []Route {
 		{http.MethodGet, "/waves/:wave", managers, s.wave, false},
 		{http.MethodPost, "/waves/:wave/draw", admin, s.drawWave, false},
 		{http.MethodPost, "/waves/:wave/replicates", managers, s.openReplicates, false},
+		{http.MethodGet, "/waves/:wave/live", managers, s.live, false},
+		{http.MethodGet, "/waves/:wave/live.json", managers, s.liveJSON, false},
 		{http.MethodGet, "/jobs/:id", managers, s.job, false},
 		{http.MethodGet, "/users", admin, s.users, false},
 		{http.MethodGet, "/questionnaires", managers, s.questionnaireList, false},

@@ -1,0 +1,61 @@
+package web
+
+import (
+	"encoding/json"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestLiveViewUpdatesWithoutReload opens the live view in Chromium, saves
+// an interview meanwhile, and sees the numbers change on the same page.
+func TestLiveViewUpdatesWithoutReload(t *testing.T) {
+	fx := newFixture(t, 0.0005)
+	sup := fx.signIn(t, "supervisor")
+	var l struct {
+		Summary   map[string]float64 `json:"summary"`
+		Districts []map[string]any   `json:"districts"`
+	}
+	if err := json.Unmarshal([]byte(sup.get("/waves/"+fx.wave+"/live.json")), &l); err != nil || len(l.Districts) != 40 {
+		t.Fatalf("live.json: %v, %d districts", err, len(l.Districts))
+	}
+	ctx, _ := newBrowser(t)
+	var before string
+	mustRun(t, ctx,
+		signInBrowser(fx.srv.URL, "supervisor"),
+		chromedp.Navigate(fx.srv.URL+"/waves/"+fx.wave+"/live?every=1"),
+		chromedp.WaitVisible("#live-districts", chromedp.ByID),
+		chromedp.Evaluate(`window.__samePage = true`, nil),
+		chromedp.Text(`[data-k="summary.completes"]`, &before, chromedp.ByQuery),
+	)
+	if before != "0" {
+		t.Fatalf("completes before: %q", before)
+	}
+	c := fx.signIn(t, "interviewer")
+	id := c.nextCase()
+	page := c.get("/cases/" + id + "/interview")
+	form := completeAnswers("500103")
+	form.Set("key", formValue(page, "key"))
+	if res := c.post("/cases/"+id+"/interview", url.Values(form)); res.Header.Get("Location") != "/calls?msg=saved" {
+		t.Fatalf("save: %d", res.StatusCode)
+	}
+	var after string
+	var same bool
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		mustRun(t, ctx, chromedp.Text(`[data-k="summary.completes"]`, &after, chromedp.ByQuery))
+		if after == "1" {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	mustRun(t, ctx, chromedp.Evaluate(`window.__samePage === true`, &same))
+	var yuzhong string
+	mustRun(t, ctx, chromedp.Text(`tr[data-district="500103"] [data-f="completes"]`, &yuzhong, chromedp.ByQuery))
+	if after != "1" || !same || strings.TrimSpace(yuzhong) != "1" {
+		t.Fatalf("after the save: completes %q (渝中区 %q), same page %v", after, yuzhong, same)
+	}
+}
