@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -51,4 +52,67 @@ func refreshEvery(q string) int {
 		return 10
 	}
 	return n
+}
+
+// MinInterviewLength is the shortest plausible interview: a faster one is
+// flagged for review.
+const MinInterviewLength = 2 * time.Minute
+
+// supervision shows a wave's appointments (a list and a day-by-hour
+// calendar), its interviewers' figures and the interviews flagged for
+// review.
+func (s *Server) supervision(c echo.Context) error {
+	ctx := c.Request().Context()
+	w, err := sampler.GetWave(ctx, s.db, c.Param("wave"))
+	if err != nil {
+		return err
+	}
+	appts, err := dialer.Appointments(ctx, s.db, w.ID)
+	if err != nil {
+		return err
+	}
+	stats, err := dialer.Interviewers(ctx, s.db, w.ID)
+	if err != nil {
+		return err
+	}
+	_, q, err := survey.WaveQuestionnaire(ctx, s.db, w.Name)
+	if err != nil {
+		return err
+	}
+	flagged, err := dialer.FlaggedInterviews(ctx, s.db, w.ID, MinInterviewLength, q.IndicatorIDs())
+	if err != nil {
+		return err
+	}
+	missed := 0
+	for _, a := range appts {
+		if a.Missed {
+			missed++
+		}
+	}
+	return s.render(c, http.StatusOK, "supervision", survey.Text{ZH: "督导 · " + w.Name, EN: "Supervision · " + w.Name}, map[string]any{
+		"Wave": w.Name, "Appointments": appts, "Missed": missed, "Calendar": calendarOf(appts),
+		"Stats": stats, "Flagged": flagged, "MinLength": int(MinInterviewLength.Seconds()),
+	})
+}
+
+// calendarDay is one day of the appointment calendar: counts by hour.
+type calendarDay struct {
+	Day   string
+	Hours [24]int
+	Total int
+}
+
+func calendarOf(appts []dialer.Appointment) []calendarDay {
+	var days []calendarDay
+	for _, a := range appts {
+		t := a.At.In(shanghai)
+		day := t.Format("2006-01-02 Mon")
+		if len(days) == 0 || days[len(days)-1].Day != day {
+			days = append(days, calendarDay{Day: day})
+		}
+		d := &days[len(days)-1]
+		d.Hours[t.Hour()]++
+		d.Total++
+	}
+	return days
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -57,5 +58,33 @@ func TestLiveViewUpdatesWithoutReload(t *testing.T) {
 	mustRun(t, ctx, chromedp.Text(`tr[data-district="500103"] [data-f="completes"]`, &yuzhong, chromedp.ByQuery))
 	if after != "1" || !same || strings.TrimSpace(yuzhong) != "1" {
 		t.Fatalf("after the save: completes %q (渝中区 %q), same page %v", after, yuzhong, same)
+	}
+}
+
+func TestSupervisionPage(t *testing.T) {
+	fx := newFixture(t, 0.0005)
+	c := fx.signIn(t, "interviewer")
+	// An appointment that is now 20 minutes late.
+	id := c.nextCase()
+	c.post("/cases/"+id+"/outcome", url.Values{"outcome": {"appointment"}, "appointment": {"2099-01-01T10:00"}})
+	// A straight-lined interview, done in seconds.
+	id2 := c.nextCase()
+	page := c.get("/cases/" + id2 + "/interview")
+	form := completeAnswers("500103")
+	for i := 1; i <= 13; i++ {
+		form.Set(fmt.Sprintf("q_q%02d", i), "2")
+	}
+	form.Set("key", formValue(page, "key"))
+	form.Set("started", formValue(page, "started"))
+	if res := c.post("/cases/"+id2+"/interview", form); res.Header.Get("Location") != "/calls?msg=saved" {
+		t.Fatalf("save: %d", res.StatusCode)
+	}
+	fx.db.Exec(`UPDATE cases SET next_at = now() - interval '20 minutes' WHERE id = $1`, id)
+	sup := fx.signIn(t, "supervisor")
+	body := sup.get("/waves/" + fx.wave + "/supervision")
+	for _, want := range []string{`id="calendar"`, "已错过", "#" + id, "过短", "直线作答", "interviewer"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("supervision page lacks %q", want)
+		}
 	}
 }

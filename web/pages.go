@@ -98,6 +98,13 @@ func loadPages() (*pages, error) {
 			return math.Max(0, math.Min(width, (x-lo)/(hi-lo)*width))
 		},
 		"sub": func(a, b float64) float64 { return a - b },
+		"until": func(n int) []int {
+			out := make([]int, n)
+			for i := range out {
+				out[i] = i
+			}
+			return out
+		},
 		"deref": func(p *int64) int64 {
 			if p == nil {
 				return 0

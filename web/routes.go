@@ -52,6 +52,7 @@ func (s *Server) Routes() []Route {
 		{http.MethodPost, "/waves/:wave/replicates", managers, s.openReplicates, false},
 		{http.MethodGet, "/waves/:wave/live", managers, s.live, false},
 		{http.MethodGet, "/waves/:wave/live.json", managers, s.liveJSON, false},
+		{http.MethodGet, "/waves/:wave/supervision", managers, s.supervision, false},
 		{http.MethodGet, "/jobs/:id", managers, s.job, false},
 		{http.MethodGet, "/users", admin, s.users, false},
 		{http.MethodGet, "/questionnaires", managers, s.questionnaireList, false},

@@ -1,0 +1,43 @@
+-- name: dialer/appointments
+-- Appointments of a wave with who made them. An appointment more than the
+-- grace period past its time and not yet called again is missed.
+SELECT c.id AS case_id, coalesce(d.name, '') AS district, c.next_at AS at,
+       coalesce((SELECT u.username FROM attempts a JOIN users u ON u.id = a.interviewer_id
+                 WHERE a.case_id = c.id AND a.outcome = 'appointment' ORDER BY a.id DESC LIMIT 1), '') AS made_by,
+       c.held_by IS NOT NULL AND c.held_until > now() AS in_call,
+       c.next_at < now() - $2::interval AS missed
+FROM cases c LEFT JOIN districts d ON d.code = c.district_code
+WHERE c.wave_id = $1 AND c.status = 'appointment'
+ORDER BY c.next_at, c.id
+
+-- name: dialer/interviewer-stats
+-- Per interviewer over a wave: calls, completes and refusals, the hours
+-- between their first and last call (at least a quarter of an hour, so that
+-- a first call does not give an absurd rate), and the median interview
+-- length.
+SELECT u.username,
+       count(a.id) AS calls,
+       count(a.id) FILTER (WHERE a.aapor_code = '1.1') AS completes,
+       count(a.id) FILTER (WHERE a.aapor_code LIKE '2.1%') AS refusals,
+       greatest(extract(epoch FROM max(a.created_at) - min(a.created_at)) / 3600, 0.25) AS hours,
+       coalesce((SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM i.completed_at - i.started_at))
+                 FROM interviews i WHERE i.wave_id = $1 AND i.interviewer_id = u.id AND i.started_at IS NOT NULL), 0) AS median_seconds
+FROM attempts a JOIN cases c ON c.id = a.case_id JOIN users u ON u.id = a.interviewer_id
+WHERE c.wave_id = $1
+GROUP BY u.id, u.username
+ORDER BY u.username
+
+-- name: dialer/flagged-interviews
+-- Interviews to review: shorter than the threshold, or straight-lined (the
+-- same answer to every indicator question).
+SELECT i.id, coalesce(u.username, '') AS interviewer, i.district_code,
+       coalesce(extract(epoch FROM i.completed_at - i.started_at), 0) AS seconds,
+       i.started_at IS NOT NULL AND i.completed_at - i.started_at < $2::interval AS too_short,
+       (SELECT count(DISTINCT i.answers ->> k) FROM unnest($3::text[]) k) = 1 AS straight_lined,
+       i.completed_at
+FROM interviews i LEFT JOIN users u ON u.id = i.interviewer_id
+WHERE i.wave_id = $1 AND i.source <> 'import'
+  AND ((i.started_at IS NOT NULL AND i.completed_at - i.started_at < $2::interval)
+       OR (SELECT count(DISTINCT i.answers ->> k) FROM unnest($3::text[]) k) = 1)
+ORDER BY i.completed_at DESC
+LIMIT 500
