@@ -29,6 +29,11 @@ type Respondent struct {
 	PSU      string  // cluster id for door-to-door; "" means the respondent is its own PSU
 	Weight   float64 // final weight (>0)
 	Codes    []int   // answer code per item, aligned with Design.Items; 0 = not asked/missing (treated like don't know: not valid)
+	// Demographic categories for weighting (codes of the margins; 0 when
+	// unknown). The estimator itself does not use them.
+	Sex, AgeGroup, Urban int
+	// FixedWeight marks a final weight given on import, used as is.
+	FixedWeight bool
 }
 
 // Design describes how answers become scores.

@@ -130,6 +130,10 @@ func Respondents(ctx context.Context, db sqlx.QueryerContext, waveID int64, q *Q
 		for i, id := range ids {
 			r.Codes[i], _ = strconv.Atoi(a[id])
 		}
+		r.Sex, _ = strconv.Atoi(a["sex"])
+		r.AgeGroup, _ = strconv.Atoi(a["age_group"])
+		r.Urban, _ = strconv.Atoi(a["urban"])
+		r.FixedWeight = r.Weight > 0
 		out = append(out, r)
 	}
 	return out, rows.Err()

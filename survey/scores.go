@@ -22,6 +22,7 @@ type WaveScores struct {
 	Districts []DistrictInfo // every district, in code order
 	Estimates []Estimate
 	Ranks     []Rank
+	Weighting []DistrictWeighting // how each district's weights were made
 }
 
 // Composite returns the district-score row of a district ("ALL" for the city).
@@ -79,6 +80,13 @@ func ScoreWave(ctx context.Context, db sqlx.QueryerContext, waveID int64, q *Que
 		return out, nil
 	}
 	if err := BaseWeights(pops, rs); err != nil {
+		return nil, err
+	}
+	margins, err := LoadMargins(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	if out.Weighting, err = Calibrate(rs, margins); err != nil {
 		return nil, err
 	}
 	out.Estimates, err = Estimates(q.Design(), rs)

@@ -468,3 +468,30 @@ func TestRatesAndDispositions(t *testing.T) {
 		t.Fatalf("dispositions:\n%s", text)
 	}
 }
+
+// TestScoresRakeToMargins: with census margins for a district, its
+// computed weights are raked to them and the scores follow.
+func TestScoresRakeToMargins(t *testing.T) {
+	dsn := sqltest.NewDatabase(t)
+	mustRun(t, dsn, "districts", "import", writeFile(t, "d.csv", twoDistricts))
+	mustRun(t, dsn, "wave", "create", "w")
+	mustRun(t, dsn, "responses", "import", "--wave", "w", writeFile(t, "r.csv", responsesCSV()))
+	// 500102: b1 (a woman) answered 1 (100 points), b2 (a man) 5 (20). With
+	// base weights the score is 60; raked to 1,500 men and 500 women it is
+	// (500·100 + 1500·20)/2000 = 40.
+	mustRun(t, dsn, "margins", "import", writeFile(t, "m.csv", "district_code,variable,category,population\n500102,sex,1,1500\n500102,sex,2,500\n"))
+	long := mustRun(t, dsn, "scores", "--wave", "w", "--long")
+	if !strings.Contains(long, "\n500102,q01,2,2,40.0000,") {
+		t.Fatalf("raked score of 500102 q01:\n%s", long)
+	}
+	// 500101's weights were given on import and stay as they were.
+	if !strings.Contains(long, "\n500101,q01,3,2,90.0000,8.6603,") {
+		t.Fatalf("500101 changed:\n%s", long)
+	}
+	// An impossible target fails clearly.
+	mustRun(t, dsn, "margins", "import", writeFile(t, "m.csv", "district_code,variable,category,population\n500102,age_group,3,700\n"))
+	_, err := minyi(t, dsn, "scores", "--wave", "w", "--long")
+	if err == nil || !strings.Contains(err.Error(), "district 500102 cannot be weighted") {
+		t.Fatalf("impossible target: %v", err)
+	}
+}

@@ -27,3 +27,6 @@ SELECT count(*) FROM interviews WHERE wave_id = $1
 
 -- name: survey/wave-questionnaire
 SELECT id, questionnaire_id FROM waves WHERE name = $1
+
+-- name: survey/margins
+SELECT district_code, variable, category, population FROM margins ORDER BY district_code, variable, category
