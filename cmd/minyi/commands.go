@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -291,6 +292,8 @@ func cmdScores(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "scores", "scores --wave NAME [--long]")
 	wave := fs.String("wave", "", "轮次 / wave")
 	long := fs.Bool("long", false, "输出长格式 CSV / print the long-form CSV")
+	publish := fs.Bool("publish", false, "计算并存档为已发布的得分 / compute and store the scores as published")
+	check := fs.Bool("check", false, "重新计算并与已发布的得分比对 / recompute and compare with the published scores")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -302,6 +305,29 @@ func cmdScores(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
+	switch {
+	case *publish:
+		p, err := survey.PublishScores(ctx, db.DB, *wave, "minyi scores --publish")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "已发布 / published the scores of %s at %s (sha256 %s)\n", *wave, p.PublishedAt.In(sampler.Shanghai).Format("2006-01-02 15:04:05"), p.SHA256)
+		return nil
+	case *check:
+		chk, err := survey.CheckScores(ctx, db.DB, *wave)
+		if err != nil {
+			return err
+		}
+		if chk.Identical {
+			fmt.Fprintf(e.stdout, "identical: 重新计算的得分与 %s 发布的完全一致 / the recomputed scores are exactly those published at %s\n",
+				chk.Published.PublishedAt.In(sampler.Shanghai).Format("2006-01-02 15:04"), chk.Published.PublishedAt.In(sampler.Shanghai).Format("2006-01-02 15:04"))
+			return nil
+		}
+		for _, d := range chk.Differences {
+			fmt.Fprintln(e.stdout, d)
+		}
+		return errors.New("重新计算的得分与发布的不同 / the recomputed scores differ from those published")
+	}
 	sc, err := survey.ScoreWaveNamed(ctx, db.DB, *wave)
 	if err != nil {
 		return err

@@ -495,3 +495,29 @@ func TestScoresRakeToMargins(t *testing.T) {
 		t.Fatalf("impossible target: %v", err)
 	}
 }
+
+// TestPublishedScoresAreRechecked: scores are published; recomputing gives
+// exactly the same text until the data change, and then says where.
+func TestPublishedScoresAreRechecked(t *testing.T) {
+	dsn := sqltest.NewDatabase(t)
+	mustRun(t, dsn, "districts", "import", writeFile(t, "d.csv", twoDistricts))
+	mustRun(t, dsn, "wave", "create", "w")
+	mustRun(t, dsn, "responses", "import", "--wave", "w", writeFile(t, "r.csv", responsesCSV()))
+	if _, err := minyi(t, dsn, "scores", "--wave", "w", "--check"); err == nil {
+		t.Fatal("a check before any publication passed")
+	}
+	mustRun(t, dsn, "scores", "--wave", "w", "--publish")
+	if out := mustRun(t, dsn, "scores", "--wave", "w", "--check"); !strings.HasPrefix(out, "identical") {
+		t.Fatalf("check after publishing: %s", out)
+	}
+	db, err := sqlx.Open("postgres", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.Exec(`UPDATE interviews SET answers = jsonb_set(answers, '{q01}', '"2"') WHERE external_id = 'a1'`)
+	out, err := minyi(t, dsn, "scores", "--wave", "w", "--check")
+	if err == nil || !strings.Contains(out, "published: 500101,q01,3,2,90.0000") || !strings.Contains(out, "now:       500101,q01,3,2,80.0000") {
+		t.Fatalf("a changed answer was not found: %v\n%s", err, out)
+	}
+}

@@ -30,3 +30,11 @@ SELECT id, questionnaire_id FROM waves WHERE name = $1
 
 -- name: survey/margins
 SELECT district_code, variable, category, population FROM margins ORDER BY district_code, variable, category
+
+-- name: survey/insert-publication
+INSERT INTO score_publications (wave_id, questionnaire_id, published_by, long_csv, sha256)
+VALUES ($1, $2, $3, $4, $5) RETURNING id, published_at
+
+-- name: survey/latest-publication
+SELECT id, published_at, published_by, long_csv, sha256 FROM score_publications
+WHERE wave_id = $1 ORDER BY published_at DESC, id DESC LIMIT 1

@@ -1,0 +1,128 @@
+package survey
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"minyi/sql"
+)
+
+var (
+	qInsertPublication = sql.Q("survey/insert-publication")
+	qLatestPublication = sql.Q("survey/latest-publication")
+)
+
+// Publication is scores as published to the assessment office.
+type Publication struct {
+	ID          int64     `db:"id"`
+	PublishedAt time.Time `db:"published_at"`
+	PublishedBy string    `db:"published_by"`
+	LongCSV     string    `db:"long_csv"`
+	SHA256      string    `db:"sha256"`
+}
+
+func longCSV(sc *WaveScores) (string, error) {
+	var b bytes.Buffer
+	if err := WriteScoresLong(&b, sc.Estimates); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+// PublishScores computes a wave's scores and stores them as published,
+// with an audit entry, in one transaction.
+func PublishScores(ctx context.Context, db *sqlx.DB, wave, actor string) (*Publication, error) {
+	waveID, q, err := WaveQuestionnaire(ctx, db, wave)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := ScoreWave(ctx, db, waveID, q)
+	if err != nil {
+		return nil, err
+	}
+	text, err := longCSV(sc)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256([]byte(text))
+	p := &Publication{PublishedBy: actor, LongCSV: text, SHA256: hex.EncodeToString(sum[:])}
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	if err := tx.QueryRowxContext(ctx, qInsertPublication, waveID, q.ID, actor, text, p.SHA256).Scan(&p.ID, &p.PublishedAt); err != nil {
+		return nil, fmt.Errorf("survey: publish: %w", err)
+	}
+	if err := Audit(ctx, tx, AuditEntry{Actor: actor, Action: "publish-scores", Subject: wave, Details: map[string]string{"sha256": p.SHA256}}); err != nil {
+		return nil, err
+	}
+	return p, tx.Commit()
+}
+
+// LatestPublication returns a wave's last publication, or nil.
+func LatestPublication(ctx context.Context, db sqlx.QueryerContext, waveID int64) (*Publication, error) {
+	var p Publication
+	err := sqlx.GetContext(ctx, db, &p, qLatestPublication, waveID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return &p, err
+}
+
+// ScoreCheck compares a fresh computation with the published scores.
+type ScoreCheck struct {
+	Published   *Publication
+	Identical   bool
+	Differences []string // "published: …" / "now:       …" line pairs
+}
+
+// CheckScores recomputes a wave's scores from the stored interviews, with
+// the score map of their questionnaire version, and compares them line by
+// line with what was last published.
+func CheckScores(ctx context.Context, db sqlx.QueryerContext, wave string) (*ScoreCheck, error) {
+	waveID, q, err := WaveQuestionnaire(ctx, db, wave)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := LatestPublication(ctx, db, waveID)
+	if err != nil {
+		return nil, err
+	}
+	if pub == nil {
+		return nil, Errorf(ENotFound, "轮次 %q 的得分还没有发布", "the scores of wave %q have not been published", wave)
+	}
+	sc, err := ScoreWave(ctx, db, waveID, q)
+	if err != nil {
+		return nil, err
+	}
+	now, err := longCSV(sc)
+	if err != nil {
+		return nil, err
+	}
+	chk := &ScoreCheck{Published: pub, Identical: now == pub.LongCSV}
+	if !chk.Identical {
+		old, cur := strings.Split(pub.LongCSV, "\n"), strings.Split(now, "\n")
+		for i := 0; i < max(len(old), len(cur)); i++ {
+			var o, c string
+			if i < len(old) {
+				o = old[i]
+			}
+			if i < len(cur) {
+				c = cur[i]
+			}
+			if o != c {
+				chk.Differences = append(chk.Differences, "published: "+o, "now:       "+c)
+			}
+		}
+	}
+	return chk, nil
+}
