@@ -139,14 +139,18 @@ type WaveSpec struct {
 	// DistrictRates are expected completion rates of districts that differ
 	// from the wave's.
 	DistrictRates map[string]float64
+	// AssessmentWeight is the poll's share of the leadership assessment;
+	// 0 keeps the default 0.30.
+	AssessmentWeight float64
 }
 
 var (
-	qInsertWave      = sql.Q("sampler/insert-wave")
-	qSetWaveDesign   = sql.Q("sampler/set-wave-design")
-	qSetDistrictRate = sql.Q("sampler/set-district-rate")
-	qGetWave         = sql.Q("sampler/get-wave")
-	qListWaves       = sql.Q("sampler/list-waves")
+	qInsertWave          = sql.Q("sampler/insert-wave")
+	qSetWaveDesign       = sql.Q("sampler/set-wave-design")
+	qSetDistrictRate     = sql.Q("sampler/set-district-rate")
+	qSetAssessmentWeight = sql.Q("sampler/set-assessment-weight")
+	qGetWave             = sql.Q("sampler/get-wave")
+	qListWaves           = sql.Q("sampler/list-waves")
 )
 
 // CreateWave validates and stores a new wave.
@@ -208,6 +212,11 @@ func CreateWave(ctx context.Context, db *sqlx.DB, s WaveSpec) (*Wave, error) {
 			return nil, fmt.Errorf("sampler: wave design: %w", err)
 		}
 	}
+	if s.AssessmentWeight != 0 {
+		if _, err := tx.ExecContext(ctx, qSetAssessmentWeight, id, s.AssessmentWeight); err != nil {
+			return nil, fmt.Errorf("sampler: assessment weight: %w", err)
+		}
+	}
 	for code, r := range s.DistrictRates {
 		if _, err := tx.ExecContext(ctx, qSetDistrictRate, id, code, r); err != nil {
 			var pe *pq.Error
@@ -229,6 +238,9 @@ func (s *WaveSpec) checkDesign() error {
 		if !(r > 0 && r <= 1) {
 			return survey.Errorf(survey.EInvalid, "区县 %s 的预期完成率 %v 应在 0 和 1 之间", "district %s: the expected completion rate %v is not in (0, 1]", code, r)
 		}
+	}
+	if s.AssessmentWeight < 0 || s.AssessmentWeight > 1 {
+		return survey.Errorf(survey.EInvalid, "民调在考核中的权重应在 0 和 1 之间", "the poll's weight in the assessment must be in (0, 1]")
 	}
 	if s.DoorShare != nil && (*s.DoorShare < 0 || *s.DoorShare > 1) {
 		return survey.Errorf(survey.EInvalid, "入户比例应在 0 和 1 之间", "the door-to-door share must be in [0, 1]")

@@ -10,10 +10,13 @@ import (
 	"minyi/sql"
 )
 
-var qWaveQuestionnaire = sql.Q("survey/wave-questionnaire")
+var (
+	qWaveQuestionnaire = sql.Q("survey/wave-questionnaire")
+	qAssessmentWeight  = sql.Q("survey/assessment-weight")
+)
 
-// AssessmentWeight is the poll's share of a district leadership's annual
-// assessment.
+// AssessmentWeight is the poll's default share of a district leadership's
+// annual assessment; each wave may set its own.
 const AssessmentWeight = 0.30
 
 // WaveScores are the estimates of one wave.
@@ -23,6 +26,8 @@ type WaveScores struct {
 	Estimates []Estimate
 	Ranks     []Rank
 	Weighting []DistrictWeighting // how each district's weights were made
+	// AssessmentWeight turns a district score into assessment points.
+	AssessmentWeight float64
 }
 
 // Composite returns the district-score row of a district ("ALL" for the city).
@@ -129,5 +134,12 @@ func ScoreWaveNamed(ctx context.Context, db sqlx.QueryerContext, wave string) (*
 	if err != nil {
 		return nil, err
 	}
-	return ScoreWave(ctx, db, id, q)
+	sc, err := ScoreWave(ctx, db, id, q)
+	if err != nil {
+		return nil, err
+	}
+	if err := sqlx.GetContext(ctx, db, &sc.AssessmentWeight, qAssessmentWeight, id); err != nil {
+		return nil, err
+	}
+	return sc, nil
 }

@@ -55,7 +55,7 @@ func (s *Server) scores(c echo.Context) error {
 	for _, di := range sc.Districts {
 		r := scoreRow{District: di, Score: sc.Composite(di.Code), Rank: sc.RankOf(di.Code)}
 		if r.Score != nil && r.Score.HasScore {
-			r.Points = survey.AssessmentWeight * r.Score.Score
+			r.Points = sc.AssessmentWeight * r.Score.Score
 			lo, hi := r.Score.Score, r.Score.Score
 			if r.Score.HasSE {
 				lo, hi = r.Score.CILow, r.Score.CIHigh
@@ -112,7 +112,7 @@ func (s *Server) exportScores(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := survey.WriteScoresWide(w, sc.Estimates, sc.Districts, sc.Ranks, survey.AssessmentWeight, sc.Items); err != nil {
+	if err := survey.WriteScoresWide(w, sc.Estimates, sc.Districts, sc.Ranks, sc.AssessmentWeight, sc.Items); err != nil {
 		return err
 	}
 	return w.Flush()

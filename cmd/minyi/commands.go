@@ -217,6 +217,7 @@ func cmdWave(ctx context.Context, e *env, args []string) error {
 	repSize := fs.Int("replicate-size", 0, "样本批次大小(0:每区县一批)/ replicate size (0: one per district)")
 	repThreshold := fs.Float64("replicate-threshold", 0.8, "已开放批次结案达到此比例时开放下一批 / open the next replicate when this share of open cases is final")
 	freshness := fs.Int("freshness-months", 0, "排除最近 K 个月受访过的对象(0:不排除)/ leave out units interviewed in the last K months (0: off)")
+	assessment := fs.Float64("assessment-weight", 0.30, "民调在区县领导班子考核中的权重 / the poll's weight in the leadership assessment")
 	districtRates := fs.String("district-rates", "", "各区县预期完成率,例如 500101=0.4,500102=0.6 / per-district expected completion rates")
 	pos, err := parse(fs, rest)
 	if err != nil {
@@ -236,7 +237,7 @@ func cmdWave(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	spec := sampler.WaveSpec{Name: pos[0], Rate: *rate, Modes: strings.Split(*modes, ","),
-		MinPerDistrict: *min, ExpectedRate: *expected, QuestionnaireID: qid,
+		MinPerDistrict: *min, ExpectedRate: *expected, QuestionnaireID: qid, AssessmentWeight: *assessment,
 		Design: &sampler.Design{HouseholdsPerCommunity: *hh, CommunitiesPerStreet: *comm, ReplicateSize: *repSize,
 			ReplicateThreshold: *repThreshold, FreshnessMonths: *freshness}}
 	if *doorShare >= 0 {
@@ -367,7 +368,7 @@ var exporters = map[string]func(ctx context.Context, db *sqlx.DB, wave string, w
 		if err != nil {
 			return 0, err
 		}
-		return len(sc.Districts) + 1, survey.WriteScoresWide(w, sc.Estimates, sc.Districts, sc.Ranks, survey.AssessmentWeight, sc.Items)
+		return len(sc.Districts) + 1, survey.WriteScoresWide(w, sc.Estimates, sc.Districts, sc.Ranks, sc.AssessmentWeight, sc.Items)
 	},
 	"scores-long": func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer) (int, error) {
 		sc, err := survey.ScoreWaveNamed(ctx, db, wave)

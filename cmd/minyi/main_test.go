@@ -521,3 +521,20 @@ func TestPublishedScoresAreRechecked(t *testing.T) {
 		t.Fatalf("a changed answer was not found: %v\n%s", err, out)
 	}
 }
+
+func TestAssessmentWeightPerWave(t *testing.T) {
+	dsn := sqltest.NewDatabase(t)
+	mustRun(t, dsn, "districts", "import", writeFile(t, "d.csv", twoDistricts))
+	mustRun(t, dsn, "wave", "create", "w", "--assessment-weight", "0.25")
+	mustRun(t, dsn, "responses", "import", "--wave", "w", writeFile(t, "r.csv", responsesCSV()))
+	out := filepath.Join(t.TempDir(), "s.csv")
+	mustRun(t, dsn, "export", "scores", "--wave", "w", "-o", out)
+	b, _ := os.ReadFile(out)
+	// 62.3077 × 0.25 = 15.5769
+	if !strings.Contains(string(b), "500101,万州区,3,62.3077,0.6662,61.0020,63.6134,1,1,2,15.5769,") {
+		t.Fatalf("assessment points at 25%%:\n%s", b)
+	}
+	if _, err := minyi(t, dsn, "wave", "create", "w2", "--assessment-weight", "1.5"); err == nil || exitCode(err) != 2 {
+		t.Fatalf("a weight above 1: %v", err)
+	}
+}

@@ -35,3 +35,6 @@ WHERE id = $1
 
 -- name: sampler/set-district-rate
 INSERT INTO wave_district_rates (wave_id, district_code, expected_rate) VALUES ($1, $2, $3)
+
+-- name: sampler/set-assessment-weight
+UPDATE waves SET assessment_weight = $2 WHERE id = $1

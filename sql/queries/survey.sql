@@ -38,3 +38,6 @@ VALUES ($1, $2, $3, $4, $5) RETURNING id, published_at
 -- name: survey/latest-publication
 SELECT id, published_at, published_by, long_csv, sha256 FROM score_publications
 WHERE wave_id = $1 ORDER BY published_at DESC, id DESC LIMIT 1
+
+-- name: survey/assessment-weight
+SELECT assessment_weight FROM waves WHERE id = $1
