@@ -54,12 +54,13 @@ type waveForm struct {
 	Name, Rate, Expected, Modes, DoorShare     string
 	Households, Communities, ReplicateSize     string
 	ReplicateThreshold, Freshness, DistrictRts string
+	Assessment                                 string
 	Errors                                     map[string]survey.Text
 }
 
 func (s *Server) waves(c echo.Context) error {
 	return s.showWaves(c, http.StatusOK, waveForm{Rate: "0.002", Expected: "0.5", Modes: "phone", DoorShare: "0.5", Households: "10",
-		Communities: "2", ReplicateSize: "0", ReplicateThreshold: "0.8", Freshness: "0"})
+		Communities: "2", ReplicateSize: "0", ReplicateThreshold: "0.8", Freshness: "0", Assessment: "0.30"})
 }
 
 func (s *Server) showWaves(c echo.Context, status int, f waveForm) error {
@@ -79,7 +80,7 @@ func (s *Server) createWave(c echo.Context) error {
 		Modes: c.FormValue("modes"), DoorShare: c.FormValue("door_share"), Households: c.FormValue("households"),
 		Communities: c.FormValue("communities"), ReplicateSize: c.FormValue("replicate_size"),
 		ReplicateThreshold: c.FormValue("replicate_threshold"), Freshness: c.FormValue("freshness"),
-		DistrictRts: c.FormValue("district_rates"), Errors: map[string]survey.Text{}}
+		DistrictRts: c.FormValue("district_rates"), Assessment: c.FormValue("assessment"), Errors: map[string]survey.Text{}}
 	num := func(field, raw string, lo, hi float64, def float64, msg survey.Text) float64 {
 		if strings.TrimSpace(raw) == "" {
 			return def
@@ -99,6 +100,7 @@ func (s *Server) createWave(c echo.Context) error {
 	repSize := num("replicate_size", f.ReplicateSize, 0, 1e9, 0, whole)
 	repThr := num("replicate_threshold", f.ReplicateThreshold, 1e-9, 1, 0.8, survey.Text{ZH: "应为 0 到 1 之间的小数", EN: "a fraction between 0 and 1"})
 	fresh := num("freshness", f.Freshness, 0, 120, 0, whole)
+	assessment := num("assessment", f.Assessment, 1e-9, 1, 0.30, survey.Text{ZH: "应为 0 到 1 之间的小数,例如 0.30", EN: "a fraction between 0 and 1, e.g. 0.30"})
 	if f.Name == "" {
 		f.Errors["name"] = survey.Text{ZH: "请填写轮次名称", EN: "enter a wave name"}
 	}
@@ -123,7 +125,7 @@ func (s *Server) createWave(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	spec := sampler.WaveSpec{Name: f.Name, Rate: rate, ExpectedRate: exp, MinPerDistrict: 2, Modes: modes, QuestionnaireID: qid,
+	spec := sampler.WaveSpec{Name: f.Name, Rate: rate, ExpectedRate: exp, MinPerDistrict: 2, Modes: modes, QuestionnaireID: qid, AssessmentWeight: assessment,
 		DistrictRates: rates, Design: &sampler.Design{HouseholdsPerCommunity: int(hh), CommunitiesPerStreet: int(comm),
 			ReplicateSize: int(repSize), ReplicateThreshold: repThr, FreshnessMonths: int(fresh)}}
 	if len(modes) == 2 {
