@@ -31,8 +31,8 @@ type LiveDistrict struct {
 
 // LiveSummary is the whole wave right now.
 type LiveSummary struct {
-	Holding           int     `db:"holding" json:"holding"`                       // interviewers holding a case now
-	Active            int     `db:"active" json:"active"`                         // interviewers who called in the last 15 minutes
+	Holding           int     `db:"holding" json:"holding"`                         // interviewers holding a case now
+	Active            int     `db:"active" json:"active"`                           // interviewers who called in the last 15 minutes
 	CompletesLastHour int     `db:"completes_last_hour" json:"completes_last_hour"` // completes per hour, over the last hour
 	CallsLastHour     int     `db:"calls_last_hour" json:"calls_last_hour"`
 	MedianSeconds     float64 `db:"median_seconds" json:"median_seconds"` // median interview length, last 1000 interviews

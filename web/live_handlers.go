@@ -15,12 +15,7 @@ import (
 // live is the supervisors' live view of a wave; a small script refreshes
 // its numbers from liveJSON without reloading the page.
 func (s *Server) live(c echo.Context) error {
-	ctx := c.Request().Context()
-	w, err := sampler.GetWave(ctx, s.db, c.Param("wave"))
-	if err != nil {
-		return err
-	}
-	l, err := dialer.LiveView(ctx, s.db, w.ID)
+	w, l, err := s.liveOf(c)
 	if err != nil {
 		return err
 	}
@@ -31,17 +26,22 @@ func (s *Server) live(c echo.Context) error {
 }
 
 func (s *Server) liveJSON(c echo.Context) error {
-	ctx := c.Request().Context()
-	w, err := sampler.GetWave(ctx, s.db, c.Param("wave"))
-	if err != nil {
-		return err
-	}
-	l, err := dialer.LiveView(ctx, s.db, w.ID)
+	_, l, err := s.liveOf(c)
 	if err != nil {
 		return err
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.JSON(http.StatusOK, l)
+}
+
+func (s *Server) liveOf(c echo.Context) (*sampler.Wave, *dialer.Live, error) {
+	ctx := c.Request().Context()
+	w, err := sampler.GetWave(ctx, s.db, c.Param("wave"))
+	if err != nil {
+		return nil, nil, err
+	}
+	l, err := dialer.LiveView(ctx, s.db, w.ID)
+	return w, l, err
 }
 
 // refreshEvery is the live view's refresh interval in seconds: 10 unless

@@ -72,8 +72,8 @@ func loadPages() (*pages, error) {
 			}
 			return "/static/" + name + "?v=" + v, nil
 		},
-		"f1":  func(x float64) string { return fmt.Sprintf("%.1f", x) },
-		"f2":  func(x float64) string { return fmt.Sprintf("%.2f", x) },
+		"f1": func(x float64) string { return fmt.Sprintf("%.1f", x) },
+		"f2": func(x float64) string { return fmt.Sprintf("%.2f", x) },
 		"pct": func(x float64) string {
 			if math.IsNaN(x) || math.IsInf(x, 0) {
 				return "—"

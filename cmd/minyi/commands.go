@@ -295,13 +295,7 @@ func cmdScores(ctx context.Context, e *env, args []string) error {
 	long := fs.Bool("long", false, "输出长格式 CSV / print the long-form CSV")
 	publish := fs.Bool("publish", false, "计算并存档为已发布的得分 / compute and store the scores as published")
 	check := fs.Bool("check", false, "重新计算并与已发布的得分比对 / recompute and compare with the published scores")
-	if _, err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := need(fs, "wave"); err != nil {
-		return err
-	}
-	db, err := openDB(e, true)
+	db, _, err := openWith(e, fs, args, "wave")
 	if err != nil {
 		return err
 	}
@@ -434,13 +428,7 @@ func writeRates(w interface{ Write([]string) error }, rows []dialer.RateRow) err
 func cmdRates(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "rates", "rates --wave NAME   (AAPOR outcome rates per district and ALL, as CSV)")
 	wave := fs.String("wave", "", "轮次 / wave")
-	if _, err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := need(fs, "wave"); err != nil {
-		return err
-	}
-	db, err := openDB(e, true)
+	db, _, err := openWith(e, fs, args, "wave")
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"minyi/sql"
 	"minyi/survey"
 	"strings"
 )
@@ -70,4 +71,18 @@ func oneFile(fs *flag.FlagSet, pos []string) (*os.File, error) {
 		return nil, &survey.Error{Code: survey.EInvalid, ZH: "无法打开文件", EN: "cannot open the file", Err: err}
 	}
 	return f, nil
+}
+
+// openWith parses a command's flags, checks the required ones and opens
+// the database; the caller closes it.
+func openWith(e *env, fs *flag.FlagSet, args []string, required ...string) (*sql.DB, []string, error) {
+	pos, err := parse(fs, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := need(fs, required...); err != nil {
+		return nil, nil, err
+	}
+	db, err := openDB(e, true)
+	return db, pos, err
 }

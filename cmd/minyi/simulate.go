@@ -30,13 +30,7 @@ func cmdSimulate(ctx context.Context, e *env, args []string) error {
 	n := fs.Int("interviewers", 10, "模拟访员人数 / simulated interviewers")
 	d := fs.Duration("duration", time.Minute, "运行时长 / how long to run")
 	think := fs.Duration("think", 0, "每次操作间的停顿(演示和培训时用 1s 以上)/ pause between actions (1s or more for demos and training)")
-	if _, err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := need(fs, "wave"); err != nil {
-		return err
-	}
-	db, err := openDB(e, true)
+	db, _, err := openWith(e, fs, args, "wave")
 	if err != nil {
 		return err
 	}
