@@ -34,6 +34,7 @@ type Respondent struct {
 	Sex, AgeGroup, Urban int
 	// FixedWeight marks a final weight given on import, used as is.
 	FixedWeight bool
+	Mode        string // phone or door, for the microdata export
 }
 
 // Design describes how answers become scores.

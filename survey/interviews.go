@@ -119,7 +119,7 @@ func Respondents(ctx context.Context, db sqlx.QueryerContext, waveID int64, q *Q
 	for rows.Next() {
 		var r Respondent
 		var raw []byte
-		if err := rows.Scan(&r.District, &r.PSU, &r.Weight, &raw); err != nil {
+		if err := rows.Scan(&r.District, &r.PSU, &r.Weight, &raw, &r.Mode); err != nil {
 			return nil, err
 		}
 		var a map[string]string

@@ -59,13 +59,19 @@ func (s *WaveScores) RankOf(district string) *Rank {
 // questionnaire version. Interviews without a final weight get the base
 // weight N_h/m_h of their district.
 func ScoreWave(ctx context.Context, db sqlx.QueryerContext, waveID int64, q *Questionnaire) (*WaveScores, error) {
+	sc, _, err := scoreWave(ctx, db, waveID, q)
+	return sc, err
+}
+
+// scoreWave also returns the respondents with their final weights.
+func scoreWave(ctx context.Context, db sqlx.QueryerContext, waveID int64, q *Questionnaire) (*WaveScores, []Respondent, error) {
 	var ds []struct {
 		Code       string `db:"code"`
 		Name       string `db:"name"`
 		Population int64  `db:"population"`
 	}
 	if err := sqlx.SelectContext(ctx, db, &ds, `SELECT code, name, population FROM districts ORDER BY code`); err != nil {
-		return nil, fmt.Errorf("survey: districts: %w", err)
+		return nil, nil, fmt.Errorf("survey: districts: %w", err)
 	}
 	pops := map[string]int64{}
 	out := &WaveScores{Items: q.IndicatorIDs()}
@@ -75,28 +81,28 @@ func ScoreWave(ctx context.Context, db sqlx.QueryerContext, waveID int64, q *Que
 	}
 	rs, err := Respondents(ctx, db, waveID, q)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(rs) == 0 {
 		// Before the first interview every row is empty, not an error.
 		for _, item := range append(append([]string(nil), out.Items...), CompositeItem) {
 			out.Estimates = append(out.Estimates, Estimate{District: AllDistricts, Item: item})
 		}
-		return out, nil
+		return out, rs, nil
 	}
 	if err := BaseWeights(pops, rs); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	margins, err := LoadMargins(ctx, db)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if out.Weighting, err = Calibrate(rs, margins); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out.Estimates, err = Estimates(q.Design(), rs)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var comps []Estimate
 	for _, e := range out.Estimates {
@@ -105,7 +111,7 @@ func ScoreWave(ctx context.Context, db sqlx.QueryerContext, waveID int64, q *Que
 		}
 	}
 	out.Ranks = RankDistricts(comps)
-	return out, nil
+	return out, rs, nil
 }
 
 // WaveQuestionnaire finds a wave by name and the questionnaire version it

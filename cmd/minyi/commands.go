@@ -378,6 +378,12 @@ var exporters = map[string]func(ctx context.Context, db *sqlx.DB, wave string, w
 		}
 		return len(rows), writeRates(w, rows)
 	},
+	"responses": func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer) (int, error) {
+		return survey.WriteResponses(ctx, db, wave, w)
+	},
+	"codebook": func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer) (int, error) {
+		return survey.WriteCodebook(ctx, db, wave, w)
+	},
 	"dispositions": func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer) (int, error) {
 		wv, err := sampler.GetWave(ctx, db, wave)
 		if err != nil {

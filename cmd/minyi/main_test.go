@@ -373,7 +373,7 @@ func TestAuditLogFindsTampering(t *testing.T) {
 }
 
 // identityColumns may never appear in an export for the assessment office.
-var identityColumns = []string{"phone", "telephone", "mobile", "address", "name_of", "respondent", "household_id", "interview_id", "interviewer"}
+var identityColumns = []string{"phone", "telephone", "mobile", "address", "name_of", "respondent", "household_id", "external_id", "interviewer", "psu"}
 
 // TestExportsCarryNoIdentity writes every export kind of a wave whose
 // cases have telephone numbers, and checks each file's columns and content.
@@ -536,5 +536,37 @@ func TestAssessmentWeightPerWave(t *testing.T) {
 	}
 	if _, err := minyi(t, dsn, "wave", "create", "w2", "--assessment-weight", "1.5"); err == nil || exitCode(err) != 2 {
 		t.Fatalf("a weight above 1: %v", err)
+	}
+}
+
+// TestResponsesExportRoundTrip: the anonymised microdata carry the final
+// weights, so importing them into another wave gives the same scores.
+func TestResponsesExportRoundTrip(t *testing.T) {
+	dsn := sqltest.NewDatabase(t)
+	mustRun(t, dsn, "districts", "import", writeFile(t, "d.csv", twoDistricts))
+	mustRun(t, dsn, "wave", "create", "w")
+	mustRun(t, dsn, "responses", "import", "--wave", "w", writeFile(t, "r.csv", responsesCSV()))
+	file := filepath.Join(t.TempDir(), "responses.csv")
+	mustRun(t, dsn, "export", "responses", "--wave", "w", "-o", file)
+	b, _ := os.ReadFile(file)
+	lines := strings.Split(strings.TrimSpace(strings.TrimPrefix(string(b), "\ufeff")), "\r\n")
+	if lines[0] != "interview_id,district_code,mode,weight,sex,age_group,q01,q02,q03,q04,q05,q06,q07,q08,q09,q10,q11,q12,q13" || len(lines) != 6 {
+		t.Fatalf("responses export:\n%s", b)
+	}
+	if !strings.Contains(string(b), ",500102,phone,1000.000000,2,1,1,") || !strings.Contains(string(b), ",500101,door,2.000000,1,5,8,") {
+		t.Fatalf("weights or codes missing:\n%s", b)
+	}
+	mustRun(t, dsn, "wave", "create", "copy")
+	mustRun(t, dsn, "responses", "import", "--wave", "copy", file)
+	a := mustRun(t, dsn, "scores", "--wave", "w", "--long")
+	c := mustRun(t, dsn, "scores", "--wave", "copy", "--long")
+	if a != c {
+		t.Fatalf("scores differ after export and import:\n%s\nvs\n%s", a, c)
+	}
+	cb := filepath.Join(t.TempDir(), "codebook.csv")
+	mustRun(t, dsn, "export", "codebook", "--wave", "w", "-o", cb)
+	b, _ = os.ReadFile(cb)
+	if !strings.Contains(string(b), "q03,indicator,single,您对本区县近一年来看病就医的情况满意吗?") || !strings.Contains(string(b), ",1,很满意,very satisfied,100\r\n") {
+		t.Fatalf("codebook:\n%.600s", b)
 	}
 }

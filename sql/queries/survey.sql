@@ -19,7 +19,7 @@ RETURNING id
 SELECT id FROM interviews WHERE idempotency_key = $1 OR (case_id IS NOT NULL AND case_id = $2)
 
 -- name: survey/wave-respondents
-SELECT i.district_code, coalesce(i.psu, '') AS psu, coalesce(i.weight, 0) AS weight, i.answers
+SELECT i.district_code, coalesce(i.psu, '') AS psu, coalesce(i.weight, 0) AS weight, i.answers, i.mode
 FROM interviews i WHERE i.wave_id = $1 ORDER BY i.id
 
 -- name: survey/count-interviews
