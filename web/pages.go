@@ -98,6 +98,22 @@ func loadPages() (*pages, error) {
 			return math.Max(0, math.Min(width, (x-lo)/(hi-lo)*width))
 		},
 		"sub": func(a, b float64) float64 { return a - b },
+		// heat is the colour band of a 100-point score in the heat map.
+		"heat": func(x float64) int {
+			switch {
+			case x >= 90:
+				return 5
+			case x >= 80:
+				return 4
+			case x >= 70:
+				return 3
+			case x >= 60:
+				return 2
+			case x >= 50:
+				return 1
+			}
+			return 0
+		},
 		"until": func(n int) []int {
 			out := make([]int, n)
 			for i := range out {
