@@ -12,6 +12,7 @@ import (
 var (
 	qLiveDistricts = sql.Q("dialer/live-districts")
 	qLiveSummary   = sql.Q("dialer/live-summary")
+	qCompletesDays = sql.Q("dialer/completes-by-day")
 )
 
 // LiveDistrict is one district's fieldwork right now.
@@ -43,6 +44,13 @@ type LiveSummary struct {
 type Live struct {
 	Summary   LiveSummary    `json:"summary"`
 	Districts []LiveDistrict `json:"districts"`
+	Days      []DayCount     `json:"days"` // completes per day, for the progress chart
+}
+
+// DayCount is the completes of one day (Asia/Shanghai).
+type DayCount struct {
+	Day string `db:"day" json:"day"`
+	N   int    `db:"n" json:"n"`
 }
 
 // LiveView reads a wave's fieldwork as it stands.
@@ -53,6 +61,9 @@ func LiveView(ctx context.Context, db sqlx.QueryerContext, waveID int64) (*Live,
 	}
 	if err := sqlx.SelectContext(ctx, db, &l.Districts, qLiveDistricts, waveID); err != nil {
 		return nil, fmt.Errorf("dialer: live districts: %w", err)
+	}
+	if err := sqlx.SelectContext(ctx, db, &l.Days, qCompletesDays, waveID); err != nil {
+		return nil, fmt.Errorf("dialer: completes by day: %w", err)
 	}
 	return &l, nil
 }

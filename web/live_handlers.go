@@ -1,8 +1,11 @@
 package web
 
 import (
+	"fmt"
+	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -21,7 +24,8 @@ func (s *Server) live(c echo.Context) error {
 	}
 	return s.renderView(c, http.StatusOK, "live", &view{
 		Title: survey.Text{ZH: "实时进度 · " + w.Name, EN: "Live progress · " + w.Name},
-		Data:  map[string]any{"Wave": w.Name, "Live": l, "Every": refreshEvery(c.QueryParam("every"))},
+		Data: map[string]any{"Wave": w.Name, "Live": l, "Every": refreshEvery(c.QueryParam("every")),
+			"Chart": progressChart(l.Days, l.Districts)},
 	})
 }
 
@@ -115,4 +119,43 @@ func calendarOf(appts []dialer.Appointment) []calendarDay {
 		d.Total++
 	}
 	return days
+}
+
+// chart is a cumulative completes line against the wave's target, drawn as
+// SVG by the template.
+type chart struct {
+	Points  string // SVG polyline points
+	Target  int
+	Total   int
+	First   string
+	Last    string
+	TargetY float64
+}
+
+func progressChart(days []dialer.DayCount, ds []dialer.LiveDistrict) chart {
+	const w, h = 600.0, 160.0
+	c := chart{}
+	for _, d := range ds {
+		c.Target += d.Target
+	}
+	if len(days) == 0 || c.Target == 0 {
+		return c
+	}
+	c.First, c.Last = days[0].Day, days[len(days)-1].Day
+	top := float64(c.Target)
+	cum := 0
+	pts := make([]string, 0, len(days)+1)
+	pts = append(pts, fmt.Sprintf("0,%.1f", h))
+	for i, d := range days {
+		cum += d.N
+		x := w
+		if len(days) > 1 {
+			x = float64(i) / float64(len(days)-1) * w
+		}
+		y := h - math.Min(1, float64(cum)/top)*h
+		pts = append(pts, fmt.Sprintf("%.1f,%.1f", x, y))
+	}
+	c.Total = cum
+	c.Points = strings.Join(pts, " ")
+	return c
 }

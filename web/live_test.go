@@ -82,6 +82,9 @@ func TestSupervisionPage(t *testing.T) {
 	fx.db.Exec(`UPDATE cases SET next_at = now() - interval '20 minutes' WHERE id = $1`, id)
 	sup := fx.signIn(t, "supervisor")
 	body := sup.get("/waves/" + fx.wave + "/supervision")
+	if live := sup.get("/waves/" + fx.wave + "/live"); !strings.Contains(live, `id="progress"`) || !strings.Contains(live, "累计完成") {
+		t.Error("the live view has no progress chart after a complete")
+	}
 	for _, want := range []string{`id="calendar"`, "已错过", "#" + id, "过短", "直线作答", "interviewer"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("supervision page lacks %q", want)

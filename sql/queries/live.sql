@@ -25,3 +25,7 @@ SELECT
   (SELECT coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM completed_at - started_at)), 0)
      FROM (SELECT completed_at, started_at FROM interviews WHERE wave_id = $1 AND started_at IS NOT NULL ORDER BY id DESC LIMIT 1000) x) AS median_seconds,
   (SELECT count(*) FROM interviews WHERE wave_id = $1) AS completes
+
+-- name: dialer/completes-by-day
+SELECT to_char(completed_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD') AS day, count(*) AS n
+FROM interviews WHERE wave_id = $1 GROUP BY 1 ORDER BY 1
