@@ -70,6 +70,7 @@ func (s *Server) Routes() []Route {
 		{http.MethodGet, "/scores", readers, s.scoresIndex, false},
 		{http.MethodGet, "/scores/:wave", readers, s.scores, false},
 		{http.MethodGet, "/scores/:wave/scores.csv", export, s.exportScores, false},
+		{http.MethodGet, "/waves/:wave/export/:kind", readers, s.download, false},
 		{http.MethodGet, "/waves/:wave/rates", readers, s.rates, false},
 	}
 }

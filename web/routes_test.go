@@ -16,7 +16,7 @@ func TestEveryRouteEveryRole(t *testing.T) {
 	fx := newFixture(t, 0.0001)
 	ctx := context.Background()
 	for _, r := range fx.s.Routes() {
-		path := strings.NewReplacer(":wave", fx.wave, ":id", "1", ":file", "app.css", ":lang", "en").Replace(r.Path)
+		path := strings.NewReplacer(":wave", fx.wave, ":id", "1", ":file", "app.css", ":lang", "en", ":kind", "codebook").Replace(r.Path)
 		if r.Roles == nil {
 			continue
 		}

@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"net/url"
 	"sort"
 
 	"github.com/labstack/echo/v4"
@@ -10,7 +9,6 @@ import (
 	"minyi/dialer"
 	"minyi/sampler"
 	"minyi/survey"
-	"minyi/survey/csvfile"
 )
 
 func (s *Server) scoresIndex(c echo.Context) error {
@@ -38,6 +36,7 @@ type scoresData struct {
 	Items     []string
 	Lo, Hi    float64 // the chart's axis
 	CanExport bool
+	Downloads []string // export kinds the user may download
 }
 
 func (s *Server) scores(c echo.Context) error {
@@ -51,7 +50,7 @@ func (s *Server) scores(c echo.Context) error {
 		return err
 	}
 	d := scoresData{Wave: name, Scores: sc, Labels: map[string]survey.Text{}, City: sc.Composite("ALL"), Items: sc.Items, Lo: 100, Hi: 0,
-		CanExport: hasRole(export, currentUser(c).Role)}
+		CanExport: hasRole(export, currentUser(c).Role), Downloads: ExportsFor(currentUser(c).Role)}
 	for _, di := range sc.Districts {
 		r := scoreRow{District: di, Score: sc.Composite(di.Code), Rank: sc.RankOf(di.Code)}
 		if r.Score != nil && r.Score.HasScore {
@@ -87,35 +86,7 @@ func (s *Server) scores(c echo.Context) error {
 
 // exportScores sends the wide-form scores CSV for the assessment office.
 func (s *Server) exportScores(c echo.Context) error {
-	name := c.Param("wave")
-	sc, err := survey.ScoreWaveNamed(c.Request().Context(), s.db, name)
-	if err != nil {
-		return err
-	}
-	enc, err := csvfile.ParseEncoding(c.QueryParam("encoding"))
-	if err != nil {
-		return survey.Errorf(survey.EInvalid, "编码只能是 utf-8 或 gb18030", "encoding must be utf-8 or gb18030")
-	}
-	// The export is recorded before the file leaves: an export that cannot
-	// be audited is not made.
-	u := currentUser(c)
-	if err := survey.AuditNow(c.Request().Context(), s.db, survey.AuditEntry{ActorID: u.ID, Actor: u.Username, Action: "export",
-		Subject: "scores:" + name, Details: map[string]any{"rows": len(sc.Districts) + 1, "encoding": enc}}); err != nil {
-		return err
-	}
-	h := c.Response().Header()
-	h.Set("Content-Type", "text/csv; charset="+string(enc))
-	h.Set("Content-Disposition", "attachment; filename*=UTF-8''"+url.PathEscape("scores-"+name+".csv"))
-	h.Set("Cache-Control", "no-store")
-	c.Response().WriteHeader(http.StatusOK)
-	w, err := csvfile.NewWriter(c.Response(), enc)
-	if err != nil {
-		return err
-	}
-	if err := survey.WriteScoresWide(w, sc.Estimates, sc.Districts, sc.Ranks, sc.AssessmentWeight, sc.Items); err != nil {
-		return err
-	}
-	return w.Flush()
+	return s.sendExport(c, "scores", c.Param("wave"))
 }
 
 // rates shows the AAPOR outcome rates of a wave per district.

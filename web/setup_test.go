@@ -218,3 +218,42 @@ func TestRatesPage(t *testing.T) {
 		t.Fatalf("rates page:\n%s", page)
 	}
 }
+
+// TestDownloadsByRole: the office downloads the anonymised files; the
+// dispositions, which carry case ids, are for admins. No download carries a
+// telephone number.
+func TestDownloadsByRole(t *testing.T) {
+	fx := newFixture(t, 0.0005)
+	c := fx.signIn(t, "interviewer")
+	id := c.nextCase()
+	page := c.get("/cases/" + id + "/interview")
+	form := completeAnswers("500103")
+	form.Set("key", formValue(page, "key"))
+	c.post("/cases/"+id+"/interview", form)
+	var phones []string
+	fx.db.Select(&phones, `SELECT phone FROM cases WHERE phone IS NOT NULL`)
+	office := fx.signIn(t, "office")
+	for _, kind := range ExportsFor(RoleOffice) {
+		res := office.do("GET", "/waves/"+fx.wave+"/export/"+kind, nil)
+		body := readAll(res)
+		if res.StatusCode != http.StatusOK || !strings.HasPrefix(body, "\ufeff") {
+			t.Fatalf("%s: %d", kind, res.StatusCode)
+		}
+		for _, p := range phones {
+			if strings.Contains(body, p) {
+				t.Fatalf("%s carries a telephone number", kind)
+			}
+		}
+	}
+	if res := office.do("GET", "/waves/"+fx.wave+"/export/dispositions", nil); res.StatusCode != http.StatusForbidden {
+		t.Fatalf("office dispositions: %d", res.StatusCode)
+	}
+	admin := fx.signIn(t, "admin")
+	res := admin.do("GET", "/waves/"+fx.wave+"/export/dispositions", nil)
+	if body := readAll(res); res.StatusCode != http.StatusOK || !strings.Contains(body, "case_id,district_code,mode,attempts,final_code") || !strings.Contains(body, ",1.1\r\n") {
+		t.Fatalf("admin dispositions: %d", res.StatusCode)
+	}
+	if res := admin.do("GET", "/waves/"+fx.wave+"/export/nonsense", nil); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("unknown kind: %d", res.StatusCode)
+	}
+}

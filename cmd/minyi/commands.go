@@ -11,12 +11,9 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
-
-	"github.com/jmoiron/sqlx"
 
 	"minyi/dialer"
 	"minyi/sampler"
@@ -354,82 +351,8 @@ func cmdScores(ctx context.Context, e *env, args []string) error {
 	return tw.Flush()
 }
 
-// exporters write the files of minyi export; a test checks every one of
-// them for respondent identity. Each returns the rows it wrote.
-var exporters = map[string]func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer) (int, error){
-	"scores": func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer) (int, error) {
-		sc, err := survey.ScoreWaveNamed(ctx, db, wave)
-		if err != nil {
-			return 0, err
-		}
-		return len(sc.Districts) + 1, survey.WriteScoresWide(w, sc.Estimates, sc.Districts, sc.Ranks, sc.AssessmentWeight, sc.Items)
-	},
-	"scores-long": func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer) (int, error) {
-		sc, err := survey.ScoreWaveNamed(ctx, db, wave)
-		if err != nil {
-			return 0, err
-		}
-		return len(sc.Estimates), survey.WriteScoresLongTo(w, sc.Estimates)
-	},
-	"rates": func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer) (int, error) {
-		rows, err := waveRates(ctx, db, wave)
-		if err != nil {
-			return 0, err
-		}
-		return len(rows), writeRates(w, rows)
-	},
-	"responses": func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer) (int, error) {
-		return survey.WriteResponses(ctx, db, wave, w)
-	},
-	"codebook": func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer) (int, error) {
-		return survey.WriteCodebook(ctx, db, wave, w)
-	},
-	"dispositions": func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer) (int, error) {
-		wv, err := sampler.GetWave(ctx, db, wave)
-		if err != nil {
-			return 0, err
-		}
-		if err := w.Write(dialer.DispositionHeader); err != nil {
-			return 0, err
-		}
-		n := 0
-		err = dialer.EachDisposition(ctx, db, wv.ID, func(d dialer.Disposition) error {
-			n++
-			return w.Write(d.Record())
-		})
-		return n, err
-	},
-}
-
-// exportKinds lists the exporters in a stable order.
-var exportKinds = func() []string {
-	var ks []string
-	for k := range exporters {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
-}()
-
-func waveRates(ctx context.Context, db *sqlx.DB, wave string) ([]dialer.RateRow, error) {
-	wv, err := sampler.GetWave(ctx, db, wave)
-	if err != nil {
-		return nil, err
-	}
-	return dialer.WaveRates(ctx, db, wv.ID)
-}
-
-func writeRates(w interface{ Write([]string) error }, rows []dialer.RateRow) error {
-	if err := w.Write(dialer.RatesHeader); err != nil {
-		return err
-	}
-	for _, r := range rows {
-		if err := w.Write(r.Record()); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+// exportKinds are the files minyi export writes (the same as the web's).
+var exportKinds = web.ExportKinds
 
 func cmdRates(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "rates", "rates --wave NAME   (AAPOR outcome rates per district and ALL, as CSV)")
@@ -439,12 +362,12 @@ func cmdRates(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	rows, err := waveRates(ctx, db.DB, *wave)
+	rows, err := web.WaveRates(ctx, db.DB, *wave)
 	if err != nil {
 		return err
 	}
 	cw := csv.NewWriter(e.stdout)
-	if err := writeRates(cw, rows); err != nil {
+	if err := web.WriteRates(cw, rows); err != nil {
 		return err
 	}
 	cw.Flush()
@@ -487,7 +410,7 @@ func cmdExport(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	rows, err := exporters[kind](ctx, db.DB, *wave, w)
+	rows, err := web.Exporters[kind].Write(ctx, db.DB, *wave, w)
 	if err == nil {
 		err = w.Flush()
 	}

@@ -1,0 +1,160 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"sort"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/labstack/echo/v4"
+
+	"minyi/dialer"
+	"minyi/sampler"
+	"minyi/survey"
+	"minyi/survey/csvfile"
+)
+
+// Exporter writes one kind of CSV file of a wave and returns how many rows
+// it wrote. Roles are who may download it from the web (the command line is
+// for those with the database's keys).
+type Exporter struct {
+	Roles []Role
+	Write func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer) (int, error)
+}
+
+// Exporters are the CSV files of a wave, by kind, for minyi export and the
+// download pages. A test checks every one of them for respondent identity.
+// Dispositions carry case ids, which admins can link to numbers: they are
+// for admins only.
+var Exporters = map[string]Exporter{
+	"scores": {Roles: export, Write: func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer) (int, error) {
+		sc, err := survey.ScoreWaveNamed(ctx, db, wave)
+		if err != nil {
+			return 0, err
+		}
+		return len(sc.Districts) + 1, survey.WriteScoresWide(w, sc.Estimates, sc.Districts, sc.Ranks, sc.AssessmentWeight, sc.Items)
+	}},
+	"scores-long": {Roles: export, Write: func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer) (int, error) {
+		sc, err := survey.ScoreWaveNamed(ctx, db, wave)
+		if err != nil {
+			return 0, err
+		}
+		return len(sc.Estimates), survey.WriteScoresLongTo(w, sc.Estimates)
+	}},
+	"rates": {Roles: readers, Write: func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer) (int, error) {
+		rows, err := WaveRates(ctx, db, wave)
+		if err != nil {
+			return 0, err
+		}
+		return len(rows), WriteRates(w, rows)
+	}},
+	"responses": {Roles: export, Write: func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer) (int, error) {
+		return survey.WriteResponses(ctx, db, wave, w)
+	}},
+	"codebook": {Roles: readers, Write: func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer) (int, error) {
+		return survey.WriteCodebook(ctx, db, wave, w)
+	}},
+	"dispositions": {Roles: admin, Write: func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer) (int, error) {
+		wv, err := sampler.GetWave(ctx, db, wave)
+		if err != nil {
+			return 0, err
+		}
+		if err := w.Write(dialer.DispositionHeader); err != nil {
+			return 0, err
+		}
+		n := 0
+		err = dialer.EachDisposition(ctx, db, wv.ID, func(d dialer.Disposition) error {
+			n++
+			return w.Write(d.Record())
+		})
+		return n, err
+	}},
+}
+
+// ExportKinds lists the exporters in a stable order.
+var ExportKinds = func() []string {
+	var ks []string
+	for k := range Exporters {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}()
+
+// WaveRates computes a wave's AAPOR rates by district.
+func WaveRates(ctx context.Context, db *sqlx.DB, wave string) ([]dialer.RateRow, error) {
+	wv, err := sampler.GetWave(ctx, db, wave)
+	if err != nil {
+		return nil, err
+	}
+	return dialer.WaveRates(ctx, db, wv.ID)
+}
+
+// WriteRates writes the rates CSV.
+func WriteRates(w interface{ Write([]string) error }, rows []dialer.RateRow) error {
+	if err := w.Write(dialer.RatesHeader); err != nil {
+		return err
+	}
+	for _, r := range rows {
+		if err := w.Write(r.Record()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ExportsFor lists the kinds a role may download.
+func ExportsFor(r Role) []string {
+	var out []string
+	for _, k := range ExportKinds {
+		if hasRole(Exporters[k].Roles, r) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// download sends one export of a wave as a file, if the user's role may
+// have that kind; every download is audited before the file leaves.
+func (s *Server) download(c echo.Context) error {
+	return s.sendExport(c, c.Param("kind"), c.Param("wave"))
+}
+
+func (s *Server) sendExport(c echo.Context, kind, wave string) error {
+	ex, ok := Exporters[kind]
+	if !ok {
+		return echo.NewHTTPError(http.StatusNotFound)
+	}
+	u := currentUser(c)
+	if !hasRole(ex.Roles, u.Role) {
+		return s.errorPage(c, http.StatusForbidden, survey.Text{ZH: "您的角色无权下载此文件", EN: "your role may not download this file"})
+	}
+	enc, err := csvfile.ParseEncoding(c.QueryParam("encoding"))
+	if err != nil {
+		return survey.Errorf(survey.EInvalid, "编码只能是 utf-8 或 gb18030", "encoding must be utf-8 or gb18030")
+	}
+	if _, err := sampler.GetWave(c.Request().Context(), s.db, wave); err != nil {
+		return err
+	}
+	if err := survey.AuditNow(c.Request().Context(), s.db, survey.AuditEntry{ActorID: u.ID, Actor: u.Username, Action: "export",
+		Subject: kind + ":" + wave, Details: map[string]any{"encoding": enc, "via": "web"}}); err != nil {
+		return err
+	}
+	h := c.Response().Header()
+	h.Set("Content-Type", "text/csv; charset="+string(enc))
+	h.Set("Content-Disposition", "attachment; filename*=UTF-8''"+url.PathEscape(kind+"-"+wave+".csv"))
+	h.Set("Cache-Control", "no-store")
+	c.Response().WriteHeader(http.StatusOK)
+	w, err := csvfile.NewWriter(c.Response(), enc)
+	if err != nil {
+		return err
+	}
+	// Rows stream to the client as they are written; a failure midway
+	// cuts the file short, which the client sees as an incomplete download.
+	if _, err := ex.Write(c.Request().Context(), s.db, wave, w); err != nil {
+		s.opt.Logger.Error("export failed midway", "kind", kind, "wave", wave, "err", err)
+		return nil
+	}
+	return w.Flush()
+}
