@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -171,8 +172,19 @@ type LockedCase struct {
 // which stores nothing. A repeated submission stores nothing new and
 // returns the first interview's id.
 func CompleteInterview(ctx context.Context, db *sqlx.DB, caseID, userID int64, key string, build func(LockedCase) (survey.Interview, error)) (int64, error) {
+	return CompleteInterviewAt(ctx, db, caseID, userID, key, 0, build)
+}
+
+// CompleteInterviewAt is CompleteInterview for a form that resumed the
+// case's draft at draftVersion: the draft is deleted with the save, and when
+// another tab has written a newer draft meanwhile it returns a
+// *DraftConflict and stores nothing. draftVersion 0 skips that check.
+func CompleteInterviewAt(ctx context.Context, db *sqlx.DB, caseID, userID int64, key string, draftVersion int, build func(LockedCase) (survey.Interview, error)) (int64, error) {
 	var id int64
 	err := withHeldCase(ctx, db, caseID, userID, func(tx *sqlx.Tx, lc LockedCase) error {
+		if _, err := takeDraft(ctx, db, tx, caseID, draftVersion); err != nil {
+			return err
+		}
 		iv, err := build(lc)
 		if err != nil {
 			return err
@@ -198,8 +210,70 @@ func CompleteInterview(ctx context.Context, db *sqlx.DB, caseID, userID int64, k
 // eligible.
 func ScreenOut(ctx context.Context, db *sqlx.DB, caseID, userID int64) error {
 	return withHeldCase(ctx, db, caseID, userID, func(tx *sqlx.Tx, _ LockedCase) error {
+		if _, err := takeDraft(ctx, db, tx, caseID, 0); err != nil {
+			return err
+		}
 		return recordAttempt(ctx, db, tx, caseID, userID, outcomeScreened, CodeScreenOut, nil, "final", CodeScreenOut, nil)
 	})
+}
+
+// BreakOff records that the respondent broke off the interview in progress
+// on a held case, by the rule: once the indicator questions have begun, a
+// partial interview (1.2, final, its answers stored as an interview flagged
+// partial) or a break-off (2.12, final); before them, a callback that
+// returns the case to the queue. The draft is deleted in the same
+// transaction: a callback starts the questionnaire afresh, since whoever
+// answers then may be someone else. questionnaire loads the case's version.
+func BreakOff(ctx context.Context, db *sqlx.DB, caseID, userID int64, rule BreakOffRule, districts map[string]bool,
+	questionnaire func(LockedCase) (*survey.Questionnaire, error), now time.Time) (BreakOffResult, error) {
+	var res BreakOffResult
+	err := withHeldCase(ctx, db, caseID, userID, func(tx *sqlx.Tx, lc LockedCase) error {
+		d, err := takeDraft(ctx, db, tx, caseID, 0)
+		if err != nil {
+			return err
+		}
+		if d == nil {
+			return errDraftNotStarted
+		}
+		q, err := questionnaire(lc)
+		if err != nil {
+			return err
+		}
+		var ans survey.Answers
+		res, ans = rule.classify(q, d.Answers, districts)
+		switch res.Code {
+		case CodePartial:
+			sex, _ := strconv.Atoi(ans["sex"])
+			age, _ := strconv.Atoi(ans["age_group"])
+			id, created, err := survey.InsertInterview(ctx, db, tx, survey.Interview{
+				WaveID: lc.WaveID, CaseID: caseID, QuestionnaireID: q.ID, InterviewerID: userID,
+				District: ans["district"], Mode: "phone", Sex: sex, AgeGroup: age, Answers: ans,
+				IdempotencyKey: d.Key, Source: "cati", StartedAt: d.StartedAt,
+			})
+			if err != nil {
+				return err
+			}
+			if created {
+				mark, err := sql.TxStmt(ctx, db, tx, "dialer/mark-partial")
+				if err != nil {
+					return err
+				}
+				if _, err := mark.ExecContext(ctx, id); err != nil {
+					return fmt.Errorf("dialer: mark partial: %w", err)
+				}
+			}
+			res.InterviewID = id
+			return recordAttempt(ctx, db, tx, caseID, userID, outcomeBreakOffPartial, CodePartial, nil, "final", CodePartial, nil)
+		case CodeBreakOff:
+			return recordAttempt(ctx, db, tx, caseID, userID, outcomeBreakOff, CodeBreakOff, nil, "final", CodeBreakOff, nil)
+		}
+		if lc.Attempts+1 >= MaxAttempts {
+			res.Code = CodeBreakOff
+			return recordAttempt(ctx, db, tx, caseID, userID, outcomeBreakOffCallback, CodeBreakOff, nil, "final", CodeBreakOff, nil)
+		}
+		return recordAttempt(ctx, db, tx, caseID, userID, outcomeBreakOffCallback, CodeBreakOff, nil, "pending", "", now.Add(BreakOffRetry))
+	})
+	return res, err
 }
 
 // withHeldCase runs fn in a transaction holding the case's row lock, only if

@@ -41,6 +41,18 @@ const (
 	outcomeScreened = "screened_out"
 )
 
+// Break-off: the respondent stopped in the middle of the questionnaire
+// (AAPOR 1.2 partial or 2.12 break-off, by BreakOffRule; a break-off before
+// the indicators is called back after BreakOffRetry).
+const (
+	CodePartial             = "1.2"
+	CodeBreakOff            = "2.12"
+	BreakOffRetry           = time.Hour
+	outcomeBreakOffPartial  = "breakoff_partial"
+	outcomeBreakOff         = "breakoff"
+	outcomeBreakOffCallback = "breakoff_callback"
+)
+
 // OutcomeByCode finds an outcome, ok=false for an unknown code.
 func OutcomeByCode(code string) (Outcome, bool) {
 	for _, o := range Outcomes {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -92,6 +93,10 @@ type caseData struct {
 	Outcomes []dialer.Outcome
 	MinTime  string
 	Appt     string
+	// Draft is the interview in progress, nil before the questionnaire is
+	// opened: only a started interview can be broken off.
+	Draft *dialer.Draft
+	Rule  dialer.BreakOffRule
 }
 
 func (s *Server) casePage(c echo.Context) error {
@@ -107,9 +112,14 @@ func (s *Server) showCase(c echo.Context, status int, errMsg *survey.Text, appt 
 	if err != nil {
 		return err
 	}
+	draft, err := dialer.GetDraft(c.Request().Context(), s.db, cs.ID)
+	if err != nil && survey.ErrorCode(err) != survey.ENotFound {
+		return err
+	}
 	return s.renderView(c, status, "case", &view{
 		Title: survey.Text{ZH: "样本 " + strconv.FormatInt(cs.ID, 10), EN: "Case " + strconv.FormatInt(cs.ID, 10)}, Err: errMsg,
-		Data: caseData{Case: cs, Attempts: as, Outcomes: dialer.Outcomes, MinTime: s.opt.Now().In(shanghai).Format("2006-01-02T15:04"), Appt: appt},
+		Data: caseData{Case: cs, Attempts: as, Outcomes: dialer.Outcomes, MinTime: s.opt.Now().In(shanghai).Format("2006-01-02T15:04"), Appt: appt,
+			Draft: draft, Rule: dialer.PartialRule},
 	})
 }
 
@@ -144,6 +154,21 @@ type interviewData struct {
 	Errors    map[string]survey.Text
 	Key       string
 	Started   string
+	// Version is the draft version the page starts from; the page script
+	// sends it with each draft write, and the save with the interview.
+	Version int
+	// Current is the question where the interview stopped, for resuming.
+	Current string
+}
+
+// DontKnow lists the questionnaire's don't-know codes for the page
+// script's "/" and "*" keys.
+func (d interviewData) DontKnow() string {
+	var cs []string
+	for _, c := range d.Q.DontKnow {
+		cs = append(cs, strconv.Itoa(c))
+	}
+	return strings.Join(cs, ",")
 }
 
 // questionnaireOf returns the questionnaire version of a case's wave.
@@ -177,11 +202,22 @@ func (s *Server) interviewForm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// Opening the form starts the interview's draft, or resumes it with the
+	// answers, idempotency key and start time it had.
+	d, err := dialer.OpenDraft(c.Request().Context(), s.db, cs.ID, currentUser(c).ID, randomToken(), s.opt.Now())
+	if err != nil {
+		return err
+	}
 	// The district hint of the number is only a guess, so the screener asks.
-	return s.render(c, http.StatusOK, "interview", survey.Text{ZH: "访问问卷", EN: "Interview"}, interviewData{
-		Case: cs, Q: q, Districts: ds, Answers: survey.Answers{}, Key: randomToken(),
-		Started: s.opt.Now().UTC().Format(time.RFC3339),
-	})
+	return s.render(c, http.StatusOK, "interview", survey.Text{ZH: "访问问卷", EN: "Interview"}, draftData(cs, q, ds, d))
+}
+
+// draftData is the form filled from a draft.
+func draftData(cs *dialer.Case, q *survey.Questionnaire, ds []sampler.District, d *dialer.Draft) interviewData {
+	return interviewData{
+		Case: cs, Q: q, Districts: ds, Answers: d.Answers, Key: d.Key,
+		Started: d.StartedAt.UTC().Format(time.RFC3339), Version: d.Version, Current: d.Current,
+	}
 }
 
 // validationFailed carries the answers back to the form.
@@ -224,7 +260,8 @@ func (s *Server) submitInterview(c echo.Context) error {
 		return err
 	}
 	started, _ := time.Parse(time.RFC3339, form.Get("started"))
-	_, err = dialer.CompleteInterview(ctx, s.db, caseID, user.ID, key, func(lc dialer.LockedCase) (survey.Interview, error) {
+	version, _ := strconv.Atoi(form.Get("draft_version"))
+	_, err = dialer.CompleteInterviewAt(ctx, s.db, caseID, user.ID, key, version, func(lc dialer.LockedCase) (survey.Interview, error) {
 		q, err := s.questionnaireOf(ctx, &dialer.Case{QuestionnaireID: lc.QuestionnaireID})
 		if err != nil {
 			return survey.Interview{}, err
@@ -245,7 +282,32 @@ func (s *Server) submitInterview(c echo.Context) error {
 		}, nil
 	})
 	var vf *validationFailed
+	var conflict *dialer.DraftConflict
 	switch {
+	case errors.As(err, &conflict):
+		// Another tab saved newer answers: show those rather than let this
+		// page's older ones replace them unseen.
+		cs, err := dialer.CaseFor(ctx, s.db, caseID, user.ID)
+		if err != nil {
+			return err
+		}
+		q, err := s.questionnaireOf(ctx, cs)
+		if err != nil {
+			return err
+		}
+		ds, err := sampler.ListDistricts(ctx, s.db)
+		if err != nil {
+			return err
+		}
+		d, err := dialer.GetDraft(ctx, s.db, caseID)
+		if err != nil {
+			return err
+		}
+		return s.renderView(c, http.StatusConflict, "interview", &view{
+			Title: survey.Text{ZH: "访问问卷", EN: "Interview"},
+			Err:   &survey.Text{ZH: "这份问卷已在另一个窗口或设备上修改,本页的答案没有保存。下面是最新的答案,请核对后再保存。", EN: "This interview was changed in another tab or device; the answers on this page were not saved. The latest answers are shown below: check them and save again."},
+			Data:  draftData(cs, q, ds, d),
+		})
 	case err == nil:
 		return c.Redirect(http.StatusSeeOther, "/calls?msg=saved")
 	case errors.Is(err, errScreenedOut):
@@ -266,10 +328,14 @@ func (s *Server) submitInterview(c echo.Context) error {
 		for _, fe := range vf.errors {
 			errs[fe.Question] = fe.Message
 		}
+		// Nothing was written, so the draft is still at the version sent.
+		if d, err := dialer.GetDraft(ctx, s.db, caseID); err == nil {
+			version = d.Version
+		}
 		return s.renderView(c, http.StatusUnprocessableEntity, "interview", &view{
 			Title: survey.Text{ZH: "访问问卷", EN: "Interview"},
 			Err:   &survey.Text{ZH: "有 " + strconv.Itoa(len(errs)) + " 道题需要改正,已在题目旁标出;答案都还在。", EN: strconv.Itoa(len(errs)) + " questions need attention (marked below); your answers are kept."},
-			Data:  interviewData{Case: cs, Q: vf.q, Districts: ds, Answers: ans, Errors: errs, Key: key, Started: form.Get("started")},
+			Data:  interviewData{Case: cs, Q: vf.q, Districts: ds, Answers: ans, Errors: errs, Key: key, Started: form.Get("started"), Version: version, Current: firstError(vf.q, errs)},
 		})
 	}
 	return err
@@ -290,4 +356,135 @@ func (s *Server) districtSet(ctx context.Context) (map[string]bool, error) {
 	}
 	s.districtCodes, s.districtsAt = sampler.DistrictSet(ds), time.Now()
 	return s.districtCodes, nil
+}
+
+// firstError is the first question with an error, where the form resumes.
+func firstError(q *survey.Questionnaire, errs map[string]survey.Text) string {
+	for _, qu := range q.Questions {
+		if _, ok := errs[qu.ID]; ok {
+			return qu.ID
+		}
+	}
+	return ""
+}
+
+// draftRequest is a draft write from the page script (JSON), or from a
+// plain form with the questionnaire's own field names.
+type draftRequest struct {
+	Version int               `json:"version"`
+	Current string            `json:"current"`
+	Answers map[string]string `json:"answers"`
+}
+
+// saveDraft keeps the answers given so far, so that the interview resumes
+// after a closed tab or a lost connection. A write over a version that is
+// no longer the newest (a second tab) is refused with 409.
+func (s *Server) saveDraft(c echo.Context) error {
+	ctx := c.Request().Context()
+	cs, err := s.heldCase(c)
+	if err != nil {
+		return err
+	}
+	q, err := s.questionnaireOf(ctx, cs)
+	if err != nil {
+		return err
+	}
+	var in draftRequest
+	if strings.HasPrefix(c.Request().Header.Get(echo.HeaderContentType), echo.MIMEApplicationJSON) {
+		if err := json.NewDecoder(c.Request().Body).Decode(&in); err != nil {
+			return c.JSON(http.StatusBadRequest, map[string]any{"error": survey.Text{ZH: "草稿格式不正确", EN: "the draft is not valid JSON"}})
+		}
+	} else {
+		form, err := c.FormParams()
+		if err != nil {
+			return err
+		}
+		in.Version, _ = strconv.Atoi(form.Get("draft_version"))
+		in.Current = form.Get("current")
+		in.Answers = map[string]string{}
+		for k, v := range form {
+			if id, ok := strings.CutPrefix(k, "q_"); ok && len(v) > 0 {
+				in.Answers[id] = v[0]
+			}
+		}
+	}
+	ans := draftAnswers(q, in.Answers)
+	if q.Question(in.Current) == nil {
+		in.Current = ""
+	}
+	v, err := dialer.SaveDraft(ctx, s.db, cs.ID, currentUser(c).ID, in.Version, ans, in.Current)
+	var conflict *dialer.DraftConflict
+	var de *survey.Error
+	switch {
+	case errors.As(err, &conflict):
+		return c.JSON(http.StatusConflict, map[string]any{"error": dialer.ConflictMessage, "version": conflict.Current})
+	case errors.As(err, &de) && de.Code == survey.ENotFound:
+		return c.JSON(http.StatusNotFound, map[string]any{"error": survey.Text{ZH: de.ZH, EN: de.EN}})
+	case err != nil:
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"version": v})
+}
+
+// draftAnswers keeps the answers to the questionnaire's questions, with
+// the ticked boxes of a multiple question ("<id>_<code>") joined into one
+// answer, as the form is filled again from them. They are checked only
+// when the interview is saved: a draft may hold what is not yet valid.
+func draftAnswers(q *survey.Questionnaire, in map[string]string) survey.Answers {
+	out := survey.Answers{}
+	for _, qu := range q.Questions {
+		v := strings.TrimSpace(in[qu.ID])
+		if qu.Type == survey.TypeMultiple {
+			var codes []string
+			for _, o := range qu.Options {
+				code := strconv.Itoa(o.Code)
+				if survey.Chosen(v, o.Code) || strings.TrimSpace(in[qu.ID+"_"+code]) != "" {
+					codes = append(codes, code)
+				}
+			}
+			v = strings.Join(codes, ",")
+		}
+		// A UTF-8 character is at most 4 bytes: longer cannot be a real answer.
+		if v != "" && len(v) <= 4*qu.MaxLen() {
+			out[qu.ID] = v
+		}
+	}
+	return out
+}
+
+func init() {
+	// The outcomes of a break-off, shown on the calls page after it.
+	notices["partial"] = survey.Text{ZH: "访问中断,已答题目足够,按部分完成(AAPOR 1.2)保存。", EN: "Interview broken off; enough was answered to keep it as a partial interview (AAPOR 1.2)."}
+	notices["breakoff"] = survey.Text{ZH: "访问中断,已答题目不足,样本按中断(AAPOR 2.12)结束。", EN: "Interview broken off with too few answers; the case is closed as a break-off (AAPOR 2.12)."}
+	notices["callback"] = survey.Text{ZH: "访问在满意度题目之前中断,样本已放回队列,稍后回拨。", EN: "Interview broken off before the satisfaction questions; the case is back in the queue for a callback."}
+}
+
+// breakOff ends an interview in progress that the respondent broke off, by
+// the partial rule: partial (1.2), break-off (2.12), or a callback.
+func (s *Server) breakOff(c echo.Context) error {
+	ctx := c.Request().Context()
+	cs, err := s.heldCase(c)
+	if err != nil {
+		return err
+	}
+	districts, err := s.districtSet(ctx)
+	if err != nil {
+		return err
+	}
+	res, err := dialer.BreakOff(ctx, s.db, cs.ID, currentUser(c).ID, dialer.PartialRule, districts, func(lc dialer.LockedCase) (*survey.Questionnaire, error) {
+		return s.questionnaireOf(ctx, &dialer.Case{QuestionnaireID: lc.QuestionnaireID})
+	}, s.opt.Now())
+	if de, ok := err.(*survey.Error); ok && de.Code == survey.EInvalid {
+		return s.showCase(c, http.StatusUnprocessableEntity, &survey.Text{ZH: de.ZH, EN: de.EN}, "")
+	}
+	if err != nil {
+		return err
+	}
+	switch res.Code {
+	case dialer.CodePartial:
+		return c.Redirect(http.StatusSeeOther, "/calls?msg=partial")
+	case dialer.CodeBreakOff:
+		return c.Redirect(http.StatusSeeOther, "/calls?msg=breakoff")
+	}
+	return c.Redirect(http.StatusSeeOther, "/calls?msg=callback")
 }

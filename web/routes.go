@@ -66,6 +66,8 @@ func (s *Server) Routes() []Route {
 		{http.MethodPost, "/cases/:id/outcome", callers, s.recordOutcome, false},
 		{http.MethodGet, "/cases/:id/interview", callers, s.interviewForm, false},
 		{http.MethodPost, "/cases/:id/interview", callers, s.submitInterview, false},
+		{http.MethodPost, "/cases/:id/draft", callers, s.saveDraft, false},
+		{http.MethodPost, "/cases/:id/breakoff", callers, s.breakOff, false},
 
 		{http.MethodGet, "/scores", readers, s.scoresIndex, false},
 		{http.MethodGet, "/scores/:wave", readers, s.scores, false},
