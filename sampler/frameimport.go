@@ -730,8 +730,14 @@ var (
 	qImportDistrictCodes       = sql.Q("frames/district-codes")
 	qImportLockPhones          = sql.Q("frames/lock-phone-frame")
 	qImportPhoneStaging        = sql.Q("frames/create-phone-staging")
+	qImportWorkMem             = sql.Q("frames/import-work-mem")
 	qImportPhoneDuplicates     = sql.Q("frames/phone-duplicates")
 	qImportMergePhones         = sql.Q("frames/merge-phones")
+	qImportPhoneBases          = sql.Q("frames/phone-stratum-bases")
+	qImportCountFixed          = sql.Q("frames/count-fixed-phones")
+	qImportInsertNumbered      = sql.Q("frames/insert-numbered-phones")
+	qImportSavepoint           = sql.Q("frames/savepoint")
+	qImportRollbackSavepoint   = sql.Q("frames/rollback-savepoint")
 	qImportUsedInBlocks        = sql.Q("frames/used-phones-in-blocks")
 	qImportLockHouseholds      = sql.Q("frames/lock-household-frame")
 	qImportHouseholdStaging    = sql.Q("frames/create-household-staging")
@@ -778,7 +784,7 @@ func importPhones(ctx context.Context, db *sqlx.DB, r io.Reader, opt ImportOptio
 		return copyPhone(ctx, st, row)
 	})
 	if perr != nil {
-		st.Close()
+		st.st.Close()
 		return rep, nothingImported(perr)
 	}
 	if err := mergePhones(ctx, tx, st, &rep); err != nil {
@@ -793,40 +799,96 @@ func preparePhoneStaging(ctx context.Context, tx *sqlx.Tx) error {
 	if _, err := tx.ExecContext(ctx, qImportLockPhones); err != nil {
 		return fmt.Errorf("sampler: lock phone frame: %w", err)
 	}
+	if _, err := tx.ExecContext(ctx, qImportWorkMem); err != nil {
+		return fmt.Errorf("sampler: import settings: %w", err)
+	}
 	if _, err := tx.ExecContext(ctx, qImportPhoneStaging); err != nil {
 		return fmt.Errorf("sampler: phone staging table: %w", err)
 	}
 	return nil
 }
 
+// phoneCopy is the COPY of an import into the staging table. Each row gets
+// the ordinal it will have if the file holds no duplicate: the next one of
+// its stratum after those already in the frame (read under the import's
+// lock).
+type phoneCopy struct {
+	st   *sqlx.Stmt
+	next map[string]int64 // last ordinal handed out, by stratum
+}
+
 // openPhoneCopy starts the COPY into the staging table; until it ends, the
 // transaction can run nothing else.
-func openPhoneCopy(ctx context.Context, tx *sqlx.Tx) (*sqlx.Stmt, error) {
-	st, err := tx.PreparexContext(ctx, pq.CopyIn("frame_phone_rows", "line", "phone", "district_code", "fixed"))
+func openPhoneCopy(ctx context.Context, tx *sqlx.Tx) (*phoneCopy, error) {
+	var bases []struct {
+		Stratum string `db:"stratum"`
+		N       int64  `db:"n"`
+	}
+	if err := tx.SelectContext(ctx, &bases, qImportPhoneBases); err != nil {
+		return nil, fmt.Errorf("sampler: phone frame strata: %w", err)
+	}
+	c := &phoneCopy{next: make(map[string]int64, len(bases))}
+	for _, b := range bases {
+		c.next[b.Stratum] = b.N
+	}
+	st, err := tx.PreparexContext(ctx, pq.CopyIn("frame_phone_rows", "line", "phone", "district_code", "fixed", "ordinal"))
 	if err != nil {
 		return nil, fmt.Errorf("sampler: copy phones: %w", err)
 	}
-	return st, nil
+	c.st = st
+	return c, nil
 }
 
-func copyPhone(ctx context.Context, st *sqlx.Stmt, row PhoneRow) error {
+func copyPhone(ctx context.Context, c *phoneCopy, row PhoneRow) error {
 	var d any
 	if row.District != "" {
 		d = row.District
 	}
-	if _, err := st.ExecContext(ctx, row.Line, row.Phone, d, row.Fixed); err != nil {
+	c.next[row.District]++
+	if _, err := c.st.ExecContext(ctx, row.Line, row.Phone, d, row.Fixed, c.next[row.District]); err != nil {
 		return fmt.Errorf("sampler: copy phones: %w", err)
 	}
 	return nil
 }
 
-// mergePhones ends the COPY, lists the duplicates and appends the rest.
-func mergePhones(ctx context.Context, tx *sqlx.Tx, st *sqlx.Stmt, rep *FrameReport) error {
-	_, err := st.ExecContext(ctx)
-	st.Close()
+// mergePhones ends the COPY and appends the new numbers to the frame.
+//
+// Most files repeat no number, in themselves or against the frame, and then
+// the ordinals given at COPY time are the frame's: the rows go in as they
+// are, and the frame's unique index on the number is the duplicate check.
+// When that index refuses a row, the attempt is undone and the staged rows
+// are merged the long way, which lists every duplicate and renumbers the
+// rest.
+func mergePhones(ctx context.Context, tx *sqlx.Tx, c *phoneCopy, rep *FrameReport) error {
+	_, err := c.st.ExecContext(ctx)
+	c.st.Close()
 	if err != nil {
 		return fmt.Errorf("sampler: copy phones: %w", err)
 	}
+	if _, err := tx.ExecContext(ctx, qImportSavepoint); err != nil {
+		return fmt.Errorf("sampler: add to phone frame: %w", err)
+	}
+	res, err := tx.ExecContext(ctx, qImportInsertNumbered)
+	if err == nil {
+		added, _ := res.RowsAffected()
+		if int(added) != rep.Kept {
+			return fmt.Errorf("sampler: add to phone frame: %d rows added, %d staged", added, rep.Kept)
+		}
+		return nil
+	}
+	var pqErr *pq.Error
+	if !errors.As(err, &pqErr) || pqErr.Code != "23505" {
+		return fmt.Errorf("sampler: add to phone frame: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, qImportRollbackSavepoint); err != nil {
+		return fmt.Errorf("sampler: add to phone frame: %w", err)
+	}
+	return mergePhonesWithDuplicates(ctx, tx, rep)
+}
+
+// mergePhonesWithDuplicates lists the duplicates among the staged rows and
+// appends the rest, numbered on from each stratum's largest ordinal.
+func mergePhonesWithDuplicates(ctx context.Context, tx *sqlx.Tx, rep *FrameReport) error {
 	rows, err := tx.QueryContext(ctx, qImportPhoneDuplicates, MaxStoredProblems)
 	if err != nil {
 		return fmt.Errorf("sampler: phone duplicates: %w", err)
@@ -845,8 +907,25 @@ func mergePhones(ctx context.Context, tx *sqlx.Tx, st *sqlx.Stmt, rep *FrameRepo
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("sampler: phone duplicates: %w", err)
 	}
-	var added, fixed int
-	if err := tx.QueryRowContext(ctx, qImportMergePhones).Scan(&added, &fixed); err != nil {
+	var fixed int
+	if rep.Fixed > 0 {
+		if err := tx.GetContext(ctx, &fixed, qImportCountFixed); err != nil {
+			return fmt.Errorf("sampler: count normalised numbers: %w", err)
+		}
+	}
+	var bases []struct {
+		Stratum string `db:"stratum"`
+		N       int64  `db:"n"`
+	}
+	if err := tx.SelectContext(ctx, &bases, qImportPhoneBases); err != nil {
+		return fmt.Errorf("sampler: phone frame strata: %w", err)
+	}
+	strata, ns := make([]string, len(bases)), make([]int64, len(bases))
+	for i, b := range bases {
+		strata[i], ns[i] = b.Stratum, b.N
+	}
+	var added int
+	if err := tx.GetContext(ctx, &added, qImportMergePhones, pq.StringArray(strata), pq.Int64Array(ns)); err != nil {
 		return fmt.Errorf("sampler: add to phone frame: %w", err)
 	}
 	rep.Duplicates += rep.Kept - added
@@ -1123,7 +1202,7 @@ func generateRDD(ctx context.Context, db *sqlx.DB, prefixes []string, count int,
 		rep.Kept++
 		row := PhoneRow{Line: rep.Kept, Phone: fmt.Sprintf("%s%04d", blocks[vj/10000], vj%10000)}
 		if err := copyPhone(ctx, st, row); err != nil {
-			st.Close()
+			st.st.Close()
 			return rep, err
 		}
 	}

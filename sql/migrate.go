@@ -117,19 +117,33 @@ func SchemaVersion(db *sqlx.DB) (int, error) {
 	return v, err
 }
 
-// CheckSchema fails with what to run when the database is older than the
-// binary, and when it is newer (an older binary must not write to it).
+// CheckSchema fails with what to run when the database lacks a migration
+// of this binary (an older schema, or a migration added out of order), and
+// when it has one the binary does not know (an older binary must not write
+// to a newer schema).
 func CheckSchema(db *sqlx.DB) error {
 	have, err := SchemaVersion(db)
 	if err != nil {
 		return fmt.Errorf("sql: read schema version: %w", err)
 	}
 	want := LatestVersion()
-	switch {
-	case have < want:
-		return fmt.Errorf("数据库结构版本为 %d,本程序需要 %d:请先运行 `minyi migrate` / database schema is at version %d, this binary needs %d: run `minyi migrate` first", have, want, have, want)
-	case have > want:
+	if have > want {
 		return fmt.Errorf("数据库结构版本 %d 比本程序 (%d) 新:请升级 minyi / database schema version %d is newer than this binary (%d): upgrade minyi", have, want, have, want)
+	}
+	var applied []int64
+	if have > 0 {
+		if err := db.Select(&applied, `SELECT version FROM schema_migrations ORDER BY version`); err != nil {
+			return fmt.Errorf("sql: read schema versions: %w", err)
+		}
+	}
+	done := map[int]bool{}
+	for _, v := range applied {
+		done[int(v)] = true
+	}
+	for _, m := range Migrations() {
+		if !done[m.Version] {
+			return fmt.Errorf("数据库结构版本为 %d,缺少迁移 %04d:请先运行 `minyi migrate` / the database schema lacks migration %04d (at version %d, this binary needs %d): run `minyi migrate` first", have, m.Version, m.Version, have, want)
+		}
 	}
 	return nil
 }

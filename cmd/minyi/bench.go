@@ -45,14 +45,23 @@ type BenchResult struct {
 }
 
 func cmdBench(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "bench", "bench [--json] [--duration 10s] [--clients 50] [--data DIR]")
+	fs := newFlags(e, "bench", "bench [--json] [--only NAME[,NAME]] [--scale F] [--duration 10s] [--clients 50] [--data DIR]")
 	asJSON := fs.Bool("json", false, "每个基准一行 JSON / one JSON object per benchmark")
 	duration := fs.Duration("duration", 10*time.Second, "每项测量时长 / measuring time of each side")
 	clients := fs.Int("clients", 50, "并发客户端 / concurrent clients")
 	data := fs.String("data", "var/bench", "内置数据库的数据目录(未设 DATABASE_URL 时)/ data directory of the embedded cluster when DATABASE_URL is unset")
 	cpuprofile := fs.String("cpuprofile", "", "写入 CPU 剖析 / write a CPU profile of our side")
+	only := fs.String("only", "", "只运行这些基准(逗号分隔)/ run only these benchmarks, comma-separated: "+strings.Join(benchNames, ", "))
+	scale := fs.Float64("scale", 1, "抽样框规模,1 = 2010 年普查的 2880 万常住人口 / frame size as a share of the 28.8 million residents of the 2010 census (0.01 for a quick run)")
 	if _, err := parse(fs, args); err != nil {
 		return err
+	}
+	selected, err := selectBenches(*only)
+	if err != nil {
+		return err
+	}
+	if *scale <= 0 || *scale > 10 {
+		return usageError{fmt.Sprintf("--scale 须在 (0, 10] 内 / --scale must be in (0, 10]: %v", *scale)}
 	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -68,11 +77,21 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 	}
 	defer b.close()
 	progress := e.stderr
-	res, err := benchSubmit(ctx, b, *clients, *duration, progress)
-	if err != nil {
-		return err
+	var results []BenchResult
+	if selected[benchSubmitName] {
+		res, err := benchSubmit(ctx, b, *clients, *duration, progress)
+		if err != nil {
+			return err
+		}
+		results = append(results, res)
 	}
-	results := []BenchResult{res}
+	if selected[benchImportName] || selected[benchDrawName] {
+		res, err := benchFrame(ctx, b, *scale, selected[benchImportName], selected[benchDrawName], progress)
+		if err != nil {
+			return err
+		}
+		results = append(results, res...)
+	}
 	if *asJSON {
 		enc := json.NewEncoder(e.stdout)
 		for _, r := range results {
@@ -83,13 +102,13 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "benchmark\tours\tbaseline\tunit\tratio\ttarget\tresult")
+	fmt.Fprintln(tw, "benchmark\tours\tbaseline\tunit\tratio (ours/baseline)\ttarget\tresult")
 	for _, r := range results {
 		verdict := "ok"
 		if !r.Pass {
 			verdict = "BELOW TARGET"
 		}
-		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%s\t%.2f\t%s\t%s\n", r.Name, r.Ours, r.Baseline, r.Unit, r.Ratio, r.Target, verdict)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.2f\t%s\t%s\n", r.Name, benchFigure(r.Ours), benchFigure(r.Baseline), r.Unit, r.Ratio, r.Target, verdict)
 	}
 	tw.Flush()
 	for _, r := range results {
@@ -110,6 +129,9 @@ type benchDB struct {
 	admin   *sqlx.DB
 	name    string
 	cluster *sql.Cluster
+	// sharesAdmin marks a sibling database, which must not close the
+	// admin connection or the cluster of the database it came from.
+	sharesAdmin bool
 }
 
 func newBenchDB(dataDir string) (*benchDB, error) {
@@ -150,7 +172,41 @@ func newBenchDB(dataDir string) (*benchDB, error) {
 	return b, nil
 }
 
+// sibling makes another fresh database on the same server, for a benchmark
+// that needs a second frame beside the first.
+func (b *benchDB) sibling(suffix string) (*benchDB, error) {
+	s := &benchDB{name: b.name + "_" + suffix, admin: b.admin, sharesAdmin: true}
+	s.dsn = regexp.MustCompile(`dbname=\S+`).ReplaceAllString(b.dsn, "dbname="+s.name)
+	if err := sql.CreateDatabase(b.admin.DB, s.name, ""); err != nil {
+		return nil, err
+	}
+	var err error
+	if s.db, err = sqlx.Open("postgres", s.dsn); err != nil {
+		return nil, err
+	}
+	if _, err := sql.Migrate(s.db); err != nil {
+		s.close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// libpqDSN is the connection string for PostgreSQL's own tools.
+func (b *benchDB) libpqDSN() string {
+	// binary_parameters is lib/pq's own option; libpq refuses it.
+	return strings.TrimSpace(strings.ReplaceAll(b.dsn, "binary_parameters=yes", ""))
+}
+
+// close drops the database, and stops the cluster when b started it; a
+// sibling shares its admin connection with the database it came from.
 func (b *benchDB) close() {
+	if b.sharesAdmin {
+		if b.db != nil {
+			b.db.Close()
+		}
+		b.admin.Exec("DROP DATABASE IF EXISTS " + pq.QuoteIdentifier(b.name) + " WITH (FORCE)")
+		return
+	}
 	if b.db != nil {
 		b.db.Close()
 	}
@@ -168,7 +224,7 @@ func (b *benchDB) close() {
 // transaction (lock the case, insert the interview, insert the attempt,
 // close the case) at the same concurrency on the same database.
 func benchSubmit(ctx context.Context, b *benchDB, clients int, d time.Duration, progress io.Writer) (BenchResult, error) {
-	res := BenchResult{Name: "interview-submit-http", Unit: "interviews/s", Target: ">= 0.50"}
+	res := BenchResult{Name: benchSubmitName, Unit: "interviews/s", Target: ">= 0.50"}
 	fmt.Fprintf(progress, "bench: preparing %d interviewers and their cases…\n", clients)
 	ds, err := sampler.ParseDistricts(bytes.NewReader(chongqingDistricts))
 	if err != nil {
@@ -350,9 +406,7 @@ func pgbench(ctx context.Context, b *benchDB, clients int, d time.Duration, scri
 	f.WriteString(script)
 	f.Close()
 	args := []string{"-n", "-c", strconv.Itoa(clients), "-j", "2", "-T", strconv.Itoa(int(d.Seconds())), "-f", f.Name()}
-	// binary_parameters is lib/pq's own option; libpq refuses it.
-	dsn := strings.TrimSpace(strings.ReplaceAll(b.dsn, "binary_parameters=yes", ""))
-	cmd := exec.CommandContext(ctx, bin, append(args, dsn)...)
+	cmd := exec.CommandContext(ctx, bin, append(args, b.libpqDSN())...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return 0, fmt.Errorf("pgbench: %w\n%s", err, out)

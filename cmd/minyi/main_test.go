@@ -570,3 +570,19 @@ func TestResponsesExportRoundTrip(t *testing.T) {
 		t.Fatalf("codebook:\n%.600s", b)
 	}
 }
+
+// TestServeRefusesAMissingMigration: a database that has the latest
+// version but lacks an earlier migration (added out of order) is refused.
+func TestServeRefusesAMissingMigration(t *testing.T) {
+	dsn := sqltest.NewDatabase(t)
+	db, err := sqlx.Open("postgres", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.Exec(`DELETE FROM schema_migrations WHERE version = 6`)
+	_, err = minyi(t, dsn, "serve", "--addr", "127.0.0.1:0")
+	if err == nil || !strings.Contains(err.Error(), "lacks migration 0006") {
+		t.Fatalf("serve with a migration missing: %v", err)
+	}
+}

@@ -12,8 +12,27 @@ SELECT code FROM districts
 -- name: frames/lock-phone-frame
 LOCK TABLE phone_frame IN SHARE ROW EXCLUSIVE MODE
 
+-- name: frames/import-work-mem
+-- A census-scale import sorts tens of millions of rows by number; with the
+-- default work_mem each sort spills to many small runs on disk.
+SET LOCAL work_mem = '256MB'
+
 -- name: frames/create-phone-staging
 CREATE TEMP TABLE frame_phone_rows (LIKE frame_phone_rows) ON COMMIT DROP
+
+-- name: frames/savepoint
+SAVEPOINT frame_import
+
+-- name: frames/rollback-savepoint
+ROLLBACK TO SAVEPOINT frame_import
+
+-- name: frames/insert-numbered-phones
+-- Adds the staged rows with the ordinals given while the file was read;
+-- right only when no number repeats, which the unique index on the number
+-- checks. In number order, so that the index is appended to rather than
+-- written at random.
+INSERT INTO phone_frame (phone, district_code, ordinal)
+SELECT phone, district_code, ordinal FROM frame_phone_rows ORDER BY phone
 
 -- name: frames/phone-duplicates
 -- The first $1 rows, in line order, that repeat an earlier line of the file
@@ -25,26 +44,48 @@ WHERE x.line <> x.first_line OR p.id IS NOT NULL
 ORDER BY x.line
 LIMIT $1
 
+-- name: frames/phone-stratum-bases
+-- The largest ordinal of every stratum an import can append to (the
+-- districts, and '' for numbers without a hint), each found at the end of
+-- the stratum's index. Read once before the insert: asked for while the
+-- insert runs, the index would also walk the rows being added, which the
+-- statement cannot see, and the merge would grow with the square of the
+-- file.
+SELECT s.stratum,
+       coalesce((SELECT max(p.ordinal) FROM phone_frame p WHERE coalesce(p.district_code, '') = s.stratum), 0) AS n
+FROM (SELECT code AS stratum FROM districts UNION ALL SELECT '') s
+
 -- name: frames/merge-phones
 -- Appends the first occurrence of every new number to its stratum, numbering
--- on from the stratum's largest ordinal so that ordinals stay dense; returns
--- how many rows were added and how many of those had been normalised.
-WITH fresh AS (
-    SELECT c.line, c.phone, c.district_code, c.fixed
-    FROM (SELECT DISTINCT ON (phone) line, phone, district_code, fixed FROM frame_phone_rows ORDER BY phone, line) c
+-- on from the stratum's largest ordinal ($1/$2: strata and their largest
+-- ordinals) so that ordinals stay dense; returns how many rows were added.
+-- Rows go in in number order: the number's index is then appended to
+-- rather than written at random, and each stratum's ordinals, rising with
+-- the line in every stratum, land near the end of theirs.
+WITH base AS (
+    SELECT * FROM unnest($1::text[], $2::bigint[]) AS b(stratum, n)
+), fresh AS (
+    SELECT c.line, c.phone, c.district_code
+    FROM (SELECT DISTINCT ON (phone) line, phone, district_code FROM frame_phone_rows ORDER BY phone, line) c
     WHERE NOT EXISTS (SELECT 1 FROM phone_frame p WHERE p.phone = c.phone)
-), base AS (
-    SELECT s.stratum,
-           coalesce((SELECT max(p.ordinal) FROM phone_frame p WHERE coalesce(p.district_code, '') = s.stratum), 0) AS n
-    FROM (SELECT DISTINCT coalesce(district_code, '') AS stratum FROM fresh) s
 ), ins AS (
     INSERT INTO phone_frame (phone, district_code, ordinal)
-    SELECT f.phone, f.district_code,
-           b.n + row_number() OVER (PARTITION BY coalesce(f.district_code, '') ORDER BY f.line)
-    FROM fresh f JOIN base b ON b.stratum = coalesce(f.district_code, '')
+    SELECT x.phone, x.district_code, x.ordinal
+    FROM (SELECT f.phone, f.district_code,
+                 b.n + row_number() OVER (PARTITION BY coalesce(f.district_code, '') ORDER BY f.line) AS ordinal
+          FROM fresh f JOIN base b ON b.stratum = coalesce(f.district_code, '')) x
+    ORDER BY x.phone
     RETURNING 1
 )
-SELECT (SELECT count(*) FROM ins) AS added, (SELECT count(*) FROM fresh WHERE fixed) AS fixed
+SELECT count(*) FROM ins
+
+-- name: frames/count-fixed-phones
+-- How many of the numbers the merge will add had to be normalised: first
+-- occurrences in the file of numbers not yet in the frame. Run before the
+-- merge, and only when the file had normalised numbers at all.
+SELECT count(*)
+FROM (SELECT DISTINCT ON (phone) phone, fixed FROM frame_phone_rows ORDER BY phone, line) c
+WHERE c.fixed AND NOT EXISTS (SELECT 1 FROM phone_frame p WHERE p.phone = c.phone)
 
 -- name: frames/used-phones-in-blocks
 -- Numbers of the given 7-digit blocks that random-digit dialing must not
