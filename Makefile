@@ -6,8 +6,8 @@ export MINYI_TEST_DATA ?= $(CURDIR)/var/test
 
 .PHONY: demo test bench build lint fuzz stop-test-db
 
-demo:
-	$(GO) run ./cmd/minyi demo
+demo: build
+	./bin/minyi demo
 
 build:
 	$(GO) build -o bin/minyi ./cmd/minyi
