@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -54,6 +55,7 @@ func Open(cfg Config) (*DB, error) {
 			db.Close()
 			return nil, fmt.Errorf("sql: connect to DATABASE_URL: %w", err)
 		}
+		configurePool(db)
 		return &DB{DB: db}, nil
 	}
 	c, err := StartCluster(cfg.DataDir, ClusterOptions{})
@@ -65,7 +67,20 @@ func Open(cfg Config) (*DB, error) {
 		_ = c.Stop()
 		return nil, err
 	}
+	configurePool(db)
 	return &DB{DB: db, Cluster: c}, nil
+}
+
+// PoolSize is how many connections one process keeps to PostgreSQL. Idle
+// connections are kept up to the same number: database/sql's default of
+// two would close and reopen connections on every burst of interviewers.
+// Two servers at this size stay inside the embedded cluster's 200.
+const PoolSize = 80
+
+func configurePool(db *sqlx.DB) {
+	db.SetMaxOpenConns(PoolSize)
+	db.SetMaxIdleConns(PoolSize)
+	db.SetConnMaxIdleTime(10 * time.Minute)
 }
 
 // Close closes the pool and stops the embedded cluster if this process

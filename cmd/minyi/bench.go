@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -45,13 +46,16 @@ type BenchResult struct {
 }
 
 func cmdBench(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "bench", "bench [--json] [--only NAME[,NAME]] [--scale F] [--duration 10s] [--clients 50] [--data DIR]")
+	fs := newFlags(e, "bench", "bench [--json] [--only NAME[,NAME]] [--scale F] [--duration 10s] [--clients 50] [--soak 10m] [--data DIR]")
 	asJSON := fs.Bool("json", false, "每个基准一行 JSON / one JSON object per benchmark")
 	duration := fs.Duration("duration", 10*time.Second, "每项测量时长 / measuring time of each side")
 	clients := fs.Int("clients", 50, "并发客户端 / concurrent clients")
 	data := fs.String("data", "var/bench", "内置数据库的数据目录(未设 DATABASE_URL 时)/ data directory of the embedded cluster when DATABASE_URL is unset")
 	cpuprofile := fs.String("cpuprofile", "", "写入 CPU 剖析 / write a CPU profile of our side")
+	memprofile := fs.String("memprofile", "", "结束时写入堆剖析 / write a heap profile at the end")
 	only := fs.String("only", "", "只运行这些基准(逗号分隔)/ run only these benchmarks, comma-separated: "+strings.Join(benchNames, ", "))
+	soak := fs.Duration("soak", 10*time.Minute, "耐久测试时长 / how long the soak runs")
+	soakN := fs.Int("soak-interviewers", 200, "耐久测试的模拟访员人数 / simulated interviewers in the soak")
 	scale := fs.Float64("scale", 1, "抽样框规模,1 = 2010 年普查的 2880 万常住人口 / frame size as a share of the 28.8 million residents of the 2010 census (0.01 for a quick run)")
 	if _, err := parse(fs, args); err != nil {
 		return err
@@ -91,6 +95,22 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		results = append(results, res...)
+	}
+	if selected[benchSoakName] {
+		res, err := benchSoak(ctx, b, *soakN, *soak, progress)
+		if err != nil {
+			return err
+		}
+		results = append(results, res)
+	}
+	if *memprofile != "" {
+		f, err := os.Create(*memprofile)
+		if err != nil {
+			return err
+		}
+		runtime.GC()
+		pprof.WriteHeapProfile(f)
+		f.Close()
 	}
 	if *asJSON {
 		enc := json.NewEncoder(e.stdout)

@@ -170,7 +170,7 @@ func TestDemoTwiceDuplicatesNothing(t *testing.T) {
 // and checks that each prints one JSON object with its figure, baseline and
 // ratio.
 func TestBenchPrintsJSON(t *testing.T) {
-	out := mustRun(t, sqltest.NewDatabase(t), "bench", "--json", "--duration", "1s", "--clients", "4", "--scale", "0.0005")
+	out := mustRun(t, sqltest.NewDatabase(t), "bench", "--json", "--duration", "1s", "--clients", "4", "--scale", "0.0005", "--soak", "4s", "--soak-interviewers", "8")
 	names := map[string]bool{}
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		var r BenchResult
@@ -182,7 +182,7 @@ func TestBenchPrintsJSON(t *testing.T) {
 		}
 		names[r.Name] = true
 	}
-	for _, want := range []string{"interview-submit-http", "frame-import-phone", "sample-draw-phone"} {
+	for _, want := range []string{"interview-submit-http", "frame-import-phone", "sample-draw-phone", "soak-interviewers"} {
 		if !names[want] {
 			t.Errorf("no result for %s:\n%s", want, out)
 		}
