@@ -301,16 +301,6 @@ func contains(xs []int, x int) bool {
 	return false
 }
 
-// Codes returns the indicator codes of a set of answers in item order.
-func (q *Questionnaire) Codes(a Answers) []int {
-	ids := q.IndicatorIDs()
-	out := make([]int, len(ids))
-	for i, id := range ids {
-		out[i], _ = strconv.Atoi(a[id])
-	}
-	return out
-}
-
 // SortedCodes returns the points map's codes in order, for display.
 func (q *Questionnaire) SortedCodes() []int {
 	var cs []int

@@ -28,6 +28,8 @@ type WaveScores struct {
 	Weighting []DistrictWeighting // how each district's weights were made
 	// AssessmentWeight turns a district score into assessment points.
 	AssessmentWeight float64
+	// Questionnaire is the version the wave was scored with.
+	Questionnaire *Questionnaire
 }
 
 // Composite returns the district-score row of a district ("ALL" for the city).
@@ -74,7 +76,7 @@ func scoreWave(ctx context.Context, db sqlx.QueryerContext, waveID int64, q *Que
 		return nil, nil, fmt.Errorf("survey: districts: %w", err)
 	}
 	pops := map[string]int64{}
-	out := &WaveScores{Items: q.IndicatorIDs()}
+	out := &WaveScores{Items: q.IndicatorIDs(), Questionnaire: q}
 	for _, d := range ds {
 		pops[d.Code] = d.Population
 		out.Districts = append(out.Districts, DistrictInfo{Code: d.Code, Name: d.Name})

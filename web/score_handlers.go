@@ -45,10 +45,6 @@ func (s *Server) scores(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	_, q, err := survey.WaveQuestionnaire(c.Request().Context(), s.db, name)
-	if err != nil {
-		return err
-	}
 	d := scoresData{Wave: name, Scores: sc, Labels: map[string]survey.Text{}, City: sc.Composite("ALL"), Items: sc.Items, Lo: 100, Hi: 0,
 		CanExport: hasRole(export, currentUser(c).Role), Downloads: ExportsFor(currentUser(c).Role)}
 	for _, di := range sc.Districts {
@@ -63,7 +59,7 @@ func (s *Server) scores(c echo.Context) error {
 		}
 		d.Rows = append(d.Rows, r)
 	}
-	for _, qu := range q.Indicators() {
+	for _, qu := range sc.Questionnaire.Indicators() {
 		if qu.Indicator != nil {
 			d.Labels[qu.ID] = *qu.Indicator
 		}

@@ -239,6 +239,23 @@ func (b *benchDB) close() {
 	}
 }
 
+// seedBenchWave loads the census districts and the default questionnaire
+// (both idempotent) and creates a wave of that name.
+func seedBenchWave(ctx context.Context, b *benchDB, name string) (*sampler.Wave, error) {
+	ds, err := sampler.ParseDistricts(bytes.NewReader(chongqingDistricts))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := sampler.SaveDistricts(ctx, b.db, ds); err != nil {
+		return nil, err
+	}
+	qid, err := survey.SaveQuestionnaire(ctx, b.db, survey.Default())
+	if err != nil {
+		return nil, err
+	}
+	return sampler.CreateWave(ctx, b.db, sampler.WaveSpec{Name: name, Rate: 0.002, QuestionnaireID: qid})
+}
+
 // benchSubmit measures interview submission over HTTP — the interviewer's
 // "save" — with N concurrent clients, against pgbench running the same SQL
 // transaction (lock the case, insert the interview, insert the attempt,
@@ -246,18 +263,7 @@ func (b *benchDB) close() {
 func benchSubmit(ctx context.Context, b *benchDB, clients int, d time.Duration, progress io.Writer) (BenchResult, error) {
 	res := BenchResult{Name: benchSubmitName, Unit: "interviews/s", Target: ">= 0.50"}
 	fmt.Fprintf(progress, "bench: preparing %d interviewers and their cases…\n", clients)
-	ds, err := sampler.ParseDistricts(bytes.NewReader(chongqingDistricts))
-	if err != nil {
-		return res, err
-	}
-	if _, err := sampler.SaveDistricts(ctx, b.db, ds); err != nil {
-		return res, err
-	}
-	qid, err := survey.SaveQuestionnaire(ctx, b.db, survey.Default())
-	if err != nil {
-		return res, err
-	}
-	w, err := sampler.CreateWave(ctx, b.db, sampler.WaveSpec{Name: "bench", Rate: 0.002, QuestionnaireID: qid})
+	w, err := seedBenchWave(ctx, b, "bench")
 	if err != nil {
 		return res, err
 	}
@@ -379,7 +385,7 @@ func benchSubmit(ctx context.Context, b *benchDB, clients int, d time.Duration, 
 	if err := b.db.GetContext(ctx, &maxCase, `SELECT max(id) FROM cases`); err != nil {
 		return res, err
 	}
-	tps, err := pgbench(ctx, b, clients, d, benchTransaction(w.ID, qid, ids[0], maxCase))
+	tps, err := pgbench(ctx, b, clients, d, benchTransaction(w.ID, *w.QuestionnaireID, ids[0], maxCase))
 	if err != nil {
 		return res, err
 	}

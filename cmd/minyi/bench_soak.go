@@ -1,16 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"runtime"
 	"time"
 
-	"minyi/sampler"
 	"minyi/sql"
-	"minyi/survey"
 )
 
 const benchSoakName = "soak-interviewers"
@@ -37,18 +34,7 @@ func benchSoak(ctx context.Context, b *benchDB, n int, d time.Duration, progress
 	// Enough fresh cases that the interviewers never run dry.
 	perDistrict := int(d.Seconds()*float64(n)/40) + 200
 	fmt.Fprintf(progress, "bench: soak: preparing a wave of %d cases…\n", perDistrict*40)
-	ds, err := sampler.ParseDistricts(bytes.NewReader(chongqingDistricts))
-	if err != nil {
-		return res, err
-	}
-	if _, err := sampler.SaveDistricts(ctx, b.db, ds); err != nil {
-		return res, err
-	}
-	qid, err := survey.SaveQuestionnaire(ctx, b.db, survey.Default())
-	if err != nil {
-		return res, err
-	}
-	w, err := sampler.CreateWave(ctx, b.db, sampler.WaveSpec{Name: "soak", Rate: 0.002, QuestionnaireID: qid})
+	w, err := seedBenchWave(ctx, b, "soak")
 	if err != nil {
 		return res, err
 	}

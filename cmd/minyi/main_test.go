@@ -251,16 +251,7 @@ func TestMarginsImport(t *testing.T) {
 func TestWaveSettingsShapeTheDraw(t *testing.T) {
 	dsn := sqltest.NewDatabase(t)
 	mustRun(t, dsn, "districts", "import", writeFile(t, "d.csv", "code,name,resident_population\n500101,万州区,10000\n500102,涪陵区,10000\n"))
-	phones, err := sampler.SyntheticPhones(9, 400)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b strings.Builder
-	b.WriteString("phone,district_code\n")
-	for i, p := range phones {
-		b.WriteString(p + "," + []string{"500101", "500102"}[i%2] + "\n")
-	}
-	mustRun(t, dsn, "frame", "import", "--kind", "phone", writeFile(t, "f.csv", b.String()))
+	importPhoneFrame(t, dsn, 9, 400, "500101", "500102")
 	mustRun(t, dsn, "wave", "create", "w", "--rate", "0.002", "--expected", "0.5", "--district-rates", "500102=0.25", "--replicate-size", "10")
 	out := mustRun(t, dsn, "sample", "draw", "--wave", "w", "--seed", "7")
 	db, err := sqlx.Open("postgres", dsn)
@@ -380,15 +371,7 @@ var identityColumns = []string{"phone", "telephone", "mobile", "address", "name_
 func TestExportsCarryNoIdentity(t *testing.T) {
 	dsn := sqltest.NewDatabase(t)
 	mustRun(t, dsn, "districts", "import", writeFile(t, "d.csv", twoDistricts))
-	phones, err := sampler.SyntheticPhones(5, 40)
-	if err != nil {
-		t.Fatal(err)
-	}
-	frame := "phone,district_code\n"
-	for i, p := range phones {
-		frame += p + "," + []string{"500101", "500102"}[i%2] + "\n"
-	}
-	mustRun(t, dsn, "frame", "import", "--kind", "phone", writeFile(t, "f.csv", frame))
+	phones := importPhoneFrame(t, dsn, 5, 40, "500101", "500102")
 	mustRun(t, dsn, "wave", "create", "w", "--rate", "0.01")
 	mustRun(t, dsn, "sample", "draw", "--wave", "w", "--seed", "3")
 	mustRun(t, dsn, "responses", "import", "--wave", "w", writeFile(t, "r.csv", responsesCSV()))
@@ -424,12 +407,7 @@ func TestExportsCarryNoIdentity(t *testing.T) {
 func TestRatesAndDispositions(t *testing.T) {
 	dsn := sqltest.NewDatabase(t)
 	mustRun(t, dsn, "districts", "import", writeFile(t, "d.csv", "code,name,resident_population\n500101,万州区,5000\n"))
-	phones, err := sampler.SyntheticPhones(2, 40)
-	if err != nil {
-		t.Fatal(err)
-	}
-	frame := "phone,district_code\n" + strings.Join(phones, ",500101\n") + ",500101\n"
-	mustRun(t, dsn, "frame", "import", "--kind", "phone", writeFile(t, "f.csv", frame))
+	importPhoneFrame(t, dsn, 2, 40, "500101")
 	mustRun(t, dsn, "wave", "create", "w", "--rate", "0.002", "--expected", "0.5")
 	mustRun(t, dsn, "sample", "draw", "--wave", "w", "--seed", "1")
 	db, err := sqlx.Open("postgres", dsn)
@@ -585,4 +563,21 @@ func TestServeRefusesAMissingMigration(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "lacks migration 0006") {
 		t.Fatalf("serve with a migration missing: %v", err)
 	}
+}
+
+// importPhoneFrame imports n synthetic numbers, spread over the districts
+// in turn, with minyi frame import, and returns them.
+func importPhoneFrame(t *testing.T, dsn string, seed int64, n int, districts ...string) []string {
+	t.Helper()
+	phones, err := sampler.SyntheticPhones(seed, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	b.WriteString("phone,district_code\n")
+	for i, p := range phones {
+		b.WriteString(p + "," + districts[i%len(districts)] + "\n")
+	}
+	mustRun(t, dsn, "frame", "import", "--kind", "phone", writeFile(t, "f.csv", b.String()))
+	return phones
 }

@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"minyi/sampler"
 	"minyi/sql/sqltest"
 )
 
@@ -14,16 +13,7 @@ import (
 func TestSimulate(t *testing.T) {
 	dsn := sqltest.NewDatabase(t)
 	mustRun(t, dsn, "districts", "import", writeFile(t, "d.csv", "code,name,resident_population\n500101,万州区,100000\n500102,涪陵区,50000\n"))
-	phones, err := sampler.SyntheticPhones(21, 1500)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b strings.Builder
-	b.WriteString("phone,district_code\n")
-	for i, p := range phones {
-		b.WriteString(p + "," + []string{"500101", "500102"}[i%2] + "\n")
-	}
-	mustRun(t, dsn, "frame", "import", "--kind", "phone", writeFile(t, "f.csv", b.String()))
+	importPhoneFrame(t, dsn, 21, 1500, "500101", "500102")
 	mustRun(t, dsn, "wave", "create", "sim", "--rate", "0.002", "--expected", "0.3")
 	mustRun(t, dsn, "sample", "draw", "--wave", "sim", "--seed", "5")
 	out := mustRun(t, dsn, "simulate", "--wave", "sim", "--interviewers", "6", "--duration", "3s")
