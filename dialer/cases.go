@@ -182,12 +182,17 @@ func CompleteInterview(ctx context.Context, db *sqlx.DB, caseID, userID int64, k
 func CompleteInterviewAt(ctx context.Context, db *sqlx.DB, caseID, userID int64, key string, draftVersion int, build func(LockedCase) (survey.Interview, error)) (int64, error) {
 	var id int64
 	err := withHeldCase(ctx, db, caseID, userID, func(tx *sqlx.Tx, lc LockedCase) error {
-		if _, err := takeDraft(ctx, db, tx, caseID, draftVersion); err != nil {
+		d, err := takeDraft(ctx, db, tx, caseID, draftVersion)
+		if err != nil {
 			return err
 		}
 		iv, err := build(lc)
 		if err != nil {
 			return err
+		}
+		if iv.Paradata == nil {
+			// The page sent none (no script): keep what the draft gathered.
+			iv.Paradata = d.Paradata()
 		}
 		var created bool
 		id, created, err = survey.InsertInterview(ctx, db, tx, iv)
@@ -248,7 +253,7 @@ func BreakOff(ctx context.Context, db *sqlx.DB, caseID, userID int64, rule Break
 			id, created, err := survey.InsertInterview(ctx, db, tx, survey.Interview{
 				WaveID: lc.WaveID, CaseID: caseID, QuestionnaireID: q.ID, InterviewerID: userID,
 				District: ans["district"], Mode: "phone", Sex: sex, AgeGroup: age, Answers: ans,
-				IdempotencyKey: d.Key, Source: "cati", StartedAt: d.StartedAt,
+				IdempotencyKey: d.Key, Source: "cati", StartedAt: d.StartedAt, Paradata: d.Paradata(),
 			})
 			if err != nil {
 				return err

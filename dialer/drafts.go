@@ -35,6 +35,20 @@ type Draft struct {
 	StartedAt     time.Time      `db:"started_at"`
 	UpdatedAt     time.Time      `db:"updated_at"`
 	Version       int            `db:"version"`
+	// Paradata gathered so far, as JSON (already checked when written).
+	RawParadata []byte `db:"paradata"`
+}
+
+// Paradata decodes the draft's paradata; nil when there is none.
+func (d *Draft) Paradata() *survey.Paradata {
+	if d == nil || len(d.RawParadata) == 0 || string(d.RawParadata) == "{}" {
+		return nil
+	}
+	var p survey.Paradata
+	if json.Unmarshal(d.RawParadata, &p) != nil {
+		return nil
+	}
+	return &p
 }
 
 func (d *Draft) decode() error {
@@ -93,7 +107,7 @@ func GetDraft(ctx context.Context, db sqlx.QueryerContext, caseID int64) (*Draft
 // and returns the new version. When another page has written since, it
 // stores nothing and returns a *DraftConflict, so that two tabs cannot
 // silently overwrite each other's answers.
-func SaveDraft(ctx context.Context, db *sqlx.DB, caseID, userID int64, version int, answers survey.Answers, current string) (int, error) {
+func SaveDraft(ctx context.Context, db *sqlx.DB, caseID, userID int64, version int, answers survey.Answers, current string, paradata *survey.Paradata) (int, error) {
 	if answers == nil {
 		answers = survey.Answers{}
 	}
@@ -102,7 +116,11 @@ func SaveDraft(ctx context.Context, db *sqlx.DB, caseID, userID int64, version i
 		return 0, err
 	}
 	var v int
-	err = db.GetContext(ctx, &v, qSaveDraft, caseID, userID, version, string(b), current)
+	pd := "{}"
+	if paradata != nil {
+		pd = paradata.JSON()
+	}
+	err = db.GetContext(ctx, &v, qSaveDraft, caseID, userID, version, string(b), current, pd)
 	if err == nil {
 		return v, nil
 	}
@@ -154,8 +172,8 @@ type BreakOffRule struct {
 	MinShare float64
 }
 
-// PartialRule is the rule in force; the program's wiring may set it from
-// its configuration before serving.
+// PartialRule is the default rule: half of the indicator questions asked
+// (`minyi serve --partial-share` sets another).
 var PartialRule = BreakOffRule{MinShare: 0.5}
 
 // BreakOffResult says what a break-off was recorded as.
@@ -198,11 +216,7 @@ func (r BreakOffRule) classify(q *survey.Questionnaire, raw survey.Answers, dist
 func partialAnswers(q *survey.Questionnaire, raw survey.Answers, districts map[string]bool) survey.Answers {
 	// Every question optional: an unfinished interview leaves questions
 	// unanswered, and only the answers given are of interest.
-	lenient := *q
-	lenient.Questions = append([]survey.Question(nil), q.Questions...)
-	for i := range lenient.Questions {
-		lenient.Questions[i].Optional = true
-	}
+	lenient := q.AllOptional()
 	a := survey.Answers{}
 	for k, v := range raw {
 		a[k] = v

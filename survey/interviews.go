@@ -76,6 +76,10 @@ type Interview struct {
 	IdempotencyKey  string
 	Source          string // cati, capi, import
 	StartedAt       time.Time
+	// Paradata and the browser's User-Agent, for interviews entered in a
+	// form; nil for imported ones.
+	Paradata  *Paradata
+	UserAgent string
 }
 
 // InsertInterview stores an interview inside the caller's transaction. A
@@ -95,6 +99,11 @@ func InsertInterview(ctx context.Context, db *sqlx.DB, tx *sqlx.Tx, iv Interview
 		iv.District, iv.Mode, nullStr(iv.PSU), nullFloat(iv.Weight), nullInt(int64(iv.Sex)), nullInt(int64(iv.AgeGroup)),
 		string(ans), nullStr(iv.IdempotencyKey), iv.Source, nullTime(iv.StartedAt))
 	if err == nil {
+		if iv.Source == "cati" || iv.Source == "capi" {
+			if err := SaveParadata(ctx, tx, id, iv.Paradata, iv.UserAgent); err != nil {
+				return 0, false, err
+			}
+		}
 		return id, true, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {

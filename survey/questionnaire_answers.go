@@ -252,3 +252,23 @@ func (q *Questionnaire) PointsText(code int) string {
 func (qu Question) Continues(code int) bool {
 	return len(qu.Eligible) == 0 || contains(qu.Eligible, code)
 }
+
+// AnswerText is an answer as people read it: the labels of the codes
+// chosen, or the answer itself for numbers, dates, text and districts.
+func (q *Questionnaire) AnswerText(id, raw string) Text {
+	qu := q.Question(id)
+	if qu == nil || raw == "" || (qu.Type != TypeSingle && qu.Type != TypeMultiple) {
+		return Text{ZH: raw, EN: raw}
+	}
+	var zh, en []string
+	for _, part := range strings.Split(raw, ",") {
+		c, err := strconv.Atoi(part)
+		if err != nil {
+			return Text{ZH: raw, EN: raw}
+		}
+		l := qu.optionLabel(c)
+		zh = append(zh, part+" "+l.ZH)
+		en = append(en, part+" "+l.EN)
+	}
+	return Text{ZH: strings.Join(zh, "、"), EN: strings.Join(en, ", ")}
+}

@@ -202,8 +202,9 @@ func TestBrowserKeyboardInterviewWithSkipLogic(t *testing.T) {
 	if at != "urban" {
 		t.Fatalf("Backspace on the save button went to %q", at)
 	}
+	// Change urban to 2 and back to 1: two answer changes in the paradata.
 	mustRun(t, ctx,
-		keys(kb.Enter, kb.Enter),
+		keys("2", kb.Enter, kb.Backspace, "1", kb.Enter, kb.Enter),
 		chromedp.WaitVisible(".notice", chromedp.ByQuery),
 		chromedp.Text(".notice", &text, chromedp.ByQuery),
 	)
@@ -229,6 +230,25 @@ func TestBrowserKeyboardInterviewWithSkipLogic(t *testing.T) {
 	fx.db.Get(&drafts, `SELECT count(*) FROM interview_drafts`)
 	if drafts != 0 {
 		t.Errorf("%d drafts left after saving", drafts)
+	}
+	// Paradata: the device, time on every question answered, and the two
+	// changes of urban in the order made.
+	var pd struct {
+		Device  string `db:"device"`
+		Timed   int    `db:"timed"`
+		Changes string `db:"changes"`
+	}
+	if err := fx.db.Get(&pd, `SELECT p.device, (SELECT count(*) FROM jsonb_object_keys(p.question_ms)) AS timed, p.changes::text
+		FROM interview_paradata p JOIN interviews i ON i.id = p.interview_id WHERE i.case_id = $1`, caseID); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(pd.Device, "computer ") || pd.Timed < 20 {
+		t.Errorf("paradata: device %q, %d questions timed", pd.Device, pd.Timed)
+	}
+	var changes []survey.AnswerChange
+	json.Unmarshal([]byte(pd.Changes), &changes)
+	if len(changes) != 2 || changes[0].Question != "urban" || changes[0].From != "1" || changes[0].To != "2" || changes[1].To != "1" || changes[1].AtMS < changes[0].AtMS {
+		t.Errorf("paradata changes: %s", pd.Changes)
 	}
 }
 

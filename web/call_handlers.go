@@ -119,7 +119,7 @@ func (s *Server) showCase(c echo.Context, status int, errMsg *survey.Text, appt 
 	return s.renderView(c, status, "case", &view{
 		Title: survey.Text{ZH: "样本 " + strconv.FormatInt(cs.ID, 10), EN: "Case " + strconv.FormatInt(cs.ID, 10)}, Err: errMsg,
 		Data: caseData{Case: cs, Attempts: as, Outcomes: dialer.Outcomes, MinTime: s.opt.Now().In(shanghai).Format("2006-01-02T15:04"), Appt: appt,
-			Draft: draft, Rule: dialer.PartialRule},
+			Draft: draft, Rule: s.partialRule()},
 	})
 }
 
@@ -159,6 +159,8 @@ type interviewData struct {
 	Version int
 	// Current is the question where the interview stopped, for resuming.
 	Current string
+	// Paradata gathered so far (JSON), for the page script to go on from.
+	Paradata string
 }
 
 // DontKnow lists the questionnaire's don't-know codes for the page
@@ -217,6 +219,7 @@ func draftData(cs *dialer.Case, q *survey.Questionnaire, ds []sampler.District, 
 	return interviewData{
 		Case: cs, Q: q, Districts: ds, Answers: d.Answers, Key: d.Key,
 		Started: d.StartedAt.UTC().Format(time.RFC3339), Version: d.Version, Current: d.Current,
+		Paradata: string(d.RawParadata),
 	}
 }
 
@@ -275,10 +278,15 @@ func (s *Server) submitInterview(c echo.Context) error {
 		}
 		sex, _ := strconv.Atoi(ans["sex"])
 		age, _ := strconv.Atoi(ans["age_group"])
+		var pd *survey.Paradata
+		if raw := form.Get("paradata"); raw != "" {
+			pd = survey.ParseParadata([]byte(raw), q)
+		}
 		return survey.Interview{
 			WaveID: lc.WaveID, CaseID: caseID, QuestionnaireID: q.ID, InterviewerID: user.ID,
 			District: ans["district"], Mode: "phone", Sex: sex, AgeGroup: age, Answers: ans,
 			IdempotencyKey: key, Source: "cati", StartedAt: started,
+			Paradata: pd, UserAgent: c.Request().UserAgent(),
 		}, nil
 	})
 	var vf *validationFailed
@@ -335,7 +343,8 @@ func (s *Server) submitInterview(c echo.Context) error {
 		return s.renderView(c, http.StatusUnprocessableEntity, "interview", &view{
 			Title: survey.Text{ZH: "访问问卷", EN: "Interview"},
 			Err:   &survey.Text{ZH: "有 " + strconv.Itoa(len(errs)) + " 道题需要改正,已在题目旁标出;答案都还在。", EN: strconv.Itoa(len(errs)) + " questions need attention (marked below); your answers are kept."},
-			Data:  interviewData{Case: cs, Q: vf.q, Districts: ds, Answers: ans, Errors: errs, Key: key, Started: form.Get("started"), Version: version, Current: firstError(vf.q, errs)},
+			Data: interviewData{Case: cs, Q: vf.q, Districts: ds, Answers: ans, Errors: errs, Key: key, Started: form.Get("started"), Version: version, Current: firstError(vf.q, errs),
+				Paradata: string(survey.ParseParadata([]byte(form.Get("paradata")), vf.q).JSON())},
 		})
 	}
 	return err
@@ -371,9 +380,10 @@ func firstError(q *survey.Questionnaire, errs map[string]survey.Text) string {
 // draftRequest is a draft write from the page script (JSON), or from a
 // plain form with the questionnaire's own field names.
 type draftRequest struct {
-	Version int               `json:"version"`
-	Current string            `json:"current"`
-	Answers map[string]string `json:"answers"`
+	Version  int               `json:"version"`
+	Current  string            `json:"current"`
+	Answers  map[string]string `json:"answers"`
+	Paradata json.RawMessage   `json:"paradata"`
 }
 
 // saveDraft keeps the answers given so far, so that the interview resumes
@@ -412,7 +422,11 @@ func (s *Server) saveDraft(c echo.Context) error {
 	if q.Question(in.Current) == nil {
 		in.Current = ""
 	}
-	v, err := dialer.SaveDraft(ctx, s.db, cs.ID, currentUser(c).ID, in.Version, ans, in.Current)
+	var pd *survey.Paradata
+	if len(in.Paradata) > 0 {
+		pd = survey.ParseParadata(in.Paradata, q)
+	}
+	v, err := dialer.SaveDraft(ctx, s.db, cs.ID, currentUser(c).ID, in.Version, ans, in.Current, pd)
 	var conflict *dialer.DraftConflict
 	var de *survey.Error
 	switch {
@@ -459,6 +473,14 @@ func init() {
 	notices["callback"] = survey.Text{ZH: "访问在满意度题目之前中断,样本已放回队列,稍后回拨。", EN: "Interview broken off before the satisfaction questions; the case is back in the queue for a callback."}
 }
 
+// partialRule is the break-off rule the server was configured with.
+func (s *Server) partialRule() dialer.BreakOffRule {
+	if s.opt.PartialRule.MinShare > 0 {
+		return s.opt.PartialRule
+	}
+	return dialer.PartialRule
+}
+
 // breakOff ends an interview in progress that the respondent broke off, by
 // the partial rule: partial (1.2), break-off (2.12), or a callback.
 func (s *Server) breakOff(c echo.Context) error {
@@ -471,7 +493,7 @@ func (s *Server) breakOff(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := dialer.BreakOff(ctx, s.db, cs.ID, currentUser(c).ID, dialer.PartialRule, districts, func(lc dialer.LockedCase) (*survey.Questionnaire, error) {
+	res, err := dialer.BreakOff(ctx, s.db, cs.ID, currentUser(c).ID, s.partialRule(), districts, func(lc dialer.LockedCase) (*survey.Questionnaire, error) {
 		return s.questionnaireOf(ctx, &dialer.Case{QuestionnaireID: lc.QuestionnaireID})
 	}, s.opt.Now())
 	if de, ok := err.(*survey.Error); ok && de.Code == survey.EInvalid {

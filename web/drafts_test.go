@@ -189,12 +189,13 @@ func TestBreakOff(t *testing.T) {
 		t.Fatalf("%d interviews and %d drafts after three break-offs, want 1 and 0", interviews, drafts)
 	}
 
-	// A stricter rule makes 7 of 13 a break-off.
-	defer func(r dialer.BreakOffRule) { dialer.PartialRule = r }(dialer.PartialRule)
-	dialer.PartialRule = dialer.BreakOffRule{MinShare: 0.8}
+	// A stricter rule, as `minyi serve --partial-share 0.8` configures it,
+	// makes 7 of 13 a break-off.
+	fx.s.opt.PartialRule = dialer.BreakOffRule{MinShare: 0.8}
 	if _, loc = breakOff(indicatorAnswers(7)); loc != "/calls?msg=breakoff" {
 		t.Fatalf("7 of 13 with an 80%% rule: %q", loc)
 	}
+	fx.s.opt.PartialRule = dialer.BreakOffRule{}
 
 	// A case whose questionnaire was never opened has nothing to break off.
 	id = c.nextCase()

@@ -55,6 +55,10 @@ var Exporters = map[string]Exporter{
 	"codebook": {Roles: readers, Write: func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer) (int, error) {
 		return survey.WriteCodebook(ctx, db, wave, w)
 	}},
+	// Paradata names the interviewer of each interview: for supervisors.
+	"paradata": {Roles: managers, Write: func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer) (int, error) {
+		return survey.WriteParadata(ctx, db, wave, w)
+	}},
 	"dispositions": {Roles: admin, Write: func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer) (int, error) {
 		wv, err := sampler.GetWave(ctx, db, wave)
 		if err != nil {

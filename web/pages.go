@@ -139,7 +139,8 @@ func loadPages() (*pages, error) {
 			}
 			return *p
 		},
-		"add": func(a, b int) int { return a + b },
+		"add":   func(a, b int) int { return a + b },
+		"msToS": func(ms int64) float64 { return float64(ms) / 1000 },
 		"hasRole": func(u *User, roles ...string) bool {
 			if u == nil {
 				return false
@@ -152,14 +153,16 @@ func loadPages() (*pages, error) {
 			return false
 		},
 	}
-	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
+	// Files named _*.html hold parts shared by several pages (the
+	// questionnaire's questions); every page gets them with the layout.
+	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/_*.html")
 	if err != nil {
 		return nil, fmt.Errorf("web: layout template: %w", err)
 	}
 	names, _ := fs.Glob(templateFS, "templates/*.html")
 	for _, n := range names {
 		base := path.Base(n)
-		if base == "layout.html" {
+		if base == "layout.html" || strings.HasPrefix(base, "_") {
 			continue
 		}
 		t, err := template.Must(layout.Clone()).ParseFS(templateFS, n)

@@ -22,6 +22,10 @@ var (
 	callers  = []Role{RoleInterview}
 	readers  = []Role{RoleAdmin, RoleSupervisor, RoleOffice}
 	export   = []Role{RoleAdmin, RoleOffice}
+	// editors may open an interview: supervisors any, interviewers only
+	// their own sent back to them (an object-level check in the handler).
+	editors = []Role{RoleAdmin, RoleSupervisor, RoleInterview, RoleField}
+	workers = []Role{RoleInterview, RoleField}
 )
 
 // Routes is the route table: every route and the roles that may use it, in
@@ -53,6 +57,15 @@ func (s *Server) Routes() []Route {
 		{http.MethodGet, "/waves/:wave/live", managers, s.live, false},
 		{http.MethodGet, "/waves/:wave/live.json", managers, s.liveJSON, false},
 		{http.MethodGet, "/waves/:wave/supervision", managers, s.supervision, false},
+		{http.MethodGet, "/waves/:wave/reviews", managers, s.reviews, false},
+		{http.MethodGet, "/interviews/:id", editors, s.interviewPage, false},
+		{http.MethodPost, "/interviews/:id/review", managers, s.reviewInterview, false},
+		{http.MethodPost, "/interviews/:id/answers", editors, s.editInterview, false},
+		{http.MethodGet, "/returned", workers, s.returned, false},
+		{http.MethodGet, "/paper", editors, s.paper, false},
+		{http.MethodPost, "/paper", editors, s.keyPaper, false},
+		{http.MethodGet, "/paper/:id", managers, s.paperForm, false},
+		{http.MethodPost, "/paper/:id/resolve", managers, s.resolvePaper, false},
 		{http.MethodGet, "/jobs/:id", managers, s.job, false},
 		{http.MethodGet, "/users", admin, s.users, false},
 		{http.MethodGet, "/questionnaires", managers, s.questionnaireList, false},

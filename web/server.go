@@ -22,6 +22,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/lib/pq"
 
+	"minyi/dialer"
 	"minyi/survey"
 )
 
@@ -30,6 +31,9 @@ type Options struct {
 	SecureCookies bool // set the Secure flag even without TLS (behind a TLS proxy)
 	Logger        *slog.Logger
 	Now           func() time.Time // for tests; time.Now by default
+	// PartialRule decides what a break-off after the indicators began
+	// counts as; dialer.PartialRule when zero.
+	PartialRule dialer.BreakOffRule
 }
 
 // Server serves the web interface.

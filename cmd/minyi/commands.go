@@ -65,22 +65,27 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "serve", "serve [--addr HOST:PORT]")
 	addr := fs.String("addr", ":8080", "监听地址 / listen address")
 	secure := fs.Bool("secure-cookies", false, "Cookie 加 Secure 标志(在 TLS 代理之后)/ set Secure on cookies (behind a TLS proxy)")
+	share := fs.Float64("partial-share", dialer.PartialRule.MinShare,
+		"中断访问计为部分完成(AAPOR 1.2)所需已答指标题的比例 / share of the indicator questions asked that a break-off needs to count as a partial interview (AAPOR 1.2)")
 	if _, err := parse(fs, args); err != nil {
 		return err
+	}
+	if !(*share > 0 && *share <= 1) {
+		return survey.Errorf(survey.EInvalid, "--partial-share 须在 0 和 1 之间(不含 0)", "--partial-share must be above 0 and at most 1")
 	}
 	db, err := openDB(e, true)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	return serve(ctx, e, db, *addr, *secure)
+	return serve(ctx, e, db, *addr, web.Options{SecureCookies: *secure, PartialRule: dialer.BreakOffRule{MinShare: *share}})
 }
 
-func serve(ctx context.Context, e *env, db *sql.DB, addr string, secure bool) error {
+func serve(ctx context.Context, e *env, db *sql.DB, addr string, opt web.Options) error {
 	if err := sql.CheckQueries(db.DB); err != nil {
 		return err
 	}
-	srv, err := web.New(db.DB, web.Options{SecureCookies: secure})
+	srv, err := web.New(db.DB, opt)
 	if err != nil {
 		return err
 	}

@@ -20,7 +20,7 @@ SELECT id FROM interviews WHERE idempotency_key = $1 OR (case_id IS NOT NULL AND
 
 -- name: survey/wave-respondents
 SELECT i.district_code, coalesce(i.psu, '') AS psu, coalesce(i.weight, 0) AS weight, i.answers, i.mode
-FROM interviews i WHERE i.wave_id = $1 ORDER BY i.id
+FROM interviews i WHERE i.wave_id = $1 AND i.review_status <> 'invalid' ORDER BY i.id
 
 -- name: survey/count-interviews
 SELECT count(*) FROM interviews WHERE wave_id = $1

@@ -38,6 +38,40 @@
 
   Array.prototype.forEach.call(document.querySelectorAll(".js-only"), function (el) { el.hidden = false; });
 
+  // --- paradata --------------------------------------------------------------
+  // Time spent on each question and every answer changed after it was
+  // given, kept with the draft (so a resumed interview keeps them) and sent
+  // with the saved interview.
+
+  var para = { device: screen.width + "x" + screen.height, question_ms: {}, changes: [] };
+  try {
+    var kept = JSON.parse(form.dataset.paradata || "{}");
+    if (kept.question_ms) para.question_ms = kept.question_ms;
+    if (kept.changes) para.changes = kept.changes;
+  } catch (err) { /* start afresh */ }
+  var startedAt = Date.parse((form.querySelector("input[name=started]") || {}).value || "") || Date.now();
+  var enteredAt = Date.now(), given = {};
+
+  // tally books the time on the current question up to now and notes a
+  // changed answer; it runs whenever the interviewer leaves a question.
+  function tally() {
+    var fs = qs[cur];
+    if (!fs) return;
+    var id = fs.dataset.qid, now = Date.now();
+    if (enteredAt !== null) {
+      para.question_ms[id] = (para.question_ms[id] || 0) + (now - enteredAt);
+      enteredAt = now;
+    }
+    var v = value(fs);
+    if (given[id] && v !== given[id] && para.changes.length < 2000) {
+      para.changes.push({ q: id, from: given[id], to: v, t: now - startedAt });
+    }
+    if (v !== "") given[id] = v;
+  }
+  document.addEventListener("visibilitychange", function () {
+    if (document.hidden) { tally(); enteredAt = null; } else enteredAt = Date.now();
+  });
+
   // --- answers -------------------------------------------------------------
 
   function type(fs) { return fs.dataset.type; }
@@ -222,6 +256,7 @@
 
   function focus(i) {
     if (i < 0 || i >= qs.length) return;
+    if (i !== cur) tally();
     if (qs[cur]) qs[cur].classList.remove("current");
     var moved = cur !== i;
     cur = i;
@@ -244,6 +279,7 @@
     for (var j = 0; j < qs.length; j++) {
       if (visible(qs[j]) && check(qs[j]) !== "") { focus(j); return; }
     }
+    tally();
     if (qs[cur]) qs[cur].classList.remove("current");
     submit.focus();
     scheduleSave();
@@ -258,7 +294,7 @@
 
   qs.forEach(function (fs, i) {
     fs.addEventListener("focusin", function () {
-      if (cur !== i) { qs[cur].classList.remove("current"); cur = i; fs.classList.add("current"); scheduleSave(); }
+      if (cur !== i) { tally(); qs[cur].classList.remove("current"); cur = i; fs.classList.add("current"); scheduleSave(); }
     });
   });
 
@@ -367,7 +403,8 @@
 
   function body(v) {
     var q = document.activeElement === submit ? "" : (qs[cur] ? qs[cur].dataset.qid : "");
-    return JSON.stringify({ version: v, current: q, answers: answers() });
+    tally();
+    return JSON.stringify({ version: v, current: q, answers: answers(), paradata: para });
   }
 
   function scheduleSave() {
@@ -477,11 +514,15 @@
     // The save carries the draft version; a draft write still on its way
     // would change it, so the save waits for it.
     submitting = true;
+    tally();
+    var pd = form.querySelector("input[name=paradata]");
+    if (pd) pd.value = JSON.stringify(para);
     clearTimeout(timer);
     if (inflight) e.preventDefault();
   });
 
   refresh();
+  qs.forEach(function (fs) { var v = value(fs); if (v !== "") given[fs.dataset.qid] = v; });
   var start = byId[form.dataset.current];
   var firstBad = form.querySelector("fieldset.invalid");
   if (firstBad) focus(qs.indexOf(firstBad));

@@ -1,0 +1,193 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"minyi/sampler"
+	"minyi/survey"
+)
+
+func init() {
+	notices["paper1"] = survey.Text{ZH: "第一次录入已保存;这份问卷还需另一位录入员独立录入一次。", EN: "First keying saved; another operator must now key this form independently."}
+	notices["paper2"] = survey.Text{ZH: "两次录入一致,访问已入库。", EN: "Both keyings agree; the interview is stored."}
+	notices["papermismatch"] = survey.Text{ZH: "两次录入不一致,已交督导裁定;裁定前不计入结果。", EN: "The keyings differ; a supervisor will decide. Until then the form counts nowhere."}
+	notices["paperresolved"] = survey.Text{ZH: "已按裁定入库。", EN: "Decided and stored."}
+}
+
+type paperData struct {
+	Waves  []sampler.Wave
+	Wave   string
+	Number string
+	Forms  []survey.PaperForm
+	// The keying form, once a wave and form number are chosen.
+	Q         *survey.Questionnaire
+	Answers   survey.Answers
+	Errors    map[string]survey.Text
+	Districts []sampler.District
+}
+
+// paper is the keyed-entry page: choose the wave and type the form number,
+// then key the form with the same keyboard form as a telephone interview.
+func (s *Server) paper(c echo.Context) error {
+	return s.showPaper(c, http.StatusOK, nil, nil, nil)
+}
+
+func (s *Server) showPaper(c echo.Context, status int, msg *survey.Text, answers survey.Answers, errs map[string]survey.Text) error {
+	ctx := c.Request().Context()
+	u := currentUser(c)
+	ws, err := sampler.ListWaves(ctx, s.db)
+	if err != nil {
+		return err
+	}
+	d := paperData{Waves: ws, Wave: c.FormValue("wave"), Number: strings.TrimSpace(c.FormValue("number")), Answers: answers, Errors: errs}
+	if d.Wave == "" && len(ws) > 0 {
+		d.Wave = ws[0].Name
+	}
+	var mine int64
+	if u.Role != RoleAdmin && u.Role != RoleSupervisor {
+		mine = u.ID
+	}
+	if d.Forms, err = survey.PaperForms(ctx, s.db, mine); err != nil {
+		return err
+	}
+	if d.Number != "" && d.Wave != "" {
+		if _, d.Q, err = survey.WaveQuestionnaire(ctx, s.db, d.Wave); err != nil {
+			return err
+		}
+		if d.Districts, err = sampler.ListDistricts(ctx, s.db); err != nil {
+			return err
+		}
+		if d.Answers == nil {
+			d.Answers = survey.Answers{}
+		}
+	}
+	return s.renderView(c, status, "paper", &view{Title: survey.Text{ZH: "纸质问卷双录入", EN: "Paper forms: double entry"}, Err: msg, Data: d})
+}
+
+// keyPaper stores one keying of a paper form.
+func (s *Server) keyPaper(c echo.Context) error {
+	ctx := c.Request().Context()
+	form, err := c.FormParams()
+	if err != nil {
+		return err
+	}
+	ans := survey.Answers{}
+	for k, v := range form {
+		if id, ok := strings.CutPrefix(k, "q_"); ok && len(v) > 0 {
+			if val := strings.TrimSpace(v[0]); val != "" {
+				ans[id] = val
+			}
+		}
+	}
+	districts, err := s.districtSet(ctx)
+	if err != nil {
+		return err
+	}
+	u := currentUser(c)
+	res, val, err := survey.KeyPaperForm(ctx, s.db, form.Get("wave"), strings.TrimSpace(form.Get("number")), survey.Editor{ID: u.ID, Username: u.Username}, ans, districts)
+	if de, ok := err.(*survey.Error); ok && (de.Code == survey.EInvalid || de.Code == survey.EConflict) {
+		status := http.StatusUnprocessableEntity
+		if de.Code == survey.EConflict {
+			status = http.StatusConflict
+		}
+		return s.showPaper(c, status, &survey.Text{ZH: de.ZH, EN: de.EN}, ans, nil)
+	}
+	if err != nil {
+		return err
+	}
+	if val != nil {
+		errs := map[string]survey.Text{}
+		for _, fe := range val.Errors {
+			errs[fe.Question] = fe.Message
+		}
+		return s.showPaper(c, http.StatusUnprocessableEntity, &survey.Text{
+			ZH: "有 " + strconv.Itoa(len(errs)) + " 道题需要改正,已在题目旁标出;没有保存。",
+			EN: strconv.Itoa(len(errs)) + " questions need attention (marked below); nothing was saved."}, ans, errs)
+	}
+	msg := map[string]string{survey.PaperEntering: "paper1", survey.PaperAccepted: "paper2", survey.PaperMismatch: "papermismatch"}[res.Status]
+	return c.Redirect(http.StatusSeeOther, "/paper?msg="+msg)
+}
+
+type paperDiff struct {
+	Q      survey.Question
+	Values [2]string
+	Labels [2]survey.Text
+}
+
+// paperForm shows a supervisor both keyings of a form, differences first.
+func (s *Server) paperForm(c echo.Context) error {
+	return s.showPaperForm(c, http.StatusOK, nil)
+}
+
+func (s *Server) showPaperForm(c echo.Context, status int, msg *survey.Text) error {
+	ctx := c.Request().Context()
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return echo.NewHTTPError(http.StatusNotFound)
+	}
+	f, err := survey.GetPaperForm(ctx, s.db, id)
+	if err != nil {
+		return err
+	}
+	_, q, err := survey.WaveQuestionnaire(ctx, s.db, f.WaveName)
+	if err != nil {
+		return err
+	}
+	var diffs []paperDiff
+	for _, qid := range f.Differences(q) {
+		d := paperDiff{Q: *q.Question(qid)}
+		for i := 0; i < 2; i++ {
+			d.Values[i] = f.Entries[i].Answers[qid]
+			d.Labels[i] = q.AnswerText(qid, d.Values[i])
+		}
+		diffs = append(diffs, d)
+	}
+	return s.renderView(c, status, "paper_form", &view{
+		Title: survey.Text{ZH: "纸质问卷 " + f.Number, EN: "Paper form " + f.Number}, Err: msg,
+		Data: map[string]any{"Form": f, "Diffs": diffs},
+	})
+}
+
+// resolvePaper stores a form whose keyings differ, as the supervisor chose.
+func (s *Server) resolvePaper(c echo.Context) error {
+	ctx := c.Request().Context()
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return echo.NewHTTPError(http.StatusNotFound)
+	}
+	form, err := c.FormParams()
+	if err != nil {
+		return err
+	}
+	chosen := map[string]string{}
+	for k, v := range form {
+		if qid, ok := strings.CutPrefix(k, "choose_"); ok && len(v) > 0 {
+			chosen[qid] = v[0]
+		}
+	}
+	districts, err := s.districtSet(ctx)
+	if err != nil {
+		return err
+	}
+	u := currentUser(c)
+	_, val, err := survey.ResolvePaperForm(ctx, s.db, id, survey.Editor{ID: u.ID, Username: u.Username}, chosen, districts)
+	if de, ok := err.(*survey.Error); ok && (de.Code == survey.EInvalid || de.Code == survey.EConflict) {
+		return s.showPaperForm(c, http.StatusUnprocessableEntity, &survey.Text{ZH: de.ZH, EN: de.EN})
+	}
+	if err != nil {
+		return err
+	}
+	if val != nil {
+		var parts []string
+		for _, fe := range val.Errors {
+			parts = append(parts, fe.Question+": "+fe.Message.ZH)
+		}
+		return s.showPaperForm(c, http.StatusUnprocessableEntity, &survey.Text{
+			ZH: "所选答案不能通过检查:" + strings.Join(parts, ";"), EN: "the chosen answers do not pass the checks: " + strings.Join(parts, "; ")})
+	}
+	return c.Redirect(http.StatusSeeOther, "/paper?msg=paperresolved")
+}

@@ -1,0 +1,237 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"minyi/dialer"
+	"minyi/sampler"
+	"minyi/survey"
+)
+
+func init() {
+	notices["reviewed"] = survey.Text{ZH: "复核结果已保存。", EN: "The review is saved."}
+	notices["edited"] = survey.Text{ZH: "修改已保存,旧值和新值都已记录。", EN: "The change is saved; the old and new values are recorded."}
+	notices["corrected"] = survey.Text{ZH: "修改已保存,已交回督导复核。", EN: "Your correction is saved and back with the supervisor."}
+}
+
+// reviews lists a wave's interviews to review (flagged, or corrected after
+// being sent back) and the decisions already taken.
+func (s *Server) reviews(c echo.Context) error {
+	ctx := c.Request().Context()
+	w, err := sampler.GetWave(ctx, s.db, c.Param("wave"))
+	if err != nil {
+		return err
+	}
+	_, q, err := survey.WaveQuestionnaire(ctx, s.db, w.Name)
+	if err != nil {
+		return err
+	}
+	flagged, err := dialer.FlaggedInterviews(ctx, s.db, w.ID, MinInterviewLength, q.IndicatorIDs())
+	if err != nil {
+		return err
+	}
+	done, err := survey.Reviewed(ctx, s.db, w.ID)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, "reviews", survey.Text{ZH: "访问复核 · " + w.Name, EN: "Review · " + w.Name}, map[string]any{
+		"Wave": w.Name, "Flagged": flagged, "Reviewed": done, "MinLength": int(MinInterviewLength.Seconds()),
+	})
+}
+
+// returned lists the interviews sent back to the signed-in interviewer.
+func (s *Server) returned(c echo.Context) error {
+	items, err := survey.ReturnedTo(c.Request().Context(), s.db, currentUser(c).ID)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, "returned", survey.Text{ZH: "退回的访问", EN: "Interviews sent back"}, items)
+}
+
+// answerRow is one question of an interview as the review page shows it.
+type answerRow struct {
+	Q       survey.Question
+	Answer  survey.Text
+	Seconds float64
+	Changes int
+}
+
+type interviewPage struct {
+	IV       *survey.StoredInterview
+	Q        *survey.Questionnaire
+	Rows     []answerRow
+	Changes  []survey.Change
+	Paradata *survey.Paradata
+	// The edit form's fields, as the interview form has them.
+	Answers   survey.Answers
+	Errors    map[string]survey.Text
+	Districts []sampler.District
+	// Reviewer: the signed-in user may decide on the interview; otherwise
+	// it is its interviewer correcting it.
+	Reviewer bool
+}
+
+// viewInterview loads an interview for the signed-in user: supervisors and
+// admins see any; an interviewer only their own that was sent back to
+// them, and anyone else's id gets 404 so that ids cannot be probed.
+func (s *Server) viewInterview(c echo.Context) (*survey.StoredInterview, bool, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return nil, false, echo.NewHTTPError(http.StatusNotFound)
+	}
+	iv, err := survey.GetInterview(c.Request().Context(), s.db, id)
+	if err != nil {
+		return nil, false, err
+	}
+	u := currentUser(c)
+	reviewer := u.Role == RoleAdmin || u.Role == RoleSupervisor
+	if !reviewer && (iv.InterviewerID == nil || *iv.InterviewerID != u.ID || iv.ReviewStatus != survey.ReviewReturned) {
+		return nil, false, echo.NewHTTPError(http.StatusNotFound)
+	}
+	return iv, reviewer, nil
+}
+
+func (s *Server) interviewPage(c echo.Context) error {
+	iv, reviewer, err := s.viewInterview(c)
+	if err != nil {
+		return err
+	}
+	return s.showInterview(c, http.StatusOK, iv, reviewer, nil, nil, nil)
+}
+
+// showInterview renders the review page; answers and errors, when given,
+// refill the edit form after a refused change.
+func (s *Server) showInterview(c echo.Context, status int, iv *survey.StoredInterview, reviewer bool, msg *survey.Text, answers survey.Answers, errs map[string]survey.Text) error {
+	ctx := c.Request().Context()
+	q, err := survey.GetQuestionnaire(ctx, s.db, iv.QuestionnaireID)
+	if err != nil {
+		return err
+	}
+	pd, err := survey.GetParadata(ctx, s.db, iv.ID)
+	if err != nil {
+		return err
+	}
+	changes, err := survey.InterviewChanges(ctx, s.db, iv.ID)
+	if err != nil {
+		return err
+	}
+	ds, err := sampler.ListDistricts(ctx, s.db)
+	if err != nil {
+		return err
+	}
+	perQ := map[string]int{}
+	for _, ch := range pd.Changes {
+		perQ[ch.Question]++
+	}
+	var rows []answerRow
+	for _, qu := range q.Questions {
+		a, ok := iv.Answers[qu.ID]
+		if !ok && pd.QuestionMS[qu.ID] == 0 {
+			continue
+		}
+		rows = append(rows, answerRow{Q: qu, Answer: q.AnswerText(qu.ID, a), Seconds: float64(pd.QuestionMS[qu.ID]) / 1000, Changes: perQ[qu.ID]})
+	}
+	if answers == nil {
+		answers = iv.Answers
+	}
+	title := survey.Text{ZH: "访问 #" + strconv.FormatInt(iv.ID, 10), EN: "Interview #" + strconv.FormatInt(iv.ID, 10)}
+	return s.renderView(c, status, "interview_review", &view{Title: title, Err: msg, Data: interviewPage{
+		IV: iv, Q: q, Rows: rows, Changes: changes, Paradata: pd,
+		Answers: answers, Errors: errs, Districts: ds, Reviewer: reviewer,
+	}})
+}
+
+func version(c echo.Context) int {
+	v, _ := strconv.Atoi(c.FormValue("version"))
+	return v
+}
+
+// reviewInterview records a supervisor's decision: approve, send back with
+// a note, mark invalid with a reason, or count an invalid one again.
+func (s *Server) reviewInterview(c echo.Context) error {
+	iv, _, err := s.viewInterview(c)
+	if err != nil {
+		return err
+	}
+	u := currentUser(c)
+	err = survey.ReviewInterview(c.Request().Context(), s.db, iv.ID, version(c), survey.Editor{ID: u.ID, Username: u.Username}, c.FormValue("action"), c.FormValue("note"))
+	if de, ok := err.(*survey.Error); ok && (de.Code == survey.EInvalid || de.Code == survey.EConflict) {
+		status := http.StatusUnprocessableEntity
+		if de.Code == survey.EConflict {
+			status = http.StatusConflict
+		}
+		fresh, ferr := survey.GetInterview(c.Request().Context(), s.db, iv.ID)
+		if ferr != nil {
+			return ferr
+		}
+		return s.showInterview(c, status, fresh, true, &survey.Text{ZH: de.ZH, EN: de.EN}, nil, nil)
+	}
+	if err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/interviews/"+strconv.FormatInt(iv.ID, 10)+"?msg=reviewed")
+}
+
+// editInterview changes an interview's answers: a supervisor correcting one,
+// or its interviewer answering the note it was sent back with. The form was
+// filled from a version of the interview; a change made since by someone
+// else is never overwritten unseen.
+func (s *Server) editInterview(c echo.Context) error {
+	ctx := c.Request().Context()
+	iv, reviewer, err := s.viewInterview(c)
+	if err != nil {
+		return err
+	}
+	form, err := c.FormParams()
+	if err != nil {
+		return err
+	}
+	ans := survey.Answers{}
+	for k, v := range form {
+		if id, ok := strings.CutPrefix(k, "q_"); ok && len(v) > 0 {
+			if val := strings.TrimSpace(v[0]); val != "" {
+				ans[id] = val
+			}
+		}
+	}
+	districts, err := s.districtSet(ctx)
+	if err != nil {
+		return err
+	}
+	u := currentUser(c)
+	val, err := survey.EditAnswers(ctx, s.db, iv.ID, version(c), survey.Editor{ID: u.ID, Username: u.Username}, !reviewer, ans, form.Get("note"), districts)
+	if de, ok := err.(*survey.Error); ok && (de.Code == survey.EInvalid || de.Code == survey.EConflict) {
+		if de.Code == survey.EConflict {
+			// Show the newest version, with the edit form filled from it.
+			fresh, ferr := survey.GetInterview(ctx, s.db, iv.ID)
+			if ferr != nil {
+				return ferr
+			}
+			if !reviewer && fresh.ReviewStatus != survey.ReviewReturned {
+				return c.Redirect(http.StatusSeeOther, "/returned")
+			}
+			return s.showInterview(c, http.StatusConflict, fresh, reviewer, &survey.Text{ZH: de.ZH, EN: de.EN}, nil, nil)
+		}
+		return s.showInterview(c, http.StatusUnprocessableEntity, iv, reviewer, &survey.Text{ZH: de.ZH, EN: de.EN}, ans, nil)
+	}
+	if err != nil {
+		return err
+	}
+	if val != nil {
+		errs := map[string]survey.Text{}
+		for _, fe := range val.Errors {
+			errs[fe.Question] = fe.Message
+		}
+		return s.showInterview(c, http.StatusUnprocessableEntity, iv, reviewer, &survey.Text{
+			ZH: "有 " + strconv.Itoa(len(errs)) + " 道题需要改正,已在题目旁标出;没有保存任何修改。",
+			EN: strconv.Itoa(len(errs)) + " questions need attention (marked below); nothing was changed."}, ans, errs)
+	}
+	if !reviewer {
+		return c.Redirect(http.StatusSeeOther, "/returned?msg=corrected")
+	}
+	return c.Redirect(http.StatusSeeOther, "/interviews/"+strconv.FormatInt(iv.ID, 10)+"?msg=edited")
+}
