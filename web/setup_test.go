@@ -80,7 +80,8 @@ func (c *client) waitJob(res *http.Response) string {
 	if !strings.HasPrefix(loc, "/jobs/") {
 		c.t.Fatalf("no job: %d %s", res.StatusCode, loc)
 	}
-	for i := 0; i < 200; i++ {
+	// A draw takes seconds; on a loaded machine much longer.
+	for deadline := time.Now().Add(3 * time.Minute); time.Now().Before(deadline); {
 		page := c.get(loc)
 		if !strings.Contains(page, `http-equiv="refresh"`) {
 			return page
