@@ -164,6 +164,8 @@ type LockedCase struct {
 	Attempts        int    `db:"attempts"`
 	WaveID          int64  `db:"wave_id"`
 	QuestionnaireID *int64 `db:"questionnaire_id"`
+	Mode            string `db:"mode"`
+	PSU             string `db:"psu"`
 }
 
 // CompleteInterview saves an interview for a held case and closes the case
@@ -252,8 +254,8 @@ func BreakOff(ctx context.Context, db *sqlx.DB, caseID, userID int64, rule Break
 			age, _ := strconv.Atoi(ans["age_group"])
 			id, created, err := survey.InsertInterview(ctx, db, tx, survey.Interview{
 				WaveID: lc.WaveID, CaseID: caseID, QuestionnaireID: q.ID, InterviewerID: userID,
-				District: ans["district"], Mode: "phone", Sex: sex, AgeGroup: age, Answers: ans,
-				IdempotencyKey: d.Key, Source: "cati", StartedAt: d.StartedAt, Paradata: d.Paradata(),
+				District: ans["district"], Mode: lc.Mode, PSU: lc.PSU, Sex: sex, AgeGroup: age, Answers: ans,
+				IdempotencyKey: d.Key, Source: lc.InterviewSource(), StartedAt: d.StartedAt, Paradata: d.Paradata(),
 			})
 			if err != nil {
 				return err

@@ -58,7 +58,7 @@ FROM cases c JOIN waves w ON w.id = c.wave_id LEFT JOIN districts d ON d.code = 
 WHERE c.id = $1
 
 -- name: dialer/lock-held-case
-SELECT c.id, c.attempts, c.wave_id, w.questionnaire_id
+SELECT c.id, c.attempts, c.wave_id, w.questionnaire_id, c.mode, coalesce(c.psu, '') AS psu
 FROM cases c JOIN waves w ON w.id = c.wave_id
 WHERE c.id = $1 AND c.held_by = $2 AND c.status <> 'final'
 FOR UPDATE OF c
