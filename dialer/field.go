@@ -29,6 +29,7 @@ var (
 	qFieldVisits        = sql.Q("field/visits")
 	qFieldStart         = sql.Q("field/start-interview")
 	qFieldSetMaxVisits  = sql.Q("field/set-max-visits")
+	qFieldMaxVisits     = sql.Q("field/max-visits")
 	qFieldUpsertAssign  = sql.Q("field/upsert-assignment")
 	qFieldAssignCases   = sql.Q("field/assign-cases")
 	qFieldLockCase      = sql.Q("field/lock-case")
@@ -275,6 +276,13 @@ func SetMaxVisits(ctx context.Context, db *sqlx.DB, waveID int64, k int) error {
 	return err
 }
 
+// MaxVisits is K, the visits per household, of a wave.
+func MaxVisits(ctx context.Context, db sqlx.QueryerContext, waveID int64) (int, error) {
+	var k int
+	err := sqlx.GetContext(ctx, db, &k, qFieldMaxVisits, waveID)
+	return k, err
+}
+
 // Household is a door-to-door case as its field interviewer sees it.
 type Household struct {
 	CaseID       int64  `db:"case_id"`
@@ -299,6 +307,33 @@ type Household struct {
 
 // Done reports whether the household needs no more visits.
 func (h *Household) Done() bool { return h.Status == "final" }
+
+// StatusLabel says where the household stands, for its interviewer.
+func (h *Household) StatusLabel() survey.Text {
+	switch {
+	case h.Status == "fresh":
+		return survey.Text{ZH: "未访", EN: "Not visited yet"}
+	case !h.Done():
+		return survey.Text{ZH: "待再访", EN: "To visit again"}
+	}
+	switch h.FinalCode {
+	case CodeComplete:
+		return survey.Text{ZH: "已完成访问", EN: "Interviewed"}
+	case CodePartial:
+		return survey.Text{ZH: "部分完成", EN: "Partial interview"}
+	case CodeBreakOff:
+		return survey.Text{ZH: "访问中断", EN: "Broke off"}
+	case "2.11":
+		return survey.Text{ZH: "拒访", EN: "Refused"}
+	case CodeNoOneHome, CodeNoOneHomeOccupied:
+		return survey.Text{ZH: "多次无人在家", EN: "Never found home"}
+	case CodeVacant:
+		return survey.Text{ZH: "空置房", EN: "Vacant"}
+	case CodeScreenOut:
+		return survey.Text{ZH: "不符合条件", EN: "Not eligible"}
+	}
+	return survey.Text{ZH: "已结束 " + h.FinalCode, EN: "Finished " + h.FinalCode}
+}
 
 // Key is the household's community.
 func (h *Household) Key() CommunityKey {

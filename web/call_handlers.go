@@ -284,8 +284,8 @@ func (s *Server) submitInterview(c echo.Context) error {
 		}
 		return survey.Interview{
 			WaveID: lc.WaveID, CaseID: caseID, QuestionnaireID: q.ID, InterviewerID: user.ID,
-			District: ans["district"], Mode: "phone", Sex: sex, AgeGroup: age, Answers: ans,
-			IdempotencyKey: key, Source: "cati", StartedAt: started,
+			District: ans["district"], Mode: lc.Mode, PSU: lc.PSU, Sex: sex, AgeGroup: age, Answers: ans,
+			IdempotencyKey: key, Source: lc.InterviewSource(), StartedAt: started,
 			Paradata: pd, UserAgent: c.Request().UserAgent(),
 		}, nil
 	})
@@ -317,12 +317,12 @@ func (s *Server) submitInterview(c echo.Context) error {
 			Data:  draftData(cs, q, ds, d),
 		})
 	case err == nil:
-		return c.Redirect(http.StatusSeeOther, "/calls?msg=saved")
+		return c.Redirect(http.StatusSeeOther, workHome(c)+"?msg=saved")
 	case errors.Is(err, errScreenedOut):
 		if err := dialer.ScreenOut(ctx, s.db, caseID, user.ID); err != nil {
 			return err
 		}
-		return c.Redirect(http.StatusSeeOther, "/calls?msg=screened")
+		return c.Redirect(http.StatusSeeOther, workHome(c)+"?msg=screened")
 	case errors.As(err, &vf):
 		cs, err := dialer.CaseFor(ctx, s.db, caseID, user.ID)
 		if err != nil {

@@ -25,6 +25,7 @@ var (
 	// editors may open an interview: supervisors any, interviewers only
 	// their own sent back to them (an object-level check in the handler).
 	editors = []Role{RoleAdmin, RoleSupervisor, RoleInterview, RoleField}
+	field   = []Role{RoleField}
 	workers = []Role{RoleInterview, RoleField}
 )
 
@@ -77,10 +78,19 @@ func (s *Server) Routes() []Route {
 		{http.MethodPost, "/calls/next", callers, s.nextCase, false},
 		{http.MethodGet, "/cases/:id", callers, s.casePage, false},
 		{http.MethodPost, "/cases/:id/outcome", callers, s.recordOutcome, false},
-		{http.MethodGet, "/cases/:id/interview", callers, s.interviewForm, false},
-		{http.MethodPost, "/cases/:id/interview", callers, s.submitInterview, false},
-		{http.MethodPost, "/cases/:id/draft", callers, s.saveDraft, false},
+		{http.MethodGet, "/cases/:id/interview", workers, s.interviewForm, false},
+		{http.MethodPost, "/cases/:id/interview", workers, s.submitInterview, false},
+		{http.MethodPost, "/cases/:id/draft", workers, s.saveDraft, false},
 		{http.MethodPost, "/cases/:id/breakoff", callers, s.breakOff, false},
+
+		{http.MethodGet, "/waves/:wave/field", managers, s.fieldAssignments, false},
+		{http.MethodPost, "/waves/:wave/field", managers, s.assignField, false},
+		{http.MethodPost, "/waves/:wave/field/visits", admin, s.setMaxVisits, false},
+		{http.MethodGet, "/field", field, s.fieldList, false},
+		{http.MethodGet, "/field/cases/:id", field, s.fieldCase, false},
+		{http.MethodPost, "/field/cases/:id/visit", field, s.recordVisit, false},
+		{http.MethodPost, "/field/cases/:id/interview", field, s.startFieldInterview, false},
+		{http.MethodPost, "/field/cases/:id/breakoff", field, s.fieldBreakOff, false},
 
 		{http.MethodGet, "/scores", readers, s.scoresIndex, false},
 		{http.MethodGet, "/scores/:wave", readers, s.scores, false},

@@ -89,6 +89,8 @@ func (s *Server) home(c echo.Context) error {
 	switch currentUser(c).Role {
 	case RoleInterview:
 		return c.Redirect(http.StatusSeeOther, "/calls")
+	case RoleField:
+		return c.Redirect(http.StatusSeeOther, "/field")
 	case RoleOffice:
 		return c.Redirect(http.StatusSeeOther, "/scores")
 	case RoleAdmin, RoleSupervisor:

@@ -105,3 +105,6 @@ RETURNING id
 
 -- name: field/set-max-visits
 UPDATE waves SET max_visits = $2 WHERE id = $1
+
+-- name: field/max-visits
+SELECT max_visits FROM waves WHERE id = $1
