@@ -100,6 +100,9 @@ var dayParts = [...]struct {
 	{survey.Text{ZH: "晚上", EN: "evening"}, "18:00–21:00"},
 }
 
+// visitsEnd is the hour after which no one is visited (Shanghai time).
+const visitsEnd = 21
+
 // DayPartOf is the day part of t in Shanghai time.
 func DayPartOf(t time.Time) DayPart {
 	switch h := t.In(sampler.Shanghai).Hour(); {
@@ -144,8 +147,13 @@ func dayOf(t time.Time) time.Time {
 // found no one home (their times, oldest first): the day after the last
 // one, at a part of the day not yet tried (the next one after the last
 // visit's part, in the order morning, afternoon, evening), and never
-// before now. With no such visit yet it suggests now.
+// before now (after 21:00, before tomorrow morning). With no such visit
+// yet it suggests now.
 func NextVisit(noOneHome []time.Time, now time.Time) Window {
+	if now.In(sampler.Shanghai).Hour() >= visitsEnd {
+		// Too late to knock tonight: from tomorrow morning.
+		now = dayOf(now).AddDate(0, 0, 1)
+	}
 	today := dayOf(now)
 	if len(noOneHome) == 0 {
 		return Window{Day: today, Part: DayPartOf(now)}

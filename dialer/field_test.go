@@ -93,6 +93,8 @@ func TestDayPartsAndSuggestedVisit(t *testing.T) {
 		{"every part tried: the one after the last", []time.Time{at(23, 10, 0), at(24, 14, 0), at(25, 19, 0)}, at(25, 19, 5), Window{day(26), Morning}},
 		{"days later: today, if the part is still ahead", []time.Time{at(20, 10, 0)}, at(23, 9, 0), Window{day(23), Afternoon}},
 		{"days later: tomorrow, if today's part is over", []time.Time{at(20, 10, 0)}, at(23, 19, 0), Window{day(24), Afternoon}},
+		{"no visit yet, late at night: tomorrow morning", nil, at(23, 22, 30), Window{day(24), Morning}},
+		{"an evening visit at 21:30: the day after, morning", []time.Time{at(23, 21, 30)}, at(23, 21, 35), Window{day(24), Morning}},
 	} {
 		got := NextVisit(c.visits, c.now)
 		if !got.Day.Equal(c.want.Day) || got.Part != c.want.Part {

@@ -47,7 +47,11 @@ func (d interviewData) CasePage() string {
 }
 
 type fieldAssignData struct {
-	Wave         *sampler.Wave
+	Wave *sampler.Wave
+	// District filters the communities shown ("" for all); Districts are
+	// those of the wave's door-to-door sample, for the filter.
+	District     string
+	Districts    []sampler.District
 	Communities  []dialer.Community
 	Interviewers []dialer.FieldInterviewer
 	MaxVisits    int
@@ -67,9 +71,23 @@ func (s *Server) showFieldAssignments(c echo.Context, status int, errMsg *survey
 	if err != nil {
 		return err
 	}
-	d := fieldAssignData{Wave: w}
-	if d.Communities, err = dialer.Communities(ctx, s.db, w.ID); err != nil {
+	d := fieldAssignData{Wave: w, District: c.QueryParam("district")}
+	if d.District == "" {
+		d.District = c.FormValue("district")
+	}
+	all, err := dialer.Communities(ctx, s.db, w.ID)
+	if err != nil {
 		return err
+	}
+	// A city's sample has thousands of communities: supervisors assign them
+	// a district at a time.
+	for _, cm := range all {
+		if n := len(d.Districts); n == 0 || d.Districts[n-1].Code != cm.District {
+			d.Districts = append(d.Districts, sampler.District{Code: cm.District, Name: cm.DistrictName})
+		}
+		if d.District == "" || cm.District == d.District {
+			d.Communities = append(d.Communities, cm)
+		}
 	}
 	if d.Interviewers, err = dialer.FieldInterviewers(ctx, s.db); err != nil {
 		return err
@@ -123,7 +141,7 @@ func (s *Server) assignField(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/waves/"+url.PathEscape(w.Name)+"/field?msg=assigned")
+	return c.Redirect(http.StatusSeeOther, "/waves/"+url.PathEscape(w.Name)+"/field?district="+url.QueryEscape(form.Get("district"))+"&msg=assigned")
 }
 
 // setMaxVisits sets K, the visits per household, of a wave.

@@ -91,6 +91,21 @@ func TestFieldAssignmentVisitsAndInterview(t *testing.T) {
 	if !strings.Contains(sup.get("/waves/door-w"), `href="/waves/door-w/field"`) {
 		t.Error("the wave page does not link to the assignment")
 	}
+	// A district at a time.
+	page = sup.get("/waves/door-w/field?district=500106")
+	if strings.Contains(page, "<td>渝中区</td>") || !strings.Contains(page, "<td>沙坪坝区</td>") {
+		t.Fatal("the district filter shows other districts")
+	}
+	// K is set by an admin, between 1 and 12.
+	adm := d.signIn(t, "admin")
+	if res := adm.post("/waves/door-w/field/visits", url.Values{"max_visits": {"0"}}); res.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("K = 0: %d", res.StatusCode)
+	}
+	adm.post("/waves/door-w/field/visits", url.Values{"max_visits": {"5"}}).Body.Close()
+	if !strings.Contains(sup.get("/waves/door-w/field"), `id="max-visits">5<`) {
+		t.Fatal("K not saved")
+	}
+	adm.post("/waves/door-w/field/visits", url.Values{"max_visits": {"4"}}).Body.Close()
 	me := d.users[RoleField]
 	d.assign(t, sup, me, cs[0], cs[1])
 	d.assign(t, sup, d.field2, cs[2])

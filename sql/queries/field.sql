@@ -46,7 +46,8 @@ WHERE h.id = c.household_id AND c.wave_id = $1 AND c.mode = 'door' AND c.status 
 
 -- name: field/households
 -- A field interviewer's households in the waves where some are still to be
--- worked, in walking order: community by community, then the listing order.
+-- worked (or, when all are done, in their latest wave), in walking order:
+-- community by community, then the listing order.
 SELECT c.id AS case_id, c.wave_id, w.name AS wave_name, w.max_visits,
        h.district_code, coalesce(d.name, h.district_code) AS district_name, h.street, h.community,
        h.household_id, h.address, c.status, coalesce(c.final_code, '') AS final_code, c.attempts,
@@ -56,7 +57,8 @@ JOIN waves w ON w.id = c.wave_id
 JOIN household_frame h ON h.id = c.household_id
 LEFT JOIN districts d ON d.code = h.district_code
 WHERE c.assigned_to = $1 AND c.mode = 'door'
-  AND c.wave_id IN (SELECT wave_id FROM cases WHERE assigned_to = $1 AND mode = 'door' AND status <> 'final')
+  AND c.wave_id IN (SELECT wave_id FROM cases WHERE assigned_to = $1 AND mode = 'door' AND status <> 'final'
+                    UNION SELECT max(wave_id) FROM cases WHERE assigned_to = $1 AND mode = 'door')
 ORDER BY w.id DESC, h.district_code, h.street, h.community, h.ordinal
 
 -- name: field/household
