@@ -80,6 +80,30 @@ func FieldOutcomeByCode(code string) (Outcome, bool) {
 	return Outcome{}, false
 }
 
+// VisitLabel names a recorded visit's outcome for people; an unknown one
+// is shown as recorded.
+func VisitLabel(outcome string) survey.Text {
+	if o, ok := FieldOutcomeByCode(outcome); ok {
+		return o.Label
+	}
+	switch outcome {
+	case outcomeComplete:
+		return survey.Text{ZH: "完成访问", EN: "Interviewed"}
+	case outcomeScreened:
+		return survey.Text{ZH: "甄别不符合条件", EN: "Screened out"}
+	case outcomeBreakOffPartial:
+		return survey.Text{ZH: "中断(部分完成)", EN: "Broke off (partial)"}
+	case outcomeBreakOff:
+		return survey.Text{ZH: "中断", EN: "Broke off"}
+	case outcomeBreakOffCallback:
+		return survey.Text{ZH: "中断,待再访", EN: "Broke off, visit again"}
+	}
+	return survey.Text{ZH: outcome, EN: outcome}
+}
+
+// Label names the attempt's outcome for people.
+func (a Attempt) Label() survey.Text { return VisitLabel(a.Outcome) }
+
 // DayPart is a part of the day for visits: people at home in the morning
 // are often not those at home in the evening, so the visits to a household
 // are spread over them.

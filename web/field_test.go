@@ -179,6 +179,17 @@ func TestFieldAssignmentVisitsAndInterview(t *testing.T) {
 	if !strings.Contains(page, "已访") || !strings.Contains(page, "1/4") || !strings.Contains(page, "11月24日 周二 下午") {
 		t.Fatalf("household after one visit:\n%s", page)
 	}
+	// In English too.
+	f.do("GET", "/lang/en", nil).Body.Close()
+	page = f.get(h)
+	if !strings.Contains(page, "Tue 24 Nov, afternoon 12:00–18:00") || !strings.Contains(page, "To visit again") || !strings.Contains(page, "No one home · AAPOR 3.21") {
+		t.Fatalf("household in English:\n%s", page)
+	}
+	res = f.post(h+"/visit", url.Values{"outcome": {"no_one_home"}})
+	if body := readAll(res); !strings.Contains(body, "knocking again in the same part of the same day is not a new visit") {
+		t.Fatal("the refusal is not in English")
+	}
+	f.do("GET", "/lang/zh", nil).Body.Close()
 	d.setNow(time.Date(2026, 11, 23, 19, 0, 0, 0, sampler.Shanghai))
 	if res := f.post(h+"/visit", url.Values{"outcome": {"no_one_home"}, "occupied": {"1"}}); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("evening visit: %d", res.StatusCode)
