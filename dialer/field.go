@@ -21,21 +21,22 @@ import (
 // of day, until a visit settles it.
 
 var (
-	qFieldCommunities   = sql.Q("field/communities")
-	qFieldInterviewers  = sql.Q("field/interviewers")
-	qFieldCheck         = sql.Q("field/check-interviewer")
-	qFieldHouseholds    = sql.Q("field/households")
-	qFieldHousehold     = sql.Q("field/household")
-	qFieldVisits        = sql.Q("field/visits")
-	qFieldStart         = sql.Q("field/start-interview")
-	qFieldSetMaxVisits  = sql.Q("field/set-max-visits")
-	qFieldMaxVisits     = sql.Q("field/max-visits")
-	qFieldUpsertAssign  = sql.Q("field/upsert-assignment")
-	qFieldAssignCases   = sql.Q("field/assign-cases")
-	qFieldLockCase      = sql.Q("field/lock-case")
-	qFieldRecordVisit   = sql.Q("field/record-visit")
-	fieldLeaseInterval  = fmt.Sprintf("%d seconds", int(FieldLease.Seconds()))
-	errNotYourHousehold = survey.Errorf(survey.ENotFound, "没有这一户,或它没有分配给您", "no such household, or it is not assigned to you")
+	qFieldCommunities    = sql.Q("field/communities")
+	qFieldInterviewers   = sql.Q("field/interviewers")
+	qFieldCheck          = sql.Q("field/check-interviewer")
+	qFieldHouseholds     = sql.Q("field/households")
+	qFieldHousehold      = sql.Q("field/household")
+	qFieldVisits         = sql.Q("field/visits")
+	qFieldStart          = sql.Q("field/start-interview")
+	qFieldSetMaxVisits   = sql.Q("field/set-max-visits")
+	qFieldMaxVisits      = sql.Q("field/max-visits")
+	qFieldCloseExhausted = sql.Q("field/close-exhausted")
+	qFieldUpsertAssign   = sql.Q("field/upsert-assignment")
+	qFieldAssignCases    = sql.Q("field/assign-cases")
+	qFieldLockCase       = sql.Q("field/lock-case")
+	qFieldRecordVisit    = sql.Q("field/record-visit")
+	fieldLeaseInterval   = fmt.Sprintf("%d seconds", int(FieldLease.Seconds()))
+	errNotYourHousehold  = survey.Errorf(survey.ENotFound, "没有这一户,或它没有分配给您", "no such household, or it is not assigned to you")
 )
 
 // FieldLease is how long a field interviewer holds a household once the
@@ -562,6 +563,26 @@ func StartFieldInterview(ctx context.Context, db *sqlx.DB, caseID, userID int64)
 		return fmt.Errorf("dialer: start interview: %w", err)
 	}
 	return nil
+}
+
+// FieldBreakOff records a break-off at the door as BreakOff does on the
+// telephone; a break-off before the indicators leaves the household to be
+// visited again, unless that was its K-th visit, which ends it as a
+// break-off (2.12).
+func FieldBreakOff(ctx context.Context, db *sqlx.DB, caseID, userID int64, rule BreakOffRule, districts map[string]bool,
+	questionnaire func(LockedCase) (*survey.Questionnaire, error), now time.Time) (BreakOffResult, error) {
+	res, err := BreakOff(ctx, db, caseID, userID, rule, districts, questionnaire, now)
+	if err != nil || res.Code != "" {
+		return res, err
+	}
+	r, err := db.ExecContext(ctx, qFieldCloseExhausted, caseID, CodeBreakOff)
+	if err != nil {
+		return res, fmt.Errorf("dialer: close household: %w", err)
+	}
+	if n, _ := r.RowsAffected(); n > 0 {
+		res.Code = CodeBreakOff
+	}
+	return res, nil
 }
 
 // InterviewSource is how an interview on the case was collected: by

@@ -271,6 +271,67 @@ func TestFieldAssignmentVisitsAndInterview(t *testing.T) {
 	}
 }
 
+// TestFieldBreakOff: a break-off at the door before the indicators leaves
+// the household to visit again, unless it was the last allowed visit; one
+// well into the indicators keeps a partial interview, mode door.
+func TestFieldBreakOff(t *testing.T) {
+	d := newDoorFixture(t)
+	cs, _ := dialer.Communities(context.Background(), d.db, d.wave.ID)
+	sup := d.signIn(t, "supervisor")
+	d.assign(t, sup, d.users[RoleField], cs[0])
+	f := d.signIn(t, "field_interviewer")
+	var ids []string
+	d.db.Select(&ids, `SELECT id::text FROM cases WHERE assigned_to = $1 ORDER BY id`, d.users[RoleField])
+	breakOff := func(id string, answered map[string]string) string {
+		t.Helper()
+		f.post("/field/cases/"+id+"/interview", url.Values{}).Body.Close()
+		f.get("/cases/" + id + "/interview")
+		if !strings.Contains(f.get("/field/cases/"+id), `id="breakoff"`) {
+			t.Fatal("the household page of a started interview offers no break-off")
+		}
+		if code, out := f.saveDraft(id, 1, "", answered); code != http.StatusOK {
+			t.Fatalf("draft: %d %v", code, out)
+		}
+		return f.post("/field/cases/"+id+"/breakoff", url.Values{}).Header.Get("Location")
+	}
+	caseOf := func(id string) (status, final string, visits int) {
+		var r struct {
+			Status   string  `db:"status"`
+			Final    *string `db:"final_code"`
+			Attempts int     `db:"attempts"`
+		}
+		d.db.Get(&r, `SELECT status, final_code, attempts FROM cases WHERE id = $1`, id)
+		if r.Final != nil {
+			final = *r.Final
+		}
+		return r.Status, final, r.Attempts
+	}
+	if loc := breakOff(ids[0], indicatorAnswers(0)); loc != "/field?msg=fieldcallback" {
+		t.Fatalf("break-off before the indicators: %s", loc)
+	}
+	if s, _, n := caseOf(ids[0]); s != "pending" || n != 1 {
+		t.Fatalf("after a callback break-off: %s, %d visits", s, n)
+	}
+	if loc := breakOff(ids[1], indicatorAnswers(10)); loc != "/field?msg=partial" {
+		t.Fatalf("break-off after 10 indicators: %s", loc)
+	}
+	var mode, source string
+	d.db.QueryRow(`SELECT mode, source FROM interviews WHERE case_id = $1`, ids[1]).Scan(&mode, &source)
+	if _, final, _ := caseOf(ids[1]); final != "1.2" || mode != "door" || source != "capi" {
+		t.Fatalf("partial at the door: %s, %s/%s", final, mode, source)
+	}
+	// With K = 2, a callback break-off at the second visit ends the
+	// household as a break-off.
+	d.db.Exec(`UPDATE waves SET max_visits = 2 WHERE id = $1`, d.wave.ID)
+	f.post("/field/cases/"+ids[2]+"/visit", url.Values{"outcome": {"no_one_home"}}).Body.Close()
+	if loc := breakOff(ids[2], indicatorAnswers(0)); loc != "/field?msg=breakoff" {
+		t.Fatalf("callback break-off at the last visit: %s", loc)
+	}
+	if s, final, n := caseOf(ids[2]); s != "final" || final != "2.12" || n != 2 {
+		t.Fatalf("after the last visit: %s %s %d", s, final, n)
+	}
+}
+
 func sumHouseholds(cs []dialer.Community) int {
 	n := 0
 	for _, c := range cs {

@@ -110,3 +110,10 @@ UPDATE waves SET max_visits = $2 WHERE id = $1
 
 -- name: field/max-visits
 SELECT max_visits FROM waves WHERE id = $1
+
+-- name: field/close-exhausted
+-- A household left to visit again after its wave's last allowed visit ends
+-- with the code given.
+UPDATE cases c SET status = 'final', final_code = $2, next_at = NULL, held_by = NULL, held_until = NULL, updated_at = now()
+FROM waves w
+WHERE c.id = $1 AND w.id = c.wave_id AND c.mode = 'door' AND c.status <> 'final' AND c.attempts >= w.max_visits
