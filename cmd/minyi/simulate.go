@@ -281,11 +281,11 @@ func (s *simulation) interview(i int, a *agent, caseID int64, outcomes map[strin
 	if err != nil {
 		return err
 	}
-	km, sm := keyRe.FindStringSubmatch(page), startedRe.FindStringSubmatch(page)
-	if km == nil || sm == nil {
+	key, started, ok := formKey(page)
+	if !ok {
 		return fmt.Errorf("interview form of case %d has no key", caseID)
 	}
-	form := url.Values{"key": {km[1]}, "started": {sm[1]}}
+	form := url.Values{"key": {key}, "started": {started}}
 	for _, qu := range s.q.Questions {
 		switch {
 		case qu.Type == survey.TypeDistrict:
@@ -304,10 +304,21 @@ func (s *simulation) interview(i int, a *agent, caseID int64, outcomes map[strin
 	if loc := res.Header.Get("Location"); loc != "/calls?msg=saved" {
 		return fmt.Errorf("interview on case %d: %d %s", caseID, res.StatusCode, loc)
 	}
-	s.acked.Store(km[1], caseID)
+	s.acked.Store(key, caseID)
 	interviews.Add(1)
 	outcomes["complete"]++
 	return nil
+}
+
+// formKey reads the idempotency key and start time from an interview form.
+// They are copied out of the page: a substring would keep the whole page
+// alive for as long as the key is remembered, which is the whole run.
+func formKey(page string) (key, started string, ok bool) {
+	km, sm := keyRe.FindStringSubmatch(page), startedRe.FindStringSubmatch(page)
+	if km == nil || sm == nil {
+		return "", "", false
+	}
+	return strings.Clone(km[1]), strings.Clone(sm[1]), true
 }
 
 func (s *simulation) screenOut(i int, a *agent, caseID int64, outcomes map[string]int64) error {
