@@ -52,7 +52,7 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 	clients := fs.Int("clients", 50, "并发客户端 / concurrent clients")
 	data := fs.String("data", "var/bench", "内置数据库的数据目录(未设 DATABASE_URL 时)/ data directory of the embedded cluster when DATABASE_URL is unset")
 	cpuprofile := fs.String("cpuprofile", "", "写入 CPU 剖析 / write a CPU profile of our side")
-	memprofile := fs.String("memprofile", "", "结束时写入堆剖析 / write a heap profile at the end")
+	memprofile := fs.String("memprofile", "", "结束时写入堆剖析;耐久测试另写服务器的 FILE.server-start 和 FILE.server-end / write a heap profile at the end; the soak also writes the server's at minute 2 and at the end as FILE.server-start and FILE.server-end")
 	only := fs.String("only", "", "只运行这些基准(逗号分隔)/ run only these benchmarks, comma-separated: "+strings.Join(benchNames, ", "))
 	soak := fs.Duration("soak", 10*time.Minute, "耐久测试时长 / how long the soak runs")
 	soakN := fs.Int("soak-interviewers", 200, "耐久测试的模拟访员人数 / simulated interviewers in the soak")
@@ -97,7 +97,7 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 		results = append(results, res...)
 	}
 	if selected[benchSoakName] {
-		res, err := benchSoak(ctx, b, *soakN, *soak, progress)
+		res, err := benchSoak(ctx, b, *soakN, *soak, *memprofile, progress)
 		if err != nil {
 			return err
 		}

@@ -62,16 +62,24 @@ func cmdMigrate(ctx context.Context, e *env, args []string) error {
 }
 
 func cmdServe(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "serve", "serve [--addr HOST:PORT]")
+	fs := newFlags(e, "serve", "serve [--addr HOST:PORT] [--partial-share 0.5] [--debug-addr 127.0.0.1:PORT]")
 	addr := fs.String("addr", ":8080", "监听地址 / listen address")
 	secure := fs.Bool("secure-cookies", false, "Cookie 加 Secure 标志(在 TLS 代理之后)/ set Secure on cookies (behind a TLS proxy)")
 	share := fs.Float64("partial-share", dialer.PartialRule.MinShare,
 		"中断访问计为部分完成(AAPOR 1.2)所需已答指标题的比例 / share of the indicator questions asked that a break-off needs to count as a partial interview (AAPOR 1.2)")
+	debugAddr := fs.String("debug-addr", "", "在此本机地址提供运行时剖析 / serve runtime profiles (/debug/pprof/, /debug/runtime) on this local address")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
 	if !(*share > 0 && *share <= 1) {
 		return survey.Errorf(survey.EInvalid, "--partial-share 须在 0 和 1 之间(不含 0)", "--partial-share must be above 0 and at most 1")
+	}
+	if *debugAddr != "" {
+		a, err := startDebug(ctx, *debugAddr)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "剖析 / debug profiles on http://%s/debug/pprof/\n", a)
 	}
 	db, err := openDB(e, true)
 	if err != nil {

@@ -170,6 +170,9 @@ func TestDemoTwiceDuplicatesNothing(t *testing.T) {
 // and checks that each prints one JSON object with its figure, baseline and
 // ratio.
 func TestBenchPrintsJSON(t *testing.T) {
+	// The soak runs `minyi serve`, which this test binary is not.
+	benchServerBinary = buildMinyi(t)
+	t.Cleanup(func() { benchServerBinary = "" })
 	out := mustRun(t, sqltest.NewDatabase(t), "bench", "--json", "--duration", "1s", "--clients", "4", "--scale", "0.0005", "--soak", "4s", "--soak-interviewers", "8")
 	names := map[string]bool{}
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {

@@ -35,13 +35,13 @@ func cmdSimulate(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	sim, err := newSimulation(ctx, db.DB, *wave, *n, *think)
+	sim, err := newSimulation(ctx, db.DB, *wave, *n, *think, "")
 	if err != nil {
 		return err
 	}
 	defer sim.close()
 	fmt.Fprintf(e.stderr, "simulate: %d interviewers on wave %s for %s at %s\n", *n, *wave, *d, sim.base)
-	rep := sim.run(ctx, *d, nil)
+	rep := sim.run(ctx, *d, 0, nil)
 	rep.print(e)
 	if err := sim.check(ctx, &rep); err != nil {
 		return err
@@ -53,8 +53,9 @@ func cmdSimulate(ctx context.Context, e *env, args []string) error {
 }
 
 // simulation drives simulated interviewers through the HTTP interface of a
-// server it runs on the same database: next case, a call outcome in
-// realistic proportions, and for about a third an interview.
+// server on the same database — one it runs itself, or another at a given
+// address: next case, a call outcome in realistic proportions, and for about
+// a third an interview.
 type simulation struct {
 	db        *sqlx.DB
 	base      string
@@ -75,7 +76,10 @@ type agent struct {
 	rng               *rand.Rand
 }
 
-func newSimulation(ctx context.Context, db *sqlx.DB, waveName string, n int, think time.Duration) (*simulation, error) {
+// newSimulation prepares n interviewers on the wave. With base empty it
+// runs a server of its own in this process; otherwise it talks to the server
+// at base (http://host:port).
+func newSimulation(ctx context.Context, db *sqlx.DB, waveName string, n int, think time.Duration, base string) (*simulation, error) {
 	w, err := sampler.GetWave(ctx, db, waveName)
 	if err != nil {
 		return nil, err
@@ -112,18 +116,21 @@ func newSimulation(ctx context.Context, db *sqlx.DB, waveName string, n int, thi
 		}
 		s.agents = append(s.agents, &agent{name: names[i], token: tok, csrf: csrf, rng: rand.New(rand.NewPCG(uint64(i), uint64(time.Now().UnixNano())))})
 	}
-	srv, err := web.New(db, web.Options{})
-	if err != nil {
-		return nil, err
+	s.base, s.stop = base, func() {}
+	if base == "" {
+		srv, err := web.New(db, web.Options{})
+		if err != nil {
+			return nil, err
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		sctx, cancel := context.WithCancel(context.Background())
+		go srv.Serve(sctx, ln)
+		s.stop = cancel
+		s.base = "http://" + ln.Addr().String()
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	sctx, cancel := context.WithCancel(context.Background())
-	go srv.Serve(sctx, ln)
-	s.stop = cancel
-	s.base = "http://" + ln.Addr().String()
 	s.client = &http.Client{
 		Transport:     &http.Transport{MaxIdleConnsPerHost: 2 * n, MaxConnsPerHost: 2 * n},
 		Timeout:       30 * time.Second,
@@ -147,8 +154,8 @@ type simReport struct {
 }
 
 // run lets every agent work until d has passed. sample, if given, is called
-// every ten seconds while it runs (the soak test reads memory with it).
-func (s *simulation) run(ctx context.Context, d time.Duration, sample func(elapsed time.Duration)) simReport {
+// every interval while it runs (the soak test reads memory with it).
+func (s *simulation) run(ctx context.Context, d time.Duration, interval time.Duration, sample func(elapsed time.Duration)) simReport {
 	rep := simReport{Outcomes: map[string]int64{}}
 	var mu sync.Mutex
 	var interviews, noCase, errs atomic.Int64
@@ -185,7 +192,7 @@ func (s *simulation) run(ctx context.Context, d time.Duration, sample func(elaps
 	if sample != nil {
 		done := make(chan struct{})
 		go func() { wg.Wait(); close(done) }()
-		t := time.NewTicker(10 * time.Second)
+		t := time.NewTicker(interval)
 	loop:
 		for {
 			select {
