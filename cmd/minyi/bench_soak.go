@@ -79,7 +79,7 @@ func benchSoak(ctx context.Context, b *benchDB, n int, d time.Duration, memprofi
 			}
 			return
 		}
-		samples = append(samples, soakSample{at: at, heap: st.HeapAlloc, goroutines: st.Goroutines})
+		samples = append(samples, soakSample{at: at.Round(time.Second), heap: st.HeapAlloc, goroutines: st.Goroutines})
 		fmt.Fprintf(progress, "bench: soak %s: server heap %.1f MiB, %d goroutines\n", at.Round(time.Second), mib(st.HeapAlloc), st.Goroutines)
 		if memprofile != "" && !wroteStart && at >= 2*tenth {
 			wroteStart = true
@@ -88,6 +88,12 @@ func benchSoak(ctx context.Context, b *benchDB, n int, d time.Duration, memprofi
 			}
 		}
 	})
+	if len(samples) == 0 && sampleErr == nil {
+		// A run shorter than one sampling interval: measure once after it.
+		st, err := srv.stats(ctx)
+		sampleErr = err
+		samples = append(samples, soakSample{at: rep.Duration, heap: st.HeapAlloc, goroutines: st.Goroutines})
+	}
 	if memprofile != "" {
 		if err := srv.heapProfile(ctx, memprofile+".server-end"); err != nil && sampleErr == nil {
 			sampleErr = err
@@ -106,8 +112,7 @@ func benchSoak(ctx context.Context, b *benchDB, n int, d time.Duration, memprofi
 	f := soakFlatness(samples, d)
 	res.Baseline, res.Ours = mib(f.start.minHeap), mib(f.end.minHeap)
 	res.Ratio = res.Ours / res.Baseline
-	heapFlat := res.Ratio <= 1+soakHeapTolerance
-	goroutinesFlat := float64(f.end.minGoroutines) <= (1+soakGoroutineTolerance)*float64(f.start.minGoroutines)+10
+	heapFlat, goroutinesFlat := f.flat()
 	res.Pass = heapFlat && goroutinesFlat && rep.Errors == 0 && logged == 0 && len(rep.Violations) == 0
 	secs := rep.Duration.Seconds()
 	res.Note = fmt.Sprintf("%d interviewers for %s against `minyi serve` in its own process: %d next-case requests (%.1f/s, p50 %s, p99 %s), %d interviews (%.1f/s), %d request errors, %d warnings or errors in the server's log, %d invariant violations. "+
@@ -139,6 +144,14 @@ func flatWord(ok bool) string {
 type flatness struct {
 	start, end spanStats
 	byTenth    string
+}
+
+// flat says whether the floors of the heap and of the goroutines stayed
+// within the tolerances.
+func (f flatness) flat() (heap, goroutines bool) {
+	heap = float64(f.end.minHeap) <= (1+soakHeapTolerance)*float64(f.start.minHeap)
+	goroutines = float64(f.end.minGoroutines) <= (1+soakGoroutineTolerance)*float64(f.start.minGoroutines)+10
+	return heap, goroutines
 }
 
 // spanStats are the least and greatest of the samples in a span of the run.
