@@ -66,7 +66,9 @@ func benchSoak(ctx context.Context, b *benchDB, n int, d time.Duration, memprofi
 	defer sim.close()
 
 	tenth := d / 10
-	every := min(max(tenth/6, time.Second), 10*time.Second)
+	// Twelve samples a minute, so that the floor of each minute is likely
+	// to include a moment with few requests in flight.
+	every := min(max(tenth/12, time.Second), 5*time.Second)
 	fmt.Fprintf(progress, "bench: soak: %d interviewers for %s against the server at %s (its memory every %s)…\n", n, d, srv.base, every)
 	var samples []soakSample
 	var sampleErr error
