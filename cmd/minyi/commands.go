@@ -385,15 +385,19 @@ func cmdExport(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fs := newFlags(e, "export "+kind, "export "+strings.Join(exportKinds, "|")+" --wave NAME -o FILE [--encoding utf-8|gb18030]")
+	fs := newFlags(e, "export "+kind, "export "+strings.Join(exportKinds, "|")+" --wave NAME -o FILE [--encoding utf-8|gb18030] [--min-cell K]")
 	wave := fs.String("wave", "", "轮次 / wave")
 	out := fs.String("o", "", "输出文件 / output file")
 	encoding := fs.String("encoding", "utf-8", "编码 / encoding: utf-8 (with BOM) or gb18030")
+	minCell := fs.Int("min-cell", survey.MinCell, "访问数少于此数的分组不显示估计值 / breakdowns with fewer interviews than this are suppressed")
 	if _, err := parse(fs, rest); err != nil {
 		return err
 	}
 	if err := need(fs, "wave", "o"); err != nil {
 		return err
+	}
+	if *minCell < 1 {
+		return usageError{fmt.Sprintf("--min-cell 须至少为 1 / --min-cell must be at least 1: %d", *minCell)}
 	}
 	enc, err := csvfile.ParseEncoding(*encoding)
 	if err != nil {
@@ -415,7 +419,7 @@ func cmdExport(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	rows, err := web.Exporters[kind].Write(ctx, db.DB, *wave, w)
+	rows, err := web.Exporters[kind].Write(ctx, db.DB, *wave, w, survey.ExportOptions{MinCell: *minCell})
 	if err == nil {
 		err = w.Flush()
 	}
@@ -427,7 +431,7 @@ func cmdExport(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if err := survey.AuditNow(ctx, db.DB, survey.AuditEntry{Actor: "minyi export", Action: "export", Subject: kind + ":" + *wave,
-		Details: map[string]any{"file": *out, "rows": rows, "encoding": enc}}); err != nil {
+		Details: map[string]any{"file": *out, "rows": rows, "encoding": enc, "min_cell": *minCell}}); err != nil {
 		return err
 	}
 	if err := os.Rename(tmp.Name(), *out); err != nil {
