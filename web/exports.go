@@ -46,6 +46,13 @@ var Exporters = map[string]Exporter{
 		}
 		return len(sc.Estimates), survey.WriteScoresLongTo(w, sc.Estimates, opt.Threshold())
 	}},
+	"indicators": {Roles: export, Write: func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer, opt survey.ExportOptions) (int, error) {
+		sc, err := survey.ScoreWaveNamed(ctx, db, wave)
+		if err != nil {
+			return 0, err
+		}
+		return survey.WriteIndicatorDetail(w, sc, opt.Threshold())
+	}},
 	"rates": {Roles: readers, Write: func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer, opt survey.ExportOptions) (int, error) {
 		rows, err := WaveRates(ctx, db, wave)
 		if err != nil {
