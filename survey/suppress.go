@@ -1,5 +1,13 @@
 package survey
 
+import (
+	"context"
+
+	"github.com/jmoiron/sqlx"
+
+	"minyi/survey/csvfile"
+)
+
 // MinCell is the default smallest number of interviews behind an estimate
 // that an export for people shows. Below it a breakdown could let someone
 // who knows a few respondents work out what they answered, so its
@@ -36,3 +44,7 @@ func (o ExportOptions) Threshold() int {
 	}
 	return o.MinCell
 }
+
+// ExportFunc writes one kind of export of a wave to w and returns how many
+// rows it wrote.
+type ExportFunc = func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer, opt ExportOptions) (int, error)

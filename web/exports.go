@@ -25,7 +25,7 @@ type Exporter struct {
 }
 
 // ExportFunc writes one export of a wave.
-type ExportFunc = func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer, opt survey.ExportOptions) (int, error)
+type ExportFunc = survey.ExportFunc
 
 // Exporters are the CSV files of a wave, by kind, for minyi export and the
 // download pages. A test checks every one of them for respondent identity.
