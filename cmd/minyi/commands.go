@@ -62,8 +62,9 @@ func cmdMigrate(ctx context.Context, e *env, args []string) error {
 }
 
 func cmdServe(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "serve", "serve [--addr HOST:PORT]")
+	fs := newFlags(e, "serve", "serve [--addr HOST:PORT] [--outbox DIR]")
 	addr := fs.String("addr", ":8080", "监听地址 / listen address")
+	outbox := fs.String("outbox", defaultOutbox(), "定时导出写入的目录 / directory scheduled exports are written into")
 	secure := fs.Bool("secure-cookies", false, "Cookie 加 Secure 标志(在 TLS 代理之后)/ set Secure on cookies (behind a TLS proxy)")
 	share := fs.Float64("partial-share", dialer.PartialRule.MinShare,
 		"中断访问计为部分完成(AAPOR 1.2)所需已答指标题的比例 / share of the indicator questions asked that a break-off needs to count as a partial interview (AAPOR 1.2)")
@@ -78,10 +79,13 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	return serve(ctx, e, db, *addr, web.Options{SecureCookies: *secure, PartialRule: dialer.BreakOffRule{MinShare: *share}})
+	return serve(ctx, e, db, *addr, web.Options{SecureCookies: *secure, PartialRule: dialer.BreakOffRule{MinShare: *share}}, *outbox)
 }
 
-func serve(ctx context.Context, e *env, db *sql.DB, addr string, opt web.Options) error {
+// defaultOutbox is outbox/ in the data directory (MINYI_DATA).
+func defaultOutbox() string { return filepath.Join(sql.ConfigFromEnv().DataDir, "outbox") }
+
+func serve(ctx context.Context, e *env, db *sql.DB, addr string, opt web.Options, outbox string) error {
 	if err := sql.CheckQueries(db.DB); err != nil {
 		return err
 	}
@@ -92,6 +96,9 @@ func serve(ctx context.Context, e *env, db *sql.DB, addr string, opt web.Options
 	// Every server runs the scheduler; each scheduled run happens once.
 	if err := sampler.NewScheduler(db.DB, nil).Start(ctx); err != nil {
 		return fmt.Errorf("定时任务无法启动 / the scheduler cannot start: %w", err)
+	}
+	if err := sampler.NewExportScheduler(db.DB, outbox, web.ExportFuncs(), nil).Start(ctx); err != nil {
+		return fmt.Errorf("定时导出无法启动 / the export scheduler cannot start: %w", err)
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
