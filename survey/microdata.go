@@ -1,6 +1,7 @@
 package survey
 
 import (
+	"bytes"
 	"context"
 	dbsql "database/sql"
 	"fmt"
@@ -60,36 +61,61 @@ func WriteResponses(ctx context.Context, db *sqlx.DB, wave string, w interface{ 
 		return 0, fmt.Errorf("survey: responses: %w", err)
 	}
 	defer rows.Close()
-	// Columns: district, mode, weight given on import, cell weight, sex,
-	// age group, then the items.
-	vals := make([]string, 4+len(items))
+	// Columns: the weight given on import, the cell's weight, district and
+	// mode, then sex, age group and the items; each group of text values
+	// joined by the unit separator, so that the driver hands over three
+	// strings a row rather than one per column.
 	var fixed dbsql.NullFloat64
 	var cellWeight dbsql.NullString
-	dest := []any{&vals[0], &vals[1], &fixed, &cellWeight}
-	for i := 2; i < len(vals); i++ {
-		dest = append(dest, &vals[i])
-	}
+	var head, tail []byte
+	plain, _ := w.(interface{ WritePlain([]byte) (bool, error) })
+	var line []byte
 	rec := make([]string, 6+len(items))
 	n := 0
 	for rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
+		if err := rows.Scan(&fixed, &cellWeight, &head, &tail); err != nil {
 			return n, err
 		}
-		rec[0] = strconv.Itoa(n + 1)
-		rec[1], rec[2] = vals[0], vals[1]
+		line = strconv.AppendInt(line[:0], int64(n+1), 10)
+		line = append(line, ',')
+		line = appendJoined(line, head)
+		line = append(line, ',')
 		switch {
 		case fixed.Valid:
-			rec[3] = strconv.FormatFloat(fixed.Float64, 'f', 6, 64)
+			line = strconv.AppendFloat(line, fixed.Float64, 'f', 6, 64)
 		case cellWeight.Valid:
-			rec[3] = cellWeight.String
+			line = append(line, cellWeight.String...)
 		default:
-			return n, fmt.Errorf("survey: an interview of district %s has no weight", vals[0])
+			return n, fmt.Errorf("survey: an interview of district %s has no weight", head)
 		}
-		for i := 2; i < len(vals); i++ {
-			rec[i+2] = normCode(vals[i])
+		line = append(line, ',')
+		line = appendJoined(line, tail)
+		// Most rows are plain codes and numbers and go out as they are;
+		// any other row takes the careful way, cell by cell.
+		done := false
+		if plain != nil && plainCodes(tail) && !bytes.ContainsRune(head, ',') {
+			var err error
+			if done, err = plain.WritePlain(line); err != nil {
+				return n, err
+			}
 		}
-		if err := w.Write(rec); err != nil {
-			return n, err
+		if !done {
+			hs, ts := bytes.Split(head, sep), bytes.Split(tail, sep)
+			if len(hs) != 2 || len(ts) != 2+len(items) {
+				return n, fmt.Errorf("survey: a row of the responses has %d and %d fields, want 2 and %d", len(hs), len(ts), 2+len(items))
+			}
+			rec[0], rec[1], rec[2] = strconv.Itoa(n+1), string(hs[0]), string(hs[1])
+			if fixed.Valid {
+				rec[3] = strconv.FormatFloat(fixed.Float64, 'f', 6, 64)
+			} else {
+				rec[3] = cellWeight.String
+			}
+			for i, c := range ts {
+				rec[4+i] = normCode(string(c))
+			}
+			if err := w.Write(rec); err != nil {
+				return n, err
+			}
 		}
 		n++
 	}
@@ -114,11 +140,12 @@ func responsesQuery(waveID int64, items []string, cells []weightCell, bind func(
 	}
 	wave := bind(waveID)
 	var b strings.Builder
-	b.WriteString(`SELECT i.district_code, i.mode, i.weight, c.weight,
-       coalesce(i.answers->>'sex', ''), coalesce(i.answers->>'age_group', '')`)
+	b.WriteString(`SELECT i.weight, c.weight, i.district_code || E'\x1f' || i.mode,
+       concat_ws(E'\x1f', coalesce(i.answers->>'sex', ''), coalesce(i.answers->>'age_group', '')`)
 	for _, it := range items {
-		fmt.Fprintf(&b, ",\n       coalesce(i.answers->>%s::text, '')", bind(it))
+		fmt.Fprintf(&b, ",\n           coalesce(i.answers->>%s::text, '')", bind(it))
 	}
+	b.WriteString(")")
 	fmt.Fprintf(&b, `
 FROM interviews i
 LEFT JOIN unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[]) AS c(district, sex, age_group, urban, weight)
@@ -156,6 +183,37 @@ func ResponsesCopyQuery(ctx context.Context, db *sqlx.DB, wave string) (string, 
 		}
 		panic(fmt.Sprintf("survey: cannot write %T into SQL", v))
 	}), nil
+}
+
+// sep joins the values of a column group in the export's SELECT.
+var sep = []byte{0x1f}
+
+// appendJoined appends a column group with commas between its values.
+func appendJoined(line, group []byte) []byte {
+	for _, c := range group {
+		if c == 0x1f {
+			c = ','
+		}
+		line = append(line, c)
+	}
+	return line
+}
+
+// plainCodes reports whether every value of a group of codes is already
+// printed as normCode would print it: empty, or digits not starting with 0.
+func plainCodes(group []byte) bool {
+	start := true
+	for _, c := range group {
+		switch {
+		case c == 0x1f:
+			start = true
+			continue
+		case c < '0' || c > '9' || (start && c == '0'):
+			return false
+		}
+		start = false
+	}
+	return true
 }
 
 // normCode prints an answer code as the estimator reads it: a number, or

@@ -1,7 +1,9 @@
 package survey
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -13,6 +15,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"minyi/sql/sqltest"
+	"minyi/survey/csvfile"
 )
 
 // recordRows collects written records.
@@ -148,6 +151,41 @@ func TestResponsesExportStreamsTheEstimatorsData(t *testing.T) {
 	}
 	if !slices.ContainsFunc(got[1:], func(rec []string) bool { return rec[1] == "500102" && rec[10] == "" }) {
 		t.Fatal("the question not asked is not empty")
+	}
+
+	// The file for people has the same rows, written the fast way for
+	// plain rows and cell by cell for the rest (here a code stored as
+	// "03", printed 3 as the estimator reads it).
+	mustExec(t, db, `UPDATE interviews SET answers = jsonb_set(answers, '{q03}', '"03"') WHERE external_id = 'x5'`)
+	var buf bytes.Buffer
+	cw, _ := csvfile.NewWriter(&buf, csvfile.GB18030)
+	if _, err := WriteResponses(ctx, db, wave, cw); err != nil {
+		t.Fatal(err)
+	}
+	cw.Flush()
+	if !strings.HasSuffix(buf.String(), "\r\n") || strings.Count(buf.String(), "\r\n") != 91 {
+		t.Fatalf("not 91 CRLF lines:\n%s", buf.String())
+	}
+	file, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sorted := func(rs [][]string) []string {
+		var out []string
+		for i, r := range rs {
+			if i > 0 {
+				out = append(out, strings.Join(r[1:], ","))
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	var records recordRows
+	if _, err := WriteResponses(ctx, db, wave, &records); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(sorted(file), sorted(records)) || !slices.ContainsFunc(records, func(r []string) bool { return r[8] == "3" }) {
+		t.Fatalf("the file differs from the records:\n%v\n%v", sorted(file), sorted(records))
 	}
 
 	// Another export lists the interviews in another order.

@@ -142,8 +142,8 @@ func benchExportMicrodata(ctx context.Context, b *benchDB, scale float64, progre
 	res.Pass = res.Ratio <= 1.3
 	mib := func(x uint64) float64 { return float64(x) / (1 << 20) }
 	res.Note = fmt.Sprintf("seconds, median of %d, lower is better, for %d interviews × 13 indicators to /dev/null; "+
-		"ours: weights per weighting cell, then the rows streamed from one snapshot (answer codes extracted, weight joined, shuffled by the server) "+
-		"through lib/pq into the CSV for people (BOM, CRLF, formula cells neutralised); baseline: psql running COPY (the same SELECT) TO STDOUT WITH CSV. "+
+		"ours: weights per weighting cell, then the rows streamed from one snapshot (answer codes extracted and joined into one value per group, weight joined, "+
+		"shuffled by the server) through lib/pq into the CSV for people (BOM, CRLF, formula cells neutralised); baseline: psql running COPY (the same SELECT) TO STDOUT WITH CSV. "+
 		"psql COPY of the bare columns without weights or shuffle: %.2f s. "+
 		"Memory of the export: peak Go heap growth %.1f MiB and peak RSS growth %.1f MiB at %d rows; %.1f MiB and %.1f MiB at %d rows.",
 		runs, n, bare.Seconds(), mib(heap), mib(rss), n, mib(smallHeap), mib(smallRSS), small)
