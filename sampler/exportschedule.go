@@ -419,17 +419,19 @@ func (s *ExportScheduler) write(ctx context.Context, sc ExportSchedule, at time.
 	if err := syncDir(tmp); err != nil {
 		return "", nil, err
 	}
-	if err := os.Rename(tmp, dir); err != nil {
-		return "", nil, err
-	}
-	syncDir(filepath.Dir(dir))
+	// Audited before the files appear, as minyi export does, so that no
+	// file reaches the office unrecorded.
 	for _, f := range files {
 		if err := survey.AuditNow(context.WithoutCancel(ctx), s.db, survey.AuditEntry{Actor: "minyi scheduled export", Action: "export",
 			Subject: f.Kind + ":" + sc.Wave, Details: map[string]any{"file": filepath.Join(dir, f.File), "rows": f.Rows, "sha256": f.SHA256,
 				"encoding": enc, "min_cell": sc.MinCell, "schedule": sc.Name, "via": "schedule"}}); err != nil {
-			return dir, files, err
+			return "", nil, err
 		}
 	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return "", nil, err
+	}
+	syncDir(filepath.Dir(dir))
 	return dir, files, nil
 }
 
