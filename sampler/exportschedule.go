@@ -101,6 +101,7 @@ var (
 	qFinishExportRun      = sql.Q("exports/finish-run")
 	qInterruptExportRuns  = sql.Q("exports/interrupt-stale-runs")
 	qListExportRuns       = sql.Q("exports/list-runs")
+	qLastExportRun        = sql.Q("exports/last-run")
 )
 
 // SaveExportSchedule validates a schedule and stores it by name (an
@@ -198,6 +199,9 @@ func (s *ExportScheduler) Start(ctx context.Context) error {
 	}
 	s.cron.Start()
 	go func() {
+		if _, err := s.CatchUp(ctx); err != nil {
+			s.log.Error("catch up on scheduled exports", "err", err)
+		}
 		t := time.NewTicker(time.Minute)
 		defer t.Stop()
 		for {
@@ -276,6 +280,54 @@ func (s *ExportScheduler) Run(ctx context.Context, scheduleID int64, at time.Tim
 		return false, fmt.Errorf("sampler: claim export run: %w", err)
 	}
 	return true, s.perform(ctx, scheduleID, run.ID, run.Attempts, at)
+}
+
+// CatchUp runs, for every enabled schedule, the latest of its scheduled
+// times that passed while no server was running, and returns how many it
+// ran. Only the latest: its files supersede those the earlier times would
+// have written, and the office is waiting for them. A time due in the last
+// minute may still be starting on another server and is left to it.
+func (s *ExportScheduler) CatchUp(ctx context.Context) (int, error) {
+	ss, err := ListExportSchedules(ctx, s.db)
+	if err != nil {
+		return 0, err
+	}
+	now := s.Now()
+	n := 0
+	var first error
+	for _, sc := range ss {
+		if !sc.Enabled {
+			continue
+		}
+		cs, err := ParseSpec(sc.Spec)
+		if err != nil {
+			continue
+		}
+		var last *time.Time
+		if err := s.db.GetContext(ctx, &last, qLastExportRun, sc.ID); err != nil {
+			return n, err
+		}
+		from := sc.UpdatedAt
+		if last != nil && last.After(from) {
+			from = *last
+		}
+		var latest time.Time
+		for t, k := cs.Next(from.In(Shanghai)), 0; !t.IsZero() && t.Before(now.Add(-time.Minute)) && k < 100000; t, k = cs.Next(t), k+1 {
+			latest = t
+		}
+		if latest.IsZero() {
+			continue
+		}
+		s.log.Warn("running a scheduled export missed while no server ran", "schedule", sc.Name, "at", latest)
+		claimed, err := s.Run(ctx, sc.ID, latest)
+		if claimed {
+			n++
+		}
+		if err != nil && first == nil {
+			first = err
+		}
+	}
+	return n, first
 }
 
 // RetryDue tries again every failed run whose next attempt is due, and

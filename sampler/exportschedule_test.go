@@ -257,3 +257,27 @@ func TestRunDirIsSafe(t *testing.T) {
 		t.Fatalf("%s", d)
 	}
 }
+
+// TestMissedScheduledExportCaughtUp: times that passed while no server ran
+// are caught up at start with one run, at the latest of them; a second
+// start finds nothing to do.
+func TestMissedScheduledExportCaughtUp(t *testing.T) {
+	ctx := context.Background()
+	db, _ := exportCity(t)
+	// Saved on Wednesday 25 November; Mondays 06:00; now Tuesday 8 December.
+	if _, err := db.Exec(`UPDATE export_schedules SET updated_at = $1`, time.Date(2026, 11, 25, 12, 0, 0, 0, Shanghai)); err != nil {
+		t.Fatal(err)
+	}
+	s := NewExportScheduler(db, t.TempDir(), testExporters, nil)
+	s.Now = func() time.Time { return time.Date(2026, 12, 8, 9, 0, 0, 0, Shanghai) }
+	if n, err := s.CatchUp(ctx); n != 1 || err != nil {
+		t.Fatalf("caught up %d: %v", n, err)
+	}
+	runs, _ := ListExportRuns(ctx, db, 10)
+	if len(runs) != 1 || runs[0].Status != "ok" || !runs[0].ScheduledFor.Equal(time.Date(2026, 12, 7, 6, 0, 0, 0, Shanghai)) {
+		t.Fatalf("runs %+v", runs)
+	}
+	if n, err := s.CatchUp(ctx); n != 0 || err != nil {
+		t.Fatalf("second catch-up ran %d: %v", n, err)
+	}
+}

@@ -56,3 +56,6 @@ SELECT r.id, s.name AS schedule, w.name AS wave, r.scheduled_for, r.status, r.at
        r.files, coalesce(r.error, '') AS error, r.started_at, r.finished_at, r.next_attempt_at
 FROM export_runs r JOIN export_schedules s ON s.id = r.schedule_id JOIN waves w ON w.id = s.wave_id
 ORDER BY r.scheduled_for DESC, r.id DESC LIMIT $1
+
+-- name: exports/last-run
+SELECT max(scheduled_for) FROM export_runs WHERE schedule_id = $1
