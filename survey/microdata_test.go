@@ -211,3 +211,29 @@ func seq(a, b int) []int {
 	}
 	return s
 }
+
+// TestResponsesExportOfAnEmptyWave: before the first interview the file
+// has its header and nothing else.
+func TestResponsesExportOfAnEmptyWave(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlx.Open("postgres", sqltest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	qid, err := SaveQuestionnaire(ctx, db, Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, db, `INSERT INTO waves (name, questionnaire_id) VALUES ('empty', $1)`, qid)
+	var buf bytes.Buffer
+	w, _ := csvfile.NewWriter(&buf, csvfile.UTF8)
+	n, err := WriteResponses(ctx, db, "empty", w)
+	w.Flush()
+	if err != nil || n != 0 || strings.Count(buf.String(), "\r\n") != 1 {
+		t.Fatalf("%d rows, %v:\n%s", n, err, buf.String())
+	}
+	if _, err := WriteResponses(ctx, db, "nope", w); ErrorCode(err) != ENotFound {
+		t.Fatalf("unknown wave: %v", err)
+	}
+}
