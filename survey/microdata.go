@@ -151,7 +151,7 @@ FROM interviews i
 LEFT JOIN unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[]) AS c(district, sex, age_group, urban, weight)
   ON i.weight IS NULL AND c.district = i.district_code AND c.sex = coalesce(i.answers->>'sex', '')
  AND c.age_group = coalesce(i.answers->>'age_group', '') AND c.urban = coalesce(i.answers->>'urban', '')
-WHERE i.wave_id = %s
+WHERE i.wave_id = %s AND i.review_status <> 'invalid'
 ORDER BY random()`, bind(pq.StringArray(ds)), bind(pq.StringArray(sex)), bind(pq.StringArray(age)), bind(pq.StringArray(urban)), bind(pq.StringArray(weight)), wave)
 	return b.String()
 }

@@ -90,7 +90,10 @@ func TestResponsesExportStreamsTheEstimatorsData(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	wave := seedScoredWave(t, db, 90)
+	wave := seedScoredWave(t, db, 91)
+	// An interview found invalid in review is in neither the estimates
+	// nor the microdata.
+	mustExec(t, db, `UPDATE interviews SET review_status = 'invalid' WHERE external_id = 'x90'`)
 
 	var got recordRows
 	n, err := WriteResponses(ctx, db, wave, &got)
