@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 
 	"minyi/survey/csvfile"
@@ -27,7 +28,7 @@ func num(x float64) string { return strconv.FormatFloat(x, 'f', 4, 64) }
 // empty when there is no variance estimate, never a made-up number.
 func WriteScoresLong(w io.Writer, ests []Estimate) error {
 	cw := csv.NewWriter(w)
-	if err := writeLong(cw, ests); err != nil {
+	if err := writeLong(cw, ests, 0, false); err != nil {
 		return err
 	}
 	cw.Flush()
@@ -35,22 +36,34 @@ func WriteScoresLong(w io.Writer, ests []Estimate) error {
 }
 
 // WriteScoresLongTo writes the same long table to a file for people
-// (byte-order mark, CRLF, neutralised cells); the caller flushes.
-func WriteScoresLongTo(w *csvfile.Writer, ests []Estimate) error { return writeLong(w, ests) }
+// (byte-order mark, CRLF, neutralised cells), with small cells suppressed:
+// a row with fewer than minCell interviews keeps its n but not its
+// estimates, and its last column, suppressed, says so. The caller flushes.
+func WriteScoresLongTo(w *csvfile.Writer, ests []Estimate, minCell int) error {
+	return writeLong(w, ests, minCell, true)
+}
 
-func writeLong(w interface{ Write([]string) error }, ests []Estimate) error {
-	if err := w.Write(longHeader); err != nil {
+func writeLong(w interface{ Write([]string) error }, ests []Estimate, minCell int, flag bool) error {
+	header := longHeader
+	if flag {
+		header = append(slices.Clone(longHeader), SuppressedColumn)
+	}
+	if err := w.Write(header); err != nil {
 		return err
 	}
 	for _, e := range ests {
 		score, se, lo, hi := "", "", "", ""
-		if e.HasScore {
+		hide := Suppressed(e.N, minCell)
+		if e.HasScore && !hide {
 			score = num(e.Score)
 			if e.HasSE {
 				se, lo, hi = num(e.SE), num(e.CILow), num(e.CIHigh)
 			}
 		}
 		rec := []string{e.District, e.Item, strconv.Itoa(e.N), strconv.Itoa(e.NValid), score, se, lo, hi}
+		if flag {
+			rec = append(rec, suppressedCell(hide))
+		}
 		if err := w.Write(rec); err != nil {
 			return err
 		}
@@ -69,10 +82,12 @@ type DistrictInfo struct{ Code, Name string }
 // variance estimate, or not ranked. A district with no interviews gets a
 // row with n = 0 and empty cells, so that it is visibly missing rather than
 // silently dropped. The city-wide row has assessment points too but no rank.
+// A row with fewer than minCell interviews keeps its n and nothing else,
+// and its last column, suppressed, says so (see Suppressed).
 //
 // It takes only estimates, so no respondent can be identified from it. The
 // caller flushes w.
-func WriteScoresWide(w *csvfile.Writer, ests []Estimate, districts []DistrictInfo, ranks []Rank, assessmentWeight float64, items []string) error {
+func WriteScoresWide(w *csvfile.Writer, ests []Estimate, districts []DistrictInfo, ranks []Rank, assessmentWeight float64, items []string, minCell int) error {
 	if math.IsNaN(assessmentWeight) || math.IsInf(assessmentWeight, 0) {
 		return fmt.Errorf("survey: assessment weight %v is not a finite number", assessmentWeight)
 	}
@@ -105,6 +120,7 @@ func WriteScoresWide(w *csvfile.Writer, ests []Estimate, districts []DistrictInf
 	header := []string{"district_code", "district_name", "n", "score", "se", "ci_low", "ci_high",
 		"rank", "rank_low", "rank_high", "assessment_points"}
 	header = append(header, items...)
+	header = append(header, SuppressedColumn)
 	if err := w.Write(header); err != nil {
 		return err
 	}
@@ -115,10 +131,15 @@ func WriteScoresWide(w *csvfile.Writer, ests []Estimate, districts []DistrictInf
 		est := byDistrict[code]
 		c, ok := est[CompositeItem]
 		if !ok {
-			rec[2] = "0"
+			rec[2], rec[len(rec)-1] = "0", suppressedCell(false)
 			return rec
 		}
 		rec[2] = strconv.Itoa(c.N)
+		if Suppressed(c.N, minCell) {
+			rec[len(rec)-1] = suppressedCell(true)
+			return rec
+		}
+		rec[len(rec)-1] = suppressedCell(false)
 		if c.HasScore {
 			rec[3] = num(c.Score)
 			rec[10] = num(assessmentWeight * c.Score)

@@ -3,6 +3,7 @@ package survey
 import (
 	"bytes"
 	"encoding/csv"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -60,7 +61,7 @@ func TestWriteScoresWide(t *testing.T) {
 	}
 	districts := []DistrictInfo{{"500102", "=涪陵区"}, {"500101", "万州区"}, {"500103", "渝中区"}}
 	ranks := RankDistricts(composites(ests))
-	if err := WriteScoresWide(w, ests, districts, ranks, 0.3, []string{"q01", "q02"}); err != nil {
+	if err := WriteScoresWide(w, ests, districts, ranks, 0.3, []string{"q01", "q02"}, 1); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Flush(); err != nil {
@@ -75,11 +76,11 @@ func TestWriteScoresWide(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := [][]string{
-		{"district_code", "district_name", "n", "score", "se", "ci_low", "ci_high", "rank", "rank_low", "rank_high", "assessment_points", "q01", "q02"},
-		{"500102", "'=涪陵区", "1", "40.0000", "", "", "", "", "", "", "12.0000", "40.0000", ""},
-		{"500101", "万州区", "3", "80.0000", "5.7282", "68.7729", "91.2271", "1", "1", "1", "24.0000", "90.0000", "70.0000"},
-		{"500103", "渝中区", "0", "", "", "", "", "", "", "", "", "", ""},
-		{"ALL", "全市", "4", "65.0000", "", "", "", "", "", "", "19.5000", "60.0000", "70.0000"},
+		{"district_code", "district_name", "n", "score", "se", "ci_low", "ci_high", "rank", "rank_low", "rank_high", "assessment_points", "q01", "q02", "suppressed"},
+		{"500102", "'=涪陵区", "1", "40.0000", "", "", "", "", "", "", "12.0000", "40.0000", "", "0"},
+		{"500101", "万州区", "3", "80.0000", "5.7282", "68.7729", "91.2271", "1", "1", "1", "24.0000", "90.0000", "70.0000", "0"},
+		{"500103", "渝中区", "0", "", "", "", "", "", "", "", "", "", "", "0"},
+		{"ALL", "全市", "4", "65.0000", "", "", "", "", "", "", "19.5000", "60.0000", "70.0000", "0"},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %d rows, want %d:\n%q", len(got), len(want), got)
@@ -92,11 +93,77 @@ func TestWriteScoresWide(t *testing.T) {
 
 	// Estimates for a district missing from the list are refused.
 	w, _ = csvfile.NewWriter(&buf, csvfile.UTF8)
-	if err := WriteScoresWide(w, ests, districts[1:], ranks, 0.3, []string{"q01"}); err == nil || !strings.Contains(err.Error(), "500102") {
+	if err := WriteScoresWide(w, ests, districts[1:], ranks, 0.3, []string{"q01"}, 1); err == nil || !strings.Contains(err.Error(), "500102") {
 		t.Errorf("missing district: %v", err)
 	}
 	// So is a table without its city-wide row.
-	if err := WriteScoresWide(w, ests[:3], districts, ranks, 0.3, []string{"q01"}); err == nil || !strings.Contains(err.Error(), "ALL") {
+	if err := WriteScoresWide(w, ests[:3], districts, ranks, 0.3, []string{"q01"}, 1); err == nil || !strings.Contains(err.Error(), "ALL") {
 		t.Errorf("missing ALL: %v", err)
+	}
+}
+
+// readCSVFile parses a file written by csvfile (UTF-8 with BOM).
+func readCSVFile(t *testing.T, b []byte) [][]string {
+	t.Helper()
+	got, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(b), "\xEF\xBB\xBF"))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// TestSmallCellsSuppressed: at a threshold of 3 interviews, the district
+// with one interview keeps its n but shows no score, interval, rank or
+// points, and says it was suppressed; districts with 3 or more and the
+// city-wide row are unchanged. The long file does the same row by row.
+func TestSmallCellsSuppressed(t *testing.T) {
+	ests := sampleEstimates(t)
+	districts := []DistrictInfo{{"500101", "万州区"}, {"500102", "涪陵区"}, {"500103", "渝中区"}}
+	ranks := RankDistricts(composites(ests))
+	var buf bytes.Buffer
+	w, _ := csvfile.NewWriter(&buf, csvfile.UTF8)
+	if err := WriteScoresWide(w, ests, districts, ranks, 0.3, []string{"q01", "q02"}, 3); err != nil {
+		t.Fatal(err)
+	}
+	w.Flush()
+	want := [][]string{
+		{"district_code", "district_name", "n", "score", "se", "ci_low", "ci_high", "rank", "rank_low", "rank_high", "assessment_points", "q01", "q02", "suppressed"},
+		{"500101", "万州区", "3", "80.0000", "5.7282", "68.7729", "91.2271", "1", "1", "1", "24.0000", "90.0000", "70.0000", "0"},
+		{"500102", "涪陵区", "1", "", "", "", "", "", "", "", "", "", "", "1"},
+		{"500103", "渝中区", "0", "", "", "", "", "", "", "", "", "", "", "0"},
+		{"ALL", "全市", "4", "65.0000", "", "", "", "", "", "", "19.5000", "60.0000", "70.0000", "0"},
+	}
+	got := readCSVFile(t, buf.Bytes())
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("wide at k=3:\n got %q\nwant %q", got, want)
+	}
+
+	buf.Reset()
+	w, _ = csvfile.NewWriter(&buf, csvfile.UTF8)
+	if err := WriteScoresLongTo(w, ests, 3); err != nil {
+		t.Fatal(err)
+	}
+	w.Flush()
+	wantLong := `district_code,item,n,n_valid,score,se,ci_low,ci_high,suppressed
+500101,q01,3,2,90.0000,8.6603,73.0262,106.9738,0
+500101,q02,3,3,70.0000,7.5000,55.3003,84.6997,0
+500101,composite,3,3,80.0000,5.7282,68.7729,91.2271,0
+500102,q01,1,1,,,,,1
+500102,q02,1,0,,,,,1
+500102,composite,1,1,,,,,1
+ALL,q01,4,3,60.0000,,,,0
+ALL,q02,4,3,70.0000,,,,0
+ALL,composite,4,4,65.0000,,,,0
+`
+	if g := strings.ReplaceAll(strings.TrimPrefix(buf.String(), "\xEF\xBB\xBF"), "\r\n", "\n"); g != wantLong {
+		t.Errorf("long at k=3:\n%s\nwant\n%s", g, wantLong)
+	}
+	// At k=5 the city-wide row of 4 interviews is suppressed too.
+	buf.Reset()
+	w, _ = csvfile.NewWriter(&buf, csvfile.UTF8)
+	WriteScoresLongTo(w, ests, 5)
+	w.Flush()
+	if !strings.Contains(buf.String(), "ALL,composite,4,4,,,,,1\r\n") {
+		t.Errorf("ALL not suppressed at k=5:\n%s", buf.String())
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/labstack/echo/v4"
@@ -20,46 +21,56 @@ import (
 // for those with the database's keys).
 type Exporter struct {
 	Roles []Role
-	Write func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer) (int, error)
+	Write ExportFunc
 }
+
+// ExportFunc writes one export of a wave.
+type ExportFunc = survey.ExportFunc
 
 // Exporters are the CSV files of a wave, by kind, for minyi export and the
 // download pages. A test checks every one of them for respondent identity.
 // Dispositions carry case ids, which admins can link to numbers: they are
 // for admins only.
 var Exporters = map[string]Exporter{
-	"scores": {Roles: export, Write: func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer) (int, error) {
+	"scores": {Roles: export, Write: func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer, opt survey.ExportOptions) (int, error) {
 		sc, err := survey.ScoreWaveNamed(ctx, db, wave)
 		if err != nil {
 			return 0, err
 		}
-		return len(sc.Districts) + 1, survey.WriteScoresWide(w, sc.Estimates, sc.Districts, sc.Ranks, sc.AssessmentWeight, sc.Items)
+		return len(sc.Districts) + 1, survey.WriteScoresWide(w, sc.Estimates, sc.Districts, sc.Ranks, sc.AssessmentWeight, sc.Items, opt.Threshold())
 	}},
-	"scores-long": {Roles: export, Write: func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer) (int, error) {
+	"scores-long": {Roles: export, Write: func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer, opt survey.ExportOptions) (int, error) {
 		sc, err := survey.ScoreWaveNamed(ctx, db, wave)
 		if err != nil {
 			return 0, err
 		}
-		return len(sc.Estimates), survey.WriteScoresLongTo(w, sc.Estimates)
+		return len(sc.Estimates), survey.WriteScoresLongTo(w, sc.Estimates, opt.Threshold())
 	}},
-	"rates": {Roles: readers, Write: func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer) (int, error) {
+	"indicators": {Roles: export, Write: func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer, opt survey.ExportOptions) (int, error) {
+		sc, err := survey.ScoreWaveNamed(ctx, db, wave)
+		if err != nil {
+			return 0, err
+		}
+		return survey.WriteIndicatorDetail(w, sc, opt.Threshold())
+	}},
+	"rates": {Roles: readers, Write: func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer, opt survey.ExportOptions) (int, error) {
 		rows, err := WaveRates(ctx, db, wave)
 		if err != nil {
 			return 0, err
 		}
 		return len(rows), WriteRates(w, rows)
 	}},
-	"responses": {Roles: export, Write: func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer) (int, error) {
+	"responses": {Roles: export, Write: func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer, opt survey.ExportOptions) (int, error) {
 		return survey.WriteResponses(ctx, db, wave, w)
 	}},
-	"codebook": {Roles: readers, Write: func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer) (int, error) {
+	"codebook": {Roles: readers, Write: func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer, opt survey.ExportOptions) (int, error) {
 		return survey.WriteCodebook(ctx, db, wave, w)
 	}},
 	// Paradata names the interviewer of each interview: for supervisors.
-	"paradata": {Roles: managers, Write: func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer) (int, error) {
+	"paradata": {Roles: managers, Write: func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer, opt survey.ExportOptions) (int, error) {
 		return survey.WriteParadata(ctx, db, wave, w)
 	}},
-	"dispositions": {Roles: admin, Write: func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer) (int, error) {
+	"dispositions": {Roles: admin, Write: func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer, opt survey.ExportOptions) (int, error) {
 		wv, err := sampler.GetWave(ctx, db, wave)
 		if err != nil {
 			return 0, err
@@ -138,11 +149,15 @@ func (s *Server) sendExport(c echo.Context, kind, wave string) error {
 	if err != nil {
 		return survey.Errorf(survey.EInvalid, "编码只能是 utf-8 或 gb18030", "encoding must be utf-8 or gb18030")
 	}
+	opt, err := exportOptions(c, u)
+	if err != nil {
+		return err
+	}
 	if _, err := sampler.GetWave(c.Request().Context(), s.db, wave); err != nil {
 		return err
 	}
 	if err := survey.AuditNow(c.Request().Context(), s.db, survey.AuditEntry{ActorID: u.ID, Actor: u.Username, Action: "export",
-		Subject: kind + ":" + wave, Details: map[string]any{"encoding": enc, "via": "web"}}); err != nil {
+		Subject: kind + ":" + wave, Details: map[string]any{"encoding": enc, "via": "web", "min_cell": opt.Threshold()}}); err != nil {
 		return err
 	}
 	h := c.Response().Header()
@@ -156,9 +171,27 @@ func (s *Server) sendExport(c echo.Context, kind, wave string) error {
 	}
 	// Rows stream to the client as they are written; a failure midway
 	// cuts the file short, which the client sees as an incomplete download.
-	if _, err := ex.Write(c.Request().Context(), s.db, wave, w); err != nil {
+	if _, err := ex.Write(c.Request().Context(), s.db, wave, w, opt); err != nil {
 		s.opt.Logger.Error("export failed midway", "kind", kind, "wave", wave, "err", err)
 		return nil
 	}
 	return w.Flush()
+}
+
+// exportOptions reads the suppression threshold of a download (min_cell).
+// Anyone may raise it; only admins may lower it below the default, since a
+// smaller cell protects respondents less.
+func exportOptions(c echo.Context, u *User) (survey.ExportOptions, error) {
+	v := c.QueryParam("min_cell")
+	if v == "" {
+		return survey.ExportOptions{MinCell: survey.MinCell}, nil
+	}
+	k, err := strconv.Atoi(v)
+	if err != nil || k < 1 || k > 1000000 {
+		return survey.ExportOptions{}, survey.Errorf(survey.EInvalid, "最小单元格须为 1 以上的整数", "min_cell must be a whole number of at least 1")
+	}
+	if k < survey.MinCell && u.Role != RoleAdmin {
+		return survey.ExportOptions{}, survey.Errorf(survey.EInvalid, "只有管理员可以把最小单元格设为小于 %d", "only admins may set min_cell below %d", survey.MinCell)
+	}
+	return survey.ExportOptions{MinCell: k}, nil
 }

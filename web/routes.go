@@ -50,6 +50,8 @@ func (s *Server) Routes() []Route {
 		{http.MethodGet, "/frames/imports/:id", managers, s.frameImport, false},
 		{http.MethodGet, "/schedules", managers, s.schedules, false},
 		{http.MethodPost, "/schedules", admin, s.saveSchedule, false},
+		{http.MethodGet, "/exports", admin, s.exportSchedules, false},
+		{http.MethodPost, "/exports", admin, s.saveExportSchedule, false},
 		{http.MethodGet, "/waves", managers, s.waves, false},
 		{http.MethodPost, "/waves", admin, s.createWave, false},
 		{http.MethodGet, "/waves/:wave", managers, s.wave, false},

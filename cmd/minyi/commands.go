@@ -62,8 +62,9 @@ func cmdMigrate(ctx context.Context, e *env, args []string) error {
 }
 
 func cmdServe(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "serve", "serve [--addr HOST:PORT] [--partial-share 0.5] [--debug-addr 127.0.0.1:PORT]")
+	fs := newFlags(e, "serve", "serve [--addr HOST:PORT] [--partial-share 0.5] [--outbox DIR] [--debug-addr 127.0.0.1:PORT]")
 	addr := fs.String("addr", ":8080", "监听地址 / listen address")
+	outbox := fs.String("outbox", defaultOutbox(), "定时导出写入的目录 / directory scheduled exports are written into")
 	secure := fs.Bool("secure-cookies", false, "Cookie 加 Secure 标志(在 TLS 代理之后)/ set Secure on cookies (behind a TLS proxy)")
 	share := fs.Float64("partial-share", dialer.PartialRule.MinShare,
 		"中断访问计为部分完成(AAPOR 1.2)所需已答指标题的比例 / share of the indicator questions asked that a break-off needs to count as a partial interview (AAPOR 1.2)")
@@ -86,10 +87,13 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	return serve(ctx, e, db, *addr, web.Options{SecureCookies: *secure, PartialRule: dialer.BreakOffRule{MinShare: *share}})
+	return serve(ctx, e, db, *addr, web.Options{SecureCookies: *secure, PartialRule: dialer.BreakOffRule{MinShare: *share}}, *outbox)
 }
 
-func serve(ctx context.Context, e *env, db *sql.DB, addr string, opt web.Options) error {
+// defaultOutbox is outbox/ in the data directory (MINYI_DATA).
+func defaultOutbox() string { return filepath.Join(sql.ConfigFromEnv().DataDir, "outbox") }
+
+func serve(ctx context.Context, e *env, db *sql.DB, addr string, opt web.Options, outbox string) error {
 	if err := sql.CheckQueries(db.DB); err != nil {
 		return err
 	}
@@ -100,6 +104,9 @@ func serve(ctx context.Context, e *env, db *sql.DB, addr string, opt web.Options
 	// Every server runs the scheduler; each scheduled run happens once.
 	if err := sampler.NewScheduler(db.DB, nil).Start(ctx); err != nil {
 		return fmt.Errorf("定时任务无法启动 / the scheduler cannot start: %w", err)
+	}
+	if err := sampler.NewExportScheduler(db.DB, outbox, web.ExportFuncs(), nil).Start(ctx); err != nil {
+		return fmt.Errorf("定时导出无法启动 / the export scheduler cannot start: %w", err)
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -393,15 +400,19 @@ func cmdExport(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fs := newFlags(e, "export "+kind, "export "+strings.Join(exportKinds, "|")+" --wave NAME -o FILE [--encoding utf-8|gb18030]")
+	fs := newFlags(e, "export "+kind, "export "+strings.Join(exportKinds, "|")+" --wave NAME -o FILE [--encoding utf-8|gb18030] [--min-cell K]")
 	wave := fs.String("wave", "", "轮次 / wave")
 	out := fs.String("o", "", "输出文件 / output file")
 	encoding := fs.String("encoding", "utf-8", "编码 / encoding: utf-8 (with BOM) or gb18030")
+	minCell := fs.Int("min-cell", survey.MinCell, "访问数少于此数的分组不显示估计值 / breakdowns with fewer interviews than this are suppressed")
 	if _, err := parse(fs, rest); err != nil {
 		return err
 	}
 	if err := need(fs, "wave", "o"); err != nil {
 		return err
+	}
+	if *minCell < 1 {
+		return usageError{fmt.Sprintf("--min-cell 须至少为 1 / --min-cell must be at least 1: %d", *minCell)}
 	}
 	enc, err := csvfile.ParseEncoding(*encoding)
 	if err != nil {
@@ -423,7 +434,7 @@ func cmdExport(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	rows, err := web.Exporters[kind].Write(ctx, db.DB, *wave, w)
+	rows, err := web.Exporters[kind].Write(ctx, db.DB, *wave, w, survey.ExportOptions{MinCell: *minCell})
 	if err == nil {
 		err = w.Flush()
 	}
@@ -435,7 +446,7 @@ func cmdExport(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if err := survey.AuditNow(ctx, db.DB, survey.AuditEntry{Actor: "minyi export", Action: "export", Subject: kind + ":" + *wave,
-		Details: map[string]any{"file": *out, "rows": rows, "encoding": enc}}); err != nil {
+		Details: map[string]any{"file": *out, "rows": rows, "encoding": enc, "min_cell": *minCell}}); err != nil {
 		return err
 	}
 	if err := os.Rename(tmp.Name(), *out); err != nil {

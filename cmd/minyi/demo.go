@@ -54,7 +54,7 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 	if *noServe {
 		return nil
 	}
-	return serve(ctx, e, db, *addr, web.Options{})
+	return serve(ctx, e, db, *addr, web.Options{}, defaultOutbox())
 }
 
 // prepareDemo migrates and loads the demo data. Every step checks what is

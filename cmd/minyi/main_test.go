@@ -167,8 +167,15 @@ func TestExportScoresForTheOffice(t *testing.T) {
 	mustRun(t, dsn, "districts", "import", writeFile(t, "d.csv", twoDistricts))
 	mustRun(t, dsn, "wave", "create", "w")
 	mustRun(t, dsn, "responses", "import", "--wave", "w", writeFile(t, "r.csv", responsesCSV()))
+	// Three interviews a district: below the default threshold of 10,
+	// every district's estimates are suppressed.
+	def := filepath.Join(t.TempDir(), "default.csv")
+	mustRun(t, dsn, "export", "scores", "--wave", "w", "-o", def)
+	if b, _ := os.ReadFile(def); !strings.Contains(string(b), "500101,万州区,3"+strings.Repeat(",", 22)+"1\r\n") {
+		t.Fatalf("small districts not suppressed by default:\n%s", b)
+	}
 	out := filepath.Join(t.TempDir(), "scores.csv")
-	mustRun(t, dsn, "export", "scores", "--wave", "w", "-o", out)
+	mustRun(t, dsn, "export", "scores", "--wave", "w", "-o", out, "--min-cell", "3")
 	b, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
@@ -514,7 +521,7 @@ func TestAssessmentWeightPerWave(t *testing.T) {
 	mustRun(t, dsn, "wave", "create", "w", "--assessment-weight", "0.25")
 	mustRun(t, dsn, "responses", "import", "--wave", "w", writeFile(t, "r.csv", responsesCSV()))
 	out := filepath.Join(t.TempDir(), "s.csv")
-	mustRun(t, dsn, "export", "scores", "--wave", "w", "-o", out)
+	mustRun(t, dsn, "export", "scores", "--wave", "w", "-o", out, "--min-cell", "1")
 	b, _ := os.ReadFile(out)
 	// 62.3077 × 0.25 = 15.5769
 	if !strings.Contains(string(b), "500101,万州区,3,62.3077,0.6662,61.0020,63.6134,1,1,2,15.5769,") {

@@ -19,3 +19,37 @@ SELECT $1, code, 1, now(), 'draw' FROM districts
 INSERT INTO cases (wave_id, district_code, stratum, replicate, mode, phone, status)
 SELECT $1, d.code, d.code, 1, 'phone', '1390' || lpad((row_number() OVER ())::text, 7, '0'), 'fresh'
 FROM districts d CROSS JOIN generate_series(1, $2) g
+
+-- name: bench/seed-interviews
+-- $3 completed interviews of the default questionnaire spread over the
+-- districts, with demographics and pseudo-random answer codes, for the
+-- microdata export benchmark.
+WITH d AS (SELECT array_agg(code ORDER BY code) AS codes FROM districts)
+INSERT INTO interviews (wave_id, questionnaire_id, district_code, mode, answers, source, completed_at)
+SELECT $1, $2, d.codes[1 + g % cardinality(d.codes)], CASE WHEN g % 5 = 0 THEN 'door' ELSE 'phone' END,
+       jsonb_build_object('s1', '1', 's2', '1', 'district', d.codes[1 + g % cardinality(d.codes)],
+           'sex', (1 + (g / 40) % 2)::text, 'age_group', (1 + (g / 80) % 5)::text, 'urban', (1 + (g / 400) % 2)::text,
+           'q01', (ARRAY['1','2','3','4','5','8'])[1 + (g * 7) % 6], 'q02', (ARRAY['1','2','3','4','5','8'])[1 + (g * 11) % 6],
+           'q03', (ARRAY['1','2','3','4','5','8'])[1 + (g * 13) % 6], 'q04', (ARRAY['1','2','3','4','5','8'])[1 + (g * 17) % 6],
+           'q05', (ARRAY['1','2','3','4','5','8'])[1 + (g * 19) % 6], 'q06', (ARRAY['1','2','3','4','5','8'])[1 + (g * 23) % 6],
+           'q07', (ARRAY['1','2','3','4','5','8'])[1 + (g * 29) % 6], 'q08', (ARRAY['1','2','3','4','5','8'])[1 + (g * 31) % 6],
+           'q09', (ARRAY['1','2','3','4','5','8'])[1 + (g * 37) % 6], 'q10', (ARRAY['1','2','3','4','5','8'])[1 + (g * 41) % 6],
+           'q11', (ARRAY['1','2','3','4','5','8'])[1 + (g * 43) % 6], 'q12', (ARRAY['1','2','3','4','5','8'])[1 + (g * 47) % 6],
+           'q13', (ARRAY['1','2','3','4','5','9'])[1 + (g * 53) % 6]),
+       'import', now()
+FROM generate_series(1, $3) g, d
+
+-- name: bench/seed-margins
+-- Census margins of every district for the microdata export benchmark, so
+-- that its weights are raked as in a real wave: 51% men, five equal age
+-- groups, 60% urban.
+INSERT INTO margins (district_code, variable, category, population)
+SELECT code, 'sex', c, CASE c WHEN 1 THEN population * 51 / 100 ELSE population - population * 51 / 100 END
+FROM districts, generate_series(1, 2) c
+UNION ALL
+SELECT code, 'age_group', c, CASE WHEN c < 5 THEN population / 5 ELSE population - 4 * (population / 5) END
+FROM districts, generate_series(1, 5) c
+UNION ALL
+SELECT code, 'urban', c, CASE c WHEN 1 THEN population * 6 / 10 ELSE population - population * 6 / 10 END
+FROM districts, generate_series(1, 2) c
+ON CONFLICT DO NOTHING

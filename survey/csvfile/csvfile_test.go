@@ -164,3 +164,30 @@ func TestFlushReportsErrors(t *testing.T) {
 		t.Errorf("Flush: %v", err)
 	}
 }
+
+// TestWritePlain: a plain record goes out as it is, with CRLF, identical
+// to what Write makes of its cells, in either encoding; a record that
+// needs quoting, neutralising or transcoding is refused and nothing of it
+// is written.
+func TestWritePlain(t *testing.T) {
+	for _, enc := range []Encoding{UTF8, GB18030} {
+		var a, b bytes.Buffer
+		wa, _ := NewWriter(&a, enc)
+		wb, _ := NewWriter(&b, enc)
+		ok, err := wa.WritePlain([]byte("1,500101,phone,1234.500000,2,1,1,8,,9"))
+		if !ok || err != nil {
+			t.Fatalf("%s: plain record refused: %v", enc, err)
+		}
+		wb.Write([]string{"1", "500101", "phone", "1234.500000", "2", "1", "1", "8", "", "9"})
+		for _, rec := range []string{"2,=SUM(A1)", "3,-1", "4,a b", "5,\"x\"", "6,渝中区", "7,x\ny", "8,+1", "9,@x", "10,a;b"} {
+			if ok, err := wa.WritePlain([]byte(rec)); ok || err != nil {
+				t.Errorf("%s: %q written plain (%v)", enc, rec, err)
+			}
+		}
+		wa.Flush()
+		wb.Flush()
+		if a.String() != b.String() {
+			t.Errorf("%s: WritePlain wrote %q, Write %q", enc, a.String(), b.String())
+		}
+	}
+}
