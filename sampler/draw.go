@@ -415,21 +415,29 @@ func (s *sample) store(ctx context.Context, tx *sqlx.Tx, waveID, seed int64) err
 			return fmt.Errorf("sampler: record allocation of %s: %w", r.District, err)
 		}
 	}
+	// All strata in one statement each: a statement per stratum costs a
+	// round trip and a plan per district, a noticeable share of a wave.
+	var strata, phones, repStrata []string
+	var reps, repCounts []int64
+	var probs []float64
 	for _, st := range s.strata {
 		cs := s.phone[st]
 		if len(cs) == 0 {
 			continue
 		}
-		phones := make([]string, len(cs))
-		reps := make([]int64, len(cs))
-		for i, c := range cs {
-			phones[i], reps[i] = c.Phone, int64(c.Replicate)
+		for _, c := range cs {
+			strata, phones = append(strata, st), append(phones, c.Phone)
+			reps, probs = append(reps, int64(c.Replicate)), append(probs, c.Prob)
 		}
-		if _, err := tx.ExecContext(ctx, qReleasePhoneCases, waveID, st, pq.StringArray(phones), pq.Int64Array(reps), cs[0].Prob); err != nil {
-			return fmt.Errorf("sampler: release cases of %q: %w", st, err)
+		repStrata, repCounts = append(repStrata, st), append(repCounts, int64(s.replicates[st]))
+	}
+	if len(phones) > 0 {
+		if _, err := tx.ExecContext(ctx, qReleasePhoneCases, waveID, pq.StringArray(strata), pq.StringArray(phones),
+			pq.Int64Array(reps), pq.Float64Array(probs)); err != nil {
+			return fmt.Errorf("sampler: release telephone cases: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, qInsertReplicates, waveID, st, s.replicates[st]); err != nil {
-			return fmt.Errorf("sampler: replicates of %q: %w", st, err)
+		if _, err := tx.ExecContext(ctx, qInsertReplicates, waveID, pq.StringArray(repStrata), pq.Int64Array(repCounts)); err != nil {
+			return fmt.Errorf("sampler: replicates: %w", err)
 		}
 	}
 	if err := storeDoor(ctx, tx, waveID, s.door, s.units); err != nil {

@@ -87,10 +87,12 @@ SELECT a.district_code, d.name, a.population, a.target, a.released, a.door_targe
 FROM allocations a JOIN districts d ON d.code = a.district_code WHERE a.wave_id = $1 ORDER BY a.district_code
 
 -- name: draws/release-phone-cases
--- $3/$4 are parallel arrays (number, replicate) in frame order.
+-- Every stratum's numbers in one statement: $2..$5 are parallel arrays
+-- (stratum, number, replicate, inclusion probability), strata in draw order
+-- and each stratum's numbers in frame order, which is the order of the ids.
 INSERT INTO cases (wave_id, district_code, stratum, mode, phone, replicate, inclusion_prob)
-SELECT $1, nullif($2, ''), $2, 'phone', x.phone, x.replicate, $5
-FROM unnest($3::text[], $4::int[]) WITH ORDINALITY AS x(phone, replicate, i)
+SELECT $1, nullif(x.stratum, ''), x.stratum, 'phone', x.phone, x.replicate, x.prob
+FROM unnest($2::text[], $3::text[], $4::int[], $5::float8[]) WITH ORDINALITY AS x(stratum, phone, replicate, prob, i)
 ORDER BY x.i
 
 -- name: draws/release-door-cases
@@ -117,10 +119,11 @@ SELECT stage, district_code, street, community, coalesce(household_frame_id, 0) 
 FROM drawn_units WHERE wave_id = $1
 
 -- name: draws/insert-replicates
--- Replicates 1..$3 of a stratum; the first opens with the draw.
+-- Replicates 1..n of every stratum ($2/$3: strata and their n); the first
+-- of each opens with the draw.
 INSERT INTO replicates (wave_id, district_code, number, opened_at, opened_by)
-SELECT $1, $2, g, CASE WHEN g = 1 THEN now() END, CASE WHEN g = 1 THEN 'draw' END
-FROM generate_series(1, $3::int) g
+SELECT $1, x.stratum, g, CASE WHEN g = 1 THEN now() END, CASE WHEN g = 1 THEN 'draw' END
+FROM unnest($2::text[], $3::int[]) AS x(stratum, n), generate_series(1, x.n) g
 
 -- name: draws/list-replicates
 SELECT r.district_code, r.number, r.opened_at, coalesce(r.opened_by, '') AS opened_by,
