@@ -157,7 +157,8 @@ func ParsePhoneFrame(r io.Reader, opt ParseOptions, emit func(PhoneRow) error) (
 	if err != nil {
 		return rep, err
 	}
-	normalize := blockCache{}
+	var normalize blockCache
+	var lastDistrict string // the last known district code seen
 	iPhone, iDistrict := col["phone"], -1
 	if i, ok := col["district_code"]; ok {
 		iDistrict = i
@@ -187,9 +188,14 @@ func ParsePhoneFrame(r io.Reader, opt ParseOptions, emit func(PhoneRow) error) (
 		row := PhoneRow{Line: line, Phone: norm, Fixed: norm != raw}
 		if iDistrict >= 0 {
 			row.District = strings.TrimSpace(rec[iDistrict])
-			if row.District != "" && opt.Districts != nil && !opt.Districts[row.District] {
-				rep.reject(line, "未知的区县代码 %s", "unknown district code %s", quoteField(row.District))
-				continue
+			// Rows of a district usually come together: the last code
+			// checked saves a lookup.
+			if row.District != "" && opt.Districts != nil && row.District != lastDistrict {
+				if !opt.Districts[row.District] {
+					rep.reject(line, "未知的区县代码 %s", "unknown district code %s", quoteField(row.District))
+					continue
+				}
+				lastDistrict = row.District
 			}
 		}
 		rep.Kept++
@@ -315,30 +321,38 @@ func ParseHouseholdFrame(r io.Reader, opt ParseOptions, emit func(HouseholdRow) 
 // tens of microseconds, which would dominate the import of a census-scale
 // frame, while China's mobile numbering plan, and so the library's
 // validity patterns, are set by block. TestPhoneBlockCache checks that
-// assumption against the library. The cache is bounded; past the bound,
-// numbers are simply parsed.
-type blockCache map[string]bool
+// assumption against the library. The verdicts are kept in a table indexed
+// by block, a byte for each of the million blocks 1000000–1999999, which is
+// cheaper to consult per row than a map.
+type blockCache struct {
+	verdict []int8 // by block − 1,000,000: 0 not yet known, 1 valid, −1 not
+}
 
-const maxCachedBlocks = 1 << 16
-
-func (c blockCache) phone(s string) (string, error) {
+func (c *blockCache) phone(s string) (string, error) {
 	if len(s) > 64 {
 		// No way of writing a number is this long; do not let the parser
 		// spend time on it.
 		return "", fmt.Errorf("无效的电话号码 / invalid phone number: %.20q…", s)
 	}
-	if len(s) != 11 || s[0] != '1' || strings.Trim(s, "0123456789") != "" {
+	block, _, ok := mobileParts(s)
+	if !ok {
 		return NormalizePhone(s)
 	}
-	if valid, ok := c[s[:7]]; ok {
-		if valid {
-			return s, nil
-		}
+	if c.verdict == nil {
+		c.verdict = make([]int8, 1_000_000)
+	}
+	switch c.verdict[block] {
+	case 1:
+		return s, nil
+	case -1:
 		return "", fmt.Errorf("无效的电话号码 / invalid phone number: %q", s)
 	}
 	norm, err := NormalizePhone(s)
-	if (err != nil || norm == s) && len(c) < maxCachedBlocks {
-		c[s[:7]] = err == nil
+	switch {
+	case err != nil:
+		c.verdict[block] = -1
+	case norm == s:
+		c.verdict[block] = 1
 	}
 	return norm, err
 }
@@ -764,15 +778,35 @@ func ImportPhoneFrame(ctx context.Context, db *sqlx.DB, r io.Reader, opt ImportO
 }
 
 func importPhones(ctx context.Context, db *sqlx.DB, r io.Reader, opt ImportOptions) (FrameReport, error) {
-	districts, err := knownDistrictCodes(ctx, db)
+	districts, err := knownDistrictCodes(ctx, db, qImportDistrictCodes)
 	if err != nil {
 		return FrameReport{}, err
 	}
-	tx, err := db.BeginTxx(ctx, nil)
+	// One connection for the transaction and the raw COPY of a bulk load.
+	conn, err := db.Connx(ctx)
+	if err != nil {
+		return FrameReport{}, err
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTxx(ctx, nil)
 	if err != nil {
 		return FrameReport{}, err
 	}
 	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, qImportLockPhones); err != nil {
+		return FrameReport{}, fmt.Errorf("sampler: lock phone frame: %w", err)
+	}
+	var empty bool
+	if err := tx.GetContext(ctx, &empty, qImportFrameEmpty); err != nil {
+		return FrameReport{}, fmt.Errorf("sampler: phone frame: %w", err)
+	}
+	if empty {
+		rep, err := bulkLoadPhones(ctx, conn, tx, r, opt)
+		if err != nil {
+			return rep, err
+		}
+		return rep, tx.Commit()
+	}
 	if err := preparePhoneStaging(ctx, tx); err != nil {
 		return FrameReport{}, err
 	}
@@ -953,7 +987,7 @@ func ImportHouseholdFrame(ctx context.Context, db *sqlx.DB, r io.Reader, opt Imp
 }
 
 func importHouseholds(ctx context.Context, db *sqlx.DB, r io.Reader, opt ImportOptions) (FrameReport, error) {
-	districts, err := knownDistrictCodes(ctx, db)
+	districts, err := knownDistrictCodes(ctx, db, qImportDistrictCodes)
 	if err != nil {
 		return FrameReport{}, err
 	}
@@ -1077,9 +1111,9 @@ func nothingImported(err error) error {
 	return &survey.Error{Code: code, ZH: "未导入任何行", EN: "nothing was imported", Err: err}
 }
 
-func knownDistrictCodes(ctx context.Context, db sqlx.QueryerContext) (map[string]bool, error) {
+func knownDistrictCodes(ctx context.Context, db sqlx.QueryerContext, query string) (map[string]bool, error) {
 	var codes []string
-	if err := sqlx.SelectContext(ctx, db, &codes, qImportDistrictCodes); err != nil {
+	if err := sqlx.SelectContext(ctx, db, &codes, query); err != nil {
 		return nil, fmt.Errorf("sampler: district codes: %w", err)
 	}
 	m := make(map[string]bool, len(codes))

@@ -2,6 +2,8 @@ package sampler
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/lib/pq"
@@ -98,5 +100,110 @@ func TestPhoneFrameChecksumTextUnchanged(t *testing.T) {
 	}
 	if !same {
 		t.Error("the trigger's row text differs from phone_frame_row_text")
+	}
+}
+
+// A load into an empty frame checks duplicates, hands out ids and ordinals
+// and folds the frame checksum itself, with the indexes and the checksum
+// trigger set aside. Afterwards the frame must be as if the rows had been
+// inserted with both in place: the same checksum as the trigger's, dense
+// ordinals, the indexes back, the trigger back, and the report as the
+// general import gives it.
+func TestBulkLoadIntoEmptyFrame(t *testing.T) {
+	db := frameDB(t)
+	var version int64
+	var before string
+	if err := db.QueryRow(`SELECT version, checksum FROM frame_versions WHERE kind = 'phone'`).Scan(&version, &before); err != nil {
+		t.Fatal(err)
+	}
+	// More than 65,536 rows, so that the digest spans two blocks of ids.
+	var file strings.Builder
+	file.WriteString("phone,district_code\n")
+	const n = 70000
+	for i := 0; i < n; i++ {
+		switch i % 3 {
+		case 0:
+			fmt.Fprintf(&file, "139%08d,500101\n", i)
+		case 1:
+			fmt.Fprintf(&file, "139%08d,500102\n", i)
+		default:
+			fmt.Fprintf(&file, "139%08d,\n", i)
+		}
+	}
+	// Line n+2: a repeat of line 3; n+3: a repeat, written differently, of
+	// line 2; n+4: a landline, normalised; n+5: its repeat; n+6: rejected.
+	file.WriteString("13900000001,500102\n139 0000 0000,500101\n023-6361 2345,500102\n02363612345,\n12345,\n")
+	rep, err := loadPhones(t, db, file.String(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkCounts(t, rep, n+5, n+1, 1, 1, 3)
+	wantProblems(t, rep, map[int]string{
+		n + 2: "duplicate of line 3",
+		n + 3: "duplicate of line 2",
+		n + 5: fmt.Sprintf("duplicate of line %d", n+4),
+		n + 6: "invalid phone number",
+	})
+	checkDensePhones(t, db)
+	if got := frameCount(t, db, `SELECT count(*) FROM phone_frame`); got != n+1 {
+		t.Fatalf("%d rows in the frame, want %d", got, n+1)
+	}
+	if got := frameCount(t, db, `SELECT ordinal FROM phone_frame WHERE phone = '13900000004'`); got != 2 {
+		t.Errorf("the second number of 500102 has ordinal %d, want 2", got)
+	}
+	var want, got string
+	err = db.Get(&want, `
+		SELECT sha256_hex($1 || '|' || ($2::bigint + 1) || '|INSERT|' || sha256_hex(string_agg(h, '' ORDER BY b)))
+		FROM (SELECT r.id >> 16 AS b, sha256_hex(string_agg(phone_frame_row_text(r), E'\n' ORDER BY r.id)) AS h
+		      FROM phone_frame r GROUP BY 1) x`, before, version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got = frameChecksumOf(t, db); got != want {
+		t.Errorf("checksum after the load %s, the trigger's would be %s", got, want)
+	}
+	if got := frameCount(t, db, `SELECT count(*) FROM pg_indexes WHERE tablename = 'phone_frame'`); got != 3 {
+		t.Errorf("%d indexes on the frame after the load, want 3", got)
+	}
+	// The unique index and the trigger are back: a repeated number is
+	// refused, and a new one changes the checksum.
+	var pqErr *pq.Error
+	if _, err := db.Exec(`INSERT INTO phone_frame (phone, ordinal) VALUES ('13900000002', 99999)`); !errors.As(err, &pqErr) || pqErr.Code != "23505" {
+		t.Errorf("inserting a number already in the frame: %v, want a unique violation", err)
+	}
+	if _, err := db.Exec(`INSERT INTO phone_frame (phone, ordinal) VALUES ('13800000002', $1)`, n/3+1); err != nil {
+		t.Fatal(err)
+	}
+	if frameChecksumOf(t, db) == got {
+		t.Error("an insert after the load did not change the checksum")
+	}
+	// New ids follow the loaded ones.
+	if got := frameCount(t, db, `SELECT count(*) FROM phone_frame WHERE id > (SELECT max(id) FROM phone_frame WHERE phone <> '13800000002')`); got != 1 {
+		t.Error("the id sequence was not moved past the loaded rows")
+	}
+}
+
+// A load that fails leaves the empty frame with its indexes, its trigger
+// and its checksum.
+func TestBulkLoadFailureRestoresFrame(t *testing.T) {
+	db := frameDB(t)
+	before := frameChecksumOf(t, db)
+	if _, err := loadPhones(t, db, "phone\n13902300001\n12345\nabc\n", ""); err == nil {
+		t.Fatal("a file with most rows rejected was accepted")
+	}
+	if got := frameCount(t, db, `SELECT count(*) FROM phone_frame`); got != 0 {
+		t.Errorf("%d rows left by a failed load", got)
+	}
+	if got := frameCount(t, db, `SELECT count(*) FROM pg_indexes WHERE tablename = 'phone_frame'`); got != 3 {
+		t.Errorf("%d indexes on the frame after a failed load, want 3", got)
+	}
+	if got := frameChecksumOf(t, db); got != before {
+		t.Error("a failed load changed the checksum")
+	}
+	if _, err := db.Exec(`INSERT INTO phone_frame (phone, ordinal) VALUES ('13800000002', 1)`); err != nil {
+		t.Fatal(err)
+	}
+	if frameChecksumOf(t, db) == before {
+		t.Error("the checksum trigger is off after a failed load")
 	}
 }

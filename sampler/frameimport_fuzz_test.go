@@ -199,7 +199,7 @@ func TestPhoneBlockCache(t *testing.T) {
 			}
 		}
 	}
-	c := blockCache{}
+	var c blockCache
 	for _, s := range []string{"13902300001", "13902300002", "12345678901", "12345678902", "+86 139 0230 0003"} {
 		want, werr := NormalizePhone(s)
 		got, err := c.phone(s)

@@ -160,3 +160,46 @@ INSERT INTO frame_imports (kind, file_name, encoding, status, error, started_at,
                            read, kept, fixed, rejected, duplicates, problems, created_by)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 RETURNING id
+
+-- name: frames/phone-frame-empty
+SELECT NOT EXISTS (SELECT 1 FROM phone_frame)
+
+-- name: frames/lock-district-codes
+-- Key-share locks, as a foreign key would take, keep the districts a bulk
+-- load checked its rows against until it commits.
+SELECT code FROM districts FOR KEY SHARE
+
+-- name: frames/bulk-load-settings
+-- The indexes of a census-scale frame are built after the load by sorting
+-- tens of millions of entries; with the default memory each sort spills
+-- to many runs on disk.
+SET LOCAL maintenance_work_mem = '1GB'
+
+-- name: frames/suspend-phone-indexes
+SELECT phone_frame_suspend_indexes()
+
+-- name: frames/restore-phone-indexes
+SELECT phone_frame_restore_indexes()
+
+-- name: frames/disable-phone-version-trigger
+-- A bulk load folds its digest into the frame's checksum itself
+-- (sampler/frameimport_bulk.go), computed while the rows streamed past, so
+-- that the trigger need not keep every inserted row in a transition table
+-- and read it back. Only within the load's transaction, which holds the
+-- frame exclusively.
+ALTER TABLE phone_frame DISABLE TRIGGER phone_frame_version_ins
+
+-- name: frames/enable-phone-version-trigger
+ALTER TABLE phone_frame ENABLE TRIGGER phone_frame_version_ins
+
+-- name: frames/next-phone-id
+SELECT nextval(pg_get_serial_sequence('phone_frame', 'id'))
+
+-- name: frames/set-phone-id
+SELECT setval(pg_get_serial_sequence('phone_frame', 'id'), $1)
+
+-- name: frames/fold-phone-version
+SELECT fold_frame_version('phone', 'INSERT', $1)
+
+-- name: frames/phone-ids
+SELECT phone, id FROM phone_frame WHERE phone = ANY($1::text[])
