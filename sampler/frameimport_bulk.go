@@ -95,7 +95,11 @@ func bulkLoadPhones(ctx context.Context, conn *sqlx.Conn, tx *sqlx.Tx, r io.Read
 			_, err := cd.CopyData(ctx, chunk)
 			return err
 		}
-		rep, perr = ParsePhoneFrame(r, ParseOptions{Encoding: opt.Encoding, Districts: districts}, l.add)
+		var aerr error
+		rep, perr, aerr = parsePipelined(r, ParseOptions{Encoding: opt.Encoding, Districts: districts}, l.add)
+		if aerr != nil {
+			return fmt.Errorf("sampler: copy phones: %w", aerr)
+		}
 		if perr != nil {
 			return nil
 		}
@@ -134,6 +138,57 @@ func bulkLoadPhones(ctx context.Context, conn *sqlx.Conn, tx *sqlx.Tx, r io.Read
 	}
 	rep.mergeProblems(dups)
 	return rep, nil
+}
+
+// errPipelineStopped stops the parser when the rows' consumer has failed.
+var errPipelineStopped = errors.New("sampler: stopped")
+
+// parsePipelined parses a telephone frame file in a goroutine of its own
+// and hands the rows, in batches and in file order, to add in the caller's:
+// reading and checking the file and copying the rows each take about half
+// of the importer's time, and they can run side by side. perr is the
+// parser's error, aerr the first error of add, after which the parser is
+// stopped.
+func parsePipelined(r io.Reader, opt ParseOptions, add func(PhoneRow) error) (rep FrameReport, perr, aerr error) {
+	const batchRows = 4096
+	batches := make(chan []PhoneRow, 8)
+	stop := make(chan struct{})
+	go func() {
+		defer close(batches)
+		batch := make([]PhoneRow, 0, batchRows)
+		send := func() error {
+			select {
+			case batches <- batch:
+				batch = make([]PhoneRow, 0, batchRows)
+				return nil
+			case <-stop:
+				return errPipelineStopped
+			}
+		}
+		rep, perr = ParsePhoneFrame(r, opt, func(row PhoneRow) error {
+			batch = append(batch, row)
+			if len(batch) == batchRows {
+				return send()
+			}
+			return nil
+		})
+		if perr == nil && len(batch) > 0 {
+			send()
+		}
+	}()
+	for b := range batches {
+		if aerr != nil {
+			continue // the parser is stopping; let it finish
+		}
+		for _, row := range b {
+			if aerr = add(row); aerr != nil {
+				close(stop)
+				break
+			}
+		}
+	}
+	// batches is closed: the parser has returned, and rep and perr are set.
+	return rep, perr, aerr
 }
 
 // bulkPhones is the state of a bulk load as the rows stream past.

@@ -207,3 +207,35 @@ func TestBulkLoadFailureRestoresFrame(t *testing.T) {
 		t.Error("the checksum trigger is off after a failed load")
 	}
 }
+
+// The rows reach the consumer in file order, and a consumer's failure stops
+// the parser and is returned, however far the parser had read ahead.
+func TestParsePipelined(t *testing.T) {
+	var file strings.Builder
+	file.WriteString("phone\n")
+	for i := 0; i < 20000; i++ {
+		fmt.Fprintf(&file, "139%08d\n", i)
+	}
+	next := 0
+	rep, perr, aerr := parsePipelined(strings.NewReader(file.String()), ParseOptions{}, func(row PhoneRow) error {
+		if want := fmt.Sprintf("139%08d", next); row.Phone != want || row.Line != next+2 {
+			return fmt.Errorf("row %d: %s on line %d", next, row.Phone, row.Line)
+		}
+		next++
+		return nil
+	})
+	if perr != nil || aerr != nil || rep.Kept != 20000 || next != 20000 {
+		t.Fatalf("kept %d, consumed %d: %v, %v", rep.Kept, next, perr, aerr)
+	}
+	failed := errors.New("copy failed")
+	n := 0
+	_, _, aerr = parsePipelined(strings.NewReader(file.String()), ParseOptions{}, func(PhoneRow) error {
+		if n++; n == 5000 {
+			return failed
+		}
+		return nil
+	})
+	if !errors.Is(aerr, failed) || n != 5000 {
+		t.Fatalf("consumer error: %v after %d rows", aerr, n)
+	}
+}
