@@ -16,7 +16,7 @@ import (
 )
 
 var (
-	qStratumSize     = sql.Q("draws/stratum-size")
+	qStratumSizes    = sql.Q("draws/stratum-sizes")
 	qPhonesByOrdinal = sql.Q("draws/phones-by-ordinal")
 	qRecentPhones    = sql.Q("draws/recent-phones")
 )
@@ -85,16 +85,19 @@ func (s *sample) drawPhone(ctx context.Context, tx *sqlx.Tx, alloc []Allocation,
 	quota := make([]float64, len(alloc))
 	shares := make([]float64, len(alloc))
 	var pop float64
+	codes := []string{cityWideStratumID}
 	for _, a := range alloc {
 		pop += float64(a.Population)
+		codes = append(codes, a.Code)
+	}
+	sizes, err := stratumSizes(ctx, tx, codes)
+	if err != nil {
+		return err
 	}
 	for i, a := range alloc {
 		target := a.Target - doorTargets[i]
 		want := release(target, r.of(a.Code))
-		N, err := stratumSize(ctx, tx, a.Code)
-		if err != nil {
-			return err
-		}
+		N := sizes[a.Code]
 		cs, excluded, err := drawStratum(ctx, tx, seed, a.Code, N, want, fresh)
 		if err != nil {
 			return err
@@ -114,10 +117,7 @@ func (s *sample) drawPhone(ctx context.Context, tx *sqlx.Tx, alloc []Allocation,
 	if n == 0 {
 		return nil
 	}
-	N, err := stratumSize(ctx, tx, cityWideStratumID)
-	if err != nil {
-		return err
-	}
+	N := sizes[cityWideStratumID]
 	cs, excluded, err := drawStratum(ctx, tx, seed, cityWideStratumID, N, n, fresh)
 	if err != nil {
 		return err
@@ -150,12 +150,20 @@ func (s *sample) addPhone(stratum string, cs []plannedCase, N int64, d Design, s
 	s.replicates[stratum] = n
 }
 
-func stratumSize(ctx context.Context, db sqlx.QueryerContext, stratum string) (int64, error) {
-	var n int64
-	if err := sqlx.GetContext(ctx, db, &n, qStratumSize, stratum); err != nil {
-		return 0, fmt.Errorf("sampler: size of stratum %q: %w", stratum, err)
+// stratumSizes returns the number of numbers in each of the strata.
+func stratumSizes(ctx context.Context, db sqlx.QueryerContext, strata []string) (map[string]int64, error) {
+	var rows []struct {
+		Stratum string `db:"stratum"`
+		N       int64  `db:"n"`
 	}
-	return n, nil
+	if err := sqlx.SelectContext(ctx, db, &rows, qStratumSizes, pq.StringArray(strata)); err != nil {
+		return nil, fmt.Errorf("sampler: sizes of the frame strata: %w", err)
+	}
+	out := make(map[string]int64, len(rows))
+	for _, r := range rows {
+		out[r.Stratum] = r.N
+	}
+	return out, nil
 }
 
 // drawStratum draws a simple random sample of n numbers from the stratum's

@@ -23,10 +23,13 @@ FROM waves WHERE id = $1
 -- name: draws/frame-versions
 SELECT kind, version, checksum FROM frame_versions ORDER BY kind
 
--- name: draws/stratum-size
--- Ordinals are dense 1..N within a stratum, so N is the largest ordinal,
--- found at the end of the unique index without reading the stratum.
-SELECT coalesce(max(ordinal), 0) FROM phone_frame WHERE coalesce(district_code, '') = $1
+-- name: draws/stratum-sizes
+-- The sizes of the strata $1 ('' for numbers without a district hint), in
+-- one round trip. Ordinals are dense 1..N within a stratum, so N is the
+-- largest ordinal, found at the end of the stratum's index without reading
+-- the stratum.
+SELECT s.stratum, coalesce((SELECT max(p.ordinal) FROM phone_frame p WHERE coalesce(p.district_code, '') = s.stratum), 0) AS n
+FROM unnest($1::text[]) AS s(stratum)
 
 -- name: draws/phones-by-ordinal
 SELECT id, ordinal, phone FROM phone_frame
