@@ -37,6 +37,7 @@ func TestCasesReferencesStillChecked(t *testing.T) {
 		{"district", `INSERT INTO cases (wave_id, district_code, phone) VALUES ($1, '599999', '13902300001')`, "cases_district_code_fkey"},
 		{"holder", `INSERT INTO cases (wave_id, held_by, phone) VALUES ($1, 99999, '13902300001')`, "cases_held_by_fkey"},
 		{"household", `INSERT INTO cases (wave_id, mode, household_id) VALUES ($1, 'door', 99999)`, "cases_household_id_fkey"},
+		{"assignee", `INSERT INTO cases (wave_id, mode, assigned_to) VALUES ($1, 'door', 99999)`, "cases_assigned_to_fkey"},
 		{"one bad row of many", `INSERT INTO cases (wave_id, district_code, phone)
 			SELECT $1, CASE WHEN i = 500 THEN '599999' ELSE '500101' END, '139023' || lpad(i::text, 5, '0') FROM generate_series(1, 1000) i`,
 			"cases_district_code_fkey"},
@@ -61,6 +62,7 @@ func TestCasesReferencesStillChecked(t *testing.T) {
 		{"district", `UPDATE cases SET district_code = '599999' WHERE id = $1`, "cases_district_code_fkey"},
 		{"holder", `UPDATE cases SET held_by = 99999 WHERE id = $1`, "cases_held_by_fkey"},
 		{"household", `UPDATE cases SET household_id = 99999 WHERE id = $1`, "cases_household_id_fkey"},
+		{"assignee", `UPDATE cases SET assigned_to = 99999 WHERE id = $1`, "cases_assigned_to_fkey"},
 	} {
 		t.Run("update "+tc.name, func(t *testing.T) {
 			_, err := db.Exec(tc.update, c)
@@ -90,8 +92,13 @@ func TestCasesReferencesStillChecked(t *testing.T) {
 	}
 	_, err := db.Exec(`DELETE FROM users WHERE id = $1`, user)
 	fkError(t, err, "cases_held_by_fkey")
+	if _, err := db.Exec(`UPDATE cases SET held_by = NULL, assigned_to = $2 WHERE id = $1`, c, user); err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.Exec(`DELETE FROM users WHERE id = $1`, user)
+	fkError(t, err, "cases_assigned_to_fkey")
 	// A row no case refers to can go.
-	if _, err := db.Exec(`UPDATE cases SET held_by = NULL WHERE id = $1`, c); err != nil {
+	if _, err := db.Exec(`UPDATE cases SET assigned_to = NULL WHERE id = $1`, c); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.Exec(`DELETE FROM users WHERE id = $1`, user); err != nil {

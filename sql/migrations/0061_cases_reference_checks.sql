@@ -1,5 +1,5 @@
 -- A draw releases a whole wave's cases in one statement: 115,000 of them
--- for a 2‰ sample of a city of 29 million. The four foreign keys of cases
+-- for a 2‰ sample of a city of 29 million. The five foreign keys of cases
 -- checked every inserted row on its own, a query per row and key, which
 -- took most of the draw's time. Inserts are now checked once per statement,
 -- over the rows the statement wrote; an update that changes a key still
@@ -12,7 +12,8 @@ ALTER TABLE cases
     DROP CONSTRAINT cases_wave_id_fkey,
     DROP CONSTRAINT cases_district_code_fkey,
     DROP CONSTRAINT cases_held_by_fkey,
-    DROP CONSTRAINT cases_household_id_fkey;
+    DROP CONSTRAINT cases_household_id_fkey,
+    DROP CONSTRAINT cases_assigned_to_fkey;
 
 CREATE FUNCTION cases_reference_error(constraint_name text, col text, val text, ref text) RETURNS void
 LANGUAGE plpgsql AS $$
@@ -57,6 +58,13 @@ BEGIN
     IF FOUND THEN
         PERFORM cases_reference_error('cases_household_id_fkey', 'household_id', bad, 'household_frame');
     END IF;
+
+    PERFORM 1 FROM users u WHERE u.id IN (SELECT n.assigned_to FROM new_rows n) FOR KEY SHARE OF u;
+    SELECT n.assigned_to::text INTO bad FROM new_rows n
+    WHERE n.assigned_to IS NOT NULL AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = n.assigned_to) LIMIT 1;
+    IF FOUND THEN
+        PERFORM cases_reference_error('cases_assigned_to_fkey', 'assigned_to', bad, 'users');
+    END IF;
     RETURN NULL;
 END
 $$;
@@ -91,16 +99,23 @@ BEGIN
             PERFORM cases_reference_error('cases_household_id_fkey', 'household_id', NEW.household_id::text, 'household_frame');
         END IF;
     END IF;
+    IF NEW.assigned_to IS DISTINCT FROM OLD.assigned_to AND NEW.assigned_to IS NOT NULL THEN
+        PERFORM 1 FROM users WHERE id = NEW.assigned_to FOR KEY SHARE;
+        IF NOT FOUND THEN
+            PERFORM cases_reference_error('cases_assigned_to_fkey', 'assigned_to', NEW.assigned_to::text, 'users');
+        END IF;
+    END IF;
     RETURN NULL;
 END
 $$;
 
 -- The WHEN clause keeps the trigger from running at all for the updates
 -- the dialer makes all day, which change status and attempts but no key.
-CREATE TRIGGER cases_check_updated AFTER UPDATE OF wave_id, district_code, held_by, household_id ON cases
+CREATE TRIGGER cases_check_updated AFTER UPDATE OF wave_id, district_code, held_by, household_id, assigned_to ON cases
     FOR EACH ROW
     WHEN (NEW.wave_id IS DISTINCT FROM OLD.wave_id OR NEW.district_code IS DISTINCT FROM OLD.district_code
-          OR NEW.held_by IS DISTINCT FROM OLD.held_by OR NEW.household_id IS DISTINCT FROM OLD.household_id)
+          OR NEW.held_by IS DISTINCT FROM OLD.held_by OR NEW.household_id IS DISTINCT FROM OLD.household_id
+          OR NEW.assigned_to IS DISTINCT FROM OLD.assigned_to)
     EXECUTE FUNCTION cases_check_updated();
 
 -- The referenced side: a row that cases refer to may be neither deleted nor
@@ -151,6 +166,10 @@ CREATE TRIGGER cases_keep_user AFTER DELETE OR UPDATE OF id ON users
     FOR EACH ROW EXECUTE FUNCTION cases_keep_referenced('held_by', 'id', 'cases_held_by_fkey', 'bigint');
 CREATE TRIGGER cases_keep_user_trunc AFTER TRUNCATE ON users
     FOR EACH STATEMENT EXECUTE FUNCTION cases_keep_referenced('held_by', 'id', 'cases_held_by_fkey', 'bigint');
+CREATE TRIGGER cases_keep_assignee AFTER DELETE OR UPDATE OF id ON users
+    FOR EACH ROW EXECUTE FUNCTION cases_keep_referenced('assigned_to', 'id', 'cases_assigned_to_fkey', 'bigint');
+CREATE TRIGGER cases_keep_assignee_trunc AFTER TRUNCATE ON users
+    FOR EACH STATEMENT EXECUTE FUNCTION cases_keep_referenced('assigned_to', 'id', 'cases_assigned_to_fkey', 'bigint');
 CREATE TRIGGER cases_keep_household AFTER DELETE OR UPDATE OF id ON household_frame
     FOR EACH ROW EXECUTE FUNCTION cases_keep_referenced('household_id', 'id', 'cases_household_id_fkey', 'bigint');
 CREATE TRIGGER cases_keep_household_trunc AFTER TRUNCATE ON household_frame
