@@ -58,6 +58,10 @@ type Estimate struct {
 	HasSE    bool    // false when a stratum has a single respondent/PSU: no variance estimate, never a number
 	CILow    float64 // Score − 1.959964·SE, only meaningful when HasSE
 	CIHigh   float64 // Score + 1.959964·SE, only meaningful when HasSE
+	// NSatisfied counts the valid answers whose code is in
+	// Design.Satisfied; NDontKnow counts the respondents whose code is in
+	// Design.DontKnow. Composite rows leave both 0.
+	NSatisfied, NDontKnow int
 	// SatisfiedRate is the unweighted share of valid answers whose code is
 	// in Design.Satisfied: satisfied / NValid (0 when NValid is 0).
 	SatisfiedRate float64
@@ -74,7 +78,16 @@ type Rank struct {
 	Rank     int // 1 = best; ties share the smallest rank
 	RankLow  int // best place possible: 1 + districts whose interval lies wholly above
 	RankHigh int // worst place possible: ranked districts − districts whose interval lies wholly below
+	// TiedWith lists the ranked districts that are statistically tied
+	// with this one: their 95% intervals overlap (touching counts), so
+	// the poll cannot tell the two apart (STATISTICS.md §5). They are
+	// exactly the districts neither wholly above nor wholly below, so
+	// len(TiedWith) = RankHigh − RankLow. Ordered by rank, then code.
+	TiedWith []string
 }
+
+// Tied reports whether the district is statistically tied with another.
+func (r Rank) Tied() bool { return len(r.TiedWith) > 0 }
 
 // BaseWeights gives every respondent whose Weight is 0 the base weight of a
 // screened sample, N_h/m_h, where N_h is the resident population of the
@@ -374,7 +387,7 @@ func (p *prepared) domain(name string, strata []*stratum) []Estimate {
 
 	out := make([]Estimate, 0, J+1)
 	for j, it := range p.items {
-		e := Estimate{District: name, Item: it, N: n, NValid: nValid[j]}
+		e := Estimate{District: name, Item: it, N: n, NValid: nValid[j], NSatisfied: nSat[j], NDontKnow: nDK[j]}
 		e.DontKnowRate = float64(nDK[j]) / float64(n)
 		if nValid[j] > 0 {
 			e.SatisfiedRate = float64(nSat[j]) / float64(nValid[j])
@@ -429,6 +442,7 @@ func RankDistricts(composites []Estimate) []Rank {
 	ranks := make([]Rank, len(rows))
 	for i, a := range rows {
 		better, surelyBetter, surelyWorse := 0, 0, 0
+		var tied []string
 		for k, b := range rows {
 			if k == i {
 				continue
@@ -436,11 +450,13 @@ func RankDistricts(composites []Estimate) []Rank {
 			if b.Score > a.Score {
 				better++
 			}
-			if b.CILow > a.CIHigh {
+			switch {
+			case b.CILow > a.CIHigh:
 				surelyBetter++
-			}
-			if b.CIHigh < a.CILow {
+			case b.CIHigh < a.CILow:
 				surelyWorse++
+			default:
+				tied = append(tied, b.District)
 			}
 		}
 		ranks[i] = Rank{
@@ -448,6 +464,7 @@ func RankDistricts(composites []Estimate) []Rank {
 			Rank:     1 + better,
 			RankLow:  1 + surelyBetter,
 			RankHigh: len(rows) - surelyWorse,
+			TiedWith: tied,
 		}
 	}
 	slices.SortFunc(ranks, func(a, b Rank) int {
@@ -456,5 +473,12 @@ func RankDistricts(composites []Estimate) []Rank {
 		}
 		return cmp.Compare(a.District, b.District)
 	})
+	place := make(map[string]int, len(ranks))
+	for i, r := range ranks {
+		place[r.District] = i
+	}
+	for _, r := range ranks {
+		slices.SortFunc(r.TiedWith, func(a, b string) int { return cmp.Compare(place[a], place[b]) })
+	}
 	return ranks
 }

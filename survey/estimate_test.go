@@ -336,10 +336,10 @@ func TestRankDistricts(t *testing.T) {
 	}
 	got := RankDistricts(rows)
 	want := []Rank{
-		{"A", 1, 1, 2}, // only B's interval reaches A's
-		{"B", 2, 1, 3}, // ties with C at 2; overlaps A and C
-		{"C", 2, 2, 3}, // A lies wholly above, D wholly below
-		{"D", 4, 4, 4},
+		{"A", 1, 1, 2, []string{"B"}},      // only B's interval reaches A's
+		{"B", 2, 1, 3, []string{"A", "C"}}, // ties with C at 2; overlaps A and C
+		{"C", 2, 2, 3, []string{"B"}},      // A lies wholly above, D wholly below
+		{"D", 4, 4, 4, nil},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("ranks\n got %+v\nwant %+v", got, want)

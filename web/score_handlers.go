@@ -25,6 +25,24 @@ type scoreRow struct {
 	Score    *survey.Estimate
 	Rank     *survey.Rank
 	Points   float64
+	TiedWith []string // names of the districts it is statistically tied with
+}
+
+// rateCell is one indicator's satisfaction and don't-know rates in one
+// district, with the counts they are shares of.
+type rateCell struct {
+	Rate survey.IndicatorRate
+	Sat  float64
+	HasS bool
+	DK   float64
+	HasD bool
+}
+
+// rateRow is a district's (or the city's) rates, one cell per item.
+type rateRow struct {
+	Name  string
+	City  bool
+	Cells []rateCell
 }
 
 type scoresData struct {
@@ -36,7 +54,8 @@ type scoresData struct {
 	Items     []string
 	Lo, Hi    float64 // the chart's axis
 	CanExport bool
-	Downloads []string // export kinds the user may download
+	Downloads []string  // export kinds the user may download
+	Rates     []rateRow // 满意率 and 不清楚率 per district, then city-wide
 }
 
 func (s *Server) scores(c echo.Context) error {
@@ -47,8 +66,17 @@ func (s *Server) scores(c echo.Context) error {
 	}
 	d := scoresData{Wave: name, Scores: sc, Labels: map[string]survey.Text{}, City: sc.Composite("ALL"), Items: sc.Items, Lo: 100, Hi: 0,
 		CanExport: hasRole(export, currentUser(c).Role), Downloads: ExportsFor(currentUser(c).Role)}
+	names := make(map[string]string, len(sc.Districts))
+	for _, di := range sc.Districts {
+		names[di.Code] = di.Name
+	}
 	for _, di := range sc.Districts {
 		r := scoreRow{District: di, Score: sc.Composite(di.Code), Rank: sc.RankOf(di.Code)}
+		if r.Rank != nil {
+			for _, code := range r.Rank.TiedWith {
+				r.TiedWith = append(r.TiedWith, names[code])
+			}
+		}
 		if r.Score != nil && r.Score.HasScore {
 			r.Points = sc.AssessmentWeight * r.Score.Score
 			lo, hi := r.Score.Score, r.Score.Score
@@ -64,6 +92,7 @@ func (s *Server) scores(c echo.Context) error {
 			d.Labels[qu.ID] = *qu.Indicator
 		}
 	}
+	d.Rates = rateRows(sc, names)
 	if d.Lo > d.Hi {
 		d.Lo, d.Hi = 0, 100
 	}
@@ -78,6 +107,39 @@ func (s *Server) scores(c echo.Context) error {
 		return ha && a.Score > b.Score
 	})
 	return s.render(c, http.StatusOK, "scores", survey.Text{ZH: "民调得分 · " + name, EN: "Poll scores · " + name}, d)
+}
+
+// rateRows lays out survey.IndicatorRates as district × item, districts
+// in code order and the city last.
+func rateRows(sc *survey.WaveScores, names map[string]string) []rateRow {
+	idx := map[string]int{}
+	for j, it := range sc.Items {
+		idx[it] = j
+	}
+	byDistrict := map[string][]rateCell{}
+	for _, r := range survey.IndicatorRates(sc.Estimates) {
+		j, ok := idx[r.Item]
+		if !ok {
+			continue
+		}
+		if byDistrict[r.District] == nil {
+			byDistrict[r.District] = make([]rateCell, len(sc.Items))
+		}
+		c := rateCell{Rate: r}
+		c.Sat, c.HasS = r.SatisfactionRate()
+		c.DK, c.HasD = r.DontKnowRate()
+		byDistrict[r.District][j] = c
+	}
+	var out []rateRow
+	for _, di := range sc.Districts {
+		if cells, ok := byDistrict[di.Code]; ok {
+			out = append(out, rateRow{Name: names[di.Code], Cells: cells})
+		}
+	}
+	if cells, ok := byDistrict[survey.AllDistricts]; ok && len(out) > 0 {
+		out = append(out, rateRow{Name: survey.CityName, City: true, Cells: cells})
+	}
+	return out
 }
 
 // exportScores sends the wide-form scores CSV for the assessment office.
