@@ -148,7 +148,7 @@ func Estimates(d Design, rs []Respondent) ([]Estimate, error) {
 // stratum holds one district's respondents in canonical order.
 type stratum struct {
 	district string
-	members  []*unitResp
+	members  []unitResp
 	units    int // number of PSUs; a respondent without PSU is a PSU of its own
 }
 
@@ -165,6 +165,16 @@ type prepared struct {
 	satisfied map[int]bool
 	dontKnow  map[int]bool
 	strata    []*stratum
+	// table holds what the maps say about the small codes every
+	// questionnaire uses, for the inner loops; other codes use the maps.
+	table [codeTableSize]codeInfo
+}
+
+const codeTableSize = 16
+
+type codeInfo struct {
+	points              float64
+	valid, sat, dontKnw bool
 }
 
 func validateDesign(d Design) error {
@@ -249,42 +259,68 @@ func prepare(d Design, rs []Respondent) (*prepared, error) {
 		}
 	}
 
-	// A canonical order makes every floating-point sum independent of how
-	// the caller happened to order the rows. Respondents that compare equal
-	// are identical in everything the sums use, so their order is moot.
-	order := make([]int, len(rs))
-	for i := range order {
-		order[i] = i
+	for c := range codeTableSize {
+		y, ok := p.points[c]
+		p.table[c] = codeInfo{points: y, valid: ok && c != 0, sat: p.satisfied[c], dontKnw: p.dontKnow[c]}
 	}
-	slices.SortFunc(order, func(a, b int) int {
-		ra, rb := &rs[a], &rs[b]
-		if c := cmp.Compare(ra.District, rb.District); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(ra.PSU, rb.PSU); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(ra.Weight, rb.Weight); c != 0 {
-			return c
-		}
-		return slices.Compare(ra.Codes, rb.Codes)
-	})
 
-	var cur *stratum
-	lastPSU := ""
-	for _, i := range order {
-		r := &rs[i]
-		if cur == nil || cur.district != r.District {
-			cur = &stratum{district: r.District}
-			p.strata = append(p.strata, cur)
-			lastPSU = ""
+	// A canonical order makes every floating-point sum independent of how
+	// the caller happened to order the rows: by district, PSU, weight and
+	// answer codes. Respondents that compare equal are identical in
+	// everything the sums use, so their order is moot. Districts are
+	// bucketed first and the codes compared as one packed number when
+	// every code fits in four bits (the same order as comparing them one
+	// by one), which keeps a million interviews quick to sort.
+	byDistrict := map[string][]int32{}
+	packed := make([]uint64, len(rs))
+	canPack := len(d.Items) <= 16
+	for i := range rs {
+		byDistrict[rs[i].District] = append(byDistrict[rs[i].District], int32(i))
+		if !canPack {
+			continue
 		}
-		// Sorting by PSU within the district keeps each cluster contiguous.
-		if r.PSU == "" || r.PSU != lastPSU {
-			cur.units++
+		var k uint64
+		for _, c := range rs[i].Codes {
+			if c < 0 || c >= 16 {
+				canPack = false
+				break
+			}
+			k = k<<4 | uint64(c)
 		}
-		lastPSU = r.PSU
-		cur.members = append(cur.members, &unitResp{unit: cur.units - 1, weight: r.Weight, codes: r.Codes})
+		packed[i] = k
+	}
+	districts := make([]string, 0, len(byDistrict))
+	for code := range byDistrict {
+		districts = append(districts, code)
+	}
+	slices.Sort(districts)
+	for _, code := range districts {
+		order := byDistrict[code]
+		slices.SortFunc(order, func(a, b int32) int {
+			ra, rb := &rs[a], &rs[b]
+			if c := cmp.Compare(ra.PSU, rb.PSU); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(ra.Weight, rb.Weight); c != 0 {
+				return c
+			}
+			if canPack {
+				return cmp.Compare(packed[a], packed[b])
+			}
+			return slices.Compare(ra.Codes, rb.Codes)
+		})
+		cur := &stratum{district: code, members: make([]unitResp, 0, len(order))}
+		p.strata = append(p.strata, cur)
+		lastPSU := ""
+		for _, i := range order {
+			r := &rs[i]
+			// Sorting by PSU within the district keeps each cluster contiguous.
+			if r.PSU == "" || r.PSU != lastPSU {
+				cur.units++
+			}
+			lastPSU = r.PSU
+			cur.members = append(cur.members, unitResp{unit: cur.units - 1, weight: r.Weight, codes: r.Codes})
+		}
 	}
 	return p, nil
 }
@@ -303,20 +339,22 @@ func (p *prepared) domain(name string, strata []*stratum) []Estimate {
 	nDK := make([]int, J)
 	n, nAny := 0, 0
 	for _, s := range strata {
-		for _, m := range s.members {
+		for mi := range s.members {
+			m := &s.members[mi]
 			n++
 			hasValid := false
 			for j, c := range m.codes {
-				if p.dontKnow[c] {
+				ci := p.info(c)
+				if ci.dontKnw {
 					nDK[j]++
 				}
-				y, ok := p.valid(c)
-				if !ok {
+				if !ci.valid {
 					continue
 				}
+				y := ci.points
 				hasValid = true
 				nValid[j]++
-				if p.satisfied[c] {
+				if ci.sat {
 					nSat[j]++
 				}
 				sw[j] += m.weight
@@ -353,18 +391,17 @@ func (p *prepared) domain(name string, strata []*stratum) []Estimate {
 			single = true
 			continue
 		}
-		z := make([][]float64, s.units)
-		for u := range z {
-			z[u] = make([]float64, J+1)
-		}
-		for _, m := range s.members {
-			zu := z[m.unit]
+		// z[u*(J+1)+c] is PSU u's linearised value of column c.
+		z := make([]float64, s.units*(J+1))
+		for mi := range s.members {
+			m := &s.members[mi]
+			zu := z[m.unit*(J+1) : (m.unit+1)*(J+1)]
 			for j, c := range m.codes {
-				y, ok := p.valid(c)
-				if !ok {
+				ci := p.info(c)
+				if !ci.valid {
 					continue
 				}
-				t := m.weight * (y - r[j]) / sw[j]
+				t := m.weight * (ci.points - r[j]) / sw[j]
 				zu[j] += t
 				zu[J] += lam[j] * t
 			}
@@ -372,13 +409,13 @@ func (p *prepared) domain(name string, strata []*stratum) []Estimate {
 		nh := float64(s.units)
 		for c := 0; c <= J; c++ {
 			mean := 0.0
-			for u := range z {
-				mean += z[u][c]
+			for u := range s.units {
+				mean += z[u*(J+1)+c]
 			}
 			mean /= nh
 			ss := 0.0
-			for u := range z {
-				dz := z[u][c] - mean
+			for u := range s.units {
+				dz := z[u*(J+1)+c] - mean
 				ss += dz * dz
 			}
 			v[c] += nh / (nh - 1) * ss
@@ -415,14 +452,15 @@ func (e *Estimate) setScore(score, variance float64, single bool) {
 	e.CIHigh = score + Z95*e.SE
 }
 
-// valid reports the points of a code and whether it is a valid answer.
-// Code 0 means the item was not asked, whatever the points map says.
-func (p *prepared) valid(code int) (float64, bool) {
-	if code == 0 {
-		return 0, false
+// info says whether a code is a valid answer and with what points,
+// whether it counts as satisfied and whether as don't know. Code 0 means
+// the item was not asked, whatever the points map says.
+func (p *prepared) info(code int) codeInfo {
+	if code >= 0 && code < codeTableSize {
+		return p.table[code]
 	}
 	y, ok := p.points[code]
-	return y, ok
+	return codeInfo{points: y, valid: ok, sat: p.satisfied[code], dontKnw: p.dontKnow[code]}
 }
 
 // RankDistricts ranks districts by score, best first, with the rank range

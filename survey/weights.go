@@ -92,20 +92,43 @@ func Rake(base []float64, cats [][]int, vars []RakeVariable, opt RakeOptions) (R
 		w[i] = b
 	}
 	res := RakeResult{Weights: w}
-	sums := make(map[int]float64)
+	// Categories as dense indices, so that a sweep over a district of tens
+	// of thousands of interviews is array arithmetic, not map look-ups.
+	// The sums and factors are the same numbers in the same order.
+	idx := make([][]int32, len(vars))
+	targets := make([][]float64, len(vars))
+	for m, v := range vars {
+		dense := map[int]int32{}
+		idx[m] = make([]int32, n)
+		for i := range cats {
+			c := cats[i][m]
+			k, ok := dense[c]
+			if !ok {
+				k = int32(len(dense))
+				dense[c] = k
+				targets[m] = append(targets[m], v.Targets[c])
+			}
+			idx[m][i] = k
+		}
+	}
+	var sums, factors []float64
 	for res.Sweeps = 1; res.Sweeps <= opt.MaxSweeps; res.Sweeps++ {
 		res.MaxChange = 0
-		for m, v := range vars {
-			clear(sums)
-			for i := range w {
-				sums[cats[i][m]] += w[i]
+		for m := range vars {
+			sums = append(sums[:0], make([]float64, len(targets[m]))...)
+			for i, k := range idx[m] {
+				sums[k] += w[i]
 			}
-			for i := range w {
-				f := v.Targets[cats[i][m]] / sums[cats[i][m]]
+			factors = factors[:0]
+			for k, t := range targets[m] {
+				f := t / sums[k]
 				if ch := math.Abs(f - 1); ch > res.MaxChange {
 					res.MaxChange = ch
 				}
-				w[i] *= f
+				factors = append(factors, f)
+			}
+			for i, k := range idx[m] {
+				w[i] *= factors[k]
 			}
 		}
 		if res.MaxChange < opt.Tolerance {

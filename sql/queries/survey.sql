@@ -19,8 +19,22 @@ RETURNING id
 SELECT id FROM interviews WHERE idempotency_key = $1 OR (case_id IS NOT NULL AND case_id = $2)
 
 -- name: survey/wave-respondents
-SELECT i.district_code, coalesce(i.psu, '') AS psu, coalesce(i.weight, 0) AS weight, i.answers, i.mode
-FROM interviews i WHERE i.wave_id = $1 AND i.review_status <> 'invalid' ORDER BY i.id
+-- A wave's interviews as the estimator needs them (those not judged
+-- invalid on review), the rows whose id is
+-- $3 modulo $2 (several connections read a large wave side by side). The
+-- PSU is the community of a door-to-door interview; a telephone interview
+-- is always a PSU of its own (docs/estimation.md). The answers marker
+-- becomes the answers the estimator reads (demographics, then the
+-- indicators), each i.answers->>$n with the keys bound as parameters $4…,
+-- joined by the unit separator after the id, weight and mode: PostgreSQL
+-- extracts them from the jsonb instead of sending the whole document, and
+-- one text column per row keeps the sending cheap.
+SELECT i.district_code, CASE WHEN i.mode = 'door' THEN coalesce(i.psu, '') ELSE '' END AS psu,
+       concat_ws(E'\x1f', i.id, coalesce(i.weight, 0), i.mode /*answers*/) AS fields
+FROM interviews i WHERE i.wave_id = $1 AND i.review_status <> 'invalid' AND i.id % $2 = $3
+
+-- name: survey/export-snapshot
+SELECT pg_export_snapshot()
 
 -- name: survey/count-interviews
 SELECT count(*) FROM interviews WHERE wave_id = $1
