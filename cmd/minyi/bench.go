@@ -110,6 +110,13 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 		}
 		results = append(results, res)
 	}
+	if selected[benchScoresName] {
+		res, err := benchScores(ctx, b, *scale, progress)
+		if err != nil {
+			return err
+		}
+		results = append(results, res)
+	}
 	if *memprofile != "" {
 		f, err := os.Create(*memprofile)
 		if err != nil {
