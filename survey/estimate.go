@@ -10,8 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"sort"
+	"sync"
 )
 
 // AllDistricts is the district code of the city-wide rows.
@@ -135,27 +137,48 @@ func Estimates(d Design, rs []Respondent) ([]Estimate, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Estimate, 0, (len(p.strata)+1)*(len(d.Items)+1))
-	all := make([]*stratum, 0, len(p.strata))
-	for _, s := range p.strata {
-		out = append(out, p.domain(s.district, []*stratum{s})...)
-		all = append(all, s)
+	// The domains are independent computations over the same read-only
+	// strata, worked on side by side: the city first, as the longest.
+	rows := make([][]Estimate, len(p.strata)+1)
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for h := range work {
+				if h == len(p.strata) {
+					rows[h] = p.domain(AllDistricts, p.strata)
+				} else {
+					rows[h] = p.domain(p.strata[h].district, p.strata[h:h+1])
+				}
+			}
+		}()
 	}
-	out = append(out, p.domain(AllDistricts, all)...)
+	work <- len(p.strata)
+	for h := range p.strata {
+		work <- h
+	}
+	close(work)
+	wg.Wait()
+	out := make([]Estimate, 0, (len(p.strata)+1)*(len(d.Items)+1))
+	for _, r := range rows {
+		out = append(out, r...)
+	}
 	return out, nil
 }
 
-// stratum holds one district's respondents in canonical order.
+// stratum holds one district's respondents in canonical order, column by
+// column: member m is in PSU unit[m], has weight weight[m] and answered
+// item j with the code of slot slots[m·J+j] (see prepared.slots). Kept
+// contiguous so that each pass over a million interviews reads memory in
+// order.
 type stratum struct {
 	district string
-	members  []unitResp
 	units    int // number of PSUs; a respondent without PSU is a PSU of its own
-}
-
-type unitResp struct {
-	unit   int // PSU index inside the stratum
-	weight float64
-	codes  []int
+	unit     []int32
+	weight   []float64
+	slots    []uint16
 }
 
 type prepared struct {
@@ -165,17 +188,20 @@ type prepared struct {
 	satisfied map[int]bool
 	dontKnow  map[int]bool
 	strata    []*stratum
-	// table holds what the maps say about the small codes every
-	// questionnaire uses, for the inner loops; other codes use the maps.
-	table [codeTableSize]codeInfo
+	// slots says, for each answer code met, whether it is valid and with
+	// what points, whether it counts as satisfied and whether as don't
+	// know: codes 0–15 at their own index, others after them.
+	slots []codeInfo
 }
-
-const codeTableSize = 16
 
 type codeInfo struct {
 	points              float64
 	valid, sat, dontKnw bool
 }
+
+// smallCodes are the codes every questionnaire uses, which have a slot of
+// their own.
+const smallCodes = 16
 
 func validateDesign(d Design) error {
 	if len(d.Items) == 0 {
@@ -259,70 +285,146 @@ func prepare(d Design, rs []Respondent) (*prepared, error) {
 		}
 	}
 
-	for c := range codeTableSize {
+	info := func(c int) codeInfo {
 		y, ok := p.points[c]
-		p.table[c] = codeInfo{points: y, valid: ok && c != 0, sat: p.satisfied[c], dontKnw: p.dontKnow[c]}
+		return codeInfo{points: y, valid: ok && c != 0, sat: p.satisfied[c], dontKnw: p.dontKnow[c]}
+	}
+	for c := range smallCodes {
+		p.slots = append(p.slots, info(c))
+	}
+	other := map[int]uint16{}
+	slot := func(c int) (uint16, error) {
+		if c >= 0 && c < smallCodes {
+			return uint16(c), nil
+		}
+		if k, ok := other[c]; ok {
+			return k, nil
+		}
+		if len(p.slots) > math.MaxUint16 {
+			return 0, errors.New("survey: more than 65,000 different answer codes")
+		}
+		k := uint16(len(p.slots))
+		other[c] = k
+		p.slots = append(p.slots, info(c))
+		return k, nil
 	}
 
 	// A canonical order makes every floating-point sum independent of how
 	// the caller happened to order the rows: by district, PSU, weight and
 	// answer codes. Respondents that compare equal are identical in
 	// everything the sums use, so their order is moot. Districts are
-	// bucketed first and the codes compared as one packed number when
+	// bucketed first, and the codes compared as one packed number when
 	// every code fits in four bits (the same order as comparing them one
 	// by one), which keeps a million interviews quick to sort.
-	byDistrict := map[string][]int32{}
-	packed := make([]uint64, len(rs))
+	count := map[string]int{}
+	for i := range rs {
+		count[rs[i].District]++
+	}
+	byDistrict := make(map[string][]int32, len(count))
+	for code, n := range count {
+		byDistrict[code] = make([]int32, 0, n)
+	}
 	canPack := len(d.Items) <= 16
 	for i := range rs {
 		byDistrict[rs[i].District] = append(byDistrict[rs[i].District], int32(i))
-		if !canPack {
-			continue
-		}
-		var k uint64
 		for _, c := range rs[i].Codes {
 			if c < 0 || c >= 16 {
 				canPack = false
-				break
 			}
-			k = k<<4 | uint64(c)
 		}
-		packed[i] = k
+	}
+	if !canPack {
+		// Codes outside 0–15 get their slots here, in the order met, before
+		// the districts are worked on side by side.
+		for i := range rs {
+			for _, c := range rs[i].Codes {
+				if _, err := slot(c); err != nil {
+					return nil, err
+				}
+			}
+		}
 	}
 	districts := make([]string, 0, len(byDistrict))
 	for code := range byDistrict {
 		districts = append(districts, code)
 	}
 	slices.Sort(districts)
-	for _, code := range districts {
-		order := byDistrict[code]
-		slices.SortFunc(order, func(a, b int32) int {
-			ra, rb := &rs[a], &rs[b]
-			if c := cmp.Compare(ra.PSU, rb.PSU); c != 0 {
-				return c
+	J := len(d.Items)
+	p.strata = make([]*stratum, len(districts))
+	// Each district is sorted and laid out on its own; they are shared
+	// out among the processors. Nothing here depends on which goroutine
+	// does which district.
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for h := range work {
+				p.strata[h] = p.layOut(districts[h], byDistrict[districts[h]], rs, J, canPack, other)
 			}
-			if c := cmp.Compare(ra.Weight, rb.Weight); c != 0 {
-				return c
+		}()
+	}
+	for h := range districts {
+		work <- h
+	}
+	close(work)
+	wg.Wait()
+	return p, nil
+}
+
+// layOut puts one district's respondents (indices into rs) in canonical
+// order into a stratum. other holds the slots of codes outside 0–15 and
+// is only read here.
+func (p *prepared) layOut(district string, order []int32, rs []Respondent, J int, canPack bool, other map[int]uint16) *stratum {
+	type sortKey struct {
+		psu    string
+		weight float64
+		codes  uint64
+		i      int32
+	}
+	ks := make([]sortKey, len(order))
+	for m, i := range order {
+		r := &rs[i]
+		k := sortKey{psu: r.PSU, weight: r.Weight, i: i}
+		if canPack {
+			for _, c := range r.Codes {
+				k.codes = k.codes<<4 | uint64(c)
 			}
-			if canPack {
-				return cmp.Compare(packed[a], packed[b])
+		}
+		ks[m] = k
+	}
+	slices.SortFunc(ks, func(a, b sortKey) int {
+		if c := cmp.Compare(a.psu, b.psu); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.weight, b.weight); c != 0 {
+			return c
+		}
+		if canPack {
+			return cmp.Compare(a.codes, b.codes)
+		}
+		return slices.Compare(rs[a.i].Codes, rs[b.i].Codes)
+	})
+	s := &stratum{district: district, unit: make([]int32, len(ks)), weight: make([]float64, len(ks)), slots: make([]uint16, len(ks)*J)}
+	lastPSU := ""
+	for m, k := range ks {
+		r := &rs[k.i]
+		// Sorting by PSU within the district keeps each cluster contiguous.
+		if r.PSU == "" || r.PSU != lastPSU {
+			s.units++
+		}
+		lastPSU = r.PSU
+		s.unit[m], s.weight[m] = int32(s.units-1), r.Weight
+		for j, c := range r.Codes {
+			if c >= 0 && c < smallCodes {
+				s.slots[m*J+j] = uint16(c)
+			} else {
+				s.slots[m*J+j] = other[c]
 			}
-			return slices.Compare(ra.Codes, rb.Codes)
-		})
-		cur := &stratum{district: code, members: make([]unitResp, 0, len(order))}
-		p.strata = append(p.strata, cur)
-		lastPSU := ""
-		for _, i := range order {
-			r := &rs[i]
-			// Sorting by PSU within the district keeps each cluster contiguous.
-			if r.PSU == "" || r.PSU != lastPSU {
-				cur.units++
-			}
-			lastPSU = r.PSU
-			cur.members = append(cur.members, unitResp{unit: cur.units - 1, weight: r.Weight, codes: r.Codes})
 		}
 	}
-	return p, nil
+	return s
 }
 
 // domain computes the item and composite rows of one estimation domain. For
@@ -339,12 +441,11 @@ func (p *prepared) domain(name string, strata []*stratum) []Estimate {
 	nDK := make([]int, J)
 	n, nAny := 0, 0
 	for _, s := range strata {
-		for mi := range s.members {
-			m := &s.members[mi]
+		for m, w := range s.weight {
 			n++
 			hasValid := false
-			for j, c := range m.codes {
-				ci := p.info(c)
+			for j, sl := range s.slots[m*J : (m+1)*J] {
+				ci := &p.slots[sl]
 				if ci.dontKnw {
 					nDK[j]++
 				}
@@ -357,8 +458,8 @@ func (p *prepared) domain(name string, strata []*stratum) []Estimate {
 				if ci.sat {
 					nSat[j]++
 				}
-				sw[j] += m.weight
-				swy[j] += m.weight * y
+				sw[j] += w
+				swy[j] += w * y
 			}
 			if hasValid {
 				nAny++
@@ -393,15 +494,15 @@ func (p *prepared) domain(name string, strata []*stratum) []Estimate {
 		}
 		// z[u*(J+1)+c] is PSU u's linearised value of column c.
 		z := make([]float64, s.units*(J+1))
-		for mi := range s.members {
-			m := &s.members[mi]
-			zu := z[m.unit*(J+1) : (m.unit+1)*(J+1)]
-			for j, c := range m.codes {
-				ci := p.info(c)
+		for m, w := range s.weight {
+			u := int(s.unit[m])
+			zu := z[u*(J+1) : (u+1)*(J+1)]
+			for j, sl := range s.slots[m*J : (m+1)*J] {
+				ci := &p.slots[sl]
 				if !ci.valid {
 					continue
 				}
-				t := m.weight * (ci.points - r[j]) / sw[j]
+				t := w * (ci.points - r[j]) / sw[j]
 				zu[j] += t
 				zu[J] += lam[j] * t
 			}
@@ -450,17 +551,6 @@ func (e *Estimate) setScore(score, variance float64, single bool) {
 	e.HasSE = true
 	e.CILow = score - Z95*e.SE
 	e.CIHigh = score + Z95*e.SE
-}
-
-// info says whether a code is a valid answer and with what points,
-// whether it counts as satisfied and whether as don't know. Code 0 means
-// the item was not asked, whatever the points map says.
-func (p *prepared) info(code int) codeInfo {
-	if code >= 0 && code < codeTableSize {
-		return p.table[code]
-	}
-	y, ok := p.points[code]
-	return codeInfo{points: y, valid: ok, sat: p.satisfied[code], dontKnw: p.dontKnow[code]}
 }
 
 // RankDistricts ranks districts by score, best first, with the rank range

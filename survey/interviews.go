@@ -27,6 +27,7 @@ var (
 	qInterviewByKey      = sql.Q("survey/interview-by-key")
 	qWaveRespondents     = sql.Q("survey/wave-respondents")
 	qExportSnapshot      = sql.Q("survey/export-snapshot")
+	qInterviewBlocks     = sql.Q("survey/interview-blocks")
 )
 
 // SaveQuestionnaire stores a version unless that name and version exist, and
@@ -124,14 +125,24 @@ func InsertInterview(ctx context.Context, db *sqlx.DB, tx *sqlx.Tx, iv Interview
 }
 
 // respondentKeys are the answers read besides the indicators, in the
-// order of the fields after id, weight and mode.
+// order of the fields after id, weight and mode; sex and age_group come
+// first (respondentsQuery reads their columns).
 var respondentKeys = []string{"sex", "age_group", "urban"}
 
 // respondentsQuery expands the wave-respondents query for n answer keys.
 func respondentsQuery(n int) string {
 	var b strings.Builder
 	for k := range n {
-		fmt.Fprintf(&b, ", coalesce(i.answers->>$%d, '')", k+4)
+		// The sex and age group columns hold the answers' codes (or NULL)
+		// and are cheaper to read than the jsonb.
+		switch k {
+		case 0:
+			fmt.Fprintf(&b, ", E'\\x1f', coalesce(i.sex::text, i.answers->>$%d)", k+4)
+		case 1:
+			fmt.Fprintf(&b, ", E'\\x1f', coalesce(i.age_group::text, i.answers->>$%d)", k+4)
+		default:
+			fmt.Fprintf(&b, ", E'\\x1f', i.answers->>$%d", k+4)
+		}
 	}
 	return strings.Replace(qWaveRespondents, "/*answers*/", b.String(), 1)
 }
@@ -145,8 +156,8 @@ const respondentParts = 3
 //
 // A wave can hold a million interviews. PostgreSQL extracts the answers
 // from the jsonb, and when db is a connection pool, several connections
-// read a share of the rows each, in one snapshot so that together they
-// see the wave as it was at one moment.
+// read a share of the table's blocks each, in one snapshot so that
+// together they see the wave as it was at one moment.
 func Respondents(ctx context.Context, db sqlx.QueryerContext, waveID int64, q *Questionnaire) ([]Respondent, error) {
 	ids := q.IndicatorIDs()
 	keys := append(append([]string(nil), respondentKeys...), ids...)
@@ -157,7 +168,7 @@ func Respondents(ctx context.Context, db sqlx.QueryerContext, waveID int64, q *Q
 		ok = max == 0 || max >= 4*respondentParts
 	}
 	if !ok {
-		part, err := readRespondents(ctx, db, query, waveID, 1, 0, keys, len(ids))
+		part, err := readRespondents(ctx, db, query, waveID, 0, maxBlock, keys, len(ids))
 		if err != nil {
 			return nil, err
 		}
@@ -172,6 +183,7 @@ func Respondents(ctx context.Context, db sqlx.QueryerContext, waveID int64, q *Q
 		}
 	}()
 	var snapshot string
+	var blocks int64
 	for k := range txs {
 		tx, err := pool.BeginTxx(ctx, &dbsql.TxOptions{Isolation: dbsql.LevelRepeatableRead, ReadOnly: true})
 		if err != nil {
@@ -180,6 +192,11 @@ func Respondents(ctx context.Context, db sqlx.QueryerContext, waveID int64, q *Q
 		txs[k] = tx
 		if k == 0 {
 			if err := tx.GetContext(ctx, &snapshot, qExportSnapshot); err != nil {
+				return nil, err
+			}
+			// Measured after the snapshot: every row it sees is in these
+			// blocks, and the last part reads to the end anyway.
+			if err := tx.GetContext(ctx, &blocks, qInterviewBlocks); err != nil {
 				return nil, err
 			}
 			continue
@@ -197,7 +214,11 @@ func Respondents(ctx context.Context, db sqlx.QueryerContext, waveID int64, q *Q
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			parts[k], errs[k] = readRespondents(ctx, txs[k], query, waveID, respondentParts, k, keys, len(ids))
+			from, to := blocks*int64(k)/respondentParts, blocks*int64(k+1)/respondentParts
+			if k == respondentParts-1 {
+				to = maxBlock
+			}
+			parts[k], errs[k] = readRespondents(ctx, txs[k], query, waveID, from, to, keys, len(ids))
 		}()
 	}
 	wg.Wait()
@@ -207,36 +228,76 @@ func Respondents(ctx context.Context, db sqlx.QueryerContext, waveID int64, q *Q
 	return parts[0].merge(parts[1:]), nil
 }
 
-// respondentPart is the rows one connection read, with their ids.
+// respondentPart is the rows one connection read, with their ids, in
+// chunks so that a million rows are not copied each time a slice grows.
 type respondentPart struct {
-	rs  []Respondent
-	ids []int64
+	chunks [][]Respondent
+	ids    []int64
 }
 
-// merge puts the parts together in the order of the interview ids.
+const chunkSize = 1 << 14
+
+func (p *respondentPart) add(r Respondent, id int64) {
+	if n := len(p.chunks); n == 0 || len(p.chunks[n-1]) == chunkSize {
+		p.chunks = append(p.chunks, make([]Respondent, 0, chunkSize))
+	}
+	p.chunks[len(p.chunks)-1] = append(p.chunks[len(p.chunks)-1], r)
+	p.ids = append(p.ids, id)
+}
+
+func (p *respondentPart) at(i int) Respondent { return p.chunks[i/chunkSize][i%chunkSize] }
+
+// merge puts the parts together in the order of the interview ids: a
+// merge of the parts when each is in order, as a scan usually returns
+// them, else a sort.
 func (p *respondentPart) merge(others []*respondentPart) []Respondent {
-	rs, ids := p.rs, p.ids
-	for _, o := range others {
-		rs, ids = append(rs, o.rs...), append(ids, o.ids...)
+	parts := append([]*respondentPart{p}, others...)
+	n, inOrder := 0, true
+	for _, q := range parts {
+		n += len(q.ids)
+		inOrder = inOrder && slices.IsSorted(q.ids)
 	}
-	if slices.IsSorted(ids) {
-		return rs
+	out := make([]Respondent, 0, n)
+	if inOrder {
+		next := make([]int, len(parts))
+		for len(out) < n {
+			best := -1
+			for k, q := range parts {
+				if next[k] < len(q.ids) && (best < 0 || q.ids[next[k]] < parts[best].ids[next[best]]) {
+					best = k
+				}
+			}
+			out = append(out, parts[best].at(next[best]))
+			next[best]++
+		}
+		return out
 	}
-	perm := make([]int32, len(rs))
-	for i := range perm {
-		perm[i] = int32(i)
+	type at struct {
+		id   int64
+		part int32
+		i    int32
 	}
-	slices.SortFunc(perm, func(a, b int32) int { return cmp.Compare(ids[a], ids[b]) })
-	out := make([]Respondent, len(rs))
-	for i, k := range perm {
-		out[i] = rs[k]
+	all := make([]at, 0, n)
+	for k, q := range parts {
+		for i, id := range q.ids {
+			all = append(all, at{id, int32(k), int32(i)})
+		}
+	}
+	slices.SortFunc(all, func(a, b at) int { return cmp.Compare(a.id, b.id) })
+	for _, a := range all {
+		out = append(out, parts[a.part].at(int(a.i)))
 	}
 	return out
 }
 
-func readRespondents(ctx context.Context, db sqlx.QueryerContext, query string, waveID int64, parts, part int, keys []string, items int) (*respondentPart, error) {
+// maxBlock is past the last block a table can have (block numbers are
+// 32-bit, the largest being reserved).
+const maxBlock = 1<<32 - 1
+
+// readRespondents reads the interviews stored in blocks [from, to).
+func readRespondents(ctx context.Context, db sqlx.QueryerContext, query string, waveID, from, to int64, keys []string, items int) (*respondentPart, error) {
 	args := make([]any, 0, 3+len(keys))
-	args = append(args, waveID, parts, part)
+	args = append(args, waveID, from, to)
 	for _, k := range keys {
 		args = append(args, k)
 	}
@@ -282,8 +343,10 @@ func readRespondents(ctx context.Context, db sqlx.QueryerContext, query string, 
 			return nil, fmt.Errorf("survey: interview id %q: %w", f[0], err)
 		}
 		r := Respondent{District: str(district), PSU: str(psu), Mode: str(f[2])}
-		if r.Weight, err = strconv.ParseFloat(string(f[1]), 64); err != nil {
-			return nil, fmt.Errorf("survey: weight of interview %d: %w", id, err)
+		if len(f[1]) > 0 { // empty: no weight given, computed by the weighting rules
+			if r.Weight, err = strconv.ParseFloat(string(f[1]), 64); err != nil {
+				return nil, fmt.Errorf("survey: weight of interview %d: %w", id, err)
+			}
 		}
 		a := f[3:]
 		r.Sex, r.AgeGroup, r.Urban = answerCode(a[0]), answerCode(a[1]), answerCode(a[2])
@@ -295,8 +358,7 @@ func readRespondents(ctx context.Context, db sqlx.QueryerContext, query string, 
 		}
 		r.Codes = codes[len(codes)-items : len(codes) : len(codes)]
 		r.FixedWeight = r.Weight > 0
-		out.rs = append(out.rs, r)
-		out.ids = append(out.ids, id)
+		out.add(r, id)
 	}
 	return out, rows.Err()
 }

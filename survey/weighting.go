@@ -110,9 +110,10 @@ func Calibrate(rs []Respondent, margins Margins) ([]DistrictWeighting, error) {
 		if len(vars) > 0 {
 			base := make([]float64, len(units))
 			cats := make([][]int, len(units))
+			flat := make([]int, len(units)*len(vars))
 			for k, i := range units {
 				base[k] = rs[i].Weight
-				cats[k] = make([]int, len(vars))
+				cats[k] = flat[k*len(vars) : (k+1)*len(vars) : (k+1)*len(vars)]
 				for m, get := range getters {
 					cats[k][m] = get(&rs[i])
 				}

@@ -79,6 +79,7 @@ func benchScores(ctx context.Context, b *benchDB, scale float64, progress io.Wri
 		}
 		return min, nil
 	}
+
 	fmt.Fprintln(progress, "bench: bare GROUP BY over the interviews…")
 	bd, err := best(baseline)
 	if err != nil {

@@ -20,21 +20,26 @@ SELECT id FROM interviews WHERE idempotency_key = $1 OR (case_id IS NOT NULL AND
 
 -- name: survey/wave-respondents
 -- A wave's interviews as the estimator needs them (those not judged
--- invalid on review), the rows whose id is
--- $3 modulo $2 (several connections read a large wave side by side). The
--- PSU is the community of a door-to-door interview; a telephone interview
--- is always a PSU of its own (docs/estimation.md). The answers marker
--- becomes the answers the estimator reads (demographics, then the
--- indicators), each i.answers->>$n with the keys bound as parameters $4…,
--- joined by the unit separator after the id, weight and mode: PostgreSQL
--- extracts them from the jsonb instead of sending the whole document, and
--- one text column per row keeps the sending cheap.
+-- invalid on review), those stored in table blocks $2 up to $3 (several connections read a large wave side by side,
+-- each its own blocks). The PSU is the community of a door-to-door
+-- interview; a telephone interview is always a PSU of its own
+-- (docs/estimation.md). The answers marker becomes the answers the
+-- estimator reads (demographics, then the indicators), each
+-- i.answers->>$n with the keys bound as parameters $4…, joined with the id,
+-- weight and mode by the unit separator (concat reads NULL as empty):
+-- PostgreSQL extracts them from the jsonb instead of sending the whole
+-- document, and one text column per row keeps the sending cheap.
 SELECT i.district_code, CASE WHEN i.mode = 'door' THEN coalesce(i.psu, '') ELSE '' END AS psu,
-       concat_ws(E'\x1f', i.id, coalesce(i.weight, 0), i.mode /*answers*/) AS fields
-FROM interviews i WHERE i.wave_id = $1 AND i.review_status <> 'invalid' AND i.id % $2 = $3
+       concat(i.id, E'\x1f', i.weight, E'\x1f', i.mode /*answers*/) AS fields
+FROM interviews i
+WHERE i.wave_id = $1 AND i.review_status <> 'invalid'
+  AND i.ctid >= ('(' || $2::bigint || ',0)')::tid AND i.ctid < ('(' || $3::bigint || ',0)')::tid
 
 -- name: survey/export-snapshot
 SELECT pg_export_snapshot()
+
+-- name: survey/interview-blocks
+SELECT pg_relation_size('interviews') / current_setting('block_size')::bigint
 
 -- name: survey/count-interviews
 SELECT count(*) FROM interviews WHERE wave_id = $1
