@@ -97,7 +97,10 @@ func TestModesAndCommunitiesByHand(t *testing.T) {
 		// Two interviews in one community are one PSU: no interval either.
 		{"500103", "door", "c7", 1, sameAnswer("2")},
 		{"500103", "door", "c7", 1, sameAnswer("3")},
+		// Judged invalid on review: left out.
+		{"500101", "phone", "", 1, sameAnswer("5")},
 	})
+	db.MustExec(`UPDATE interviews SET review_status = 'invalid' WHERE id = (SELECT max(id) FROM interviews)`)
 	sc, err := ScoreWave(context.Background(), db, wave, q)
 	if err != nil {
 		t.Fatal(err)

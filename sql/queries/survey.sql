@@ -20,8 +20,8 @@ SELECT id FROM interviews WHERE idempotency_key = $1 OR (case_id IS NOT NULL AND
 
 -- name: survey/wave-respondents
 -- A wave's interviews as the estimator needs them (those not judged
--- invalid on review), those stored in table blocks $2 up to $3 (several connections read a large wave side by side,
--- each its own blocks). The PSU is the community of a door-to-door
+-- invalid on review), those stored in table blocks $2 up to $3 (several
+-- connections read a large wave side by side, each its own blocks). The PSU is the community of a door-to-door
 -- interview; a telephone interview is always a PSU of its own
 -- (docs/estimation.md). The answers marker becomes the answers the
 -- estimator reads (demographics, then the indicators), each
