@@ -21,7 +21,9 @@ const benchScoresName = "scores"
 func benchScores(ctx context.Context, b *benchDB, scale float64, progress io.Writer) (BenchResult, error) {
 	res := BenchResult{Name: benchScoresName, Unit: "s", Target: "<= 3.00"}
 	const districts = 40
-	perDistrict := max(2, int(1_000_000*scale)/districts)
+	// At least a few hundred per district, so that every sex × age ×
+	// urban/rural combination has someone and the raking converges.
+	perDistrict := max(250, int(1_000_000*scale)/districts)
 	w, err := seedBenchWave(ctx, b, "bench-scores")
 	if err != nil {
 		return res, err

@@ -185,7 +185,7 @@ func TestBenchPrintsJSON(t *testing.T) {
 		}
 		names[r.Name] = true
 	}
-	for _, want := range []string{"interview-submit-http", "frame-import-phone", "sample-draw-phone", "soak-interviewers"} {
+	for _, want := range []string{"interview-submit-http", "frame-import-phone", "sample-draw-phone", "soak-interviewers", "scores"} {
 		if !names[want] {
 			t.Errorf("no result for %s:\n%s", want, out)
 		}
