@@ -409,18 +409,26 @@ func (p *prepared) layOut(district string, order []int32, rs []Respondent, J int
 	s := &stratum{district: district, unit: make([]int32, len(ks)), weight: make([]float64, len(ks)), slots: make([]uint16, len(ks)*J)}
 	lastPSU := ""
 	for m, k := range ks {
-		r := &rs[k.i]
 		// Sorting by PSU within the district keeps each cluster contiguous.
-		if r.PSU == "" || r.PSU != lastPSU {
+		if k.psu == "" || k.psu != lastPSU {
 			s.units++
 		}
-		lastPSU = r.PSU
-		s.unit[m], s.weight[m] = int32(s.units-1), r.Weight
-		for j, c := range r.Codes {
+		lastPSU = k.psu
+		s.unit[m], s.weight[m] = int32(s.units-1), k.weight
+		row := s.slots[m*J : (m+1)*J]
+		if canPack {
+			// The codes are in the key, the last item in the lowest bits.
+			for j := J - 1; j >= 0; j-- {
+				row[j] = uint16(k.codes & 15)
+				k.codes >>= 4
+			}
+			continue
+		}
+		for j, c := range rs[k.i].Codes {
 			if c >= 0 && c < smallCodes {
-				s.slots[m*J+j] = uint16(c)
+				row[j] = uint16(c)
 			} else {
-				s.slots[m*J+j] = other[c]
+				row[j] = other[c]
 			}
 		}
 	}
