@@ -21,14 +21,15 @@ SELECT id FROM interviews WHERE idempotency_key = $1 OR (case_id IS NOT NULL AND
 -- name: survey/wave-respondents
 -- A wave's interviews as the estimator needs them (those not judged
 -- invalid on review), those stored in table blocks $2 up to $3 (several
--- connections read a large wave side by side, each its own blocks). The PSU is the community of a door-to-door
--- interview; a telephone interview is always a PSU of its own
--- (docs/estimation.md). The answers marker becomes the answers the
--- estimator reads (demographics, then the indicators), each
--- i.answers->>$n with the keys bound as parameters $4…, joined with the id,
--- weight and mode by the unit separator (concat reads NULL as empty):
--- PostgreSQL extracts them from the jsonb instead of sending the whole
--- document, and one text column per row keeps the sending cheap.
+-- connections read a large wave side by side, each its own blocks). A
+-- door-to-door interview belongs to the cluster in its psu; a telephone
+-- interview is always a PSU of its own (docs/estimation.md). The answers
+-- marker becomes the answers the estimator reads (demographics, then the
+-- indicators), each i.answers->>$n with the keys bound as parameters $4…,
+-- joined with the id, weight and mode by the unit separator (concat reads
+-- NULL as empty): PostgreSQL extracts them from the jsonb instead of
+-- sending the whole document, and one text column per row keeps the
+-- sending cheap.
 SELECT i.district_code, CASE WHEN i.mode = 'door' THEN coalesce(i.psu, '') ELSE '' END AS psu,
        concat(i.id, E'\x1f', i.weight, E'\x1f', i.mode /*answers*/) AS fields
 FROM interviews i
