@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,7 +28,7 @@ var (
 	qInterviewByKey      = sql.Q("survey/interview-by-key")
 	qWaveRespondents     = sql.Q("survey/wave-respondents")
 	qExportSnapshot      = sql.Q("survey/export-snapshot")
-	qInterviewBlocks     = sql.Q("survey/interview-blocks")
+	qWaveIDRange         = sql.Q("survey/wave-id-range")
 )
 
 // SaveQuestionnaire stores a version unless that name and version exist, and
@@ -156,8 +157,8 @@ const respondentParts = 3
 //
 // A wave can hold a million interviews. PostgreSQL extracts the answers
 // from the jsonb, and when db is a connection pool, several connections
-// read a share of the table's blocks each, in one snapshot so that
-// together they see the wave as it was at one moment.
+// read a range of the wave's ids each, in one snapshot so that together
+// they see the wave as it was at one moment.
 func Respondents(ctx context.Context, db sqlx.QueryerContext, waveID int64, q *Questionnaire) ([]Respondent, error) {
 	ids := q.IndicatorIDs()
 	keys := append(append([]string(nil), respondentKeys...), ids...)
@@ -168,7 +169,7 @@ func Respondents(ctx context.Context, db sqlx.QueryerContext, waveID int64, q *Q
 		ok = max == 0 || max >= 4*respondentParts
 	}
 	if !ok {
-		part, err := readRespondents(ctx, db, query, waveID, 0, maxBlock, keys, len(ids))
+		part, err := readRespondents(ctx, db, query, waveID, 0, math.MaxInt64, keys, len(ids))
 		if err != nil {
 			return nil, err
 		}
@@ -183,7 +184,7 @@ func Respondents(ctx context.Context, db sqlx.QueryerContext, waveID int64, q *Q
 		}
 	}()
 	var snapshot string
-	var blocks int64
+	var span struct{ Lo, Hi int64 }
 	for k := range txs {
 		tx, err := pool.BeginTxx(ctx, &dbsql.TxOptions{Isolation: dbsql.LevelRepeatableRead, ReadOnly: true})
 		if err != nil {
@@ -194,9 +195,7 @@ func Respondents(ctx context.Context, db sqlx.QueryerContext, waveID int64, q *Q
 			if err := tx.GetContext(ctx, &snapshot, qExportSnapshot); err != nil {
 				return nil, err
 			}
-			// Measured after the snapshot: every row it sees is in these
-			// blocks, and the last part reads to the end anyway.
-			if err := tx.GetContext(ctx, &blocks, qInterviewBlocks); err != nil {
+			if err := tx.GetContext(ctx, &span, qWaveIDRange, waveID); err != nil {
 				return nil, err
 			}
 			continue
@@ -214,9 +213,10 @@ func Respondents(ctx context.Context, db sqlx.QueryerContext, waveID int64, q *Q
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			from, to := blocks*int64(k)/respondentParts, blocks*int64(k+1)/respondentParts
+			width := span.Hi - span.Lo + 1
+			from, to := span.Lo+width*int64(k)/respondentParts, span.Lo+width*int64(k+1)/respondentParts
 			if k == respondentParts-1 {
-				to = maxBlock
+				to = math.MaxInt64
 			}
 			parts[k], errs[k] = readRespondents(ctx, txs[k], query, waveID, from, to, keys, len(ids))
 		}()
@@ -290,11 +290,7 @@ func (p *respondentPart) merge(others []*respondentPart) []Respondent {
 	return out
 }
 
-// maxBlock is past the last block a table can have (block numbers are
-// 32-bit, the largest being reserved).
-const maxBlock = 1<<32 - 1
-
-// readRespondents reads the interviews stored in blocks [from, to).
+// readRespondents reads the interviews with ids in [from, to).
 func readRespondents(ctx context.Context, db sqlx.QueryerContext, query string, waveID, from, to int64, keys []string, items int) (*respondentPart, error) {
 	args := make([]any, 0, 3+len(keys))
 	args = append(args, waveID, from, to)

@@ -20,8 +20,8 @@ SELECT id FROM interviews WHERE idempotency_key = $1 OR (case_id IS NOT NULL AND
 
 -- name: survey/wave-respondents
 -- A wave's interviews as the estimator needs them (those not judged
--- invalid on review), those stored in table blocks $2 up to $3 (several
--- connections read a large wave side by side, each its own blocks). A
+-- invalid on review), those with ids from $2 up to $3 (several
+-- connections read a large wave side by side, each a range of ids). A
 -- door-to-door interview belongs to the cluster in its psu; a telephone
 -- interview is always a PSU of its own (docs/estimation.md). The answers
 -- marker becomes the answers the estimator reads (demographics, then the
@@ -33,14 +33,13 @@ SELECT id FROM interviews WHERE idempotency_key = $1 OR (case_id IS NOT NULL AND
 SELECT i.district_code, CASE WHEN i.mode = 'door' THEN coalesce(i.psu, '') ELSE '' END AS psu,
        concat(i.id, E'\x1f', i.weight, E'\x1f', i.mode /*answers*/) AS fields
 FROM interviews i
-WHERE i.wave_id = $1 AND i.review_status <> 'invalid'
-  AND i.ctid >= ('(' || $2::bigint || ',0)')::tid AND i.ctid < ('(' || $3::bigint || ',0)')::tid
+WHERE i.wave_id = $1 AND i.review_status <> 'invalid' AND i.id >= $2 AND i.id < $3
 
 -- name: survey/export-snapshot
 SELECT pg_export_snapshot()
 
--- name: survey/interview-blocks
-SELECT pg_relation_size('interviews') / current_setting('block_size')::bigint
+-- name: survey/wave-id-range
+SELECT coalesce(min(id), 0) AS lo, coalesce(max(id), 0) AS hi FROM interviews WHERE wave_id = $1
 
 -- name: survey/count-interviews
 SELECT count(*) FROM interviews WHERE wave_id = $1
