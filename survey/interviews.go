@@ -163,10 +163,12 @@ func Respondents(ctx context.Context, db sqlx.QueryerContext, waveID int64, q *Q
 	ids := q.IndicatorIDs()
 	keys := append(append([]string(nil), respondentKeys...), ids...)
 	query := respondentsQuery(len(keys))
+	// Several connections only from a pool with room to spare: a small
+	// pool could be left waiting for its own connections.
 	pool, ok := db.(*sqlx.DB)
-	if max := 0; ok {
-		max = pool.Stats().MaxOpenConnections
-		ok = max == 0 || max >= 4*respondentParts
+	if ok {
+		limit := pool.Stats().MaxOpenConnections
+		ok = limit == 0 || limit >= 4*respondentParts
 	}
 	if !ok {
 		part, err := readRespondents(ctx, db, query, waveID, 0, math.MaxInt64, keys, len(ids))
