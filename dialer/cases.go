@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -15,13 +16,41 @@ import (
 
 var (
 	qHeldCase = sql.Q("dialer/held-case")
-	// queueProbes are tried in order: due appointments, due retries, fresh.
-	queueProbes      = []string{sql.Q("dialer/next-appointment"), sql.Q("dialer/next-retry"), sql.Q("dialer/next-fresh")}
+	qHeldTask = sql.Q("dialer/held-task")
+	// queueProbes are tried in order: due appointments (hard for their
+	// maker during the grace, missed ones first), verification call-backs,
+	// conversions of soft refusals, due retries, fresh cases.
+	queueProbes = []probe{
+		{kind: TaskCase, q: sql.Q("dialer/next-appointment"), grace: true},
+		{kind: TaskVerification, q: sql.Q("dialer/next-verification")},
+		{kind: TaskCase, q: sql.Q("dialer/next-conversion")},
+		{kind: TaskCase, q: sql.Q("dialer/next-retry")},
+		{kind: TaskCase, q: sql.Q("dialer/next-fresh")},
+	}
 	qGetCase         = sql.Q("dialer/get-case")
 	qCaseAttempts    = sql.Q("dialer/case-attempts")
 	qWaveProgress    = sql.Q("dialer/wave-progress")
 	qInterviewOfCase = sql.Q("dialer/interview-of-case")
 )
+
+type probe struct {
+	kind  string
+	q     string
+	grace bool // takes the appointment grace as $4
+}
+
+// Kinds of call task.
+const (
+	TaskCase         = "case"
+	TaskVerification = "verification"
+)
+
+// Task is what the queue hands an interviewer: a case of the sample, or a
+// verification call-back of another interviewer's interview.
+type Task struct {
+	Kind string `db:"kind"`
+	ID   int64  `db:"id"`
+}
 
 // Case is one sampled unit being worked.
 type Case struct {
@@ -52,23 +81,38 @@ var leaseInterval = fmt.Sprintf("%d seconds", int(LeaseDuration.Seconds()))
 // ErrNoCase means there is nothing to call now.
 var ErrNoCase = survey.Errorf(survey.ENotFound, "现在没有可拨打的样本", "there is no case to call now")
 
-// NextCase hands the interviewer a case no one else holds: the one they
-// already hold, or the first in the queue, leased for LeaseDuration.
-func NextCase(ctx context.Context, db *sqlx.DB, waveID, userID int64) (*Case, error) {
-	id, err := HeldCase(ctx, db, waveID, userID)
-	for _, probe := range queueProbes {
-		if !errors.Is(err, sql.ErrNoRows) {
-			break
+// NextTask hands the interviewer a task no one else holds: the one they
+// already hold, or, within the wave's calling hours at now, the first in
+// the queue, leased for LeaseDuration. Outside the calling hours it hands
+// out nothing and returns an error wrapping ErrClosed that says when
+// calling resumes.
+func NextTask(ctx context.Context, db *sqlx.DB, waveID, userID int64, rules Rules, now time.Time) (Task, error) {
+	t, err := HeldTask(ctx, db, waveID, userID)
+	if err == nil {
+		return t, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return t, fmt.Errorf("dialer: held task: %w", err)
+	}
+	if !rules.Open(now) {
+		return t, rules.ClosedError(now)
+	}
+	grace := fmt.Sprintf("%d seconds", int(rules.Grace().Seconds()))
+	for _, p := range queueProbes {
+		args := []any{waveID, userID, leaseInterval}
+		if p.grace {
+			args = append(args, grace)
 		}
-		err = db.GetContext(ctx, &id, probe, waveID, userID, leaseInterval)
+		err = db.GetContext(ctx, &t.ID, p.q, args...)
+		if err == nil {
+			t.Kind = p.kind
+			return t, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return Task{}, fmt.Errorf("dialer: next case: %w", err)
+		}
 	}
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrNoCase
-	}
-	if err != nil {
-		return nil, fmt.Errorf("dialer: next case: %w", err)
-	}
-	return GetCase(ctx, db, id)
+	return Task{}, ErrNoCase
 }
 
 // GetCase loads a case.
@@ -115,6 +159,7 @@ func Attempts(ctx context.Context, db sqlx.QueryerContext, caseID int64) ([]Atte
 
 // RecordOutcome stores a call outcome for a case the interviewer holds and
 // releases the case: to a later retry, to its appointment, or to its end.
+// now is the time of the call (Asia/Shanghai day parts, calling hours).
 func RecordOutcome(ctx context.Context, db *sqlx.DB, caseID, userID int64, code string, appointment time.Time, now time.Time) error {
 	o, ok := OutcomeByCode(code)
 	if !ok {
@@ -129,32 +174,94 @@ func RecordOutcome(ctx context.Context, db *sqlx.DB, caseID, userID int64, code 
 		}
 	}
 	return withHeldCase(ctx, db, caseID, userID, func(tx *sqlx.Tx, lc LockedCase) error {
-		attempts := lc.Attempts
-		status, final, next := "pending", "", any(nil)
-		var appt any
+		r := lc.Rules
+		tr := transition{Outcome: o.Code, AAPOR: o.AAPOR, Status: "pending"}
 		switch {
 		case o.Final:
-			status, final = "final", o.AAPOR
+			tr.Status, tr.Final = "final", o.AAPOR
 		case o.NeedTime:
-			status, next, appt = "appointment", appointment, appointment
-		case attempts+1 >= MaxAttempts:
-			// Attempts exhausted without an interview: the last outcome
-			// stands as the case's disposition.
-			status, final = "final", o.AAPOR
+			if !r.Open(appointment) {
+				return survey.Errorf(survey.EInvalid, "预约时间不在本轮的拨打时段内(%s,%s)", "the appointment is outside this wave's calling hours (%s, %s)", r.HoursText(), r.DaysText())
+			}
+			tr.Status, tr.Next, tr.Appt = "appointment", appointment, appointment
+		case o.Converter && lc.ConverterOnly:
+			// Refused again after a conversion attempt: that is final.
+			tr.Status, tr.Final = "final", o.AAPOR
 		default:
-			next = now.Add(o.Retry)
+			tr.Next = r.Retry(now, r.retryDelay(o), lc.DaypartsTried|1<<Daypart(now), o.Code == "no_answer")
 		}
-		return recordAttempt(ctx, db, tx, caseID, userID, o.Code, o.AAPOR, appt, status, final, next)
+		return recordAttempt(ctx, db, tx, lc, userID, tr, now)
 	})
 }
 
-// recordAttempt stores an attempt and the case's new state.
-func recordAttempt(ctx context.Context, db *sqlx.DB, tx *sqlx.Tx, caseID, userID int64, outcome, aapor string, appt any, status, final string, next any) error {
+// retryDelay is the wave's delay before calling again after o.
+func (r Rules) retryDelay(o Outcome) time.Duration {
+	m := 0
+	switch o.Code {
+	case "busy":
+		m = r.RetryBusy
+	case "no_answer":
+		m = r.RetryNoAnswer
+	case "soft_refusal":
+		m = r.RetrySoftRefusal
+	}
+	if m <= 0 {
+		return o.Retry
+	}
+	return time.Duration(m) * time.Minute
+}
+
+// transition is an attempt and where it moves its case.
+type transition struct {
+	Outcome, AAPOR string
+	Appt           any // appointment time, or nil
+	Status, Final  string
+	Next           any // next_at, or nil
+}
+
+// reachedCode is the 2.x disposition of a case reached in calls so far: a
+// refusal once given stands, else the latest contact.
+func reachedCode(old, code string) string {
+	if !strings.HasPrefix(code, "2.") || strings.HasPrefix(old, "2.1") && !strings.HasPrefix(code, "2.1") {
+		return old
+	}
+	return code
+}
+
+// recordAttempt stores an attempt and the case's new state. It applies the
+// rules every outcome obeys: a case of a district whose quota is full
+// ends as 4.80; a case whose attempts have run out ends with its 2.x code
+// if anyone was ever reached, else as 3.13. An appointment is a promise to
+// the respondent and is kept even on the last attempt.
+func recordAttempt(ctx context.Context, db *sqlx.DB, tx *sqlx.Tx, lc LockedCase, userID int64, tr transition, now time.Time) error {
+	reached := reachedCode(lc.ReachedCode, tr.AAPOR)
+	converter := lc.ConverterOnly
+	if o, ok := OutcomeByCode(tr.Outcome); ok && o.Converter {
+		converter = true
+	}
+	switch {
+	case tr.Status == "final":
+	case lc.QuotaFull && lc.Mode == "phone":
+		tr.Status, tr.Final, tr.Next = "final", CodeQuotaFilled, nil
+	case tr.Status != "appointment" && lc.Attempts+1 >= lc.Rules.MaxAttempts:
+		tr.Status, tr.Final, tr.Next = "final", CodeNoAnswer, nil
+		if reached != "" {
+			tr.Final = reached
+		}
+	}
+	var apptBy any
+	if tr.Status == "appointment" {
+		apptBy = userID
+	}
+	if tr.Status == "final" && tr.Final == "" {
+		tr.Final = tr.AAPOR
+	}
 	st, err := sql.TxStmt(ctx, db, tx, "dialer/record-attempt")
 	if err != nil {
 		return err
 	}
-	_, err = st.ExecContext(ctx, caseID, userID, outcome, aapor, status == "final", appt, status, nullStr(final), next)
+	_, err = st.ExecContext(ctx, lc.ID, userID, tr.Outcome, tr.AAPOR, tr.Status == "final", tr.Appt, tr.Status, nullStr(tr.Final), tr.Next,
+		apptBy, converter, lc.DaypartsTried|1<<Daypart(now), nullStr(reached))
 	return err
 }
 
@@ -166,6 +273,13 @@ type LockedCase struct {
 	QuestionnaireID *int64 `db:"questionnaire_id"`
 	Mode            string `db:"mode"`
 	PSU             string `db:"psu"`
+	District        string `db:"district_code"`
+	Phone           string `db:"phone"`
+	ConverterOnly   bool   `db:"converter_only"`
+	DaypartsTried   int    `db:"dayparts_tried"`
+	ReachedCode     string `db:"reached_code"`
+	QuotaFull       bool   `db:"quota_full"`
+	Rules
 }
 
 // CompleteInterview saves an interview for a held case and closes the case
@@ -201,8 +315,45 @@ func CompleteInterviewAt(ctx context.Context, db *sqlx.DB, caseID, userID int64,
 		if err != nil || !created {
 			return err
 		}
-		return recordAttempt(ctx, db, tx, caseID, userID, outcomeComplete, CodeComplete, nil, "final", CodeComplete, nil)
+		if lc.Phone != "" && lc.VerifyShare > 0 {
+			st, err := sql.TxStmt(ctx, db, tx, "dialer/sample-verification")
+			if err != nil {
+				return err
+			}
+			if _, err := st.ExecContext(ctx, lc.WaveID, userID, id, caseID, lc.Phone, verifyInterval); err != nil {
+				return fmt.Errorf("dialer: sample verification: %w", err)
+			}
+		}
+		if err := recordAttempt(ctx, db, tx, lc, userID, transition{Outcome: outcomeComplete, AAPOR: CodeComplete, Status: "final", Final: CodeComplete}, time.Now()); err != nil {
+			return err
+		}
+		if iv.Mode != "phone" {
+			// Door-to-door households are a clustered sample worked whole:
+			// the quotas are the telephone targets.
+			return nil
+		}
+		// The quota is counted last, so that its row lock, which every
+		// save in the district waits for, is held only until the commit.
+		full, err := takeQuota(ctx, db, tx, lc.WaveID, iv.District, iv.Sex, iv.AgeGroup)
+		if err == nil && full {
+			err = errQuotaFull
+		}
+		return err
 	})
+	if errors.Is(err, errQuotaFull) {
+		// The respondent's district (or sex × age group) has all the
+		// interviews it needs: nothing was stored, and the case ends as
+		// quota filled.
+		err = withHeldCase(ctx, db, caseID, userID, func(tx *sqlx.Tx, lc LockedCase) error {
+			if _, err := takeDraft(ctx, db, tx, caseID, 0); err != nil {
+				return err
+			}
+			return recordAttempt(ctx, db, tx, lc, userID, transition{Outcome: outcomeQuotaFilled, AAPOR: CodeQuotaFilled, Status: "final", Final: CodeQuotaFilled}, time.Now())
+		})
+		if err == nil {
+			return 0, ErrQuotaFilled
+		}
+	}
 	if err != nil && survey.ErrorCode(err) == survey.ENotFound {
 		// The case was closed by this very submission sent before (a double
 		// click or a resend after a lost reply): answer with that interview.
@@ -213,14 +364,22 @@ func CompleteInterviewAt(ctx context.Context, db *sqlx.DB, caseID, userID int64,
 	return id, err
 }
 
+var errQuotaFull = errors.New("quota full")
+
+// ErrQuotaFilled says that an interview was not stored because its quota
+// was full; its case has ended as 4.80.
+var ErrQuotaFilled = survey.Errorf(survey.EConflict,
+	"受访者所在区县(或其性别年龄组)的配额已满:访问不保存,样本按配额已满(AAPOR 4.80)结束。",
+	"The quota of the respondent's district (or sex and age group) is full: the interview is not kept and the case ends as quota filled (AAPOR 4.80).")
+
 // ScreenOut closes a held case whose respondent the screener found not
 // eligible.
 func ScreenOut(ctx context.Context, db *sqlx.DB, caseID, userID int64) error {
-	return withHeldCase(ctx, db, caseID, userID, func(tx *sqlx.Tx, _ LockedCase) error {
+	return withHeldCase(ctx, db, caseID, userID, func(tx *sqlx.Tx, lc LockedCase) error {
 		if _, err := takeDraft(ctx, db, tx, caseID, 0); err != nil {
 			return err
 		}
-		return recordAttempt(ctx, db, tx, caseID, userID, outcomeScreened, CodeScreenOut, nil, "final", CodeScreenOut, nil)
+		return recordAttempt(ctx, db, tx, lc, userID, transition{Outcome: outcomeScreened, AAPOR: CodeScreenOut, Status: "final", Final: CodeScreenOut}, time.Now())
 	})
 }
 
@@ -270,15 +429,17 @@ func BreakOff(ctx context.Context, db *sqlx.DB, caseID, userID int64, rule Break
 				}
 			}
 			res.InterviewID = id
-			return recordAttempt(ctx, db, tx, caseID, userID, outcomeBreakOffPartial, CodePartial, nil, "final", CodePartial, nil)
+			return recordAttempt(ctx, db, tx, lc, userID, transition{Outcome: outcomeBreakOffPartial, AAPOR: CodePartial, Status: "final", Final: CodePartial}, now)
 		case CodeBreakOff:
-			return recordAttempt(ctx, db, tx, caseID, userID, outcomeBreakOff, CodeBreakOff, nil, "final", CodeBreakOff, nil)
+			return recordAttempt(ctx, db, tx, lc, userID, transition{Outcome: outcomeBreakOff, AAPOR: CodeBreakOff, Status: "final", Final: CodeBreakOff}, now)
 		}
-		if lc.Attempts+1 >= MaxAttempts {
+		if lc.Attempts+1 >= lc.MaxAttempts {
+			// The last attempt: the case ends (recordAttempt gives it its
+			// 2.x code).
 			res.Code = CodeBreakOff
-			return recordAttempt(ctx, db, tx, caseID, userID, outcomeBreakOffCallback, CodeBreakOff, nil, "final", CodeBreakOff, nil)
 		}
-		return recordAttempt(ctx, db, tx, caseID, userID, outcomeBreakOffCallback, CodeBreakOff, nil, "pending", "", now.Add(BreakOffRetry))
+		return recordAttempt(ctx, db, tx, lc, userID, transition{Outcome: outcomeBreakOffCallback, AAPOR: CodeBreakOff, Status: "pending",
+			Next: lc.Rules.Retry(now, BreakOffRetry, 0, false)}, now)
 	})
 	return res, err
 }
@@ -343,4 +504,11 @@ func InterviewOfCase(ctx context.Context, db sqlx.QueryerContext, caseID, userID
 	var id int64
 	err := sqlx.GetContext(ctx, db, &id, qInterviewOfCase, caseID, userID, key)
 	return id, err
+}
+
+// HeldTask returns the task the interviewer holds in a wave.
+func HeldTask(ctx context.Context, db sqlx.QueryerContext, waveID, userID int64) (Task, error) {
+	var t Task
+	err := sqlx.GetContext(ctx, db, &t, qHeldTask, waveID, userID)
+	return t, err
 }

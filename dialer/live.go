@@ -28,6 +28,8 @@ type LiveDistrict struct {
 	Held           int    `db:"held" json:"held"`
 	OpenReplicates int    `db:"open_replicates" json:"open_replicates"`
 	Replicates     int    `db:"replicates" json:"replicates"`
+	// QuotaFull: the district has its completes; its cases are closed.
+	QuotaFull bool `db:"quota_full" json:"quota_full"`
 }
 
 // LiveSummary is the whole wave right now.

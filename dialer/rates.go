@@ -8,9 +8,11 @@ import (
 // Counts are the cases of a wave (or district) by AAPOR disposition group
 // (STATISTICS.md §6): complete and partial interviews, refusals,
 // non-contacts, other eligible non-interviews, unknown household, unknown
-// other, and not eligible.
+// other, and not eligible. QF counts the cases among NE that ended as 4.80
+// (quota filled).
 type Counts struct {
 	I, P, R, NC, O, UH, UO, NE int
+	QF                         int
 }
 
 // Add counts one case with its disposition code.
@@ -30,6 +32,11 @@ func (c *Counts) Add(code string) {
 		c.UH++
 	case strings.HasPrefix(code, "3."):
 		c.UO++
+	case strings.HasPrefix(code, "4.8"):
+		// Quota filled: out of the sample, so not in any denominator, but
+		// closed unscreened, so no evidence about eligibility either.
+		c.NE++
+		c.QF++
 	case strings.HasPrefix(code, "4."):
 		c.NE++
 	default:
@@ -41,15 +48,19 @@ func (c *Counts) Add(code string) {
 
 // Plus adds two counts.
 func (c Counts) Plus(d Counts) Counts {
-	return Counts{c.I + d.I, c.P + d.P, c.R + d.R, c.NC + d.NC, c.O + d.O, c.UH + d.UH, c.UO + d.UO, c.NE + d.NE}
+	return Counts{c.I + d.I, c.P + d.P, c.R + d.R, c.NC + d.NC, c.O + d.O, c.UH + d.UH, c.UO + d.UO, c.NE + d.NE, c.QF + d.QF}
 }
 
 // DefaultE estimates e, the eligible share of the cases of unknown
 // eligibility, as the eligible share of the cases whose eligibility is
-// known: (I+P+R+NC+O)/(I+P+R+NC+O+NE). NaN when nothing is known.
+// known: (I+P+R+NC+O)/(I+P+R+NC+O+NE). Cases closed as 4.80 because their
+// quota was full count in NE (they leave the sample) but not in e: they
+// were closed without anyone finding them eligible or not, and counting
+// them as known ineligibles would bias e down as quotas fill. NaN when
+// nothing is known.
 func (c Counts) DefaultE() float64 {
 	known := float64(c.I + c.P + c.R + c.NC + c.O)
-	return ratio(known, known+float64(c.NE))
+	return ratio(known, known+float64(c.NE-c.QF))
 }
 
 // RateNames are the rates in the order of the rates CSV.

@@ -36,7 +36,7 @@ func TestDispositionGroups(t *testing.T) {
 	for _, code := range []string{"1.1", "1.2", "2.11", "2.111", "2.12", "2.21", "2.20", "2.30", "3.11", "3.12", "3.13", "3.20", "3.90", "4.30", "4.70", "4.80"} {
 		c.Add(code)
 	}
-	want := Counts{I: 1, P: 1, R: 3, NC: 2, O: 1, UH: 3, UO: 2, NE: 3}
+	want := Counts{I: 1, P: 1, R: 3, NC: 2, O: 1, UH: 3, UO: 2, NE: 3, QF: 1}
 	if c != want {
 		t.Fatalf("groups %+v, want %+v", c, want)
 	}
@@ -46,5 +46,28 @@ func TestEmptyDenominatorsAreNotZero(t *testing.T) {
 	r := Counts{NE: 5}.Rates(Counts{NE: 5}.DefaultE())
 	if !math.IsNaN(r["RR1"]) || !math.IsNaN(r["COOP1"]) {
 		t.Fatalf("rates of a wave with no eligible case: %v", r)
+	}
+}
+
+// Cases closed as quota filled (4.80) leave the sample: the rates of the
+// hand-computed wave with 25 of them added are those without them, and e,
+// estimated from the cases whose eligibility was found out, is unchanged.
+func TestQuotaFilledLeavesRatesAndE(t *testing.T) {
+	base := Counts{I: 40, P: 10, R: 20, NC: 15, O: 5, UH: 30, UO: 10, NE: 20}
+	c := base
+	for i := 0; i < 25; i++ {
+		c.Add("4.80")
+	}
+	if c.NE != 45 || c.QF != 25 {
+		t.Fatalf("counts %+v", c)
+	}
+	if e := c.DefaultE(); math.Abs(e-90.0/110) > 1e-12 {
+		t.Fatalf("e = %v, want 90/110 as without the quota-filled cases", e)
+	}
+	r, want := c.Rates(c.DefaultE()), base.Rates(base.DefaultE())
+	for _, n := range RateNames {
+		if math.Abs(r[n]-want[n]) > 1e-12 {
+			t.Errorf("%s = %v with quota-filled cases, %v without", n, r[n], want[n])
+		}
 	}
 }

@@ -17,10 +17,6 @@ var (
 	qFlagged          = sql.Q("dialer/flagged-interviews")
 )
 
-// AppointmentGrace is how long past its time an appointment may wait before
-// it counts as missed.
-const AppointmentGrace = 15 * time.Minute
-
 // Appointment is one appointment for the supervisors' list.
 type Appointment struct {
 	CaseID   int64     `db:"case_id"`
@@ -31,10 +27,11 @@ type Appointment struct {
 	Missed   bool      `db:"missed"`
 }
 
-// Appointments lists a wave's appointments by time.
-func Appointments(ctx context.Context, db sqlx.QueryerContext, waveID int64) ([]Appointment, error) {
+// Appointments lists a wave's appointments by time; one more than grace
+// past its time is missed.
+func Appointments(ctx context.Context, db sqlx.QueryerContext, waveID int64, grace time.Duration) ([]Appointment, error) {
 	var out []Appointment
-	if err := sqlx.SelectContext(ctx, db, &out, qAppointments, waveID, fmt.Sprintf("%d seconds", int(AppointmentGrace.Seconds()))); err != nil {
+	if err := sqlx.SelectContext(ctx, db, &out, qAppointments, waveID, fmt.Sprintf("%d seconds", int(grace.Seconds()))); err != nil {
 		return nil, fmt.Errorf("dialer: appointments: %w", err)
 	}
 	return out, nil

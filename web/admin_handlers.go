@@ -157,6 +157,7 @@ type waveData struct {
 	Design      sampler.Design
 	Replicates  []sampler.Replicate
 	RepOpen     int
+	Rules       dialer.Rules
 }
 
 func (s *Server) wave(c echo.Context) error {
@@ -174,6 +175,9 @@ func (s *Server) wave(c echo.Context) error {
 		d.Names[x.Code] = x.Name
 	}
 	if d.Design, err = sampler.GetDesign(ctx, s.db, w.ID); err != nil {
+		return err
+	}
+	if d.Rules, err = dialer.GetRules(ctx, s.db, w.ID); err != nil {
 		return err
 	}
 	if w.Drawn() {

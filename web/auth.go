@@ -83,6 +83,7 @@ var (
 	qSetPassword    = sql.Q("auth/set-password")
 	qRecordAttempt  = sql.Q("auth/record-attempt")
 	qRecentFailures = sql.Q("auth/recent-failures")
+	qSetConverter   = sql.Q("auth/set-refusal-converter")
 )
 
 // User is a signed-in person.
@@ -286,6 +287,7 @@ type UserRow struct {
 	DisplayName string    `db:"display_name"`
 	Role        Role      `db:"role"`
 	Active      bool      `db:"active"`
+	Converter   bool      `db:"refusal_converter"`
 	CreatedAt   time.Time `db:"created_at"`
 }
 
@@ -382,4 +384,15 @@ func validCSRF(c echo.Context, want string) bool {
 		got = c.FormValue("csrf")
 	}
 	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+// SetRefusalConverter marks a user as a refusal converter (who calls soft
+// refusals back) or not, and returns the username.
+func SetRefusalConverter(ctx context.Context, db *sqlx.DB, userID int64, on bool) (string, error) {
+	var name string
+	err := db.GetContext(ctx, &name, qSetConverter, userID, on)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", survey.Errorf(survey.ENotFound, "没有这个用户", "no such user")
+	}
+	return name, err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"html/template"
 	"net/http"
 	"strconv"
 	"strings"
@@ -30,51 +31,100 @@ func (s *Server) currentWave(ctx context.Context) (*sampler.Wave, error) {
 	return nil, nil
 }
 
+// callingWave is the current wave and its calling rules, read at most
+// once a second: every "next case" needs them, and they change only when
+// a wave is drawn or its rules are edited (this server forgets them then;
+// another server sees the change within the second).
+func (s *Server) callingWave(ctx context.Context) (*sampler.Wave, dialer.Rules, error) {
+	s.callingMu.Lock()
+	defer s.callingMu.Unlock()
+	if s.callingWaveAt.IsZero() || time.Since(s.callingWaveAt) > time.Second {
+		w, err := s.currentWave(ctx)
+		if err != nil {
+			return nil, dialer.Rules{}, err
+		}
+		var r dialer.Rules
+		if w != nil {
+			if r, err = dialer.GetRules(ctx, s.db, w.ID); err != nil {
+				return nil, r, err
+			}
+		}
+		s.callingWaveCached, s.callingRules, s.callingWaveAt = w, r, time.Now()
+	}
+	return s.callingWaveCached, s.callingRules, nil
+}
+
+// forgetCallingWave makes the next request read the wave and rules afresh.
+func (s *Server) forgetCallingWave() {
+	s.callingMu.Lock()
+	s.callingWaveAt = time.Time{}
+	s.callingMu.Unlock()
+}
+
 type callsData struct {
-	Wave *sampler.Wave
-	Held *dialer.Case
+	Wave  *sampler.Wave
+	Held  string // the page of the task the interviewer holds
+	Rules dialer.Rules
 }
 
 // calls is the interviewer's home: one big button for the next case.
 func (s *Server) calls(c echo.Context) error {
+	return s.showCalls(c, http.StatusOK, nil)
+}
+
+func (s *Server) showCalls(c echo.Context, status int, errMsg *survey.Text) error {
 	ctx := c.Request().Context()
-	w, err := s.currentWave(ctx)
+	w, rules, err := s.callingWave(ctx)
 	if err != nil {
 		return err
 	}
-	d := callsData{Wave: w}
+	d := callsData{Wave: w, Rules: rules}
 	if w != nil {
-		if id, err := dialer.HeldCase(ctx, s.db, w.ID, currentUser(c).ID); err == nil {
-			d.Held, _ = dialer.GetCase(ctx, s.db, id)
+		if t, err := dialer.HeldTask(ctx, s.db, w.ID, currentUser(c).ID); err == nil {
+			d.Held = taskPath(t)
 		}
 	}
-	return s.render(c, http.StatusOK, "calls", survey.Text{ZH: "电话访问", EN: "Calls"}, d)
+	return s.renderView(c, status, "calls", &view{Title: survey.Text{ZH: "电话访问", EN: "Calls"}, Err: errMsg, Data: d})
+}
+
+// taskPath is the page of a call task.
+func taskPath(t dialer.Task) string {
+	if t.Kind == dialer.TaskVerification {
+		return "/verifications/" + strconv.FormatInt(t.ID, 10)
+	}
+	return "/cases/" + strconv.FormatInt(t.ID, 10)
 }
 
 func (s *Server) nextCase(c echo.Context) error {
 	ctx := c.Request().Context()
-	w, err := s.currentWave(ctx)
+	w, rules, err := s.callingWave(ctx)
 	if err != nil {
 		return err
 	}
 	if w == nil {
 		return c.Redirect(http.StatusSeeOther, "/calls?msg=nocase")
 	}
-	cs, err := dialer.NextCase(ctx, s.db, w.ID, currentUser(c).ID)
+	user := currentUser(c).ID
+	t, err := dialer.NextTask(ctx, s.db, w.ID, user, rules, s.opt.Now())
 	if err == dialer.ErrNoCase {
 		// The open replicates may be worked out: open the next ones that
 		// are due and try once more.
 		if opened, oerr := sampler.OpenNextReplicates(ctx, s.db, w.Name, 0); oerr == nil && len(opened) > 0 {
-			cs, err = dialer.NextCase(ctx, s.db, w.ID, currentUser(c).ID)
+			t, err = dialer.NextTask(ctx, s.db, w.ID, user, rules, s.opt.Now())
 		}
 	}
 	if err == dialer.ErrNoCase {
 		return c.Redirect(http.StatusSeeOther, "/calls?msg=nocase")
 	}
+	var de *survey.Error
+	if errors.Is(err, dialer.ErrClosed) && errors.As(err, &de) {
+		// Outside the calling hours: say so, and when they start again.
+		return s.showCalls(c, http.StatusConflict, &survey.Text{ZH: de.ZH, EN: de.EN})
+	}
 	if err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/cases/"+strconv.FormatInt(cs.ID, 10))
+	return c.Redirect(http.StatusSeeOther, taskPath(t))
 }
 
 // heldCase loads the case of the URL only for the interviewer holding it;
@@ -89,6 +139,7 @@ func (s *Server) heldCase(c echo.Context) (*dialer.Case, error) {
 
 type caseData struct {
 	Case     *dialer.Case
+	Dial     dialLink
 	Attempts []dialer.Attempt
 	Outcomes []dialer.Outcome
 	MinTime  string
@@ -116,17 +167,23 @@ func (s *Server) showCase(c echo.Context, status int, errMsg *survey.Text, appt 
 	if err != nil && survey.ErrorCode(err) != survey.ENotFound {
 		return err
 	}
+	// The telephony decides how the number is called: a tel: link to
+	// click (preview dialing), or a call the switch has placed.
+	dial, err := s.opt.Dialer.Dial(c.Request().Context(), cs)
+	if err != nil {
+		return err
+	}
 	return s.renderView(c, status, "case", &view{
 		Title: survey.Text{ZH: "样本 " + strconv.FormatInt(cs.ID, 10), EN: "Case " + strconv.FormatInt(cs.ID, 10)}, Err: errMsg,
-		Data: caseData{Case: cs, Attempts: as, Outcomes: dialer.Outcomes, MinTime: s.opt.Now().In(shanghai).Format("2006-01-02T15:04"), Appt: appt,
+		Data: caseData{Case: cs, Dial: linkOf(dial), Attempts: as, Outcomes: dialer.Outcomes, MinTime: s.opt.Now().In(shanghai).Format("2006-01-02T15:04"), Appt: appt,
 			Draft: draft, Rule: s.partialRule()},
 	})
 }
 
 func (s *Server) recordOutcome(c echo.Context) error {
-	cs, err := s.heldCase(c)
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil {
-		return err
+		return echo.NewHTTPError(http.StatusNotFound)
 	}
 	var appt time.Time
 	raw := strings.TrimSpace(c.FormValue("appointment"))
@@ -136,7 +193,8 @@ func (s *Server) recordOutcome(c echo.Context) error {
 			return s.showCase(c, http.StatusUnprocessableEntity, &survey.Text{ZH: "预约时间格式不正确", EN: "the appointment time is not a valid date and time"}, raw)
 		}
 	}
-	err = dialer.RecordOutcome(c.Request().Context(), s.db, cs.ID, currentUser(c).ID, c.FormValue("outcome"), appt, s.opt.Now())
+	// RecordOutcome refuses (404) a case the interviewer does not hold.
+	err = dialer.RecordOutcome(c.Request().Context(), s.db, id, currentUser(c).ID, c.FormValue("outcome"), appt, s.opt.Now())
 	if de, ok := err.(*survey.Error); ok && de.Code == survey.EInvalid {
 		return s.showCase(c, http.StatusUnprocessableEntity, &survey.Text{ZH: de.ZH, EN: de.EN}, raw)
 	}
@@ -200,7 +258,7 @@ func (s *Server) interviewForm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ds, err := sampler.ListDistricts(c.Request().Context(), s.db)
+	ds, _, err := s.districtList(c.Request().Context())
 	if err != nil {
 		return err
 	}
@@ -318,6 +376,8 @@ func (s *Server) submitInterview(c echo.Context) error {
 		})
 	case err == nil:
 		return c.Redirect(http.StatusSeeOther, workHome(c)+"?msg=saved")
+	case errors.Is(err, dialer.ErrQuotaFilled):
+		return c.Redirect(http.StatusSeeOther, workHome(c)+"?msg=quotafull")
 	case errors.Is(err, errScreenedOut):
 		if err := dialer.ScreenOut(ctx, s.db, caseID, user.ID); err != nil {
 			return err
@@ -354,17 +414,24 @@ func (s *Server) submitInterview(c echo.Context) error {
 // seconds: they change only when an admin imports districts, and every save
 // would otherwise read them.
 func (s *Server) districtSet(ctx context.Context) (map[string]bool, error) {
+	_, set, err := s.districtList(ctx)
+	return set, err
+}
+
+// districtList returns the districts (for the screener's list) and their
+// codes, re-read at most every few seconds, as districtSet.
+func (s *Server) districtList(ctx context.Context) ([]sampler.District, map[string]bool, error) {
 	s.districtsMu.Lock()
 	defer s.districtsMu.Unlock()
 	if s.districtCodes != nil && time.Since(s.districtsAt) < 5*time.Second {
-		return s.districtCodes, nil
+		return s.districtRows, s.districtCodes, nil
 	}
 	ds, err := sampler.ListDistricts(ctx, s.db)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	s.districtCodes, s.districtsAt = sampler.DistrictSet(ds), time.Now()
-	return s.districtCodes, nil
+	s.districtRows, s.districtCodes, s.districtsAt = ds, sampler.DistrictSet(ds), time.Now()
+	return ds, s.districtCodes, nil
 }
 
 // firstError is the first question with an error, where the form resumes.
@@ -470,6 +537,8 @@ func init() {
 	// The outcomes of a break-off, shown on the calls page after it.
 	notices["partial"] = survey.Text{ZH: "访问中断,已答题目足够,按部分完成(AAPOR 1.2)保存。", EN: "Interview broken off; enough was answered to keep it as a partial interview (AAPOR 1.2)."}
 	notices["breakoff"] = survey.Text{ZH: "访问中断,已答题目不足,样本按中断(AAPOR 2.12)结束。", EN: "Interview broken off with too few answers; the case is closed as a break-off (AAPOR 2.12)."}
+	notices["quotafull"] = survey.Text{ZH: dialer.ErrQuotaFilled.ZH, EN: dialer.ErrQuotaFilled.EN}
+	notices["verified"] = survey.Text{ZH: "回访结果已记录。", EN: "The verification outcome is recorded."}
 	notices["callback"] = survey.Text{ZH: "访问在满意度题目之前中断,样本已放回队列,稍后回拨。", EN: "Interview broken off before the satisfaction questions; the case is back in the queue for a callback."}
 }
 
@@ -509,4 +578,27 @@ func (s *Server) breakOff(c echo.Context) error {
 		return c.Redirect(http.StatusSeeOther, "/calls?msg=breakoff")
 	}
 	return c.Redirect(http.StatusSeeOther, "/calls?msg=callback")
+}
+
+// dialLink is a dial result for a template: the link as a URL the template
+// may put in href (html/template allows only http, https and mailto of
+// itself).
+type dialLink struct {
+	Href    template.URL
+	Display string
+	Placed  bool
+}
+
+// dialSchemes are the links a Dialer may give: telephone URIs and a
+// switch's web pages.
+var dialSchemes = []string{"tel:", "sip:", "sips:", "callto:", "https:", "http:"}
+
+func linkOf(d dialer.DialResult) dialLink {
+	l := dialLink{Display: d.Display, Placed: d.Placed}
+	for _, p := range dialSchemes {
+		if strings.HasPrefix(strings.ToLower(d.Href), p) && !strings.ContainsAny(d.Href, " \"'<>") {
+			l.Href = template.URL(d.Href)
+		}
+	}
+	return l
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"minyi/dialer"
 	"minyi/sampler"
 	"minyi/sql/sqltest"
 	"minyi/survey"
@@ -72,7 +73,13 @@ func newFixture(t *testing.T, rate float64) *fixture {
 		if _, err := sampler.AddPhones(ctx, db, es); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := sampler.CreateWave(ctx, db, sampler.WaveSpec{Name: fx.wave, Rate: rate, MinPerDistrict: 2, ExpectedRate: 0.5, QuestionnaireID: qid}); err != nil {
+		w, err := sampler.CreateWave(ctx, db, sampler.WaveSpec{Name: fx.wave, Rate: rate, MinPerDistrict: 2, ExpectedRate: 0.5, QuestionnaireID: qid})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Tests run at any hour: the fixture's wave calls around the clock
+		// (the calling-hours tests set hours of their own).
+		if err := dialer.SetRules(ctx, db, w.ID, dialer.AllDay()); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := sampler.Draw(ctx, db, fx.wave, 42); err != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -71,7 +72,15 @@ func (s *Server) supervision(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	appts, err := dialer.Appointments(ctx, s.db, w.ID)
+	rules, err := dialer.GetRules(ctx, s.db, w.ID)
+	if err != nil {
+		return err
+	}
+	appts, err := dialer.Appointments(ctx, s.db, w.ID, rules.Grace())
+	if err != nil {
+		return err
+	}
+	verifications, err := dialer.Verifications(ctx, s.db, w.ID)
 	if err != nil {
 		return err
 	}
@@ -96,6 +105,7 @@ func (s *Server) supervision(c echo.Context) error {
 	return s.render(c, http.StatusOK, "supervision", survey.Text{ZH: "督导 · " + w.Name, EN: "Supervision · " + w.Name}, map[string]any{
 		"Wave": w.Name, "Appointments": appts, "Missed": missed, "Calendar": calendarOf(appts),
 		"Stats": stats, "Flagged": flagged, "MinLength": int(MinInterviewLength.Seconds()),
+		"Grace": rules.GraceMinutes, "Verifications": verifications, "VerifySummary": verifySummary(verifications),
 	})
 }
 
@@ -158,4 +168,37 @@ func progressChart(days []dialer.DayCount, ds []dialer.LiveDistrict) chart {
 	c.Total = cum
 	c.Points = strings.Join(pts, " ")
 	return c
+}
+
+// verifyCount is one interviewer's verification call-backs by result.
+type verifyCount struct {
+	Interviewer                               string
+	Open, Confirmed, NotConfirmed, Unresolved int
+}
+
+// verifySummary counts the call-backs per interviewer verified; those not
+// confirmed are what a supervisor looks at.
+func verifySummary(vs []dialer.VerificationRow) []verifyCount {
+	idx := map[string]int{}
+	var out []verifyCount
+	for _, v := range vs {
+		i, ok := idx[v.Interviewer]
+		if !ok {
+			i = len(out)
+			idx[v.Interviewer] = i
+			out = append(out, verifyCount{Interviewer: v.Interviewer})
+		}
+		switch v.Result {
+		case "":
+			out[i].Open++
+		case "confirmed":
+			out[i].Confirmed++
+		case "not_confirmed":
+			out[i].NotConfirmed++
+		default:
+			out[i].Unresolved++
+		}
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].Interviewer < out[b].Interviewer })
+	return out
 }

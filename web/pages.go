@@ -244,6 +244,8 @@ var notices = map[string]survey.Text{
 	"drawn":       {ZH: "抽样完成。", EN: "The sample is drawn."},
 	"wavecreated": {ZH: "轮次已创建。", EN: "The wave is created."},
 	"opened":      {ZH: "已开放新的样本批次(如有符合条件的)。", EN: "New replicates are open (where due)."},
+	"rules":       {ZH: "拨打规则已保存。", EN: "The calling rules are saved."},
+	"converter":   {ZH: "已更新拒访转化员。", EN: "The refusal converter mark is updated."},
 }
 
 func notice(key string) *survey.Text {

@@ -23,6 +23,7 @@ import (
 	"github.com/lib/pq"
 
 	"minyi/dialer"
+	"minyi/sampler"
 	"minyi/survey"
 )
 
@@ -34,6 +35,8 @@ type Options struct {
 	// PartialRule decides what a break-off after the indicators began
 	// counts as; dialer.PartialRule when zero.
 	PartialRule dialer.BreakOffRule
+	// Dialer places calls; preview dialing (a tel: link) by default.
+	Dialer dialer.Dialer
 }
 
 // Server serves the web interface.
@@ -46,8 +49,14 @@ type Server struct {
 	// are immutable once stored.
 	questionnaires sync.Map
 
+	callingMu         sync.Mutex
+	callingWaveCached *sampler.Wave
+	callingRules      dialer.Rules
+	callingWaveAt     time.Time
+
 	districtsMu   sync.Mutex
 	districtCodes map[string]bool
+	districtRows  []sampler.District
 	districtsAt   time.Time
 }
 
@@ -59,6 +68,9 @@ func New(db *sqlx.DB, opt Options) (*Server, error) {
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	if opt.Dialer == nil {
+		opt.Dialer = dialer.Preview{}
 	}
 	p, err := loadPages()
 	if err != nil {

@@ -6,7 +6,7 @@ ON CONFLICT (username) DO NOTHING RETURNING id
 SELECT id, username, display_name, password_hash, role, active FROM users WHERE username = $1
 
 -- name: auth/list-users
-SELECT id, username, display_name, role, active, created_at FROM users ORDER BY role, username
+SELECT id, username, display_name, role, active, refusal_converter, created_at FROM users ORDER BY role, username
 
 -- name: auth/insert-session
 INSERT INTO sessions (token_hash, user_id, csrf_token, expires_at) VALUES ($1, $2, $3, $4)
@@ -37,3 +37,6 @@ SELECT
       AND f.at > coalesce((SELECT max(s.at) FROM sign_in_attempts s WHERE lower(s.username) = lower($1) AND s.ok), '-infinity')) AS by_user,
   (SELECT count(*) FROM sign_in_attempts f WHERE f.address = $2 AND NOT f.ok AND f.at > now() - $3::interval) AS by_address,
   (SELECT max(f.at) FROM sign_in_attempts f WHERE lower(f.username) = lower($1) AND NOT f.ok) AS last_failure
+
+-- name: auth/set-refusal-converter
+UPDATE users SET refusal_converter = $2 WHERE id = $1 RETURNING username

@@ -3,16 +3,44 @@ SELECT id FROM cases WHERE wave_id = $1 AND held_by = $2 AND status <> 'final' A
 ORDER BY id LIMIT 1
 
 -- name: dialer/next-appointment
--- The queue is three probes, each an index range that stops at the first
+-- The queue is a few probes, each an index range that stops at the first
 -- eligible case, so that handing out a case does not sort the whole wave:
--- due appointments first, then retries that are due, then fresh cases of
--- open replicates. SKIP LOCKED lets concurrent interviewers pass each
--- other's candidates instead of queueing on them, and the row lock makes
--- the lease exclusive. Door-to-door cases belong to field lists, not to the
--- telephone queue.
+-- due appointments first, then verification call-backs, conversions of
+-- soft refusals (for refusal converters), retries that are due, and fresh
+-- cases of open replicates. SKIP LOCKED lets concurrent interviewers pass
+-- each other's candidates instead of queueing on them, and the row lock
+-- makes the lease exclusive. Door-to-door cases belong to field lists, not
+-- to the telephone queue.
+-- An appointment is hard: it waits for the interviewer who made it until
+-- $4 after its time; after that it is missed and goes to anyone, and being
+-- the oldest it comes first.
 UPDATE cases SET held_by = $2, held_until = now() + $3::interval, updated_at = now()
 WHERE id = (SELECT id FROM cases
             WHERE wave_id = $1 AND status = 'appointment' AND mode = 'phone' AND next_at <= now()
+              AND (appointment_by IS NULL OR appointment_by = $2 OR next_at <= now() - $4::interval)
+              AND (NOT converter_only OR EXISTS (SELECT 1 FROM users WHERE id = $2 AND refusal_converter))
+              AND (held_by IS NULL OR held_until < now())
+            ORDER BY next_at, id LIMIT 1
+            FOR UPDATE SKIP LOCKED)
+RETURNING id
+
+-- name: dialer/next-verification
+-- A verification call-back goes to anyone but the interviewer verified.
+UPDATE verification_calls SET held_by = $2, held_until = now() + $3::interval, updated_at = now()
+WHERE id = (SELECT id FROM verification_calls
+            WHERE wave_id = $1 AND status = 'open' AND next_at <= now() AND interviewer_id <> $2
+              AND (held_by IS NULL OR held_until < now())
+            ORDER BY next_at, id LIMIT 1
+            FOR UPDATE SKIP LOCKED)
+RETURNING id
+
+-- name: dialer/next-conversion
+-- Soft refusals are called back only by refusal converters; for anyone
+-- else the probe is a one-time false filter and reads nothing.
+UPDATE cases SET held_by = $2, held_until = now() + $3::interval, updated_at = now()
+WHERE id = (SELECT id FROM cases
+            WHERE wave_id = $1 AND status = 'pending' AND mode = 'phone' AND converter_only AND next_at <= now()
+              AND EXISTS (SELECT 1 FROM users WHERE id = $2 AND refusal_converter)
               AND (held_by IS NULL OR held_until < now())
             ORDER BY next_at, id LIMIT 1
             FOR UPDATE SKIP LOCKED)
@@ -21,7 +49,7 @@ RETURNING id
 -- name: dialer/next-retry
 UPDATE cases SET held_by = $2, held_until = now() + $3::interval, updated_at = now()
 WHERE id = (SELECT id FROM cases
-            WHERE wave_id = $1 AND status = 'pending' AND mode = 'phone' AND next_at <= now()
+            WHERE wave_id = $1 AND status = 'pending' AND mode = 'phone' AND NOT converter_only AND next_at <= now()
               AND (held_by IS NULL OR held_until < now())
             ORDER BY next_at, id LIMIT 1
             FOR UPDATE SKIP LOCKED)
@@ -32,7 +60,8 @@ RETURNING id
 -- worked one replicate at a time (STATISTICS.md §3). The first few fresh
 -- cases of each open replicate are the candidates; among those of the
 -- highest priority one is taken at random, which spreads interviewers over
--- the districts and keeps them from all reaching for the same row.
+-- the districts and keeps them from all reaching for the same row. A
+-- district whose quota is full hands out nothing more.
 WITH candidates AS (
     SELECT c.id FROM replicates r
     CROSS JOIN LATERAL (
@@ -41,6 +70,9 @@ WITH candidates AS (
           AND status = 'fresh' AND mode = 'phone' AND (held_by IS NULL OR held_until < now())
         ORDER BY priority DESC, id LIMIT 8) c
     WHERE r.wave_id = $1 AND r.opened_at IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM quota_cells q
+                      WHERE q.wave_id = r.wave_id AND q.district_code = r.district_code
+                        AND q.sex = 0 AND q.age_group = 0 AND q.completes >= q.target)
 )
 UPDATE cases SET held_by = $2, held_until = now() + $3::interval, updated_at = now()
 WHERE id = (SELECT id FROM cases
@@ -58,7 +90,13 @@ FROM cases c JOIN waves w ON w.id = c.wave_id LEFT JOIN districts d ON d.code = 
 WHERE c.id = $1
 
 -- name: dialer/lock-held-case
-SELECT c.id, c.attempts, c.wave_id, w.questionnaire_id, c.mode, coalesce(c.psu, '') AS psu
+SELECT c.id, c.attempts, c.wave_id, w.questionnaire_id, c.mode, coalesce(c.psu, '') AS psu, coalesce(c.district_code, '') AS district_code,
+       coalesce(c.phone, '') AS phone, c.converter_only, c.dayparts_tried, coalesce(c.reached_code, '') AS reached_code,
+       w.calling_from, w.calling_to, w.calling_days, w.appointment_grace, w.max_attempts,
+       w.retry_busy, w.retry_no_answer, w.retry_soft_refusal, w.verify_share, w.quota_by_sex_age,
+       EXISTS (SELECT 1 FROM quota_cells q
+               WHERE q.wave_id = c.wave_id AND q.district_code = c.district_code
+                 AND q.sex = 0 AND q.age_group = 0 AND q.completes >= q.target) AS quota_full
 FROM cases c JOIN waves w ON w.id = c.wave_id
 WHERE c.id = $1 AND c.held_by = $2 AND c.status <> 'final'
 FOR UPDATE OF c
@@ -71,6 +109,7 @@ WITH attempt AS (
     VALUES ($1, $2, $3, $4, $5, $6)
 )
 UPDATE cases SET attempts = attempts + 1, status = $7, final_code = $8, next_at = $9,
+       appointment_by = $10, converter_only = $11, dayparts_tried = $12, reached_code = $13,
        held_by = NULL, held_until = NULL, updated_at = now()
 WHERE id = $1
 
@@ -89,12 +128,115 @@ SELECT id FROM interviews WHERE case_id = $1 AND (interviewer_id = $2 OR idempot
 
 -- name: dialer/dispositions
 -- Each case's disposition: its final code, or for a case still being worked
--- the code of its last attempt, or 3.11 (not yet attempted). A completed
--- interview counts in the district the respondent named at screening.
+-- the 2.x code of its contacts if it was reached, else the code of its last
+-- attempt, or 3.11 (not yet attempted). A completed interview counts in the
+-- district the respondent named at screening.
 SELECT c.id AS case_id, coalesce(i.district_code, c.district_code, '') AS district_code, c.mode, c.attempts,
-       coalesce(c.final_code,
+       coalesce(c.final_code, c.reached_code,
                 (SELECT a.aapor_code FROM attempts a WHERE a.case_id = c.id ORDER BY a.id DESC LIMIT 1),
                 '3.11') AS code
 FROM cases c LEFT JOIN interviews i ON i.case_id = c.id
 WHERE c.wave_id = $1
 ORDER BY c.id
+
+-- name: dialer/get-rules
+SELECT calling_from, calling_to, calling_days, appointment_grace, max_attempts,
+       retry_busy, retry_no_answer, retry_soft_refusal, verify_share, quota_by_sex_age
+FROM waves WHERE id = $1
+
+-- name: dialer/set-rules
+UPDATE waves SET calling_from = $2, calling_to = $3, calling_days = $4, appointment_grace = $5, max_attempts = $6,
+       retry_busy = $7, retry_no_answer = $8, retry_soft_refusal = $9, verify_share = $10, quota_by_sex_age = $11
+WHERE id = $1
+
+-- name: dialer/held-task
+-- The task an interviewer holds in a wave, a case or a verification call.
+SELECT kind, id FROM (
+    (SELECT 'case' AS kind, id FROM cases
+     WHERE wave_id = $1 AND held_by = $2 AND status <> 'final' AND held_until > now() ORDER BY id LIMIT 1)
+    UNION ALL
+    (SELECT 'verification', id FROM verification_calls
+     WHERE wave_id = $1 AND held_by = $2 AND status = 'open' AND held_until > now() ORDER BY id LIMIT 1)
+) t LIMIT 1
+
+-- name: dialer/count-quota
+-- Counts an interview in its quota cells, its district and its sex × age
+-- group, each under its row lock (taken in one order, district first, so
+-- that saves never deadlock); the counts returned say whether it passed a
+-- target. One statement, so that the usual save pays one round trip, and
+-- the last of the save, so that the lock is held only until its commit.
+UPDATE quota_cells SET completes = completes + 1
+WHERE wave_id = $1 AND district_code = $2 AND ((sex = 0 AND age_group = 0) OR (sex = $3 AND age_group = $4))
+RETURNING sex, completes, target
+
+-- name: dialer/ensure-quota
+-- A district's quota cells, made when its first interview is saved: the
+-- district's telephone target from the allocation (none without one) and,
+-- when the wave asks for it, a target per sex × age group in the census
+-- shares of the district (the product of the two margins, rounded up so
+-- that the cells never hold the district under its target).
+INSERT INTO quota_cells (wave_id, district_code, sex, age_group, target)
+SELECT $1::bigint, $2::text, 0, 0, (SELECT greatest(a.target - a.door_target, 0) FROM allocations a WHERE a.wave_id = $1 AND a.district_code = $2)
+UNION ALL
+SELECT a.wave_id, a.district_code, s.category, g.category,
+       ceil(greatest(a.target - a.door_target, 0) * (s.population::float8 / st.total) * (g.population::float8 / gt.total))::int
+FROM allocations a
+JOIN waves w ON w.id = a.wave_id AND w.quota_by_sex_age
+JOIN margins s ON s.district_code = a.district_code AND s.variable = 'sex'
+JOIN margins g ON g.district_code = a.district_code AND g.variable = 'age_group'
+CROSS JOIN LATERAL (SELECT sum(population) AS total FROM margins WHERE district_code = a.district_code AND variable = 'sex') st
+CROSS JOIN LATERAL (SELECT sum(population) AS total FROM margins WHERE district_code = a.district_code AND variable = 'age_group') gt
+WHERE a.wave_id = $1 AND a.district_code = $2 AND st.total > 0 AND gt.total > 0
+ON CONFLICT DO NOTHING
+
+-- name: dialer/close-district
+-- A district whose quota is full: its remaining telephone cases end as
+-- 4.80 (quota filled). A case someone is calling right now is skipped; it
+-- ends as 4.80 when its outcome is recorded.
+WITH closed AS (
+    UPDATE cases SET status = 'final', final_code = '4.80', next_at = NULL, held_by = NULL, held_until = NULL, updated_at = now()
+    WHERE id IN (SELECT id FROM cases
+                 WHERE wave_id = $1 AND stratum = $2 AND mode = 'phone' AND status <> 'final'
+                   AND (held_by IS NULL OR held_until < now())
+                 FOR UPDATE SKIP LOCKED)
+    RETURNING 1
+)
+SELECT count(*) FROM closed
+
+-- name: dialer/quotas
+SELECT q.district_code, coalesce(d.name, '') AS name, q.sex, q.age_group, coalesce(q.target, -1) AS target, q.completes
+FROM quota_cells q LEFT JOIN districts d ON d.code = q.district_code
+WHERE q.wave_id = $1 ORDER BY q.district_code, q.sex, q.age_group
+
+-- name: dialer/sample-verification
+-- Counts the interviewer's complete and, when it is one of the share to
+-- verify, makes its verification call-back.
+WITH c AS (
+    INSERT INTO verification_counters (wave_id, interviewer_id, completes, start) VALUES ($1, $2, 1, random())
+    ON CONFLICT (wave_id, interviewer_id) DO UPDATE SET completes = verification_counters.completes + 1
+    RETURNING completes, start
+)
+INSERT INTO verification_calls (wave_id, interview_id, case_id, interviewer_id, phone, next_at)
+SELECT $1, $3, $4, $2, $5, now() + $6::interval FROM c JOIN waves w ON w.id = $1
+WHERE floor(c.completes * w.verify_share + c.start) > floor((c.completes - 1) * w.verify_share + c.start)
+
+-- name: dialer/get-verification
+SELECT v.id, v.wave_id, v.interview_id, v.case_id, v.phone, v.status, coalesce(v.result, '') AS result, v.attempts,
+       v.next_at, v.held_by, v.held_until, u.username AS interviewer, i.completed_at, i.district_code
+FROM verification_calls v JOIN users u ON u.id = v.interviewer_id JOIN interviews i ON i.id = v.interview_id
+WHERE v.id = $1
+
+-- name: dialer/record-verification
+-- Only the interviewer holding an open call-back can record on it.
+UPDATE verification_calls
+SET attempts = attempts + 1, status = $3, result = $4, next_at = coalesce($5, next_at), note = $6,
+    verified_by = CASE WHEN $3 = 'done' THEN $2::bigint END, held_by = NULL, held_until = NULL, updated_at = now()
+WHERE id = $1 AND held_by = $2 AND status = 'open' AND held_until > now()
+RETURNING id
+
+-- name: dialer/verifications
+SELECT v.id, v.interview_id, v.case_id, u.username AS interviewer, v.status, coalesce(v.result, '') AS result, v.attempts,
+       v.next_at, coalesce(vb.username, '') AS verified_by, v.note, v.updated_at
+FROM verification_calls v JOIN users u ON u.id = v.interviewer_id LEFT JOIN users vb ON vb.id = v.verified_by
+WHERE v.wave_id = $1
+ORDER BY v.status DESC, v.next_at, v.id

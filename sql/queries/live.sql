@@ -7,7 +7,9 @@ SELECT a.district_code, d.name, a.target,
        count(c.id) FILTER (WHERE c.held_by IS NOT NULL AND c.held_until > now() AND c.status <> 'final') AS held,
        (SELECT count(*) FROM interviews i WHERE i.wave_id = a.wave_id AND i.district_code = a.district_code) AS completes,
        (SELECT count(*) FROM replicates r WHERE r.wave_id = a.wave_id AND r.district_code = a.district_code AND r.opened_at IS NOT NULL) AS open_replicates,
-       (SELECT count(*) FROM replicates r WHERE r.wave_id = a.wave_id AND r.district_code = a.district_code) AS replicates
+       (SELECT count(*) FROM replicates r WHERE r.wave_id = a.wave_id AND r.district_code = a.district_code) AS replicates,
+       EXISTS (SELECT 1 FROM quota_cells q WHERE q.wave_id = a.wave_id AND q.district_code = a.district_code
+                 AND q.sex = 0 AND q.age_group = 0 AND q.completes >= q.target) AS quota_full
 FROM allocations a
 JOIN districts d ON d.code = a.district_code
 LEFT JOIN cases c ON c.wave_id = a.wave_id AND c.stratum = a.district_code

@@ -25,6 +25,8 @@
           Array.prototype.forEach.call(tr.querySelectorAll("[data-f]"), function (el) {
             set(el, row[el.getAttribute("data-f")]);
           });
+          var full = tr.querySelector("[data-quota-full]");
+          if (full) full.hidden = !row.quota_full;
         });
         var u = document.getElementById("live-updated");
         if (u) u.setAttribute("data-at", new Date().toISOString());

@@ -1,0 +1,50 @@
+package dialer
+
+import (
+	"context"
+	"strings"
+)
+
+// Dialer places calls. The case page asks it how to call a case's number;
+// preview dialing (the default) only gives a tel: link that the
+// interviewer's phone or softphone dials, and a switch integration can
+// place the call itself and say so.
+type Dialer interface {
+	Dial(ctx context.Context, c *Case) (DialResult, error)
+}
+
+// DialResult is what the interviewer sees to make the call.
+type DialResult struct {
+	// Href is the link the number is shown with (a tel: URI for preview
+	// dialing); empty when the switch has already placed the call.
+	Href string
+	// Display is the number as shown to the interviewer.
+	Display string
+	// Placed reports that the call was placed by the switch.
+	Placed bool
+}
+
+// Preview is preview dialing: the interviewer sees the number and dials
+// it with one click on its tel: link.
+type Preview struct{}
+
+// Dial returns the tel: link of the case's number.
+func (Preview) Dial(_ context.Context, c *Case) (DialResult, error) {
+	return DialResult{Href: TelURI(c.Phone), Display: c.Phone}, nil
+}
+
+// TelURI is the tel: URI of a number (RFC 3966): only digits and a leading
+// +, so that spaces, dashes or anything stored with the number cannot
+// change the link.
+func TelURI(phone string) string {
+	var b strings.Builder
+	for i, r := range strings.TrimSpace(phone) {
+		if r >= '0' && r <= '9' || r == '+' && i == 0 {
+			b.WriteRune(r)
+		}
+	}
+	if b.Len() == 0 {
+		return ""
+	}
+	return "tel:" + b.String()
+}
