@@ -26,6 +26,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"minyi/dialer"
 	"minyi/sampler"
 	"minyi/sql"
 	"minyi/survey"
@@ -56,6 +57,7 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 	only := fs.String("only", "", "只运行这些基准(逗号分隔)/ run only these benchmarks, comma-separated: "+strings.Join(benchNames, ", "))
 	soak := fs.Duration("soak", 10*time.Minute, "耐久测试时长 / how long the soak runs")
 	soakN := fs.Int("soak-interviewers", 200, "耐久测试的模拟访员人数 / simulated interviewers in the soak")
+	nextN := fs.Int("next-case-interviewers", 200, "下一个样本基准的模拟访员人数 / simulated interviewers in the next-case benchmark")
 	scale := fs.Float64("scale", 1, "抽样框规模,1 = 2010 年普查的 2880 万常住人口 / frame size as a share of the 28.8 million residents of the 2010 census (0.01 for a quick run)")
 	if _, err := parse(fs, args); err != nil {
 		return err
@@ -95,6 +97,13 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		results = append(results, res...)
+	}
+	if selected[benchNextCaseName] {
+		res, err := benchNextCase(ctx, b, *nextN, *duration, progress)
+		if err != nil {
+			return err
+		}
+		results = append(results, res)
 	}
 	if selected[benchSoakName] {
 		res, err := benchSoak(ctx, b, *soakN, *soak, *memprofile, progress)
@@ -172,7 +181,8 @@ func newBenchDB(dataDir string) (*benchDB, error) {
 	b := &benchDB{name: fmt.Sprintf("minyi_bench_%d", os.Getpid())}
 	adminDSN := os.Getenv("DATABASE_URL")
 	if adminDSN == "" {
-		c, err := sql.StartCluster(dataDir, sql.ClusterOptions{})
+		// Room for pgbench's 200 clients beside the server's pool.
+		c, err := sql.StartCluster(dataDir, sql.ClusterOptions{Settings: []string{"max_connections = 320"}})
 		if err != nil {
 			return nil, err
 		}
@@ -267,7 +277,12 @@ func seedBenchWave(ctx context.Context, b *benchDB, name string) (*sampler.Wave,
 	if err != nil {
 		return nil, err
 	}
-	return sampler.CreateWave(ctx, b.db, sampler.WaveSpec{Name: name, Rate: 0.002, QuestionnaireID: qid})
+	w, err := sampler.CreateWave(ctx, b.db, sampler.WaveSpec{Name: name, Rate: 0.002, QuestionnaireID: qid})
+	if err != nil {
+		return nil, err
+	}
+	// Benchmarks run at any hour: the wave calls around the clock.
+	return w, dialer.SetRules(ctx, b.db, w.ID, dialer.AllDay())
 }
 
 // benchSubmit measures interview submission over HTTP — the interviewer's
@@ -399,7 +414,7 @@ func benchSubmit(ctx context.Context, b *benchDB, clients int, d time.Duration, 
 	if err := b.db.GetContext(ctx, &maxCase, `SELECT max(id) FROM cases`); err != nil {
 		return res, err
 	}
-	tps, err := pgbench(ctx, b, clients, d, benchTransaction(w.ID, *w.QuestionnaireID, ids[0], maxCase))
+	tps, err := pgbench(ctx, b, clients, d, benchTransaction(w.ID, *w.QuestionnaireID, ids[0], ids[len(ids)-1], maxCase))
 	if err != nil {
 		return res, err
 	}
@@ -411,18 +426,36 @@ func benchSubmit(ctx context.Context, b *benchDB, clients int, d time.Duration, 
 }
 
 // benchTransaction is what one submission does in the database, in
-// pgbench's script language.
-func benchTransaction(waveID, qid, userID, maxCase int64) string {
+// pgbench's script language: lock the case (with its wave's rules and
+// quota state), insert the interview, sample it for verification, record
+// the attempt and close the case, and count the quota last.
+func benchTransaction(waveID, qid, firstUser, lastUser, maxCase int64) string {
 	answers := `{"s1": "1", "s2": "1", "district": "500101", "sex": "1", "age_group": "2", "urban": "1", "q01": "2", "q02": "3", "q03": "4", "q04": "5", "q05": "1", "q06": "2", "q07": "3", "q08": "4", "q09": "5", "q10": "1", "q11": "2", "q12": "3", "q13": "4"}`
-	return fmt.Sprintf(`\set cid random(1, %d)
+	return fmt.Sprintf(`\set cid random(1, %[1]d)
+\set uid random(%[4]d, %[6]d)
 BEGIN;
-SELECT c.id, c.attempts, c.wave_id, w.questionnaire_id FROM cases c JOIN waves w ON w.id = c.wave_id WHERE c.id = :cid FOR UPDATE OF c;
+SELECT c.id, c.attempts, c.wave_id, w.questionnaire_id, coalesce(c.district_code, '') AS district_code,
+       coalesce(c.phone, '') AS phone, c.converter_only, c.dayparts_tried, coalesce(c.reached_code, '') AS reached_code,
+       w.calling_from, w.calling_to, w.calling_days, w.appointment_grace, w.max_attempts,
+       w.retry_busy, w.retry_no_answer, w.retry_soft_refusal, w.verify_share, w.quota_by_sex_age,
+       EXISTS (SELECT 1 FROM quota_cells q WHERE q.wave_id = c.wave_id AND q.district_code = c.district_code
+                 AND q.sex = 0 AND q.age_group = 0 AND q.completes >= q.target) AS quota_full
+  FROM cases c JOIN waves w ON w.id = c.wave_id WHERE c.id = :cid FOR UPDATE OF c;
 INSERT INTO interviews (wave_id, questionnaire_id, interviewer_id, district_code, mode, sex, age_group, answers, idempotency_key, source, started_at)
-  VALUES (%d, %d, %d, '500101', 'phone', 1, 2, '%s', gen_random_uuid()::text, 'cati', now()) ON CONFLICT DO NOTHING RETURNING id;
-WITH attempt AS (INSERT INTO attempts (case_id, interviewer_id, outcome, aapor_code, final, appointment_at) VALUES (:cid, %d, 'complete', '1.1', true, NULL))
-  UPDATE cases SET attempts = attempts + 1, status = 'pending', final_code = NULL, next_at = NULL, held_by = held_by, updated_at = now() WHERE id = :cid;
+  VALUES (%[2]d, %[3]d, :uid, '500101', 'phone', 1, 2, '%[5]s', gen_random_uuid()::text, 'cati', now()) ON CONFLICT DO NOTHING RETURNING id AS iid \gset
+WITH c AS (INSERT INTO verification_counters (wave_id, interviewer_id, completes, start) VALUES (%[2]d, :uid, 1, random())
+    ON CONFLICT (wave_id, interviewer_id) DO UPDATE SET completes = verification_counters.completes + 1 RETURNING completes, start)
+  INSERT INTO verification_calls (wave_id, interview_id, case_id, interviewer_id, phone, next_at)
+  SELECT %[2]d, :iid, :cid, :uid, '13902300001', now() + interval '3600 seconds' FROM c JOIN waves w ON w.id = %[2]d
+  WHERE floor(c.completes * w.verify_share + c.start) > floor((c.completes - 1) * w.verify_share + c.start);
+WITH attempt AS (INSERT INTO attempts (case_id, interviewer_id, outcome, aapor_code, final, appointment_at) VALUES (:cid, :uid, 'complete', '1.1', true, NULL))
+  UPDATE cases SET attempts = attempts + 1, status = 'pending', final_code = NULL, next_at = NULL, appointment_by = NULL, converter_only = false,
+         dayparts_tried = dayparts_tried | 1, reached_code = NULL, held_by = held_by, updated_at = now() WHERE id = :cid;
+UPDATE quota_cells SET completes = completes + 1
+  WHERE wave_id = %[2]d AND district_code = '500101' AND ((sex = 0 AND age_group = 0) OR (sex = 1 AND age_group = 2))
+  RETURNING sex, completes, target;
 COMMIT;
-`, maxCase, waveID, qid, userID, answers, userID)
+`, maxCase, waveID, qid, firstUser, answers, lastUser)
 }
 
 var tpsRe = regexp.MustCompile(`tps = ([0-9.]+) \(without initial connection time\)`)

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"minyi/dialer"
 	"minyi/sampler"
@@ -131,8 +132,9 @@ func cmdUsers(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fs := newFlags(e, "users add", "users add USERNAME --role admin|supervisor|interviewer|field_interviewer|office [--name NAME] [--password-stdin]")
+	fs := newFlags(e, "users add", "users add USERNAME --role admin|supervisor|interviewer|field_interviewer|office [--name NAME] [--password-stdin] [--refusal-converter]")
 	role := fs.String("role", "", "角色 / role")
+	converter := fs.Bool("refusal-converter", false, "拒访转化员:回拨婉拒的样本 / refusal converter: calls soft refusals back")
 	name := fs.String("name", "", "姓名 / display name")
 	stdin := fs.Bool("password-stdin", false, "从标准输入读取密码,否则随机生成并打印 / read the password from stdin, else generate and print one")
 	pos, err := parse(fs, rest)
@@ -168,7 +170,17 @@ func cmdUsers(ctx context.Context, e *env, args []string) error {
 	if !created {
 		return survey.Errorf(survey.EConflict, "用户 %q 已存在", "user %q already exists", pos[0])
 	}
-	if err := survey.AuditNow(ctx, db.DB, survey.AuditEntry{Actor: "minyi users add", Action: "user-add", Subject: pos[0], Details: map[string]string{"role": *role}}); err != nil {
+	if *converter {
+		var id int64
+		if err := db.GetContext(ctx, &id, `SELECT id FROM users WHERE username = $1`, pos[0]); err != nil {
+			return err
+		}
+		if _, err := web.SetRefusalConverter(ctx, db.DB, id, true); err != nil {
+			return err
+		}
+	}
+	if err := survey.AuditNow(ctx, db.DB, survey.AuditEntry{Actor: "minyi users add", Action: "user-add", Subject: pos[0],
+		Details: map[string]string{"role": *role, "refusal_converter": strconv.FormatBool(*converter)}}); err != nil {
 		return err
 	}
 	if *stdin {
@@ -223,7 +235,7 @@ func cmdWave(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fs := newFlags(e, "wave create", "wave create NAME [--rate 0.002] [--modes phone,door] [--min 2] [--expected 0.5]")
+	fs := newFlags(e, "wave create", "wave create NAME [--rate 0.002] [--modes phone,door] [--min 2] [--expected 0.5] [--calling-hours 09:00-21:00] [--calling-days mon-sun] [--max-attempts 6] …")
 	rate := fs.Float64("rate", 0.002, "抽样比例 / sampling rate")
 	modes := fs.String("modes", "phone", "调查方式 / modes: phone, door or phone,door")
 	min := fs.Int("min", 2, "每区县最少完成数 / minimum completes per district")
@@ -236,8 +248,29 @@ func cmdWave(ctx context.Context, e *env, args []string) error {
 	freshness := fs.Int("freshness-months", 0, "排除最近 K 个月受访过的对象(0:不排除)/ leave out units interviewed in the last K months (0: off)")
 	assessment := fs.Float64("assessment-weight", 0.30, "民调在区县领导班子考核中的权重 / the poll's weight in the leadership assessment")
 	districtRates := fs.String("district-rates", "", "各区县预期完成率,例如 500101=0.4,500102=0.6 / per-district expected completion rates")
+	def := dialer.DefaultRules
+	hours := fs.String("calling-hours", def.HoursText(), "拨打时段(北京时间)/ calling hours, Asia/Shanghai, e.g. 09:00-21:00")
+	days := fs.String("calling-days", def.DaysText(), "拨打日,如 mon-fri 或 1-5,7 / calling days, e.g. mon-fri or 1-5,7")
+	grace := fs.Int("appointment-grace", def.GraceMinutes, "预约在约定时间后保留给预约访员的分钟数 / minutes an appointment stays with its maker after its time")
+	maxAttempts := fs.Int("max-attempts", def.MaxAttempts, "每个样本最多拨打次数 / maximum attempts per case")
+	retryBusy := fs.Duration("retry-busy", time.Duration(def.RetryBusy)*time.Minute, "占线后重拨间隔 / delay after a busy line")
+	retryNoAnswer := fs.Duration("retry-no-answer", time.Duration(def.RetryNoAnswer)*time.Minute, "无人接听后重拨间隔 / delay after no answer")
+	retrySoft := fs.Duration("retry-soft-refusal", time.Duration(def.RetrySoftRefusal)*time.Minute, "婉拒后转化员再访间隔 / delay before a converter calls a soft refusal")
+	verifyShare := fs.Float64("verify-share", def.VerifyShare, "每位访员完成访问的回访比例 / share of each interviewer's completes called back to verify")
+	quotaSexAge := fs.Bool("quota-by-sex-age", false, "配额再按性别×年龄组 / quotas also by sex × age group")
 	pos, err := parse(fs, rest)
 	if err != nil {
+		return err
+	}
+	rules := dialer.Rules{GraceMinutes: *grace, MaxAttempts: *maxAttempts, RetryBusy: int(retryBusy.Minutes()),
+		RetryNoAnswer: int(retryNoAnswer.Minutes()), RetrySoftRefusal: int(retrySoft.Minutes()), VerifyShare: *verifyShare, QuotaBySexAge: *quotaSexAge}
+	if rules.From, rules.To, err = dialer.ParseHours(*hours); err != nil {
+		return err
+	}
+	if rules.Days, err = dialer.ParseDays(*days); err != nil {
+		return err
+	}
+	if err := rules.Check(); err != nil {
 		return err
 	}
 	if len(pos) != 1 {
@@ -267,7 +300,11 @@ func cmdWave(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "已创建轮次 / created wave %s (rate %g, modes %s)\n", w.Name, w.Rate, strings.Join(w.Modes, ","))
+	if err := dialer.SetRules(ctx, db.DB, w.ID, rules); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "已创建轮次 / created wave %s (rate %g, modes %s, calling %s %s, at most %d attempts)\n",
+		w.Name, w.Rate, strings.Join(w.Modes, ","), rules.HoursText(), rules.DaysText(), rules.MaxAttempts)
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/big"
 
+	"minyi/dialer"
 	"minyi/sampler"
 	"minyi/sql"
 	"minyi/survey"
@@ -103,6 +104,11 @@ func prepareDemo(ctx context.Context, e *env, db *sql.DB) error {
 	w, err := sampler.GetWave(ctx, db.DB, DemoWave)
 	if survey.ErrorCode(err) == survey.ENotFound {
 		w, err = sampler.CreateWave(ctx, db.DB, sampler.WaveSpec{Name: DemoWave, Rate: 0.002, MinPerDistrict: 2, ExpectedRate: 0.5, QuestionnaireID: qid})
+		if err == nil {
+			// A demonstration is shown at any hour: its wave calls around
+			// the clock (a real wave keeps 09:00–21:00 unless told otherwise).
+			err = dialer.SetRules(ctx, db.DB, w.ID, dialer.AllDay())
+		}
 	}
 	if err != nil {
 		return err

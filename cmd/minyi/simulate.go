@@ -61,6 +61,7 @@ type simulation struct {
 	base      string
 	stop      context.CancelFunc
 	wave      *sampler.Wave
+	rules     dialer.Rules
 	q         *survey.Questionnaire
 	districts []string
 	agents    []*agent
@@ -95,7 +96,11 @@ func newSimulation(ctx context.Context, db *sqlx.DB, waveName string, n int, thi
 	if err != nil {
 		return nil, err
 	}
-	s := &simulation{db: db, wave: w, q: q, think: think}
+	rules, err := dialer.GetRules(ctx, db, w.ID)
+	if err != nil {
+		return nil, err
+	}
+	s := &simulation{db: db, wave: w, rules: rules, q: q, think: think}
 	for _, d := range ds {
 		s.districts = append(s.districts, d.Code)
 	}
@@ -148,6 +153,7 @@ type simReport struct {
 	Outcomes   map[string]int64
 	Interviews int64
 	NoCase     int64
+	Closed     int64 // next-case requests outside the wave's calling hours
 	Errors     int64
 	FirstError string
 	Violations []string
@@ -158,7 +164,7 @@ type simReport struct {
 func (s *simulation) run(ctx context.Context, d time.Duration, interval time.Duration, sample func(elapsed time.Duration)) simReport {
 	rep := simReport{Outcomes: map[string]int64{}}
 	var mu sync.Mutex
-	var interviews, noCase, errs atomic.Int64
+	var interviews, noCase, closed, errs atomic.Int64
 	deadline := time.Now().Add(d)
 	var wg sync.WaitGroup
 	for i, a := range s.agents {
@@ -168,7 +174,7 @@ func (s *simulation) run(ctx context.Context, d time.Duration, interval time.Dur
 			var lat []time.Duration
 			outcomes := map[string]int64{}
 			for time.Now().Before(deadline) && ctx.Err() == nil {
-				err := s.step(i, a, &lat, outcomes, &interviews, &noCase)
+				err := s.step(i, a, &lat, outcomes, &interviews, &noCase, &closed)
 				if err != nil {
 					if errs.Add(1) == 1 {
 						mu.Lock()
@@ -206,7 +212,7 @@ func (s *simulation) run(ctx context.Context, d time.Duration, interval time.Dur
 	}
 	wg.Wait()
 	rep.Duration = time.Since(start)
-	rep.Interviews, rep.NoCase, rep.Errors = interviews.Load(), noCase.Load(), errs.Load()
+	rep.Interviews, rep.NoCase, rep.Closed, rep.Errors = interviews.Load(), noCase.Load(), closed.Load(), errs.Load()
 	return rep
 }
 
@@ -216,7 +222,7 @@ var (
 )
 
 // step is one case: ask for it, "call", record what happened.
-func (s *simulation) step(i int, a *agent, lat *[]time.Duration, outcomes map[string]int64, interviews, noCase *atomic.Int64) error {
+func (s *simulation) step(i int, a *agent, lat *[]time.Duration, outcomes map[string]int64, interviews, noCase, closed *atomic.Int64) error {
 	t0 := time.Now()
 	res, err := s.post(a, "/calls/next", url.Values{})
 	*lat = append(*lat, time.Since(t0))
@@ -228,6 +234,15 @@ func (s *simulation) step(i int, a *agent, lat *[]time.Duration, outcomes map[st
 		noCase.Add(1)
 		time.Sleep(200 * time.Millisecond)
 		return nil
+	}
+	if res.StatusCode == http.StatusConflict {
+		// Outside the wave's calling hours.
+		closed.Add(1)
+		time.Sleep(200 * time.Millisecond)
+		return nil
+	}
+	if id, ok := strings.CutPrefix(loc, "/verifications/"); ok {
+		return s.verify(a, id, outcomes)
 	}
 	id, ok := strings.CutPrefix(loc, "/cases/")
 	if !ok {
@@ -247,7 +262,9 @@ func (s *simulation) step(i int, a *agent, lat *[]time.Duration, outcomes map[st
 		o := pickOutcome(a.rng)
 		form := url.Values{"outcome": {o}}
 		if o == "appointment" {
-			form.Set("appointment", time.Now().In(sampler.Shanghai).Add(time.Duration(1+a.rng.IntN(3))*time.Hour).Format("2006-01-02T15:04"))
+			// A time the respondent names, within the calling hours.
+			at := s.rules.NextOpen(time.Now().Add(time.Duration(1+a.rng.IntN(3)) * time.Hour).Truncate(time.Minute))
+			form.Set("appointment", at.In(sampler.Shanghai).Format("2006-01-02T15:04"))
 		}
 		s.holders.Delete(caseID)
 		res, err := s.post(a, "/cases/"+id+"/outcome", form)
@@ -269,8 +286,10 @@ func pickOutcome(rng *rand.Rand) string {
 	switch {
 	case r < 0.45:
 		return "no_answer"
-	case r < 0.62:
+	case r < 0.57:
 		return "refusal"
+	case r < 0.62:
+		return "soft_refusal"
 	case r < 0.75:
 		return "busy"
 	case r < 0.85:
@@ -308,7 +327,11 @@ func (s *simulation) interview(i int, a *agent, caseID int64, outcomes map[strin
 	if err != nil {
 		return err
 	}
-	if loc := res.Header.Get("Location"); loc != "/calls?msg=saved" {
+	if loc := res.Header.Get("Location"); loc == "/calls?msg=quotafull" {
+		// The respondent's district had its interviews: not kept.
+		outcomes["quota_filled"]++
+		return nil
+	} else if loc != "/calls?msg=saved" {
 		return fmt.Errorf("interview on case %d: %d %s", caseID, res.StatusCode, loc)
 	}
 	s.acked.Store(key, caseID)
@@ -327,6 +350,30 @@ func formKey(page string) (key, started string, ok bool) {
 	}
 	return strings.Clone(km[1]), strings.Clone(sm[1]), true
 }
+
+// verify makes a verification call-back: mostly confirmed, sometimes not
+// answered, rarely denied. Its outcomes are no attempts on cases.
+func (s *simulation) verify(a *agent, id string, outcomes map[string]int64) error {
+	o := "confirmed"
+	switch r := a.rng.Float64(); {
+	case r < 0.1:
+		o = "no_answer"
+	case r < 0.13:
+		o = "not_confirmed"
+	}
+	res, err := s.post(a, "/verifications/"+id+"/outcome", url.Values{"outcome": {o}})
+	if err != nil {
+		return err
+	}
+	if res.StatusCode != http.StatusSeeOther {
+		return fmt.Errorf("verification %s: %d", id, res.StatusCode)
+	}
+	outcomes[verifyPrefix+o]++
+	return nil
+}
+
+// verifyPrefix marks verification outcomes in the report.
+const verifyPrefix = "verify:"
 
 func (s *simulation) screenOut(i int, a *agent, caseID int64, outcomes map[string]int64) error {
 	path := "/cases/" + strconv.FormatInt(caseID, 10) + "/interview"
@@ -440,8 +487,10 @@ func (s *simulation) check(ctx context.Context, rep *simReport) error {
 		return err
 	}
 	var acked int64
-	for _, v := range rep.Outcomes {
-		acked += v
+	for k, v := range rep.Outcomes {
+		if !strings.HasPrefix(k, verifyPrefix) {
+			acked += v
+		}
 	}
 	if attempts != acked {
 		rep.Violations = append(rep.Violations, fmt.Sprintf("%d attempts stored for %d acknowledged outcomes", attempts, acked))
@@ -467,9 +516,9 @@ func (r *simReport) percentile(p float64) time.Duration {
 }
 
 func (r *simReport) print(e *env) {
-	fmt.Fprintf(e.stdout, "时长 / duration %s: next-case %d 次 / requests (%.0f/s), p50 %s, p99 %s; 访问 / interviews %d; 暂无样本 / no case %d; 错误 / errors %d\n",
+	fmt.Fprintf(e.stdout, "时长 / duration %s: next-case %d 次 / requests (%.0f/s), p50 %s, p99 %s; 访问 / interviews %d; 暂无样本 / no case %d; 拨打时段外 / outside calling hours %d; 错误 / errors %d\n",
 		r.Duration.Round(time.Millisecond), len(r.NextCase), float64(len(r.NextCase))/r.Duration.Seconds(),
-		r.percentile(0.5).Round(time.Microsecond), r.percentile(0.99).Round(time.Microsecond), r.Interviews, r.NoCase, r.Errors)
+		r.percentile(0.5).Round(time.Microsecond), r.percentile(0.99).Round(time.Microsecond), r.Interviews, r.NoCase, r.Closed, r.Errors)
 	var keys []string
 	for k := range r.Outcomes {
 		keys = append(keys, k)

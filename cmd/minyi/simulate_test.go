@@ -15,7 +15,9 @@ func TestSimulate(t *testing.T) {
 	dsn := sqltest.NewDatabase(t)
 	mustRun(t, dsn, "districts", "import", writeFile(t, "d.csv", "code,name,resident_population\n500101,万州区,100000\n500102,涪陵区,50000\n"))
 	importPhoneFrame(t, dsn, 21, 1500, "500101", "500102")
-	mustRun(t, dsn, "wave", "create", "sim", "--rate", "0.002", "--expected", "0.3")
+	// Around the clock, so that the test runs at any hour; half the
+	// completes become verification calls.
+	mustRun(t, dsn, "wave", "create", "sim", "--rate", "0.002", "--expected", "0.3", "--calling-hours", "00:00-24:00", "--verify-share", "0.5")
 	mustRun(t, dsn, "sample", "draw", "--wave", "sim", "--seed", "5")
 	out := mustRun(t, dsn, "simulate", "--wave", "sim", "--interviewers", "6", "--duration", "3s")
 	for _, want := range []string{"errors 0", "complete", "no_answer", "refusal"} {
