@@ -66,17 +66,21 @@ func benchNextCase(ctx context.Context, b *benchDB, n int, d time.Duration, prog
 	}
 	script := nextCaseScript(w.ID, *w.QuestionnaireID, first)
 	// The two sides take turns, twice each, so that a change in the
-	// machine's load meanwhile weighs on both alike.
-	const rounds = 2
+	// machine's load meanwhile weighs on both alike (once for a run too
+	// short to halve: pgbench counts whole seconds).
+	rounds := 2
+	if d < 2*time.Second {
+		rounds = 1
+	}
 	total := simReport{Outcomes: map[string]int64{}}
 	var ours, theirs time.Duration
 	var pgTx float64
 	for r := 0; r < rounds; r++ {
-		fmt.Fprintf(progress, "bench: next case: %d interviewers over HTTP for %s…\n", n, d/rounds)
+		fmt.Fprintf(progress, "bench: next case: %d interviewers over HTTP for %s…\n", n, d/time.Duration(rounds))
 		if profileTo != nil && r == 0 {
 			pprof.StartCPUProfile(profileTo)
 		}
-		rep := sim.run(ctx, d/rounds, 0, nil)
+		rep := sim.run(ctx, d/time.Duration(rounds), 0, nil)
 		if profileTo != nil && r == 0 {
 			pprof.StopCPUProfile()
 		}
@@ -90,13 +94,14 @@ func benchNextCase(ctx context.Context, b *benchDB, n int, d time.Duration, prog
 			total.FirstError = rep.FirstError
 		}
 		ours += rep.Duration
-		fmt.Fprintf(progress, "bench: next case: pgbench, %d clients for %s…\n", n, d/rounds)
-		tps, err := pgbench(ctx, b, n, d/rounds, script)
+		turn := max(time.Second, d/time.Duration(rounds)).Truncate(time.Second)
+		fmt.Fprintf(progress, "bench: next case: pgbench, %d clients for %s…\n", n, turn)
+		tps, err := pgbench(ctx, b, n, turn, script)
 		if err != nil {
 			return res, err
 		}
-		pgTx += tps * (d / rounds).Seconds()
-		theirs += d / rounds
+		pgTx += tps * turn.Seconds()
+		theirs += turn
 	}
 	// After the run: no case held twice, no attempt lost, every
 	// acknowledged interview stored.

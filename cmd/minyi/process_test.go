@@ -173,7 +173,7 @@ func TestBenchPrintsJSON(t *testing.T) {
 	// The soak runs `minyi serve`, which this test binary is not.
 	benchServerBinary = buildMinyi(t)
 	t.Cleanup(func() { benchServerBinary = "" })
-	out := mustRun(t, sqltest.NewDatabase(t), "bench", "--json", "--duration", "1s", "--clients", "4", "--scale", "0.0005", "--soak", "4s", "--soak-interviewers", "8")
+	out := mustRun(t, sqltest.NewDatabase(t), "bench", "--json", "--duration", "1s", "--clients", "4", "--scale", "0.0005", "--soak", "4s", "--soak-interviewers", "8", "--next-case-interviewers", "8")
 	names := map[string]bool{}
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		var r BenchResult
@@ -185,7 +185,7 @@ func TestBenchPrintsJSON(t *testing.T) {
 		}
 		names[r.Name] = true
 	}
-	for _, want := range []string{"interview-submit-http", "frame-import-phone", "sample-draw-phone", "soak-interviewers", "scores"} {
+	for _, want := range []string{"interview-submit-http", "frame-import-phone", "sample-draw-phone", "soak-interviewers", "scores", "next-case-http"} {
 		if !names[want] {
 			t.Errorf("no result for %s:\n%s", want, out)
 		}
