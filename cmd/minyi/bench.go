@@ -336,6 +336,10 @@ func benchSubmit(ctx context.Context, b *benchDB, clients int, d time.Duration, 
 	go srv.Serve(sctx, ln)
 	base := "http://" + ln.Addr().String()
 
+	var districts []string
+	if err := b.db.SelectContext(ctx, &districts, `SELECT code FROM districts ORDER BY code`); err != nil {
+		return res, err
+	}
 	form := url.Values{"q_s1": {"1"}, "q_s2": {"1"}, "q_district": {"500101"}, "q_sex": {"1"}, "q_age_group": {"2"}, "q_urban": {"1"}}
 	for i := 1; i <= 13; i++ {
 		form.Set(fmt.Sprintf("q_q%02d", i), strconv.Itoa(1+i%5))
@@ -364,6 +368,9 @@ func benchSubmit(ctx context.Context, b *benchDB, clients int, d time.Duration, 
 					f[key] = v
 				}
 				f.Set("key", fmt.Sprintf("%s-%d", wk.token[:12], k))
+				// Respondents live all over the city, as in a real wave:
+				// each district's quota row is one save's at a time.
+				f.Set("q_district", districts[(k+i)%len(districts)])
 				req, _ := http.NewRequest(http.MethodPost, base+"/cases/"+strconv.FormatInt(caseID, 10)+"/interview", strings.NewReader(f.Encode()))
 				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 				req.Header.Set("X-CSRF-Token", wk.csrf)
@@ -414,7 +421,7 @@ func benchSubmit(ctx context.Context, b *benchDB, clients int, d time.Duration, 
 	if err := b.db.GetContext(ctx, &maxCase, `SELECT max(id) FROM cases`); err != nil {
 		return res, err
 	}
-	tps, err := pgbench(ctx, b, clients, d, benchTransaction(w.ID, *w.QuestionnaireID, ids[0], ids[len(ids)-1], maxCase))
+	tps, err := pgbench(ctx, b, clients, d, benchTransaction(w.ID, *w.QuestionnaireID, ids[0], ids[len(ids)-1], maxCase, districts))
 	if err != nil {
 		return res, err
 	}
@@ -429,12 +436,14 @@ func benchSubmit(ctx context.Context, b *benchDB, clients int, d time.Duration, 
 // pgbench's script language: lock the case (with its wave's rules and
 // quota state), insert the interview, sample it for verification, record
 // the attempt and close the case, and count the quota last.
-func benchTransaction(waveID, qid, firstUser, lastUser, maxCase int64) string {
+func benchTransaction(waveID, qid, firstUser, lastUser, maxCase int64, districts []string) string {
+	district := fmt.Sprintf("(ARRAY['%s'])[:d]", strings.Join(districts, "','"))
 	answers := `{"s1": "1", "s2": "1", "district": "500101", "sex": "1", "age_group": "2", "urban": "1", "q01": "2", "q02": "3", "q03": "4", "q04": "5", "q05": "1", "q06": "2", "q07": "3", "q08": "4", "q09": "5", "q10": "1", "q11": "2", "q12": "3", "q13": "4"}`
 	return fmt.Sprintf(`\set cid random(1, %[1]d)
 \set uid random(%[4]d, %[6]d)
+\set d random(1, %[8]d)
 BEGIN;
-SELECT c.id, c.attempts, c.wave_id, w.questionnaire_id, coalesce(c.district_code, '') AS district_code,
+SELECT c.id, c.attempts, c.wave_id, w.questionnaire_id, c.mode, coalesce(c.psu, '') AS psu, coalesce(c.district_code, '') AS district_code,
        coalesce(c.phone, '') AS phone, c.converter_only, c.dayparts_tried, coalesce(c.reached_code, '') AS reached_code,
        w.calling_from, w.calling_to, w.calling_days, w.appointment_grace, w.max_attempts,
        w.retry_busy, w.retry_no_answer, w.retry_soft_refusal, w.verify_share, w.quota_by_sex_age,
@@ -442,7 +451,7 @@ SELECT c.id, c.attempts, c.wave_id, w.questionnaire_id, coalesce(c.district_code
                  AND q.sex = 0 AND q.age_group = 0 AND q.completes >= q.target) AS quota_full
   FROM cases c JOIN waves w ON w.id = c.wave_id WHERE c.id = :cid FOR UPDATE OF c;
 INSERT INTO interviews (wave_id, questionnaire_id, interviewer_id, district_code, mode, sex, age_group, answers, idempotency_key, source, started_at)
-  VALUES (%[2]d, %[3]d, :uid, '500101', 'phone', 1, 2, '%[5]s', gen_random_uuid()::text, 'cati', now()) ON CONFLICT DO NOTHING RETURNING id AS iid \gset
+  VALUES (%[2]d, %[3]d, :uid, %[7]s, 'phone', 1, 2, '%[5]s', gen_random_uuid()::text, 'cati', now()) ON CONFLICT DO NOTHING RETURNING id AS iid \gset
 WITH c AS (INSERT INTO verification_counters (wave_id, interviewer_id, completes, start) VALUES (%[2]d, :uid, 1, random())
     ON CONFLICT (wave_id, interviewer_id) DO UPDATE SET completes = verification_counters.completes + 1 RETURNING completes, start)
   INSERT INTO verification_calls (wave_id, interview_id, case_id, interviewer_id, phone, next_at)
@@ -452,10 +461,10 @@ WITH attempt AS (INSERT INTO attempts (case_id, interviewer_id, outcome, aapor_c
   UPDATE cases SET attempts = attempts + 1, status = 'pending', final_code = NULL, next_at = NULL, appointment_by = NULL, converter_only = false,
          dayparts_tried = dayparts_tried | 1, reached_code = NULL, held_by = held_by, updated_at = now() WHERE id = :cid;
 UPDATE quota_cells SET completes = completes + 1
-  WHERE wave_id = %[2]d AND district_code = '500101' AND ((sex = 0 AND age_group = 0) OR (sex = 1 AND age_group = 2))
+  WHERE wave_id = %[2]d AND district_code = %[7]s AND ((sex = 0 AND age_group = 0) OR (sex = 1 AND age_group = 2))
   RETURNING sex, completes, target;
 COMMIT;
-`, maxCase, waveID, qid, firstUser, answers, lastUser)
+`, maxCase, waveID, qid, firstUser, answers, lastUser, district, len(districts))
 }
 
 var tpsRe = regexp.MustCompile(`tps = ([0-9.]+) \(without initial connection time\)`)
