@@ -25,9 +25,12 @@ ALTER TABLE users ADD COLUMN refusal_converter boolean NOT NULL DEFAULT false;
 -- converters call it from now on. dayparts_tried: bit 0 morning, 1
 -- afternoon, 2 evening, for the day parts an attempt was made in.
 -- reached_code: the AAPOR 2.x code of the case's contacts, its disposition
--- if the attempts run out.
+-- if the attempts run out. appointment_by carries no foreign key: a key on
+-- cases is checked for every row a draw inserts, and the column is only
+-- ever written with the id of the signed-in interviewer holding the case
+-- (users are deactivated, never deleted).
 ALTER TABLE cases
-    ADD COLUMN appointment_by bigint REFERENCES users(id),
+    ADD COLUMN appointment_by bigint,
     ADD COLUMN converter_only boolean NOT NULL DEFAULT false,
     ADD COLUMN dayparts_tried smallint NOT NULL DEFAULT 0,
     ADD COLUMN reached_code text;
