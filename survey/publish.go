@@ -7,10 +7,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"minyi/sql"
 )
@@ -18,6 +20,7 @@ import (
 var (
 	qInsertPublication = sql.Q("survey/insert-publication")
 	qLatestPublication = sql.Q("survey/latest-publication")
+	qInsertWeights     = sql.Q("survey/insert-published-weights")
 )
 
 // Publication is scores as published to the assessment office.
@@ -38,7 +41,8 @@ func longCSV(sc *WaveScores) (string, error) {
 }
 
 // PublishScores computes a wave's scores and stores them as published,
-// with an audit entry, in one transaction.
+// with every interview's final weight and an audit entry, in one
+// transaction.
 func PublishScores(ctx context.Context, db *sqlx.DB, wave, actor string) (*Publication, error) {
 	waveID, q, err := WaveQuestionnaire(ctx, db, wave)
 	if err != nil {
@@ -61,6 +65,20 @@ func PublishScores(ctx context.Context, db *sqlx.DB, wave, actor string) (*Publi
 	defer tx.Rollback()
 	if err := tx.QueryRowxContext(ctx, qInsertPublication, waveID, q.ID, actor, text, p.SHA256).Scan(&p.ID, &p.PublishedAt); err != nil {
 		return nil, fmt.Errorf("survey: publish: %w", err)
+	}
+	cells, err := exportWeights(ctx, tx, waveID)
+	if err != nil {
+		return nil, err
+	}
+	var ds, sex, age, urban, weight []string
+	for _, c := range cells {
+		if c.Computed > 0 {
+			ds, sex, age, urban = append(ds, c.District), append(sex, c.Sex), append(age, c.AgeGroup), append(urban, c.Urban)
+			weight = append(weight, strconv.FormatFloat(c.Weight, 'g', -1, 64))
+		}
+	}
+	if _, err := tx.ExecContext(ctx, qInsertWeights, p.ID, waveID, pq.StringArray(ds), pq.StringArray(sex), pq.StringArray(age), pq.StringArray(urban), pq.StringArray(weight)); err != nil {
+		return nil, fmt.Errorf("survey: publish weights: %w", err)
 	}
 	if err := Audit(ctx, tx, AuditEntry{Actor: actor, Action: "publish-scores", Subject: wave, Details: map[string]string{"sha256": p.SHA256}}); err != nil {
 		return nil, err

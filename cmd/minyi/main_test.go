@@ -481,9 +481,22 @@ func TestScoresRakeToMargins(t *testing.T) {
 	if !strings.Contains(long, "\n500101,q01,3,2,90.0000,8.6603,") {
 		t.Fatalf("500101 changed:\n%s", long)
 	}
+	// Published, each interview keeps its raked weight.
+	mustRun(t, dsn, "scores", "--wave", "w", "--publish")
+	db, err := sqlx.Open("postgres", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var weights string
+	db.Get(&weights, `SELECT string_agg(i.external_id || '=' || round(w.weight::numeric, 6), ' ' ORDER BY i.external_id)
+		FROM published_weights w JOIN interviews i ON i.id = w.interview_id WHERE i.district_code = '500102'`)
+	if weights != "b1=500.000000 b2=1500.000000" {
+		t.Fatalf("published raked weights: %s", weights)
+	}
 	// An impossible target fails clearly.
 	mustRun(t, dsn, "margins", "import", writeFile(t, "m.csv", "district_code,variable,category,population\n500102,age_group,3,700\n"))
-	_, err := minyi(t, dsn, "scores", "--wave", "w", "--long")
+	_, err = minyi(t, dsn, "scores", "--wave", "w", "--long")
 	if err == nil || !strings.Contains(err.Error(), "district 500102 cannot be weighted") {
 		t.Fatalf("impossible target: %v", err)
 	}
@@ -508,6 +521,16 @@ func TestPublishedScoresAreRechecked(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	// Every interview's final weight is kept with the publication: given on
+	// import in 500101, N/m = 2000/2 in 500102.
+	var weights string
+	if err := db.Get(&weights, `SELECT string_agg(i.external_id || '=' || w.weight, ' ' ORDER BY i.external_id)
+		FROM published_weights w JOIN interviews i ON i.id = w.interview_id`); err != nil {
+		t.Fatal(err)
+	}
+	if weights != "a1=1 a2=1 a3=2 b1=1000 b2=1000" {
+		t.Fatalf("published weights: %s", weights)
+	}
 	db.Exec(`UPDATE interviews SET answers = jsonb_set(answers, '{q01}', '"2"') WHERE external_id = 'a1'`)
 	out, err := minyi(t, dsn, "scores", "--wave", "w", "--check")
 	if err == nil || !strings.Contains(out, "published: 500101,q01,3,2,90.0000") || !strings.Contains(out, "now:       500101,q01,3,2,80.0000") {

@@ -60,3 +60,14 @@ WHERE wave_id = $1 ORDER BY published_at DESC, id DESC LIMIT 1
 
 -- name: survey/assessment-weight
 SELECT assessment_weight FROM waves WHERE id = $1
+
+-- name: survey/insert-published-weights
+-- Every interview counted in the scores with its final weight: given on
+-- import, or its weighting cell's (district, sex, age group, urban/rural).
+INSERT INTO published_weights (publication_id, interview_id, weight)
+SELECT $1, i.id, coalesce(i.weight, c.weight::float8)
+FROM interviews i
+LEFT JOIN unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS c(district, sex, age_group, urban, weight)
+  ON i.weight IS NULL AND c.district = i.district_code AND c.sex = coalesce(i.answers->>'sex', '')
+ AND c.age_group = coalesce(i.answers->>'age_group', '') AND c.urban = coalesce(i.answers->>'urban', '')
+WHERE i.wave_id = $2 AND i.review_status <> 'invalid'
