@@ -33,8 +33,7 @@ func (c *Counts) Add(code string) {
 	case strings.HasPrefix(code, "3."):
 		c.UO++
 	case strings.HasPrefix(code, "4.8"):
-		// Quota filled: out of the sample, so not in any denominator, but
-		// closed unscreened, so no evidence about eligibility either.
+		// Quota filled: not eligible (4.80), so in no denominator but e's.
 		c.NE++
 		c.QF++
 	case strings.HasPrefix(code, "4."):
@@ -52,15 +51,13 @@ func (c Counts) Plus(d Counts) Counts {
 }
 
 // DefaultE estimates e, the eligible share of the cases of unknown
-// eligibility, as the eligible share of the cases whose eligibility is
-// known: (I+P+R+NC+O)/(I+P+R+NC+O+NE). Cases closed as 4.80 because their
-// quota was full count in NE (they leave the sample) but not in e: they
-// were closed without anyone finding them eligible or not, and counting
-// them as known ineligibles would bias e down as quotas fill. NaN when
-// nothing is known.
+// eligibility, by the default of STATISTICS.md §6: the eligible share of
+// the cases whose eligibility is known, (I+P+R+NC+O)/(I+P+R+NC+O+NE), with
+// every 4.x case in NE, quota filled (4.80) included. NaN when nothing is
+// known.
 func (c Counts) DefaultE() float64 {
 	known := float64(c.I + c.P + c.R + c.NC + c.O)
-	return ratio(known, known+float64(c.NE-c.QF))
+	return ratio(known, known+float64(c.NE))
 }
 
 // RateNames are the rates in the order of the rates CSV.

@@ -49,9 +49,9 @@ func TestEmptyDenominatorsAreNotZero(t *testing.T) {
 	}
 }
 
-// Cases closed as quota filled (4.80) leave the sample: the rates of the
-// hand-computed wave with 25 of them added are those without them, and e,
-// estimated from the cases whose eligibility was found out, is unchanged.
+// Cases closed as quota filled (4.80) are not eligible (STATISTICS.md §6):
+// added to the hand-computed wave, they change no rate's denominator
+// except through e, which counts them in NE by the default formula.
 func TestQuotaFilledLeavesRatesAndE(t *testing.T) {
 	base := Counts{I: 40, P: 10, R: 20, NC: 15, O: 5, UH: 30, UO: 10, NE: 20}
 	c := base
@@ -61,13 +61,18 @@ func TestQuotaFilledLeavesRatesAndE(t *testing.T) {
 	if c.NE != 45 || c.QF != 25 {
 		t.Fatalf("counts %+v", c)
 	}
-	if e := c.DefaultE(); math.Abs(e-90.0/110) > 1e-12 {
-		t.Fatalf("e = %v, want 90/110 as without the quota-filled cases", e)
+	e := c.DefaultE()
+	if math.Abs(e-90.0/135) > 1e-12 {
+		t.Fatalf("e = %v, want 90/135", e)
 	}
-	r, want := c.Rates(c.DefaultE()), base.Rates(base.DefaultE())
+	r, want := c.Rates(e), base.Rates(e)
 	for _, n := range RateNames {
 		if math.Abs(r[n]-want[n]) > 1e-12 {
-			t.Errorf("%s = %v with quota-filled cases, %v without", n, r[n], want[n])
+			t.Errorf("%s = %v with quota-filled cases, %v without at the same e", n, r[n], want[n])
 		}
+	}
+	// RR3 = I / ((I+P) + (R+NC+O) + e(UH+UO)) = 40 / (90 + 40·90/135).
+	if math.Abs(r["RR3"]-40/(90+40*90.0/135)) > 1e-12 {
+		t.Errorf("RR3 = %v", r["RR3"])
 	}
 }
