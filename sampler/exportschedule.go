@@ -15,12 +15,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
-	"github.com/robfig/cron/v3"
 
 	"minyi/sql"
 	"minyi/survey"
@@ -164,7 +162,7 @@ type ExportScheduler struct {
 	log       *slog.Logger
 	outbox    string
 	exporters map[string]survey.ExportFunc
-	cron      *cron.Cron
+	table     *cronTable
 
 	// MaxAttempts is how many times a run is tried before it is left
 	// failed for an admin to see; Backoff is the wait before attempt n+1.
@@ -172,9 +170,6 @@ type ExportScheduler struct {
 	Backoff     func(attempt int) time.Duration
 	// Now is the clock, for tests.
 	Now func() time.Time
-
-	mu      sync.Mutex
-	entries map[int64]entry
 }
 
 // NewExportScheduler makes a scheduler writing into outbox with the given
@@ -183,9 +178,13 @@ func NewExportScheduler(db *sqlx.DB, outbox string, exporters map[string]survey.
 	if log == nil {
 		log = slog.Default()
 	}
-	return &ExportScheduler{db: db, log: log, outbox: outbox, exporters: exporters,
-		cron: cron.New(cron.WithLocation(Shanghai)), entries: map[int64]entry{},
+	s := &ExportScheduler{db: db, log: log, outbox: outbox, exporters: exporters,
 		MaxAttempts: 5, Backoff: func(n int) time.Duration { return time.Minute << min(n-1, 10) }, Now: time.Now}
+	s.table = newCronTable(log, func() time.Time { return s.Now() }, func(ctx context.Context, id int64, at time.Time) error {
+		_, err := s.Run(ctx, id, at)
+		return err
+	})
+	return s
 }
 
 // Start loads the schedules and runs them until ctx ends; edits made on any
@@ -197,28 +196,19 @@ func (s *ExportScheduler) Start(ctx context.Context) error {
 	if err := s.reload(ctx); err != nil {
 		return err
 	}
-	s.cron.Start()
 	go func() {
 		if _, err := s.CatchUp(ctx); err != nil {
 			s.log.Error("catch up on scheduled exports", "err", err)
 		}
-		t := time.NewTicker(time.Minute)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				<-s.cron.Stop().Done()
-				return
-			case <-t.C:
-				if err := s.reload(ctx); err != nil {
-					s.log.Error("reload export schedules", "err", err)
-				}
-				if _, err := s.RetryDue(ctx); err != nil {
-					s.log.Error("retry exports", "err", err)
-				}
-			}
-		}
 	}()
+	s.table.loop(ctx, func() {
+		if err := s.reload(ctx); err != nil {
+			s.log.Error("reload export schedules", "err", err)
+		}
+		if _, err := s.RetryDue(ctx); err != nil {
+			s.log.Error("retry exports", "err", err)
+		}
+	})
 	return nil
 }
 
@@ -227,41 +217,11 @@ func (s *ExportScheduler) reload(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	keep := map[int64]bool{}
-	for _, sc := range ss {
-		if !sc.Enabled {
-			continue
-		}
-		keep[sc.ID] = true
-		if e, ok := s.entries[sc.ID]; ok && e.spec == sc.Spec {
-			continue
-		}
-		if e, ok := s.entries[sc.ID]; ok {
-			s.cron.Remove(e.id)
-		}
-		cs, err := ParseSpec(sc.Spec)
-		if err != nil {
-			s.log.Error("bad export schedule", "name", sc.Name, "err", err)
-			continue
-		}
-		id, name := sc.ID, sc.Name
-		eid := s.cron.Schedule(cs, cron.FuncJob(func() {
-			// The minute is the run's identity, the same on every server.
-			at := s.Now().In(Shanghai).Truncate(time.Minute)
-			if _, err := s.Run(context.Background(), id, at); err != nil {
-				s.log.Error("scheduled export failed", "schedule", name, "at", at, "err", err)
-			}
-		}))
-		s.entries[sc.ID] = entry{id: eid, spec: sc.Spec}
+	jobs := make([]cronJob, len(ss))
+	for i, sc := range ss {
+		jobs[i] = cronJob{ID: sc.ID, Name: sc.Name, Spec: sc.Spec, Enabled: sc.Enabled}
 	}
-	for id, e := range s.entries {
-		if !keep[id] {
-			s.cron.Remove(e.id)
-			delete(s.entries, id)
-		}
-	}
+	s.table.sync(jobs)
 	return nil
 }
 

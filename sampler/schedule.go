@@ -9,7 +9,6 @@ import (
 	"math/big"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -133,17 +132,9 @@ func ListRuns(ctx context.Context, db sqlx.QueryerContext, limit int) ([]Schedul
 // Scheduler runs wave schedules. Every server may run one: a run is claimed
 // by inserting its (schedule, time) row, so each happens once.
 type Scheduler struct {
-	db   *sqlx.DB
-	log  *slog.Logger
-	cron *cron.Cron
-
-	mu      sync.Mutex
-	entries map[int64]entry
-}
-
-type entry struct {
-	id   cron.EntryID
-	spec string
+	db    *sqlx.DB
+	log   *slog.Logger
+	table *cronTable
 }
 
 // NewScheduler makes a scheduler; Start runs it.
@@ -151,7 +142,12 @@ func NewScheduler(db *sqlx.DB, log *slog.Logger) *Scheduler {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Scheduler{db: db, log: log, cron: cron.New(cron.WithLocation(Shanghai)), entries: map[int64]entry{}}
+	s := &Scheduler{db: db, log: log}
+	s.table = newCronTable(log, time.Now, func(ctx context.Context, id int64, at time.Time) error {
+		_, err := s.Run(ctx, id, at)
+		return err
+	})
+	return s
 }
 
 // Start records runs missed while no server was up, loads the schedules,
@@ -167,22 +163,11 @@ func (s *Scheduler) Start(ctx context.Context) error {
 	if err := s.reload(ctx); err != nil {
 		return err
 	}
-	s.cron.Start()
-	go func() {
-		t := time.NewTicker(time.Minute)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				<-s.cron.Stop().Done()
-				return
-			case <-t.C:
-				if err := s.reload(ctx); err != nil {
-					s.log.Error("reload schedules", "err", err)
-				}
-			}
+	s.table.loop(ctx, func() {
+		if err := s.reload(ctx); err != nil {
+			s.log.Error("reload schedules", "err", err)
 		}
-	}()
+	})
 	return nil
 }
 
@@ -192,42 +177,11 @@ func (s *Scheduler) reload(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	keep := map[int64]bool{}
-	for _, sc := range ss {
-		if !sc.Enabled {
-			continue
-		}
-		keep[sc.ID] = true
-		if e, ok := s.entries[sc.ID]; ok && e.spec == sc.Spec {
-			continue
-		}
-		if e, ok := s.entries[sc.ID]; ok {
-			s.cron.Remove(e.id)
-		}
-		cs, err := ParseSpec(sc.Spec)
-		if err != nil {
-			s.log.Error("bad schedule", "name", sc.Name, "err", err)
-			continue
-		}
-		id, name := sc.ID, sc.Name
-		eid := s.cron.Schedule(cs, cron.FuncJob(func() {
-			// Specs have minute resolution, so the minute is the run's
-			// identity, the same on every server.
-			at := time.Now().In(Shanghai).Truncate(time.Minute)
-			if _, err := s.Run(context.Background(), id, at); err != nil {
-				s.log.Error("scheduled run failed", "schedule", name, "at", at, "err", err)
-			}
-		}))
-		s.entries[sc.ID] = entry{id: eid, spec: sc.Spec}
+	jobs := make([]cronJob, len(ss))
+	for i, sc := range ss {
+		jobs[i] = cronJob{ID: sc.ID, Name: sc.Name, Spec: sc.Spec, Enabled: sc.Enabled}
 	}
-	for id, e := range s.entries {
-		if !keep[id] {
-			s.cron.Remove(e.id)
-			delete(s.entries, id)
-		}
-	}
+	s.table.sync(jobs)
 	return nil
 }
 

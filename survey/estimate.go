@@ -140,27 +140,17 @@ func Estimates(d Design, rs []Respondent) ([]Estimate, error) {
 	// The domains are independent computations over the same read-only
 	// strata, worked on side by side: the city first, as the longest.
 	rows := make([][]Estimate, len(p.strata)+1)
-	work := make(chan int)
-	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for h := range work {
-				if h == len(p.strata) {
-					rows[h] = p.domain(AllDistricts, p.strata)
-				} else {
-					rows[h] = p.domain(p.strata[h].district, p.strata[h:h+1])
-				}
-			}
-		}()
-	}
-	work <- len(p.strata)
+	order := append([]int{len(p.strata)}, make([]int, len(p.strata))...)
 	for h := range p.strata {
-		work <- h
+		order[h+1] = h
 	}
-	close(work)
-	wg.Wait()
+	shareOut(order, func(h int) {
+		if h == len(p.strata) {
+			rows[h] = p.domain(AllDistricts, p.strata)
+		} else {
+			rows[h] = p.domain(p.strata[h].district, p.strata[h:h+1])
+		}
+	})
 	out := make([]Estimate, 0, (len(p.strata)+1)*(len(d.Items)+1))
 	for _, r := range rows {
 		out = append(out, r...)
@@ -354,6 +344,19 @@ func prepare(d Design, rs []Respondent) (*prepared, error) {
 	// Each district is sorted and laid out on its own; they are shared
 	// out among the processors. Nothing here depends on which goroutine
 	// does which district.
+	order := make([]int, len(districts))
+	for h := range order {
+		order[h] = h
+	}
+	shareOut(order, func(h int) {
+		p.strata[h] = p.layOut(districts[h], byDistrict[districts[h]], rs, J, canPack, other)
+	})
+	return p, nil
+}
+
+// shareOut calls do for each of the jobs, in that order of starting, on as
+// many goroutines as there are processors, and returns when all are done.
+func shareOut(jobs []int, do func(int)) {
 	work := make(chan int)
 	var wg sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
@@ -361,16 +364,15 @@ func prepare(d Design, rs []Respondent) (*prepared, error) {
 		go func() {
 			defer wg.Done()
 			for h := range work {
-				p.strata[h] = p.layOut(districts[h], byDistrict[districts[h]], rs, J, canPack, other)
+				do(h)
 			}
 		}()
 	}
-	for h := range districts {
+	for _, h := range jobs {
 		work <- h
 	}
 	close(work)
 	wg.Wait()
-	return p, nil
 }
 
 // layOut puts one district's respondents (indices into rs) in canonical

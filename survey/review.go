@@ -285,7 +285,8 @@ func withInterview(ctx context.Context, db *sqlx.DB, id int64, version int, fn f
 }
 
 // recordChanges keeps each change in the interview's history and in the
-// audit log, in the transaction that makes it, and moves the version on.
+// audit log, in the transaction that makes it (whose UPDATE moved the
+// version on).
 func recordChanges(ctx context.Context, tx *sqlx.Tx, iv *StoredInterview, by Editor, note string, changes []fieldChange) error {
 	if len(changes) == 0 {
 		return nil
@@ -296,9 +297,6 @@ func recordChanges(ctx context.Context, tx *sqlx.Tx, iv *StoredInterview, by Edi
 			return fmt.Errorf("survey: record change: %w", err)
 		}
 		details = append(details, map[string]string{"field": c.field, "old": c.old, "new": c.new})
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE interviews SET row_version = row_version + 1 WHERE id = $1`, iv.ID); err != nil {
-		return fmt.Errorf("survey: interview version: %w", err)
 	}
 	return Audit(ctx, tx, AuditEntry{ActorID: by.ID, Actor: by.Username, Action: "interview-change",
 		Subject: "interview:" + strconv.FormatInt(iv.ID, 10),

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -304,14 +305,7 @@ func (s *Server) submitInterview(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ans := survey.Answers{}
-	for k, v := range form {
-		if id, ok := strings.CutPrefix(k, "q_"); ok && len(v) > 0 {
-			if val := strings.TrimSpace(v[0]); val != "" {
-				ans[id] = val
-			}
-		}
-	}
+	ans := formAnswers(form)
 	key := form.Get("key")
 	if key == "" {
 		key = randomToken()
@@ -392,10 +386,7 @@ func (s *Server) submitInterview(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		errs := map[string]survey.Text{}
-		for _, fe := range vf.errors {
-			errs[fe.Question] = fe.Message
-		}
+		errs := fieldErrors(vf.errors)
 		// Nothing was written, so the draft is still at the version sent.
 		if d, err := dialer.GetDraft(ctx, s.db, caseID); err == nil {
 			version = d.Version
@@ -408,6 +399,29 @@ func (s *Server) submitInterview(c echo.Context) error {
 		})
 	}
 	return err
+}
+
+// formAnswers collects a questionnaire form's answers: the fields named
+// q_<question>, trimmed, the empty ones left out.
+func formAnswers(form url.Values) survey.Answers {
+	ans := survey.Answers{}
+	for k, v := range form {
+		if id, ok := strings.CutPrefix(k, "q_"); ok && len(v) > 0 {
+			if val := strings.TrimSpace(v[0]); val != "" {
+				ans[id] = val
+			}
+		}
+	}
+	return ans
+}
+
+// fieldErrors are the messages to show beside each question.
+func fieldErrors(fes []survey.FieldError) map[string]survey.Text {
+	errs := map[string]survey.Text{}
+	for _, fe := range fes {
+		errs[fe.Question] = fe.Message
+	}
+	return errs
 }
 
 // districtSet returns the valid district codes, re-read at most every few

@@ -291,7 +291,7 @@ func (s *Server) fieldBreakOff(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := dialer.FieldBreakOff(ctx, s.db, h.CaseID, user.ID, dialer.PartialRule, districts, func(lc dialer.LockedCase) (*survey.Questionnaire, error) {
+	res, err := dialer.FieldBreakOff(ctx, s.db, h.CaseID, user.ID, s.partialRule(), districts, func(lc dialer.LockedCase) (*survey.Questionnaire, error) {
 		return s.questionnaireOf(ctx, &dialer.Case{QuestionnaireID: lc.QuestionnaireID})
 	}, s.opt.Now())
 	if de, ok := err.(*survey.Error); ok && de.Code == survey.EInvalid {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"net/http"
@@ -63,6 +64,16 @@ func refreshEvery(q string) int {
 // flagged for review.
 const MinInterviewLength = 2 * time.Minute
 
+// flagged lists a wave's interviews to review: too short, straight-lined
+// over its questionnaire's indicators, or corrected after being sent back.
+func (s *Server) flagged(ctx context.Context, w *sampler.Wave) ([]dialer.Flagged, error) {
+	_, q, err := survey.WaveQuestionnaire(ctx, s.db, w.Name)
+	if err != nil {
+		return nil, err
+	}
+	return dialer.FlaggedInterviews(ctx, s.db, w.ID, MinInterviewLength, q.IndicatorIDs())
+}
+
 // supervision shows a wave's appointments (a list and a day-by-hour
 // calendar), its interviewers' figures and the interviews flagged for
 // review.
@@ -88,11 +99,7 @@ func (s *Server) supervision(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	_, q, err := survey.WaveQuestionnaire(ctx, s.db, w.Name)
-	if err != nil {
-		return err
-	}
-	flagged, err := dialer.FlaggedInterviews(ctx, s.db, w.ID, MinInterviewLength, q.IndicatorIDs())
+	flagged, err := s.flagged(ctx, w)
 	if err != nil {
 		return err
 	}

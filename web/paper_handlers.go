@@ -75,14 +75,7 @@ func (s *Server) keyPaper(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ans := survey.Answers{}
-	for k, v := range form {
-		if id, ok := strings.CutPrefix(k, "q_"); ok && len(v) > 0 {
-			if val := strings.TrimSpace(v[0]); val != "" {
-				ans[id] = val
-			}
-		}
-	}
+	ans := formAnswers(form)
 	districts, err := s.districtSet(ctx)
 	if err != nil {
 		return err
@@ -100,10 +93,7 @@ func (s *Server) keyPaper(c echo.Context) error {
 		return err
 	}
 	if val != nil {
-		errs := map[string]survey.Text{}
-		for _, fe := range val.Errors {
-			errs[fe.Question] = fe.Message
-		}
+		errs := fieldErrors(val.Errors)
 		return s.showPaper(c, http.StatusUnprocessableEntity, &survey.Text{
 			ZH: "有 " + strconv.Itoa(len(errs)) + " 道题需要改正,已在题目旁标出;没有保存。",
 			EN: strconv.Itoa(len(errs)) + " questions need attention (marked below); nothing was saved."}, ans, errs)

@@ -3,7 +3,6 @@ package web
 import (
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -26,11 +25,7 @@ func (s *Server) reviews(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	_, q, err := survey.WaveQuestionnaire(ctx, s.db, w.Name)
-	if err != nil {
-		return err
-	}
-	flagged, err := dialer.FlaggedInterviews(ctx, s.db, w.ID, MinInterviewLength, q.IndicatorIDs())
+	flagged, err := s.flagged(ctx, w)
 	if err != nil {
 		return err
 	}
@@ -107,7 +102,7 @@ func (s *Server) interviewPage(c echo.Context) error {
 // refill the edit form after a refused change.
 func (s *Server) showInterview(c echo.Context, status int, iv *survey.StoredInterview, reviewer bool, msg *survey.Text, answers survey.Answers, errs map[string]survey.Text) error {
 	ctx := c.Request().Context()
-	q, err := survey.GetQuestionnaire(ctx, s.db, iv.QuestionnaireID)
+	q, err := s.questionnaireOf(ctx, &dialer.Case{QuestionnaireID: &iv.QuestionnaireID})
 	if err != nil {
 		return err
 	}
@@ -190,14 +185,7 @@ func (s *Server) editInterview(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ans := survey.Answers{}
-	for k, v := range form {
-		if id, ok := strings.CutPrefix(k, "q_"); ok && len(v) > 0 {
-			if val := strings.TrimSpace(v[0]); val != "" {
-				ans[id] = val
-			}
-		}
-	}
+	ans := formAnswers(form)
 	districts, err := s.districtSet(ctx)
 	if err != nil {
 		return err
@@ -222,10 +210,7 @@ func (s *Server) editInterview(c echo.Context) error {
 		return err
 	}
 	if val != nil {
-		errs := map[string]survey.Text{}
-		for _, fe := range val.Errors {
-			errs[fe.Question] = fe.Message
-		}
+		errs := fieldErrors(val.Errors)
 		return s.showInterview(c, http.StatusUnprocessableEntity, iv, reviewer, &survey.Text{
 			ZH: "有 " + strconv.Itoa(len(errs)) + " 道题需要改正,已在题目旁标出;没有保存任何修改。",
 			EN: strconv.Itoa(len(errs)) + " questions need attention (marked below); nothing was changed."}, ans, errs)

@@ -265,6 +265,24 @@ func (b *benchDB) close() {
 
 // seedBenchWave loads the census districts and the default questionnaire
 // (both idempotent) and creates a wave of that name.
+// seedBenchCases makes a drawn telephone wave with perDistrict fresh cases
+// in each of the 40 districts, all replicates open.
+func seedBenchCases(ctx context.Context, b *benchDB, name string, perDistrict int) (*sampler.Wave, error) {
+	w, err := seedBenchWave(ctx, b, name)
+	if err != nil {
+		return nil, err
+	}
+	for _, q := range []string{"bench/seed-soak-draw", "bench/seed-soak-replicates"} {
+		if _, err := b.db.ExecContext(ctx, sql.Q(q), w.ID); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := b.db.ExecContext(ctx, sql.Q("bench/seed-soak-cases"), w.ID, perDistrict); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
 func seedBenchWave(ctx context.Context, b *benchDB, name string) (*sampler.Wave, error) {
 	ds, err := sampler.ParseDistricts(bytes.NewReader(chongqingDistricts))
 	if err != nil {

@@ -30,16 +30,8 @@ func benchNextCase(ctx context.Context, b *benchDB, n int, d time.Duration, prog
 	res := BenchResult{Name: benchNextCaseName, Unit: "next-case/s", Target: ">= 0.60"}
 	const perDistrict = 2500 // × 40 districts = 100,000 cases
 	fmt.Fprintf(progress, "bench: next case: preparing a wave of %d cases and %d interviewers…\n", perDistrict*40, n)
-	w, err := seedBenchWave(ctx, b, "nextcase")
+	w, err := seedBenchCases(ctx, b, "nextcase", perDistrict)
 	if err != nil {
-		return res, err
-	}
-	for _, q := range []string{"bench/seed-soak-draw", "bench/seed-soak-replicates"} {
-		if _, err := b.db.ExecContext(ctx, sql.Q(q), w.ID); err != nil {
-			return res, err
-		}
-	}
-	if _, err := b.db.ExecContext(ctx, sql.Q("bench/seed-soak-cases"), w.ID, perDistrict); err != nil {
 		return res, err
 	}
 	if _, err := b.db.ExecContext(ctx, `ANALYZE cases`); err != nil {

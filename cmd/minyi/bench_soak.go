@@ -6,8 +6,6 @@ import (
 	"io"
 	"strings"
 	"time"
-
-	"minyi/sql"
 )
 
 const benchSoakName = "soak-interviewers"
@@ -42,16 +40,7 @@ func benchSoak(ctx context.Context, b *benchDB, n int, d time.Duration, memprofi
 	// Enough fresh cases that the interviewers never run dry.
 	perDistrict := int(d.Seconds()*float64(n)/40) + 200
 	fmt.Fprintf(progress, "bench: soak: preparing a wave of %d cases…\n", perDistrict*40)
-	w, err := seedBenchWave(ctx, b, "soak")
-	if err != nil {
-		return res, err
-	}
-	for _, q := range []string{"bench/seed-soak-draw", "bench/seed-soak-replicates"} {
-		if _, err := b.db.ExecContext(ctx, sql.Q(q), w.ID); err != nil {
-			return res, err
-		}
-	}
-	if _, err := b.db.ExecContext(ctx, sql.Q("bench/seed-soak-cases"), w.ID, perDistrict); err != nil {
+	if _, err := seedBenchCases(ctx, b, "soak", perDistrict); err != nil {
 		return res, err
 	}
 	srv, err := startBenchServer(b.dsn)

@@ -16,11 +16,14 @@ FROM interview_changes c JOIN users u ON u.id = c.changed_by
 WHERE c.interview_id = $1 ORDER BY c.id
 
 -- name: survey/set-review
-UPDATE interviews SET review_status = $2, review_note = $3, reviewed_by = $4, reviewed_at = now()
+-- Each change moves the interview's version on (optimistic locking).
+UPDATE interviews SET review_status = $2, review_note = $3, reviewed_by = $4, reviewed_at = now(),
+       row_version = row_version + 1
 WHERE id = $1
 
 -- name: survey/set-answers
-UPDATE interviews SET answers = $2, district_code = $3, sex = $4, age_group = $5, review_status = $6
+UPDATE interviews SET answers = $2, district_code = $3, sex = $4, age_group = $5, review_status = $6,
+       row_version = row_version + 1
 WHERE id = $1
 
 -- name: survey/add-change
