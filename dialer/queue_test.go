@@ -404,6 +404,26 @@ func TestVerificationCallBacks(t *testing.T) {
 	if cases != disp {
 		t.Errorf("%d dispositions for %d cases", disp, cases)
 	}
+	// A respondent who denies the interview puts it on the review list;
+	// a confirmed one stays off it.
+	q.exec(`UPDATE verification_calls SET next_at = now() - interval '1 minute' WHERE status = 'open'`)
+	w := q.next("bob")
+	if w.Kind != TaskVerification || w.ID == v.ID {
+		t.Fatalf("bob got %+v, want the other verification call", w)
+	}
+	if err := RecordVerification(ctx, q.db, w.ID, q.users["bob"], "not_confirmed", "说没接过访问", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	var denied, confirmed int64
+	q.db.Get(&denied, `SELECT interview_id FROM verification_calls WHERE id = $1`, w.ID)
+	q.db.Get(&confirmed, `SELECT interview_id FROM verification_calls WHERE id = $1`, v.ID)
+	flagged, err := FlaggedInterviews(ctx, q.db, q.wave, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(flagged) != 1 || flagged[0].ID != denied || !flagged[0].NotConfirmed || flagged[0].Interviewer != "ann" {
+		t.Errorf("flagged for review: %+v, want interview %d (not confirmed) only, not %d", flagged, denied, confirmed)
+	}
 }
 
 func TestPreviewDialer(t *testing.T) {

@@ -186,6 +186,14 @@ func TestVerificationAndQuotaOverHTTP(t *testing.T) {
 			t.Errorf("supervision page lacks %q", want)
 		}
 	}
+	if strings.Contains(fx.signIn(t, "supervisor").get("/waves/"+fx.wave+"/reviews"), "回访未确认") {
+		t.Error("a confirmed interview is flagged as not confirmed")
+	}
+	// Had the respondent denied it, the interview would be up for review.
+	fx.db.Exec(`UPDATE verification_calls SET result = 'not_confirmed' WHERE id = $1`, vid)
+	if !strings.Contains(fx.signIn(t, "supervisor").get("/waves/"+fx.wave+"/reviews"), "回访未确认") {
+		t.Error("the review list does not show the interview its respondent denied")
+	}
 
 	// 500104's telephone target is 0: an interview naming it is not kept.
 	fx.db.Exec(`UPDATE allocations SET target = door_target WHERE district_code = '500104'`)
