@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"math"
 	"math/big"
 	"net/http"
 	"net/url"
@@ -51,7 +52,8 @@ type wavesData struct {
 }
 
 type waveForm struct {
-	Name, Rate, Expected, Modes, DoorShare     string
+	Name, Rate, MinPer, Expected, Modes        string
+	DoorShare                                  string
 	Households, Communities, ReplicateSize     string
 	ReplicateThreshold, Freshness, DistrictRts string
 	Assessment                                 string
@@ -59,7 +61,7 @@ type waveForm struct {
 }
 
 func (s *Server) waves(c echo.Context) error {
-	return s.showWaves(c, http.StatusOK, waveForm{Rate: "0.002", Expected: "0.5", Modes: "phone", DoorShare: "0.5", Households: "10",
+	return s.showWaves(c, http.StatusOK, waveForm{Rate: "0.002", MinPer: "2", Expected: "0.5", Modes: "phone", DoorShare: "0.5", Households: "10",
 		Communities: "2", ReplicateSize: "0", ReplicateThreshold: "0.8", Freshness: "0", Assessment: "0.30"})
 }
 
@@ -76,8 +78,9 @@ func (s *Server) showWaves(c echo.Context, status int, f waveForm) error {
 }
 
 func (s *Server) createWave(c echo.Context) error {
-	f := waveForm{Name: strings.TrimSpace(c.FormValue("name")), Rate: c.FormValue("rate"), Expected: c.FormValue("expected"),
-		Modes: c.FormValue("modes"), DoorShare: c.FormValue("door_share"), Households: c.FormValue("households"),
+	f := waveForm{Name: strings.TrimSpace(c.FormValue("name")), Rate: c.FormValue("rate"), MinPer: c.FormValue("min_per_district"),
+		Expected: c.FormValue("expected"),
+		Modes:    c.FormValue("modes"), DoorShare: c.FormValue("door_share"), Households: c.FormValue("households"),
 		Communities: c.FormValue("communities"), ReplicateSize: c.FormValue("replicate_size"),
 		ReplicateThreshold: c.FormValue("replicate_threshold"), Freshness: c.FormValue("freshness"),
 		DistrictRts: c.FormValue("district_rates"), Assessment: c.FormValue("assessment"), Errors: map[string]survey.Text{}}
@@ -95,11 +98,19 @@ func (s *Server) createWave(c echo.Context) error {
 	exp := num("expected", f.Expected, 1e-9, 1, 0.5, survey.Text{ZH: "预期完成率应为 0 到 1 之间的小数", EN: "the expected completion rate is a fraction between 0 and 1"})
 	share := num("door_share", f.DoorShare, 0, 1, 0.5, survey.Text{ZH: "入户比例应在 0 到 1 之间", EN: "the door-to-door share is between 0 and 1"})
 	whole := survey.Text{ZH: "请填写非负整数", EN: "enter a whole number, 0 or more"}
-	hh := num("households", f.Households, 1, 1e6, 10, whole)
-	comm := num("communities", f.Communities, 1, 1e6, 2, whole)
-	repSize := num("replicate_size", f.ReplicateSize, 0, 1e9, 0, whole)
+	count := func(field, raw string, lo, hi, def float64) float64 {
+		x := num(field, raw, lo, hi, def, whole)
+		if x != math.Trunc(x) {
+			f.Errors[field] = whole
+		}
+		return x
+	}
+	minPer := count("min_per_district", f.MinPer, 0, 1e6, 2)
+	hh := count("households", f.Households, 1, 1e6, 10)
+	comm := count("communities", f.Communities, 1, 1e6, 2)
+	repSize := count("replicate_size", f.ReplicateSize, 0, 1e9, 0)
 	repThr := num("replicate_threshold", f.ReplicateThreshold, 1e-9, 1, 0.8, survey.Text{ZH: "应为 0 到 1 之间的小数", EN: "a fraction between 0 and 1"})
-	fresh := num("freshness", f.Freshness, 0, 120, 0, whole)
+	fresh := count("freshness", f.Freshness, 0, 120, 0)
 	assessment := num("assessment", f.Assessment, 1e-9, 1, 0.30, survey.Text{ZH: "应为 0 到 1 之间的小数,例如 0.30", EN: "a fraction between 0 and 1, e.g. 0.30"})
 	if f.Name == "" {
 		f.Errors["name"] = survey.Text{ZH: "请填写轮次名称", EN: "enter a wave name"}
@@ -125,7 +136,7 @@ func (s *Server) createWave(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	spec := sampler.WaveSpec{Name: f.Name, Rate: rate, ExpectedRate: exp, MinPerDistrict: 2, Modes: modes, QuestionnaireID: qid, AssessmentWeight: assessment,
+	spec := sampler.WaveSpec{Name: f.Name, Rate: rate, ExpectedRate: exp, MinPerDistrict: int(minPer), Modes: modes, QuestionnaireID: qid, AssessmentWeight: assessment,
 		DistrictRates: rates, Design: &sampler.Design{HouseholdsPerCommunity: int(hh), CommunitiesPerStreet: int(comm),
 			ReplicateSize: int(repSize), ReplicateThreshold: repThr, FreshnessMonths: int(fresh)}}
 	if len(modes) == 2 {

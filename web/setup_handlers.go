@@ -137,9 +137,9 @@ func (s *Server) importMargins(c echo.Context) error {
 }
 
 type scheduleForm struct {
-	Name, Spec, Rate, Expected, Modes string
-	Enabled                           bool
-	Err                               *survey.Text
+	Name, Spec, Rate, MinPer, Expected, Modes string
+	Enabled                                   bool
+	Err                                       *survey.Text
 }
 
 type schedulesData struct {
@@ -150,7 +150,7 @@ type schedulesData struct {
 }
 
 func (s *Server) schedules(c echo.Context) error {
-	return s.showSchedules(c, http.StatusOK, scheduleForm{Spec: "0 2 1 * *", Rate: "0.002", Expected: "0.5", Modes: "phone", Enabled: true}, nil)
+	return s.showSchedules(c, http.StatusOK, scheduleForm{Spec: "0 2 1 * *", Rate: "0.002", MinPer: "2", Expected: "0.5", Modes: "phone", Enabled: true}, nil)
 }
 
 func (s *Server) showSchedules(c echo.Context, status int, f scheduleForm, msg *survey.Text) error {
@@ -176,16 +176,26 @@ func (s *Server) showSchedules(c echo.Context, status int, f scheduleForm, msg *
 
 func (s *Server) saveSchedule(c echo.Context) error {
 	f := scheduleForm{Name: strings.TrimSpace(c.FormValue("name")), Spec: strings.TrimSpace(c.FormValue("spec")),
-		Rate: c.FormValue("rate"), Expected: c.FormValue("expected"), Modes: c.FormValue("modes"), Enabled: c.FormValue("enabled") != ""}
+		Rate: c.FormValue("rate"), MinPer: strings.TrimSpace(c.FormValue("min_per_district")), Expected: c.FormValue("expected"),
+		Modes: c.FormValue("modes"), Enabled: c.FormValue("enabled") != ""}
 	rate, err1 := strconv.ParseFloat(f.Rate, 64)
 	exp, err2 := strconv.ParseFloat(f.Expected, 64)
 	if err1 != nil || err2 != nil {
 		f.Err = &survey.Text{ZH: "抽样比例和预期完成率须为 0 到 1 之间的小数", EN: "the rates must be fractions between 0 and 1"}
 		return s.showSchedules(c, http.StatusUnprocessableEntity, f, nil)
 	}
+	minPer := 2
+	if f.MinPer != "" {
+		n, err := strconv.Atoi(f.MinPer)
+		if err != nil || n < 0 {
+			f.Err = &survey.Text{ZH: "每区县最少完成访问数须为非负整数", EN: "the minimum per district must be a whole number, 0 or more"}
+			return s.showSchedules(c, http.StatusUnprocessableEntity, f, nil)
+		}
+		minPer = n
+	}
 	modes := pq.StringArray(strings.Split(f.Modes, ","))
 	_, err := sampler.SaveSchedule(c.Request().Context(), s.db, sampler.Schedule{Name: f.Name, Spec: f.Spec, Rate: rate,
-		MinPerDistrict: 2, ExpectedRate: exp, Modes: modes, Enabled: f.Enabled})
+		MinPerDistrict: minPer, ExpectedRate: exp, Modes: modes, Enabled: f.Enabled})
 	if t, ok := domainText(err); ok {
 		f.Err = t
 		return s.showSchedules(c, http.StatusUnprocessableEntity, f, nil)
@@ -194,5 +204,5 @@ func (s *Server) saveSchedule(c echo.Context) error {
 		return err
 	}
 	msg := survey.Text{ZH: "定时抽样 " + f.Name + " 已保存。", EN: "Schedule " + f.Name + " saved."}
-	return s.showSchedules(c, http.StatusOK, scheduleForm{Spec: f.Spec, Rate: f.Rate, Expected: f.Expected, Modes: f.Modes, Enabled: true}, &msg)
+	return s.showSchedules(c, http.StatusOK, scheduleForm{Spec: f.Spec, Rate: f.Rate, MinPer: f.MinPer, Expected: f.Expected, Modes: f.Modes, Enabled: true}, &msg)
 }

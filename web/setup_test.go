@@ -71,6 +71,16 @@ func TestSchedulesPage(t *testing.T) {
 	if res.StatusCode != http.StatusOK || !strings.Contains(page, "<code>0 2 1 * *</code>") || !strings.Contains(page, " 02:00") {
 		t.Fatalf("save schedule: %d\n%s", res.StatusCode, page)
 	}
+	res = c.post("/schedules", map[string][]string{"name": {"monthly"}, "spec": {"0 2 1 * *"}, "rate": {"0.002"}, "min_per_district": {"-3"}, "expected": {"0.5"}, "modes": {"phone"}})
+	if page = readAll(res); res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "每区县最少完成访问数须为非负整数") {
+		t.Fatalf("a negative minimum accepted: %d", res.StatusCode)
+	}
+	c.post("/schedules", map[string][]string{"name": {"monthly"}, "spec": {"0 2 1 * *"}, "rate": {"0.002"}, "min_per_district": {"30"}, "expected": {"0.5"}, "modes": {"phone"}, "enabled": {"1"}})
+	var minPer int
+	fx.db.Get(&minPer, `SELECT min_per_district FROM wave_schedules WHERE name = 'monthly'`)
+	if minPer != 30 {
+		t.Fatalf("the schedule's minimum per district is %d, want 30", minPer)
+	}
 }
 
 // waitJob follows a job page until the job is done.
@@ -137,14 +147,28 @@ func TestWaveFormSettingsAndReplicates(t *testing.T) {
 	if res.StatusCode != http.StatusUnprocessableEntity {
 		t.Fatalf("bad replicate size accepted: %d", res.StatusCode)
 	}
-	res = c.post("/waves", map[string][]string{"name": {"w2"}, "rate": {"0.002"}, "expected": {"0.5"}, "modes": {"phone"},
+	res = c.post("/waves", map[string][]string{"name": {"w2"}, "rate": {"0.002"}, "min_per_district": {"2.5"}, "expected": {"0.5"}, "modes": {"phone"}})
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(readAll(res), "请填写非负整数") {
+		t.Fatalf("a minimum of 2.5 interviews accepted: %d", res.StatusCode)
+	}
+	res = c.post("/waves", map[string][]string{"name": {"w2"}, "rate": {"0.002"}, "min_per_district": {"40"}, "expected": {"0.5"}, "modes": {"phone"},
 		"replicate_size": {"50"}, "replicate_threshold": {"0.9"}, "district_rates": {"500103=0.4"}})
 	if loc := res.Header.Get("Location"); loc != "/waves/w2?msg=wavecreated" {
 		t.Fatalf("create: %d %s", res.StatusCode, loc)
 	}
+	var minPer int
+	fx.db.Get(&minPer, `SELECT min_per_district FROM waves WHERE name = 'w2'`)
+	if minPer != 40 {
+		t.Fatalf("minimum per district stored as %d, want 40", minPer)
+	}
 	page := c.waitJob(c.post("/waves/w2/draw", map[string][]string{"seed": {"11"}}))
 	if !strings.Contains(page, "完成") {
 		t.Fatalf("draw job: %s", page)
+	}
+	var smallest int
+	fx.db.Get(&smallest, `SELECT min(target) FROM allocations a JOIN waves w ON w.id = a.wave_id WHERE w.name = 'w2'`)
+	if smallest < 40 {
+		t.Fatalf("a district's target is %d, under the minimum of 40", smallest)
 	}
 	var released int
 	fx.db.Get(&released, `SELECT released FROM allocations a JOIN waves w ON w.id = a.wave_id WHERE w.name = 'w2' AND district_code = '500103'`)
