@@ -181,7 +181,9 @@ func RecordOutcome(ctx context.Context, db *sqlx.DB, caseID, userID int64, code 
 			tr.Status, tr.Final = "final", o.AAPOR
 		case o.NeedTime:
 			if !r.Open(appointment) {
-				return survey.Errorf(survey.EInvalid, "预约时间不在本轮的拨打时段内(%s,%s)", "the appointment is outside this wave's calling hours (%s, %s)", r.HoursText(), r.DaysText())
+				days := r.DaysLabel()
+				return &survey.Error{Code: survey.EInvalid, ZH: fmt.Sprintf("预约时间不在本轮的拨打时段内(%s,%s)", r.HoursText(), days.ZH),
+					EN: fmt.Sprintf("the appointment is outside this wave's calling hours (%s, %s)", r.HoursText(), days.EN)}
 			}
 			tr.Status, tr.Next, tr.Appt = "appointment", appointment, appointment
 		case o.Converter && lc.ConverterOnly:

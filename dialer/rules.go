@@ -181,6 +181,38 @@ func (r Rules) DaysText() string {
 
 var dayNames = [7]string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
 
+// DaysLabel is the calling days for people in both languages: "每天" /
+// "every day", "周一至周五" / "Mon–Fri", "周一至周五、周日" / "Mon–Fri, Sun".
+func (r Rules) DaysLabel() survey.Text {
+	if r.Days == 127 {
+		return survey.Text{ZH: "每天", EN: "every day"}
+	}
+	zhNames := [8]string{"", "周一", "周二", "周三", "周四", "周五", "周六", "周日"}
+	enNames := [8]string{"", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"}
+	on := func(iso int) bool { return r.Days&(1<<(iso%7)) != 0 }
+	var zh, en []string
+	for d := 1; d <= 7; {
+		if !on(d) {
+			d++
+			continue
+		}
+		e := d
+		for e < 7 && on(e+1) {
+			e++
+		}
+		switch {
+		case e-d >= 2:
+			zh, en = append(zh, zhNames[d]+"至"+zhNames[e]), append(en, enNames[d]+"–"+enNames[e])
+		default:
+			for x := d; x <= e; x++ {
+				zh, en = append(zh, zhNames[x]), append(en, enNames[x])
+			}
+		}
+		d = e + 1
+	}
+	return survey.Text{ZH: strings.Join(zh, "、"), EN: strings.Join(en, ", ")}
+}
+
 func clockText(m int) string { return fmt.Sprintf("%02d:%02d", m/60, m%60) }
 
 // ParseHours reads calling hours written "09:00-21:00" (24:00 ends at
@@ -250,10 +282,9 @@ var ErrClosed = errors.New("outside the calling hours")
 // calling resumes; errors.Is(err, ErrClosed) holds.
 func (r Rules) ClosedError(now time.Time) error {
 	next := r.NextOpen(now).In(Shanghai)
-	e := survey.Errorf(survey.EConflict,
-		"现在不在本轮的拨打时段内(%s,%s),暂不发放样本;下一个拨打时段从 %s 开始。",
-		"Calls are outside this wave's calling hours (%s, %s), so no case is handed out; calling resumes at %s.",
-		r.HoursText(), r.DaysText(), next.Format("2006-01-02 15:04"))
-	e.Err = ErrClosed
-	return e
+	days, at := r.DaysLabel(), next.Format("2006-01-02 15:04")
+	return &survey.Error{Code: survey.EConflict,
+		ZH:  fmt.Sprintf("现在不在本轮的拨打时段内(%s,%s),暂不发放样本;下一个拨打时段从 %s 开始。", r.HoursText(), days.ZH, at),
+		EN:  fmt.Sprintf("Calls are outside this wave's calling hours (%s, %s), so no case is handed out; calling resumes at %s.", r.HoursText(), days.EN, at),
+		Err: ErrClosed}
 }

@@ -49,6 +49,16 @@ func TestParseRules(t *testing.T) {
 			t.Errorf("days %q: %07b %v, want %07b", in, got, err, want)
 		}
 	}
+	for in, want := range map[string][2]string{"mon-sun": {"每天", "every day"}, "mon-fri": {"周一至周五", "Mon–Fri"},
+		"1-5,7": {"周一至周五、周日", "Mon–Fri, Sun"}, "sat,sun": {"周六、周日", "Sat, Sun"}, "mon,wed-thu": {"周一、周三、周四", "Mon, Wed, Thu"}} {
+		days, err := ParseDays(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := (Rules{Days: days}).DaysLabel(); got.ZH != want[0] || got.EN != want[1] {
+			t.Errorf("days %q shown as %q / %q, want %q / %q", in, got.ZH, got.EN, want[0], want[1])
+		}
+	}
 	for _, bad := range []string{"", "fri-mon", "8", "mon,,tue", "weekdays"} {
 		if _, err := ParseDays(bad); err == nil {
 			t.Errorf("days %q accepted", bad)
@@ -121,7 +131,7 @@ func TestQueueClosedOutsideCallingHours(t *testing.T) {
 			t.Fatalf("%s: %v, want the queue closed", at, err)
 		}
 		if !strings.Contains(de.ZH, "不在本轮的拨打时段内") || !strings.Contains(de.ZH, "2026-11-30 09:00") ||
-			!strings.Contains(de.EN, "outside this wave's calling hours (09:00–21:00, mon,tue,wed,thu,fri)") || !strings.Contains(de.EN, "2026-11-30 09:00") {
+			!strings.Contains(de.EN, "outside this wave's calling hours (09:00–21:00, Mon–Fri)") || !strings.Contains(de.EN, "2026-11-30 09:00") {
 			t.Errorf("%s: message %q / %q", at, de.ZH, de.EN)
 		}
 	}
