@@ -12,6 +12,9 @@ import (
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"minyi/dialer"
+	"minyi/sampler"
 )
 
 // chromiumPath is Debian's chromium; CI installs it.
@@ -129,6 +132,14 @@ func TestBrowserPoll(t *testing.T) {
 	)
 	if seed == "" {
 		t.Fatalf("draw: seed %q, notice %q", seed, text)
+	}
+	// Tests run at any hour: this wave calls around the clock.
+	w, err := sampler.GetWave(context.Background(), fx.db, "2026-12")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dialer.SetRules(context.Background(), fx.db, w.ID, dialer.AllDay()); err != nil {
+		t.Fatal(err)
 	}
 
 	// The interviewer: next case, no answer, next case, interview.
