@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	dbsql "database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 var (
 	qInsertPublication = sql.Q("survey/insert-publication")
 	qLatestPublication = sql.Q("survey/latest-publication")
+	qScoreWaves        = sql.Q("survey/score-waves")
 	qInsertWeights     = sql.Q("survey/insert-published-weights")
 )
 
@@ -84,6 +86,23 @@ func PublishScores(ctx context.Context, db *sqlx.DB, wave, actor string) (*Publi
 		return nil, err
 	}
 	return p, tx.Commit()
+}
+
+// ScoredWave is one wave on the scores index.
+type ScoredWave struct {
+	Name        string         `db:"name"`
+	Interviews  int            `db:"interviews"`   // that count in its scores
+	PublishedAt dbsql.NullTime `db:"published_at"` // last publication; not valid if never published
+}
+
+// ScoreWaves lists every wave, newest first, with its interviews and last
+// publication.
+func ScoreWaves(ctx context.Context, db sqlx.QueryerContext) ([]ScoredWave, error) {
+	var out []ScoredWave
+	if err := sqlx.SelectContext(ctx, db, &out, qScoreWaves); err != nil {
+		return nil, fmt.Errorf("survey: score waves: %w", err)
+	}
+	return out, nil
 }
 
 // LatestPublication returns a wave's last publication, or nil.

@@ -14,6 +14,8 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"minyi/survey"
 )
 
 // seedScores stores interviews with the same answer code on every
@@ -51,6 +53,18 @@ func seedScores(t *testing.T, fx *fixture) {
 func TestScoresPageTiesAndRates(t *testing.T) {
 	fx := newFixture(t, 0.0005)
 	seedScores(t, fx)
+	office := fx.signIn(t, "office")
+	index := office.get("/scores")
+	if !strings.Contains(index, `<td class="n">13</td>`) || !strings.Contains(index, "尚未发布") {
+		t.Errorf("the scores index does not show the wave's 13 interviews, not yet published:\n%s", index)
+	}
+	pub, err := survey.PublishScores(context.Background(), fx.db, fx.wave, "office")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if index = office.get("/scores"); strings.Contains(index, "尚未发布") || !strings.Contains(index, pub.PublishedAt.In(shanghai).Format("2006-01-02 15:04")) {
+		t.Errorf("the scores index does not show when the scores were published:\n%s", index)
+	}
 	page := fx.signIn(t, "office").get("/scores/" + fx.wave)
 	row := func(name string) string {
 		i := strings.Index(page, "<td>"+name+"</td>")

@@ -12,7 +12,7 @@ import (
 )
 
 func (s *Server) scoresIndex(c echo.Context) error {
-	ws, err := sampler.ListWaves(c.Request().Context(), s.db)
+	ws, err := survey.ScoreWaves(c.Request().Context(), s.db)
 	if err != nil {
 		return err
 	}

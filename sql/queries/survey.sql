@@ -71,3 +71,12 @@ LEFT JOIN unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS 
   ON i.weight IS NULL AND c.district = i.district_code AND c.sex = coalesce(i.answers->>'sex', '')
  AND c.age_group = coalesce(i.answers->>'age_group', '') AND c.urban = coalesce(i.answers->>'urban', '')
 WHERE i.wave_id = $2 AND i.review_status <> 'invalid'
+
+-- name: survey/score-waves
+-- Every wave for the scores index: how many interviews count in its scores
+-- and when its scores were last published.
+SELECT w.name,
+       (SELECT count(*) FROM interviews i WHERE i.wave_id = w.id AND i.review_status <> 'invalid') AS interviews,
+       (SELECT max(p.published_at) FROM score_publications p WHERE p.wave_id = w.id) AS published_at
+FROM waves w
+ORDER BY w.created_at DESC, w.id DESC
