@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -158,6 +159,11 @@ func CreateWave(ctx context.Context, db *sqlx.DB, s WaveSpec) (*Wave, error) {
 	s.Name = strings.TrimSpace(s.Name)
 	if s.Name == "" || len(s.Name) > 100 {
 		return nil, survey.Errorf(survey.EInvalid, "轮次名称不能为空,且不超过 100 个字符", "the wave name must be 1–100 characters")
+	}
+	// The name is part of the wave's addresses (/waves/NAME, /scores/NAME)
+	// and of commands (--wave NAME).
+	if strings.ContainsAny(s.Name, `/\?#%`) || strings.ContainsFunc(s.Name, unicode.IsControl) {
+		return nil, survey.Errorf(survey.EInvalid, "轮次名称不能包含 / \\ ? # %% 或控制字符", "a wave name cannot contain / \\ ? # %% or control characters")
 	}
 	if s.Rate <= 0 || s.Rate > 1 {
 		return nil, survey.Errorf(survey.EInvalid, "抽样比例必须在 0 和 1 之间", "the sampling rate must be in (0, 1]")

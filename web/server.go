@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -83,6 +84,7 @@ func New(db *sqlx.DB, opt Options) (*Server, error) {
 	// The peer's address, not a header a client can forge: sign-in
 	// throttling counts by it. Behind a proxy, configure the proxy's range.
 	e.IPExtractor = echo.ExtractIPDirect()
+	e.Pre(decodedPaths)
 	e.Use(middleware.Recover())
 	e.Use(securityHeaders)
 	e.Use(s.loadUser)
@@ -221,6 +223,21 @@ func (s *Server) rejectBadUTF8(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		if bad {
 			return s.errorPage(c, http.StatusBadRequest, survey.Text{ZH: "提交的内容含有无效的字符编码(不是 UTF-8),请检查后重新输入", EN: "the request contains text that is not valid UTF-8; please check and enter it again"})
+		}
+		return next(c)
+	}
+}
+
+// decodedPaths routes on the decoded path, so that a parameter such as a
+// wave's name arrives as the name and not as its escaped form (Echo
+// matches on the raw path whenever it differs from the default escaping,
+// as it does for names with quotes or brackets). An escaped slash keeps
+// the raw path, so that it cannot split one parameter into two segments.
+func decodedPaths(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		u := c.Request().URL
+		if u.RawPath != "" && !strings.Contains(strings.ToLower(u.RawPath), "%2f") {
+			u.RawPath = ""
 		}
 		return next(c)
 	}

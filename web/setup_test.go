@@ -200,7 +200,7 @@ func TestWaveFormSettingsAndReplicates(t *testing.T) {
 func TestHostileInput(t *testing.T) {
 	fx := newFixture(t, 0)
 	c := fx.signIn(t, "admin")
-	evil := `<script>alert("x")</script>'; DROP TABLE waves;--`
+	evil := `<img src=x onerror=alert("x")>'; DROP TABLE waves;--`
 	res := c.post("/waves", map[string][]string{"name": {evil}, "rate": {"0.002"}, "expected": {"0.5"}, "modes": {"phone"}})
 	if res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("create wave with a hostile name: %d", res.StatusCode)
@@ -210,10 +210,20 @@ func TestHostileInput(t *testing.T) {
 		t.Fatalf("stored %q (%v)", stored, err)
 	}
 	page := c.get("/waves")
-	if strings.Contains(page, "<script>alert") || !strings.Contains(page, "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;") {
+	if strings.Contains(page, "<img src=x") || !strings.Contains(page, "&lt;img src=x onerror=alert(&#34;x&#34;)&gt;") {
 		t.Fatal("the hostile name is not shown escaped")
 	}
+	// The wave's own page, where the redirect leads, works for that name.
+	loc := res.Header.Get("Location")
+	if r := c.do("GET", strings.TrimSuffix(loc, "?msg=wavecreated"), nil); r.StatusCode != http.StatusOK {
+		t.Fatalf("the hostile wave's page %s: %d", loc, r.StatusCode)
+	}
 
+	// A name that could not be part of the wave's address is refused.
+	res = c.post("/waves", map[string][]string{"name": {"2026/12"}, "rate": {"0.002"}, "expected": {"0.5"}, "modes": {"phone"}})
+	if body := readAll(res); res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "轮次名称不能包含") {
+		t.Fatalf("wave name with a slash: %d", res.StatusCode)
+	}
 	// More than 2 MB of form.
 	big := strings.Repeat("x", 3<<20)
 	res = c.post("/waves", map[string][]string{"name": {big}})
