@@ -1,7 +1,6 @@
 package survey
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	dbsql "database/sql"
@@ -13,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -126,23 +126,24 @@ func InsertInterview(ctx context.Context, db *sqlx.DB, tx *sqlx.Tx, iv Interview
 }
 
 // respondentKeys are the answers read besides the indicators, in the
-// order of the fields after id, weight and mode; sex and age_group come
-// first (respondentsQuery reads their columns).
+// order they come before them; sex and age_group first (their columns
+// are read when set, see respondentsQuery).
 var respondentKeys = []string{"sex", "age_group", "urban"}
 
 // respondentsQuery expands the wave-respondents query for n answer keys.
 func respondentsQuery(n int) string {
 	var b strings.Builder
 	for k := range n {
+		b.WriteString(", ")
+		switch k {
 		// The sex and age group columns hold the answers' codes (or NULL)
 		// and are cheaper to read than the jsonb.
-		switch k {
 		case 0:
-			fmt.Fprintf(&b, ", E'\\x1f', coalesce(i.sex::text, i.answers->>$%d)", k+4)
+			fmt.Fprintf(&b, "CASE WHEN i.sex IS NULL THEN i.answers->>$%d END", k+4)
 		case 1:
-			fmt.Fprintf(&b, ", E'\\x1f', coalesce(i.age_group::text, i.answers->>$%d)", k+4)
+			fmt.Fprintf(&b, "CASE WHEN i.age_group IS NULL THEN i.answers->>$%d END", k+4)
 		default:
-			fmt.Fprintf(&b, ", E'\\x1f', i.answers->>$%d", k+4)
+			fmt.Fprintf(&b, "i.answers->>$%d", k+4)
 		}
 	}
 	return strings.Replace(qWaveRespondents, "/*answers*/", b.String(), 1)
@@ -175,7 +176,7 @@ func Respondents(ctx context.Context, db sqlx.QueryerContext, waveID int64, q *Q
 		if err != nil {
 			return nil, err
 		}
-		return part.merge(nil), nil
+		return mergeParts([]*respondentPart{part}, len(ids)), nil
 	}
 	txs := make([]*sqlx.Tx, respondentParts)
 	defer func() {
@@ -208,86 +209,141 @@ func Respondents(ctx context.Context, db sqlx.QueryerContext, waveID int64, q *Q
 			return nil, err
 		}
 	}
-	parts := make([]*respondentPart, respondentParts)
+	// The wave's ids are cut into several ranges per connection, which
+	// each connection takes in turn: one that happens to be slowed down
+	// then reads fewer, and all finish at about the same time.
+	parts := make([]*respondentPart, respondentParts*respondentRanges)
 	errs := make([]error, respondentParts)
+	var next atomic.Int32
 	var wg sync.WaitGroup
 	for k := range txs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			width := span.Hi - span.Lo + 1
-			from, to := span.Lo+width*int64(k)/respondentParts, span.Lo+width*int64(k+1)/respondentParts
-			if k == respondentParts-1 {
-				to = math.MaxInt64
+			for {
+				r := int(next.Add(1)) - 1
+				if r >= len(parts) || ctx.Err() != nil {
+					return
+				}
+				from, to := span.Lo+width*int64(r)/int64(len(parts)), span.Lo+width*int64(r+1)/int64(len(parts))
+				if r == len(parts)-1 {
+					to = math.MaxInt64
+				}
+				if parts[r], errs[k] = readRespondents(ctx, txs[k], query, waveID, from, to, keys, len(ids)); errs[k] != nil {
+					next.Store(int32(len(parts))) // the others stop too
+					return
+				}
 			}
-			parts[k], errs[k] = readRespondents(ctx, txs[k], query, waveID, from, to, keys, len(ids))
 		}()
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return parts[0].merge(parts[1:]), nil
-}
-
-// respondentPart is the rows one connection read, with their ids, in
-// chunks so that a million rows are not copied each time a slice grows.
-type respondentPart struct {
-	chunks [][]Respondent
-	ids    []int64
-}
-
-const chunkSize = 1 << 14
-
-func (p *respondentPart) add(r Respondent, id int64) {
-	if n := len(p.chunks); n == 0 || len(p.chunks[n-1]) == chunkSize {
-		p.chunks = append(p.chunks, make([]Respondent, 0, chunkSize))
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
-	p.chunks[len(p.chunks)-1] = append(p.chunks[len(p.chunks)-1], r)
-	p.ids = append(p.ids, id)
+	return mergeParts(parts, len(ids)), nil
 }
 
-func (p *respondentPart) at(i int) Respondent { return p.chunks[i/chunkSize][i%chunkSize] }
+// respondentRanges is how many ranges of ids each connection reads.
+const respondentRanges = 4
 
-// merge puts the parts together in the order of the interview ids: a
-// merge of the parts when each is in order, as a scan usually returns
-// them, else a sort.
-func (p *respondentPart) merge(others []*respondentPart) []Respondent {
-	parts := append([]*respondentPart{p}, others...)
+// respondentRow is one interview as read, without pointers, so that the
+// garbage collector has nothing to trace in a million of them while they
+// are being read.
+type respondentRow struct {
+	id                   int64
+	weight               float64
+	sex, ageGroup, urban int
+	district, psu        int32 // indices into the part's names
+	door                 bool
+}
+
+// respondentPart is the rows of one range of ids, with their answer codes
+// one after another, in chunks so that no row is copied when it grows.
+type respondentPart struct {
+	rows  [][]respondentRow
+	codes [][]int
+	names []string
+	n     int
+}
+
+const chunkRows = 1 << 13
+
+func (p *respondentPart) add(r respondentRow, codes []int) {
+	k := len(p.rows) - 1
+	if k < 0 || len(p.rows[k]) == chunkRows {
+		p.rows = append(p.rows, make([]respondentRow, 0, chunkRows))
+		p.codes = append(p.codes, make([]int, 0, chunkRows*len(codes)))
+		k++
+	}
+	p.rows[k] = append(p.rows[k], r)
+	p.codes[k] = append(p.codes[k], codes...)
+	p.n++
+}
+
+func (p *respondentPart) row(i int) *respondentRow { return &p.rows[i/chunkRows][i%chunkRows] }
+
+// mergeParts puts the parts, ranges of ids in increasing order, together
+// in the order of the interview ids: one after another when each is in
+// order, as a scan usually returns them, else sorted.
+func mergeParts(parts []*respondentPart, items int) []Respondent {
 	n, inOrder := 0, true
-	for _, q := range parts {
-		n += len(q.ids)
-		inOrder = inOrder && slices.IsSorted(q.ids)
+	for _, p := range parts {
+		n += p.n
+		last := int64(math.MinInt64)
+		for _, rows := range p.rows {
+			for _, row := range rows {
+				inOrder = inOrder && row.id > last
+				last = row.id
+			}
+		}
 	}
 	out := make([]Respondent, 0, n)
-	if inOrder {
-		next := make([]int, len(parts))
-		for len(out) < n {
-			best := -1
-			for k, q := range parts {
-				if next[k] < len(q.ids) && (best < 0 || q.ids[next[k]] < parts[best].ids[next[best]]) {
-					best = k
-				}
-			}
-			out = append(out, parts[best].at(next[best]))
-			next[best]++
+	at := func(p *respondentPart, i int) Respondent {
+		row := p.row(i)
+		codes := p.codes[i/chunkRows][i%chunkRows*items:]
+		r := Respondent{District: p.names[row.district], Weight: row.weight, Codes: codes[:items:items],
+			Sex: row.sex, AgeGroup: row.ageGroup, Urban: row.urban, FixedWeight: row.weight > 0, Mode: "phone"}
+		if row.door {
+			r.Mode, r.PSU = "door", p.names[row.psu]
 		}
+		return r
+	}
+	if inOrder {
+		// Each part has its place in out: they are filled side by side.
+		out = out[:n]
+		jobs := make([]int, len(parts))
+		start := make([]int, len(parts))
+		for k := range parts {
+			jobs[k] = k
+			if k > 0 {
+				start[k] = start[k-1] + parts[k-1].n
+			}
+		}
+		shareOut(jobs, func(k int) {
+			for i := range parts[k].n {
+				out[start[k]+i] = at(parts[k], i)
+			}
+		})
 		return out
 	}
-	type at struct {
+	type place struct {
 		id   int64
 		part int32
 		i    int32
 	}
-	all := make([]at, 0, n)
-	for k, q := range parts {
-		for i, id := range q.ids {
-			all = append(all, at{id, int32(k), int32(i)})
+	all := make([]place, 0, n)
+	for k, p := range parts {
+		for i := range p.n {
+			all = append(all, place{p.row(i).id, int32(k), int32(i)})
 		}
 	}
-	slices.SortFunc(all, func(a, b at) int { return cmp.Compare(a.id, b.id) })
+	slices.SortFunc(all, func(a, b place) int { return cmp.Compare(a.id, b.id) })
 	for _, a := range all {
-		out = append(out, parts[a.part].at(int(a.i)))
+		out = append(out, at(parts[a.part], int(a.i)))
 	}
 	return out
 }
@@ -304,61 +360,135 @@ func readRespondents(ctx context.Context, db sqlx.QueryerContext, query string, 
 		return nil, fmt.Errorf("survey: load interviews: %w", err)
 	}
 	defer rows.Close()
-	var district, psu, fields dbsql.RawBytes
-	// Few distinct districts, PSUs and modes: share their strings.
-	intern := map[string]string{}
-	str := func(b []byte) string {
-		if s, ok := intern[string(b)]; ok {
-			return s
-		}
-		s := string(b)
-		intern[s] = s
-		return s
-	}
+	// Scanned into interface values, which take the driver's values as
+	// they are: int64 for id, sex and age group, float64 for the weight,
+	// nil for NULL. The array comes as raw text, parsed here.
+	var id, weight, sex, age any
+	var fields dbsql.RawBytes
 	out := &respondentPart{}
-	want := 3 + len(keys)
-	f := make([][]byte, 0, want)
-	var codes []int
+	// Few distinct districts and PSUs: each name is kept once.
+	names := map[string]int32{}
+	name := func(b []byte) int32 {
+		k, ok := names[string(b)]
+		if !ok {
+			k = int32(len(out.names))
+			out.names = append(out.names, string(b))
+			names[out.names[k]] = k
+		}
+		return k
+	}
+	a := make([]int, len(keys))
+	var arr textArray
 	for rows.Next() {
-		if err := rows.Scan(&district, &psu, &fields); err != nil {
+		if err := rows.Scan(&id, &weight, &sex, &age, &fields); err != nil {
 			return nil, err
 		}
-		f = f[:0]
-		for rest := []byte(fields); ; {
-			i := bytes.IndexByte(rest, 0x1f)
-			if i < 0 {
-				f = append(f, rest)
-				break
+		iid, ok := id.(int64)
+		if !ok {
+			return nil, fmt.Errorf("survey: load interviews: unexpected id %v", id)
+		}
+		r := respondentRow{id: iid}
+		if err := arr.reset(fields); err != nil {
+			return nil, fmt.Errorf("survey: interview %d: %w", iid, err)
+		}
+		d, null, _ := arr.next()
+		if null {
+			return nil, fmt.Errorf("survey: interview %d: no district", iid)
+		}
+		r.district = name(d)
+		if psu, null, _ := arr.next(); !null { // NULL: a telephone interview
+			r.door, r.psu = true, name(psu)
+		}
+		for k := range a {
+			e, null, ok := arr.next()
+			if !ok {
+				return nil, fmt.Errorf("survey: interview %d: %d answers, want %d", iid, k, len(a))
 			}
-			f = append(f, rest[:i])
-			rest = rest[i+1:]
-		}
-		if len(f) != want {
-			return nil, fmt.Errorf("survey: interview %s: an answer contains the control character U+001F", f[0])
-		}
-		id, err := strconv.ParseInt(string(f[0]), 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("survey: interview id %q: %w", f[0], err)
-		}
-		r := Respondent{District: str(district), PSU: str(psu), Mode: str(f[2])}
-		if len(f[1]) > 0 { // empty: no weight given, computed by the weighting rules
-			if r.Weight, err = strconv.ParseFloat(string(f[1]), 64); err != nil {
-				return nil, fmt.Errorf("survey: weight of interview %d: %w", id, err)
+			a[k] = 0
+			if !null {
+				a[k] = answerCode(e)
 			}
 		}
-		a := f[3:]
-		r.Sex, r.AgeGroup, r.Urban = answerCode(a[0]), answerCode(a[1]), answerCode(a[2])
-		if cap(codes)-len(codes) < items {
-			codes = make([]int, 0, 4096*max(1, items))
+		if err := arr.end(); err != nil {
+			return nil, fmt.Errorf("survey: interview %d: %w", iid, err)
 		}
-		for _, v := range a[3:] {
-			codes = append(codes, answerCode(v))
+		r.sex, r.ageGroup, r.urban = a[0], a[1], a[2]
+		if w, ok := weight.(float64); ok { // NULL: no weight given, computed by the weighting rules
+			r.weight = w
 		}
-		r.Codes = codes[len(codes)-items : len(codes) : len(codes)]
-		r.FixedWeight = r.Weight > 0
-		out.add(r, id)
+		if c, ok := sex.(int64); ok {
+			r.sex = int(c)
+		}
+		if c, ok := age.(int64); ok {
+			r.ageGroup = int(c)
+		}
+		out.add(r, a[3:])
 	}
 	return out, rows.Err()
+}
+
+// textArray reads the elements of a one-dimensional text array in
+// PostgreSQL's output form, such as {500101,NULL,"a b","x\"y"}, one after
+// another.
+type textArray struct {
+	b   []byte
+	i   int
+	buf []byte // a quoted element without its quotes and escapes
+	err error
+}
+
+func (a *textArray) reset(b []byte) error {
+	a.b, a.i, a.err = b, 1, nil
+	if len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' {
+		a.i = len(b)
+		return fmt.Errorf("not an array: %.40q", b)
+	}
+	return nil
+}
+
+// next returns the next element, valid until the next call; null for an
+// unquoted NULL; ok false when there is none left.
+func (a *textArray) next() (elem []byte, null, ok bool) {
+	b, i := a.b, a.i
+	if i >= len(b)-1 {
+		return nil, true, false
+	}
+	if b[i] == '"' {
+		a.buf = a.buf[:0]
+		for i++; i < len(b)-1 && b[i] != '"'; i++ {
+			if b[i] == '\\' {
+				i++
+			}
+			a.buf = append(a.buf, b[i])
+		}
+		elem = a.buf
+		i++ // the closing quote
+	} else {
+		j := i
+		for j < len(b)-1 && b[j] != ',' {
+			j++
+		}
+		elem, i = b[i:j], j
+		null = string(elem) == "NULL"
+	}
+	switch {
+	case i == len(b)-1:
+	case i < len(b)-1 && b[i] == ',':
+		i++
+	default:
+		a.err = fmt.Errorf("malformed array: %.40q", b)
+		i = len(b)
+	}
+	a.i = i
+	return elem, null, true
+}
+
+// end reports whether the array was read to its end without a fault.
+func (a *textArray) end() error {
+	if a.err == nil && a.i < len(a.b)-1 {
+		return fmt.Errorf("more elements than expected: %.40q", a.b)
+	}
+	return a.err
 }
 
 // answerCode reads an answer as strconv.Atoi would, 0 when it is missing

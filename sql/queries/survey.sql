@@ -23,15 +23,18 @@ SELECT id FROM interviews WHERE idempotency_key = $1 OR (case_id IS NOT NULL AND
 -- invalid on review), those with ids from $2 up to $3 (several
 -- connections read a large wave side by side, each a range of ids). A
 -- door-to-door interview belongs to the cluster in its psu; a telephone
--- interview is always a PSU of its own (docs/estimation.md). The answers
--- marker becomes the answers the estimator reads (demographics, then the
--- indicators), each i.answers->>$n with the keys bound as parameters $4…,
--- joined with the id, weight and mode by the unit separator (concat reads
--- NULL as empty): PostgreSQL extracts them from the jsonb instead of
--- sending the whole document, and one text column per row keeps the
--- sending cheap.
-SELECT i.district_code, CASE WHEN i.mode = 'door' THEN coalesce(i.psu, '') ELSE '' END AS psu,
-       concat(i.id, E'\x1f', i.weight, E'\x1f', i.mode /*answers*/) AS fields
+-- interview is always a PSU of its own (docs/estimation.md), and has NULL
+-- for one. The answers marker becomes the answers the estimator reads
+-- (sex, age group, urban/rural, then the indicators), each
+-- i.answers->>$n with the keys bound as parameters $4…; they come in one
+-- text array after the district and the PSU: PostgreSQL extracts them from
+-- the jsonb instead of sending the whole document, an array costs it far
+-- less than joining them into one text, and one column keeps reading
+-- cheap for the driver, which allocates for every text value. The sex and
+-- age group columns hold the answers' codes when known; the answers are
+-- read only where they are NULL.
+SELECT i.id, i.weight, i.sex, i.age_group,
+       ARRAY[i.district_code, CASE WHEN i.mode = 'door' THEN coalesce(i.psu, '') END /*answers*/] AS fields
 FROM interviews i
 WHERE i.wave_id = $1 AND i.review_status <> 'invalid' AND i.id >= $2 AND i.id < $3
 
