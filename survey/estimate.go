@@ -97,20 +97,39 @@ func (r Rank) Tied() bool { return len(r.TiedWith) > 0 }
 // or not), as in STATISTICS.md §4. Respondents with a weight keep it. It
 // changes nothing unless every district needing weights has a population.
 func BaseWeights(populations map[string]int64, rs []Respondent) error {
-	m := make(map[string]int)
-	for _, r := range rs {
-		m[r.District]++
+	// One map look-up per respondent: a district's index, then its count.
+	var districts []string
+	var m []int
+	byDistrict := map[string]int{}
+	of := make([]int32, len(rs))
+	last, lastH := "", -1
+	for i := range rs {
+		if lastH < 0 || rs[i].District != last {
+			h, ok := byDistrict[rs[i].District]
+			if !ok {
+				h = len(districts)
+				byDistrict[rs[i].District] = h
+				districts = append(districts, rs[i].District)
+				m = append(m, 0)
+			}
+			last, lastH = rs[i].District, h
+		}
+		of[i] = int32(lastH)
+		m[lastH]++
 	}
 	var missing []string
-	seen := make(map[string]bool)
-	for _, r := range rs {
-		if r.Weight != 0 || seen[r.District] {
-			continue
+	needed := make([]bool, len(districts))
+	for i := range rs {
+		if rs[i].Weight == 0 {
+			needed[of[i]] = true
 		}
-		seen[r.District] = true
-		if populations[r.District] <= 0 {
-			missing = append(missing, r.District)
+	}
+	base := make([]float64, len(districts))
+	for h, d := range districts {
+		if needed[h] && populations[d] <= 0 {
+			missing = append(missing, d)
 		}
+		base[h] = float64(populations[d]) / float64(m[h])
 	}
 	if len(missing) > 0 {
 		sort.Strings(missing)
@@ -118,7 +137,7 @@ func BaseWeights(populations map[string]int64, rs []Respondent) error {
 	}
 	for i := range rs {
 		if rs[i].Weight == 0 {
-			rs[i].Weight = float64(populations[rs[i].District]) / float64(m[rs[i].District])
+			rs[i].Weight = base[of[i]]
 		}
 	}
 	return nil
@@ -137,24 +156,48 @@ func Estimates(d Design, rs []Respondent) ([]Estimate, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The domains are independent computations over the same read-only
-	// strata, worked on side by side: the city first, as the longest.
-	rows := make([][]Estimate, len(p.strata)+1)
-	order := append([]int{len(p.strata)}, make([]int, len(p.strata))...)
-	for h := range p.strata {
-		order[h+1] = h
+	// Every sum is taken one stratum at a time, the strata shared out
+	// among the processors, and only then put together in district order:
+	// the city's sums are its districts' sums. So each respondent is
+	// visited twice, once for the ratios and once for the linearised
+	// values of both its district and the city, and the result does not
+	// depend on which goroutine did what.
+	H := len(p.strata)
+	every := make([]int, H)
+	for h := range every {
+		every[h] = h
 	}
-	shareOut(order, func(h int) {
-		if h == len(p.strata) {
-			rows[h] = p.domain(AllDistricts, p.strata)
+	sums := make([]*domainSums, H+1)
+	shareOut(every, func(h int) { sums[h] = p.sums(p.strata[h]) })
+	sums[H] = newDomainSums(len(d.Items))
+	for _, ds := range sums[:H] {
+		sums[H].add(ds)
+	}
+	ratios := make([]*domainRatios, H+1)
+	for h, ds := range sums {
+		ratios[h] = p.ratios(ds)
+	}
+	// vs[h] is stratum h's variance terms for its district and for the city.
+	vs := make([][2][]float64, H)
+	shareOut(every, func(h int) { vs[h] = p.varianceTerms(p.strata[h], ratios[h], ratios[H]) })
+	city := make([]float64, len(d.Items)+1)
+	citySingle := false
+	out := make([]Estimate, 0, (H+1)*(len(d.Items)+1))
+	for h, s := range p.strata {
+		v, single := vs[h][0], vs[h][0] == nil
+		if single {
+			// A single PSU: neither the district nor the city has a
+			// variance estimate.
+			citySingle = true
+			v = make([]float64, len(d.Items)+1)
 		} else {
-			rows[h] = p.domain(p.strata[h].district, p.strata[h:h+1])
+			for c, x := range vs[h][1] {
+				city[c] += x
+			}
 		}
-	})
-	out := make([]Estimate, 0, (len(p.strata)+1)*(len(d.Items)+1))
-	for _, r := range rows {
-		out = append(out, r...)
+		out = append(out, p.rows(s.district, sums[h], ratios[h], v, single)...)
 	}
+	out = append(out, p.rows(AllDistricts, sums[H], ratios[H], city, citySingle)...)
 	return out, nil
 }
 
@@ -169,6 +212,7 @@ type stratum struct {
 	unit     []int32
 	weight   []float64
 	slots    []uint16
+	odd      []int32 // while prepared: rs index of each member, when some code has no slot yet
 }
 
 type prepared struct {
@@ -248,19 +292,6 @@ func prepare(d Design, rs []Respondent) (*prepared, error) {
 	if len(rs) == 0 {
 		return nil, errors.New("survey: no respondents to estimate from")
 	}
-	for i, r := range rs {
-		switch {
-		case r.District == "":
-			return nil, fmt.Errorf("survey: respondent %d has no district", i+1)
-		case r.District == AllDistricts:
-			return nil, fmt.Errorf("survey: respondent %d has district code %q, which is reserved for the city-wide rows", i+1, AllDistricts)
-		case !(r.Weight > 0) || math.IsInf(r.Weight, 0):
-			return nil, fmt.Errorf("survey: respondent %d (district %s) has weight %v; weights must be positive and finite", i+1, r.District, r.Weight)
-		case len(r.Codes) != len(d.Items):
-			return nil, fmt.Errorf("survey: respondent %d (district %s) has %d answer codes for %d items", i+1, r.District, len(r.Codes), len(d.Items))
-		}
-	}
-
 	p := &prepared{
 		items:     d.Items,
 		points:    d.Points,
@@ -282,57 +313,68 @@ func prepare(d Design, rs []Respondent) (*prepared, error) {
 	for c := range smallCodes {
 		p.slots = append(p.slots, info(c))
 	}
-	other := map[int]uint16{}
-	slot := func(c int) (uint16, error) {
-		if c >= 0 && c < smallCodes {
-			return uint16(c), nil
-		}
-		if k, ok := other[c]; ok {
-			return k, nil
-		}
-		if len(p.slots) > math.MaxUint16 {
-			return 0, errors.New("survey: more than 65,000 different answer codes")
-		}
-		k := uint16(len(p.slots))
-		other[c] = k
-		p.slots = append(p.slots, info(c))
-		return k, nil
-	}
-
 	// A canonical order makes every floating-point sum independent of how
 	// the caller happened to order the rows: by district, PSU, weight and
 	// answer codes. Respondents that compare equal are identical in
-	// everything the sums use, so their order is moot. Districts are
-	// bucketed first, and the codes compared as one packed number when
-	// every code fits in four bits (the same order as comparing them one
-	// by one), which keeps a million interviews quick to sort.
-	count := map[string]int{}
+	// everything the sums use, so their order is moot.
+	//
+	// One pass in the callers' order checks each respondent and puts its
+	// sort key in its district's list: interviews of a district are
+	// spread over the whole slice, and reading them district by district
+	// would jump through memory. Then each district is sorted and laid
+	// out on its own, side by side.
+	var lists []districtKeys
+	byDistrict := map[string]int{}
+	psuID := map[string]uint64{"": 0}
+	psuNames := []string{""}
+	lastDistrict, lastList, lastPSU, lastID := "", -1, "", uint64(0)
 	for i := range rs {
-		count[rs[i].District]++
-	}
-	byDistrict := make(map[string][]int32, len(count))
-	for code, n := range count {
-		byDistrict[code] = make([]int32, 0, n)
-	}
-	canPack := len(d.Items) <= 16
-	for i := range rs {
-		byDistrict[rs[i].District] = append(byDistrict[rs[i].District], int32(i))
-		for _, c := range rs[i].Codes {
-			if c < 0 || c >= 16 {
-				canPack = false
-			}
+		r := &rs[i]
+		switch {
+		case r.District == "":
+			return nil, fmt.Errorf("survey: respondent %d has no district", i+1)
+		case r.District == AllDistricts:
+			return nil, fmt.Errorf("survey: respondent %d has district code %q, which is reserved for the city-wide rows", i+1, AllDistricts)
+		case !(r.Weight > 0) || math.IsInf(r.Weight, 0):
+			return nil, fmt.Errorf("survey: respondent %d (district %s) has weight %v; weights must be positive and finite", i+1, r.District, r.Weight)
+		case len(r.Codes) != len(d.Items):
+			return nil, fmt.Errorf("survey: respondent %d (district %s) has %d answer codes for %d items", i+1, r.District, len(r.Codes), len(d.Items))
 		}
-	}
-	if !canPack {
-		// Codes outside 0–15 get their slots here, in the order met, before
-		// the districts are worked on side by side.
-		for i := range rs {
-			for _, c := range rs[i].Codes {
-				if _, err := slot(c); err != nil {
-					return nil, err
-				}
+		if lastList < 0 || r.District != lastDistrict {
+			k, ok := byDistrict[r.District]
+			if !ok {
+				k = len(lists)
+				byDistrict[r.District] = k
+				lists = append(lists, districtKeys{packed: len(d.Items) <= 16})
 			}
+			lastDistrict, lastList = r.District, k
 		}
+		if r.PSU != lastPSU {
+			id, ok := psuID[r.PSU]
+			if !ok {
+				id = uint64(len(psuNames))
+				psuID[r.PSU] = id
+				psuNames = append(psuNames, r.PSU)
+			}
+			lastPSU, lastID = r.PSU, id
+		}
+		// The weight by its bits, which for positive numbers are in the
+		// same order as the numbers.
+		codes, ok := packCodes(r.Codes)
+		l := &lists[lastList]
+		l.packed = l.packed && ok
+		l.keys = append(l.keys, sortKey{psu: lastID, weight: math.Float64bits(r.Weight), codes: codes, i: int32(i)})
+	}
+	// The PSUs by their place among the names ("" first), so that no
+	// string is compared while sorting.
+	rank := make([]uint64, len(psuNames))
+	byName := make([]int, len(psuNames))
+	for k := range byName {
+		byName[k] = k
+	}
+	slices.SortFunc(byName, func(a, b int) int { return cmp.Compare(psuNames[a], psuNames[b]) })
+	for r, k := range byName {
+		rank[k] = uint64(r)
 	}
 	districts := make([]string, 0, len(byDistrict))
 	for code := range byDistrict {
@@ -341,16 +383,52 @@ func prepare(d Design, rs []Respondent) (*prepared, error) {
 	slices.Sort(districts)
 	J := len(d.Items)
 	p.strata = make([]*stratum, len(districts))
-	// Each district is sorted and laid out on its own; they are shared
-	// out among the processors. Nothing here depends on which goroutine
-	// does which district.
+	// Nothing here depends on which goroutine does which district.
 	order := make([]int, len(districts))
 	for h := range order {
 		order[h] = h
 	}
 	shareOut(order, func(h int) {
-		p.strata[h] = p.layOut(districts[h], byDistrict[districts[h]], rs, J, canPack, other)
+		p.strata[h] = layOut(districts[h], lists[byDistrict[districts[h]]], rank, rs, J)
 	})
+	// Codes outside 0–15 get their slots afterwards, in the order met, and
+	// then the rows of the districts that have them are filled in.
+	var odd []*stratum
+	for _, s := range p.strata {
+		if s.odd != nil {
+			odd = append(odd, s)
+		}
+	}
+	if len(odd) == 0 {
+		return p, nil
+	}
+	other := map[int]uint16{}
+	for i := range rs {
+		for _, c := range rs[i].Codes {
+			if c >= 0 && c < smallCodes {
+				continue
+			}
+			if _, ok := other[c]; ok {
+				continue
+			}
+			if len(p.slots) > math.MaxUint16 {
+				return nil, errors.New("survey: more than 65,000 different answer codes")
+			}
+			other[c] = uint16(len(p.slots))
+			p.slots = append(p.slots, info(c))
+		}
+	}
+	for _, s := range odd {
+		for m, i := range s.odd {
+			row := s.slots[m*J : (m+1)*J]
+			for j, c := range rs[i].Codes {
+				if c < 0 || c >= smallCodes {
+					row[j] = other[c]
+				}
+			}
+		}
+		s.odd = nil
+	}
 	return p, nil
 }
 
@@ -375,33 +453,36 @@ func shareOut(jobs []int, do func(int)) {
 	wg.Wait()
 }
 
-// layOut puts one district's respondents (indices into rs) in canonical
-// order into a stratum. other holds the slots of codes outside 0–15 and
-// is only read here.
-func (p *prepared) layOut(district string, order []int32, rs []Respondent, J int, canPack bool, other map[int]uint16) *stratum {
-	type sortKey struct {
-		psu    string
-		weight float64
-		codes  uint64
-		i      int32
-	}
-	ks := make([]sortKey, len(order))
-	for m, i := range order {
-		r := &rs[i]
-		k := sortKey{psu: r.PSU, weight: r.Weight, i: i}
-		if canPack {
-			for _, c := range r.Codes {
-				k.codes = k.codes<<4 | uint64(c)
-			}
-		}
-		ks[m] = k
+// sortKey is a respondent's place in the canonical order: PSU, weight
+// and answer codes, packed four bits each when every code of the district
+// fits (the same order as comparing them one by one), and its index.
+type sortKey struct {
+	psu, weight, codes uint64
+	i                  int32
+}
+
+// districtKeys are a district's sort keys; packed tells whether their
+// codes fit.
+type districtKeys struct {
+	keys   []sortKey
+	packed bool
+}
+
+// layOut puts one district's respondents in canonical order into a
+// stratum; rank turns the keys' PSU ids into their places by name. A code
+// outside 0–15 has no slot yet: the stratum then keeps its order in odd,
+// and prepare fills those codes in.
+func layOut(district string, dk districtKeys, rank []uint64, rs []Respondent, J int) *stratum {
+	ks, canPack := dk.keys, dk.packed
+	for m := range ks {
+		ks[m].psu = rank[ks[m].psu]
 	}
 	slices.SortFunc(ks, func(a, b sortKey) int {
-		if c := cmp.Compare(a.psu, b.psu); c != 0 {
-			return c
+		if a.psu != b.psu {
+			return cmp.Compare(a.psu, b.psu)
 		}
-		if c := cmp.Compare(a.weight, b.weight); c != 0 {
-			return c
+		if a.weight != b.weight {
+			return cmp.Compare(a.weight, b.weight)
 		}
 		if canPack {
 			return cmp.Compare(a.codes, b.codes)
@@ -409,14 +490,17 @@ func (p *prepared) layOut(district string, order []int32, rs []Respondent, J int
 		return slices.Compare(rs[a.i].Codes, rs[b.i].Codes)
 	})
 	s := &stratum{district: district, unit: make([]int32, len(ks)), weight: make([]float64, len(ks)), slots: make([]uint16, len(ks)*J)}
-	lastPSU := ""
+	if !canPack {
+		s.odd = make([]int32, len(ks))
+	}
+	lastRank := uint64(0)
 	for m, k := range ks {
 		// Sorting by PSU within the district keeps each cluster contiguous.
-		if k.psu == "" || k.psu != lastPSU {
+		if k.psu == 0 || k.psu != lastRank {
 			s.units++
 		}
-		lastPSU = k.psu
-		s.unit[m], s.weight[m] = int32(s.units-1), k.weight
+		lastRank = k.psu
+		s.unit[m], s.weight[m] = int32(s.units-1), math.Float64frombits(k.weight)
 		row := s.slots[m*J : (m+1)*J]
 		if canPack {
 			// The codes are in the key, the last item in the lowest bits.
@@ -426,126 +510,219 @@ func (p *prepared) layOut(district string, order []int32, rs []Respondent, J int
 			}
 			continue
 		}
+		s.odd[m] = k.i
 		for j, c := range rs[k.i].Codes {
 			if c >= 0 && c < smallCodes {
 				row[j] = uint16(c)
-			} else {
-				row[j] = other[c]
 			}
 		}
 	}
 	return s
 }
 
-// domain computes the item and composite rows of one estimation domain. For
-// a district the domain is its own stratum; for the city it is every
-// stratum. The ratio denominators are the domain's own and the variance is
-// summed over the domain's strata, which is exactly the distinction
-// STATISTICS.md §5 draws between a district row and the ALL row.
-func (p *prepared) domain(name string, strata []*stratum) []Estimate {
+// packCodes puts the codes in one number, four bits each, the last in the
+// lowest bits; ok is false when one does not fit.
+func packCodes(codes []int) (packed uint64, ok bool) {
+	var out uint64
+	for _, c := range codes {
+		out |= uint64(c) &^ 15 // nonzero when c is outside 0–15
+		packed = packed<<4 | uint64(c&15)
+	}
+	return packed, out == 0
+}
+
+// domainSums are the sums over an estimation domain (a district, or the
+// city) that its ratios are made of.
+type domainSums struct {
+	n, nAny           int       // respondents; those with a valid answer to some item
+	sw, swy           []float64 // Σ w δ, Σ w δ y per item
+	nValid, nSat, nDK []int
+}
+
+func newDomainSums(J int) *domainSums {
+	return &domainSums{sw: make([]float64, J), swy: make([]float64, J), nValid: make([]int, J), nSat: make([]int, J), nDK: make([]int, J)}
+}
+
+func (ds *domainSums) add(o *domainSums) {
+	ds.n += o.n
+	ds.nAny += o.nAny
+	for j := range ds.sw {
+		ds.sw[j] += o.sw[j]
+		ds.swy[j] += o.swy[j]
+		ds.nValid[j] += o.nValid[j]
+		ds.nSat[j] += o.nSat[j]
+		ds.nDK[j] += o.nDK[j]
+	}
+}
+
+// sums takes the sums of one stratum. Answers are random to the
+// processor, so each one is counted without a branch: an answer that is
+// not valid adds 0 to the counts and +0.0 to the sums, which leaves them
+// as they were.
+func (p *prepared) sums(s *stratum) *domainSums {
 	J := len(p.items)
-	sw := make([]float64, J)  // Σ w δ
-	swy := make([]float64, J) // Σ w δ y
-	nValid := make([]int, J)
-	nSat := make([]int, J)
-	nDK := make([]int, J)
-	n, nAny := 0, 0
-	for _, s := range strata {
-		for m, w := range s.weight {
-			n++
-			hasValid := false
-			for j, sl := range s.slots[m*J : (m+1)*J] {
-				ci := &p.slots[sl]
-				if ci.dontKnw {
-					nDK[j]++
-				}
-				if !ci.valid {
-					continue
-				}
-				y := ci.points
-				hasValid = true
-				nValid[j]++
-				if ci.sat {
-					nSat[j]++
-				}
-				sw[j] += w
-				swy[j] += w * y
-			}
-			if hasValid {
-				nAny++
-			}
+	ds := newDomainSums(J)
+	sw, swy, nValid, nSat, nDK := ds.sw, ds.swy, ds.nValid, ds.nSat, ds.nDK
+	type counts struct {
+		valid, sat, dontKnow int
+		one, points          float64 // 1 and the points when valid, else 0
+	}
+	cs := make([]counts, len(p.slots))
+	for k, ci := range p.slots {
+		cs[k].dontKnow = b2i(ci.dontKnw)
+		if ci.valid {
+			cs[k] = counts{valid: 1, sat: b2i(ci.sat), dontKnow: b2i(ci.dontKnw), one: 1, points: ci.points}
 		}
 	}
+	for m, w := range s.weight {
+		ds.n++
+		anyValid := 0
+		for j, sl := range s.slots[m*J : (m+1)*J] {
+			c := &cs[sl]
+			nDK[j] += c.dontKnow
+			nValid[j] += c.valid
+			nSat[j] += c.sat
+			anyValid |= c.valid
+			sw[j] += w * c.one
+			swy[j] += w * c.points
+		}
+		ds.nAny += anyValid
+	}
+	return ds
+}
 
-	r := make([]float64, J)
-	lam := make([]float64, J) // λ rescaled over the items that have a valid answer
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// domainRatios are a domain's item scores R̂_j and the item weights λ
+// rescaled over the items that have a valid answer, with the composite.
+type domainRatios struct {
+	r, lam, sw []float64
+	comp       float64
+}
+
+func (p *prepared) ratios(ds *domainSums) *domainRatios {
+	J := len(p.items)
+	dr := &domainRatios{r: make([]float64, J), lam: make([]float64, J), sw: ds.sw}
 	lamSum := 0.0
 	for j := range J {
-		if nValid[j] > 0 {
-			r[j] = swy[j] / sw[j]
+		if ds.nValid[j] > 0 {
+			dr.r[j] = ds.swy[j] / ds.sw[j]
 			lamSum += p.lambda[j]
 		}
 	}
-	comp := 0.0
 	for j := range J {
-		if nValid[j] > 0 {
-			lam[j] = p.lambda[j] / lamSum
-			comp += lam[j] * r[j]
+		if ds.nValid[j] > 0 {
+			dr.lam[j] = p.lambda[j] / lamSum
+			dr.comp += dr.lam[j] * dr.r[j]
 		}
 	}
+	return dr
+}
 
-	// Linearised values summed per PSU; column J is the composite.
-	v := make([]float64, J+1)
-	single := false
-	for _, s := range strata {
-		if s.units < 2 {
-			single = true
+// varianceTerms is one stratum's term n_h/(n_h − 1) · Σ (z − z̄)² of the
+// variance of each item and of the composite (column J), for the
+// district's own ratios and for the city's, from one pass over its
+// respondents; both nil when it has a single PSU and so no variance
+// estimate (STATISTICS.md §5).
+func (p *prepared) varianceTerms(s *stratum, district, city *domainRatios) [2][]float64 {
+	if s.units < 2 {
+		return [2][]float64{}
+	}
+	J := len(p.items)
+	K := J + 1
+	// z[u*K+c] is PSU u's linearised value of column c, for the district
+	// and for the city: w·(y − R̂_j)/Σ w δ, taken from a table of
+	// (y − R̂_j)/Σ w δ per code and item, which is 0 for an answer that is
+	// not valid (it adds +0.0: no branch, and nothing changes).
+	zd := make([]float64, s.units*K)
+	zc := make([]float64, s.units*K)
+	gd, gc := p.linearTable(district), p.linearTable(city)
+	ld, lc := district.lam, city.lam
+	for m, w := range s.weight {
+		u := int(s.unit[m])
+		zud, zuc := zd[u*K:(u+1)*K:(u+1)*K], zc[u*K:(u+1)*K:(u+1)*K]
+		for j, sl := range s.slots[m*J : (m+1)*J] {
+			td := w * gd[int(sl)*J+j]
+			zud[j] += td
+			zud[J] += ld[j] * td
+			tc := w * gc[int(sl)*J+j]
+			zuc[j] += tc
+			zuc[J] += lc[j] * tc
+		}
+	}
+	return [2][]float64{spread(zd, s.units, K), spread(zc, s.units, K)}
+}
+
+// linearTable is (y − R̂_j)/Σ w δ_j for each answer code's slot and item j
+// of a domain, 0 where the code is not a valid answer.
+func (p *prepared) linearTable(dr *domainRatios) []float64 {
+	J := len(p.items)
+	g := make([]float64, len(p.slots)*J)
+	for k, ci := range p.slots {
+		if !ci.valid {
 			continue
 		}
-		// z[u*(J+1)+c] is PSU u's linearised value of column c.
-		z := make([]float64, s.units*(J+1))
-		for m, w := range s.weight {
-			u := int(s.unit[m])
-			zu := z[u*(J+1) : (u+1)*(J+1)]
-			for j, sl := range s.slots[m*J : (m+1)*J] {
-				ci := &p.slots[sl]
-				if !ci.valid {
-					continue
-				}
-				t := w * (ci.points - r[j]) / sw[j]
-				zu[j] += t
-				zu[J] += lam[j] * t
+		for j := range J {
+			if dr.sw[j] > 0 {
+				g[k*J+j] = (ci.points - dr.r[j]) / dr.sw[j]
 			}
-		}
-		nh := float64(s.units)
-		for c := 0; c <= J; c++ {
-			mean := 0.0
-			for u := range s.units {
-				mean += z[u*(J+1)+c]
-			}
-			mean /= nh
-			ss := 0.0
-			for u := range s.units {
-				dz := z[u*(J+1)+c] - mean
-				ss += dz * dz
-			}
-			v[c] += nh / (nh - 1) * ss
 		}
 	}
+	return g
+}
 
+// spread is n/(n − 1) · Σ_u (z_uc − z̄_c)² for each column c of the n×K
+// matrix z, row by row so that memory is read in order.
+func spread(z []float64, n, K int) []float64 {
+	mean := make([]float64, K)
+	for u := range n {
+		for c, x := range z[u*K : (u+1)*K] {
+			mean[c] += x
+		}
+	}
+	nh := float64(n)
+	for c := range mean {
+		mean[c] /= nh
+	}
+	ss := make([]float64, K)
+	for u := range n {
+		for c, x := range z[u*K : (u+1)*K] {
+			dz := x - mean[c]
+			ss[c] += dz * dz
+		}
+	}
+	for c := range ss {
+		ss[c] *= nh / (nh - 1)
+	}
+	return ss
+}
+
+// rows are the item and composite rows of one estimation domain, from its
+// sums, its ratios and its variances (v[J] the composite's). For a
+// district the domain is its own stratum; for the city it is every
+// stratum: the ratio denominators are the domain's own and the variance is
+// summed over the domain's strata, which is exactly the distinction
+// STATISTICS.md §5 draws between a district row and the ALL row.
+func (p *prepared) rows(name string, ds *domainSums, dr *domainRatios, v []float64, single bool) []Estimate {
+	J := len(p.items)
 	out := make([]Estimate, 0, J+1)
 	for j, it := range p.items {
-		e := Estimate{District: name, Item: it, N: n, NValid: nValid[j], NSatisfied: nSat[j], NDontKnow: nDK[j]}
-		e.DontKnowRate = float64(nDK[j]) / float64(n)
-		if nValid[j] > 0 {
-			e.SatisfiedRate = float64(nSat[j]) / float64(nValid[j])
-			e.setScore(r[j], v[j], single)
+		e := Estimate{District: name, Item: it, N: ds.n, NValid: ds.nValid[j], NSatisfied: ds.nSat[j], NDontKnow: ds.nDK[j]}
+		e.DontKnowRate = float64(ds.nDK[j]) / float64(ds.n)
+		if ds.nValid[j] > 0 {
+			e.SatisfiedRate = float64(ds.nSat[j]) / float64(ds.nValid[j])
+			e.setScore(dr.r[j], v[j], single)
 		}
 		out = append(out, e)
 	}
-	e := Estimate{District: name, Item: CompositeItem, N: n, NValid: nAny}
-	if nAny > 0 {
-		e.setScore(comp, v[J], single)
+	e := Estimate{District: name, Item: CompositeItem, N: ds.n, NValid: ds.nAny}
+	if ds.nAny > 0 {
+		e.setScore(dr.comp, v[J], single)
 	}
 	out = append(out, e)
 	return out
