@@ -52,14 +52,15 @@ type DistrictWeighting struct {
 	FixedOnly bool    // every weight was given on import
 }
 
-// weightingVars are the respondent's categories for each margin variable.
-var weightingVars = []struct {
-	name string
-	of   func(r *Respondent) int
-}{
-	{"sex", func(r *Respondent) int { return r.Sex }},
-	{"age_group", func(r *Respondent) int { return r.AgeGroup }},
-	{"urban", func(r *Respondent) int { return r.Urban }},
+// weightingVars are the margin variables, in the order of a member's
+// categories.
+var weightingVars = []string{"sex", "age_group", "urban"}
+
+// weightingMember is what raking needs of a respondent.
+type weightingMember struct {
+	weight float64
+	cat    [3]int // sex, age group, urban/rural (0 when unknown)
+	fixed  bool   // the weight was given on import
 }
 
 // Calibrate rakes each district's computed weights (not those given on
@@ -68,75 +69,126 @@ var weightingVars = []struct {
 // without margins keeps its base weights. It fails, naming the district,
 // when the targets cannot be met.
 func Calibrate(rs []Respondent, margins Margins) ([]DistrictWeighting, error) {
-	idx := map[string][]int{}
+	// One pass in the callers' order gathers each district's members, and
+	// another puts the weights back: the interviews of a district are
+	// spread over the whole slice, and visiting them district by district
+	// would jump through memory.
+	var count []int
+	byDistrict := map[string]int{}
+	of := make([]int32, len(rs))
+	last, lastH := "", -1
 	for i := range rs {
-		idx[rs[i].District] = append(idx[rs[i].District], i)
+		if lastH < 0 || rs[i].District != last {
+			h, ok := byDistrict[rs[i].District]
+			if !ok {
+				h = len(count)
+				byDistrict[rs[i].District] = h
+				count = append(count, 0)
+			}
+			last, lastH = rs[i].District, h
+		}
+		of[i] = int32(lastH)
+		count[lastH]++
 	}
-	districts := make([]string, 0, len(idx))
-	for d := range idx {
+	members := make([][]weightingMember, len(count))
+	for h, n := range count {
+		members[h] = make([]weightingMember, 0, n)
+	}
+	for i, h := range of {
+		r := &rs[i]
+		members[h] = append(members[h], weightingMember{weight: r.Weight, cat: [3]int{r.Sex, r.AgeGroup, r.Urban}, fixed: r.FixedWeight})
+	}
+	if len(members) == 0 {
+		return nil, nil
+	}
+	districts := make([]string, 0, len(byDistrict))
+	for d := range byDistrict {
 		districts = append(districts, d)
 	}
 	sort.Strings(districts)
-	var out []DistrictWeighting
-	for _, d := range districts {
-		all := idx[d]
-		var units []int
-		for _, i := range all {
-			if !rs[i].FixedWeight {
-				units = append(units, i)
-			}
+	// The districts are raked side by side: each changes only its own
+	// members. The error reported is the first district's in code order,
+	// as if they had been raked one after another.
+	out := make([]DistrictWeighting, len(districts))
+	errs := make([]error, len(districts))
+	jobs := make([]int, len(districts))
+	for h := range jobs {
+		jobs[h] = h
+	}
+	shareOut(jobs, func(h int) {
+		out[h], errs[h] = calibrateDistrict(districts[h], members[byDistrict[districts[h]]], margins)
+	})
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
 		}
-		dw := DistrictWeighting{District: d, N: len(all), FixedOnly: len(units) == 0}
-		var vars []RakeVariable
-		var getters []func(r *Respondent) int
-		for _, v := range weightingVars {
-			targets := margins[d][v.name]
-			if len(targets) == 0 || len(units) == 0 {
-				continue
-			}
-			complete := true
-			for _, i := range units {
-				if v.of(&rs[i]) == 0 {
-					complete = false
-					break
-				}
-			}
-			if complete {
-				vars = append(vars, RakeVariable{Name: v.name, Targets: targets})
-				getters = append(getters, v.of)
-				dw.Raked = append(dw.Raked, v.name)
-			}
-		}
-		if len(vars) > 0 {
-			base := make([]float64, len(units))
-			cats := make([][]int, len(units))
-			flat := make([]int, len(units)*len(vars))
-			for k, i := range units {
-				base[k] = rs[i].Weight
-				cats[k] = flat[k*len(vars) : (k+1)*len(vars) : (k+1)*len(vars)]
-				for m, get := range getters {
-					cats[k][m] = get(&rs[i])
-				}
-			}
-			res, err := Rake(base, cats, vars, RakeOptions{})
-			if de, ok := err.(*Error); ok {
-				return nil, &Error{Code: de.Code, ZH: "区县 " + d + " 无法加权到普查边际(" + strings.Join(dw.Raked, "、") + "):" + de.ZH,
-					EN: "district " + d + " cannot be weighted to its census margins (" + strings.Join(dw.Raked, ", ") + "): " + de.EN}
-			}
-			if err != nil {
-				return nil, fmt.Errorf("survey: weighting district %s: %w", d, err)
-			}
-			for k, i := range units {
-				rs[i].Weight = res.Weights[k]
-			}
-			dw.Sweeps = res.Sweeps
-		}
-		w := make([]float64, len(all))
-		for k, i := range all {
-			w[k] = rs[i].Weight
-		}
-		dw.Effect = WeightingEffect(w)
-		out = append(out, dw)
+	}
+	next := make([]int, len(members))
+	for i, h := range of {
+		rs[i].Weight = members[h][next[h]].weight
+		next[h]++
 	}
 	return out, nil
+}
+
+// calibrateDistrict rakes the computed weights of one district's members
+// in place.
+func calibrateDistrict(d string, all []weightingMember, margins Margins) (DistrictWeighting, error) {
+	var units []int
+	for k := range all {
+		if !all[k].fixed {
+			units = append(units, k)
+		}
+	}
+	dw := DistrictWeighting{District: d, N: len(all), FixedOnly: len(units) == 0}
+	var vars []RakeVariable
+	var used []int // the members' categories raked on
+	for m, name := range weightingVars {
+		targets := margins[d][name]
+		if len(targets) == 0 || len(units) == 0 {
+			continue
+		}
+		complete := true
+		for _, k := range units {
+			if all[k].cat[m] == 0 {
+				complete = false
+				break
+			}
+		}
+		if complete {
+			vars = append(vars, RakeVariable{Name: name, Targets: targets})
+			used = append(used, m)
+			dw.Raked = append(dw.Raked, name)
+		}
+	}
+	if len(vars) > 0 {
+		base := make([]float64, len(units))
+		cats := make([][]int, len(units))
+		flat := make([]int, len(units)*len(vars))
+		for n, k := range units {
+			base[n] = all[k].weight
+			cats[n] = flat[n*len(vars) : (n+1)*len(vars) : (n+1)*len(vars)]
+			for v, m := range used {
+				cats[n][v] = all[k].cat[m]
+			}
+		}
+		res, err := Rake(base, cats, vars, RakeOptions{})
+		if de, ok := err.(*Error); ok {
+			return dw, &Error{Code: de.Code, ZH: "区县 " + d + " 无法加权到普查边际(" + strings.Join(dw.Raked, "、") + "):" + de.ZH,
+				EN: "district " + d + " cannot be weighted to its census margins (" + strings.Join(dw.Raked, ", ") + "): " + de.EN}
+		}
+		if err != nil {
+			return dw, fmt.Errorf("survey: weighting district %s: %w", d, err)
+		}
+		for n, k := range units {
+			all[k].weight = res.Weights[n]
+		}
+		dw.Sweeps = res.Sweeps
+	}
+	w := make([]float64, len(all))
+	for k := range all {
+		w[k] = all[k].weight
+	}
+	dw.Effect = WeightingEffect(w)
+	return dw, nil
 }

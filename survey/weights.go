@@ -55,11 +55,16 @@ func Rake(base []float64, cats [][]int, vars []RakeVariable, opt RakeOptions) (R
 	for m, v := range vars {
 		var sum float64
 		present := map[int]bool{}
+		last := 0
 		for i := range cats {
 			if len(cats[i]) != len(vars) {
 				return RakeResult{}, fmt.Errorf("survey: rake: unit %d has %d categories, want %d", i, len(cats[i]), len(vars))
 			}
-			present[cats[i][m]] = true
+			// Few categories: look up only when it changes.
+			if c := cats[i][m]; i == 0 || c != last {
+				present[c] = true
+				last = c
+			}
 		}
 		for _, c := range sortedKeys(v.Targets) {
 			t := v.Targets[c]
@@ -100,15 +105,19 @@ func Rake(base []float64, cats [][]int, vars []RakeVariable, opt RakeOptions) (R
 	for m, v := range vars {
 		dense := map[int]int32{}
 		idx[m] = make([]int32, n)
+		lastC, lastK := 0, int32(-1)
 		for i := range cats {
 			c := cats[i][m]
-			k, ok := dense[c]
-			if !ok {
-				k = int32(len(dense))
-				dense[c] = k
-				targets[m] = append(targets[m], v.Targets[c])
+			if lastK < 0 || c != lastC {
+				k, ok := dense[c]
+				if !ok {
+					k = int32(len(dense))
+					dense[c] = k
+					targets[m] = append(targets[m], v.Targets[c])
+				}
+				lastC, lastK = c, k
 			}
-			idx[m][i] = k
+			idx[m][i] = lastK
 		}
 	}
 	var sums, factors []float64
