@@ -325,9 +325,8 @@ func prepare(d Design, rs []Respondent) (*prepared, error) {
 	// out on its own, side by side.
 	var lists []districtKeys
 	byDistrict := map[string]int{}
-	psuID := map[string]uint64{"": 0}
-	psuNames := []string{""}
-	lastDistrict, lastList, lastPSU, lastID := "", -1, "", uint64(0)
+	of := make([]int32, len(rs))
+	lastDistrict, lastList := "", -1
 	for i := range rs {
 		r := &rs[i]
 		switch {
@@ -349,21 +348,36 @@ func prepare(d Design, rs []Respondent) (*prepared, error) {
 			}
 			lastDistrict, lastList = r.District, k
 		}
-		if r.PSU != lastPSU {
-			id, ok := psuID[r.PSU]
-			if !ok {
-				id = uint64(len(psuNames))
-				psuID[r.PSU] = id
-				psuNames = append(psuNames, r.PSU)
+		of[i] = int32(lastList)
+		lists[lastList].n++
+	}
+	for k := range lists {
+		lists[k].keys = make([]sortKey, 0, lists[k].n)
+	}
+	psuID := map[string]uint64{"": 0}
+	psuNames := []string{""}
+	lastPSU, lastID := "", uint64(0)
+	for i, h := range of {
+		r := &rs[i]
+		id := uint64(0) // no PSU: a PSU of its own
+		if r.PSU != "" {
+			if r.PSU != lastPSU {
+				var ok bool
+				if lastID, ok = psuID[r.PSU]; !ok {
+					lastID = uint64(len(psuNames))
+					psuID[r.PSU] = lastID
+					psuNames = append(psuNames, r.PSU)
+				}
+				lastPSU = r.PSU
 			}
-			lastPSU, lastID = r.PSU, id
+			id = lastID
 		}
 		// The weight by its bits, which for positive numbers are in the
 		// same order as the numbers.
 		codes, ok := packCodes(r.Codes)
-		l := &lists[lastList]
+		l := &lists[h]
 		l.packed = l.packed && ok
-		l.keys = append(l.keys, sortKey{psu: lastID, weight: math.Float64bits(r.Weight), codes: codes, i: int32(i)})
+		l.keys = append(l.keys, sortKey{psu: id, weight: math.Float64bits(r.Weight), codes: codes, i: int32(i)})
 	}
 	// The PSUs by their place among the names ("" first), so that no
 	// string is compared while sorting.
@@ -465,6 +479,7 @@ type sortKey struct {
 // codes fit.
 type districtKeys struct {
 	keys   []sortKey
+	n      int
 	packed bool
 }
 
@@ -639,8 +654,9 @@ func (p *prepared) varianceTerms(s *stratum, district, city *domainRatios) [2][]
 	// and for the city: w·(y − R̂_j)/Σ w δ, taken from a table of
 	// (y − R̂_j)/Σ w δ per code and item, which is 0 for an answer that is
 	// not valid (it adds +0.0: no branch, and nothing changes).
-	zd := make([]float64, s.units*K)
-	zc := make([]float64, s.units*K)
+	zd, zc := zBuffers.get(s.units*K), zBuffers.get(s.units*K)
+	defer zBuffers.put(zd)
+	defer zBuffers.put(zc)
 	gd, gc := p.linearTable(district), p.linearTable(city)
 	ld, lc := district.lam, city.lam
 	for m, w := range s.weight {
@@ -657,6 +673,24 @@ func (p *prepared) varianceTerms(s *stratum, district, city *domainRatios) [2][]
 	}
 	return [2][]float64{spread(zd, s.units, K), spread(zc, s.units, K)}
 }
+
+// zBuffers keep the linearised values' matrices of one stratum for the
+// next: megabytes each, forty districts a wave.
+var zBuffers floatPool
+
+type floatPool struct{ sync.Pool }
+
+// get returns n zeros.
+func (p *floatPool) get(n int) []float64 {
+	if b, ok := p.Get().(*[]float64); ok && cap(*b) >= n {
+		z := (*b)[:n]
+		clear(z)
+		return z
+	}
+	return make([]float64, n)
+}
+
+func (p *floatPool) put(b []float64) { p.Put(&b) }
 
 // linearTable is (y − R̂_j)/Σ w δ_j for each answer code's slot and item j
 // of a domain, 0 where the code is not a valid answer.
