@@ -163,16 +163,14 @@ func calibrateDistrict(d string, all []weightingMember, margins Margins) (Distri
 	}
 	if len(vars) > 0 {
 		base := make([]float64, len(units))
-		cats := make([][]int, len(units))
-		flat := make([]int, len(units)*len(vars))
+		cats := make([]int, 0, len(units)*len(vars))
 		for n, k := range units {
 			base[n] = all[k].weight
-			cats[n] = flat[n*len(vars) : (n+1)*len(vars) : (n+1)*len(vars)]
-			for v, m := range used {
-				cats[n][v] = all[k].cat[m]
+			for _, m := range used {
+				cats = append(cats, all[k].cat[m])
 			}
 		}
-		res, err := Rake(base, cats, vars, RakeOptions{})
+		res, err := rake(base, cats, vars, RakeOptions{})
 		if de, ok := err.(*Error); ok {
 			return dw, &Error{Code: de.Code, ZH: "区县 " + d + " 无法加权到普查边际(" + strings.Join(dw.Raked, "、") + "):" + de.ZH,
 				EN: "district " + d + " cannot be weighted to its census margins (" + strings.Join(dw.Raked, ", ") + "): " + de.EN}

@@ -38,16 +38,29 @@ type RakeResult struct {
 // respondents has no one in the census, when the margins do not describe
 // the same total, or when it does not converge.
 func Rake(base []float64, cats [][]int, vars []RakeVariable, opt RakeOptions) (RakeResult, error) {
+	n := len(base)
+	if len(cats) != n {
+		return RakeResult{}, fmt.Errorf("survey: rake: %d units but %d category rows", n, len(cats))
+	}
+	flat := make([]int, 0, n*len(vars))
+	for i := range cats {
+		if len(cats[i]) != len(vars) && len(vars) > 0 {
+			return RakeResult{}, fmt.Errorf("survey: rake: unit %d has %d categories, want %d", i, len(cats[i]), len(vars))
+		}
+		flat = append(flat, cats[i]...)
+	}
+	return rake(base, flat, vars, opt)
+}
+
+// rake is Rake with unit i's category on vars[m] at cats[i·len(vars)+m].
+func rake(base []float64, cats []int, vars []RakeVariable, opt RakeOptions) (RakeResult, error) {
 	if opt.Tolerance <= 0 {
 		opt.Tolerance = 1e-10
 	}
 	if opt.MaxSweeps <= 0 {
 		opt.MaxSweeps = 1000
 	}
-	n := len(base)
-	if len(cats) != n {
-		return RakeResult{}, fmt.Errorf("survey: rake: %d units but %d category rows", n, len(cats))
-	}
+	n, V := len(base), len(vars)
 	if n == 0 {
 		return RakeResult{}, Errorf(EInvalid, "没有可加权的样本", "there are no interviews to weight")
 	}
@@ -56,12 +69,9 @@ func Rake(base []float64, cats [][]int, vars []RakeVariable, opt RakeOptions) (R
 		var sum float64
 		present := map[int]bool{}
 		last := 0
-		for i := range cats {
-			if len(cats[i]) != len(vars) {
-				return RakeResult{}, fmt.Errorf("survey: rake: unit %d has %d categories, want %d", i, len(cats[i]), len(vars))
-			}
+		for i := range n {
 			// Few categories: look up only when it changes.
-			if c := cats[i][m]; i == 0 || c != last {
+			if c := cats[i*V+m]; i == 0 || c != last {
 				present[c] = true
 				last = c
 			}
@@ -106,8 +116,8 @@ func Rake(base []float64, cats [][]int, vars []RakeVariable, opt RakeOptions) (R
 		dense := map[int]int32{}
 		idx[m] = make([]int32, n)
 		lastC, lastK := 0, int32(-1)
-		for i := range cats {
-			c := cats[i][m]
+		for i := range n {
+			c := cats[i*V+m]
 			if lastK < 0 || c != lastC {
 				k, ok := dense[c]
 				if !ok {
