@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"runtime"
 	"slices"
 	"sort"
@@ -475,6 +476,77 @@ type sortKey struct {
 	i                  int32
 }
 
+func (a *sortKey) less(b *sortKey) bool {
+	if a.psu != b.psu {
+		return a.psu < b.psu
+	}
+	if a.weight != b.weight {
+		return a.weight < b.weight
+	}
+	return a.codes < b.codes
+}
+
+// sortPacked sorts keys whose codes are packed, in the order of less, by a
+// quicksort with the comparison inlined (a wave's districts are sorted
+// every time it is scored); after depth levels, a sign of unlucky pivots,
+// it leaves the rest to slices.SortFunc.
+func sortPacked(ks []sortKey, depth int) {
+	for len(ks) > 16 {
+		if depth == 0 {
+			slices.SortFunc(ks, func(a, b sortKey) int {
+				if a.less(&b) {
+					return -1
+				}
+				if b.less(&a) {
+					return 1
+				}
+				return 0
+			})
+			return
+		}
+		depth--
+		// The median of the first, middle and last as the pivot.
+		m, last := len(ks)/2, len(ks)-1
+		if ks[m].less(&ks[0]) {
+			ks[0], ks[m] = ks[m], ks[0]
+		}
+		if ks[last].less(&ks[m]) {
+			ks[m], ks[last] = ks[last], ks[m]
+			if ks[m].less(&ks[0]) {
+				ks[0], ks[m] = ks[m], ks[0]
+			}
+		}
+		pivot := ks[m]
+		i, j := 0, last
+		for i <= j {
+			for ks[i].less(&pivot) {
+				i++
+			}
+			for pivot.less(&ks[j]) {
+				j--
+			}
+			if i <= j {
+				ks[i], ks[j] = ks[j], ks[i]
+				i++
+				j--
+			}
+		}
+		// Recurse into the smaller side, loop on the larger.
+		if j+1 < len(ks)-i {
+			sortPacked(ks[:j+1], depth)
+			ks = ks[i:]
+		} else {
+			sortPacked(ks[i:], depth)
+			ks = ks[:j+1]
+		}
+	}
+	for i := 1; i < len(ks); i++ {
+		for j := i; j > 0 && ks[j].less(&ks[j-1]); j-- {
+			ks[j], ks[j-1] = ks[j-1], ks[j]
+		}
+	}
+}
+
 // districtKeys are a district's sort keys; packed tells whether their
 // codes fit.
 type districtKeys struct {
@@ -492,18 +564,19 @@ func layOut(district string, dk districtKeys, rank []uint64, rs []Respondent, J 
 	for m := range ks {
 		ks[m].psu = rank[ks[m].psu]
 	}
-	slices.SortFunc(ks, func(a, b sortKey) int {
-		if a.psu != b.psu {
-			return cmp.Compare(a.psu, b.psu)
-		}
-		if a.weight != b.weight {
-			return cmp.Compare(a.weight, b.weight)
-		}
-		if canPack {
-			return cmp.Compare(a.codes, b.codes)
-		}
-		return slices.Compare(rs[a.i].Codes, rs[b.i].Codes)
-	})
+	if canPack {
+		sortPacked(ks, 2*bits.Len(uint(len(ks))))
+	} else {
+		slices.SortFunc(ks, func(a, b sortKey) int {
+			if a.psu != b.psu {
+				return cmp.Compare(a.psu, b.psu)
+			}
+			if a.weight != b.weight {
+				return cmp.Compare(a.weight, b.weight)
+			}
+			return slices.Compare(rs[a.i].Codes, rs[b.i].Codes)
+		})
+	}
 	s := &stratum{district: district, unit: make([]int32, len(ks)), weight: make([]float64, len(ks)), slots: make([]uint16, len(ks)*J)}
 	if !canPack {
 		s.odd = make([]int32, len(ks))
