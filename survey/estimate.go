@@ -13,7 +13,6 @@ import (
 	"math/bits"
 	"runtime"
 	"slices"
-	"sort"
 	"sync"
 )
 
@@ -98,49 +97,41 @@ func (r Rank) Tied() bool { return len(r.TiedWith) > 0 }
 // or not), as in STATISTICS.md §4. Respondents with a weight keep it. It
 // changes nothing unless every district needing weights has a population.
 func BaseWeights(populations map[string]int64, rs []Respondent) error {
-	// One map look-up per respondent: a district's index, then its count.
-	var districts []string
-	var m []int
-	byDistrict := map[string]int{}
-	of := make([]int32, len(rs))
-	last, lastH := "", -1
-	for i := range rs {
-		if lastH < 0 || rs[i].District != last {
-			h, ok := byDistrict[rs[i].District]
-			if !ok {
-				h = len(districts)
-				byDistrict[rs[i].District] = h
-				districts = append(districts, rs[i].District)
-				m = append(m, 0)
+	return baseWeights(populations, rs, indexDistricts(rs))
+}
+
+func baseWeights(populations map[string]int64, rs []Respondent, ix *districtIndex) error {
+	H := len(ix.names)
+	needed := make([][]bool, len(ix.chunks))
+	ix.each(func(c int, ch *districtChunk) {
+		needed[c] = make([]bool, H)
+		for i := ch.lo; i < ch.hi; i++ {
+			if rs[i].Weight == 0 {
+				needed[c][ix.of[i]] = true
 			}
-			last, lastH = rs[i].District, h
 		}
-		of[i] = int32(lastH)
-		m[lastH]++
-	}
+	})
 	var missing []string
-	needed := make([]bool, len(districts))
-	for i := range rs {
-		if rs[i].Weight == 0 {
-			needed[of[i]] = true
+	base := make([]float64, H)
+	for h, d := range ix.names {
+		for c := range needed {
+			if needed[c][h] && populations[d] <= 0 {
+				missing = append(missing, d)
+				break
+			}
 		}
-	}
-	base := make([]float64, len(districts))
-	for h, d := range districts {
-		if needed[h] && populations[d] <= 0 {
-			missing = append(missing, d)
-		}
-		base[h] = float64(populations[d]) / float64(m[h])
+		base[h] = float64(populations[d]) / float64(ix.count[h])
 	}
 	if len(missing) > 0 {
-		sort.Strings(missing)
 		return fmt.Errorf("survey: no resident population for district(s) %q, needed for base weights", missing)
 	}
-	for i := range rs {
-		if rs[i].Weight == 0 {
-			rs[i].Weight = base[of[i]]
+	ix.each(func(c int, ch *districtChunk) {
+		for i := ch.lo; i < ch.hi; i++ {
+			if rs[i].Weight == 0 {
+				rs[i].Weight = base[ix.of[i]]
+			}
 		}
-	}
+	})
 	return nil
 }
 
@@ -153,7 +144,13 @@ func BaseWeights(populations map[string]int64, rs []Respondent) error {
 // are put into a canonical order before any sum, so the same data always
 // prints the same digits.
 func Estimates(d Design, rs []Respondent) ([]Estimate, error) {
-	p, err := prepare(d, rs)
+	return estimates(d, rs, nil)
+}
+
+// estimates is Estimates with the respondents' districts already indexed
+// (nil: not yet).
+func estimates(d Design, rs []Respondent, ix *districtIndex) ([]Estimate, error) {
+	p, err := prepare(d, rs, ix)
 	if err != nil {
 		return nil, err
 	}
@@ -286,7 +283,7 @@ func toSet(codes []int, def []int) map[int]bool {
 	return s
 }
 
-func prepare(d Design, rs []Respondent) (*prepared, error) {
+func prepare(d Design, rs []Respondent, ix *districtIndex) (*prepared, error) {
 	if err := validateDesign(d); err != nil {
 		return nil, err
 	}
@@ -324,87 +321,97 @@ func prepare(d Design, rs []Respondent) (*prepared, error) {
 	// spread over the whole slice, and reading them district by district
 	// would jump through memory. Then each district is sorted and laid
 	// out on its own, side by side.
-	var lists []districtKeys
-	byDistrict := map[string]int{}
-	of := make([]int32, len(rs))
-	lastDistrict, lastList := "", -1
-	for i := range rs {
-		r := &rs[i]
-		switch {
-		case r.District == "":
-			return nil, fmt.Errorf("survey: respondent %d has no district", i+1)
-		case r.District == AllDistricts:
-			return nil, fmt.Errorf("survey: respondent %d has district code %q, which is reserved for the city-wide rows", i+1, AllDistricts)
-		case !(r.Weight > 0) || math.IsInf(r.Weight, 0):
-			return nil, fmt.Errorf("survey: respondent %d (district %s) has weight %v; weights must be positive and finite", i+1, r.District, r.Weight)
-		case len(r.Codes) != len(d.Items):
-			return nil, fmt.Errorf("survey: respondent %d (district %s) has %d answer codes for %d items", i+1, r.District, len(r.Codes), len(d.Items))
-		}
-		if lastList < 0 || r.District != lastDistrict {
-			k, ok := byDistrict[r.District]
-			if !ok {
-				k = len(lists)
-				byDistrict[r.District] = k
-				lists = append(lists, districtKeys{packed: len(d.Items) <= 16})
+	if ix == nil {
+		ix = indexDistricts(rs)
+	}
+	J, H := len(d.Items), len(ix.names)
+	keys := make([][]sortKey, H)
+	for h := range keys {
+		keys[h] = make([]sortKey, ix.count[h])
+	}
+	// Each chunk numbers the PSUs it meets (0 for none) and notes the first
+	// respondent that fails the checks, and the districts whose codes do
+	// not pack.
+	psus := make([][]string, len(ix.chunks))
+	bad := make([]int, len(ix.chunks))
+	unpacked := make([][]bool, len(ix.chunks))
+	ix.each(func(c int, ch *districtChunk) {
+		next := slices.Clone(ch.start)
+		ids := map[string]uint64{"": 0}
+		psus[c] = []string{""}
+		unpacked[c] = make([]bool, H)
+		bad[c] = -1
+		lastPSU, lastID := "", uint64(0)
+		for i := ch.lo; i < ch.hi; i++ {
+			r := &rs[i]
+			if checkRespondent(d, i, r) != nil {
+				bad[c] = i
+				return
 			}
-			lastDistrict, lastList = r.District, k
-		}
-		of[i] = int32(lastList)
-		lists[lastList].n++
-	}
-	for k := range lists {
-		lists[k].keys = make([]sortKey, 0, lists[k].n)
-	}
-	psuID := map[string]uint64{"": 0}
-	psuNames := []string{""}
-	lastPSU, lastID := "", uint64(0)
-	for i, h := range of {
-		r := &rs[i]
-		id := uint64(0) // no PSU: a PSU of its own
-		if r.PSU != "" {
-			if r.PSU != lastPSU {
-				var ok bool
-				if lastID, ok = psuID[r.PSU]; !ok {
-					lastID = uint64(len(psuNames))
-					psuID[r.PSU] = lastID
-					psuNames = append(psuNames, r.PSU)
+			id := uint64(0) // no PSU: a PSU of its own
+			if r.PSU != "" {
+				if r.PSU != lastPSU {
+					var ok bool
+					if lastID, ok = ids[r.PSU]; !ok {
+						lastID = uint64(len(psus[c]))
+						ids[r.PSU] = lastID
+						psus[c] = append(psus[c], r.PSU)
+					}
+					lastPSU = r.PSU
 				}
-				lastPSU = r.PSU
+				id = lastID
 			}
-			id = lastID
+			// The weight by its bits, which for positive numbers are in the
+			// same order as the numbers.
+			h := ix.of[i]
+			codes, ok := packCodes(r.Codes)
+			unpacked[c][h] = unpacked[c][h] || !ok
+			keys[h][next[h]] = sortKey{psu: id, weight: math.Float64bits(r.Weight), codes: codes, i: int32(i)}
+			next[h]++
 		}
-		// The weight by its bits, which for positive numbers are in the
-		// same order as the numbers.
-		codes, ok := packCodes(r.Codes)
-		l := &lists[h]
-		l.packed = l.packed && ok
-		l.keys = append(l.keys, sortKey{psu: id, weight: math.Float64bits(r.Weight), codes: codes, i: int32(i)})
+	})
+	for _, i := range bad {
+		if i >= 0 {
+			// The chunks are in the callers' order: this is the first
+			// respondent that fails, as if they were checked one by one.
+			return nil, checkRespondent(d, i, &rs[i])
+		}
 	}
 	// The PSUs by their place among the names ("" first), so that no
 	// string is compared while sorting.
-	rank := make([]uint64, len(psuNames))
-	byName := make([]int, len(psuNames))
-	for k := range byName {
-		byName[k] = k
+	var names []string
+	for _, n := range psus {
+		names = append(names, n...)
 	}
-	slices.SortFunc(byName, func(a, b int) int { return cmp.Compare(psuNames[a], psuNames[b]) })
-	for r, k := range byName {
-		rank[k] = uint64(r)
+	slices.Sort(names)
+	names = slices.Compact(names)
+	rank := make([][]uint64, len(psus))
+	for c, n := range psus {
+		rank[c] = make([]uint64, len(n))
+		for k, name := range n {
+			r, _ := slices.BinarySearch(names, name)
+			rank[c][k] = uint64(r)
+		}
 	}
-	districts := make([]string, 0, len(byDistrict))
-	for code := range byDistrict {
-		districts = append(districts, code)
-	}
-	slices.Sort(districts)
-	J := len(d.Items)
-	p.strata = make([]*stratum, len(districts))
+	p.strata = make([]*stratum, H)
 	// Nothing here depends on which goroutine does which district.
-	order := make([]int, len(districts))
+	order := make([]int, H)
 	for h := range order {
 		order[h] = h
 	}
 	shareOut(order, func(h int) {
-		p.strata[h] = layOut(districts[h], lists[byDistrict[districts[h]]], rank, rs, J)
+		ks, packed := keys[h], J <= 16
+		for c := range ix.chunks {
+			end := ix.count[h]
+			if c+1 < len(ix.chunks) {
+				end = ix.chunks[c+1].start[h]
+			}
+			for m := ix.chunks[c].start[h]; m < end; m++ {
+				ks[m].psu = rank[c][ks[m].psu]
+			}
+			packed = packed && !unpacked[c][h]
+		}
+		p.strata[h] = layOut(ix.names[h], ks, packed, rs, J)
 	})
 	// Codes outside 0–15 get their slots afterwards, in the order met, and
 	// then the rows of the districts that have them are filled in.
@@ -445,6 +452,21 @@ func prepare(d Design, rs []Respondent) (*prepared, error) {
 		s.odd = nil
 	}
 	return p, nil
+}
+
+// checkRespondent tells what is wrong with respondent i, if anything.
+func checkRespondent(d Design, i int, r *Respondent) error {
+	switch {
+	case r.District == "":
+		return fmt.Errorf("survey: respondent %d has no district", i+1)
+	case r.District == AllDistricts:
+		return fmt.Errorf("survey: respondent %d has district code %q, which is reserved for the city-wide rows", i+1, AllDistricts)
+	case !(r.Weight > 0) || math.IsInf(r.Weight, 0):
+		return fmt.Errorf("survey: respondent %d (district %s) has weight %v; weights must be positive and finite", i+1, r.District, r.Weight)
+	case len(r.Codes) != len(d.Items):
+		return fmt.Errorf("survey: respondent %d (district %s) has %d answer codes for %d items", i+1, r.District, len(r.Codes), len(d.Items))
+	}
+	return nil
 }
 
 // shareOut calls do for each of the jobs, in that order of starting, on as
@@ -547,23 +569,11 @@ func sortPacked(ks []sortKey, depth int) {
 	}
 }
 
-// districtKeys are a district's sort keys; packed tells whether their
-// codes fit.
-type districtKeys struct {
-	keys   []sortKey
-	n      int
-	packed bool
-}
-
 // layOut puts one district's respondents in canonical order into a
-// stratum; rank turns the keys' PSU ids into their places by name. A code
+// stratum; canPack tells whether all their codes are packed in the keys. A code
 // outside 0–15 has no slot yet: the stratum then keeps its order in odd,
 // and prepare fills those codes in.
-func layOut(district string, dk districtKeys, rank []uint64, rs []Respondent, J int) *stratum {
-	ks, canPack := dk.keys, dk.packed
-	for m := range ks {
-		ks[m].psu = rank[ks[m].psu]
-	}
+func layOut(district string, ks []sortKey, canPack bool, rs []Respondent, J int) *stratum {
 	if canPack {
 		sortPacked(ks, 2*bits.Len(uint(len(ks))))
 	} else {

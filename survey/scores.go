@@ -92,17 +92,19 @@ func scoreWave(ctx context.Context, db sqlx.QueryerContext, waveID int64, q *Que
 		}
 		return out, rs, nil
 	}
-	if err := BaseWeights(pops, rs); err != nil {
+	// The districts are looked up once for all three steps.
+	ix := indexDistricts(rs)
+	if err := baseWeights(pops, rs, ix); err != nil {
 		return nil, nil, err
 	}
 	margins, err := LoadMargins(ctx, db)
 	if err != nil {
 		return nil, nil, err
 	}
-	if out.Weighting, err = Calibrate(rs, margins); err != nil {
+	if out.Weighting, err = calibrate(rs, margins, ix); err != nil {
 		return nil, nil, err
 	}
-	out.Estimates, err = Estimates(q.Design(), rs)
+	out.Estimates, err = estimates(q.Design(), rs, ix)
 	if err != nil {
 		return nil, nil, err
 	}

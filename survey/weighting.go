@@ -3,7 +3,6 @@ package survey
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
@@ -69,65 +68,40 @@ type weightingMember struct {
 // without margins keeps its base weights. It fails, naming the district,
 // when the targets cannot be met.
 func Calibrate(rs []Respondent, margins Margins) ([]DistrictWeighting, error) {
-	// One pass in the callers' order gathers each district's members, and
-	// another puts the weights back: the interviews of a district are
-	// spread over the whole slice, and visiting them district by district
-	// would jump through memory.
-	var count []int
-	byDistrict := map[string]int{}
-	of := make([]int32, len(rs))
-	last, lastH := "", -1
-	for i := range rs {
-		if lastH < 0 || rs[i].District != last {
-			h, ok := byDistrict[rs[i].District]
-			if !ok {
-				h = len(count)
-				byDistrict[rs[i].District] = h
-				count = append(count, 0)
-			}
-			last, lastH = rs[i].District, h
-		}
-		of[i] = int32(lastH)
-		count[lastH]++
-	}
-	members := make([][]weightingMember, len(count))
-	for h, n := range count {
-		members[h] = make([]weightingMember, 0, n)
-	}
-	for i, h := range of {
-		r := &rs[i]
-		members[h] = append(members[h], weightingMember{weight: r.Weight, cat: [3]int{r.Sex, r.AgeGroup, r.Urban}, fixed: r.FixedWeight})
-	}
-	if len(members) == 0 {
+	return calibrate(rs, margins, indexDistricts(rs))
+}
+
+func calibrate(rs []Respondent, margins Margins, ix *districtIndex) ([]DistrictWeighting, error) {
+	H := len(ix.names)
+	if H == 0 {
 		return nil, nil
 	}
-	districts := make([]string, 0, len(byDistrict))
-	for d := range byDistrict {
-		districts = append(districts, d)
+	// Each district's members are gathered in the callers' order, and the
+	// weights put back the same way (see districtIndex).
+	members := make([][]weightingMember, H)
+	for h := range members {
+		members[h] = make([]weightingMember, ix.count[h])
 	}
-	sort.Strings(districts)
+	ix.scatter(func(i int, h int32, k int) {
+		r := &rs[i]
+		members[h][k] = weightingMember{weight: r.Weight, cat: [3]int{r.Sex, r.AgeGroup, r.Urban}, fixed: r.FixedWeight}
+	})
 	// The districts are raked side by side: each changes only its own
 	// members. The error reported is the first district's in code order,
 	// as if they had been raked one after another.
-	out := make([]DistrictWeighting, len(districts))
-	errs := make([]error, len(districts))
-	jobs := make([]int, len(districts))
+	out := make([]DistrictWeighting, H)
+	errs := make([]error, H)
+	jobs := make([]int, H)
 	for h := range jobs {
 		jobs[h] = h
 	}
-	shareOut(jobs, func(h int) {
-		out[h], errs[h] = calibrateDistrict(districts[h], members[byDistrict[districts[h]]], margins)
-	})
+	shareOut(jobs, func(h int) { out[h], errs[h] = calibrateDistrict(ix.names[h], members[h], margins) })
 	for _, err := range errs {
 		if err != nil {
 			return nil, err
 		}
 	}
-	next := make([]int, len(members))
-	for i, h := range of {
-		rs[i].Weight = members[h][next[h]].weight
-		next[h]++
-	}
+	ix.scatter(func(i int, h int32, k int) { rs[i].Weight = members[h][k].weight })
 	return out, nil
 }
 
