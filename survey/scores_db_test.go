@@ -253,3 +253,42 @@ func TestRespondentsDecodeLikeJSON(t *testing.T) {
 		t.Fatalf("%d respondents through the pool, %d in a transaction, want %d (or they differ)", len(got), len(inTx), len(want))
 	}
 }
+
+// Names and answers with quotes, backslashes, braces, commas and spaces,
+// and an answer that reads "NULL", come through as stored, whether read
+// through a pool or inside a transaction.
+func TestRespondentsReadAwkwardText(t *testing.T) {
+	db, wave, q := scoringDB(t)
+	psus := []string{`社区 "甲"`, `c\1`, `{c,2}`, `NULL`, ` `, ``}
+	answers := []any{`"3"`, `\4`, `NULL`, `null`, `{5}`, `5`}
+	var ivs []storedInterview
+	for k, psu := range psus {
+		iv := storedInterview{district: "500101", mode: "door", psu: psu, answers: map[string]any{}}
+		for _, it := range q.IndicatorIDs() {
+			iv.answers[it] = answers[k]
+		}
+		ivs = append(ivs, iv)
+	}
+	store(t, db, wave, q, ivs)
+	ctx := context.Background()
+	tx := db.MustBegin()
+	defer tx.Rollback()
+	for _, from := range []sqlx.QueryerContext{db, tx} {
+		rs, err := Respondents(ctx, from, wave, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rs) != len(psus) {
+			t.Fatalf("%d respondents, want %d", len(rs), len(psus))
+		}
+		for k, r := range rs {
+			want := 0
+			if k == len(psus)-1 {
+				want = 5
+			}
+			if r.PSU != psus[k] || r.Mode != "door" || r.Codes[0] != want || r.Codes[len(r.Codes)-1] != want {
+				t.Errorf("interview %d: PSU %q, mode %s, codes %v; want PSU %q and code %d", k+1, r.PSU, r.Mode, r.Codes, psus[k], want)
+			}
+		}
+	}
+}
