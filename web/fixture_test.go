@@ -9,6 +9,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/jmoiron/sqlx"
@@ -169,15 +170,17 @@ func (c *client) post(path string, form url.Values) *http.Response {
 	return c.do("POST", path, form)
 }
 
-var valueRe = map[string]*regexp.Regexp{}
+// valueRe caches formValue's patterns; tests sign in from several
+// goroutines at once.
+var valueRe sync.Map // name → *regexp.Regexp
 
 // formValue finds the value of a named input in a page.
 func formValue(page, name string) string {
-	re, ok := valueRe[name]
+	v, ok := valueRe.Load(name)
 	if !ok {
-		re = regexp.MustCompile(`name="` + regexp.QuoteMeta(name) + `" value="([^"]*)"`)
-		valueRe[name] = re
+		v, _ = valueRe.LoadOrStore(name, regexp.MustCompile(`name="`+regexp.QuoteMeta(name)+`" value="([^"]*)"`))
 	}
+	re := v.(*regexp.Regexp)
 	m := re.FindStringSubmatch(page)
 	if m == nil {
 		return ""
