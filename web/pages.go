@@ -59,6 +59,14 @@ func loadPages() (*pages, error) {
 			}
 			return zh
 		},
+		// colon follows a label: full width in Chinese, a colon and a space
+		// in English.
+		"colon": func(lang string) string {
+			if lang == "en" {
+				return ": "
+			}
+			return "："
+		},
 		"tx": func(lang string, t survey.Text) string {
 			if lang == "en" && t.EN != "" {
 				return t.EN
