@@ -15,7 +15,6 @@ import (
 )
 
 var (
-	qHeldCase = sql.Q("dialer/held-case")
 	qHeldTask = sql.Q("dialer/held-task")
 	// queueProbes are tried in order: due appointments (hard for their
 	// maker during the grace, missed ones first), verification call-backs,
@@ -181,9 +180,9 @@ func RecordOutcome(ctx context.Context, db *sqlx.DB, caseID, userID int64, code 
 			tr.Status, tr.Final = "final", o.AAPOR
 		case o.NeedTime:
 			if !r.Open(appointment) {
-				days := r.DaysLabel()
-				return &survey.Error{Code: survey.EInvalid, ZH: fmt.Sprintf("预约时间不在本轮的拨打时段内(%s,%s)", r.HoursText(), days.ZH),
-					EN: fmt.Sprintf("the appointment is outside this wave's calling hours (%s, %s)", r.HoursText(), days.EN)}
+				hours := r.CallingTimes()
+				return &survey.Error{Code: survey.EInvalid, ZH: fmt.Sprintf("预约时间不在本轮的拨打时段内(%s)", hours.ZH),
+					EN: fmt.Sprintf("the appointment is outside this wave's calling hours (%s)", hours.EN)}
 			}
 			tr.Status, tr.Next, tr.Appt = "appointment", appointment, appointment
 		case o.Converter && lc.ConverterOnly:
@@ -491,13 +490,6 @@ func nullStr(s string) any {
 		return nil
 	}
 	return s
-}
-
-// HeldCase returns the id of the case the interviewer holds in a wave.
-func HeldCase(ctx context.Context, db sqlx.QueryerContext, waveID, userID int64) (int64, error) {
-	var id int64
-	err := sqlx.GetContext(ctx, db, &id, qHeldCase, waveID, userID)
-	return id, err
 }
 
 // InterviewOfCase finds the interview an interviewer saved for a case, by

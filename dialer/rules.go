@@ -181,6 +181,13 @@ func (r Rules) DaysText() string {
 
 var dayNames = [7]string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
 
+// CallingTimes is the calling hours and days for messages, in both
+// languages: "09:00–21:00,周一至周五" / "09:00–21:00, Mon–Fri".
+func (r Rules) CallingTimes() survey.Text {
+	days := r.DaysLabel()
+	return survey.Text{ZH: r.HoursText() + "," + days.ZH, EN: r.HoursText() + ", " + days.EN}
+}
+
 // DaysLabel is the calling days for people in both languages: "每天" /
 // "every day", "周一至周五" / "Mon–Fri", "周一至周五、周日" / "Mon–Fri, Sun".
 func (r Rules) DaysLabel() survey.Text {
@@ -282,9 +289,9 @@ var ErrClosed = errors.New("outside the calling hours")
 // calling resumes; errors.Is(err, ErrClosed) holds.
 func (r Rules) ClosedError(now time.Time) error {
 	next := r.NextOpen(now).In(Shanghai)
-	days, at := r.DaysLabel(), next.Format("2006-01-02 15:04")
+	hours, at := r.CallingTimes(), next.Format("2006-01-02 15:04")
 	return &survey.Error{Code: survey.EConflict,
-		ZH:  fmt.Sprintf("现在不在本轮的拨打时段内(%s,%s),暂不发放样本;下一个拨打时段从 %s 开始。", r.HoursText(), days.ZH, at),
-		EN:  fmt.Sprintf("Calls are outside this wave's calling hours (%s, %s), so no case is handed out; calling resumes at %s.", r.HoursText(), days.EN, at),
+		ZH:  fmt.Sprintf("现在不在本轮的拨打时段内(%s),暂不发放样本;下一个拨打时段从 %s 开始。", hours.ZH, at),
+		EN:  fmt.Sprintf("Calls are outside this wave's calling hours (%s), so no case is handed out; calling resumes at %s.", hours.EN, at),
 		Err: ErrClosed}
 }

@@ -1,7 +1,3 @@
--- name: dialer/held-case
-SELECT id FROM cases WHERE wave_id = $1 AND held_by = $2 AND status <> 'final' AND held_until > now()
-ORDER BY id LIMIT 1
-
 -- name: dialer/next-appointment
 -- The queue is a few probes, each an index range that stops at the first
 -- eligible case, so that handing out a case does not sort the whole wave:
