@@ -2,6 +2,7 @@ package dialer
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strconv"
@@ -10,26 +11,26 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"minyi/sql"
+	"minyi/sql/pg"
 	"minyi/survey"
 )
 
 var (
-	qHeldTask = sql.Q("dialer/held-task")
+	qHeldTask = pg.Q("dialer/held-task")
 	// queueProbes are tried in order: due appointments (hard for their
 	// maker during the grace, missed ones first), verification call-backs,
 	// conversions of soft refusals, due retries, fresh cases.
 	queueProbes = []probe{
-		{kind: TaskCase, q: sql.Q("dialer/next-appointment"), grace: true},
-		{kind: TaskVerification, q: sql.Q("dialer/next-verification")},
-		{kind: TaskCase, q: sql.Q("dialer/next-conversion")},
-		{kind: TaskCase, q: sql.Q("dialer/next-retry")},
-		{kind: TaskCase, q: sql.Q("dialer/next-fresh")},
+		{kind: TaskCase, q: pg.Q("dialer/next-appointment"), grace: true},
+		{kind: TaskVerification, q: pg.Q("dialer/next-verification")},
+		{kind: TaskCase, q: pg.Q("dialer/next-conversion")},
+		{kind: TaskCase, q: pg.Q("dialer/next-retry")},
+		{kind: TaskCase, q: pg.Q("dialer/next-fresh")},
 	}
-	qGetCase         = sql.Q("dialer/get-case")
-	qCaseAttempts    = sql.Q("dialer/case-attempts")
-	qWaveProgress    = sql.Q("dialer/wave-progress")
-	qInterviewOfCase = sql.Q("dialer/interview-of-case")
+	qGetCase         = pg.Q("dialer/get-case")
+	qCaseAttempts    = pg.Q("dialer/case-attempts")
+	qWaveProgress    = pg.Q("dialer/wave-progress")
+	qInterviewOfCase = pg.Q("dialer/interview-of-case")
 )
 
 type probe struct {
@@ -257,7 +258,7 @@ func recordAttempt(ctx context.Context, db *sqlx.DB, tx *sqlx.Tx, lc LockedCase,
 	if tr.Status == "final" && tr.Final == "" {
 		tr.Final = tr.AAPOR
 	}
-	st, err := sql.TxStmt(ctx, db, tx, "dialer/record-attempt")
+	st, err := pg.TxStmt(ctx, db, tx, "dialer/record-attempt")
 	if err != nil {
 		return err
 	}
@@ -317,7 +318,7 @@ func CompleteInterviewAt(ctx context.Context, db *sqlx.DB, caseID, userID int64,
 			return err
 		}
 		if lc.Phone != "" && lc.VerifyShare > 0 {
-			st, err := sql.TxStmt(ctx, db, tx, "dialer/sample-verification")
+			st, err := pg.TxStmt(ctx, db, tx, "dialer/sample-verification")
 			if err != nil {
 				return err
 			}
@@ -421,7 +422,7 @@ func BreakOff(ctx context.Context, db *sqlx.DB, caseID, userID int64, rule Break
 				return err
 			}
 			if created {
-				mark, err := sql.TxStmt(ctx, db, tx, "dialer/mark-partial")
+				mark, err := pg.TxStmt(ctx, db, tx, "dialer/mark-partial")
 				if err != nil {
 					return err
 				}
@@ -453,7 +454,7 @@ func withHeldCase(ctx context.Context, db *sqlx.DB, caseID, userID int64, fn fun
 		return err
 	}
 	defer tx.Rollback()
-	lock, err := sql.TxStmt(ctx, db, tx, "dialer/lock-held-case")
+	lock, err := pg.TxStmt(ctx, db, tx, "dialer/lock-held-case")
 	if err != nil {
 		return err
 	}

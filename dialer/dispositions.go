@@ -9,10 +9,10 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"minyi/sql"
+	"minyi/sql/pg"
 )
 
-var qDispositions = sql.Q("dialer/dispositions")
+var qDispositions = pg.Q("dialer/dispositions")
 
 // Disposition is one case's AAPOR code, for the dispositions CSV. It
 // carries no telephone number or address.

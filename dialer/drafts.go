@@ -2,6 +2,7 @@ package dialer
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,15 +11,15 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"minyi/sql"
+	"minyi/sql/pg"
 	"minyi/survey"
 )
 
 var (
-	qOpenDraft         = sql.Q("dialer/open-draft")
-	qSaveDraft         = sql.Q("dialer/save-draft")
-	qHeldDraftVersion  = sql.Q("dialer/held-draft-version")
-	qGetDraft          = sql.Q("dialer/get-draft")
+	qOpenDraft         = pg.Q("dialer/open-draft")
+	qSaveDraft         = pg.Q("dialer/save-draft")
+	qHeldDraftVersion  = pg.Q("dialer/held-draft-version")
+	qGetDraft          = pg.Q("dialer/get-draft")
 	errDraftNotStarted = survey.Errorf(survey.EInvalid, "访问尚未开始,没有可中断的问卷", "the interview has not started: there is nothing to break off")
 )
 
@@ -140,7 +141,7 @@ func SaveDraft(ctx context.Context, db *sqlx.DB, caseID, userID int64, version i
 // interview. With version > 0 the draft must still be at that version: a
 // page submitting answers older than another tab's draft is refused.
 func takeDraft(ctx context.Context, db *sqlx.DB, tx *sqlx.Tx, caseID int64, version int) (*Draft, error) {
-	lock, err := sql.TxStmt(ctx, db, tx, "dialer/lock-draft")
+	lock, err := pg.TxStmt(ctx, db, tx, "dialer/lock-draft")
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +155,7 @@ func takeDraft(ctx context.Context, db *sqlx.DB, tx *sqlx.Tx, caseID int64, vers
 	if version > 0 && d.Version != version {
 		return nil, &DraftConflict{Current: d.Version}
 	}
-	del, err := sql.TxStmt(ctx, db, tx, "dialer/delete-draft")
+	del, err := pg.TxStmt(ctx, db, tx, "dialer/delete-draft")
 	if err != nil {
 		return nil, err
 	}

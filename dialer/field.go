@@ -2,6 +2,7 @@ package dialer
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -11,7 +12,7 @@ import (
 	"github.com/lib/pq"
 
 	"minyi/sampler"
-	"minyi/sql"
+	"minyi/sql/pg"
 	"minyi/survey"
 )
 
@@ -21,20 +22,20 @@ import (
 // of day, until a visit settles it.
 
 var (
-	qFieldCommunities    = sql.Q("field/communities")
-	qFieldInterviewers   = sql.Q("field/interviewers")
-	qFieldCheck          = sql.Q("field/check-interviewer")
-	qFieldHouseholds     = sql.Q("field/households")
-	qFieldHousehold      = sql.Q("field/household")
-	qFieldVisits         = sql.Q("field/visits")
-	qFieldStart          = sql.Q("field/start-interview")
-	qFieldSetMaxVisits   = sql.Q("field/set-max-visits")
-	qFieldMaxVisits      = sql.Q("field/max-visits")
-	qFieldCloseExhausted = sql.Q("field/close-exhausted")
-	qFieldUpsertAssign   = sql.Q("field/upsert-assignment")
-	qFieldAssignCases    = sql.Q("field/assign-cases")
-	qFieldLockCase       = sql.Q("field/lock-case")
-	qFieldRecordVisit    = sql.Q("field/record-visit")
+	qFieldCommunities    = pg.Q("field/communities")
+	qFieldInterviewers   = pg.Q("field/interviewers")
+	qFieldCheck          = pg.Q("field/check-interviewer")
+	qFieldHouseholds     = pg.Q("field/households")
+	qFieldHousehold      = pg.Q("field/household")
+	qFieldVisits         = pg.Q("field/visits")
+	qFieldStart          = pg.Q("field/start-interview")
+	qFieldSetMaxVisits   = pg.Q("field/set-max-visits")
+	qFieldMaxVisits      = pg.Q("field/max-visits")
+	qFieldCloseExhausted = pg.Q("field/close-exhausted")
+	qFieldUpsertAssign   = pg.Q("field/upsert-assignment")
+	qFieldAssignCases    = pg.Q("field/assign-cases")
+	qFieldLockCase       = pg.Q("field/lock-case")
+	qFieldRecordVisit    = pg.Q("field/record-visit")
 	fieldLeaseInterval   = fmt.Sprintf("%d seconds", int(FieldLease.Seconds()))
 	errNotYourHousehold  = survey.Errorf(survey.ENotFound, "没有这一户,或它没有分配给您", "no such household, or it is not assigned to you")
 )

@@ -11,7 +11,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"minyi/sampler"
-	"minyi/sql/sqltest"
+	"minyi/sql/pgtest"
 	"minyi/survey"
 )
 
@@ -23,7 +23,7 @@ var fctx = context.Background()
 // the wave and the interviewers' ids.
 func doorWave(t *testing.T) (*sqlx.DB, *sampler.Wave, []int64) {
 	t.Helper()
-	db, err := sqlx.Open("postgres", sqltest.NewDatabase(t))
+	db, err := sqlx.Open("postgres", pgtest.NewDatabase(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,13 +6,13 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"minyi/sql"
+	"minyi/sql/pg"
 )
 
 var (
-	qLiveDistricts = sql.Q("dialer/live-districts")
-	qLiveSummary   = sql.Q("dialer/live-summary")
-	qCompletesDays = sql.Q("dialer/completes-by-day")
+	qLiveDistricts = pg.Q("dialer/live-districts")
+	qLiveSummary   = pg.Q("dialer/live-summary")
+	qCompletesDays = pg.Q("dialer/completes-by-day")
 )
 
 // LiveDistrict is one district's fieldwork right now.

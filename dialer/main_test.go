@@ -9,11 +9,11 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"minyi/sampler"
-	"minyi/sql/sqltest"
+	"minyi/sql/pgtest"
 	"minyi/survey"
 )
 
-func TestMain(m *testing.M) { sqltest.Main(m) }
+func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // queue is a drawn telephone wave of two districts (A 500101 with a target
 // of 200 completes, B 500102 with 100) called around the clock, with
@@ -31,7 +31,7 @@ const districtA, districtB = "500101", "500102"
 func newQueue(t *testing.T) *queue {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlx.Open("postgres", sqltest.NewDatabase(t))
+	db, err := sqlx.Open("postgres", pgtest.NewDatabase(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,10 +7,10 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"minyi/sql"
+	"minyi/sql/pg"
 )
 
-var qQuotas = sql.Q("dialer/quotas")
+var qQuotas = pg.Q("dialer/quotas")
 
 // VerifyDelay is how long after an interview its verification call-back
 // becomes due: not while the respondent may still be on another call.
@@ -25,7 +25,7 @@ var verifyInterval = fmt.Sprintf("%d seconds", int(VerifyDelay.Seconds()))
 // the caller then rolls the transaction back. When the interview fills its
 // district, the district's remaining telephone cases end as 4.80.
 func takeQuota(ctx context.Context, db *sqlx.DB, tx *sqlx.Tx, waveID int64, district string, sex, age int) (full bool, err error) {
-	count, err := sql.TxStmt(ctx, db, tx, "dialer/count-quota")
+	count, err := pg.TxStmt(ctx, db, tx, "dialer/count-quota")
 	if err != nil {
 		return false, err
 	}
@@ -39,7 +39,7 @@ func takeQuota(ctx context.Context, db *sqlx.DB, tx *sqlx.Tx, waveID int64, dist
 		return false, fmt.Errorf("dialer: count quota: %w", err)
 	}
 	if len(cells) == 0 {
-		ensure, err := sql.TxStmt(ctx, db, tx, "dialer/ensure-quota")
+		ensure, err := pg.TxStmt(ctx, db, tx, "dialer/ensure-quota")
 		if err != nil {
 			return false, err
 		}
@@ -63,7 +63,7 @@ func takeQuota(ctx context.Context, db *sqlx.DB, tx *sqlx.Tx, waveID int64, dist
 		}
 	}
 	if filled {
-		close, err := sql.TxStmt(ctx, db, tx, "dialer/close-district")
+		close, err := pg.TxStmt(ctx, db, tx, "dialer/close-district")
 		if err != nil {
 			return false, err
 		}

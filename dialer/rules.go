@@ -2,6 +2,7 @@ package dialer
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strconv"
@@ -11,13 +12,13 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"minyi/sampler"
-	"minyi/sql"
+	"minyi/sql/pg"
 	"minyi/survey"
 )
 
 var (
-	qGetRules = sql.Q("dialer/get-rules")
-	qSetRules = sql.Q("dialer/set-rules")
+	qGetRules = pg.Q("dialer/get-rules")
+	qSetRules = pg.Q("dialer/set-rules")
 )
 
 // Shanghai is the time zone of calling hours and day parts.

@@ -8,13 +8,13 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	"minyi/sql"
+	"minyi/sql/pg"
 )
 
 var (
-	qAppointments     = sql.Q("dialer/appointments")
-	qInterviewerStats = sql.Q("dialer/interviewer-stats")
-	qFlagged          = sql.Q("dialer/flagged-interviews")
+	qAppointments     = pg.Q("dialer/appointments")
+	qInterviewerStats = pg.Q("dialer/interviewer-stats")
+	qFlagged          = pg.Q("dialer/flagged-interviews")
 )
 
 // Appointment is one appointment for the supervisors' list.

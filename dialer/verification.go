@@ -2,6 +2,7 @@ package dialer
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -9,14 +10,14 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"minyi/sql"
+	"minyi/sql/pg"
 	"minyi/survey"
 )
 
 var (
-	qGetVerification    = sql.Q("dialer/get-verification")
-	qRecordVerification = sql.Q("dialer/record-verification")
-	qVerifications      = sql.Q("dialer/verifications")
+	qGetVerification    = pg.Q("dialer/get-verification")
+	qRecordVerification = pg.Q("dialer/record-verification")
+	qVerifications      = pg.Q("dialer/verifications")
 )
 
 // VerificationOutcome is what a verification call-back found.

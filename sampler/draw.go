@@ -11,7 +11,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	"minyi/sql"
+	"minyi/sql/pg"
 	"minyi/survey"
 )
 
@@ -39,22 +39,22 @@ const (
 var (
 	// qFrameSizes serves FrameSizes (frame.go), which counts whole strata
 	// for display; draws find stratum sizes from the ordinals instead.
-	qFrameSizes        = sql.Q("sampler/frame-sizes")
-	qLockWave          = sql.Q("draws/lock-wave")
-	qLockPhoneFrame    = sql.Q("draws/lock-phone-frame")
-	qLockHouseFrame    = sql.Q("draws/lock-household-frame")
-	qNow               = sql.Q("draws/now")
-	qWaveDesign        = sql.Q("draws/wave-design")
-	qDistrictRates     = sql.Q("draws/wave-district-rates")
-	qFrameVersions     = sql.Q("draws/frame-versions")
-	qInsertDraw        = sql.Q("draws/insert-draw")
-	qGetDraw           = sql.Q("draws/get-draw")
-	qInsertAllocation  = sql.Q("draws/insert-allocation")
-	qListAllocations   = sql.Q("draws/list-allocations")
-	qReleasePhoneCases = sql.Q("draws/release-phone-cases")
-	qReleaseDoorCases  = sql.Q("draws/release-door-cases")
-	qInsertDrawnUnits  = sql.Q("draws/insert-drawn-units")
-	qInsertReplicates  = sql.Q("draws/insert-replicates")
+	qFrameSizes        = pg.Q("sampler/frame-sizes")
+	qLockWave          = pg.Q("draws/lock-wave")
+	qLockPhoneFrame    = pg.Q("draws/lock-phone-frame")
+	qLockHouseFrame    = pg.Q("draws/lock-household-frame")
+	qNow               = pg.Q("draws/now")
+	qWaveDesign        = pg.Q("draws/wave-design")
+	qDistrictRates     = pg.Q("draws/wave-district-rates")
+	qFrameVersions     = pg.Q("draws/frame-versions")
+	qInsertDraw        = pg.Q("draws/insert-draw")
+	qGetDraw           = pg.Q("draws/get-draw")
+	qInsertAllocation  = pg.Q("draws/insert-allocation")
+	qListAllocations   = pg.Q("draws/list-allocations")
+	qReleasePhoneCases = pg.Q("draws/release-phone-cases")
+	qReleaseDoorCases  = pg.Q("draws/release-door-cases")
+	qInsertDrawnUnits  = pg.Q("draws/insert-drawn-units")
+	qInsertReplicates  = pg.Q("draws/insert-replicates")
 )
 
 // AllocationRow is one district's share of a wave. Target and Released are

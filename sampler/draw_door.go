@@ -10,13 +10,13 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"minyi/sql"
+	"minyi/sql/pg"
 )
 
 var (
-	qDoorStreets     = sql.Q("draws/door-streets")
-	qDoorCommunities = sql.Q("draws/door-communities")
-	qDoorHouseholds  = sql.Q("draws/door-households")
+	qDoorStreets     = pg.Q("draws/door-streets")
+	qDoorCommunities = pg.Q("draws/door-communities")
+	qDoorHouseholds  = pg.Q("draws/door-households")
 )
 
 // uniform01 returns u uniform on [0, 1) from the top 53 bits of one

@@ -11,14 +11,14 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	"minyi/sql"
+	"minyi/sql/pg"
 	"minyi/survey"
 )
 
 var (
-	qStratumSizes    = sql.Q("draws/stratum-sizes")
-	qPhonesByOrdinal = sql.Q("draws/phones-by-ordinal")
-	qRecentPhones    = sql.Q("draws/recent-phones")
+	qStratumSizes    = pg.Q("draws/stratum-sizes")
+	qPhonesByOrdinal = pg.Q("draws/phones-by-ordinal")
+	qRecentPhones    = pg.Q("draws/recent-phones")
 )
 
 // cityWideStratumID is the stratum of numbers without a district hint.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"minyi/sql/sqltest"
+	"minyi/sql/pgtest"
 )
 
 var dctx = context.Background()
@@ -18,7 +18,7 @@ var dctx = context.Background()
 // 200, 100 and 50 completes.
 func drawCity(t *testing.T) *sqlx.DB {
 	t.Helper()
-	db, err := sqlx.Open("postgres", sqltest.NewDatabase(t))
+	db, err := sqlx.Open("postgres", pgtest.NewDatabase(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package sampler
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -20,7 +21,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	"minyi/sql"
+	"minyi/sql/pg"
 	"minyi/survey"
 	"minyi/survey/csvfile"
 )
@@ -90,16 +91,16 @@ const ManifestName = "manifest.csv"
 var ManifestHeader = []string{"file", "rows", "bytes", "sha256"}
 
 var (
-	qUpsertExportSchedule = sql.Q("exports/upsert-schedule")
-	qListExportSchedules  = sql.Q("exports/list-schedules")
-	qGetExportSchedule    = sql.Q("exports/get-schedule")
-	qClaimExportRun       = sql.Q("exports/claim-run")
-	qClaimExportRetry     = sql.Q("exports/claim-retry")
-	qDueExportRetries     = sql.Q("exports/due-retries")
-	qFinishExportRun      = sql.Q("exports/finish-run")
-	qInterruptExportRuns  = sql.Q("exports/interrupt-stale-runs")
-	qListExportRuns       = sql.Q("exports/list-runs")
-	qLastExportRun        = sql.Q("exports/last-run")
+	qUpsertExportSchedule = pg.Q("exports/upsert-schedule")
+	qListExportSchedules  = pg.Q("exports/list-schedules")
+	qGetExportSchedule    = pg.Q("exports/get-schedule")
+	qClaimExportRun       = pg.Q("exports/claim-run")
+	qClaimExportRetry     = pg.Q("exports/claim-retry")
+	qDueExportRetries     = pg.Q("exports/due-retries")
+	qFinishExportRun      = pg.Q("exports/finish-run")
+	qInterruptExportRuns  = pg.Q("exports/interrupt-stale-runs")
+	qListExportRuns       = pg.Q("exports/list-runs")
+	qLastExportRun        = pg.Q("exports/last-run")
 )
 
 // SaveExportSchedule validates a schedule and stores it by name (an

@@ -21,7 +21,7 @@ import (
 	"golang.org/x/text/encoding/simplifiedchinese"
 	"golang.org/x/text/transform"
 
-	"minyi/sql"
+	"minyi/sql/pg"
 	"minyi/survey"
 )
 
@@ -741,27 +741,27 @@ type ImportOptions struct {
 }
 
 var (
-	qImportDistrictCodes       = sql.Q("frames/district-codes")
-	qImportLockPhones          = sql.Q("frames/lock-phone-frame")
-	qImportPhoneStaging        = sql.Q("frames/create-phone-staging")
-	qImportWorkMem             = sql.Q("frames/import-work-mem")
-	qImportPhoneDuplicates     = sql.Q("frames/phone-duplicates")
-	qImportMergePhones         = sql.Q("frames/merge-phones")
-	qImportPhoneBases          = sql.Q("frames/phone-stratum-bases")
-	qImportCountFixed          = sql.Q("frames/count-fixed-phones")
-	qImportInsertNumbered      = sql.Q("frames/insert-numbered-phones")
-	qImportSavepoint           = sql.Q("frames/savepoint")
-	qImportRollbackSavepoint   = sql.Q("frames/rollback-savepoint")
-	qImportUsedInBlocks        = sql.Q("frames/used-phones-in-blocks")
-	qImportLockHouseholds      = sql.Q("frames/lock-household-frame")
-	qImportHouseholdStaging    = sql.Q("frames/create-household-staging")
-	qImportMarkRepeats         = sql.Q("frames/mark-household-repeats")
-	qImportMarkInFrame         = sql.Q("frames/mark-households-in-frame")
-	qImportMarkConflicts       = sql.Q("frames/mark-household-size-conflicts")
-	qImportHouseholdDuplicates = sql.Q("frames/household-duplicates")
-	qImportHouseholdDupCount   = sql.Q("frames/household-duplicate-count")
-	qImportMergeHouseholds     = sql.Q("frames/merge-households")
-	qImportRecord              = sql.Q("frames/insert-import")
+	qImportDistrictCodes       = pg.Q("frames/district-codes")
+	qImportLockPhones          = pg.Q("frames/lock-phone-frame")
+	qImportPhoneStaging        = pg.Q("frames/create-phone-staging")
+	qImportWorkMem             = pg.Q("frames/import-work-mem")
+	qImportPhoneDuplicates     = pg.Q("frames/phone-duplicates")
+	qImportMergePhones         = pg.Q("frames/merge-phones")
+	qImportPhoneBases          = pg.Q("frames/phone-stratum-bases")
+	qImportCountFixed          = pg.Q("frames/count-fixed-phones")
+	qImportInsertNumbered      = pg.Q("frames/insert-numbered-phones")
+	qImportSavepoint           = pg.Q("frames/savepoint")
+	qImportRollbackSavepoint   = pg.Q("frames/rollback-savepoint")
+	qImportUsedInBlocks        = pg.Q("frames/used-phones-in-blocks")
+	qImportLockHouseholds      = pg.Q("frames/lock-household-frame")
+	qImportHouseholdStaging    = pg.Q("frames/create-household-staging")
+	qImportMarkRepeats         = pg.Q("frames/mark-household-repeats")
+	qImportMarkInFrame         = pg.Q("frames/mark-households-in-frame")
+	qImportMarkConflicts       = pg.Q("frames/mark-household-size-conflicts")
+	qImportHouseholdDuplicates = pg.Q("frames/household-duplicates")
+	qImportHouseholdDupCount   = pg.Q("frames/household-duplicate-count")
+	qImportMergeHouseholds     = pg.Q("frames/merge-households")
+	qImportRecord              = pg.Q("frames/insert-import")
 )
 
 // ImportPhoneFrame imports a telephone frame CSV (see ParsePhoneFrame) in

@@ -15,7 +15,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	"minyi/sql"
+	"minyi/sql/pg"
 )
 
 // Loading a file into an empty telephone frame, the census-scale case.
@@ -32,17 +32,17 @@ import (
 // load leaves the frame, its indexes and its checksum as they were.
 
 var (
-	qImportFrameEmpty      = sql.Q("frames/phone-frame-empty")
-	qImportLockDistricts   = sql.Q("frames/lock-district-codes")
-	qImportBulkSettings    = sql.Q("frames/bulk-load-settings")
-	qImportSuspendIndexes  = sql.Q("frames/suspend-phone-indexes")
-	qImportRestoreIndexes  = sql.Q("frames/restore-phone-indexes")
-	qImportDisableVersion  = sql.Q("frames/disable-phone-version-trigger")
-	qImportEnableVersion   = sql.Q("frames/enable-phone-version-trigger")
-	qImportNextPhoneID     = sql.Q("frames/next-phone-id")
-	qImportSetPhoneID      = sql.Q("frames/set-phone-id")
-	qImportFoldPhoneDigest = sql.Q("frames/fold-phone-version")
-	qImportPhoneIDs        = sql.Q("frames/phone-ids")
+	qImportFrameEmpty      = pg.Q("frames/phone-frame-empty")
+	qImportLockDistricts   = pg.Q("frames/lock-district-codes")
+	qImportBulkSettings    = pg.Q("frames/bulk-load-settings")
+	qImportSuspendIndexes  = pg.Q("frames/suspend-phone-indexes")
+	qImportRestoreIndexes  = pg.Q("frames/restore-phone-indexes")
+	qImportDisableVersion  = pg.Q("frames/disable-phone-version-trigger")
+	qImportEnableVersion   = pg.Q("frames/enable-phone-version-trigger")
+	qImportNextPhoneID     = pg.Q("frames/next-phone-id")
+	qImportSetPhoneID      = pg.Q("frames/set-phone-id")
+	qImportFoldPhoneDigest = pg.Q("frames/fold-phone-version")
+	qImportPhoneIDs        = pg.Q("frames/phone-ids")
 )
 
 // copyPhoneFrame is the COPY of a bulk load; a COPY cannot be a named

@@ -12,7 +12,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"golang.org/x/text/encoding/simplifiedchinese"
 
-	"minyi/sql/sqltest"
+	"minyi/sql/pgtest"
 	"minyi/survey"
 )
 
@@ -21,7 +21,7 @@ var fctx = context.Background()
 // frameDB returns a fresh database with two districts.
 func frameDB(t *testing.T) *sqlx.DB {
 	t.Helper()
-	db, err := sqlx.Open("postgres", sqltest.NewDatabase(t))
+	db, err := sqlx.Open("postgres", pgtest.NewDatabase(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,13 +2,14 @@ package sampler
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 
-	"minyi/sql"
+	"minyi/sql/pg"
 	"minyi/survey"
 )
 
@@ -46,9 +47,9 @@ type HouseholdStratum struct {
 }
 
 var (
-	qListFrameImports    = sql.Q("sampler/list-frame-imports")
-	qGetFrameImport      = sql.Q("sampler/get-frame-import")
-	qHouseholdFrameSizes = sql.Q("sampler/household-frame-sizes")
+	qListFrameImports    = pg.Q("sampler/list-frame-imports")
+	qGetFrameImport      = pg.Q("sampler/get-frame-import")
+	qHouseholdFrameSizes = pg.Q("sampler/household-frame-sizes")
 )
 
 // ListFrameImports returns the latest imports, newest first.

@@ -2,13 +2,14 @@ package sampler
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 
-	"minyi/sql"
+	"minyi/sql/pg"
 	"minyi/survey"
 )
 
@@ -39,10 +40,10 @@ func (j *Job) Percent() int {
 }
 
 var (
-	qStartJob    = sql.Q("sampler/start-job")
-	qProgressJob = sql.Q("sampler/progress-job")
-	qFinishJob   = sql.Q("sampler/finish-job")
-	qGetJob      = sql.Q("sampler/get-job")
+	qStartJob    = pg.Q("sampler/start-job")
+	qProgressJob = pg.Q("sampler/progress-job")
+	qFinishJob   = pg.Q("sampler/finish-job")
+	qGetJob      = pg.Q("sampler/get-job")
 )
 
 // Progress reports how far long work has got.

@@ -3,7 +3,7 @@ package sampler
 import (
 	"testing"
 
-	"minyi/sql/sqltest"
+	"minyi/sql/pgtest"
 )
 
-func TestMain(m *testing.M) { sqltest.Main(m) }
+func TestMain(m *testing.M) { pgtest.Main(m) }

@@ -8,7 +8,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"minyi/sql"
+	"minyi/sql/pg"
 	"minyi/survey"
 )
 
@@ -25,8 +25,8 @@ type Margin struct {
 var marginCategories = map[string][2]int{"sex": {1, 2}, "age_group": {1, 5}, "urban": {1, 2}}
 
 var (
-	qUpsertMargin = sql.Q("sampler/upsert-margin")
-	qListMargins  = sql.Q("sampler/list-margins")
+	qUpsertMargin = pg.Q("sampler/upsert-margin")
+	qListMargins  = pg.Q("sampler/list-margins")
 )
 
 // ParseMargins reads the margins CSV (district_code,variable,category,

@@ -8,14 +8,14 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"minyi/sql"
+	"minyi/sql/pg"
 	"minyi/survey"
 )
 
 var (
-	qListReplicates     = sql.Q("draws/list-replicates")
-	qOpenNextReplicates = sql.Q("draws/open-next-replicates")
-	qOpenReplicate      = sql.Q("draws/open-replicate")
+	qListReplicates     = pg.Q("draws/list-replicates")
+	qOpenNextReplicates = pg.Q("draws/open-next-replicates")
+	qOpenReplicate      = pg.Q("draws/open-replicate")
 )
 
 // AssignReplicates splits n released cases of a stratum at random into

@@ -1,9 +1,10 @@
 package sampler
 
 import (
+	"database/sql"
 	"testing"
 
-	"minyi/sql"
+	"minyi/sql/pg"
 	"minyi/survey"
 )
 
@@ -40,7 +41,7 @@ func TestReplicatesOpenByThresholdAndByHand(t *testing.T) {
 	if err := db.Get(&user, `INSERT INTO users (username, password_hash, role) VALUES ('caller', 'x', 'interviewer') RETURNING id`); err != nil {
 		t.Fatal(err)
 	}
-	next := sql.Q("dialer/next-fresh")
+	next := pg.Q("dialer/next-fresh")
 	for i := 0; i < 150; i++ {
 		var id int64
 		if err := db.Get(&id, next, w.ID, user, "1 hour"); err != nil {

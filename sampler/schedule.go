@@ -3,6 +3,7 @@ package sampler
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,7 +16,7 @@ import (
 	"github.com/lib/pq"
 	"github.com/robfig/cron/v3"
 
-	"minyi/sql"
+	"minyi/sql/pg"
 	"minyi/survey"
 )
 
@@ -64,15 +65,15 @@ type ScheduleRun struct {
 }
 
 var (
-	qUpsertSchedule  = sql.Q("sampler/upsert-schedule")
-	qListSchedules   = sql.Q("sampler/list-schedules")
-	qGetSchedule     = sql.Q("sampler/get-schedule")
-	qClaimRun        = sql.Q("sampler/claim-run")
-	qFinishRun       = sql.Q("sampler/finish-run")
-	qRecordMissedRun = sql.Q("sampler/record-missed-run")
-	qLastRun         = sql.Q("sampler/last-run")
-	qInterruptStale  = sql.Q("sampler/interrupt-stale-runs")
-	qListRuns        = sql.Q("sampler/list-runs")
+	qUpsertSchedule  = pg.Q("sampler/upsert-schedule")
+	qListSchedules   = pg.Q("sampler/list-schedules")
+	qGetSchedule     = pg.Q("sampler/get-schedule")
+	qClaimRun        = pg.Q("sampler/claim-run")
+	qFinishRun       = pg.Q("sampler/finish-run")
+	qRecordMissedRun = pg.Q("sampler/record-missed-run")
+	qLastRun         = pg.Q("sampler/last-run")
+	qInterruptStale  = pg.Q("sampler/interrupt-stale-runs")
+	qListRuns        = pg.Q("sampler/list-runs")
 )
 
 // ParseSpec reads a five-field cron spec ("0 2 1 * *": 02:00 on the first

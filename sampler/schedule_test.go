@@ -10,7 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	"minyi/sql/sqltest"
+	"minyi/sql/pgtest"
 	"minyi/survey"
 )
 
@@ -19,7 +19,7 @@ import (
 func smallCity(t *testing.T) *sqlx.DB {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlx.Open("postgres", sqltest.NewDatabase(t))
+	db, err := sqlx.Open("postgres", pgtest.NewDatabase(t))
 	if err != nil {
 		t.Fatal(err)
 	}

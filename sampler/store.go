@@ -2,6 +2,7 @@ package sampler
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -13,7 +14,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	"minyi/sql"
+	"minyi/sql/pg"
 	"minyi/survey"
 )
 
@@ -25,8 +26,8 @@ type District struct {
 }
 
 var (
-	qUpsertDistrict = sql.Q("sampler/upsert-district")
-	qListDistricts  = sql.Q("sampler/list-districts")
+	qUpsertDistrict = pg.Q("sampler/upsert-district")
+	qListDistricts  = pg.Q("sampler/list-districts")
 )
 
 // ParseDistricts reads the districts CSV (code,name,resident_population; more
@@ -146,12 +147,12 @@ type WaveSpec struct {
 }
 
 var (
-	qInsertWave          = sql.Q("sampler/insert-wave")
-	qSetWaveDesign       = sql.Q("sampler/set-wave-design")
-	qSetDistrictRate     = sql.Q("sampler/set-district-rate")
-	qSetAssessmentWeight = sql.Q("sampler/set-assessment-weight")
-	qGetWave             = sql.Q("sampler/get-wave")
-	qListWaves           = sql.Q("sampler/list-waves")
+	qInsertWave          = pg.Q("sampler/insert-wave")
+	qSetWaveDesign       = pg.Q("sampler/set-wave-design")
+	qSetDistrictRate     = pg.Q("sampler/set-district-rate")
+	qSetAssessmentWeight = pg.Q("sampler/set-assessment-weight")
+	qGetWave             = pg.Q("sampler/get-wave")
+	qListWaves           = pg.Q("sampler/list-waves")
 )
 
 // CreateWave validates and stores a new wave.

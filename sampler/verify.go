@@ -2,20 +2,20 @@ package sampler
 
 import (
 	"context"
-	dbsql "database/sql"
+	"database/sql"
 	"fmt"
 	"math"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 
-	"minyi/sql"
+	"minyi/sql/pg"
 	"minyi/survey"
 )
 
 var (
-	qStoredCases = sql.Q("draws/stored-cases")
-	qStoredUnits = sql.Q("draws/stored-units")
+	qStoredCases = pg.Q("draws/stored-cases")
+	qStoredUnits = pg.Q("draws/stored-units")
 )
 
 // VerifyReport compares a stored draw with the draw re-derived from its
@@ -78,7 +78,7 @@ type storedCase struct {
 // interviews do not change the re-derived sample; interviews recorded later
 // for waves drawn before it can, and show up as differences.
 func Verify(ctx context.Context, db *sqlx.DB, waveName string) (*VerifyReport, error) {
-	tx, err := db.BeginTxx(ctx, &dbsql.TxOptions{Isolation: dbsql.LevelRepeatableRead, ReadOnly: true})
+	tx, err := db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
 	if err != nil {
 		return nil, err
 	}

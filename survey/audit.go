@@ -8,7 +8,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"minyi/sql"
+	"minyi/sql/pg"
 )
 
 // AuditEntry is one audited event.
@@ -21,10 +21,10 @@ type AuditEntry struct {
 }
 
 var (
-	qAuditLock   = sql.Q("audit/lock")
-	qAuditAppend = sql.Q("audit/append")
-	qAuditVerify = sql.Q("audit/verify")
-	qAuditRecent = sql.Q("audit/recent")
+	qAuditLock   = pg.Q("audit/lock")
+	qAuditAppend = pg.Q("audit/append")
+	qAuditVerify = pg.Q("audit/verify")
+	qAuditRecent = pg.Q("audit/recent")
 )
 
 // Audit appends an entry inside the caller's transaction, so that the

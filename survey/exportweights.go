@@ -9,10 +9,10 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"minyi/sql"
+	"minyi/sql/pg"
 )
 
-var qWeightCells = sql.Q("survey/weight-cells")
+var qWeightCells = pg.Q("survey/weight-cells")
 
 // weightCell is one group of a district's interviews that share everything
 // the weighting rules look at: no weight given on import, and the same

@@ -3,7 +3,7 @@ package survey
 import (
 	"cmp"
 	"context"
-	dbsql "database/sql"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,17 +18,17 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	"minyi/sql"
+	"minyi/sql/pg"
 )
 
 var (
-	qFindQuestionnaire   = sql.Q("survey/find-questionnaire")
-	qGetQuestionnaire    = sql.Q("survey/get-questionnaire")
-	qInsertQuestionnaire = sql.Q("survey/insert-questionnaire")
-	qInterviewByKey      = sql.Q("survey/interview-by-key")
-	qWaveRespondents     = sql.Q("survey/wave-respondents")
-	qExportSnapshot      = sql.Q("survey/export-snapshot")
-	qWaveIDRange         = sql.Q("survey/wave-id-range")
+	qFindQuestionnaire   = pg.Q("survey/find-questionnaire")
+	qGetQuestionnaire    = pg.Q("survey/get-questionnaire")
+	qInsertQuestionnaire = pg.Q("survey/insert-questionnaire")
+	qInterviewByKey      = pg.Q("survey/interview-by-key")
+	qWaveRespondents     = pg.Q("survey/wave-respondents")
+	qExportSnapshot      = pg.Q("survey/export-snapshot")
+	qWaveIDRange         = pg.Q("survey/wave-id-range")
 )
 
 // SaveQuestionnaire stores a version unless that name and version exist, and
@@ -100,7 +100,7 @@ func InsertInterview(ctx context.Context, db *sqlx.DB, tx *sqlx.Tx, iv Interview
 	if err != nil {
 		return 0, false, err
 	}
-	st, err := sql.TxStmt(ctx, db, tx, "survey/insert-interview")
+	st, err := pg.TxStmt(ctx, db, tx, "survey/insert-interview")
 	if err != nil {
 		return 0, false, err
 	}
@@ -189,7 +189,7 @@ func Respondents(ctx context.Context, db sqlx.QueryerContext, waveID int64, q *Q
 	var snapshot string
 	var span struct{ Lo, Hi int64 }
 	for k := range txs {
-		tx, err := pool.BeginTxx(ctx, &dbsql.TxOptions{Isolation: dbsql.LevelRepeatableRead, ReadOnly: true})
+		tx, err := pool.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
 		if err != nil {
 			return nil, err
 		}
@@ -364,7 +364,7 @@ func readRespondents(ctx context.Context, db sqlx.QueryerContext, query string, 
 	// they are: int64 for id, sex and age group, float64 for the weight,
 	// nil for NULL. The array comes as raw text, parsed here.
 	var id, weight, sex, age any
-	var fields dbsql.RawBytes
+	var fields sql.RawBytes
 	out := &respondentPart{}
 	// Few distinct districts and PSUs: each name is kept once.
 	names := map[string]int32{}

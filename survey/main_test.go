@@ -3,7 +3,7 @@ package survey
 import (
 	"testing"
 
-	"minyi/sql/sqltest"
+	"minyi/sql/pgtest"
 )
 
-func TestMain(m *testing.M) { sqltest.Main(m) }
+func TestMain(m *testing.M) { pgtest.Main(m) }

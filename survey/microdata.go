@@ -3,7 +3,7 @@ package survey
 import (
 	"bytes"
 	"context"
-	dbsql "database/sql"
+	"database/sql"
 	"fmt"
 	"strconv"
 	"strings"
@@ -29,7 +29,7 @@ func ResponsesHeader(items []string) []string {
 // counts, not from the interviews) and shuffles; the weights and the rows
 // are read in one snapshot, so an interview saved meanwhile is in neither.
 func WriteResponses(ctx context.Context, db *sqlx.DB, wave string, w interface{ Write([]string) error }) (int, error) {
-	tx, err := db.BeginTxx(ctx, &dbsql.TxOptions{Isolation: dbsql.LevelRepeatableRead, ReadOnly: true})
+	tx, err := db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
 	if err != nil {
 		return 0, err
 	}
@@ -65,8 +65,8 @@ func WriteResponses(ctx context.Context, db *sqlx.DB, wave string, w interface{ 
 	// mode, then sex, age group and the items; each group of text values
 	// joined by the unit separator, so that the driver hands over three
 	// strings a row rather than one per column.
-	var fixed dbsql.NullFloat64
-	var cellWeight dbsql.NullString
+	var fixed sql.NullFloat64
+	var cellWeight sql.NullString
 	var head, tail []byte
 	plain, _ := w.(interface{ WritePlain([]byte) (bool, error) })
 	var line []byte
@@ -127,7 +127,7 @@ func WriteResponses(ctx context.Context, db *sqlx.DB, wave string, w interface{ 
 
 // responsesQuery is the SELECT behind the microdata export. Its columns
 // follow the questionnaire's indicators, so it is built here rather than
-// named in sql/queries; every value, the item names included, goes through
+// named in sql/pg/queries; every value, the item names included, goes through
 // bind, which makes it a parameter (or, for psql, a quoted literal).
 func responsesQuery(waveID int64, items []string, cells []weightCell, bind func(any) string) string {
 	var ds, sex, age, urban, weight []string

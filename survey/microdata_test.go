@@ -14,7 +14,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"minyi/sql/sqltest"
+	"minyi/sql/pgtest"
 	"minyi/survey/csvfile"
 )
 
@@ -85,7 +85,7 @@ func mustExec(t *testing.T, db *sqlx.DB, q string, args ...any) {
 // an order that changes from one export to the next.
 func TestResponsesExportStreamsTheEstimatorsData(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlx.Open("postgres", sqltest.NewDatabase(t))
+	db, err := sqlx.Open("postgres", pgtest.NewDatabase(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +219,7 @@ func seq(a, b int) []int {
 // has its header and nothing else.
 func TestResponsesExportOfAnEmptyWave(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlx.Open("postgres", sqltest.NewDatabase(t))
+	db, err := sqlx.Open("postgres", pgtest.NewDatabase(t))
 	if err != nil {
 		t.Fatal(err)
 	}

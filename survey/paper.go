@@ -2,6 +2,7 @@ package survey
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,7 +13,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"minyi/sql"
+	"minyi/sql/pg"
 )
 
 // Paper forms are keyed twice, by two operators working independently. The
@@ -28,13 +29,13 @@ const (
 )
 
 var (
-	qPaperUpsert  = sql.Q("survey/paper-form-upsert")
-	qPaperEntries = sql.Q("survey/paper-entries")
-	qPaperInsert  = sql.Q("survey/paper-entry-insert")
-	qPaperSet     = sql.Q("survey/paper-form-set")
-	qPaperForm    = sql.Q("survey/paper-form")
-	qPaperLock    = sql.Q("survey/paper-form-lock")
-	qPaperForms   = sql.Q("survey/paper-forms")
+	qPaperUpsert  = pg.Q("survey/paper-form-upsert")
+	qPaperEntries = pg.Q("survey/paper-entries")
+	qPaperInsert  = pg.Q("survey/paper-entry-insert")
+	qPaperSet     = pg.Q("survey/paper-form-set")
+	qPaperForm    = pg.Q("survey/paper-form")
+	qPaperLock    = pg.Q("survey/paper-form-lock")
+	qPaperForms   = pg.Q("survey/paper-forms")
 )
 
 var formNumberRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,40}$`)

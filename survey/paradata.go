@@ -2,6 +2,7 @@ package survey
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,7 +13,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"minyi/sql"
+	"minyi/sql/pg"
 )
 
 // Paradata is how an interview was filled in: the device, the time spent on
@@ -112,9 +113,9 @@ func DeviceClass(userAgent string) string {
 }
 
 var (
-	qInsertParadata = sql.Q("survey/insert-paradata")
-	qGetParadata    = sql.Q("survey/get-paradata")
-	qWaveParadata   = sql.Q("survey/wave-paradata")
+	qInsertParadata = pg.Q("survey/insert-paradata")
+	qGetParadata    = pg.Q("survey/get-paradata")
+	qWaveParadata   = pg.Q("survey/wave-paradata")
 )
 
 // SaveParadata stores an interview's paradata in the caller's transaction.

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	dbsql "database/sql"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -15,14 +15,14 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	"minyi/sql"
+	"minyi/sql/pg"
 )
 
 var (
-	qInsertPublication = sql.Q("survey/insert-publication")
-	qLatestPublication = sql.Q("survey/latest-publication")
-	qScoreWaves        = sql.Q("survey/score-waves")
-	qInsertWeights     = sql.Q("survey/insert-published-weights")
+	qInsertPublication = pg.Q("survey/insert-publication")
+	qLatestPublication = pg.Q("survey/latest-publication")
+	qScoreWaves        = pg.Q("survey/score-waves")
+	qInsertWeights     = pg.Q("survey/insert-published-weights")
 )
 
 // Publication is scores as published to the assessment office.
@@ -90,9 +90,9 @@ func PublishScores(ctx context.Context, db *sqlx.DB, wave, actor string) (*Publi
 
 // ScoredWave is one wave on the scores index.
 type ScoredWave struct {
-	Name        string         `db:"name"`
-	Interviews  int            `db:"interviews"`   // that count in its scores
-	PublishedAt dbsql.NullTime `db:"published_at"` // last publication; not valid if never published
+	Name        string       `db:"name"`
+	Interviews  int          `db:"interviews"`   // that count in its scores
+	PublishedAt sql.NullTime `db:"published_at"` // last publication; not valid if never published
 }
 
 // ScoreWaves lists every wave, newest first, with its interviews and last

@@ -3,6 +3,7 @@ package survey
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,17 +11,17 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"minyi/sql"
+	"minyi/sql/pg"
 )
 
 var (
-	qLockQuestionnaireName = sql.Q("questionnaires/lock-name")
-	qQuestionnaireByNameV  = sql.Q("questionnaires/by-name-version")
-	qLatestQuestionnaire   = sql.Q("questionnaires/latest")
-	qInsertQuestionnaireBy = sql.Q("questionnaires/insert")
-	qListQuestionnaires    = sql.Q("questionnaires/list")
-	qQuestionnaireInfo     = sql.Q("questionnaires/info")
-	qQuestionnaireUses     = sql.Q("questionnaires/interview-count")
+	qLockQuestionnaireName = pg.Q("questionnaires/lock-name")
+	qQuestionnaireByNameV  = pg.Q("questionnaires/by-name-version")
+	qLatestQuestionnaire   = pg.Q("questionnaires/latest")
+	qInsertQuestionnaireBy = pg.Q("questionnaires/insert")
+	qListQuestionnaires    = pg.Q("questionnaires/list")
+	qQuestionnaireInfo     = pg.Q("questionnaires/info")
+	qQuestionnaireUses     = pg.Q("questionnaires/interview-count")
 )
 
 // QuestionnaireInfo describes a stored version for the admin pages.

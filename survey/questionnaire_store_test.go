@@ -7,12 +7,12 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"minyi/sql/sqltest"
+	"minyi/sql/pgtest"
 )
 
 func TestUploadVersions(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlx.Open("postgres", sqltest.NewDatabase(t))
+	db, err := sqlx.Open("postgres", pgtest.NewDatabase(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package survey
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,7 +13,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"minyi/sql"
+	"minyi/sql/pg"
 )
 
 // Review statuses of an interview. Every interview starts unreviewed
@@ -35,14 +36,14 @@ var ReviewLabels = map[string]Text{
 }
 
 var (
-	qGetInterview     = sql.Q("survey/get-interview")
-	qInterviewChanges = sql.Q("survey/interview-changes")
-	qLockInterview    = sql.Q("survey/lock-interview")
-	qSetReview        = sql.Q("survey/set-review")
-	qSetAnswers       = sql.Q("survey/set-answers")
-	qAddChange        = sql.Q("survey/add-change")
-	qReturned         = sql.Q("survey/returned-interviews")
-	qReviewed         = sql.Q("survey/reviewed-interviews")
+	qGetInterview     = pg.Q("survey/get-interview")
+	qInterviewChanges = pg.Q("survey/interview-changes")
+	qLockInterview    = pg.Q("survey/lock-interview")
+	qSetReview        = pg.Q("survey/set-review")
+	qSetAnswers       = pg.Q("survey/set-answers")
+	qAddChange        = pg.Q("survey/add-change")
+	qReturned         = pg.Q("survey/returned-interviews")
+	qReviewed         = pg.Q("survey/reviewed-interviews")
 )
 
 // StoredInterview is an interview as saved, with its review state.

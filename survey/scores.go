@@ -2,17 +2,18 @@ package survey
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 
 	"github.com/jmoiron/sqlx"
 
-	"minyi/sql"
+	"minyi/sql/pg"
 )
 
 var (
-	qWaveQuestionnaire = sql.Q("survey/wave-questionnaire")
-	qAssessmentWeight  = sql.Q("survey/assessment-weight")
+	qWaveQuestionnaire = pg.Q("survey/wave-questionnaire")
+	qAssessmentWeight  = pg.Q("survey/assessment-weight")
 )
 
 // AssessmentWeight is the poll's default share of a district leadership's

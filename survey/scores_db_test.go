@@ -13,7 +13,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"minyi/sql/sqltest"
+	"minyi/sql/pgtest"
 )
 
 // scoringDB is a database with two districts, the default questionnaire
@@ -21,7 +21,7 @@ import (
 func scoringDB(t *testing.T) (*sqlx.DB, int64, *Questionnaire) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlx.Open("postgres", sqltest.NewDatabase(t))
+	db, err := sqlx.Open("postgres", pgtest.NewDatabase(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,10 +7,10 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"minyi/sql"
+	"minyi/sql/pg"
 )
 
-var qMargins = sql.Q("survey/margins")
+var qMargins = pg.Q("survey/margins")
 
 // Margins are census targets: district → variable → category → population.
 type Margins map[string]map[string]map[int]float64

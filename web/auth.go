@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -15,7 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"golang.org/x/crypto/bcrypt"
 
-	"minyi/sql"
+	"minyi/sql/pg"
 	"minyi/survey"
 )
 
@@ -74,16 +75,16 @@ const (
 )
 
 var (
-	qInsertUser     = sql.Q("auth/insert-user")
-	qUserByName     = sql.Q("auth/user-by-name")
-	qListUsers      = sql.Q("auth/list-users")
-	qInsertSession  = sql.Q("auth/insert-session")
-	qDeleteSession  = sql.Q("auth/delete-session")
-	qExpireSessions = sql.Q("auth/delete-expired-sessions")
-	qSetPassword    = sql.Q("auth/set-password")
-	qRecordAttempt  = sql.Q("auth/record-attempt")
-	qRecentFailures = sql.Q("auth/recent-failures")
-	qSetConverter   = sql.Q("auth/set-refusal-converter")
+	qInsertUser     = pg.Q("auth/insert-user")
+	qUserByName     = pg.Q("auth/user-by-name")
+	qListUsers      = pg.Q("auth/list-users")
+	qInsertSession  = pg.Q("auth/insert-session")
+	qDeleteSession  = pg.Q("auth/delete-session")
+	qExpireSessions = pg.Q("auth/delete-expired-sessions")
+	qSetPassword    = pg.Q("auth/set-password")
+	qRecordAttempt  = pg.Q("auth/record-attempt")
+	qRecentFailures = pg.Q("auth/recent-failures")
+	qSetConverter   = pg.Q("auth/set-refusal-converter")
 )
 
 // User is a signed-in person.
@@ -269,7 +270,7 @@ func CreateSession(ctx context.Context, db *sqlx.DB, userID int64) (string, erro
 
 func sessionUser(ctx context.Context, db *sqlx.DB, token string) (*User, error) {
 	sum := sha256.Sum256([]byte(token))
-	st, err := sql.Stmt(ctx, db, "auth/session-user")
+	st, err := pg.Stmt(ctx, db, "auth/session-user")
 	if err != nil {
 		return nil, err
 	}

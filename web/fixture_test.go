@@ -16,11 +16,11 @@ import (
 
 	"minyi/dialer"
 	"minyi/sampler"
-	"minyi/sql/sqltest"
+	"minyi/sql/pgtest"
 	"minyi/survey"
 )
 
-func TestMain(m *testing.M) { sqltest.Main(m) }
+func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // testPassword is every test user's password.
 const testPassword = "correct horse battery"
@@ -40,7 +40,7 @@ type fixture struct {
 func newFixture(t *testing.T, rate float64) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlx.Open("postgres", sqltest.NewDatabase(t))
+	db, err := sqlx.Open("postgres", pgtest.NewDatabase(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"minyi/sql"
+	"minyi/sql/pg"
 )
 
 func cmdBackup(ctx context.Context, e *env, args []string) error {
@@ -17,7 +17,7 @@ func cmdBackup(ctx context.Context, e *env, args []string) error {
 		fs.Usage()
 		return usageError{"需要一个文件 / needs one FILE"}
 	}
-	if err := sql.Backup(ctx, sql.ConfigFromEnv(), pos[0]); err != nil {
+	if err := pg.Backup(ctx, pg.ConfigFromEnv(), pos[0]); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "已备份到 / backed up to %s\n", pos[0])
@@ -34,8 +34,8 @@ func cmdRestore(ctx context.Context, e *env, args []string) error {
 		fs.Usage()
 		return usageError{"需要一个文件 / needs one FILE"}
 	}
-	cfg := sql.ConfigFromEnv()
-	if err := sql.Restore(ctx, cfg, pos[0]); err != nil {
+	cfg := pg.ConfigFromEnv()
+	if err := pg.Restore(ctx, cfg, pos[0]); err != nil {
 		return err
 	}
 	db, err := openDB(e, false)
@@ -43,9 +43,9 @@ func cmdRestore(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	v, _ := sql.SchemaVersion(db.DB)
+	v, _ := pg.SchemaVersion(db.DB)
 	fmt.Fprintf(e.stdout, "已从 %s 恢复(数据库结构版本 %d)/ restored from %s (schema version %d)\n", pos[0], v, pos[0], v)
-	if v < sql.LatestVersion() {
+	if v < pg.LatestVersion() {
 		fmt.Fprintln(e.stdout, "备份来自旧版本:请运行 minyi migrate / the backup is from an older version: run minyi migrate")
 	}
 	return nil

@@ -28,7 +28,7 @@ import (
 
 	"minyi/dialer"
 	"minyi/sampler"
-	"minyi/sql"
+	"minyi/sql/pg"
 	"minyi/survey"
 	"minyi/web"
 )
@@ -171,7 +171,7 @@ type benchDB struct {
 	dsn     string // for pgbench: key=value form
 	admin   *sqlx.DB
 	name    string
-	cluster *sql.Cluster
+	cluster *pg.Cluster
 	// sharesAdmin marks a sibling database, which must not close the
 	// admin connection or the cluster of the database it came from.
 	sharesAdmin bool
@@ -182,7 +182,7 @@ func newBenchDB(dataDir string) (*benchDB, error) {
 	adminDSN := os.Getenv("DATABASE_URL")
 	if adminDSN == "" {
 		// Room for pgbench's 200 clients beside the server's pool.
-		c, err := sql.StartCluster(dataDir, sql.ClusterOptions{Settings: []string{"max_connections = 320"}})
+		c, err := pg.StartCluster(dataDir, pg.ClusterOptions{Settings: []string{"max_connections = 320"}})
 		if err != nil {
 			return nil, err
 		}
@@ -201,7 +201,7 @@ func newBenchDB(dataDir string) (*benchDB, error) {
 		return nil, err
 	}
 	b.admin = admin
-	if err := sql.CreateDatabase(admin.DB, b.name, ""); err != nil {
+	if err := pg.CreateDatabase(admin.DB, b.name, ""); err != nil {
 		return nil, err
 	}
 	b.db, err = sqlx.Open("postgres", b.dsn)
@@ -210,7 +210,7 @@ func newBenchDB(dataDir string) (*benchDB, error) {
 	}
 	b.db.SetMaxOpenConns(100)
 	b.db.SetMaxIdleConns(100)
-	if _, err := sql.Migrate(b.db); err != nil {
+	if _, err := pg.Migrate(b.db); err != nil {
 		return nil, err
 	}
 	return b, nil
@@ -221,14 +221,14 @@ func newBenchDB(dataDir string) (*benchDB, error) {
 func (b *benchDB) sibling(suffix string) (*benchDB, error) {
 	s := &benchDB{name: b.name + "_" + suffix, admin: b.admin, sharesAdmin: true}
 	s.dsn = regexp.MustCompile(`dbname=\S+`).ReplaceAllString(b.dsn, "dbname="+s.name)
-	if err := sql.CreateDatabase(b.admin.DB, s.name, ""); err != nil {
+	if err := pg.CreateDatabase(b.admin.DB, s.name, ""); err != nil {
 		return nil, err
 	}
 	var err error
 	if s.db, err = sqlx.Open("postgres", s.dsn); err != nil {
 		return nil, err
 	}
-	if _, err := sql.Migrate(s.db); err != nil {
+	if _, err := pg.Migrate(s.db); err != nil {
 		s.close()
 		return nil, err
 	}
@@ -273,11 +273,11 @@ func seedBenchCases(ctx context.Context, b *benchDB, name string, perDistrict in
 		return nil, err
 	}
 	for _, q := range []string{"bench/seed-soak-draw", "bench/seed-soak-replicates"} {
-		if _, err := b.db.ExecContext(ctx, sql.Q(q), w.ID); err != nil {
+		if _, err := b.db.ExecContext(ctx, pg.Q(q), w.ID); err != nil {
 			return nil, err
 		}
 	}
-	if _, err := b.db.ExecContext(ctx, sql.Q("bench/seed-soak-cases"), w.ID, perDistrict); err != nil {
+	if _, err := b.db.ExecContext(ctx, pg.Q("bench/seed-soak-cases"), w.ID, perDistrict); err != nil {
 		return nil, err
 	}
 	return w, nil
@@ -330,7 +330,7 @@ func benchSubmit(ctx context.Context, b *benchDB, clients int, d time.Duration, 
 		cases       []int64
 	}
 	workers := make([]worker, clients)
-	seed := sql.Q("bench/seed-held-cases")
+	seed := pg.Q("bench/seed-held-cases")
 	for i, id := range ids {
 		tok, csrf, err := web.SessionFor(ctx, b.db, id)
 		if err != nil {
@@ -491,7 +491,7 @@ var tpsRe = regexp.MustCompile(`tps = ([0-9.]+) \(without initial connection tim
 func pgbench(ctx context.Context, b *benchDB, clients int, d time.Duration, script string) (float64, error) {
 	bin, err := exec.LookPath("pgbench")
 	if err != nil {
-		if dir, ferr := sql.FindBinaries(); ferr == nil {
+		if dir, ferr := pg.FindBinaries(); ferr == nil {
 			bin = filepath.Join(dir, "pgbench")
 		}
 	}

@@ -21,7 +21,7 @@ import (
 	"github.com/lib/pq"
 
 	"minyi/sampler"
-	"minyi/sql"
+	"minyi/sql/pg"
 )
 
 // Names of the benchmarks, as --only takes them.
@@ -274,7 +274,7 @@ func timeIndexBuild(ctx context.Context, b *benchDB, create string) (time.Durati
 		return 0, err
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, sql.Q("frames/bulk-load-settings")); err != nil {
+	if _, err := tx.ExecContext(ctx, pg.Q("frames/bulk-load-settings")); err != nil {
 		return 0, err
 	}
 	start := time.Now()
@@ -286,7 +286,7 @@ func timeIndexBuild(ctx context.Context, b *benchDB, create string) (time.Durati
 }
 
 func findPsql() (string, error) {
-	if dir, err := sql.FindBinaries(); err == nil {
+	if dir, err := pg.FindBinaries(); err == nil {
 		if p := filepath.Join(dir, "psql"); fileExistsBench(p) {
 			return p, nil
 		}
@@ -483,7 +483,7 @@ func timeRelease(ctx context.Context, b *benchDB, from string) (time.Duration, e
 	}
 	defer tx.Rollback()
 	start := time.Now()
-	if _, err := tx.ExecContext(ctx, sql.Q("draws/release-phone-cases"), w.ID, pq.StringArray(strata), pq.StringArray(phones),
+	if _, err := tx.ExecContext(ctx, pg.Q("draws/release-phone-cases"), w.ID, pq.StringArray(strata), pq.StringArray(phones),
 		pq.Int64Array(reps), pq.Float64Array(probs)); err != nil {
 		return 0, err
 	}

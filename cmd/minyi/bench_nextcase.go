@@ -13,7 +13,7 @@ import (
 	"github.com/lib/pq"
 
 	"minyi/dialer"
-	"minyi/sql"
+	"minyi/sql/pg"
 )
 
 const benchNextCaseName = "next-case-http"
@@ -118,7 +118,7 @@ var paramRe = regexp.MustCompile(`\$([0-9]+)`)
 // inline writes a named query with its parameters as pgbench literals or
 // variables ($1 is args[0]), ended by end (";" or a \gset).
 func inline(name string, end string, args ...string) string {
-	q := paramRe.ReplaceAllStringFunc(sql.Q(name), func(m string) string {
+	q := paramRe.ReplaceAllStringFunc(pg.Q(name), func(m string) string {
 		i, _ := strconv.Atoi(m[1:])
 		return args[i-1]
 	})

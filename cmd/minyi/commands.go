@@ -18,7 +18,7 @@ import (
 
 	"minyi/dialer"
 	"minyi/sampler"
-	"minyi/sql"
+	"minyi/sql/pg"
 	"minyi/survey"
 	"minyi/survey/csvfile"
 	"minyi/web"
@@ -26,13 +26,13 @@ import (
 
 // openDB opens the configured database (starting the embedded cluster if
 // needed) and checks that its schema is current.
-func openDB(e *env, checkSchema bool) (*sql.DB, error) {
-	db, err := sql.Open(sql.ConfigFromEnv())
+func openDB(e *env, checkSchema bool) (*pg.DB, error) {
+	db, err := pg.Open(pg.ConfigFromEnv())
 	if err != nil {
 		return nil, err
 	}
 	if checkSchema {
-		if err := sql.CheckSchema(db.DB); err != nil {
+		if err := pg.CheckSchema(db.DB); err != nil {
 			db.Close()
 			return nil, err
 		}
@@ -50,15 +50,15 @@ func cmdMigrate(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	applied, err := sql.Migrate(db.DB)
+	applied, err := pg.Migrate(db.DB)
 	if err != nil {
 		return err
 	}
 	if len(applied) == 0 {
-		fmt.Fprintf(e.stdout, "数据库结构已是最新(版本 %d)/ schema is up to date (version %d)\n", sql.LatestVersion(), sql.LatestVersion())
+		fmt.Fprintf(e.stdout, "数据库结构已是最新(版本 %d)/ schema is up to date (version %d)\n", pg.LatestVersion(), pg.LatestVersion())
 		return nil
 	}
-	fmt.Fprintf(e.stdout, "已应用迁移 / applied migrations: %v;数据库结构版本 / schema version %d\n", applied, sql.LatestVersion())
+	fmt.Fprintf(e.stdout, "已应用迁移 / applied migrations: %v;数据库结构版本 / schema version %d\n", applied, pg.LatestVersion())
 	return nil
 }
 
@@ -92,10 +92,10 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 }
 
 // defaultOutbox is outbox/ in the data directory (MINYI_DATA).
-func defaultOutbox() string { return filepath.Join(sql.ConfigFromEnv().DataDir, "outbox") }
+func defaultOutbox() string { return filepath.Join(pg.ConfigFromEnv().DataDir, "outbox") }
 
-func serve(ctx context.Context, e *env, db *sql.DB, addr string, opt web.Options, outbox string) error {
-	if err := sql.CheckQueries(db.DB); err != nil {
+func serve(ctx context.Context, e *env, db *pg.DB, addr string, opt web.Options, outbox string) error {
+	if err := pg.CheckQueries(db.DB); err != nil {
 		return err
 	}
 	srv, err := web.New(db.DB, opt)
@@ -499,11 +499,11 @@ func cmdCluster(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	fs := newFlags(e, "cluster stop", "cluster stop [--data DIR]")
-	data := fs.String("data", sql.ConfigFromEnv().DataDir, "数据目录 / data directory (MINYI_DATA)")
+	data := fs.String("data", pg.ConfigFromEnv().DataDir, "数据目录 / data directory (MINYI_DATA)")
 	if _, err := parse(fs, rest); err != nil {
 		return err
 	}
-	c, err := sql.AttachCluster(*data)
+	c, err := pg.AttachCluster(*data)
 	if err != nil {
 		return err
 	}

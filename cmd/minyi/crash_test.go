@@ -19,8 +19,8 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"minyi/sampler"
-	"minyi/sql"
-	"minyi/sql/sqltest"
+	"minyi/sql/pg"
+	"minyi/sql/pgtest"
 	"minyi/survey"
 	"minyi/web"
 )
@@ -61,7 +61,7 @@ func seedSubmitters(t *testing.T, db *sqlx.DB, n, k int) []submitter {
 			t.Fatal(err)
 		}
 		out[i] = submitter{token: tok, csrf: csrf}
-		if err := db.Select(&out[i].cases, sql.Q("bench/seed-held-cases"), w.ID, id, k); err != nil {
+		if err := db.Select(&out[i].cases, pg.Q("bench/seed-held-cases"), w.ID, id, k); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -111,7 +111,7 @@ func freePort(t *testing.T) string {
 // stored exactly once, and nothing is stored twice.
 func TestServerKilledMidRun(t *testing.T) {
 	bin := buildMinyi(t)
-	dsn := sqltest.NewDatabase(t)
+	dsn := pgtest.NewDatabase(t)
 	db, err := sqlx.Open("postgres", dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -214,7 +214,7 @@ func TestServerKilledMidRun(t *testing.T) {
 // works again without restarting the server.
 func TestDatabaseRestartedMidRun(t *testing.T) {
 	data := dataDir(t)
-	c, err := sql.StartCluster(data, sql.ClusterOptions{})
+	c, err := pg.StartCluster(data, pg.ClusterOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +224,7 @@ func TestDatabaseRestartedMidRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := sql.Migrate(db); err != nil {
+	if _, err := pg.Migrate(db); err != nil {
 		t.Fatal(err)
 	}
 	subs := seedSubmitters(t, db, 1, 10)
@@ -255,7 +255,7 @@ func TestDatabaseRestartedMidRun(t *testing.T) {
 	if res, err := http.Get(base + "/login"); err != nil || res.StatusCode != http.StatusOK {
 		t.Fatalf("the server went down with the database: %v", err)
 	}
-	c2, err := sql.StartCluster(data, sql.ClusterOptions{})
+	c2, err := pg.StartCluster(data, pg.ClusterOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

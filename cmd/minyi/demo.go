@@ -10,7 +10,7 @@ import (
 
 	"minyi/dialer"
 	"minyi/sampler"
-	"minyi/sql"
+	"minyi/sql/pg"
 	"minyi/survey"
 	"minyi/web"
 )
@@ -60,9 +60,9 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 
 // prepareDemo migrates and loads the demo data. Every step checks what is
 // there first, so running it twice duplicates nothing.
-func prepareDemo(ctx context.Context, e *env, db *sql.DB) error {
+func prepareDemo(ctx context.Context, e *env, db *pg.DB) error {
 	out := e.stdout
-	if _, err := sql.Migrate(db.DB); err != nil {
+	if _, err := pg.Migrate(db.DB); err != nil {
 		return err
 	}
 	ds, err := sampler.ParseDistricts(bytes.NewReader(chongqingDistricts))
@@ -142,7 +142,7 @@ func prepareDemo(ctx context.Context, e *env, db *sql.DB) error {
 // demoFrame makes a synthetic telephone frame: valid mobile numbers on
 // Chongqing's number blocks, three per completed interview wanted, each with
 // a district hint.
-func demoFrame(ctx context.Context, db *sql.DB, ds []sampler.District) (int, error) {
+func demoFrame(ctx context.Context, db *pg.DB, ds []sampler.District) (int, error) {
 	strata := make([]sampler.Stratum, len(ds))
 	for i, d := range ds {
 		strata[i] = sampler.Stratum{Code: d.Code, Population: d.Population}

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"minyi/sql"
+	"minyi/sql/pg"
 	"minyi/survey"
 	"strings"
 )
@@ -75,7 +75,7 @@ func oneFile(fs *flag.FlagSet, pos []string) (*os.File, error) {
 
 // openWith parses a command's flags, checks the required ones and opens
 // the database; the caller closes it.
-func openWith(e *env, fs *flag.FlagSet, args []string, required ...string) (*sql.DB, []string, error) {
+func openWith(e *env, fs *flag.FlagSet, args []string, required ...string) (*pg.DB, []string, error) {
 	pos, err := parse(fs, args)
 	if err != nil {
 		return nil, nil, err

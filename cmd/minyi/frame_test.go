@@ -8,11 +8,11 @@ import (
 
 	"golang.org/x/text/encoding/simplifiedchinese"
 
-	"minyi/sql/sqltest"
+	"minyi/sql/pgtest"
 )
 
 func TestFrameImportPhone(t *testing.T) {
-	dsn := sqltest.NewDatabase(t)
+	dsn := pgtest.NewDatabase(t)
 	mustRun(t, dsn, "districts", "import", writeFile(t, "d.csv", twoDistricts))
 	file := "phone,district_code\n13902300001,500101\n+86 139 0230 0002,500102\n12345,500101\n13902300003,\n13902300001,\n"
 	out := mustRun(t, dsn, "frame", "import", "--kind", "phone", writeFile(t, "p.csv", file))
@@ -48,7 +48,7 @@ func TestFrameImportPhone(t *testing.T) {
 }
 
 func TestFrameImportHouseholdGB18030(t *testing.T) {
-	dsn := sqltest.NewDatabase(t)
+	dsn := pgtest.NewDatabase(t)
 	mustRun(t, dsn, "districts", "import", writeFile(t, "d.csv", twoDistricts))
 	file := "district_code,street,community,household_id,address,street_size,community_size\n" +
 		"500101,高笋塘街道,白岩社区,H1,白岩路1号,3000,800\n500102,敦仁街道,望州社区,F1,望州路3号,2000,600\n"
@@ -71,7 +71,7 @@ func TestFrameImportHouseholdGB18030(t *testing.T) {
 }
 
 func TestFrameUsageErrors(t *testing.T) {
-	dsn := sqltest.NewDatabase(t)
+	dsn := pgtest.NewDatabase(t)
 	p := writeFile(t, "p.csv", "phone\n13902300001\n")
 	for _, args := range [][]string{
 		{"frame"},

@@ -15,11 +15,11 @@ import (
 
 	"minyi/dialer"
 	"minyi/sampler"
-	"minyi/sql/sqltest"
+	"minyi/sql/pgtest"
 	"minyi/web"
 )
 
-func TestMain(m *testing.M) { sqltest.Main(m) }
+func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // minyi runs the command line in-process against the database of dsn.
 func minyi(t *testing.T, dsn string, args ...string) (string, error) {
@@ -48,7 +48,7 @@ func writeFile(t *testing.T, name, content string) string {
 }
 
 func TestServeRefusesOldSchemaUntilMigrated(t *testing.T) {
-	dsn := sqltest.NewEmptyDatabase(t)
+	dsn := pgtest.NewEmptyDatabase(t)
 	if _, err := minyi(t, dsn, "serve", "--addr", "127.0.0.1:0", "--partial-share", "1.5"); err == nil || !strings.Contains(err.Error(), "--partial-share") {
 		t.Fatalf("serve with a partial share of 1.5: %v", err)
 	}
@@ -96,7 +96,7 @@ func responsesCSV() string {
 }
 
 func TestResponsesImportAndLongScores(t *testing.T) {
-	dsn := sqltest.NewDatabase(t)
+	dsn := pgtest.NewDatabase(t)
 	mustRun(t, dsn, "districts", "import", writeFile(t, "d.csv", twoDistricts))
 	mustRun(t, dsn, "wave", "create", "hist-2025")
 	out := mustRun(t, dsn, "responses", "import", "--wave", "hist-2025", writeFile(t, "r.csv", responsesCSV()))
@@ -138,7 +138,7 @@ func TestResponsesImportAndLongScores(t *testing.T) {
 }
 
 func TestResponsesImportRejectsBadFileWhole(t *testing.T) {
-	dsn := sqltest.NewDatabase(t)
+	dsn := pgtest.NewDatabase(t)
 	mustRun(t, dsn, "districts", "import", writeFile(t, "d.csv", twoDistricts))
 	mustRun(t, dsn, "wave", "create", "w")
 	bad := strings.Replace(responsesCSV(), "a2,500101,phone,1,2,3,2", "a2,599999,phone,1,2,3,2", 1)
@@ -163,7 +163,7 @@ func TestResponsesImportRejectsBadFileWhole(t *testing.T) {
 }
 
 func TestExportScoresForTheOffice(t *testing.T) {
-	dsn := sqltest.NewDatabase(t)
+	dsn := pgtest.NewDatabase(t)
 	mustRun(t, dsn, "districts", "import", writeFile(t, "d.csv", twoDistricts))
 	mustRun(t, dsn, "wave", "create", "w")
 	mustRun(t, dsn, "responses", "import", "--wave", "w", writeFile(t, "r.csv", responsesCSV()))
@@ -210,7 +210,7 @@ func TestExportScoresForTheOffice(t *testing.T) {
 }
 
 func TestUsersAdd(t *testing.T) {
-	dsn := sqltest.NewDatabase(t)
+	dsn := pgtest.NewDatabase(t)
 	t.Setenv("DATABASE_URL", dsn)
 	var out bytes.Buffer
 	e := &env{stdout: &out, stderr: &out, stdin: strings.NewReader("a long passphrase\n")}
@@ -245,7 +245,7 @@ func TestUsersAdd(t *testing.T) {
 }
 
 func TestMarginsImport(t *testing.T) {
-	dsn := sqltest.NewDatabase(t)
+	dsn := pgtest.NewDatabase(t)
 	mustRun(t, dsn, "districts", "import", writeFile(t, "d.csv", twoDistricts))
 	out := mustRun(t, dsn, "margins", "import", writeFile(t, "m.csv", "district_code,variable,category,population\n500101,sex,1,500\n500101,sex,2,500\n500102,age_group,5,300\n"))
 	if !strings.Contains(out, "read 3 rows, 3 added") {
@@ -260,7 +260,7 @@ func TestMarginsImport(t *testing.T) {
 // TestWaveSettingsShapeTheDraw: a district's own expected completion rate
 // sizes its release, and the replicate size splits it.
 func TestWaveSettingsShapeTheDraw(t *testing.T) {
-	dsn := sqltest.NewDatabase(t)
+	dsn := pgtest.NewDatabase(t)
 	mustRun(t, dsn, "districts", "import", writeFile(t, "d.csv", "code,name,resident_population\n500101,万州区,10000\n500102,涪陵区,10000\n"))
 	importPhoneFrame(t, dsn, 9, 400, "500101", "500102")
 	mustRun(t, dsn, "wave", "create", "w", "--rate", "0.002", "--expected", "0.5", "--district-rates", "500102=0.25", "--replicate-size", "10")
@@ -292,7 +292,7 @@ func TestWaveSettingsShapeTheDraw(t *testing.T) {
 // TestBackupAndRestoreRoundTrip backs the database up, changes it, and
 // restores it.
 func TestBackupAndRestoreRoundTrip(t *testing.T) {
-	dsn := sqltest.NewDatabase(t)
+	dsn := pgtest.NewDatabase(t)
 	mustRun(t, dsn, "districts", "import", writeFile(t, "d.csv", twoDistricts))
 	mustRun(t, dsn, "wave", "create", "w")
 	mustRun(t, dsn, "responses", "import", "--wave", "w", writeFile(t, "r.csv", responsesCSV()))
@@ -330,7 +330,7 @@ func TestBackupAndRestoreRoundTrip(t *testing.T) {
 // TestAuditLogFindsTampering: exports and user changes are logged; a
 // changed, deleted or inserted entry is found and named.
 func TestAuditLogFindsTampering(t *testing.T) {
-	dsn := sqltest.NewDatabase(t)
+	dsn := pgtest.NewDatabase(t)
 	mustRun(t, dsn, "districts", "import", writeFile(t, "d.csv", twoDistricts))
 	mustRun(t, dsn, "wave", "create", "w")
 	mustRun(t, dsn, "responses", "import", "--wave", "w", writeFile(t, "r.csv", responsesCSV()))
@@ -380,7 +380,7 @@ var identityColumns = []string{"phone", "telephone", "mobile", "address", "name_
 // TestExportsCarryNoIdentity writes every export kind of a wave whose
 // cases have telephone numbers, and checks each file's columns and content.
 func TestExportsCarryNoIdentity(t *testing.T) {
-	dsn := sqltest.NewDatabase(t)
+	dsn := pgtest.NewDatabase(t)
 	mustRun(t, dsn, "districts", "import", writeFile(t, "d.csv", twoDistricts))
 	phones := importPhoneFrame(t, dsn, 5, 40, "500101", "500102")
 	mustRun(t, dsn, "wave", "create", "w", "--rate", "0.01")
@@ -420,7 +420,7 @@ func TestExportsCarryNoIdentity(t *testing.T) {
 // TestRatesAndDispositions runs a small wave through the dialer by hand and
 // checks the rates against the counts.
 func TestRatesAndDispositions(t *testing.T) {
-	dsn := sqltest.NewDatabase(t)
+	dsn := pgtest.NewDatabase(t)
 	mustRun(t, dsn, "districts", "import", writeFile(t, "d.csv", "code,name,resident_population\n500101,万州区,5000\n"))
 	importPhoneFrame(t, dsn, 2, 40, "500101")
 	mustRun(t, dsn, "wave", "create", "w", "--rate", "0.002", "--expected", "0.5")
@@ -465,7 +465,7 @@ func TestRatesAndDispositions(t *testing.T) {
 // TestScoresRakeToMargins: with census margins for a district, its
 // computed weights are raked to them and the scores follow.
 func TestScoresRakeToMargins(t *testing.T) {
-	dsn := sqltest.NewDatabase(t)
+	dsn := pgtest.NewDatabase(t)
 	mustRun(t, dsn, "districts", "import", writeFile(t, "d.csv", twoDistricts))
 	mustRun(t, dsn, "wave", "create", "w")
 	mustRun(t, dsn, "responses", "import", "--wave", "w", writeFile(t, "r.csv", responsesCSV()))
@@ -505,7 +505,7 @@ func TestScoresRakeToMargins(t *testing.T) {
 // TestPublishedScoresAreRechecked: scores are published; recomputing gives
 // exactly the same text until the data change, and then says where.
 func TestPublishedScoresAreRechecked(t *testing.T) {
-	dsn := sqltest.NewDatabase(t)
+	dsn := pgtest.NewDatabase(t)
 	mustRun(t, dsn, "districts", "import", writeFile(t, "d.csv", twoDistricts))
 	mustRun(t, dsn, "wave", "create", "w")
 	mustRun(t, dsn, "responses", "import", "--wave", "w", writeFile(t, "r.csv", responsesCSV()))
@@ -539,7 +539,7 @@ func TestPublishedScoresAreRechecked(t *testing.T) {
 }
 
 func TestAssessmentWeightPerWave(t *testing.T) {
-	dsn := sqltest.NewDatabase(t)
+	dsn := pgtest.NewDatabase(t)
 	mustRun(t, dsn, "districts", "import", writeFile(t, "d.csv", twoDistricts))
 	mustRun(t, dsn, "wave", "create", "w", "--assessment-weight", "0.25")
 	mustRun(t, dsn, "responses", "import", "--wave", "w", writeFile(t, "r.csv", responsesCSV()))
@@ -558,7 +558,7 @@ func TestAssessmentWeightPerWave(t *testing.T) {
 // TestResponsesExportRoundTrip: the anonymised microdata carry the final
 // weights, so importing them into another wave gives the same scores.
 func TestResponsesExportRoundTrip(t *testing.T) {
-	dsn := sqltest.NewDatabase(t)
+	dsn := pgtest.NewDatabase(t)
 	mustRun(t, dsn, "districts", "import", writeFile(t, "d.csv", twoDistricts))
 	mustRun(t, dsn, "wave", "create", "w")
 	mustRun(t, dsn, "responses", "import", "--wave", "w", writeFile(t, "r.csv", responsesCSV()))
@@ -590,7 +590,7 @@ func TestResponsesExportRoundTrip(t *testing.T) {
 // TestServeRefusesAMissingMigration: a database that has the latest
 // version but lacks an earlier migration (added out of order) is refused.
 func TestServeRefusesAMissingMigration(t *testing.T) {
-	dsn := sqltest.NewDatabase(t)
+	dsn := pgtest.NewDatabase(t)
 	db, err := sqlx.Open("postgres", dsn)
 	if err != nil {
 		t.Fatal(err)

@@ -14,8 +14,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"minyi/sql"
-	"minyi/sql/sqltest"
+	"minyi/sql/pg"
+	"minyi/sql/pgtest"
 )
 
 // buildMinyi compiles the binary once for the tests that run it as a
@@ -77,7 +77,7 @@ func TestServeStopsItsClusterOnSignal(t *testing.T) {
 			cmd.Process.Kill()
 			t.Fatalf("serve did not start")
 		}
-		c, err := sql.AttachCluster(data)
+		c, err := pg.AttachCluster(data)
 		if err != nil || c == nil {
 			t.Fatalf("no cluster running while serving: %v", err)
 		}
@@ -97,7 +97,7 @@ func TestServeStopsItsClusterOnSignal(t *testing.T) {
 			cmd.Process.Kill()
 			t.Fatalf("serve did not stop on %v", sig)
 		}
-		if c, _ := sql.AttachCluster(data); c != nil {
+		if c, _ := pg.AttachCluster(data); c != nil {
 			t.Fatalf("the cluster is still running after %v", sig)
 		}
 		if _, err := os.Stat(filepath.Join(c.PGData, "postmaster.pid")); !os.IsNotExist(err) {
@@ -116,7 +116,7 @@ func TestServeStopsItsClusterOnSignal(t *testing.T) {
 func TestDatabaseURLStartsNothing(t *testing.T) {
 	data := dataDir(t)
 	t.Setenv("MINYI_DATA", data)
-	mustRun(t, sqltest.NewDatabase(t), "migrate")
+	mustRun(t, pgtest.NewDatabase(t), "migrate")
 	if _, err := os.Stat(filepath.Join(data, "pg")); !os.IsNotExist(err) {
 		t.Fatalf("a cluster was set up in MINYI_DATA despite DATABASE_URL")
 	}
@@ -124,7 +124,7 @@ func TestDatabaseURLStartsNothing(t *testing.T) {
 
 // TestDemoTwiceDuplicatesNothing prepares the demo twice on one database.
 func TestDemoTwiceDuplicatesNothing(t *testing.T) {
-	dsn := sqltest.NewDatabase(t)
+	dsn := pgtest.NewDatabase(t)
 	db, err := sqlx.Open("postgres", dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -173,7 +173,7 @@ func TestBenchPrintsJSON(t *testing.T) {
 	// The soak runs `minyi serve`, which this test binary is not.
 	benchServerBinary = buildMinyi(t)
 	t.Cleanup(func() { benchServerBinary = "" })
-	out := mustRun(t, sqltest.NewDatabase(t), "bench", "--json", "--duration", "1s", "--clients", "4", "--scale", "0.0005", "--soak", "4s", "--soak-interviewers", "8", "--next-case-interviewers", "8")
+	out := mustRun(t, pgtest.NewDatabase(t), "bench", "--json", "--duration", "1s", "--clients", "4", "--scale", "0.0005", "--soak", "4s", "--soak-interviewers", "8", "--next-case-interviewers", "8")
 	names := map[string]bool{}
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		var r BenchResult

@@ -9,14 +9,14 @@ import (
 
 	"minyi/dialer"
 	"minyi/sampler"
-	"minyi/sql/sqltest"
+	"minyi/sql/pgtest"
 )
 
 // TestWaveCallingRulesAndConverters: wave create stores the calling rules
 // it is given (the defaults otherwise), refuses bad ones, and users add
 // marks refusal converters.
 func TestWaveCallingRulesAndConverters(t *testing.T) {
-	dsn := sqltest.NewDatabase(t)
+	dsn := pgtest.NewDatabase(t)
 	mustRun(t, dsn, "districts", "import", writeFile(t, "d.csv", "code,name,resident_population\n500101,万州区,100000\n"))
 	out := mustRun(t, dsn, "wave", "create", "w1", "--calling-hours", "08:30-20:00", "--calling-days", "mon-fri", "--max-attempts", "8",
 		"--appointment-grace", "10", "--retry-busy", "20m", "--retry-no-answer", "3h", "--retry-soft-refusal", "72h", "--verify-share", "0.2", "--quota-by-sex-age")

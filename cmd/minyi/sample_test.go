@@ -8,11 +8,11 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"minyi/sampler"
-	"minyi/sql/sqltest"
+	"minyi/sql/pgtest"
 )
 
 func TestSampleDrawAndVerify(t *testing.T) {
-	dsn := sqltest.NewDatabase(t)
+	dsn := pgtest.NewDatabase(t)
 	mustRun(t, dsn, "districts", "import", writeFile(t, "d.csv", twoDistricts))
 	db, err := sqlx.Open("postgres", dsn)
 	if err != nil {

@@ -5,14 +5,14 @@ import (
 	"testing"
 	"unsafe"
 
-	"minyi/sql/sqltest"
+	"minyi/sql/pgtest"
 )
 
 // TestSimulate runs simulated interviewers on a drawn wave: they get cases,
 // record outcomes in realistic proportions and complete interviews, with no
 // errors, and the invariants hold afterwards.
 func TestSimulate(t *testing.T) {
-	dsn := sqltest.NewDatabase(t)
+	dsn := pgtest.NewDatabase(t)
 	mustRun(t, dsn, "districts", "import", writeFile(t, "d.csv", "code,name,resident_population\n500101,万州区,100000\n500102,涪陵区,50000\n"))
 	importPhoneFrame(t, dsn, 21, 1500, "500101", "500102")
 	// Around the clock, so that the test runs at any hour; half the

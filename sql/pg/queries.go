@@ -1,4 +1,4 @@
-package sql
+package pg
 
 import (
 	"bufio"
@@ -34,7 +34,7 @@ func loadQueries() map[string]string {
 		flush := func() {
 			if name != "" {
 				if _, dup := out[name]; dup {
-					panic("sql: duplicate query name " + name)
+					panic("pg: duplicate query name " + name)
 				}
 				out[name] = strings.TrimSpace(body.String())
 			}
@@ -65,7 +65,7 @@ func loadQueries() map[string]string {
 func Q(name string) string {
 	q, ok := queries[name]
 	if !ok {
-		panic("sql: no query named " + name)
+		panic("pg: no query named " + name)
 	}
 	return q
 }
@@ -82,7 +82,7 @@ func CheckQueries(db *sqlx.DB) error {
 	for _, n := range names {
 		st, err := db.Preparex(queries[n])
 		if err != nil {
-			return fmt.Errorf("sql: query %s: %w", n, err)
+			return fmt.Errorf("pg: query %s: %w", n, err)
 		}
 		st.Close()
 	}
@@ -109,7 +109,7 @@ func Stmt(ctx context.Context, db *sqlx.DB, name string) (*sqlx.Stmt, error) {
 	}
 	st, err := db.PreparexContext(ctx, Q(name))
 	if err != nil {
-		return nil, fmt.Errorf("sql: prepare %s: %w", name, err)
+		return nil, fmt.Errorf("pg: prepare %s: %w", name, err)
 	}
 	if prev, loaded := prepared.LoadOrStore(key, st); loaded {
 		st.Close()

@@ -1,4 +1,4 @@
-package sqltest
+package pgtest
 
 import "context"
 

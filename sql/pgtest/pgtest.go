@@ -1,9 +1,9 @@
-// Package sqltest gives every test package its own fresh database, cloned
+// Package pgtest gives every test package its own fresh database, cloned
 // from a migrated template on the project's own PostgreSQL launcher.
-package sqltest
+package pgtest
 
 import (
-	dbsql "database/sql"
+	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -15,33 +15,29 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	msql "minyi/sql"
+	"minyi/sql/pg"
 )
 
 var (
-	db      *sqlx.DB
-	admin   *dbsql.DB
-	dsn     string
-	dbName  string
-	cluster *msql.Cluster
+	admin   *sql.DB
+	dsn     string // the admin connection string, for withDB
+	dbName  string // prefix of this package's databases
+	cluster *pg.Cluster
 )
 
 // testSettings make a throwaway cluster fast; durability is not under test
 // here (crash tests start clusters of their own).
 var testSettings = []string{"fsync = off", "synchronous_commit = off", "full_page_writes = off"}
 
-// Main sets up the package's database, runs the tests and drops it. Use it
-// from TestMain: func TestMain(m *testing.M) { sqltest.Main(m) }.
+// Main starts the test cluster and its migrated template, then runs the
+// tests; each test makes its own databases with NewDatabase, dropped when it
+// ends. Use it from TestMain: func TestMain(m *testing.M) { pgtest.Main(m) }.
 func Main(m *testing.M) {
 	if err := setup(); err != nil {
-		fmt.Fprintln(os.Stderr, "sqltest:", err)
+		fmt.Fprintln(os.Stderr, "pgtest:", err)
 		os.Exit(1)
 	}
 	code := m.Run()
-	db.Close()
-	if _, err := admin.Exec("DROP DATABASE IF EXISTS " + pq.QuoteIdentifier(dbName) + " WITH (FORCE)"); err != nil {
-		fmt.Fprintln(os.Stderr, "sqltest: drop:", err)
-	}
 	admin.Close()
 	os.Exit(code)
 }
@@ -53,13 +49,13 @@ func DataDir() string {
 		return d
 	}
 	wd, _ := os.Getwd()
-	return filepath.Join(msql.ModuleRoot(wd), "var", "test")
+	return filepath.Join(pg.ModuleRoot(wd), "var", "test")
 }
 
 func setup() error {
 	adminDSN := os.Getenv("DATABASE_URL")
 	if adminDSN == "" {
-		c, err := msql.StartCluster(DataDir(), msql.ClusterOptions{Settings: testSettings})
+		c, err := pg.StartCluster(DataDir(), pg.ClusterOptions{Settings: testSettings})
 		if err != nil {
 			return err
 		}
@@ -67,25 +63,18 @@ func setup() error {
 		adminDSN = c.DSN("postgres")
 	}
 	var err error
-	admin, err = dbsql.Open("postgres", adminDSN)
+	admin, err = sql.Open("postgres", adminDSN)
 	if err != nil {
 		return err
 	}
-	tmpl := "minyi_tmpl_" + msql.MigrationsChecksum()
+	tmpl := "minyi_tmpl_" + pg.MigrationsChecksum()
 	if err := ensureTemplate(adminDSN, tmpl); err != nil {
 		return err
 	}
 	wd, _ := os.Getwd()
 	dbName = fmt.Sprintf("t_%s_%d_%d", sanitize(filepath.Base(wd)), os.Getpid(), rand.IntN(1e6))
-	if err := cloneTemplate(tmpl, dbName); err != nil {
-		return err
-	}
-	dsn = withDB(adminDSN, dbName)
-	db, err = sqlx.Open("postgres", dsn)
-	if err != nil {
-		return err
-	}
-	return db.Ping()
+	dsn = adminDSN
+	return nil
 }
 
 // ensureTemplate builds the migrated template once per set of migrations,
@@ -116,7 +105,7 @@ func ensureTemplate(adminDSN, tmpl string) error {
 	if err != nil {
 		return err
 	}
-	_, err = msql.Migrate(tdb)
+	_, err = pg.Migrate(tdb)
 	tdb.Close()
 	if err != nil {
 		return fmt.Errorf("migrate template: %w", err)
@@ -144,23 +133,14 @@ func cloneTemplate(tmpl, name string) error {
 	return err
 }
 
-// DB returns the package's database.
-func DB(tb testing.TB) *sqlx.DB {
-	if db == nil {
-		tb.Fatal("sqltest: call sqltest.Main from TestMain")
-	}
-	return db
-}
-
-// DSN returns the connection string of the package's database, for tests
-// that start the whole program.
-func DSN() string { return dsn }
-
 // NewDatabase makes another fresh migrated database (for tests that need a
 // clean slate inside one package) and returns its connection string.
 func NewDatabase(tb testing.TB) string {
+	if admin == nil {
+		tb.Fatal("pgtest: call pgtest.Main from TestMain")
+	}
 	name := fmt.Sprintf("%s_%d", dbName, rand.IntN(1e9))
-	if err := cloneTemplate("minyi_tmpl_"+msql.MigrationsChecksum(), name); err != nil {
+	if err := cloneTemplate("minyi_tmpl_"+pg.MigrationsChecksum(), name); err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() {

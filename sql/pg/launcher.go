@@ -1,4 +1,4 @@
-package sql
+package pg
 
 import (
 	"bytes"
@@ -87,7 +87,7 @@ func StartCluster(dataDir string, opt ClusterOptions) (*Cluster, error) {
 		return nil, err
 	}
 	if err := os.MkdirAll(abs, 0o755); err != nil {
-		return nil, fmt.Errorf("sql: create data directory: %w", err)
+		return nil, fmt.Errorf("pg: create data directory: %w", err)
 	}
 	c := &Cluster{DataDir: abs, bin: bin, extra: opt.Settings}
 	if err := c.placeAndOwn(); err != nil {
@@ -121,7 +121,7 @@ func StartCluster(dataDir string, opt ClusterOptions) (*Cluster, error) {
 			break
 		}
 		if attempt == 5 {
-			return nil, fmt.Errorf("sql: start PostgreSQL (log: %s): %w", logFile, err)
+			return nil, fmt.Errorf("pg: start PostgreSQL (log: %s): %w", logFile, err)
 		}
 		time.Sleep(time.Duration(attempt) * time.Second)
 	}
@@ -158,14 +158,14 @@ func (c *Cluster) placeAndOwn() error {
 	}
 	for _, d := range []string{filepath.Dir(c.PGData), c.Socket} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
-			return fmt.Errorf("sql: create %s: %w", d, err)
+			return fmt.Errorf("pg: create %s: %w", d, err)
 		}
 		if err := os.Chmod(d, 0o700); err != nil {
 			return err
 		}
 		if c.cred != nil {
 			if err := os.Chown(d, int(c.cred.Uid), int(c.cred.Gid)); err != nil {
-				return fmt.Errorf("sql: chown %s: %w", d, err)
+				return fmt.Errorf("pg: chown %s: %w", d, err)
 			}
 		}
 	}
@@ -218,7 +218,7 @@ func (c *Cluster) initdb() error {
 	// A half-finished initdb (killed midway) leaves a directory initdb refuses.
 	_ = os.RemoveAll(c.PGData)
 	if err := c.run("initdb", "-D", c.PGData, "-U", Superuser, "--auth=trust", "-E", "UTF8", "--no-locale"); err != nil {
-		return fmt.Errorf("sql: initdb: %w", err)
+		return fmt.Errorf("pg: initdb: %w", err)
 	}
 	conf := filepath.Join(c.PGData, "postgresql.conf")
 	f, err := os.OpenFile(conf, os.O_APPEND|os.O_WRONLY, 0)
@@ -318,7 +318,7 @@ func (c *Cluster) DSN(dbname string) string {
 func lockFile(path string) (func(), error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("sql: lock %s: %w", path, err)
+		return nil, fmt.Errorf("pg: lock %s: %w", path, err)
 	}
 	deadline := time.Now().Add(5 * time.Minute)
 	for {
@@ -328,7 +328,7 @@ func lockFile(path string) (func(), error) {
 		}
 		if time.Now().After(deadline) {
 			f.Close()
-			return nil, fmt.Errorf("sql: lock %s: %w", path, err)
+			return nil, fmt.Errorf("pg: lock %s: %w", path, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -1,4 +1,4 @@
-package sql
+package pg
 
 import (
 	"crypto/sha256"
@@ -34,7 +34,7 @@ func Migrations() []Migration {
 		num, name, ok := strings.Cut(strings.TrimSuffix(e.Name(), ".sql"), "_")
 		v, err := strconv.Atoi(num)
 		if !ok || err != nil {
-			panic("sql: migration file name must be NNNN_what.sql: " + e.Name())
+			panic("pg: migration file name must be NNNN_what.sql: " + e.Name())
 		}
 		b, _ := migrationFiles.ReadFile("migrations/" + e.Name())
 		ms = append(ms, Migration{Version: v, Name: name, SQL: string(b)})
@@ -71,12 +71,12 @@ func Migrate(db *sqlx.DB) ([]int, error) {
 	}
 	defer conn.Close()
 	if _, err := conn.ExecContext(bg(), `SELECT pg_advisory_lock($1)`, migrationLock); err != nil {
-		return nil, fmt.Errorf("sql: migration lock: %w", err)
+		return nil, fmt.Errorf("pg: migration lock: %w", err)
 	}
 	defer conn.ExecContext(bg(), `SELECT pg_advisory_unlock($1)`, migrationLock)
 	if _, err := conn.ExecContext(bg(), `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
-		return nil, fmt.Errorf("sql: create schema_migrations: %w", err)
+		return nil, fmt.Errorf("pg: create schema_migrations: %w", err)
 	}
 	var applied []int
 	for _, m := range Migrations() {
@@ -93,7 +93,7 @@ func Migrate(db *sqlx.DB) ([]int, error) {
 		}
 		if _, err := tx.Exec(m.SQL); err != nil {
 			tx.Rollback()
-			return applied, fmt.Errorf("sql: migration %04d_%s: %w", m.Version, m.Name, err)
+			return applied, fmt.Errorf("pg: migration %04d_%s: %w", m.Version, m.Name, err)
 		}
 		if _, err := tx.Exec(`INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name); err != nil {
 			tx.Rollback()
@@ -124,7 +124,7 @@ func SchemaVersion(db *sqlx.DB) (int, error) {
 func CheckSchema(db *sqlx.DB) error {
 	have, err := SchemaVersion(db)
 	if err != nil {
-		return fmt.Errorf("sql: read schema version: %w", err)
+		return fmt.Errorf("pg: read schema version: %w", err)
 	}
 	want := LatestVersion()
 	if have > want {
@@ -133,7 +133,7 @@ func CheckSchema(db *sqlx.DB) error {
 	var applied []int64
 	if have > 0 {
 		if err := db.Select(&applied, `SELECT version FROM schema_migrations ORDER BY version`); err != nil {
-			return fmt.Errorf("sql: read schema versions: %w", err)
+			return fmt.Errorf("pg: read schema versions: %w", err)
 		}
 	}
 	done := map[int]bool{}

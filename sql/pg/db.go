@@ -1,9 +1,9 @@
 // Package sql holds the schema migrations and named queries, the database
 // connection, and the launcher of the embedded PostgreSQL cluster.
-package sql
+package pg
 
 import (
-	dbsql "database/sql"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,10 +13,6 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 )
-
-// ErrNoRows is database/sql's, re-exported so that callers need not import
-// both packages named sql.
-var ErrNoRows = dbsql.ErrNoRows
 
 // DatabaseName is the application database inside the embedded cluster.
 const DatabaseName = "minyi"
@@ -49,11 +45,11 @@ func Open(cfg Config) (*DB, error) {
 	if cfg.URL != "" {
 		db, err := sqlx.Open("postgres", WithBinaryParameters(cfg.URL))
 		if err != nil {
-			return nil, fmt.Errorf("sql: open: %w", err)
+			return nil, fmt.Errorf("pg: open: %w", err)
 		}
 		if err := db.Ping(); err != nil {
 			db.Close()
-			return nil, fmt.Errorf("sql: connect to DATABASE_URL: %w", err)
+			return nil, fmt.Errorf("pg: connect to DATABASE_URL: %w", err)
 		}
 		configurePool(db)
 		return &DB{DB: db}, nil
@@ -106,7 +102,7 @@ func (c *Cluster) Connect(dbname string) (*sqlx.DB, error) {
 	}
 	if err := db.Ping(); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("sql: connect to %s: %w", dbname, err)
+		return nil, fmt.Errorf("pg: connect to %s: %w", dbname, err)
 	}
 	return db, nil
 }
@@ -122,10 +118,10 @@ func (c *Cluster) CreateDatabase(dbname, template string) error {
 }
 
 // CreateDatabase creates dbname on the server of admin unless it exists.
-func CreateDatabase(admin *dbsql.DB, dbname, template string) error {
+func CreateDatabase(admin *sql.DB, dbname, template string) error {
 	var exists bool
 	if err := admin.QueryRow(`SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, dbname).Scan(&exists); err != nil {
-		return fmt.Errorf("sql: look up database %s: %w", dbname, err)
+		return fmt.Errorf("pg: look up database %s: %w", dbname, err)
 	}
 	if exists {
 		return nil
@@ -139,7 +135,7 @@ func CreateDatabase(admin *dbsql.DB, dbname, template string) error {
 		if pe, ok := err.(*pq.Error); ok && pe.Code == "42P04" {
 			return nil
 		}
-		return fmt.Errorf("sql: create database %s: %w", dbname, err)
+		return fmt.Errorf("pg: create database %s: %w", dbname, err)
 	}
 	return nil
 }
