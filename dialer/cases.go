@@ -11,6 +11,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"minyi/core"
 	"minyi/sql/pg"
 	"minyi/survey"
 )
@@ -79,7 +80,7 @@ func (c *Case) IsHeldBy(userID int64) bool {
 var leaseInterval = fmt.Sprintf("%d seconds", int(LeaseDuration.Seconds()))
 
 // ErrNoCase means there is nothing to call now.
-var ErrNoCase = survey.Errorf(survey.ENotFound, "现在没有可拨打的样本", "there is no case to call now")
+var ErrNoCase = core.Errorf(core.ENotFound, "现在没有可拨打的样本", "there is no case to call now")
 
 // NextTask hands the interviewer a task no one else holds: the one they
 // already hold, or, within the wave's calling hours at now, the first in
@@ -120,7 +121,7 @@ func GetCase(ctx context.Context, db sqlx.QueryerContext, id int64) (*Case, erro
 	var c Case
 	if err := sqlx.GetContext(ctx, db, &c, qGetCase, id); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil, survey.Errorf(survey.ENotFound, "没有这个样本", "no such case")
+			return nil, core.Errorf(core.ENotFound, "没有这个样本", "no such case")
 		}
 		return nil, fmt.Errorf("dialer: get case: %w", err)
 	}
@@ -135,7 +136,7 @@ func CaseFor(ctx context.Context, db sqlx.QueryerContext, id, userID int64) (*Ca
 		return nil, err
 	}
 	if !c.IsHeldBy(userID) {
-		return nil, survey.Errorf(survey.ENotFound, "没有这个样本,或它不在您手上", "no such case, or you do not hold it")
+		return nil, core.Errorf(core.ENotFound, "没有这个样本,或它不在您手上", "no such case, or you do not hold it")
 	}
 	return c, nil
 }
@@ -163,14 +164,14 @@ func Attempts(ctx context.Context, db sqlx.QueryerContext, caseID int64) ([]Atte
 func RecordOutcome(ctx context.Context, db *sqlx.DB, caseID, userID int64, code string, appointment time.Time, now time.Time) error {
 	o, ok := OutcomeByCode(code)
 	if !ok {
-		return survey.Errorf(survey.EInvalid, "请选择一个呼叫结果", "choose a call outcome")
+		return core.Errorf(core.EInvalid, "请选择一个呼叫结果", "choose a call outcome")
 	}
 	if o.NeedTime {
 		if appointment.IsZero() {
-			return survey.Errorf(survey.EInvalid, "预约需要日期和时间", "an appointment needs a date and time")
+			return core.Errorf(core.EInvalid, "预约需要日期和时间", "an appointment needs a date and time")
 		}
 		if !appointment.After(now) {
-			return survey.Errorf(survey.EInvalid, "预约时间必须晚于现在", "the appointment must be in the future")
+			return core.Errorf(core.EInvalid, "预约时间必须晚于现在", "the appointment must be in the future")
 		}
 	}
 	return withHeldCase(ctx, db, caseID, userID, func(tx *sqlx.Tx, lc LockedCase) error {
@@ -182,7 +183,7 @@ func RecordOutcome(ctx context.Context, db *sqlx.DB, caseID, userID int64, code 
 		case o.NeedTime:
 			if !r.Open(appointment) {
 				hours := r.CallingTimes()
-				return &survey.Error{Code: survey.EInvalid, ZH: fmt.Sprintf("预约时间不在本轮的拨打时段内(%s)", hours.ZH),
+				return &core.Error{Code: core.EInvalid, ZH: fmt.Sprintf("预约时间不在本轮的拨打时段内(%s)", hours.ZH),
 					EN: fmt.Sprintf("the appointment is outside this wave's calling hours (%s)", hours.EN)}
 			}
 			tr.Status, tr.Next, tr.Appt = "appointment", appointment, appointment
@@ -356,7 +357,7 @@ func CompleteInterviewAt(ctx context.Context, db *sqlx.DB, caseID, userID int64,
 			return 0, ErrQuotaFilled
 		}
 	}
-	if err != nil && survey.ErrorCode(err) == survey.ENotFound {
+	if err != nil && core.ErrorCode(err) == core.ENotFound {
 		// The case was closed by this very submission sent before (a double
 		// click or a resend after a lost reply): answer with that interview.
 		if prev, e := InterviewOfCase(ctx, db, caseID, userID, key); e == nil {
@@ -370,7 +371,7 @@ var errQuotaFull = errors.New("quota full")
 
 // ErrQuotaFilled says that an interview was not stored because its quota
 // was full; its case has ended as 4.80.
-var ErrQuotaFilled = survey.Errorf(survey.EConflict,
+var ErrQuotaFilled = core.Errorf(core.EConflict,
 	"受访者所在区县(或其性别年龄组)的配额已满:访问不保存,样本按配额已满(AAPOR 4.80)结束。",
 	"The quota of the respondent's district (or sex and age group) is full: the interview is not kept and the case ends as quota filled (AAPOR 4.80).")
 
@@ -461,7 +462,7 @@ func withHeldCase(ctx context.Context, db *sqlx.DB, caseID, userID int64, fn fun
 	var lc LockedCase
 	if err := lock.GetContext(ctx, &lc, caseID, userID); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return survey.Errorf(survey.ENotFound, "没有这个样本,或它不在您手上", "no such case, or you do not hold it")
+			return core.Errorf(core.ENotFound, "没有这个样本,或它不在您手上", "no such case, or you do not hold it")
 		}
 		return fmt.Errorf("dialer: lock case: %w", err)
 	}

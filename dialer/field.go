@@ -11,7 +11,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	"minyi/sampler"
+	"minyi/core"
 	"minyi/sql/pg"
 	"minyi/survey"
 )
@@ -37,7 +37,7 @@ var (
 	qFieldLockCase       = pg.Q("field/lock-case")
 	qFieldRecordVisit    = pg.Q("field/record-visit")
 	fieldLeaseInterval   = fmt.Sprintf("%d seconds", int(FieldLease.Seconds()))
-	errNotYourHousehold  = survey.Errorf(survey.ENotFound, "没有这一户,或它没有分配给您", "no such household, or it is not assigned to you")
+	errNotYourHousehold  = core.Errorf(core.ENotFound, "没有这一户,或它没有分配给您", "no such household, or it is not assigned to you")
 )
 
 // FieldLease is how long a field interviewer holds a household once the
@@ -66,10 +66,10 @@ const (
 // order shown. "interview" is not among them: it opens the questionnaire,
 // and the household is completed when the interview is saved.
 var FieldOutcomes = []Outcome{
-	{Code: outcomeNoOneHome, Label: survey.Text{ZH: "无人在家", EN: "No one home"}, AAPOR: CodeNoOneHome},
-	{Code: "refusal", Label: survey.Text{ZH: "拒访", EN: "Refused"}, AAPOR: "2.11", Final: true},
-	{Code: "vacant", Label: survey.Text{ZH: "空置房(无人居住)", EN: "Vacant (no one lives here)"}, AAPOR: CodeVacant, Final: true},
-	{Code: "not_eligible", Label: survey.Text{ZH: "不符合条件(无合格受访者)", EN: "Not eligible (no eligible resident)"}, AAPOR: "4.70", Final: true},
+	{Code: outcomeNoOneHome, Label: core.Text{ZH: "无人在家", EN: "No one home"}, AAPOR: CodeNoOneHome},
+	{Code: "refusal", Label: core.Text{ZH: "拒访", EN: "Refused"}, AAPOR: "2.11", Final: true},
+	{Code: "vacant", Label: core.Text{ZH: "空置房(无人居住)", EN: "Vacant (no one lives here)"}, AAPOR: CodeVacant, Final: true},
+	{Code: "not_eligible", Label: core.Text{ZH: "不符合条件(无合格受访者)", EN: "Not eligible (no eligible resident)"}, AAPOR: "4.70", Final: true},
 }
 
 // FieldOutcomeByCode finds a visit outcome, ok=false for an unknown code.
@@ -84,27 +84,27 @@ func FieldOutcomeByCode(code string) (Outcome, bool) {
 
 // VisitLabel names a recorded visit's outcome for people; an unknown one
 // is shown as recorded.
-func VisitLabel(outcome string) survey.Text {
+func VisitLabel(outcome string) core.Text {
 	if o, ok := FieldOutcomeByCode(outcome); ok {
 		return o.Label
 	}
 	switch outcome {
 	case outcomeComplete:
-		return survey.Text{ZH: "完成访问", EN: "Interviewed"}
+		return core.Text{ZH: "完成访问", EN: "Interviewed"}
 	case outcomeScreened:
-		return survey.Text{ZH: "甄别不符合条件", EN: "Screened out"}
+		return core.Text{ZH: "甄别不符合条件", EN: "Screened out"}
 	case outcomeBreakOffPartial:
-		return survey.Text{ZH: "中断(部分完成)", EN: "Broke off (partial)"}
+		return core.Text{ZH: "中断(部分完成)", EN: "Broke off (partial)"}
 	case outcomeBreakOff:
-		return survey.Text{ZH: "中断", EN: "Broke off"}
+		return core.Text{ZH: "中断", EN: "Broke off"}
 	case outcomeBreakOffCallback:
-		return survey.Text{ZH: "中断,待再访", EN: "Broke off, visit again"}
+		return core.Text{ZH: "中断,待再访", EN: "Broke off, visit again"}
 	}
-	return survey.Text{ZH: outcome, EN: outcome}
+	return core.Text{ZH: outcome, EN: outcome}
 }
 
 // Label names the attempt's outcome for people.
-func (a Attempt) Label() survey.Text { return VisitLabel(a.Outcome) }
+func (a Attempt) Label() core.Text { return VisitLabel(a.Outcome) }
 
 // DayPart is a part of the day for visits: people at home in the morning
 // are often not those at home in the evening, so the visits to a household
@@ -118,12 +118,12 @@ const (
 )
 
 var dayParts = [...]struct {
-	label survey.Text
+	label core.Text
 	hours string
 }{
-	{survey.Text{ZH: "上午", EN: "morning"}, "9:00–12:00"},
-	{survey.Text{ZH: "下午", EN: "afternoon"}, "12:00–18:00"},
-	{survey.Text{ZH: "晚上", EN: "evening"}, "18:00–21:00"},
+	{core.Text{ZH: "上午", EN: "morning"}, "9:00–12:00"},
+	{core.Text{ZH: "下午", EN: "afternoon"}, "12:00–18:00"},
+	{core.Text{ZH: "晚上", EN: "evening"}, "18:00–21:00"},
 }
 
 // visitsEnd is the hour after which no one is visited (Shanghai time).
@@ -131,7 +131,7 @@ const visitsEnd = 21
 
 // DayPartOf is the day part of t in Shanghai time.
 func DayPartOf(t time.Time) DayPart {
-	switch h := t.In(sampler.Shanghai).Hour(); {
+	switch h := t.In(core.Shanghai).Hour(); {
 	case h < 12:
 		return Morning
 	case h < 18:
@@ -141,9 +141,9 @@ func DayPartOf(t time.Time) DayPart {
 }
 
 // Label names the day part with its hours.
-func (p DayPart) Label() survey.Text {
+func (p DayPart) Label() core.Text {
 	d := dayParts[p]
-	return survey.Text{ZH: d.label.ZH + " " + d.hours, EN: d.label.EN + " " + d.hours}
+	return core.Text{ZH: d.label.ZH + " " + d.hours, EN: d.label.EN + " " + d.hours}
 }
 
 // Window is a suggested time for a visit: a day (midnight, Shanghai) and a
@@ -156,17 +156,17 @@ type Window struct {
 var weekdays = [...]string{"日", "一", "二", "三", "四", "五", "六"}
 
 // Label is the window for people, e.g. "11月28日 周六 晚上 18:00–21:00".
-func (w Window) Label() survey.Text {
+func (w Window) Label() core.Text {
 	p := w.Part.Label()
-	return survey.Text{
+	return core.Text{
 		ZH: fmt.Sprintf("%d月%d日 周%s %s", int(w.Day.Month()), w.Day.Day(), weekdays[w.Day.Weekday()], p.ZH),
 		EN: w.Day.Format("Mon 2 Jan") + ", " + p.EN,
 	}
 }
 
 func dayOf(t time.Time) time.Time {
-	t = t.In(sampler.Shanghai)
-	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, sampler.Shanghai)
+	t = t.In(core.Shanghai)
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, core.Shanghai)
 }
 
 // NextVisit suggests when to visit a household again after visits that
@@ -176,7 +176,7 @@ func dayOf(t time.Time) time.Time {
 // before now (after 21:00, before tomorrow morning). With no such visit
 // yet it suggests now.
 func NextVisit(noOneHome []time.Time, now time.Time) Window {
-	if now.In(sampler.Shanghai).Hour() >= visitsEnd {
+	if now.In(core.Shanghai).Hour() >= visitsEnd {
 		// Too late to knock tonight: from tomorrow morning.
 		now = dayOf(now).AddDate(0, 0, 1)
 	}
@@ -265,7 +265,7 @@ type Assignment struct {
 // transaction.
 func AssignCommunities(ctx context.Context, db *sqlx.DB, waveID int64, a Assignment) (int, error) {
 	if len(a.Communities) == 0 {
-		return 0, survey.Errorf(survey.EInvalid, "请至少选择一个社区", "choose at least one community")
+		return 0, core.Errorf(core.EInvalid, "请至少选择一个社区", "choose at least one community")
 	}
 	tx, err := db.BeginTxx(ctx, nil)
 	if err != nil {
@@ -275,7 +275,7 @@ func AssignCommunities(ctx context.Context, db *sqlx.DB, waveID int64, a Assignm
 	var id int64
 	if err := tx.GetContext(ctx, &id, qFieldCheck, a.InterviewerID); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return 0, survey.Errorf(survey.EInvalid, "请选择一位在职的入户访员", "choose an active field interviewer")
+			return 0, core.Errorf(core.EInvalid, "请选择一位在职的入户访员", "choose an active field interviewer")
 		}
 		return 0, err
 	}
@@ -283,7 +283,7 @@ func AssignCommunities(ctx context.Context, db *sqlx.DB, waveID int64, a Assignm
 	for _, k := range a.Communities {
 		if err := tx.GetContext(ctx, &id, qFieldUpsertAssign, waveID, k.District, k.Street, k.Community, a.InterviewerID, a.ByID); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
-				return 0, survey.Errorf(survey.EInvalid, "本轮入户样本中没有社区 %s", "the wave's door-to-door sample has no community %s", k.District+"/"+k.Street+"/"+k.Community)
+				return 0, core.Errorf(core.EInvalid, "本轮入户样本中没有社区 %s", "the wave's door-to-door sample has no community %s", k.District+"/"+k.Street+"/"+k.Community)
 			}
 			return 0, fmt.Errorf("dialer: assign: %w", err)
 		}
@@ -294,7 +294,7 @@ func AssignCommunities(ctx context.Context, db *sqlx.DB, waveID int64, a Assignm
 		n, _ := res.RowsAffected()
 		moved += int(n)
 	}
-	if err := survey.Audit(ctx, tx, survey.AuditEntry{ActorID: a.ByID, Actor: a.By, Action: "field-assign", Subject: a.WaveName,
+	if err := core.Audit(ctx, tx, core.AuditEntry{ActorID: a.ByID, Actor: a.By, Action: "field-assign", Subject: a.WaveName,
 		Details: map[string]any{"interviewer_id": a.InterviewerID, "communities": a.Communities, "moved": moved}}); err != nil {
 		return 0, err
 	}
@@ -304,7 +304,7 @@ func AssignCommunities(ctx context.Context, db *sqlx.DB, waveID int64, a Assignm
 // SetMaxVisits sets K, the visits per household, of a wave.
 func SetMaxVisits(ctx context.Context, db *sqlx.DB, waveID int64, k int) error {
 	if k < 1 || k > 12 {
-		return survey.Errorf(survey.EInvalid, "每户最多来访次数须在 1 到 12 之间", "the visits per household must be between 1 and 12")
+		return core.Errorf(core.EInvalid, "每户最多来访次数须在 1 到 12 之间", "the visits per household must be between 1 and 12")
 	}
 	_, err := db.ExecContext(ctx, qFieldSetMaxVisits, waveID, k)
 	return err
@@ -343,30 +343,30 @@ type Household struct {
 func (h *Household) Done() bool { return h.Status == "final" }
 
 // StatusLabel says where the household stands, for its interviewer.
-func (h *Household) StatusLabel() survey.Text {
+func (h *Household) StatusLabel() core.Text {
 	switch {
 	case h.Status == "fresh":
-		return survey.Text{ZH: "未访", EN: "Not visited yet"}
+		return core.Text{ZH: "未访", EN: "Not visited yet"}
 	case !h.Done():
-		return survey.Text{ZH: "待再访", EN: "To visit again"}
+		return core.Text{ZH: "待再访", EN: "To visit again"}
 	}
 	switch h.FinalCode {
 	case CodeComplete:
-		return survey.Text{ZH: "已完成访问", EN: "Interviewed"}
+		return core.Text{ZH: "已完成访问", EN: "Interviewed"}
 	case CodePartial:
-		return survey.Text{ZH: "部分完成", EN: "Partial interview"}
+		return core.Text{ZH: "部分完成", EN: "Partial interview"}
 	case CodeBreakOff:
-		return survey.Text{ZH: "访问中断", EN: "Broke off"}
+		return core.Text{ZH: "访问中断", EN: "Broke off"}
 	case "2.11":
-		return survey.Text{ZH: "拒访", EN: "Refused"}
+		return core.Text{ZH: "拒访", EN: "Refused"}
 	case CodeNoOneHome, CodeNoOneHomeOccupied:
-		return survey.Text{ZH: "多次无人在家", EN: "Never found home"}
+		return core.Text{ZH: "多次无人在家", EN: "Never found home"}
 	case CodeVacant:
-		return survey.Text{ZH: "空置房", EN: "Vacant"}
+		return core.Text{ZH: "空置房", EN: "Vacant"}
 	case CodeScreenOut:
-		return survey.Text{ZH: "不符合条件", EN: "Not eligible"}
+		return core.Text{ZH: "不符合条件", EN: "Not eligible"}
 	}
-	return survey.Text{ZH: "已结束 " + h.FinalCode, EN: "Finished " + h.FinalCode}
+	return core.Text{ZH: "已结束 " + h.FinalCode, EN: "Finished " + h.FinalCode}
 }
 
 // Key is the household's community.
@@ -459,7 +459,7 @@ type VisitResult struct {
 func RecordVisit(ctx context.Context, db *sqlx.DB, caseID, userID int64, code string, occupied bool, now time.Time) (VisitResult, error) {
 	o, ok := FieldOutcomeByCode(code)
 	if !ok {
-		return VisitResult{}, survey.Errorf(survey.EInvalid, "请选择一个来访结果", "choose a visit outcome")
+		return VisitResult{}, core.Errorf(core.EInvalid, "请选择一个来访结果", "choose a visit outcome")
 	}
 	if o.Code == outcomeNoOneHome && occupied {
 		o.AAPOR = CodeNoOneHomeOccupied
@@ -482,7 +482,7 @@ func RecordVisit(ctx context.Context, db *sqlx.DB, caseID, userID int64, code st
 		return VisitResult{}, fmt.Errorf("dialer: lock household: %w", err)
 	}
 	if lc.Status == "final" {
-		return VisitResult{}, survey.Errorf(survey.EConflict, "这一户已经结束,不需要再访", "this household is finished and needs no more visits")
+		return VisitResult{}, core.Errorf(core.EConflict, "这一户已经结束,不需要再访", "this household is finished and needs no more visits")
 	}
 	history, err := Attempts(ctx, tx, caseID)
 	if err != nil {
@@ -524,8 +524,8 @@ func sameTimeAgain(history []Attempt, now time.Time) error {
 	}
 	for _, t := range times {
 		if dayOf(t).Equal(dayOf(now)) && DayPartOf(t) == DayPartOf(now) {
-			part, next, at := dayParts[DayPartOf(now)].label, NextVisit(times, now).Label(), t.In(sampler.Shanghai).Format("15:04")
-			return &survey.Error{Code: survey.EInvalid,
+			part, next, at := dayParts[DayPartOf(now)].label, NextVisit(times, now).Label(), t.In(core.Shanghai).Format("15:04")
+			return &core.Error{Code: core.EInvalid,
 				ZH: fmt.Sprintf("今天%s已有一次无人在家的来访(%s):同一时段再敲门不算新的一次来访。请换一天、换一个时段再来,建议 %s。", part.ZH, at, next.ZH),
 				EN: fmt.Sprintf("No one was home at an earlier visit this %s (%s): knocking again in the same part of the same day is not a new visit. Come back on another day at another time; suggested: %s.", part.EN, at, next.EN)}
 		}
@@ -559,7 +559,7 @@ func StartFieldInterview(ctx context.Context, db *sqlx.DB, caseID, userID int64)
 	var id int64
 	if err := db.GetContext(ctx, &id, qFieldStart, caseID, userID, fieldLeaseInterval); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return survey.Errorf(survey.ENotFound, "没有这一户,或它没有分配给您,或已经结束", "no such household, or it is not assigned to you, or it is finished")
+			return core.Errorf(core.ENotFound, "没有这一户,或它没有分配给您,或已经结束", "no such household, or it is not assigned to you, or it is finished")
 		}
 		return fmt.Errorf("dialer: start interview: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"minyi/core"
 	"minyi/sampler"
 	"minyi/sql/pgtest"
 	"minyi/survey"
@@ -63,7 +64,7 @@ func doorWave(t *testing.T) (*sqlx.DB, *sampler.Wave, []int64) {
 
 // at is a time in Shanghai.
 func at(day, hour, minute int) time.Time {
-	return time.Date(2026, 11, day, hour, minute, 0, 0, sampler.Shanghai)
+	return time.Date(2026, 11, day, hour, minute, 0, 0, core.Shanghai)
 }
 
 func TestDayPartsAndSuggestedVisit(t *testing.T) {
@@ -79,7 +80,7 @@ func TestDayPartsAndSuggestedVisit(t *testing.T) {
 			t.Errorf("%v (UTC): %v, want %v", c.t, got, c.want)
 		}
 	}
-	day := func(d int) time.Time { return time.Date(2026, 11, d, 0, 0, 0, 0, sampler.Shanghai) }
+	day := func(d int) time.Time { return time.Date(2026, 11, d, 0, 0, 0, 0, core.Shanghai) }
 	for _, c := range []struct {
 		name   string
 		visits []time.Time
@@ -146,10 +147,10 @@ func TestAssignCommunitiesAndReassignOnlyUnfinished(t *testing.T) {
 		t.Fatalf("moved %d, want %d", moved, cs[0].Households+cs[1].Households)
 	}
 	// Not a field interviewer; not a community of the wave.
-	if _, err := AssignCommunities(fctx, db, w.ID, Assignment{Communities: []CommunityKey{a}, InterviewerID: super, ByID: super}); survey.ErrorCode(err) != survey.EInvalid {
+	if _, err := AssignCommunities(fctx, db, w.ID, Assignment{Communities: []CommunityKey{a}, InterviewerID: super, ByID: super}); core.ErrorCode(err) != core.EInvalid {
 		t.Fatalf("assigned to a supervisor: %v", err)
 	}
-	if _, err := AssignCommunities(fctx, db, w.ID, Assignment{Communities: []CommunityKey{{"500103", "S01", "nowhere"}}, InterviewerID: f2, ByID: super}); survey.ErrorCode(err) != survey.EInvalid {
+	if _, err := AssignCommunities(fctx, db, w.ID, Assignment{Communities: []CommunityKey{{"500103", "S01", "nowhere"}}, InterviewerID: f2, ByID: super}); core.ErrorCode(err) != core.EInvalid {
 		t.Fatalf("assigned a made-up community: %v", err)
 	}
 	hs, err := AssignedHouseholds(fctx, db, f1, at(23, 10, 0))
@@ -163,7 +164,7 @@ func TestAssignCommunitiesAndReassignOnlyUnfinished(t *testing.T) {
 		t.Fatalf("field2 sees %d households of field1", len(other))
 	}
 	ids := communityCases(t, db, w.ID, a)
-	if _, err := AssignedHousehold(fctx, db, ids[0], f2, at(23, 10, 0)); survey.ErrorCode(err) != survey.ENotFound {
+	if _, err := AssignedHousehold(fctx, db, ids[0], f2, at(23, 10, 0)); core.ErrorCode(err) != core.ENotFound {
 		t.Fatalf("field2 opened field1's household: %v", err)
 	}
 	// field1 finishes two households of a, then a goes to field2.
@@ -215,7 +216,7 @@ func TestVisitsOnDifferentDaysAndTimes(t *testing.T) {
 	if err := SetMaxVisits(fctx, db, w.ID, 3); err != nil {
 		t.Fatal(err)
 	}
-	if err := SetMaxVisits(fctx, db, w.ID, 0); survey.ErrorCode(err) != survey.EInvalid {
+	if err := SetMaxVisits(fctx, db, w.ID, 0); core.ErrorCode(err) != core.EInvalid {
 		t.Fatalf("K = 0 accepted: %v", err)
 	}
 	ids := communityCases(t, db, w.ID, k)
@@ -245,8 +246,8 @@ func TestVisitsOnDifferentDaysAndTimes(t *testing.T) {
 	// Again the same morning: refused, with a bilingual message and the
 	// suggested window.
 	_, err := visit(h, "no_one_home", false, at(23, 11, 30))
-	var e *survey.Error
-	if survey.ErrorCode(err) != survey.EInvalid || !errors.As(err, &e) || !strings.Contains(e.ZH, "同一时段") || !strings.Contains(e.EN, "same part of the same day") || !strings.Contains(e.ZH, "11月24日") {
+	var e *core.Error
+	if core.ErrorCode(err) != core.EInvalid || !errors.As(err, &e) || !strings.Contains(e.ZH, "同一时段") || !strings.Contains(e.EN, "same part of the same day") || !strings.Contains(e.ZH, "11月24日") {
 		t.Fatalf("second morning visit: %v", err)
 	}
 	if _, _, n := status(h); n != 1 {
@@ -266,7 +267,7 @@ func TestVisitsOnDifferentDaysAndTimes(t *testing.T) {
 	if s, code, n := status(h); s != "final" || code != CodeNoOneHome || n != 3 {
 		t.Fatalf("after K visits: %s %s %d", s, code, n)
 	}
-	if _, err := visit(h, "no_one_home", false, at(25, 10, 0)); survey.ErrorCode(err) != survey.EConflict {
+	if _, err := visit(h, "no_one_home", false, at(25, 10, 0)); core.ErrorCode(err) != core.EConflict {
 		t.Fatalf("a fourth visit: %v", err)
 	}
 
@@ -288,11 +289,11 @@ func TestVisitsOnDifferentDaysAndTimes(t *testing.T) {
 	if r, _ := visit(ids[5], "refusal", false, at(24, 19, 0)); r.Code != "2.11" {
 		t.Fatalf("refusal after no one home: %+v", r)
 	}
-	if _, err := visit(ids[6], "moved_away", false, at(23, 10, 0)); survey.ErrorCode(err) != survey.EInvalid {
+	if _, err := visit(ids[6], "moved_away", false, at(23, 10, 0)); core.ErrorCode(err) != core.EInvalid {
 		t.Fatalf("unknown outcome: %v", err)
 	}
 	// Household 6: an interview at the door.
-	if err := StartFieldInterview(fctx, db, ids[6], users[1]); survey.ErrorCode(err) != survey.ENotFound {
+	if err := StartFieldInterview(fctx, db, ids[6], users[1]); core.ErrorCode(err) != core.ENotFound {
 		t.Fatalf("field2 started field1's household: %v", err)
 	}
 	if err := StartFieldInterview(fctx, db, ids[6], f1); err != nil {
@@ -316,7 +317,7 @@ func TestVisitsOnDifferentDaysAndTimes(t *testing.T) {
 	if iv.Mode != "door" || iv.Source != "capi" || iv.PSU == "" {
 		t.Fatalf("door interview stored as %+v", iv)
 	}
-	if err := StartFieldInterview(fctx, db, ids[6], f1); survey.ErrorCode(err) != survey.ENotFound {
+	if err := StartFieldInterview(fctx, db, ids[6], f1); core.ErrorCode(err) != core.ENotFound {
 		t.Fatalf("started a finished household: %v", err)
 	}
 

@@ -11,9 +11,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"minyi/sampler"
+	"minyi/core"
 	"minyi/sql/pg"
-	"minyi/survey"
 )
 
 var (
@@ -22,7 +21,7 @@ var (
 )
 
 // Shanghai is the time zone of calling hours and day parts.
-var Shanghai = sampler.Shanghai
+var Shanghai = core.Shanghai
 
 // Rules are a wave's calling rules. Minutes count from midnight in
 // Asia/Shanghai; Days has bit d set for time.Weekday d.
@@ -60,17 +59,17 @@ func (r Rules) Grace() time.Duration { return time.Duration(r.GraceMinutes) * ti
 func (r Rules) Check() error {
 	switch {
 	case r.From < 0 || r.To > 24*60 || r.From >= r.To:
-		return survey.Errorf(survey.EInvalid, "拨打时段应在 00:00 与 24:00 之间,且开始早于结束", "the calling hours must lie within 00:00–24:00 and start before they end")
+		return core.Errorf(core.EInvalid, "拨打时段应在 00:00 与 24:00 之间,且开始早于结束", "the calling hours must lie within 00:00–24:00 and start before they end")
 	case r.Days <= 0 || r.Days > 127:
-		return survey.Errorf(survey.EInvalid, "至少选择一个拨打日", "choose at least one calling day")
+		return core.Errorf(core.EInvalid, "至少选择一个拨打日", "choose at least one calling day")
 	case r.GraceMinutes < 0 || r.GraceMinutes > 24*60:
-		return survey.Errorf(survey.EInvalid, "预约保留时间应在 0 到 1440 分钟之间", "the appointment grace must be 0–1440 minutes")
+		return core.Errorf(core.EInvalid, "预约保留时间应在 0 到 1440 分钟之间", "the appointment grace must be 0–1440 minutes")
 	case r.MaxAttempts < 1 || r.MaxAttempts > 50:
-		return survey.Errorf(survey.EInvalid, "最多拨打次数应在 1 到 50 之间", "the maximum number of attempts must be 1–50")
+		return core.Errorf(core.EInvalid, "最多拨打次数应在 1 到 50 之间", "the maximum number of attempts must be 1–50")
 	case r.RetryBusy <= 0 || r.RetryNoAnswer <= 0 || r.RetrySoftRefusal <= 0:
-		return survey.Errorf(survey.EInvalid, "重拨间隔必须为正", "retry delays must be positive")
+		return core.Errorf(core.EInvalid, "重拨间隔必须为正", "retry delays must be positive")
 	case r.VerifyShare < 0 || r.VerifyShare > 1:
-		return survey.Errorf(survey.EInvalid, "回访比例应在 0 和 1 之间", "the verification share must be between 0 and 1")
+		return core.Errorf(core.EInvalid, "回访比例应在 0 和 1 之间", "the verification share must be between 0 and 1")
 	}
 	return nil
 }
@@ -80,7 +79,7 @@ func GetRules(ctx context.Context, db sqlx.QueryerContext, waveID int64) (Rules,
 	var r Rules
 	if err := sqlx.GetContext(ctx, db, &r, qGetRules, waveID); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return r, survey.Errorf(survey.ENotFound, "没有这个轮次", "no such wave")
+			return r, core.Errorf(core.ENotFound, "没有这个轮次", "no such wave")
 		}
 		return r, fmt.Errorf("dialer: get rules: %w", err)
 	}
@@ -184,16 +183,16 @@ var dayNames = [7]string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
 
 // CallingTimes is the calling hours and days for messages, in both
 // languages: "09:00–21:00,周一至周五" / "09:00–21:00, Mon–Fri".
-func (r Rules) CallingTimes() survey.Text {
+func (r Rules) CallingTimes() core.Text {
 	days := r.DaysLabel()
-	return survey.Text{ZH: r.HoursText() + "," + days.ZH, EN: r.HoursText() + ", " + days.EN}
+	return core.Text{ZH: r.HoursText() + "," + days.ZH, EN: r.HoursText() + ", " + days.EN}
 }
 
 // DaysLabel is the calling days for people in both languages: "每天" /
 // "every day", "周一至周五" / "Mon–Fri", "周一至周五、周日" / "Mon–Fri, Sun".
-func (r Rules) DaysLabel() survey.Text {
+func (r Rules) DaysLabel() core.Text {
 	if r.Days == 127 {
-		return survey.Text{ZH: "每天", EN: "every day"}
+		return core.Text{ZH: "每天", EN: "every day"}
 	}
 	zhNames := [8]string{"", "周一", "周二", "周三", "周四", "周五", "周六", "周日"}
 	enNames := [8]string{"", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"}
@@ -218,7 +217,7 @@ func (r Rules) DaysLabel() survey.Text {
 		}
 		d = e + 1
 	}
-	return survey.Text{ZH: strings.Join(zh, "、"), EN: strings.Join(en, ", ")}
+	return core.Text{ZH: strings.Join(zh, "、"), EN: strings.Join(en, ", ")}
 }
 
 func clockText(m int) string { return fmt.Sprintf("%02d:%02d", m/60, m%60) }
@@ -226,7 +225,7 @@ func clockText(m int) string { return fmt.Sprintf("%02d:%02d", m/60, m%60) }
 // ParseHours reads calling hours written "09:00-21:00" (24:00 ends at
 // midnight).
 func ParseHours(s string) (from, to int, err error) {
-	bad := survey.Errorf(survey.EInvalid, "拨打时段 %q 应写成 09:00-21:00", "calling hours %q: write them as 09:00-21:00", s)
+	bad := core.Errorf(core.EInvalid, "拨打时段 %q 应写成 09:00-21:00", "calling hours %q: write them as 09:00-21:00", s)
 	a, b, ok := strings.Cut(strings.ReplaceAll(strings.TrimSpace(s), "–", "-"), "-")
 	if !ok {
 		return 0, 0, bad
@@ -251,7 +250,7 @@ func ParseHours(s string) (from, to int, err error) {
 // ParseDays reads calling days: names or ISO numbers (1 = Monday … 7 =
 // Sunday), single or as ranges, separated by commas: "mon-fri", "1-5,7".
 func ParseDays(s string) (int, error) {
-	bad := survey.Errorf(survey.EInvalid, "拨打日 %q 应写成 mon-fri 或 1-5,7 这样的形式", "calling days %q: write them like mon-fri or 1-5,7", s)
+	bad := core.Errorf(core.EInvalid, "拨打日 %q 应写成 mon-fri 或 1-5,7 这样的形式", "calling days %q: write them like mon-fri or 1-5,7", s)
 	iso := func(x string) (int, bool) {
 		x = strings.ToLower(strings.TrimSpace(x))
 		for i, n := range dayNames {
@@ -291,7 +290,7 @@ var ErrClosed = errors.New("outside the calling hours")
 func (r Rules) ClosedError(now time.Time) error {
 	next := r.NextOpen(now).In(Shanghai)
 	hours, at := r.CallingTimes(), next.Format("2006-01-02 15:04")
-	return &survey.Error{Code: survey.EConflict,
+	return &core.Error{Code: core.EConflict,
 		ZH:  fmt.Sprintf("现在不在本轮的拨打时段内(%s),暂不发放样本;下一个拨打时段从 %s 开始。", hours.ZH, at),
 		EN:  fmt.Sprintf("Calls are outside this wave's calling hours (%s), so no case is handed out; calling resumes at %s.", hours.EN, at),
 		Err: ErrClosed}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"minyi/survey"
+	"minyi/core"
 )
 
 func TestCallingHoursAndDays(t *testing.T) {
@@ -126,7 +126,7 @@ func TestQueueClosedOutsideCallingHours(t *testing.T) {
 	}
 	for _, at := range []time.Time{shanghai(27, 21, 0), shanghai(28, 10, 0), shanghai(30, 8, 59)} {
 		_, err := NextTask(ctx, q.db, q.wave, q.users["bob"], r, at)
-		var de *survey.Error
+		var de *core.Error
 		if !errors.Is(err, ErrClosed) || !errors.As(err, &de) {
 			t.Fatalf("%s: %v, want the queue closed", at, err)
 		}

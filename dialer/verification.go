@@ -10,8 +10,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"minyi/core"
 	"minyi/sql/pg"
-	"minyi/survey"
 )
 
 var (
@@ -23,17 +23,17 @@ var (
 // VerificationOutcome is what a verification call-back found.
 type VerificationOutcome struct {
 	Code   string
-	Label  survey.Text
+	Label  core.Text
 	Result string // the call-back's result; "" keeps it open for a retry
 	Key    string
 }
 
 // VerificationOutcomes is the short outcome set of a verification call.
 var VerificationOutcomes = []VerificationOutcome{
-	{Code: "confirmed", Label: survey.Text{ZH: "确认接受过访问", EN: "Confirmed the interview"}, Result: "confirmed", Key: "1"},
-	{Code: "not_confirmed", Label: survey.Text{ZH: "否认或情况不符", EN: "Denied it, or details differ"}, Result: "not_confirmed", Key: "2"},
-	{Code: "no_answer", Label: survey.Text{ZH: "无人接听", EN: "No answer"}, Key: "3"},
-	{Code: "refused", Label: survey.Text{ZH: "拒绝回答", EN: "Refused"}, Result: "refused", Key: "4"},
+	{Code: "confirmed", Label: core.Text{ZH: "确认接受过访问", EN: "Confirmed the interview"}, Result: "confirmed", Key: "1"},
+	{Code: "not_confirmed", Label: core.Text{ZH: "否认或情况不符", EN: "Denied it, or details differ"}, Result: "not_confirmed", Key: "2"},
+	{Code: "no_answer", Label: core.Text{ZH: "无人接听", EN: "No answer"}, Key: "3"},
+	{Code: "refused", Label: core.Text{ZH: "拒绝回答", EN: "Refused"}, Result: "refused", Key: "4"},
 }
 
 // VerifyAttempts is how many calls a verification gets before it ends as
@@ -59,7 +59,7 @@ type Verification struct {
 	District    string     `db:"district_code"`
 }
 
-var errNoVerification = survey.Errorf(survey.ENotFound, "没有这个回访任务,或它不在您手上", "no such verification call, or you do not hold it")
+var errNoVerification = core.Errorf(core.ENotFound, "没有这个回访任务,或它不在您手上", "no such verification call, or you do not hold it")
 
 // VerificationFor loads a verification call only for the interviewer
 // holding it; for anyone else it does not exist.
@@ -88,7 +88,7 @@ func RecordVerification(ctx context.Context, db *sqlx.DB, id, userID int64, code
 		}
 	}
 	if o == nil {
-		return survey.Errorf(survey.EInvalid, "请选择一个回访结果", "choose a verification outcome")
+		return core.Errorf(core.EInvalid, "请选择一个回访结果", "choose a verification outcome")
 	}
 	v, err := VerificationFor(ctx, db, id, userID)
 	if err != nil {

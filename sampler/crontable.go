@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"minyi/core"
+
 	"github.com/robfig/cron/v3"
 )
 
@@ -37,7 +39,7 @@ type entry struct {
 }
 
 func newCronTable(log *slog.Logger, now func() time.Time, run func(context.Context, int64, time.Time) error) *cronTable {
-	return &cronTable{cron: cron.New(cron.WithLocation(Shanghai)), log: log, now: now, run: run, entries: map[int64]entry{}}
+	return &cronTable{cron: cron.New(cron.WithLocation(core.Shanghai)), log: log, now: now, run: run, entries: map[int64]entry{}}
 }
 
 // sync brings the entries in line with jobs.
@@ -66,7 +68,7 @@ func (t *cronTable) sync(jobs []cronJob) {
 		eid := t.cron.Schedule(cs, cron.FuncJob(func() {
 			// Specs have minute resolution, so the minute is the run's
 			// identity, the same on every server.
-			at := t.now().In(Shanghai).Truncate(time.Minute)
+			at := t.now().In(core.Shanghai).Truncate(time.Minute)
 			if err := t.run(context.Background(), id, at); err != nil {
 				t.log.Error("scheduled run failed", "schedule", name, "at", at, "err", err)
 			}

@@ -11,8 +11,8 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"minyi/core"
 	"minyi/sql/pg"
-	"minyi/survey"
 )
 
 // The recorded algorithms. A version changes whenever the same frame and
@@ -119,7 +119,7 @@ func Plan(ctx context.Context, db sqlx.QueryerContext, w *Wave) ([]Allocation, e
 		return nil, err
 	}
 	if len(ds) == 0 {
-		return nil, survey.Errorf(survey.EInvalid, "还没有区县:请先导入区县人口", "there are no districts yet: import districts first")
+		return nil, core.Errorf(core.EInvalid, "还没有区县:请先导入区县人口", "there are no districts yet: import districts first")
 	}
 	strata := make([]Stratum, len(ds))
 	for i, d := range ds {
@@ -221,7 +221,7 @@ func Draw(ctx context.Context, db *sqlx.DB, waveName string, seed int64) (*DrawR
 		return nil, err
 	}
 	if w.Drawn() {
-		return nil, survey.Errorf(survey.EConflict, "轮次 %q 已经抽样(种子 %d)", "wave %q has already been drawn (seed %d)", w.Name, *w.Draw.Seed)
+		return nil, core.Errorf(core.EConflict, "轮次 %q 已经抽样(种子 %d)", "wave %q has already been drawn (seed %d)", w.Name, *w.Draw.Seed)
 	}
 	design, err := GetDesign(ctx, tx, w.ID)
 	if err != nil {
@@ -340,7 +340,7 @@ func derive(ctx context.Context, tx *sqlx.Tx, w *Wave, d Design, seed int64, at 
 		return nil, err
 	}
 	if w.ExpectedRate <= 0 || w.ExpectedRate > 1 {
-		return nil, survey.Errorf(survey.EInvalid, "预期完成率 %v 无效", "the expected completion rate %v is not in (0, 1]", w.ExpectedRate)
+		return nil, core.Errorf(core.EInvalid, "预期完成率 %v 无效", "the expected completion rate %v is not in (0, 1]", w.ExpectedRate)
 	}
 	doorTargets, err := SplitByMode(alloc, d.DoorShare)
 	if err != nil {

@@ -21,13 +21,14 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"minyi/core"
 	"minyi/sql/pg"
 	"minyi/survey"
 	"minyi/survey/csvfile"
 )
 
 // ExportSchedule writes a wave's export files into the outbox on a cron
-// spec, in Shanghai time.
+// spec, in core.Shanghai time.
 type ExportSchedule struct {
 	ID        int64          `db:"id"`
 	Name      string         `db:"name"`
@@ -42,13 +43,13 @@ type ExportSchedule struct {
 	UpdatedAt time.Time      `db:"updated_at"`
 }
 
-// Next returns the schedule's next run after t, in Shanghai time.
+// Next returns the schedule's next run after t, in core.Shanghai time.
 func (s *ExportSchedule) Next(t time.Time) time.Time {
 	cs, err := ParseSpec(s.Spec)
 	if err != nil {
 		return time.Time{}
 	}
-	return cs.Next(t.In(Shanghai))
+	return cs.Next(t.In(core.Shanghai))
 }
 
 // ExportFile is one file a run wrote, as listed in its manifest.
@@ -108,25 +109,25 @@ var (
 // that exist.
 func SaveExportSchedule(ctx context.Context, db *sqlx.DB, s ExportSchedule, kinds []string) (*ExportSchedule, error) {
 	if !scheduleName.MatchString(s.Name) {
-		return nil, survey.Errorf(survey.EInvalid, "名称只能用字母、数字和 _ . -,最长 60 个字符", "the name may use letters, digits and _ . - (at most 60)")
+		return nil, core.Errorf(core.EInvalid, "名称只能用字母、数字和 _ . -,最长 60 个字符", "the name may use letters, digits and _ . - (at most 60)")
 	}
 	if _, err := ParseSpec(s.Spec); err != nil {
 		return nil, err
 	}
 	if len(s.Kinds) == 0 {
-		return nil, survey.Errorf(survey.EInvalid, "请至少选择一种文件", "choose at least one kind of file")
+		return nil, core.Errorf(core.EInvalid, "请至少选择一种文件", "choose at least one kind of file")
 	}
 	for _, k := range s.Kinds {
 		if !slices.Contains(kinds, k) {
-			return nil, survey.Errorf(survey.EInvalid, "没有 %q 这种导出文件", "there is no export kind %q", k)
+			return nil, core.Errorf(core.EInvalid, "没有 %q 这种导出文件", "there is no export kind %q", k)
 		}
 	}
 	enc, err := csvfile.ParseEncoding(s.Encoding)
 	if err != nil {
-		return nil, survey.Errorf(survey.EInvalid, "编码只能是 utf-8 或 gb18030", "encoding must be utf-8 or gb18030")
+		return nil, core.Errorf(core.EInvalid, "编码只能是 utf-8 或 gb18030", "encoding must be utf-8 or gb18030")
 	}
 	if s.MinCell < 1 {
-		return nil, survey.Errorf(survey.EInvalid, "最小单元格须至少为 1", "the smallest cell must be at least 1")
+		return nil, core.Errorf(core.EInvalid, "最小单元格须至少为 1", "the smallest cell must be at least 1")
 	}
 	w, err := GetWave(ctx, db, s.Wave)
 	if err != nil {
@@ -273,7 +274,7 @@ func (s *ExportScheduler) CatchUp(ctx context.Context) (int, error) {
 			from = *last
 		}
 		var latest time.Time
-		for t, k := cs.Next(from.In(Shanghai)), 0; !t.IsZero() && t.Before(now.Add(-time.Minute)) && k < 100000; t, k = cs.Next(t), k+1 {
+		for t, k := cs.Next(from.In(core.Shanghai)), 0; !t.IsZero() && t.Before(now.Add(-time.Minute)) && k < 100000; t, k = cs.Next(t), k+1 {
 			latest = t
 		}
 		if latest.IsZero() {
@@ -362,14 +363,14 @@ func nullIfEmpty(s string) any {
 var unsafePath = regexp.MustCompile(`[^\p{L}\p{N}_.-]`)
 
 // RunDir is where a run's files go: outbox/<wave>/<yyyymmdd-hhmm>, the time
-// in Shanghai. Characters of the wave name that a path cannot carry safely
+// in core.Shanghai. Characters of the wave name that a path cannot carry safely
 // become _.
 func RunDir(outbox, wave string, at time.Time) string {
 	w := unsafePath.ReplaceAllString(wave, "_")
 	if strings.Trim(w, ".") == "" {
 		w = "_" + w
 	}
-	return filepath.Join(outbox, w, at.In(Shanghai).Format("20060102-1504"))
+	return filepath.Join(outbox, w, at.In(core.Shanghai).Format("20060102-1504"))
 }
 
 // write writes every file of the schedule and the manifest into a hidden
@@ -435,7 +436,7 @@ func (s *ExportScheduler) write(ctx context.Context, sc ExportSchedule, at time.
 	// Audited before the files appear, as minyi export does, so that no
 	// file reaches the office unrecorded.
 	for _, f := range files {
-		if err := survey.AuditNow(context.WithoutCancel(ctx), s.db, survey.AuditEntry{Actor: "minyi scheduled export", Action: "export",
+		if err := core.AuditNow(context.WithoutCancel(ctx), s.db, core.AuditEntry{Actor: "minyi scheduled export", Action: "export",
 			Subject: f.Kind + ":" + sc.Wave, Details: map[string]any{"file": filepath.Join(dir, f.File), "rows": f.Rows, "sha256": f.SHA256,
 				"encoding": enc, "min_cell": sc.MinCell, "schedule": sc.Name, "via": "schedule"}}); err != nil {
 			return "", nil, err

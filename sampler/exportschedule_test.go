@@ -16,6 +16,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"minyi/core"
 	"minyi/survey"
 	"minyi/survey/csvfile"
 )
@@ -89,7 +90,7 @@ func TestScheduledExportWritesFilesWithManifest(t *testing.T) {
 	db, sc := exportCity(t)
 	outbox := t.TempDir()
 	s := NewExportScheduler(db, outbox, testExporters, nil)
-	at := time.Date(2026, 11, 30, 6, 0, 0, 0, Shanghai)
+	at := time.Date(2026, 11, 30, 6, 0, 0, 0, core.Shanghai)
 	claimed, err := s.Run(ctx, sc.ID, at)
 	if err != nil || !claimed {
 		t.Fatalf("run: %v %v", claimed, err)
@@ -133,7 +134,7 @@ func TestScheduledExportRunsOnceAcrossServers(t *testing.T) {
 	ctx := context.Background()
 	db, sc := exportCity(t)
 	outbox := t.TempDir()
-	at := time.Date(2026, 12, 7, 6, 0, 0, 0, Shanghai)
+	at := time.Date(2026, 12, 7, 6, 0, 0, 0, core.Shanghai)
 	var wg sync.WaitGroup
 	claims := make([]bool, 2)
 	errs := make([]error, 2)
@@ -169,7 +170,7 @@ func TestFailedScheduledExportIsRetried(t *testing.T) {
 	if err := os.WriteFile(blocker, []byte("not a directory"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	now := time.Date(2026, 11, 30, 6, 0, 0, 0, Shanghai)
+	now := time.Date(2026, 11, 30, 6, 0, 0, 0, core.Shanghai)
 	s := NewExportScheduler(db, blocker, testExporters, nil)
 	s.Now = func() time.Time { return now }
 	if _, err := s.Run(ctx, sc.ID, now); err == nil {
@@ -249,7 +250,7 @@ func TestSaveExportScheduleRefusesBadInput(t *testing.T) {
 }
 
 func TestRunDirIsSafe(t *testing.T) {
-	at := time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC) // 11:04 in Shanghai
+	at := time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC) // 11:04 in core.Shanghai
 	if d := RunDir("/o", "../../etc", at); d != filepath.Join("/o", ".._.._etc", "20260102-1104") {
 		t.Fatalf("%s", d)
 	}
@@ -265,16 +266,16 @@ func TestMissedScheduledExportCaughtUp(t *testing.T) {
 	ctx := context.Background()
 	db, _ := exportCity(t)
 	// Saved on Wednesday 25 November; Mondays 06:00; now Tuesday 8 December.
-	if _, err := db.Exec(`UPDATE export_schedules SET updated_at = $1`, time.Date(2026, 11, 25, 12, 0, 0, 0, Shanghai)); err != nil {
+	if _, err := db.Exec(`UPDATE export_schedules SET updated_at = $1`, time.Date(2026, 11, 25, 12, 0, 0, 0, core.Shanghai)); err != nil {
 		t.Fatal(err)
 	}
 	s := NewExportScheduler(db, t.TempDir(), testExporters, nil)
-	s.Now = func() time.Time { return time.Date(2026, 12, 8, 9, 0, 0, 0, Shanghai) }
+	s.Now = func() time.Time { return time.Date(2026, 12, 8, 9, 0, 0, 0, core.Shanghai) }
 	if n, err := s.CatchUp(ctx); n != 1 || err != nil {
 		t.Fatalf("caught up %d: %v", n, err)
 	}
 	runs, _ := ListExportRuns(ctx, db, 10)
-	if len(runs) != 1 || runs[0].Status != "ok" || !runs[0].ScheduledFor.Equal(time.Date(2026, 12, 7, 6, 0, 0, 0, Shanghai)) {
+	if len(runs) != 1 || runs[0].Status != "ok" || !runs[0].ScheduledFor.Equal(time.Date(2026, 12, 7, 6, 0, 0, 0, core.Shanghai)) {
 		t.Fatalf("runs %+v", runs)
 	}
 	if n, err := s.CatchUp(ctx); n != 0 || err != nil {

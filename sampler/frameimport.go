@@ -21,8 +21,8 @@ import (
 	"golang.org/x/text/encoding/simplifiedchinese"
 	"golang.org/x/text/transform"
 
+	"minyi/core"
 	"minyi/sql/pg"
-	"minyi/survey"
 )
 
 // Limits of a frame import.
@@ -58,7 +58,7 @@ func ParseFrameEncoding(s string) (string, error) {
 	case "gb18030", "gbk":
 		return EncodingGB18030, nil
 	}
-	return "", survey.Errorf(survey.EInvalid, "不支持的编码 %q(可用 auto、utf-8、gb18030)",
+	return "", core.Errorf(core.EInvalid, "不支持的编码 %q(可用 auto、utf-8、gb18030)",
 		"unsupported encoding %q (use auto, utf-8 or gb18030)", s)
 }
 
@@ -456,14 +456,14 @@ func (l *lineLimiter) Read(p []byte) (int, error) {
 }
 
 func (l *lineLimiter) tooLong(line int, zh, en string) error {
-	return &lineTooLongError{survey.Errorf(survey.EInvalid,
+	return &lineTooLongError{core.Errorf(core.EInvalid,
 		"第 %[1]d 行 / line %[1]d: "+zh+"超过 %[2]d KiB,文件可能不是抽样框 CSV,或有未闭合的引号",
 		en+" %[2]d KiB; the file is probably not a frame CSV, or has an unclosed quote", line, MaxFrameLineBytes>>10)}
 }
 
 // lineTooLongError marks the limiter's error so that it is told apart from
 // CSV syntax errors wherever the csv package surfaces it.
-type lineTooLongError struct{ err *survey.Error }
+type lineTooLongError struct{ err *core.Error }
 
 func (e *lineTooLongError) Error() string   { return e.err.Error() }
 func (e *lineTooLongError) Unwrap() error   { return e.err }
@@ -479,26 +479,26 @@ func openFrameCSV(r io.Reader, encoding string, rep *FrameReport) (*frameCSV, er
 	br := bufio.NewReaderSize(lim, sniffBytes)
 	head, err := br.Peek(sniffBytes)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, errLineTooLong) && !errors.Is(err, bufio.ErrBufferFull) {
-		return nil, survey.Errorf(survey.EInvalid, "无法读取文件:%v", "cannot read the file: %v", err)
+		return nil, core.Errorf(core.EInvalid, "无法读取文件:%v", "cannot read the file: %v", err)
 	}
 	switch {
 	case len(bytes.TrimSpace(bytes.TrimPrefix(head, []byte(frameBOM)))) == 0:
-		return nil, survey.Errorf(survey.EInvalid, "文件为空", "the file is empty")
+		return nil, core.Errorf(core.EInvalid, "文件为空", "the file is empty")
 	case bytes.HasPrefix(head, []byte("PK\x03\x04")), bytes.HasPrefix(head, []byte("\xD0\xCF\x11\xE0")):
-		return nil, survey.Errorf(survey.EInvalid, "这是 Excel 或压缩文件,不是 CSV;请在 Excel 中另存为 CSV",
+		return nil, core.Errorf(core.EInvalid, "这是 Excel 或压缩文件,不是 CSV;请在 Excel 中另存为 CSV",
 			"this is an Excel or ZIP file, not CSV; save it as CSV from Excel")
 	case bytes.HasPrefix(head, []byte("\xFF\xFE")), bytes.HasPrefix(head, []byte("\xFE\xFF")):
-		return nil, survey.Errorf(survey.EInvalid, "文件是 UTF-16 编码;请另存为 UTF-8 或 GB18030 的 CSV",
+		return nil, core.Errorf(core.EInvalid, "文件是 UTF-16 编码;请另存为 UTF-8 或 GB18030 的 CSV",
 			"the file is UTF-16; save it as CSV in UTF-8 or GB18030")
 	case bytes.IndexByte(head, 0) >= 0:
-		return nil, survey.Errorf(survey.EInvalid, "文件含有二进制数据,不是 CSV 文本", "the file holds binary data, not CSV text")
+		return nil, core.Errorf(core.EInvalid, "文件含有二进制数据,不是 CSV 文本", "the file holds binary data, not CSV text")
 	}
 	f := &frameCSV{}
 	var text io.Reader
 	hasBOM := bytes.HasPrefix(head, []byte(frameBOM))
 	switch {
 	case hasBOM && enc == EncodingGB18030:
-		return nil, survey.Errorf(survey.EInvalid, "文件以 UTF-8 字节顺序标记开头,但指定了 gb18030 编码",
+		return nil, core.Errorf(core.EInvalid, "文件以 UTF-8 字节顺序标记开头,但指定了 gb18030 编码",
 			"the file starts with a UTF-8 byte-order mark but the encoding gb18030 was given")
 	case hasBOM || enc == EncodingUTF8:
 		if hasBOM {
@@ -532,12 +532,12 @@ func (f *frameCSV) header(known, required []string) (map[string]int, error) {
 		}
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
-			return nil, survey.Errorf(survey.EInvalid, "第 1 行 / line 1: 表头不是有效的 CSV(%v)", "the header is not valid CSV (%v)", pe.Err)
+			return nil, core.Errorf(core.EInvalid, "第 1 行 / line 1: 表头不是有效的 CSV(%v)", "the header is not valid CSV (%v)", pe.Err)
 		}
 		if errors.Is(err, io.EOF) {
-			return nil, survey.Errorf(survey.EInvalid, "文件为空", "the file is empty")
+			return nil, core.Errorf(core.EInvalid, "文件为空", "the file is empty")
 		}
-		return nil, survey.Errorf(survey.EInvalid, "无法读取文件:%v", "cannot read the file: %v", err)
+		return nil, core.Errorf(core.EInvalid, "无法读取文件:%v", "cannot read the file: %v", err)
 	}
 	col := map[string]int{}
 	var unknown, repeated []string
@@ -560,16 +560,16 @@ func (f *frameCSV) header(known, required []string) (map[string]int, error) {
 	}
 	switch {
 	case len(missing) > 0 && len(rec) > 0 && looksLikeData(rec[0]):
-		return nil, survey.Errorf(survey.EInvalid, "第 1 行 / line 1: 文件须以表头行开头(可用列:%s)",
+		return nil, core.Errorf(core.EInvalid, "第 1 行 / line 1: 文件须以表头行开头(可用列:%s)",
 			"the file must start with a header row (columns: %s)", want)
 	case len(unknown) > 0:
-		return nil, survey.Errorf(survey.EInvalid, "第 1 行 / line 1: 未知的列 %s(可用列:%s)",
+		return nil, core.Errorf(core.EInvalid, "第 1 行 / line 1: 未知的列 %s(可用列:%s)",
 			"unknown column(s) %s (columns: %s)", strings.Join(unknown, ", "), want)
 	case len(repeated) > 0:
-		return nil, survey.Errorf(survey.EInvalid, "第 1 行 / line 1: 列 %s 重复", "column(s) %s appear more than once",
+		return nil, core.Errorf(core.EInvalid, "第 1 行 / line 1: 列 %s 重复", "column(s) %s appear more than once",
 			strings.Join(repeated, ", "))
 	case len(missing) > 0:
-		return nil, survey.Errorf(survey.EInvalid, "第 1 行 / line 1: 缺少列 %s(可用列:%s)",
+		return nil, core.Errorf(core.EInvalid, "第 1 行 / line 1: 缺少列 %s(可用列:%s)",
 			"missing column(s) %s (columns: %s)", strings.Join(missing, ", "), want)
 	}
 	f.fields = len(rec)
@@ -600,7 +600,7 @@ func (f *frameCSV) next(rep *FrameReport) (rec []string, line int, ok bool, err 
 			rep.reject(pe.StartLine, "CSV 格式错误:%v", "malformed CSV: %v", pe.Err)
 			return []string{}, pe.StartLine, false, nil
 		}
-		return nil, 0, false, survey.Errorf(survey.EInvalid, "无法读取文件:%v", "cannot read the file: %v", err)
+		return nil, 0, false, core.Errorf(core.EInvalid, "无法读取文件:%v", "cannot read the file: %v", err)
 	}
 	line, _ = f.cr.FieldPos(0)
 	rep.Read++
@@ -646,11 +646,11 @@ func (f *frameCSV) finish(rep *FrameReport) error {
 	rep.Encoding = f.enc()
 	switch {
 	case rep.Read == 0:
-		return survey.Errorf(survey.EInvalid, "文件只有表头,没有数据行", "the file has a header but no data rows")
+		return core.Errorf(core.EInvalid, "文件只有表头,没有数据行", "the file has a header but no data rows")
 	case rep.Kept == 0:
-		return survey.Errorf(survey.EInvalid, "%d 行全部被拒绝,没有可导入的行", "all %d rows were rejected; nothing is importable", rep.Read)
+		return core.Errorf(core.EInvalid, "%d 行全部被拒绝,没有可导入的行", "all %d rows were rejected; nothing is importable", rep.Read)
 	case 2*rep.Rejected > rep.Read:
-		return survey.Errorf(survey.EInvalid, "%d 行中有 %d 行被拒绝,超过一半", "%[2]d of %[1]d rows were rejected, more than half", rep.Read, rep.Rejected)
+		return core.Errorf(core.EInvalid, "%d 行中有 %d 行被拒绝,超过一半", "%[2]d of %[1]d rows were rejected, more than half", rep.Read, rep.Rejected)
 	}
 	return nil
 }
@@ -1095,7 +1095,7 @@ func importHouseholds(ctx context.Context, db *sqlx.DB, r io.Reader, opt ImportO
 	rep.Duplicates += dupCount
 	rep.mergeProblems(more)
 	if 2*rep.Rejected > rep.Read {
-		return rep, nothingImported(survey.Errorf(survey.EInvalid, "%d 行中有 %d 行被拒绝,超过一半",
+		return rep, nothingImported(core.Errorf(core.EInvalid, "%d 行中有 %d 行被拒绝,超过一半",
 			"%[2]d of %[1]d rows were rejected, more than half", rep.Read, rep.Rejected))
 	}
 	return rep, tx.Commit()
@@ -1104,11 +1104,11 @@ func importHouseholds(ctx context.Context, db *sqlx.DB, r io.Reader, opt ImportO
 // nothingImported says, in front of a fatal error, that the import was
 // rolled back; a bad file stays a user error and anything else internal.
 func nothingImported(err error) error {
-	code := survey.EInternal
-	if survey.ErrorCode(err) == survey.EInvalid {
-		code = survey.EInvalid
+	code := core.EInternal
+	if core.ErrorCode(err) == core.EInvalid {
+		code = core.EInvalid
 	}
-	return &survey.Error{Code: code, ZH: "未导入任何行", EN: "nothing was imported", Err: err}
+	return &core.Error{Code: code, ZH: "未导入任何行", EN: "nothing was imported", Err: err}
 }
 
 func knownDistrictCodes(ctx context.Context, db sqlx.QueryerContext, query string) (map[string]bool, error) {
@@ -1175,7 +1175,7 @@ func generateRDD(ctx context.Context, db *sqlx.DB, prefixes []string, count int,
 	}
 	capacity := int64(len(blocks)) * 10000
 	if count <= 0 {
-		return rep, survey.Errorf(survey.EInvalid, "号码数须为正整数:%d", "the count must be a positive integer: %d", count)
+		return rep, core.Errorf(core.EInvalid, "号码数须为正整数:%d", "the count must be a positive integer: %d", count)
 	}
 	tx, err := db.BeginTxx(ctx, nil)
 	if err != nil {
@@ -1192,7 +1192,7 @@ func generateRDD(ctx context.Context, db *sqlx.DB, prefixes []string, count int,
 		return rep, fmt.Errorf("sampler: used numbers: %w", err)
 	}
 	if free := capacity - int64(len(used)); int64(count) > free {
-		return rep, survey.Errorf(survey.EInvalid, "%d 个号段只剩 %d 个未用号码,不够 %d 个",
+		return rep, core.Errorf(core.EInvalid, "%d 个号段只剩 %d 个未用号码,不够 %d 个",
 			"the %d prefixes have only %d unused numbers, fewer than %d", len(blocks), free, count)
 	}
 	// Used numbers are kept as positions in the blocks; their number is
@@ -1254,24 +1254,24 @@ func generateRDD(ctx context.Context, db *sqlx.DB, prefixes []string, count int,
 // the order in which they were listed.
 func checkMobilePrefixes(prefixes []string) ([]string, error) {
 	if len(prefixes) == 0 {
-		return nil, survey.Errorf(survey.EInvalid, "没有号段", "no mobile prefixes given")
+		return nil, core.Errorf(core.EInvalid, "没有号段", "no mobile prefixes given")
 	}
 	blocks := make([]string, 0, len(prefixes))
 	seen := map[string]bool{}
 	for _, p := range prefixes {
 		p = strings.TrimSpace(p)
 		if len(p) != 7 || strings.Trim(p, "0123456789") != "" {
-			return nil, survey.Errorf(survey.EInvalid, "号段须为 7 位数字:%q", "a mobile prefix must be 7 digits: %q", p)
+			return nil, core.Errorf(core.EInvalid, "号段须为 7 位数字:%q", "a mobile prefix must be 7 digits: %q", p)
 		}
 		// A mobile normalises to itself; a landline block would gain or
 		// lose its leading 0, and only mobiles start with 1.
 		for _, suffix := range []string{"0000", "9999"} {
 			if n, err := NormalizePhone(p + suffix); err != nil || n != p+suffix || p[0] != '1' {
-				return nil, survey.Errorf(survey.EInvalid, "%s 不是有效的中国手机号段", "%s is not a valid Chinese mobile prefix", p)
+				return nil, core.Errorf(core.EInvalid, "%s 不是有效的中国手机号段", "%s is not a valid Chinese mobile prefix", p)
 			}
 		}
 		if seen[p] {
-			return nil, survey.Errorf(survey.EInvalid, "号段重复:%s", "duplicate mobile prefix: %s", p)
+			return nil, core.Errorf(core.EInvalid, "号段重复:%s", "duplicate mobile prefix: %s", p)
 		}
 		seen[p] = true
 		blocks = append(blocks, p)

@@ -12,8 +12,8 @@ import (
 	"github.com/jmoiron/sqlx"
 	"golang.org/x/text/encoding/simplifiedchinese"
 
+	"minyi/core"
 	"minyi/sql/pgtest"
-	"minyi/survey"
 )
 
 var fctx = context.Background()
@@ -132,7 +132,7 @@ func TestImportHouseholdEncodings(t *testing.T) {
 	// are not UTF-8, and the message says what to do.
 	db := frameDB(t)
 	rep, err := loadHouseholds(t, db, gb, "utf-8")
-	if err == nil || survey.ErrorCode(err) != survey.EInvalid {
+	if err == nil || core.ErrorCode(err) != core.EInvalid {
 		t.Fatalf("GB18030 read as UTF-8: %v", err)
 	}
 	if rep.Rejected != 4 || len(rep.Problems) == 0 || !strings.Contains(rep.Problems[0].Reason, "--encoding gb18030") {
@@ -362,8 +362,8 @@ func TestImportFatalFilesImportNothing(t *testing.T) {
 			if err == nil {
 				t.Fatal("a fatal file was accepted")
 			}
-			if survey.ErrorCode(err) != survey.EInvalid {
-				t.Errorf("error code %s, want invalid: %v", survey.ErrorCode(err), err)
+			if core.ErrorCode(err) != core.EInvalid {
+				t.Errorf("error code %s, want invalid: %v", core.ErrorCode(err), err)
 			}
 			for _, w := range append(tc.want, "nothing was imported") {
 				if !strings.Contains(err.Error(), w) {
@@ -457,7 +457,7 @@ func TestGenerateRDDSkipsUsedNumbers(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := GenerateRDD(fctx, db, []string{prefix}, 501, 1)
-	if err == nil || survey.ErrorCode(err) != survey.EInvalid || !strings.Contains(err.Error(), "only 500 unused numbers") {
+	if err == nil || core.ErrorCode(err) != core.EInvalid || !strings.Contains(err.Error(), "only 500 unused numbers") {
 		t.Fatalf("asking for 501 of 500 free numbers: %v", err)
 	}
 	if n := frameCount(t, db, `SELECT count(*) FROM phone_frame`); n != 9000 {
@@ -520,7 +520,7 @@ func TestGenerateRDDRejectsBadPrefixes(t *testing.T) {
 	db := frameDB(t)
 	for _, ps := range [][]string{nil, {"139023"}, {"13902301"}, {"139023x"}, {"0230123"}, {"1230230"}, {"1390230", "1390230"}} {
 		_, err := GenerateRDD(fctx, db, ps, 1, 1)
-		if err == nil || survey.ErrorCode(err) != survey.EInvalid {
+		if err == nil || core.ErrorCode(err) != core.EInvalid {
 			t.Errorf("prefixes %q: %v", ps, err)
 		}
 	}

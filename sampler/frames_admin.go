@@ -9,8 +9,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"minyi/core"
 	"minyi/sql/pg"
-	"minyi/survey"
 )
 
 // FrameImport is the record of one frame import, for the admin pages.
@@ -64,7 +64,7 @@ func GetFrameImport(ctx context.Context, db sqlx.QueryerContext, id int64) (*Fra
 	var f FrameImport
 	if err := sqlx.GetContext(ctx, db, &f, qGetFrameImport, id); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil, survey.Errorf(survey.ENotFound, "没有这次导入的记录", "no such import")
+			return nil, core.Errorf(core.ENotFound, "没有这次导入的记录", "no such import")
 		}
 		return nil, err
 	}

@@ -9,8 +9,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"minyi/core"
 	"minyi/sql/pg"
-	"minyi/survey"
 )
 
 // Job is long work started from a page, with its progress, kept in the
@@ -76,7 +76,7 @@ func RunJob(ctx context.Context, db *sqlx.DB, kind, subject string, userID int64
 		status, errText := "ok", any(nil)
 		if err != nil {
 			status = "failed"
-			var de *survey.Error
+			var de *core.Error
 			if errors.As(err, &de) {
 				errText = de.ZH + " / " + de.EN
 			} else {
@@ -93,7 +93,7 @@ func GetJob(ctx context.Context, db sqlx.QueryerContext, id int64) (*Job, error)
 	var j Job
 	if err := sqlx.GetContext(ctx, db, &j, qGetJob, id); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil, survey.Errorf(survey.ENotFound, "没有这个任务", "no such job")
+			return nil, core.Errorf(core.ENotFound, "没有这个任务", "no such job")
 		}
 		return nil, err
 	}

@@ -8,8 +8,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"minyi/core"
 	"minyi/sql/pg"
-	"minyi/survey"
 )
 
 // Margin is a census target for weighting: the population of one category
@@ -59,7 +59,7 @@ func ParseMargins(r io.Reader, districts map[string]bool) ([]Margin, error) {
 		return "", ""
 	})
 	if err == nil {
-		err = tableError(survey.Text{ZH: "普查边际文件", EN: "the margins file"}, rows, problems)
+		err = tableError(core.Text{ZH: "普查边际文件", EN: "the margins file"}, rows, problems)
 	}
 	if err != nil {
 		return nil, err

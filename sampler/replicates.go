@@ -8,8 +8,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"minyi/core"
 	"minyi/sql/pg"
-	"minyi/survey"
 )
 
 var (
@@ -102,7 +102,7 @@ func OpenNextReplicates(ctx context.Context, db *sqlx.DB, waveName string, thres
 		threshold = d.ReplicateThreshold
 	}
 	if threshold > 1 {
-		return nil, survey.Errorf(survey.EInvalid, "开放阈值 %v 须在 0 到 1 之间", "the opening threshold %v must be in (0, 1]", threshold)
+		return nil, core.Errorf(core.EInvalid, "开放阈值 %v 须在 0 到 1 之间", "the opening threshold %v must be in (0, 1]", threshold)
 	}
 	var opened []openedReplicate
 	if err := sqlx.SelectContext(ctx, db, &opened, qOpenNextReplicates, w.ID, threshold); err != nil {
@@ -124,7 +124,7 @@ func OpenReplicate(ctx context.Context, db *sqlx.DB, waveName, district string) 
 		return nil, fmt.Errorf("sampler: open replicate: %w", err)
 	}
 	if len(opened) == 0 {
-		return nil, survey.Errorf(survey.ENotFound, "轮次 %q 的区县 %q 没有未开放的样本批次", "wave %q has no closed replicate left in district %q", w.Name, district)
+		return nil, core.Errorf(core.ENotFound, "轮次 %q 的区县 %q 没有未开放的样本批次", "wave %q has no closed replicate left in district %q", w.Name, district)
 	}
 	rs, err := pickReplicates(ctx, db, w.Name, opened)
 	if err != nil {

@@ -4,8 +4,8 @@ import (
 	"database/sql"
 	"testing"
 
+	"minyi/core"
 	"minyi/sql/pg"
-	"minyi/survey"
 )
 
 func TestReplicatesOpenByThresholdAndByHand(t *testing.T) {
@@ -100,7 +100,7 @@ func TestReplicatesOpenByThresholdAndByHand(t *testing.T) {
 			t.Errorf("opened %+v, want B's replicate %d", r, want)
 		}
 	}
-	if _, err := OpenReplicate(dctx, db, "r", "B"); survey.ErrorCode(err) != survey.ENotFound {
+	if _, err := OpenReplicate(dctx, db, "r", "B"); core.ErrorCode(err) != core.ENotFound {
 		t.Errorf("opening past the last replicate: %v", err)
 	}
 

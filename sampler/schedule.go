@@ -16,18 +16,9 @@ import (
 	"github.com/lib/pq"
 	"github.com/robfig/cron/v3"
 
+	"minyi/core"
 	"minyi/sql/pg"
-	"minyi/survey"
 )
-
-// Shanghai is the time zone of schedules and calling hours.
-var Shanghai = func() *time.Location {
-	l, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		return time.FixedZone("CST", 8*3600)
-	}
-	return l
-}()
 
 // Schedule creates and draws a wave on a cron spec.
 type Schedule struct {
@@ -43,13 +34,13 @@ type Schedule struct {
 	UpdatedAt      time.Time      `db:"updated_at"`
 }
 
-// Next returns the schedule's next run after t, in Shanghai time.
+// Next returns the schedule's next run after t, in core.Shanghai time.
 func (s *Schedule) Next(t time.Time) time.Time {
 	cs, err := ParseSpec(s.Spec)
 	if err != nil {
 		return time.Time{}
 	}
-	return cs.Next(t.In(Shanghai))
+	return cs.Next(t.In(core.Shanghai))
 }
 
 // ScheduleRun is one scheduled time and what became of it.
@@ -81,7 +72,7 @@ var (
 func ParseSpec(spec string) (cron.Schedule, error) {
 	cs, err := cron.ParseStandard(strings.TrimSpace(spec))
 	if err != nil {
-		return nil, survey.Errorf(survey.EInvalid, "定时规则 %q 无效(格式:分 时 日 月 周,例如 0 2 1 * * 表示每月 1 日 02:00):%v",
+		return nil, core.Errorf(core.EInvalid, "定时规则 %q 无效(格式:分 时 日 月 周,例如 0 2 1 * * 表示每月 1 日 02:00):%v",
 			"schedule %q is not a valid cron spec (minute hour day month weekday, e.g. 0 2 1 * * for 02:00 on the 1st of each month): %v", spec, err)
 	}
 	return cs, nil
@@ -93,16 +84,16 @@ var scheduleName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,60}$`)
 // schedule of that name is updated).
 func SaveSchedule(ctx context.Context, db *sqlx.DB, s Schedule) (*Schedule, error) {
 	if !scheduleName.MatchString(s.Name) {
-		return nil, survey.Errorf(survey.EInvalid, "名称只能用字母、数字和 _ . -,最长 60 个字符", "the name may use letters, digits and _ . - (at most 60)")
+		return nil, core.Errorf(core.EInvalid, "名称只能用字母、数字和 _ . -,最长 60 个字符", "the name may use letters, digits and _ . - (at most 60)")
 	}
 	if _, err := ParseSpec(s.Spec); err != nil {
 		return nil, err
 	}
 	if s.Rate <= 0 || s.Rate > 1 {
-		return nil, survey.Errorf(survey.EInvalid, "抽样比例必须在 0 和 1 之间", "the sampling rate must be in (0, 1]")
+		return nil, core.Errorf(core.EInvalid, "抽样比例必须在 0 和 1 之间", "the sampling rate must be in (0, 1]")
 	}
 	if s.ExpectedRate <= 0 || s.ExpectedRate > 1 {
-		return nil, survey.Errorf(survey.EInvalid, "预期完成率必须在 0 和 1 之间", "the expected completion rate must be in (0, 1]")
+		return nil, core.Errorf(core.EInvalid, "预期完成率必须在 0 和 1 之间", "the expected completion rate must be in (0, 1]")
 	}
 	if len(s.Modes) == 0 {
 		s.Modes = pq.StringArray{"phone"}
@@ -211,7 +202,7 @@ func (s *Scheduler) Run(ctx context.Context, scheduleID int64, at time.Time) (Ru
 		return res, fmt.Errorf("sampler: claim run: %w", err)
 	}
 	res.Claimed = true
-	res.Wave = fmt.Sprintf("%s-%s", sc.Name, at.In(Shanghai).Format("20060102-1504"))
+	res.Wave = fmt.Sprintf("%s-%s", sc.Name, at.In(core.Shanghai).Format("20060102-1504"))
 	res.Report, err = s.createAndDraw(ctx, sc, res.Wave)
 	status, msg := "ok", any(nil)
 	if err != nil {
@@ -266,7 +257,7 @@ func (s *Scheduler) RecordMissed(ctx context.Context, now time.Time) (int, error
 		}
 		// A run due in the last minute may still be starting on another
 		// server; it is not missed yet.
-		for t, k := cs.Next(from.In(Shanghai)), 0; t.Before(now.Add(-time.Minute)) && k < 1000; t, k = cs.Next(t), k+1 {
+		for t, k := cs.Next(from.In(core.Shanghai)), 0; t.Before(now.Add(-time.Minute)) && k < 1000; t, k = cs.Next(t), k+1 {
 			res, err := s.db.ExecContext(ctx, qRecordMissedRun, sc.ID, t, "服务器未运行,错过了这次定时抽样 / no server was running at the scheduled time")
 			if err != nil {
 				return n, err

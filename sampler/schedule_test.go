@@ -10,6 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"minyi/core"
 	"minyi/sql/pgtest"
 	"minyi/survey"
 )
@@ -56,11 +57,11 @@ func TestParseSpec(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "定时规则") || !strings.Contains(err.Error(), "not a valid cron spec") {
 		t.Fatalf("bad spec: %v", err)
 	}
-	// 02:00 on the first of the month is 02:00 in Shanghai, whatever the
+	// 02:00 on the first of the month is 02:00 in core.Shanghai, whatever the
 	// server's zone.
 	cs, _ := ParseSpec("0 2 1 * *")
-	next := cs.Next(time.Date(2026, 11, 27, 12, 0, 0, 0, Shanghai))
-	if want := time.Date(2026, 12, 1, 2, 0, 0, 0, Shanghai); !next.Equal(want) {
+	next := cs.Next(time.Date(2026, 11, 27, 12, 0, 0, 0, core.Shanghai))
+	if want := time.Date(2026, 12, 1, 2, 0, 0, 0, core.Shanghai); !next.Equal(want) {
 		t.Fatalf("next run %v, want %v", next, want)
 	}
 }
@@ -74,7 +75,7 @@ func TestScheduledRunHappensOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	at := time.Date(2026, 12, 1, 2, 0, 0, 0, Shanghai)
+	at := time.Date(2026, 12, 1, 2, 0, 0, 0, core.Shanghai)
 	var wg sync.WaitGroup
 	results := make([]RunResult, 4)
 	errs := make([]error, 4)
@@ -125,7 +126,7 @@ func TestFailedRunIsRecorded(t *testing.T) {
 	if _, err := CreateWave(ctx, db, WaveSpec{Name: "weekly-20261130-0300", Rate: 0.002}); err != nil {
 		t.Fatal(err)
 	}
-	_, runErr := NewScheduler(db, nil).Run(ctx, sc.ID, time.Date(2026, 11, 30, 3, 0, 0, 0, Shanghai))
+	_, runErr := NewScheduler(db, nil).Run(ctx, sc.ID, time.Date(2026, 11, 30, 3, 0, 0, 0, core.Shanghai))
 	if runErr == nil {
 		t.Fatal("the run did not fail")
 	}
@@ -146,8 +147,8 @@ func TestMissedRunsAreReported(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The schedule was set up in August and no server ran since.
-	db.Exec(`UPDATE wave_schedules SET updated_at = $1 WHERE id = $2`, time.Date(2026, 8, 15, 0, 0, 0, 0, Shanghai), sc.ID)
-	now := time.Date(2026, 11, 27, 9, 0, 0, 0, Shanghai)
+	db.Exec(`UPDATE wave_schedules SET updated_at = $1 WHERE id = $2`, time.Date(2026, 8, 15, 0, 0, 0, 0, core.Shanghai), sc.ID)
+	now := time.Date(2026, 11, 27, 9, 0, 0, 0, core.Shanghai)
 	s := NewScheduler(db, nil)
 	n, err := s.RecordMissed(ctx, now)
 	if err != nil {
@@ -160,7 +161,7 @@ func TestMissedRunsAreReported(t *testing.T) {
 		t.Fatalf("missed runs recorded twice: %d", n)
 	}
 	runs, _ := ListRuns(ctx, db, 10)
-	if len(runs) != 3 || runs[0].Status != "missed" || !runs[0].ScheduledFor.Equal(time.Date(2026, 11, 1, 2, 0, 0, 0, Shanghai)) {
+	if len(runs) != 3 || runs[0].Status != "missed" || !runs[0].ScheduledFor.Equal(time.Date(2026, 11, 1, 2, 0, 0, 0, core.Shanghai)) {
 		t.Fatalf("history %+v", runs)
 	}
 }

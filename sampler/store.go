@@ -14,8 +14,8 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"minyi/core"
 	"minyi/sql/pg"
-	"minyi/survey"
 )
 
 // District is a district or county with its resident population.
@@ -52,7 +52,7 @@ func ParseDistricts(r io.Reader) ([]District, error) {
 		return "", ""
 	})
 	if err == nil {
-		err = tableError(survey.Text{ZH: "区县文件", EN: "the districts file"}, rows, problems)
+		err = tableError(core.Text{ZH: "区县文件", EN: "the districts file"}, rows, problems)
 	}
 	if err != nil {
 		return nil, err
@@ -159,31 +159,31 @@ var (
 func CreateWave(ctx context.Context, db *sqlx.DB, s WaveSpec) (*Wave, error) {
 	s.Name = strings.TrimSpace(s.Name)
 	if s.Name == "" || len(s.Name) > 100 {
-		return nil, survey.Errorf(survey.EInvalid, "轮次名称不能为空,且不超过 100 个字符", "the wave name must be 1–100 characters")
+		return nil, core.Errorf(core.EInvalid, "轮次名称不能为空,且不超过 100 个字符", "the wave name must be 1–100 characters")
 	}
 	// The name is part of the wave's addresses (/waves/NAME, /scores/NAME)
 	// and of commands (--wave NAME).
 	if strings.ContainsAny(s.Name, `/\?#%`) || strings.ContainsFunc(s.Name, unicode.IsControl) {
-		return nil, survey.Errorf(survey.EInvalid, "轮次名称不能包含 / \\ ? # %% 或控制字符", "a wave name cannot contain / \\ ? # %% or control characters")
+		return nil, core.Errorf(core.EInvalid, "轮次名称不能包含 / \\ ? # %% 或控制字符", "a wave name cannot contain / \\ ? # %% or control characters")
 	}
 	if s.Rate <= 0 || s.Rate > 1 {
-		return nil, survey.Errorf(survey.EInvalid, "抽样比例必须在 0 和 1 之间", "the sampling rate must be in (0, 1]")
+		return nil, core.Errorf(core.EInvalid, "抽样比例必须在 0 和 1 之间", "the sampling rate must be in (0, 1]")
 	}
 	if s.ExpectedRate == 0 {
 		s.ExpectedRate = 0.5
 	}
 	if s.ExpectedRate < 0 || s.ExpectedRate > 1 {
-		return nil, survey.Errorf(survey.EInvalid, "预期完成率必须在 0 和 1 之间", "the expected completion rate must be in (0, 1]")
+		return nil, core.Errorf(core.EInvalid, "预期完成率必须在 0 和 1 之间", "the expected completion rate must be in (0, 1]")
 	}
 	if s.MinPerDistrict < 0 {
-		return nil, survey.Errorf(survey.EInvalid, "每区县最少样本不能为负", "the minimum per district cannot be negative")
+		return nil, core.Errorf(core.EInvalid, "每区县最少样本不能为负", "the minimum per district cannot be negative")
 	}
 	if len(s.Modes) == 0 {
 		s.Modes = []string{"phone"}
 	}
 	for _, m := range s.Modes {
 		if m != "phone" && m != "door" {
-			return nil, survey.Errorf(survey.EInvalid, "调查方式 %q 无效(应为 phone 或 door)", "mode %q is not phone or door", m)
+			return nil, core.Errorf(core.EInvalid, "调查方式 %q 无效(应为 phone 或 door)", "mode %q is not phone or door", m)
 		}
 	}
 	var qid any
@@ -202,7 +202,7 @@ func CreateWave(ctx context.Context, db *sqlx.DB, s WaveSpec) (*Wave, error) {
 	if err := tx.GetContext(ctx, &id, qInsertWave, s.Name, s.Rate, s.MinPerDistrict, s.ExpectedRate, pq.StringArray(s.Modes), qid); err != nil {
 		var pe *pq.Error
 		if errors.As(err, &pe) && pe.Code == "23505" {
-			return nil, survey.Errorf(survey.EConflict, "轮次 %q 已存在", "wave %q already exists", s.Name)
+			return nil, core.Errorf(core.EConflict, "轮次 %q 已存在", "wave %q already exists", s.Name)
 		}
 		return nil, fmt.Errorf("sampler: create wave: %w", err)
 	}
@@ -228,7 +228,7 @@ func CreateWave(ctx context.Context, db *sqlx.DB, s WaveSpec) (*Wave, error) {
 		if _, err := tx.ExecContext(ctx, qSetDistrictRate, id, code, r); err != nil {
 			var pe *pq.Error
 			if errors.As(err, &pe) && pe.Code == "23503" {
-				return nil, survey.Errorf(survey.EInvalid, "未知区县代码 %q", "unknown district code %q", code)
+				return nil, core.Errorf(core.EInvalid, "未知区县代码 %q", "unknown district code %q", code)
 			}
 			return nil, fmt.Errorf("sampler: district rate: %w", err)
 		}
@@ -243,14 +243,14 @@ func CreateWave(ctx context.Context, db *sqlx.DB, s WaveSpec) (*Wave, error) {
 func (s *WaveSpec) checkDesign() error {
 	for code, r := range s.DistrictRates {
 		if !(r > 0 && r <= 1) {
-			return survey.Errorf(survey.EInvalid, "区县 %s 的预期完成率 %v 应在 0 和 1 之间", "district %s: the expected completion rate %v is not in (0, 1]", code, r)
+			return core.Errorf(core.EInvalid, "区县 %s 的预期完成率 %v 应在 0 和 1 之间", "district %s: the expected completion rate %v is not in (0, 1]", code, r)
 		}
 	}
 	if s.AssessmentWeight < 0 || s.AssessmentWeight > 1 {
-		return survey.Errorf(survey.EInvalid, "民调在考核中的权重应在 0 和 1 之间", "the poll's weight in the assessment must be in (0, 1]")
+		return core.Errorf(core.EInvalid, "民调在考核中的权重应在 0 和 1 之间", "the poll's weight in the assessment must be in (0, 1]")
 	}
 	if s.DoorShare != nil && (*s.DoorShare < 0 || *s.DoorShare > 1) {
-		return survey.Errorf(survey.EInvalid, "入户比例应在 0 和 1 之间", "the door-to-door share must be in [0, 1]")
+		return core.Errorf(core.EInvalid, "入户比例应在 0 和 1 之间", "the door-to-door share must be in [0, 1]")
 	}
 	d := s.Design
 	if d == nil {
@@ -258,9 +258,9 @@ func (s *WaveSpec) checkDesign() error {
 	}
 	switch {
 	case d.HouseholdsPerCommunity < 0 || d.CommunitiesPerStreet < 0 || d.ReplicateSize < 0 || d.FreshnessMonths < 0:
-		return survey.Errorf(survey.EInvalid, "住户数、社区数、样本批次大小和排除月数不能为负", "households, communities, replicate size and freshness months cannot be negative")
+		return core.Errorf(core.EInvalid, "住户数、社区数、样本批次大小和排除月数不能为负", "households, communities, replicate size and freshness months cannot be negative")
 	case d.ReplicateThreshold < 0 || d.ReplicateThreshold > 1:
-		return survey.Errorf(survey.EInvalid, "开放下一批次的完成比例应在 0 和 1 之间", "the replicate threshold must be in (0, 1]")
+		return core.Errorf(core.EInvalid, "开放下一批次的完成比例应在 0 和 1 之间", "the replicate threshold must be in (0, 1]")
 	}
 	return nil
 }
@@ -284,7 +284,7 @@ func GetWave(ctx context.Context, db sqlx.QueryerContext, name string) (*Wave, e
 	var w Wave
 	if err := sqlx.GetContext(ctx, db, &w, qGetWave, name); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil, survey.Errorf(survey.ENotFound, "没有名为 %q 的轮次", "no wave named %q", name)
+			return nil, core.Errorf(core.ENotFound, "没有名为 %q 的轮次", "no wave named %q", name)
 		}
 		return nil, fmt.Errorf("sampler: get wave: %w", err)
 	}

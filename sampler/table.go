@@ -7,7 +7,7 @@ import (
 	"io"
 	"strings"
 
-	"minyi/survey"
+	"minyi/core"
 )
 
 // readTable reads a small reference CSV (districts, margins) that is
@@ -21,7 +21,7 @@ func readTable(r io.Reader, required []string, row func(line int, get func(col s
 	cr.FieldsPerRecord = -1
 	header, err := cr.Read()
 	if err != nil {
-		return 0, nil, survey.Errorf(survey.EInvalid, "第 1 行:无法读取表头:%v", "line 1: cannot read the header: %v", err)
+		return 0, nil, core.Errorf(core.EInvalid, "第 1 行:无法读取表头:%v", "line 1: cannot read the header: %v", err)
 	}
 	col := map[string]int{}
 	for i, h := range header {
@@ -29,7 +29,7 @@ func readTable(r io.Reader, required []string, row func(line int, get func(col s
 	}
 	for _, need := range required {
 		if _, ok := col[need]; !ok {
-			return 0, nil, survey.Errorf(survey.EInvalid, "第 1 行:缺少列 %s", "line 1: missing column %s", need)
+			return 0, nil, core.Errorf(core.EInvalid, "第 1 行:缺少列 %s", "line 1: missing column %s", need)
 		}
 	}
 	for line := 2; ; line++ {
@@ -55,13 +55,13 @@ func readTable(r io.Reader, required []string, row func(line int, get func(col s
 }
 
 // tableError is the error for a reference file with problems or no rows.
-func tableError(what survey.Text, rows int, problems []string) error {
+func tableError(what core.Text, rows int, problems []string) error {
 	if len(problems) > 0 {
-		return &survey.Error{Code: survey.EInvalid, ZH: what.ZH + "有错误,未导入任何行", EN: what.EN + " has errors; nothing was imported",
+		return &core.Error{Code: core.EInvalid, ZH: what.ZH + "有错误,未导入任何行", EN: what.EN + " has errors; nothing was imported",
 			Err: errors.New(strings.Join(problems, "\n"))}
 	}
 	if rows == 0 {
-		return &survey.Error{Code: survey.EInvalid, ZH: what.ZH + "没有数据行", EN: what.EN + " has no data rows"}
+		return &core.Error{Code: core.EInvalid, ZH: what.ZH + "没有数据行", EN: what.EN + " has no data rows"}
 	}
 	return nil
 }

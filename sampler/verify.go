@@ -9,8 +9,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"minyi/core"
 	"minyi/sql/pg"
-	"minyi/survey"
 )
 
 var (
@@ -88,7 +88,7 @@ func Verify(ctx context.Context, db *sqlx.DB, waveName string) (*VerifyReport, e
 		return nil, err
 	}
 	if !w.Drawn() {
-		return nil, survey.Errorf(survey.EInvalid, "轮次 %q 还没有抽样", "wave %q has not been drawn yet", w.Name)
+		return nil, core.Errorf(core.EInvalid, "轮次 %q 还没有抽样", "wave %q has not been drawn yet", w.Name)
 	}
 	var st storedDraw
 	if err := tx.GetContext(ctx, &st, qGetDraw, w.ID); err != nil {

@@ -6,6 +6,8 @@ import (
 	"io"
 	"strconv"
 
+	"minyi/core"
+
 	"github.com/jmoiron/sqlx"
 )
 
@@ -45,7 +47,7 @@ func ImportResponses(ctx context.Context, db *sqlx.DB, wave string, r io.Reader)
 			Mode: row.Mode, PSU: row.PSU, Weight: row.Weight, Sex: row.Sex, AgeGroup: row.AgeGroup,
 			Answers: ans, Source: "import",
 		})
-		if err != nil && ErrorCode(err) != EConflict {
+		if err != nil && core.ErrorCode(err) != core.EConflict {
 			return 0, fmt.Errorf("survey: import line %d: %w", row.Line, err)
 		}
 		if err != nil || !created {

@@ -3,6 +3,7 @@ package survey
 import (
 	"strconv"
 
+	"minyi/core"
 	"minyi/survey/csvfile"
 )
 
@@ -35,7 +36,7 @@ func WriteIndicatorDetail(w *csvfile.Writer, sc *WaveScores, minCell int) (int, 
 	if sc.Questionnaire != nil {
 		indicators = sc.Questionnaire.Indicators()
 	}
-	text := map[string]Text{}
+	text := map[string]core.Text{}
 	for _, q := range indicators {
 		text[q.ID] = q.Text
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"minyi/core"
 	"minyi/sql/pg"
 )
 
@@ -58,7 +59,7 @@ func GetQuestionnaire(ctx context.Context, db sqlx.QueryerContext, id int64) (*Q
 	}
 	if err := sqlx.GetContext(ctx, db, &row, qGetQuestionnaire, id); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil, Errorf(ENotFound, "没有编号为 %d 的问卷", "no questionnaire with id %d", id)
+			return nil, core.Errorf(core.ENotFound, "没有编号为 %d 的问卷", "no questionnaire with id %d", id)
 		}
 		return nil, fmt.Errorf("survey: get questionnaire: %w", err)
 	}
@@ -120,7 +121,7 @@ func InsertInterview(ctx context.Context, db *sqlx.DB, tx *sqlx.Tx, iv Interview
 		return 0, false, fmt.Errorf("survey: insert interview: %w", err)
 	}
 	if err := tx.GetContext(ctx, &id, qInterviewByKey, iv.IdempotencyKey, iv.CaseID); err != nil {
-		return 0, false, Errorf(EConflict, "访问编号 %q 已存在", "interview id %q already exists", iv.ExternalID)
+		return 0, false, core.Errorf(core.EConflict, "访问编号 %q 已存在", "interview id %q already exists", iv.ExternalID)
 	}
 	return id, false, nil
 }

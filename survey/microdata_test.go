@@ -14,6 +14,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"minyi/core"
 	"minyi/sql/pgtest"
 	"minyi/survey/csvfile"
 )
@@ -236,7 +237,7 @@ func TestResponsesExportOfAnEmptyWave(t *testing.T) {
 	if err != nil || n != 0 || strings.Count(buf.String(), "\r\n") != 1 {
 		t.Fatalf("%d rows, %v:\n%s", n, err, buf.String())
 	}
-	if _, err := WriteResponses(ctx, db, "nope", w); ErrorCode(err) != ENotFound {
+	if _, err := WriteResponses(ctx, db, "nope", w); core.ErrorCode(err) != core.ENotFound {
 		t.Fatalf("unknown wave: %v", err)
 	}
 }

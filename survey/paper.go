@@ -13,6 +13,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"minyi/core"
 	"minyi/sql/pg"
 )
 
@@ -53,8 +54,8 @@ type PaperForm struct {
 }
 
 // StatusLabel names the form's status for people.
-func (f PaperForm) StatusLabel() Text {
-	return map[string]Text{
+func (f PaperForm) StatusLabel() core.Text {
+	return map[string]core.Text{
 		PaperEntering: {ZH: "已录入一次,待第二次录入", EN: "keyed once, awaiting the second keying"},
 		PaperMismatch: {ZH: "两次录入不一致,待督导裁定", EN: "the keyings differ: a supervisor decides"},
 		PaperAccepted: {ZH: "已入库", EN: "stored as an interview"},
@@ -103,7 +104,7 @@ type PaperResult struct {
 // different, the form waits for a supervisor.
 func KeyPaperForm(ctx context.Context, db *sqlx.DB, wave, number string, op Editor, answers Answers, districts map[string]bool) (PaperResult, *Validation, error) {
 	if !formNumberRE.MatchString(number) {
-		return PaperResult{}, nil, Errorf(EInvalid, "问卷编号只能由 1–40 个字母、数字、- 或 _ 组成", "the form number must be 1–40 letters, digits, - or _")
+		return PaperResult{}, nil, core.Errorf(core.EInvalid, "问卷编号只能由 1–40 个字母、数字、- 或 _ 组成", "the form number must be 1–40 letters, digits, - or _")
 	}
 	waveID, q, err := WaveQuestionnaire(ctx, db, wave)
 	if err != nil {
@@ -111,7 +112,7 @@ func KeyPaperForm(ctx context.Context, db *sqlx.DB, wave, number string, op Edit
 	}
 	val := q.Validate(answers, districts)
 	if !val.Eligible {
-		return PaperResult{}, nil, Errorf(EInvalid, "按甄别题的答案,受访者不符合条件:不符合条件的纸质问卷不录入", "by the screener the respondent is not eligible: such paper forms are not keyed")
+		return PaperResult{}, nil, core.Errorf(core.EInvalid, "按甄别题的答案,受访者不符合条件:不符合条件的纸质问卷不录入", "by the screener the respondent is not eligible: such paper forms are not keyed")
 	}
 	if len(val.Errors) > 0 {
 		return PaperResult{}, &val, nil
@@ -131,9 +132,9 @@ func KeyPaperForm(ctx context.Context, db *sqlx.DB, wave, number string, op Edit
 	}
 	switch form.Status {
 	case PaperAccepted:
-		return PaperResult{}, nil, Errorf(EConflict, "问卷 %s 已录入完毕(访问 #%d)", "form %s is already stored (interview #%d)", number, form.InterviewID)
+		return PaperResult{}, nil, core.Errorf(core.EConflict, "问卷 %s 已录入完毕(访问 #%d)", "form %s is already stored (interview #%d)", number, form.InterviewID)
 	case PaperMismatch:
-		return PaperResult{}, nil, Errorf(EConflict, "问卷 %s 已录入两次,正等待督导裁定不一致之处", "form %s has been keyed twice and awaits a supervisor's decision on the differences", number)
+		return PaperResult{}, nil, core.Errorf(core.EConflict, "问卷 %s 已录入两次,正等待督导裁定不一致之处", "form %s has been keyed twice and awaits a supervisor's decision on the differences", number)
 	}
 	entries, err := paperEntries(ctx, tx, form.ID)
 	if err != nil {
@@ -141,7 +142,7 @@ func KeyPaperForm(ctx context.Context, db *sqlx.DB, wave, number string, op Edit
 	}
 	for _, e := range entries {
 		if e.OperatorID == op.ID {
-			return PaperResult{}, nil, Errorf(EConflict, "您已录入过问卷 %s;第二次录入须由另一位录入员独立完成", "you have keyed form %s already; the second keying must be done independently by another operator", number)
+			return PaperResult{}, nil, core.Errorf(core.EConflict, "您已录入过问卷 %s;第二次录入须由另一位录入员独立完成", "you have keyed form %s already; the second keying must be done independently by another operator", number)
 		}
 	}
 	b, err := json.Marshal(val.Answers)
@@ -181,7 +182,7 @@ func acceptPaper(ctx context.Context, db *sqlx.DB, tx *sqlx.Tx, formID, waveID i
 		return 0, err
 	}
 	if !created {
-		return 0, Errorf(EConflict, "问卷 %s 已作为访问入库", "form %s is already stored as an interview", number)
+		return 0, core.Errorf(core.EConflict, "问卷 %s 已作为访问入库", "form %s is already stored as an interview", number)
 	}
 	var by any
 	if resolvedBy > 0 {
@@ -211,7 +212,7 @@ func GetPaperForm(ctx context.Context, db sqlx.QueryerContext, id int64) (*Paper
 	var f PaperForm
 	if err := sqlx.GetContext(ctx, db, &f, qPaperForm, id); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil, Errorf(ENotFound, "没有编号为 %d 的纸质问卷", "no paper form with id %d", id)
+			return nil, core.Errorf(core.ENotFound, "没有编号为 %d 的纸质问卷", "no paper form with id %d", id)
 		}
 		return nil, fmt.Errorf("survey: paper form: %w", err)
 	}
@@ -243,12 +244,12 @@ func ResolvePaperForm(ctx context.Context, db *sqlx.DB, id int64, by Editor, cho
 	var status string
 	if err := tx.GetContext(ctx, &status, qPaperLock, id); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return 0, nil, Errorf(ENotFound, "没有编号为 %d 的纸质问卷", "no paper form with id %d", id)
+			return 0, nil, core.Errorf(core.ENotFound, "没有编号为 %d 的纸质问卷", "no paper form with id %d", id)
 		}
 		return 0, nil, err
 	}
 	if status != PaperMismatch {
-		return 0, nil, Errorf(EConflict, "这份问卷没有待裁定的不一致(可能已被他人裁定)", "this form has no differences to decide (someone may have decided them already)")
+		return 0, nil, core.Errorf(core.EConflict, "这份问卷没有待裁定的不一致(可能已被他人裁定)", "this form has no differences to decide (someone may have decided them already)")
 	}
 	f, err := GetPaperForm(ctx, tx, id)
 	if err != nil {
@@ -266,7 +267,7 @@ func ResolvePaperForm(ctx context.Context, db *sqlx.DB, id int64, by Editor, cho
 	for _, qid := range f.Differences(q) {
 		v, ok := chosen[qid]
 		if !ok {
-			return 0, nil, Errorf(EInvalid, "第 %s 题的两次录入不一致,请选择正确的答案", "the keyings of question %s differ: choose the right answer", qid)
+			return 0, nil, core.Errorf(core.EInvalid, "第 %s 题的两次录入不一致,请选择正确的答案", "the keyings of question %s differ: choose the right answer", qid)
 		}
 		if v == "" {
 			delete(ans, qid)
@@ -278,7 +279,7 @@ func ResolvePaperForm(ctx context.Context, db *sqlx.DB, id int64, by Editor, cho
 	val := q.Validate(ans, districts)
 	if !val.Eligible || len(val.Errors) > 0 {
 		if !val.Eligible {
-			val.Errors = append(val.Errors, FieldError{Question: "", Message: Text{ZH: "按这些答案受访者不符合条件", EN: "by these answers the respondent is not eligible"}})
+			val.Errors = append(val.Errors, FieldError{Question: "", Message: core.Text{ZH: "按这些答案受访者不符合条件", EN: "by these answers the respondent is not eligible"}})
 		}
 		sort.Slice(val.Errors, func(i, j int) bool { return val.Errors[i].Question < val.Errors[j].Question })
 		return 0, &val, nil
@@ -287,7 +288,7 @@ func ResolvePaperForm(ctx context.Context, db *sqlx.DB, id int64, by Editor, cho
 	if err != nil {
 		return 0, nil, err
 	}
-	if err := Audit(ctx, tx, AuditEntry{ActorID: by.ID, Actor: by.Username, Action: "paper-resolve",
+	if err := core.Audit(ctx, tx, core.AuditEntry{ActorID: by.ID, Actor: by.Username, Action: "paper-resolve",
 		Subject: "interview:" + strconv.FormatInt(ivID, 10),
 		Details: map[string]any{"wave": f.WaveName, "form": f.Number, "decisions": decided}}); err != nil {
 		return 0, nil, err

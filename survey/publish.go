@@ -15,6 +15,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"minyi/core"
 	"minyi/sql/pg"
 )
 
@@ -82,7 +83,7 @@ func PublishScores(ctx context.Context, db *sqlx.DB, wave, actor string) (*Publi
 	if _, err := tx.ExecContext(ctx, qInsertWeights, p.ID, waveID, pq.StringArray(ds), pq.StringArray(sex), pq.StringArray(age), pq.StringArray(urban), pq.StringArray(weight)); err != nil {
 		return nil, fmt.Errorf("survey: publish weights: %w", err)
 	}
-	if err := Audit(ctx, tx, AuditEntry{Actor: actor, Action: "publish-scores", Subject: wave, Details: map[string]string{"sha256": p.SHA256}}); err != nil {
+	if err := core.Audit(ctx, tx, core.AuditEntry{Actor: actor, Action: "publish-scores", Subject: wave, Details: map[string]string{"sha256": p.SHA256}}); err != nil {
 		return nil, err
 	}
 	return p, tx.Commit()
@@ -135,7 +136,7 @@ func CheckScores(ctx context.Context, db sqlx.QueryerContext, wave string) (*Sco
 		return nil, err
 	}
 	if pub == nil {
-		return nil, Errorf(ENotFound, "轮次 %q 的得分还没有发布", "the scores of wave %q have not been published", wave)
+		return nil, core.Errorf(core.ENotFound, "轮次 %q 的得分还没有发布", "the scores of wave %q have not been published", wave)
 	}
 	sc, err := ScoreWave(ctx, db, waveID, q)
 	if err != nil {

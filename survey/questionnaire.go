@@ -9,18 +9,14 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-)
 
-// Text is a label in Chinese and English; Chinese is shown first.
-type Text struct {
-	ZH string `json:"zh"`
-	EN string `json:"en,omitempty"`
-}
+	"minyi/core"
+)
 
 // Option is one answer code of a single- or multiple-choice question.
 type Option struct {
-	Code  int  `json:"code"`
-	Label Text `json:"label"`
+	Code  int       `json:"code"`
+	Label core.Text `json:"label"`
 }
 
 // Question types.
@@ -48,11 +44,11 @@ type Question struct {
 	ID        string     `json:"id"`
 	Section   string     `json:"section"`
 	Type      string     `json:"type"`
-	Text      Text       `json:"text"`           // read aloud
-	Note      Text       `json:"note,omitempty"` // for the interviewer only
+	Text      core.Text  `json:"text"`           // read aloud
+	Note      core.Text  `json:"note,omitempty"` // for the interviewer only
 	Options   []Option   `json:"options,omitempty"`
 	Eligible  []int      `json:"eligible,omitempty"`  // screener: codes that let the interview go on
-	Indicator *Text      `json:"indicator,omitempty"` // short name of a scored indicator
+	Indicator *core.Text `json:"indicator,omitempty"` // short name of a scored indicator
 	ShowIf    *Condition `json:"show_if,omitempty"`   // asked only when this holds
 	Optional  bool       `json:"optional,omitempty"`  // may be left unanswered
 	// Min and Max bound a number, a date, or (multiple) the count of codes chosen.
@@ -71,9 +67,9 @@ type Questionnaire struct {
 	ID           int64              `json:"-"`
 	Name         string             `json:"name"`
 	Version      int                `json:"version"` // 0 in an upload: the next version of Name
-	Title        Text               `json:"title"`
-	Introduction Text               `json:"introduction"`
-	Closing      Text               `json:"closing"`
+	Title        core.Text          `json:"title"`
+	Introduction core.Text          `json:"introduction"`
+	Closing      core.Text          `json:"closing"`
 	Points       map[string]float64 `json:"points"` // answer code -> points, the score map of this version
 	Satisfied    []int              `json:"satisfied"`
 	DontKnow     []int              `json:"dont_know"`
@@ -106,7 +102,7 @@ func ParseQuestionnaire(b []byte) (*Questionnaire, error) {
 			return nil, &DefinitionError{Problems: shapeProblems}
 		}
 		// checkShape accepted it, so this is a value out of Go's range.
-		return nil, &DefinitionError{Problems: []DefinitionProblem{{Path: "", Message: Text{
+		return nil, &DefinitionError{Problems: []DefinitionProblem{{Path: "", Message: core.Text{
 			ZH: "无法读取问卷定义:" + err.Error(), EN: "cannot read the definition: " + err.Error()}}}}
 	}
 	// Unknown fields alone leave a readable definition: check its meaning
@@ -114,7 +110,7 @@ func ParseQuestionnaire(b []byte) (*Questionnaire, error) {
 	if ps := append(shapeProblems, q.check()...); len(ps) > 0 {
 		sortProblems(ps)
 		if len(ps) > maxProblems+1 {
-			ps = append(ps[:maxProblems:maxProblems], DefinitionProblem{Message: Text{"错误太多,其余未列出", "too many problems; the rest are not listed"}})
+			ps = append(ps[:maxProblems:maxProblems], DefinitionProblem{Message: core.Text{ZH: "错误太多,其余未列出", EN: "too many problems; the rest are not listed"}})
 		}
 		return nil, &DefinitionError{Problems: ps}
 	}
@@ -176,7 +172,7 @@ type Answers map[string]string
 // FieldError is a problem with one answer.
 type FieldError struct {
 	Question string
-	Message  Text
+	Message  core.Text
 }
 
 // Validation is the outcome of checking a set of answers.
@@ -222,7 +218,7 @@ func (q *Questionnaire) Validate(a Answers, districts map[string]bool) Validatio
 		raw := strings.TrimSpace(in[qu.ID])
 		if raw == "" {
 			if !qu.Optional {
-				v.Errors = append(v.Errors, FieldError{qu.ID, Text{"请回答此题", "please answer this question"}})
+				v.Errors = append(v.Errors, FieldError{qu.ID, core.Text{ZH: "请回答此题", EN: "please answer this question"}})
 			}
 			continue
 		}

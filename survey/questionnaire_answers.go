@@ -10,6 +10,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"minyi/core"
 )
 
 // Limit is a bound of a question or a condition: a JSON number for numbers
@@ -63,17 +65,17 @@ var numberRE = regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?$`)
 
 // checkAnswer checks one non-empty answer against its question and returns
 // it in normal form, or a message for the interviewer.
-func (qu *Question) checkAnswer(raw string, districts map[string]bool) (string, *Text) {
+func (qu *Question) checkAnswer(raw string, districts map[string]bool) (string, *core.Text) {
 	switch qu.Type {
 	case TypeDistrict:
 		if !districts[raw] {
-			return "", &Text{"请选择一个本市的区县", "choose a district of the city"}
+			return "", &core.Text{ZH: "请选择一个本市的区县", EN: "choose a district of the city"}
 		}
 		return raw, nil
 	case TypeSingle:
 		code, err := strconv.Atoi(raw)
 		if err != nil || !qu.hasCode(code) {
-			return "", &Text{"答案不在允许的选项中", "the answer is not one of the options"}
+			return "", &core.Text{ZH: "答案不在允许的选项中", EN: "the answer is not one of the options"}
 		}
 		return strconv.Itoa(code), nil
 	case TypeMultiple:
@@ -83,28 +85,28 @@ func (qu *Question) checkAnswer(raw string, districts map[string]bool) (string, 
 	case TypeDate:
 		d, err := time.Parse(dateLayout, raw)
 		if err != nil {
-			return "", &Text{"请按 年-月-日 填写日期,如 2024-05-01", "enter a date as year-month-day, e.g. 2024-05-01"}
+			return "", &core.Text{ZH: "请按 年-月-日 填写日期,如 2024-05-01", EN: "enter a date as year-month-day, e.g. 2024-05-01"}
 		}
 		lo, hi := qu.dateRange()
 		if (!lo.IsZero() && d.Before(lo)) || (!hi.IsZero() && d.After(hi)) {
-			return "", &Text{"日期须在 " + qu.rangeText() + " 之间", "the date must be within " + qu.rangeText()}
+			return "", &core.Text{ZH: "日期须在 " + qu.rangeText() + " 之间", EN: "the date must be within " + qu.rangeText()}
 		}
 		return d.Format(dateLayout), nil
 	case TypeText:
 		if !utf8.ValidString(raw) {
-			return "", &Text{"文字含有无效字符", "the text has invalid characters"}
+			return "", &core.Text{ZH: "文字含有无效字符", EN: "the text has invalid characters"}
 		}
 		for _, r := range raw {
 			if unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' {
-				return "", &Text{"文字含有控制字符", "the text has control characters"}
+				return "", &core.Text{ZH: "文字含有控制字符", EN: "the text has control characters"}
 			}
 		}
 		if n, max := utf8.RuneCountInString(raw), qu.maxLength(); n > max {
-			return "", &Text{fmt.Sprintf("最多 %d 个字,现有 %d 个", max, n), fmt.Sprintf("at most %d characters; this has %d", max, n)}
+			return "", &core.Text{ZH: fmt.Sprintf("最多 %d 个字,现有 %d 个", max, n), EN: fmt.Sprintf("at most %d characters; this has %d", max, n)}
 		}
 		return raw, nil
 	}
-	return "", &Text{"不支持的题型", "unsupported question type"}
+	return "", &core.Text{ZH: "不支持的题型", EN: "unsupported question type"}
 }
 
 func (qu *Question) maxLength() int {
@@ -114,27 +116,27 @@ func (qu *Question) maxLength() int {
 	return DefaultMaxLength
 }
 
-func (qu *Question) checkMultiple(raw string) (string, *Text) {
+func (qu *Question) checkMultiple(raw string) (string, *core.Text) {
 	chosen := map[int]bool{}
 	for _, part := range strings.Split(raw, ",") {
 		code, err := strconv.Atoi(strings.TrimSpace(part))
 		if err != nil || !qu.hasCode(code) {
-			return "", &Text{"答案不在允许的选项中", "the answer is not one of the options"}
+			return "", &core.Text{ZH: "答案不在允许的选项中", EN: "the answer is not one of the options"}
 		}
 		chosen[code] = true
 	}
 	for _, x := range qu.Exclusive {
 		if chosen[x] && len(chosen) > 1 {
 			label := qu.optionLabel(x)
-			return "", &Text{fmt.Sprintf("“%s”不能与其他选项同选", label.ZH), fmt.Sprintf("%q cannot be chosen with other options", label.EN)}
+			return "", &core.Text{ZH: fmt.Sprintf("“%s”不能与其他选项同选", label.ZH), EN: fmt.Sprintf("%q cannot be chosen with other options", label.EN)}
 		}
 	}
 	n := len(chosen)
 	if qu.Min != nil && float64(n) < qu.Min.Num {
-		return "", &Text{fmt.Sprintf("至少选 %s 项", qu.Min), fmt.Sprintf("choose at least %s", qu.Min)}
+		return "", &core.Text{ZH: fmt.Sprintf("至少选 %s 项", qu.Min), EN: fmt.Sprintf("choose at least %s", qu.Min)}
 	}
 	if qu.Max != nil && float64(n) > qu.Max.Num {
-		return "", &Text{fmt.Sprintf("最多选 %s 项", qu.Max), fmt.Sprintf("choose at most %s", qu.Max)}
+		return "", &core.Text{ZH: fmt.Sprintf("最多选 %s 项", qu.Max), EN: fmt.Sprintf("choose at most %s", qu.Max)}
 	}
 	// Option order, so that the same choice is always stored the same way.
 	var out []string
@@ -146,37 +148,37 @@ func (qu *Question) checkMultiple(raw string) (string, *Text) {
 	return strings.Join(out, ","), nil
 }
 
-func (qu *Question) optionLabel(code int) Text {
+func (qu *Question) optionLabel(code int) core.Text {
 	for _, o := range qu.Options {
 		if o.Code == code {
 			if o.Label.EN == "" {
-				return Text{o.Label.ZH, o.Label.ZH}
+				return core.Text{ZH: o.Label.ZH, EN: o.Label.ZH}
 			}
 			return o.Label
 		}
 	}
-	return Text{strconv.Itoa(code), strconv.Itoa(code)}
+	return core.Text{ZH: strconv.Itoa(code), EN: strconv.Itoa(code)}
 }
 
-func (qu *Question) checkNumber(raw string) (string, *Text) {
+func (qu *Question) checkNumber(raw string) (string, *core.Text) {
 	if !numberRE.MatchString(raw) {
 		if qu.Decimals == 0 {
-			return "", &Text{"请填写整数", "enter a whole number"}
+			return "", &core.Text{ZH: "请填写整数", EN: "enter a whole number"}
 		}
-		return "", &Text{"请填写数字", "enter a number"}
+		return "", &core.Text{ZH: "请填写数字", EN: "enter a number"}
 	}
 	if i := strings.IndexByte(raw, '.'); i >= 0 && len(raw)-i-1 > qu.Decimals {
 		if qu.Decimals == 0 {
-			return "", &Text{"请填写整数", "enter a whole number"}
+			return "", &core.Text{ZH: "请填写整数", EN: "enter a whole number"}
 		}
-		return "", &Text{fmt.Sprintf("最多 %d 位小数", qu.Decimals), fmt.Sprintf("at most %d decimal places", qu.Decimals)}
+		return "", &core.Text{ZH: fmt.Sprintf("最多 %d 位小数", qu.Decimals), EN: fmt.Sprintf("at most %d decimal places", qu.Decimals)}
 	}
 	f, err := strconv.ParseFloat(raw, 64)
 	if err != nil || math.IsInf(f, 0) {
-		return "", &Text{"数字太大", "the number is too large"}
+		return "", &core.Text{ZH: "数字太大", EN: "the number is too large"}
 	}
 	if (qu.Min != nil && f < qu.Min.Num) || (qu.Max != nil && f > qu.Max.Num) {
-		return "", &Text{"请填写 " + qu.rangeText() + " 之间的数", "enter a number within " + qu.rangeText()}
+		return "", &core.Text{ZH: "请填写 " + qu.rangeText() + " 之间的数", EN: "enter a number within " + qu.rangeText()}
 	}
 	return raw, nil
 }
@@ -255,20 +257,20 @@ func (qu Question) Continues(code int) bool {
 
 // AnswerText is an answer as people read it: the labels of the codes
 // chosen, or the answer itself for numbers, dates, text and districts.
-func (q *Questionnaire) AnswerText(id, raw string) Text {
+func (q *Questionnaire) AnswerText(id, raw string) core.Text {
 	qu := q.Question(id)
 	if qu == nil || raw == "" || (qu.Type != TypeSingle && qu.Type != TypeMultiple) {
-		return Text{ZH: raw, EN: raw}
+		return core.Text{ZH: raw, EN: raw}
 	}
 	var zh, en []string
 	for _, part := range strings.Split(raw, ",") {
 		c, err := strconv.Atoi(part)
 		if err != nil {
-			return Text{ZH: raw, EN: raw}
+			return core.Text{ZH: raw, EN: raw}
 		}
 		l := qu.optionLabel(c)
 		zh = append(zh, part+" "+l.ZH)
 		en = append(en, part+" "+l.EN)
 	}
-	return Text{ZH: strings.Join(zh, "、"), EN: strings.Join(en, ", ")}
+	return core.Text{ZH: strings.Join(zh, "、"), EN: strings.Join(en, ", ")}
 }

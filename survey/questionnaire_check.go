@@ -11,13 +11,15 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"minyi/core"
 )
 
 // DefinitionProblem is one thing wrong with a questionnaire definition: where
 // (a path such as questions[3].options[2].code) and why.
 type DefinitionProblem struct {
 	Path    string
-	Message Text
+	Message core.Text
 }
 
 func (p DefinitionProblem) String() string {
@@ -43,15 +45,15 @@ func (e *DefinitionError) Error() string {
 	return b.String()
 }
 
-// As lets a DefinitionError count as an EInvalid *Error, so that the one
+// As lets a DefinitionError count as a core.EInvalid *core.Error, so that the one
 // place mapping domain errors to statuses and exit codes treats it as bad
 // input.
 func (e *DefinitionError) As(target any) bool {
-	t, ok := target.(**Error)
+	t, ok := target.(**core.Error)
 	if !ok {
 		return false
 	}
-	*t = Errorf(EInvalid, "问卷定义有 %d 处错误", "the questionnaire definition has %d problems", len(e.Problems))
+	*t = core.Errorf(core.EInvalid, "问卷定义有 %d 处错误", "the questionnaire definition has %d problems", len(e.Problems))
 	return true
 }
 
@@ -69,12 +71,12 @@ type problems []DefinitionProblem
 
 func (ps *problems) add(path, zh, en string, args ...any) {
 	if len(*ps) == maxProblems {
-		*ps = append(*ps, DefinitionProblem{Message: Text{"错误太多,其余未列出", "too many problems; the rest are not listed"}})
+		*ps = append(*ps, DefinitionProblem{Message: core.Text{ZH: "错误太多,其余未列出", EN: "too many problems; the rest are not listed"}})
 	}
 	if len(*ps) > maxProblems {
 		return
 	}
-	*ps = append(*ps, DefinitionProblem{Path: path, Message: Text{fmt.Sprintf(zh, args...), fmt.Sprintf(en, args...)}})
+	*ps = append(*ps, DefinitionProblem{Path: path, Message: core.Text{ZH: fmt.Sprintf(zh, args...), EN: fmt.Sprintf(en, args...)}})
 }
 
 // ---- shape: syntax, field names and JSON kinds ----
@@ -292,7 +294,7 @@ func (q *Questionnaire) check() []DefinitionProblem {
 	if q.Version < 0 {
 		ps.add("version", "版本号不能为负数", "the version cannot be negative")
 	}
-	for path, t := range map[string]Text{"title": q.Title, "introduction": q.Introduction, "closing": q.Closing} {
+	for path, t := range map[string]core.Text{"title": q.Title, "introduction": q.Introduction, "closing": q.Closing} {
 		if strings.TrimSpace(t.ZH) == "" {
 			ps.add(path+".zh", "文字为空", "the text is empty")
 		}

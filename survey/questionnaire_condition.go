@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"minyi/core"
 )
 
 // Condition decides whether a question is asked. It is data, never code: a
@@ -138,17 +140,17 @@ func (q *Questionnaire) Shown(id string, a Answers) bool {
 }
 
 // Describe says the condition in words, for the interviewer and the preview.
-func (c *Condition) Describe() Text {
-	join := func(cs []Condition, zh, en string) Text {
+func (c *Condition) Describe() core.Text {
+	join := func(cs []Condition, zh, en string) core.Text {
 		var zs, es []string
 		for i := range cs {
 			t := cs[i].Describe()
 			if len(cs[i].All)+len(cs[i].Any) > 0 {
-				t = Text{"(" + t.ZH + ")", "(" + t.EN + ")"}
+				t = core.Text{ZH: "(" + t.ZH + ")", EN: "(" + t.EN + ")"}
 			}
 			zs, es = append(zs, t.ZH), append(es, t.EN)
 		}
-		return Text{strings.Join(zs, zh), strings.Join(es, en)}
+		return core.Text{ZH: strings.Join(zs, zh), EN: strings.Join(es, en)}
 	}
 	switch {
 	case len(c.All) > 0:
@@ -157,13 +159,13 @@ func (c *Condition) Describe() Text {
 		return join(c.Any, " 或 ", " or ")
 	case c.Not != nil:
 		t := c.Not.Describe()
-		return Text{"并非(" + t.ZH + ")", "not (" + t.EN + ")"}
+		return core.Text{ZH: "并非(" + t.ZH + ")", EN: "not (" + t.EN + ")"}
 	case len(c.In) > 0:
 		vs := make([]string, len(c.In))
 		for i, v := range c.In {
 			vs[i] = string(v)
 		}
-		return Text{c.Question + " 的回答为 " + strings.Join(vs, "、"), c.Question + " is " + strings.Join(vs, " or ")}
+		return core.Text{ZH: c.Question + " 的回答为 " + strings.Join(vs, "、"), EN: c.Question + " is " + strings.Join(vs, " or ")}
 	}
 	var zs, es []string
 	if c.Min != nil {
@@ -172,7 +174,7 @@ func (c *Condition) Describe() Text {
 	if c.Max != nil {
 		zs, es = append(zs, c.Question+" ≤ "+c.Max.String()), append(es, c.Question+" ≤ "+c.Max.String())
 	}
-	return Text{strings.Join(zs, " 且 "), strings.Join(es, " and ")}
+	return core.Text{ZH: strings.Join(zs, " 且 "), EN: strings.Join(es, " and ")}
 }
 
 // ShowIfJSON is the condition as JSON, for a script that hides questions

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"minyi/core"
 	"minyi/sql/pg"
 )
 
@@ -38,7 +39,7 @@ type QuestionnaireInfo struct {
 }
 
 // Title is the version's title.
-func (i QuestionnaireInfo) Title() Text { return Text{i.TitleZH, i.TitleEN} }
+func (i QuestionnaireInfo) Title() core.Text { return core.Text{ZH: i.TitleZH, EN: i.TitleEN} }
 
 // Frozen reports whether the version has collected interviews. Every stored
 // version is immutable; a frozen one is also what some results were
@@ -64,7 +65,7 @@ func GetQuestionnaireInfo(ctx context.Context, db sqlx.QueryerContext, id int64)
 	var info QuestionnaireInfo
 	if err := sqlx.GetContext(ctx, db, &info, qQuestionnaireInfo, id); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return info, Errorf(ENotFound, "没有编号为 %d 的问卷", "no questionnaire with id %d", id)
+			return info, core.Errorf(core.ENotFound, "没有编号为 %d 的问卷", "no questionnaire with id %d", id)
 		}
 		return info, fmt.Errorf("survey: questionnaire info: %w", err)
 	}
@@ -102,7 +103,7 @@ type UploadResult struct {
 //   - version 0 (or none) stores the next version of the name, unless the
 //     newest version has the same content, which is then returned as is;
 //   - an explicit version that exists is returned as is when the content is
-//     the same, and refused (EConflict) when it differs;
+//     the same, and refused (core.EConflict) when it differs;
 //   - an explicit version that does not exist is stored.
 //
 // userID is the uploader (0: the program itself).
@@ -142,12 +143,12 @@ func UploadQuestionnaire(ctx context.Context, db *sqlx.DB, q *Questionnaire, use
 				return UploadResult{}, fmt.Errorf("survey: count interviews: %w", err)
 			}
 			if n > 0 {
-				return UploadResult{}, Errorf(EConflict,
+				return UploadResult{}, core.Errorf(core.EConflict,
 					"问卷 %s 第 %d 版已收集 %d 份访问,已冻结,不能修改;请把新的内容作为新版本上传(去掉 version 或设为 0,系统会编为下一版)",
 					"questionnaire %s version %d has collected %d interviews and is frozen; upload the changed definition as a new version (leave out version or set it to 0 to get the next number)",
 					nq.Name, nq.Version, n)
 			}
-			return UploadResult{}, Errorf(EConflict,
+			return UploadResult{}, core.Errorf(core.EConflict,
 				"问卷 %s 第 %d 版已存在且内容不同;已存储的版本不能修改,请作为新版本上传(去掉 version 或设为 0,系统会编为下一版)",
 				"questionnaire %s version %d already exists with different content; stored versions never change: upload it as a new version (leave out version or set it to 0 to get the next number)",
 				nq.Name, nq.Version)

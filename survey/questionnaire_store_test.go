@@ -7,6 +7,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"minyi/core"
 	"minyi/sql/pgtest"
 )
 
@@ -48,7 +49,7 @@ func TestUploadVersions(t *testing.T) {
 	// Changed content under the same version: refused.
 	changed := *d
 	changed.Points = map[string]float64{"1": 100, "2": 75, "3": 50, "4": 25, "5": 0}
-	if _, err := UploadQuestionnaire(ctx, db, &changed, 0); ErrorCode(err) != EConflict || !strings.Contains(err.Error(), "new version") {
+	if _, err := UploadQuestionnaire(ctx, db, &changed, 0); core.ErrorCode(err) != core.EConflict || !strings.Contains(err.Error(), "new version") {
 		t.Fatalf("changed version 2: %v", err)
 	}
 	// Changed without a version: the next number, with its own score map.
@@ -77,7 +78,7 @@ func TestUploadVersions(t *testing.T) {
 		t.Fatal(err)
 	}
 	changed.Version = 2
-	if _, err := UploadQuestionnaire(ctx, db, &changed, 0); ErrorCode(err) != EConflict || !strings.Contains(err.Error(), "frozen") {
+	if _, err := UploadQuestionnaire(ctx, db, &changed, 0); core.ErrorCode(err) != core.EConflict || !strings.Contains(err.Error(), "frozen") {
 		t.Fatalf("frozen version: %v", err)
 	}
 	infos, err := ListQuestionnaires(ctx, db)
@@ -88,7 +89,7 @@ func TestUploadVersions(t *testing.T) {
 	if err != nil || info.Title().ZH == "" {
 		t.Fatalf("info: %v %+v", err, info)
 	}
-	if _, err := GetQuestionnaireInfo(ctx, db, 999); ErrorCode(err) != ENotFound {
+	if _, err := GetQuestionnaireInfo(ctx, db, 999); core.ErrorCode(err) != core.ENotFound {
 		t.Fatalf("missing: %v", err)
 	}
 	// The version the program ships and stores with SaveQuestionnaire is the

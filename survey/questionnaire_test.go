@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"minyi/core"
 )
 
 func TestDefaultQuestionnaire(t *testing.T) {
@@ -110,10 +112,10 @@ func TestDefinitionErrorsListEveryProblem(t *testing.T) {
 	if len(got) != len(want) {
 		t.Errorf("got %d problems, want %d:\n%s", len(got), len(want), joined)
 	}
-	// The error is an EInvalid domain error for the web and the command line.
+	// The error is a core.EInvalid domain error for the web and the command line.
 	_, err := ParseQuestionnaire(b)
-	if ErrorCode(err) != EInvalid {
-		t.Errorf("code %s, want invalid", ErrorCode(err))
+	if core.ErrorCode(err) != core.EInvalid {
+		t.Errorf("code %s, want invalid", core.ErrorCode(err))
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"minyi/core"
 	"minyi/sql/pg"
 )
 
@@ -27,7 +28,7 @@ const (
 )
 
 // ReviewLabels names the statuses for people.
-var ReviewLabels = map[string]Text{
+var ReviewLabels = map[string]core.Text{
 	ReviewNone:      {ZH: "未复核", EN: "not reviewed"},
 	ReviewApproved:  {ZH: "已通过", EN: "approved"},
 	ReviewReturned:  {ZH: "已退回访员", EN: "sent back"},
@@ -79,14 +80,14 @@ func (iv *StoredInterview) Seconds() float64 {
 }
 
 // ReviewLabel names the review status.
-func (iv *StoredInterview) ReviewLabel() Text { return ReviewLabels[iv.ReviewStatus] }
+func (iv *StoredInterview) ReviewLabel() core.Text { return ReviewLabels[iv.ReviewStatus] }
 
 // GetInterview loads one interview.
 func GetInterview(ctx context.Context, db sqlx.QueryerContext, id int64) (*StoredInterview, error) {
 	var iv StoredInterview
 	if err := sqlx.GetContext(ctx, db, &iv, qGetInterview, id); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil, Errorf(ENotFound, "没有编号为 %d 的访问", "no interview with id %d", id)
+			return nil, core.Errorf(core.ENotFound, "没有编号为 %d 的访问", "no interview with id %d", id)
 		}
 		return nil, fmt.Errorf("survey: get interview: %w", err)
 	}
@@ -124,7 +125,7 @@ type Editor struct {
 // ErrStale is the answer to a change made from a page showing a version of
 // the interview that is no longer the newest: someone else changed it in
 // between, and overwriting their change unseen is refused.
-var ErrStale = Errorf(EConflict,
+var ErrStale = core.Errorf(core.EConflict,
 	"这份访问在您打开之后已被他人修改,您的修改没有保存。页面已显示最新内容,请核对后再改。",
 	"Someone else changed this interview after you opened it; your change was not saved. The page now shows the latest version: check it and change it again.")
 
@@ -143,11 +144,11 @@ func ReviewInterview(ctx context.Context, db *sqlx.DB, id int64, version int, by
 	status := map[string]string{ActionApprove: ReviewApproved, ActionReturn: ReviewReturned, ActionInvalid: ReviewInvalid, ActionReopen: ReviewNone}[action]
 	switch {
 	case status == "":
-		return Errorf(EInvalid, "未知的复核操作 %q", "unknown review action %q", action)
+		return core.Errorf(core.EInvalid, "未知的复核操作 %q", "unknown review action %q", action)
 	case note == "" && (action == ActionReturn || action == ActionInvalid):
-		return Errorf(EInvalid, "退回或判为无效时须写明原因", "say why when sending an interview back or marking it invalid")
+		return core.Errorf(core.EInvalid, "退回或判为无效时须写明原因", "say why when sending an interview back or marking it invalid")
 	case len([]rune(note)) > 1000:
-		return Errorf(EInvalid, "说明最多 1000 字", "the note may have at most 1000 characters")
+		return core.Errorf(core.EInvalid, "说明最多 1000 字", "the note may have at most 1000 characters")
 	}
 	return withInterview(ctx, db, id, version, func(tx *sqlx.Tx, iv *StoredInterview) error {
 		if iv.ReviewStatus == status && action != ActionReturn {
@@ -170,12 +171,12 @@ func ReviewInterview(ctx context.Context, db *sqlx.DB, id int64, version int, by
 func EditAnswers(ctx context.Context, db *sqlx.DB, id int64, version int, by Editor, asInterviewer bool, answers Answers, note string, districts map[string]bool) (*Validation, error) {
 	note = strings.TrimSpace(note)
 	if len([]rune(note)) > 1000 {
-		return nil, Errorf(EInvalid, "说明最多 1000 字", "the note may have at most 1000 characters")
+		return nil, core.Errorf(core.EInvalid, "说明最多 1000 字", "the note may have at most 1000 characters")
 	}
 	var val Validation
 	err := withInterview(ctx, db, id, version, func(tx *sqlx.Tx, iv *StoredInterview) error {
 		if asInterviewer && (iv.InterviewerID == nil || *iv.InterviewerID != by.ID || iv.ReviewStatus != ReviewReturned) {
-			return Errorf(ENotFound, "没有编号为 %d 的访问", "no interview with id %d", id)
+			return core.Errorf(core.ENotFound, "没有编号为 %d 的访问", "no interview with id %d", id)
 		}
 		q, err := GetQuestionnaire(ctx, tx, iv.QuestionnaireID)
 		if err != nil {
@@ -188,7 +189,7 @@ func EditAnswers(ctx context.Context, db *sqlx.DB, id int64, version int, by Edi
 		}
 		val = q.Validate(answers, districts)
 		if !val.Eligible {
-			return Errorf(EInvalid, "按这些答案受访者不符合条件;不符合条件的访问不能保存,如确实不符合请判为无效", "by these answers the respondent is not eligible; mark the interview invalid instead")
+			return core.Errorf(core.EInvalid, "按这些答案受访者不符合条件;不符合条件的访问不能保存,如确实不符合请判为无效", "by these answers the respondent is not eligible; mark the interview invalid instead")
 		}
 		if len(val.Errors) > 0 {
 			return errInvalidAnswers
@@ -268,7 +269,7 @@ func withInterview(ctx context.Context, db *sqlx.DB, id int64, version int, fn f
 	var locked int
 	if err := tx.GetContext(ctx, &locked, qLockInterview, id); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return Errorf(ENotFound, "没有编号为 %d 的访问", "no interview with id %d", id)
+			return core.Errorf(core.ENotFound, "没有编号为 %d 的访问", "no interview with id %d", id)
 		}
 		return fmt.Errorf("survey: lock interview: %w", err)
 	}
@@ -299,7 +300,7 @@ func recordChanges(ctx context.Context, tx *sqlx.Tx, iv *StoredInterview, by Edi
 		}
 		details = append(details, map[string]string{"field": c.field, "old": c.old, "new": c.new})
 	}
-	return Audit(ctx, tx, AuditEntry{ActorID: by.ID, Actor: by.Username, Action: "interview-change",
+	return core.Audit(ctx, tx, core.AuditEntry{ActorID: by.ID, Actor: by.Username, Action: "interview-change",
 		Subject: "interview:" + strconv.FormatInt(iv.ID, 10),
 		Details: map[string]any{"wave": iv.WaveName, "changes": details, "note": note, "version": iv.Version + 1}})
 }
@@ -316,7 +317,7 @@ type ReviewItem struct {
 }
 
 // StatusLabel names the item's review status.
-func (r ReviewItem) StatusLabel() Text { return ReviewLabels[r.Status] }
+func (r ReviewItem) StatusLabel() core.Text { return ReviewLabels[r.Status] }
 
 // ReturnedTo lists the interviews sent back to an interviewer, oldest first.
 func ReturnedTo(ctx context.Context, db sqlx.QueryerContext, interviewerID int64) ([]ReviewItem, error) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"minyi/core"
 	"minyi/sql/pg"
 )
 
@@ -128,12 +129,12 @@ func WaveQuestionnaire(ctx context.Context, db sqlx.QueryerContext, wave string)
 	}
 	if err := sqlx.GetContext(ctx, db, &row, qWaveQuestionnaire, wave); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return 0, nil, Errorf(ENotFound, "没有名为 %q 的轮次", "no wave named %q", wave)
+			return 0, nil, core.Errorf(core.ENotFound, "没有名为 %q 的轮次", "no wave named %q", wave)
 		}
 		return 0, nil, err
 	}
 	if row.QID == nil {
-		return 0, nil, Errorf(EInvalid, "轮次 %q 没有问卷", "wave %q has no questionnaire", wave)
+		return 0, nil, core.Errorf(core.EInvalid, "轮次 %q 没有问卷", "wave %q has no questionnaire", wave)
 	}
 	q, err := GetQuestionnaire(ctx, db, *row.QID)
 	return row.ID, q, err

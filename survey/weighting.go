@@ -7,6 +7,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"minyi/core"
 	"minyi/sql/pg"
 )
 
@@ -145,8 +146,8 @@ func calibrateDistrict(d string, all []weightingMember, margins Margins) (Distri
 			}
 		}
 		res, err := rake(base, cats, vars, RakeOptions{})
-		if de, ok := err.(*Error); ok {
-			return dw, &Error{Code: de.Code, ZH: "区县 " + d + " 无法加权到普查边际(" + strings.Join(dw.Raked, "、") + "):" + de.ZH,
+		if de, ok := err.(*core.Error); ok {
+			return dw, &core.Error{Code: de.Code, ZH: "区县 " + d + " 无法加权到普查边际(" + strings.Join(dw.Raked, "、") + "):" + de.ZH,
 				EN: "district " + d + " cannot be weighted to its census margins (" + strings.Join(dw.Raked, ", ") + "): " + de.EN}
 		}
 		if err != nil {

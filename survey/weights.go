@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"sort"
+
+	"minyi/core"
 )
 
 // Weighting (STATISTICS.md §4): base weights come from the draw, then are
@@ -62,7 +64,7 @@ func rake(base []float64, cats []int, vars []RakeVariable, opt RakeOptions) (Rak
 	}
 	n, V := len(base), len(vars)
 	if n == 0 {
-		return RakeResult{}, Errorf(EInvalid, "没有可加权的样本", "there are no interviews to weight")
+		return RakeResult{}, core.Errorf(core.EInvalid, "没有可加权的样本", "there are no interviews to weight")
 	}
 	var total float64
 	for m, v := range vars {
@@ -79,23 +81,23 @@ func rake(base []float64, cats []int, vars []RakeVariable, opt RakeOptions) (Rak
 		for _, c := range sortedKeys(v.Targets) {
 			t := v.Targets[c]
 			if t < 0 || math.IsNaN(t) || math.IsInf(t, 0) {
-				return RakeResult{}, Errorf(EInvalid, "%s 类别 %d 的目标人口 %v 无效", "%s category %d: invalid target %v", v.Name, c, t)
+				return RakeResult{}, core.Errorf(core.EInvalid, "%s 类别 %d 的目标人口 %v 无效", "%s category %d: invalid target %v", v.Name, c, t)
 			}
 			if t > 0 && !present[c] {
-				return RakeResult{}, Errorf(EInvalid, "%s 类别 %d 在普查中有 %.0f 人,但没有一个受访者:无法加权到该目标(请合并类别或改用更粗的边际)",
+				return RakeResult{}, core.Errorf(core.EInvalid, "%s 类别 %d 在普查中有 %.0f 人,但没有一个受访者:无法加权到该目标(请合并类别或改用更粗的边际)",
 					"%s category %d has %.0f people in the census but no respondent: the target cannot be met (merge categories or use coarser margins)", v.Name, c, t)
 			}
 			sum += t
 		}
 		for c := range present {
 			if v.Targets[c] == 0 {
-				return RakeResult{}, Errorf(EInvalid, "%s 类别 %d 有受访者,但普查目标为 0 或缺失", "%s category %d has respondents but no census target", v.Name, c)
+				return RakeResult{}, core.Errorf(core.EInvalid, "%s 类别 %d 有受访者,但普查目标为 0 或缺失", "%s category %d has respondents but no census target", v.Name, c)
 			}
 		}
 		if m == 0 {
 			total = sum
 		} else if math.Abs(sum-total) > 1e-9*total {
-			return RakeResult{}, Errorf(EInvalid, "边际 %s 合计 %.0f,与 %s 的合计 %.0f 不一致", "margin %s totals %.0f but %s totals %.0f: the margins must describe the same population",
+			return RakeResult{}, core.Errorf(core.EInvalid, "边际 %s 合计 %.0f,与 %s 的合计 %.0f 不一致", "margin %s totals %.0f but %s totals %.0f: the margins must describe the same population",
 				v.Name, sum, vars[0].Name, total)
 		}
 	}
@@ -155,7 +157,7 @@ func rake(base []float64, cats []int, vars []RakeVariable, opt RakeOptions) (Rak
 		}
 	}
 	res.Sweeps = opt.MaxSweeps
-	return res, Errorf(EInvalid, "迭代加权在 %d 轮后仍未收敛(最大相对变化 %.3g)", "raking did not converge in %d sweeps (largest relative change %.3g)", opt.MaxSweeps, res.MaxChange)
+	return res, core.Errorf(core.EInvalid, "迭代加权在 %d 轮后仍未收敛(最大相对变化 %.3g)", "raking did not converge in %d sweeps (largest relative change %.3g)", opt.MaxSweeps, res.MaxChange)
 }
 
 // PostStratify scales base weights so that each cell's weights add up to its

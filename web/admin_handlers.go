@@ -14,16 +14,18 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"minyi/core"
 	"minyi/dialer"
 	"minyi/sampler"
 	"minyi/survey"
+	"minyi/users"
 )
 
 func (s *Server) districts(c echo.Context) error {
 	return s.showDistricts(c, http.StatusOK, nil, nil)
 }
 
-func (s *Server) showDistricts(c echo.Context, status int, msg, errMsg *survey.Text) error {
+func (s *Server) showDistricts(c echo.Context, status int, msg, errMsg *core.Text) error {
 	ds, err := sampler.ListDistricts(c.Request().Context(), s.db)
 	if err != nil {
 		return err
@@ -33,17 +35,17 @@ func (s *Server) showDistricts(c echo.Context, status int, msg, errMsg *survey.T
 		total += d.Population
 	}
 	return s.renderView(c, status, "districts", &view{
-		Title: survey.Text{ZH: "区县与常住人口", EN: "Districts and resident population"}, Msg: msg, Err: errMsg,
+		Title: core.Text{ZH: "区县与常住人口", EN: "Districts and resident population"}, Msg: msg, Err: errMsg,
 		Data: map[string]any{"Districts": ds, "Total": total},
 	})
 }
 
 func (s *Server) users(c echo.Context) error {
-	us, err := ListUsers(c.Request().Context(), s.db)
+	us, err := users.List(c.Request().Context(), s.db)
 	if err != nil {
 		return err
 	}
-	return s.render(c, http.StatusOK, "users", survey.Text{ZH: "用户", EN: "Users"}, us)
+	return s.render(c, http.StatusOK, "users", core.Text{ZH: "用户", EN: "Users"}, us)
 }
 
 type wavesData struct {
@@ -57,7 +59,7 @@ type waveForm struct {
 	Households, Communities, ReplicateSize     string
 	ReplicateThreshold, Freshness, DistrictRts string
 	Assessment                                 string
-	Errors                                     map[string]survey.Text
+	Errors                                     map[string]core.Text
 }
 
 func (s *Server) waves(c echo.Context) error {
@@ -70,9 +72,9 @@ func (s *Server) showWaves(c echo.Context, status int, f waveForm) error {
 	if err != nil {
 		return err
 	}
-	v := &view{Title: survey.Text{ZH: "调查轮次", EN: "Waves"}, Data: wavesData{Waves: ws, Form: f}}
+	v := &view{Title: core.Text{ZH: "调查轮次", EN: "Waves"}, Data: wavesData{Waves: ws, Form: f}}
 	if len(f.Errors) > 0 {
-		v.Err = &survey.Text{ZH: "请改正下面标出的错误", EN: "please correct the errors marked below"}
+		v.Err = &core.Text{ZH: "请改正下面标出的错误", EN: "please correct the errors marked below"}
 	}
 	return s.renderView(c, status, "waves", v)
 }
@@ -83,8 +85,8 @@ func (s *Server) createWave(c echo.Context) error {
 		Modes:    c.FormValue("modes"), DoorShare: c.FormValue("door_share"), Households: c.FormValue("households"),
 		Communities: c.FormValue("communities"), ReplicateSize: c.FormValue("replicate_size"),
 		ReplicateThreshold: c.FormValue("replicate_threshold"), Freshness: c.FormValue("freshness"),
-		DistrictRts: c.FormValue("district_rates"), Assessment: c.FormValue("assessment"), Errors: map[string]survey.Text{}}
-	num := func(field, raw string, lo, hi float64, def float64, msg survey.Text) float64 {
+		DistrictRts: c.FormValue("district_rates"), Assessment: c.FormValue("assessment"), Errors: map[string]core.Text{}}
+	num := func(field, raw string, lo, hi float64, def float64, msg core.Text) float64 {
 		if strings.TrimSpace(raw) == "" {
 			return def
 		}
@@ -94,10 +96,10 @@ func (s *Server) createWave(c echo.Context) error {
 		}
 		return x
 	}
-	rate := num("rate", f.Rate, 1e-9, 1, 0.002, survey.Text{ZH: "抽样比例应为 0 到 1 之间的小数,例如 0.002(即 2‰)", EN: "the rate is a fraction between 0 and 1, e.g. 0.002 (2‰)"})
-	exp := num("expected", f.Expected, 1e-9, 1, 0.5, survey.Text{ZH: "预期完成率应为 0 到 1 之间的小数", EN: "the expected completion rate is a fraction between 0 and 1"})
-	share := num("door_share", f.DoorShare, 0, 1, 0.5, survey.Text{ZH: "入户比例应在 0 到 1 之间", EN: "the door-to-door share is between 0 and 1"})
-	whole := survey.Text{ZH: "请填写非负整数", EN: "enter a whole number, 0 or more"}
+	rate := num("rate", f.Rate, 1e-9, 1, 0.002, core.Text{ZH: "抽样比例应为 0 到 1 之间的小数,例如 0.002(即 2‰)", EN: "the rate is a fraction between 0 and 1, e.g. 0.002 (2‰)"})
+	exp := num("expected", f.Expected, 1e-9, 1, 0.5, core.Text{ZH: "预期完成率应为 0 到 1 之间的小数", EN: "the expected completion rate is a fraction between 0 and 1"})
+	share := num("door_share", f.DoorShare, 0, 1, 0.5, core.Text{ZH: "入户比例应在 0 到 1 之间", EN: "the door-to-door share is between 0 and 1"})
+	whole := core.Text{ZH: "请填写非负整数", EN: "enter a whole number, 0 or more"}
 	count := func(field, raw string, lo, hi, def float64) float64 {
 		x := num(field, raw, lo, hi, def, whole)
 		if x != math.Trunc(x) {
@@ -109,11 +111,11 @@ func (s *Server) createWave(c echo.Context) error {
 	hh := count("households", f.Households, 1, 1e6, 10)
 	comm := count("communities", f.Communities, 1, 1e6, 2)
 	repSize := count("replicate_size", f.ReplicateSize, 0, 1e9, 0)
-	repThr := num("replicate_threshold", f.ReplicateThreshold, 1e-9, 1, 0.8, survey.Text{ZH: "应为 0 到 1 之间的小数", EN: "a fraction between 0 and 1"})
+	repThr := num("replicate_threshold", f.ReplicateThreshold, 1e-9, 1, 0.8, core.Text{ZH: "应为 0 到 1 之间的小数", EN: "a fraction between 0 and 1"})
 	fresh := count("freshness", f.Freshness, 0, 120, 0)
-	assessment := num("assessment", f.Assessment, 1e-9, 1, 0.30, survey.Text{ZH: "应为 0 到 1 之间的小数,例如 0.30", EN: "a fraction between 0 and 1, e.g. 0.30"})
+	assessment := num("assessment", f.Assessment, 1e-9, 1, 0.30, core.Text{ZH: "应为 0 到 1 之间的小数,例如 0.30", EN: "a fraction between 0 and 1, e.g. 0.30"})
 	if f.Name == "" {
-		f.Errors["name"] = survey.Text{ZH: "请填写轮次名称", EN: "enter a wave name"}
+		f.Errors["name"] = core.Text{ZH: "请填写轮次名称", EN: "enter a wave name"}
 	}
 	modes := strings.Split(f.Modes, ",")
 	if f.Modes == "" {
@@ -124,7 +126,7 @@ func (s *Server) createWave(c echo.Context) error {
 		code, val, ok := strings.Cut(strings.TrimSpace(line), "=")
 		r, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
 		if !ok || err != nil {
-			f.Errors["district_rates"] = survey.Text{ZH: "每行写成 区县代码=完成率,例如 500101=0.4", EN: "one CODE=RATE per line, e.g. 500101=0.4"}
+			f.Errors["district_rates"] = core.Text{ZH: "每行写成 区县代码=完成率,例如 500101=0.4", EN: "one CODE=RATE per line, e.g. 500101=0.4"}
 			break
 		}
 		rates[strings.TrimSpace(code)] = r
@@ -144,9 +146,9 @@ func (s *Server) createWave(c echo.Context) error {
 	}
 	w, err := sampler.CreateWave(c.Request().Context(), s.db, spec)
 	if err != nil {
-		var de *survey.Error
-		if errors.As(err, &de) && de.Code != survey.EInternal {
-			f.Errors["name"] = survey.Text{ZH: de.ZH, EN: de.EN}
+		var de *core.Error
+		if errors.As(err, &de) && de.Code != core.EInternal {
+			f.Errors["name"] = core.Text{ZH: de.ZH, EN: de.EN}
 			return s.showWaves(c, http.StatusUnprocessableEntity, f)
 		}
 		return err
@@ -164,7 +166,7 @@ type waveData struct {
 	Released    int
 	Completes   int
 	Seed        int64
-	PlanErr     *survey.Text
+	PlanErr     *core.Text
 	Design      sampler.Design
 	Replicates  []sampler.Replicate
 	RepOpen     int
@@ -218,11 +220,11 @@ func (s *Server) wave(c echo.Context) error {
 	} else {
 		plan, err := sampler.Plan(ctx, s.db, w)
 		if err != nil {
-			var de *survey.Error
+			var de *core.Error
 			if !errors.As(err, &de) {
 				return err
 			}
-			d.PlanErr = &survey.Text{ZH: de.ZH, EN: de.EN}
+			d.PlanErr = &core.Text{ZH: de.ZH, EN: de.EN}
 		}
 		d.Plan = plan
 		for _, a := range plan {
@@ -231,7 +233,7 @@ func (s *Server) wave(c echo.Context) error {
 		n, _ := rand.Int(rand.Reader, big.NewInt(1_000_000_000))
 		d.Seed = n.Int64() + 1
 	}
-	return s.render(c, http.StatusOK, "wave", survey.Text{ZH: "轮次 " + w.Name, EN: "Wave " + w.Name}, d)
+	return s.render(c, http.StatusOK, "wave", core.Text{ZH: "轮次 " + w.Name, EN: "Wave " + w.Name}, d)
 }
 
 // drawWave starts the draw as a background job and shows its progress:
@@ -239,7 +241,7 @@ func (s *Server) wave(c echo.Context) error {
 func (s *Server) drawWave(c echo.Context) error {
 	seed, err := strconv.ParseInt(strings.TrimSpace(c.FormValue("seed")), 10, 64)
 	if err != nil || seed <= 0 {
-		return survey.Errorf(survey.EInvalid, "随机种子应为正整数", "the seed must be a positive integer")
+		return core.Errorf(core.EInvalid, "随机种子应为正整数", "the seed must be a positive integer")
 	}
 	wave := c.Param("wave")
 	w, err := sampler.GetWave(c.Request().Context(), s.db, wave)
@@ -247,10 +249,10 @@ func (s *Server) drawWave(c echo.Context) error {
 		return err
 	}
 	if w.Drawn() {
-		return survey.Errorf(survey.EConflict, "轮次 %q 已经抽样", "wave %q has already been drawn", wave)
+		return core.Errorf(core.EConflict, "轮次 %q 已经抽样", "wave %q has already been drawn", wave)
 	}
 	u := currentUser(c)
-	if err := survey.AuditNow(c.Request().Context(), s.db, survey.AuditEntry{ActorID: u.ID, Actor: u.Username, Action: "draw",
+	if err := core.AuditNow(c.Request().Context(), s.db, core.AuditEntry{ActorID: u.ID, Actor: u.Username, Action: "draw",
 		Subject: wave, Details: map[string]int64{"seed": seed}}); err != nil {
 		return err
 	}
@@ -278,7 +280,7 @@ func (s *Server) job(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := &view{Title: survey.Text{ZH: "任务进度", EN: "Progress"}, Data: j}
+	v := &view{Title: core.Text{ZH: "任务进度", EN: "Progress"}, Data: j}
 	if j.Status == "running" {
 		v.Refresh = 1
 	}

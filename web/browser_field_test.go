@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"minyi/users"
+
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 )
@@ -39,7 +41,7 @@ func TestBrowserFieldVisits(t *testing.T) {
 	ctx, _ := newBrowser(t)
 	base := d.srv.URL
 	var text string
-	me := strconv.FormatInt(d.users[RoleField], 10)
+	me := strconv.FormatInt(d.users[users.RoleField], 10)
 	mustRun(t, ctx,
 		signInBrowser(base, "supervisor"),
 		chromedp.Navigate(base+"/waves/door-w"),

@@ -13,9 +13,11 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"minyi/core"
 	"minyi/dialer"
 	"minyi/sampler"
 	"minyi/survey"
+	"minyi/users"
 )
 
 // currentWave is the wave interviewers call: the newest drawn one.
@@ -73,7 +75,7 @@ func (s *Server) calls(c echo.Context) error {
 	return s.showCalls(c, http.StatusOK, nil)
 }
 
-func (s *Server) showCalls(c echo.Context, status int, errMsg *survey.Text) error {
+func (s *Server) showCalls(c echo.Context, status int, errMsg *core.Text) error {
 	ctx := c.Request().Context()
 	w, rules, err := s.callingWave(ctx)
 	if err != nil {
@@ -85,7 +87,7 @@ func (s *Server) showCalls(c echo.Context, status int, errMsg *survey.Text) erro
 			d.Held = taskPath(t)
 		}
 	}
-	return s.renderView(c, status, "calls", &view{Title: survey.Text{ZH: "电话访问", EN: "Calls"}, Err: errMsg, Data: d})
+	return s.renderView(c, status, "calls", &view{Title: core.Text{ZH: "电话访问", EN: "Calls"}, Err: errMsg, Data: d})
 }
 
 // taskPath is the page of a call task.
@@ -117,10 +119,10 @@ func (s *Server) nextCase(c echo.Context) error {
 	if err == dialer.ErrNoCase {
 		return c.Redirect(http.StatusSeeOther, "/calls?msg=nocase")
 	}
-	var de *survey.Error
+	var de *core.Error
 	if errors.Is(err, dialer.ErrClosed) && errors.As(err, &de) {
 		// Outside the calling hours: say so, and when they start again.
-		return s.showCalls(c, http.StatusConflict, &survey.Text{ZH: de.ZH, EN: de.EN})
+		return s.showCalls(c, http.StatusConflict, &core.Text{ZH: de.ZH, EN: de.EN})
 	}
 	if err != nil {
 		return err
@@ -155,7 +157,7 @@ func (s *Server) casePage(c echo.Context) error {
 	return s.showCase(c, http.StatusOK, nil, "")
 }
 
-func (s *Server) showCase(c echo.Context, status int, errMsg *survey.Text, appt string) error {
+func (s *Server) showCase(c echo.Context, status int, errMsg *core.Text, appt string) error {
 	cs, err := s.heldCase(c)
 	if err != nil {
 		return err
@@ -165,7 +167,7 @@ func (s *Server) showCase(c echo.Context, status int, errMsg *survey.Text, appt 
 		return err
 	}
 	draft, err := dialer.GetDraft(c.Request().Context(), s.db, cs.ID)
-	if err != nil && survey.ErrorCode(err) != survey.ENotFound {
+	if err != nil && core.ErrorCode(err) != core.ENotFound {
 		return err
 	}
 	// The telephony decides how the number is called: a tel: link to
@@ -175,8 +177,8 @@ func (s *Server) showCase(c echo.Context, status int, errMsg *survey.Text, appt 
 		return err
 	}
 	return s.renderView(c, status, "case", &view{
-		Title: survey.Text{ZH: "样本 " + strconv.FormatInt(cs.ID, 10), EN: "Case " + strconv.FormatInt(cs.ID, 10)}, Err: errMsg,
-		Data: caseData{Case: cs, Dial: linkOf(dial), Attempts: as, Outcomes: dialer.Outcomes, MinTime: s.opt.Now().In(shanghai).Format("2006-01-02T15:04"), Appt: appt,
+		Title: core.Text{ZH: "样本 " + strconv.FormatInt(cs.ID, 10), EN: "Case " + strconv.FormatInt(cs.ID, 10)}, Err: errMsg,
+		Data: caseData{Case: cs, Dial: linkOf(dial), Attempts: as, Outcomes: dialer.Outcomes, MinTime: s.opt.Now().In(core.Shanghai).Format("2006-01-02T15:04"), Appt: appt,
 			Draft: draft, Rule: s.partialRule()},
 	})
 }
@@ -189,15 +191,15 @@ func (s *Server) recordOutcome(c echo.Context) error {
 	var appt time.Time
 	raw := strings.TrimSpace(c.FormValue("appointment"))
 	if raw != "" {
-		appt, err = time.ParseInLocation("2006-01-02T15:04", raw, shanghai)
+		appt, err = time.ParseInLocation("2006-01-02T15:04", raw, core.Shanghai)
 		if err != nil {
-			return s.showCase(c, http.StatusUnprocessableEntity, &survey.Text{ZH: "预约时间格式不正确", EN: "the appointment time is not a valid date and time"}, raw)
+			return s.showCase(c, http.StatusUnprocessableEntity, &core.Text{ZH: "预约时间格式不正确", EN: "the appointment time is not a valid date and time"}, raw)
 		}
 	}
 	// RecordOutcome refuses (404) a case the interviewer does not hold.
 	err = dialer.RecordOutcome(c.Request().Context(), s.db, id, currentUser(c).ID, c.FormValue("outcome"), appt, s.opt.Now())
-	if de, ok := err.(*survey.Error); ok && de.Code == survey.EInvalid {
-		return s.showCase(c, http.StatusUnprocessableEntity, &survey.Text{ZH: de.ZH, EN: de.EN}, raw)
+	if de, ok := err.(*core.Error); ok && de.Code == core.EInvalid {
+		return s.showCase(c, http.StatusUnprocessableEntity, &core.Text{ZH: de.ZH, EN: de.EN}, raw)
 	}
 	if err != nil {
 		return err
@@ -210,7 +212,7 @@ type interviewData struct {
 	Q         *survey.Questionnaire
 	Districts []sampler.District
 	Answers   survey.Answers
-	Errors    map[string]survey.Text
+	Errors    map[string]core.Text
 	Key       string
 	Started   string
 	// Version is the draft version the page starts from; the page script
@@ -236,7 +238,7 @@ func (d interviewData) DontKnow() string {
 // Versions never change once stored, so each is parsed once and kept.
 func (s *Server) questionnaireOf(ctx context.Context, cs *dialer.Case) (*survey.Questionnaire, error) {
 	if cs.QuestionnaireID == nil {
-		return nil, survey.Errorf(survey.EInvalid, "轮次 %s 没有问卷", "wave %s has no questionnaire", cs.WaveName)
+		return nil, core.Errorf(core.EInvalid, "轮次 %s 没有问卷", "wave %s has no questionnaire", cs.WaveName)
 	}
 	id := *cs.QuestionnaireID
 	if q, ok := s.questionnaires.Load(id); ok {
@@ -265,12 +267,12 @@ func (s *Server) interviewForm(c echo.Context) error {
 	}
 	// Opening the form starts the interview's draft, or resumes it with the
 	// answers, idempotency key and start time it had.
-	d, err := dialer.OpenDraft(c.Request().Context(), s.db, cs.ID, currentUser(c).ID, randomToken(), s.opt.Now())
+	d, err := dialer.OpenDraft(c.Request().Context(), s.db, cs.ID, currentUser(c).ID, users.NewToken(), s.opt.Now())
 	if err != nil {
 		return err
 	}
 	// The district hint of the number is only a guess, so the screener asks.
-	return s.render(c, http.StatusOK, "interview", survey.Text{ZH: "访问问卷", EN: "Interview"}, draftData(cs, q, ds, d))
+	return s.render(c, http.StatusOK, "interview", core.Text{ZH: "访问问卷", EN: "Interview"}, draftData(cs, q, ds, d))
 }
 
 // draftData is the form filled from a draft.
@@ -308,7 +310,7 @@ func (s *Server) submitInterview(c echo.Context) error {
 	ans := formAnswers(form)
 	key := form.Get("key")
 	if key == "" {
-		key = randomToken()
+		key = users.NewToken()
 	}
 	districts, err := s.districtSet(ctx)
 	if err != nil {
@@ -364,8 +366,8 @@ func (s *Server) submitInterview(c echo.Context) error {
 			return err
 		}
 		return s.renderView(c, http.StatusConflict, "interview", &view{
-			Title: survey.Text{ZH: "访问问卷", EN: "Interview"},
-			Err:   &survey.Text{ZH: "这份问卷已在另一个窗口或设备上修改,本页的答案没有保存。下面是最新的答案,请核对后再保存。", EN: "This interview was changed in another tab or device; the answers on this page were not saved. The latest answers are shown below: check them and save again."},
+			Title: core.Text{ZH: "访问问卷", EN: "Interview"},
+			Err:   &core.Text{ZH: "这份问卷已在另一个窗口或设备上修改,本页的答案没有保存。下面是最新的答案,请核对后再保存。", EN: "This interview was changed in another tab or device; the answers on this page were not saved. The latest answers are shown below: check them and save again."},
 			Data:  draftData(cs, q, ds, d),
 		})
 	case err == nil:
@@ -392,8 +394,8 @@ func (s *Server) submitInterview(c echo.Context) error {
 			version = d.Version
 		}
 		return s.renderView(c, http.StatusUnprocessableEntity, "interview", &view{
-			Title: survey.Text{ZH: "访问问卷", EN: "Interview"},
-			Err:   &survey.Text{ZH: "有 " + strconv.Itoa(len(errs)) + " 道题需要改正,已在题目旁标出;答案都还在。", EN: strconv.Itoa(len(errs)) + " questions need attention (marked below); your answers are kept."},
+			Title: core.Text{ZH: "访问问卷", EN: "Interview"},
+			Err:   &core.Text{ZH: "有 " + strconv.Itoa(len(errs)) + " 道题需要改正,已在题目旁标出;答案都还在。", EN: strconv.Itoa(len(errs)) + " questions need attention (marked below); your answers are kept."},
 			Data: interviewData{Case: cs, Q: vf.q, Districts: ds, Answers: ans, Errors: errs, Key: key, Started: form.Get("started"), Version: version, Current: firstError(vf.q, errs),
 				Paradata: string(survey.ParseParadata([]byte(form.Get("paradata")), vf.q).JSON())},
 		})
@@ -416,8 +418,8 @@ func formAnswers(form url.Values) survey.Answers {
 }
 
 // fieldErrors are the messages to show beside each question.
-func fieldErrors(fes []survey.FieldError) map[string]survey.Text {
-	errs := map[string]survey.Text{}
+func fieldErrors(fes []survey.FieldError) map[string]core.Text {
+	errs := map[string]core.Text{}
 	for _, fe := range fes {
 		errs[fe.Question] = fe.Message
 	}
@@ -449,7 +451,7 @@ func (s *Server) districtList(ctx context.Context) ([]sampler.District, map[stri
 }
 
 // firstError is the first question with an error, where the form resumes.
-func firstError(q *survey.Questionnaire, errs map[string]survey.Text) string {
+func firstError(q *survey.Questionnaire, errs map[string]core.Text) string {
 	for _, qu := range q.Questions {
 		if _, ok := errs[qu.ID]; ok {
 			return qu.ID
@@ -483,7 +485,7 @@ func (s *Server) saveDraft(c echo.Context) error {
 	var in draftRequest
 	if strings.HasPrefix(c.Request().Header.Get(echo.HeaderContentType), echo.MIMEApplicationJSON) {
 		if err := json.NewDecoder(c.Request().Body).Decode(&in); err != nil {
-			return c.JSON(http.StatusBadRequest, map[string]any{"error": survey.Text{ZH: "草稿格式不正确", EN: "the draft is not valid JSON"}})
+			return c.JSON(http.StatusBadRequest, map[string]any{"error": core.Text{ZH: "草稿格式不正确", EN: "the draft is not valid JSON"}})
 		}
 	} else {
 		form, err := c.FormParams()
@@ -509,12 +511,12 @@ func (s *Server) saveDraft(c echo.Context) error {
 	}
 	v, err := dialer.SaveDraft(ctx, s.db, cs.ID, currentUser(c).ID, in.Version, ans, in.Current, pd)
 	var conflict *dialer.DraftConflict
-	var de *survey.Error
+	var de *core.Error
 	switch {
 	case errors.As(err, &conflict):
 		return c.JSON(http.StatusConflict, map[string]any{"error": dialer.ConflictMessage, "version": conflict.Current})
-	case errors.As(err, &de) && de.Code == survey.ENotFound:
-		return c.JSON(http.StatusNotFound, map[string]any{"error": survey.Text{ZH: de.ZH, EN: de.EN}})
+	case errors.As(err, &de) && de.Code == core.ENotFound:
+		return c.JSON(http.StatusNotFound, map[string]any{"error": core.Text{ZH: de.ZH, EN: de.EN}})
 	case err != nil:
 		return err
 	}
@@ -549,11 +551,11 @@ func draftAnswers(q *survey.Questionnaire, in map[string]string) survey.Answers 
 
 func init() {
 	// The outcomes of a break-off, shown on the calls page after it.
-	notices["partial"] = survey.Text{ZH: "访问中断,已答题目足够,按部分完成(AAPOR 1.2)保存。", EN: "Interview broken off; enough was answered to keep it as a partial interview (AAPOR 1.2)."}
-	notices["breakoff"] = survey.Text{ZH: "访问中断,已答题目不足,样本按中断(AAPOR 2.12)结束。", EN: "Interview broken off with too few answers; the case is closed as a break-off (AAPOR 2.12)."}
-	notices["quotafull"] = survey.Text{ZH: dialer.ErrQuotaFilled.ZH, EN: dialer.ErrQuotaFilled.EN}
-	notices["verified"] = survey.Text{ZH: "回访结果已记录。", EN: "The verification outcome is recorded."}
-	notices["callback"] = survey.Text{ZH: "访问在满意度题目之前中断,样本已放回队列,稍后回拨。", EN: "Interview broken off before the satisfaction questions; the case is back in the queue for a callback."}
+	notices["partial"] = core.Text{ZH: "访问中断,已答题目足够,按部分完成(AAPOR 1.2)保存。", EN: "Interview broken off; enough was answered to keep it as a partial interview (AAPOR 1.2)."}
+	notices["breakoff"] = core.Text{ZH: "访问中断,已答题目不足,样本按中断(AAPOR 2.12)结束。", EN: "Interview broken off with too few answers; the case is closed as a break-off (AAPOR 2.12)."}
+	notices["quotafull"] = core.Text{ZH: dialer.ErrQuotaFilled.ZH, EN: dialer.ErrQuotaFilled.EN}
+	notices["verified"] = core.Text{ZH: "回访结果已记录。", EN: "The verification outcome is recorded."}
+	notices["callback"] = core.Text{ZH: "访问在满意度题目之前中断,样本已放回队列,稍后回拨。", EN: "Interview broken off before the satisfaction questions; the case is back in the queue for a callback."}
 }
 
 // partialRule is the break-off rule the server was configured with.
@@ -579,8 +581,8 @@ func (s *Server) breakOff(c echo.Context) error {
 	res, err := dialer.BreakOff(ctx, s.db, cs.ID, currentUser(c).ID, s.partialRule(), districts, func(lc dialer.LockedCase) (*survey.Questionnaire, error) {
 		return s.questionnaireOf(ctx, &dialer.Case{QuestionnaireID: lc.QuestionnaireID})
 	}, s.opt.Now())
-	if de, ok := err.(*survey.Error); ok && de.Code == survey.EInvalid {
-		return s.showCase(c, http.StatusUnprocessableEntity, &survey.Text{ZH: de.ZH, EN: de.EN}, "")
+	if de, ok := err.(*core.Error); ok && de.Code == core.EInvalid {
+		return s.showCase(c, http.StatusUnprocessableEntity, &core.Text{ZH: de.ZH, EN: de.EN}, "")
 	}
 	if err != nil {
 		return err

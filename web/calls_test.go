@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"minyi/users"
 )
 
 // caseOf asks for the next case and returns its id from the redirect.
@@ -42,7 +44,7 @@ func TestNoCaseHeldByTwo(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
 		name := fmt.Sprintf("caller%02d", i)
-		if _, err := AddUser(ctx, fx.db, name, "", testPassword, RoleInterview); err != nil {
+		if _, err := users.Add(ctx, fx.db, name, "", testPassword, users.RoleInterview); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -282,7 +284,7 @@ func TestTwoServersOneDatabase(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
 		name := fmt.Sprintf("two%02d", i)
-		if _, err := AddUser(t.Context(), fx.db, name, "", testPassword, RoleInterview); err != nil {
+		if _, err := users.Add(t.Context(), fx.db, name, "", testPassword, users.RoleInterview); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	"minyi/core"
 	"minyi/survey"
 )
 
@@ -62,7 +63,7 @@ func TestScoresPageTiesAndRates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if index = office.get("/scores"); strings.Contains(index, "尚未发布") || !strings.Contains(index, pub.PublishedAt.In(shanghai).Format("2006-01-02 15:04")) {
+	if index = office.get("/scores"); strings.Contains(index, "尚未发布") || !strings.Contains(index, pub.PublishedAt.In(core.Shanghai).Format("2006-01-02 15:04")) {
 		t.Errorf("the scores index does not show when the scores were published:\n%s", index)
 	}
 	page := fx.signIn(t, "office").get("/scores/" + fx.wave)

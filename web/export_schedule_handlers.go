@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"minyi/core"
 	"minyi/sampler"
 	"minyi/survey"
 )
@@ -33,7 +34,7 @@ func (s *Server) exportSchedules(c echo.Context) error {
 		MinCell: strconv.Itoa(survey.MinCell), Kinds: map[string]bool{"scores": true, "indicators": true}, Enabled: true}, nil, nil)
 }
 
-func (s *Server) showExportSchedules(c echo.Context, status int, f exportScheduleForm, msg, errText *survey.Text) error {
+func (s *Server) showExportSchedules(c echo.Context, status int, f exportScheduleForm, msg, errText *core.Text) error {
 	ctx := c.Request().Context()
 	ss, err := sampler.ListExportSchedules(ctx, s.db)
 	if err != nil {
@@ -53,7 +54,7 @@ func (s *Server) showExportSchedules(c echo.Context, status int, f exportSchedul
 		next[sc.ID] = sc.Next(s.opt.Now())
 	}
 	return s.renderView(c, status, "exports", &view{
-		Title: survey.Text{ZH: "定时导出", EN: "Scheduled exports"}, Msg: msg, Err: errText,
+		Title: core.Text{ZH: "定时导出", EN: "Scheduled exports"}, Msg: msg, Err: errText,
 		Data: exportSchedulesData{Schedules: ss, Next: next, Runs: runs, Waves: waves, Kinds: ExportKinds, Form: f},
 	})
 }
@@ -72,7 +73,7 @@ func (s *Server) saveExportSchedule(c echo.Context) error {
 	}
 	minCell, err := strconv.Atoi(f.MinCell)
 	if err != nil {
-		t := &survey.Text{ZH: "最小单元格须为整数", EN: "the smallest cell must be a whole number"}
+		t := &core.Text{ZH: "最小单元格须为整数", EN: "the smallest cell must be a whole number"}
 		return s.showExportSchedules(c, http.StatusUnprocessableEntity, f, nil, t)
 	}
 	_, err = sampler.SaveExportSchedule(c.Request().Context(), s.db, sampler.ExportSchedule{Name: f.Name, Wave: f.Wave, Kinds: kinds,
@@ -83,7 +84,7 @@ func (s *Server) saveExportSchedule(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	msg := survey.Text{ZH: "定时导出 " + f.Name + " 已保存。", EN: "Scheduled export " + f.Name + " saved."}
+	msg := core.Text{ZH: "定时导出 " + f.Name + " 已保存。", EN: "Scheduled export " + f.Name + " saved."}
 	return s.showExportSchedules(c, http.StatusOK, f, &msg, nil)
 }
 

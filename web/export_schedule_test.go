@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"minyi/core"
 	"minyi/sampler"
 )
 
@@ -45,11 +46,11 @@ func TestExportSchedulesPage(t *testing.T) {
 	blocked := filepath.Join(dir, "blocked")
 	os.WriteFile(blocked, nil, 0o600)
 	failing := sampler.NewExportScheduler(fx.db, blocked, ExportFuncs(), nil)
-	if _, err := failing.Run(ctx, ss[0].ID, time.Date(2026, 11, 30, 6, 0, 0, 0, sampler.Shanghai)); err == nil {
+	if _, err := failing.Run(ctx, ss[0].ID, time.Date(2026, 11, 30, 6, 0, 0, 0, core.Shanghai)); err == nil {
 		t.Fatal("run into a file succeeded")
 	}
 	working := sampler.NewExportScheduler(fx.db, filepath.Join(dir, "outbox"), ExportFuncs(), nil)
-	if _, err := working.Run(ctx, ss[0].ID, time.Date(2026, 12, 7, 6, 0, 0, 0, sampler.Shanghai)); err != nil {
+	if _, err := working.Run(ctx, ss[0].ID, time.Date(2026, 12, 7, 6, 0, 0, 0, core.Shanghai)); err != nil {
 		t.Fatal(err)
 	}
 	page = admin.get("/exports")

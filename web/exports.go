@@ -10,17 +10,19 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/labstack/echo/v4"
 
+	"minyi/core"
 	"minyi/dialer"
 	"minyi/sampler"
 	"minyi/survey"
 	"minyi/survey/csvfile"
+	"minyi/users"
 )
 
 // Exporter writes one kind of CSV file of a wave and returns how many rows
 // it wrote. Roles are who may download it from the web (the command line is
 // for those with the database's keys).
 type Exporter struct {
-	Roles []Role
+	Roles []users.Role
 	Write ExportFunc
 }
 
@@ -120,7 +122,7 @@ func WriteRates(w interface{ Write([]string) error }, rows []dialer.RateRow) err
 }
 
 // ExportsFor lists the kinds a role may download.
-func ExportsFor(r Role) []string {
+func ExportsFor(r users.Role) []string {
 	var out []string
 	for _, k := range ExportKinds {
 		if hasRole(Exporters[k].Roles, r) {
@@ -143,11 +145,11 @@ func (s *Server) sendExport(c echo.Context, kind, wave string) error {
 	}
 	u := currentUser(c)
 	if !hasRole(ex.Roles, u.Role) {
-		return s.errorPage(c, http.StatusForbidden, survey.Text{ZH: "您的角色无权下载此文件", EN: "your role may not download this file"})
+		return s.errorPage(c, http.StatusForbidden, core.Text{ZH: "您的角色无权下载此文件", EN: "your role may not download this file"})
 	}
 	enc, err := csvfile.ParseEncoding(c.QueryParam("encoding"))
 	if err != nil {
-		return survey.Errorf(survey.EInvalid, "编码只能是 utf-8 或 gb18030", "encoding must be utf-8 or gb18030")
+		return core.Errorf(core.EInvalid, "编码只能是 utf-8 或 gb18030", "encoding must be utf-8 or gb18030")
 	}
 	opt, err := exportOptions(c, u)
 	if err != nil {
@@ -156,7 +158,7 @@ func (s *Server) sendExport(c echo.Context, kind, wave string) error {
 	if _, err := sampler.GetWave(c.Request().Context(), s.db, wave); err != nil {
 		return err
 	}
-	if err := survey.AuditNow(c.Request().Context(), s.db, survey.AuditEntry{ActorID: u.ID, Actor: u.Username, Action: "export",
+	if err := core.AuditNow(c.Request().Context(), s.db, core.AuditEntry{ActorID: u.ID, Actor: u.Username, Action: "export",
 		Subject: kind + ":" + wave, Details: map[string]any{"encoding": enc, "via": "web", "min_cell": opt.Threshold()}}); err != nil {
 		return err
 	}
@@ -181,17 +183,17 @@ func (s *Server) sendExport(c echo.Context, kind, wave string) error {
 // exportOptions reads the suppression threshold of a download (min_cell).
 // Anyone may raise it; only admins may lower it below the default, since a
 // smaller cell protects respondents less.
-func exportOptions(c echo.Context, u *User) (survey.ExportOptions, error) {
+func exportOptions(c echo.Context, u *users.User) (survey.ExportOptions, error) {
 	v := c.QueryParam("min_cell")
 	if v == "" {
 		return survey.ExportOptions{MinCell: survey.MinCell}, nil
 	}
 	k, err := strconv.Atoi(v)
 	if err != nil || k < 1 || k > 1000000 {
-		return survey.ExportOptions{}, survey.Errorf(survey.EInvalid, "最小单元格须为 1 以上的整数", "min_cell must be a whole number of at least 1")
+		return survey.ExportOptions{}, core.Errorf(core.EInvalid, "最小单元格须为 1 以上的整数", "min_cell must be a whole number of at least 1")
 	}
-	if k < survey.MinCell && u.Role != RoleAdmin {
-		return survey.ExportOptions{}, survey.Errorf(survey.EInvalid, "只有管理员可以把最小单元格设为小于 %d", "only admins may set min_cell below %d", survey.MinCell)
+	if k < survey.MinCell && u.Role != users.RoleAdmin {
+		return survey.ExportOptions{}, core.Errorf(core.EInvalid, "只有管理员可以把最小单元格设为小于 %d", "only admins may set min_cell below %d", survey.MinCell)
 	}
 	return survey.ExportOptions{MinCell: k}, nil
 }

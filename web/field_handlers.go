@@ -9,9 +9,11 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"minyi/core"
 	"minyi/dialer"
 	"minyi/sampler"
 	"minyi/survey"
+	"minyi/users"
 )
 
 // Door-to-door fieldwork: supervisors assign communities to field
@@ -20,17 +22,17 @@ import (
 // form the telephone interviewers use.
 
 func init() {
-	notices["assigned"] = survey.Text{ZH: "已分配。", EN: "Assigned."}
-	notices["visitsset"] = survey.Text{ZH: "每户最多来访次数已更新。", EN: "The visits per household are updated."}
-	notices["visit"] = survey.Text{ZH: "来访结果已记录。", EN: "The visit is recorded."}
-	notices["fieldcallback"] = survey.Text{ZH: "访问在满意度题目之前中断,这一户待再访。", EN: "Interview broken off before the satisfaction questions; the household is to be visited again."}
-	notices["visitfinal"] = survey.Text{ZH: "来访结果已记录,这一户已结束。", EN: "The visit is recorded; this household is finished."}
+	notices["assigned"] = core.Text{ZH: "已分配。", EN: "Assigned."}
+	notices["visitsset"] = core.Text{ZH: "每户最多来访次数已更新。", EN: "The visits per household are updated."}
+	notices["visit"] = core.Text{ZH: "来访结果已记录。", EN: "The visit is recorded."}
+	notices["fieldcallback"] = core.Text{ZH: "访问在满意度题目之前中断,这一户待再访。", EN: "Interview broken off before the satisfaction questions; the household is to be visited again."}
+	notices["visitfinal"] = core.Text{ZH: "来访结果已记录,这一户已结束。", EN: "The visit is recorded; this household is finished."}
 }
 
 // workHome is where an interviewer goes back to after a case: the call
 // page, or the field list.
 func workHome(c echo.Context) string {
-	if u := currentUser(c); u != nil && u.Role == RoleField {
+	if u := currentUser(c); u != nil && u.Role == users.RoleField {
 		return "/field"
 	}
 	return "/calls"
@@ -65,7 +67,7 @@ func (s *Server) fieldAssignments(c echo.Context) error {
 	return s.showFieldAssignments(c, http.StatusOK, nil)
 }
 
-func (s *Server) showFieldAssignments(c echo.Context, status int, errMsg *survey.Text) error {
+func (s *Server) showFieldAssignments(c echo.Context, status int, errMsg *core.Text) error {
 	ctx := c.Request().Context()
 	w, err := sampler.GetWave(ctx, s.db, c.Param("wave"))
 	if err != nil {
@@ -102,7 +104,7 @@ func (s *Server) showFieldAssignments(c echo.Context, status int, errMsg *survey
 		}
 	}
 	return s.renderView(c, status, "field_assign", &view{
-		Title: survey.Text{ZH: "入户分配 · " + w.Name, EN: "Door-to-door assignment · " + w.Name}, Err: errMsg, Data: d,
+		Title: core.Text{ZH: "入户分配 · " + w.Name, EN: "Door-to-door assignment · " + w.Name}, Err: errMsg, Data: d,
 	})
 }
 
@@ -127,16 +129,16 @@ func (s *Server) assignField(c echo.Context) error {
 	for _, v := range form["community"] {
 		p := strings.Split(v, "\t")
 		if len(p) != 3 {
-			return survey.Errorf(survey.EInvalid, "社区参数不正确", "the community is not valid")
+			return core.Errorf(core.EInvalid, "社区参数不正确", "the community is not valid")
 		}
 		keys = append(keys, dialer.CommunityKey{District: p[0], Street: p[1], Community: p[2]})
 	}
 	interviewer, _ := strconv.ParseInt(form.Get("interviewer"), 10, 64)
 	u := currentUser(c)
 	_, err = dialer.AssignCommunities(ctx, s.db, w.ID, dialer.Assignment{WaveName: w.Name, Communities: keys, InterviewerID: interviewer, ByID: u.ID, By: u.Username})
-	var de *survey.Error
-	if errors.As(err, &de) && de.Code == survey.EInvalid {
-		return s.showFieldAssignments(c, http.StatusUnprocessableEntity, &survey.Text{ZH: de.ZH, EN: de.EN})
+	var de *core.Error
+	if errors.As(err, &de) && de.Code == core.EInvalid {
+		return s.showFieldAssignments(c, http.StatusUnprocessableEntity, &core.Text{ZH: de.ZH, EN: de.EN})
 	}
 	if err != nil {
 		return err
@@ -156,9 +158,9 @@ func (s *Server) setMaxVisits(c echo.Context) error {
 		k = 0
 	}
 	err = dialer.SetMaxVisits(ctx, s.db, w.ID, k)
-	var de *survey.Error
-	if errors.As(err, &de) && de.Code == survey.EInvalid {
-		return s.showFieldAssignments(c, http.StatusUnprocessableEntity, &survey.Text{ZH: de.ZH, EN: de.EN})
+	var de *core.Error
+	if errors.As(err, &de) && de.Code == core.EInvalid {
+		return s.showFieldAssignments(c, http.StatusUnprocessableEntity, &core.Text{ZH: de.ZH, EN: de.EN})
 	}
 	if err != nil {
 		return err
@@ -196,7 +198,7 @@ func (s *Server) fieldList(c echo.Context) error {
 			open++
 		}
 	}
-	return s.render(c, http.StatusOK, "field_list", survey.Text{ZH: "入户访问", EN: "Door-to-door visits"}, map[string]any{"Groups": gs, "Open": open})
+	return s.render(c, http.StatusOK, "field_list", core.Text{ZH: "入户访问", EN: "Door-to-door visits"}, map[string]any{"Groups": gs, "Open": open})
 }
 
 // assignedCase loads the household of the URL only for the field
@@ -220,17 +222,17 @@ func (s *Server) fieldCase(c echo.Context) error {
 	return s.showFieldCase(c, http.StatusOK, nil)
 }
 
-func (s *Server) showFieldCase(c echo.Context, status int, errMsg *survey.Text) error {
+func (s *Server) showFieldCase(c echo.Context, status int, errMsg *core.Text) error {
 	h, err := s.assignedCase(c)
 	if err != nil {
 		return err
 	}
 	draft, err := dialer.GetDraft(c.Request().Context(), s.db, h.CaseID)
-	if err != nil && survey.ErrorCode(err) != survey.ENotFound {
+	if err != nil && core.ErrorCode(err) != core.ENotFound {
 		return err
 	}
 	return s.renderView(c, status, "field_case", &view{
-		Title: survey.Text{ZH: "入户 " + h.Address, EN: "Household " + h.Address}, Err: errMsg,
+		Title: core.Text{ZH: "入户 " + h.Address, EN: "Household " + h.Address}, Err: errMsg,
 		Data: fieldCaseData{H: h, Outcomes: dialer.FieldOutcomes, Draft: draft, Rule: dialer.PartialRule},
 	})
 }
@@ -243,13 +245,13 @@ func (s *Server) recordVisit(c echo.Context) error {
 		return err
 	}
 	res, err := dialer.RecordVisit(c.Request().Context(), s.db, h.CaseID, currentUser(c).ID, c.FormValue("outcome"), c.FormValue("occupied") != "", s.opt.Now())
-	var de *survey.Error
-	if errors.As(err, &de) && (de.Code == survey.EInvalid || de.Code == survey.EConflict) {
+	var de *core.Error
+	if errors.As(err, &de) && (de.Code == core.EInvalid || de.Code == core.EConflict) {
 		status := http.StatusUnprocessableEntity
-		if de.Code == survey.EConflict {
+		if de.Code == core.EConflict {
 			status = http.StatusConflict
 		}
-		return s.showFieldCase(c, status, &survey.Text{ZH: de.ZH, EN: de.EN})
+		return s.showFieldCase(c, status, &core.Text{ZH: de.ZH, EN: de.EN})
 	}
 	if err != nil {
 		return err
@@ -294,8 +296,8 @@ func (s *Server) fieldBreakOff(c echo.Context) error {
 	res, err := dialer.FieldBreakOff(ctx, s.db, h.CaseID, user.ID, s.partialRule(), districts, func(lc dialer.LockedCase) (*survey.Questionnaire, error) {
 		return s.questionnaireOf(ctx, &dialer.Case{QuestionnaireID: lc.QuestionnaireID})
 	}, s.opt.Now())
-	if de, ok := err.(*survey.Error); ok && de.Code == survey.EInvalid {
-		return s.showFieldCase(c, http.StatusUnprocessableEntity, &survey.Text{ZH: de.ZH, EN: de.EN})
+	if de, ok := err.(*core.Error); ok && de.Code == core.EInvalid {
+		return s.showFieldCase(c, http.StatusUnprocessableEntity, &core.Text{ZH: de.ZH, EN: de.EN})
 	}
 	if err != nil {
 		return err

@@ -12,8 +12,10 @@ import (
 
 	"github.com/lib/pq"
 
+	"minyi/core"
 	"minyi/dialer"
 	"minyi/sampler"
+	"minyi/users"
 )
 
 // doorFixture is a fixture with a household frame in two districts, a
@@ -52,10 +54,10 @@ func newDoorFixture(t *testing.T) *doorFixture {
 	if _, err := sampler.Draw(ctx, fx.db, w.Name, 11); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := AddUser(ctx, fx.db, "field2", "", testPassword, RoleField); err != nil {
+	if _, err := users.Add(ctx, fx.db, "field2", "", testPassword, users.RoleField); err != nil {
 		t.Fatal(err)
 	}
-	d := &doorFixture{fixture: fx, wave: w, now: time.Date(2026, 11, 23, 10, 0, 0, 0, sampler.Shanghai)}
+	d := &doorFixture{fixture: fx, wave: w, now: time.Date(2026, 11, 23, 10, 0, 0, 0, core.Shanghai)}
 	fx.db.Get(&d.field2, `SELECT id FROM users WHERE username = 'field2'`)
 	fx.s.opt.Now = func() time.Time { d.mu.Lock(); defer d.mu.Unlock(); return d.now }
 	return d
@@ -106,7 +108,7 @@ func TestFieldAssignmentVisitsAndInterview(t *testing.T) {
 		t.Fatal("K not saved")
 	}
 	adm.post("/waves/door-w/field/visits", url.Values{"max_visits": {"4"}}).Body.Close()
-	me := d.users[RoleField]
+	me := d.users[users.RoleField]
 	d.assign(t, sup, me, cs[0], cs[1])
 	d.assign(t, sup, d.field2, cs[2])
 	page = sup.get("/waves/door-w/field")
@@ -114,7 +116,7 @@ func TestFieldAssignmentVisitsAndInterview(t *testing.T) {
 		t.Fatalf("assigned interviewers not shown:\n%s", page)
 	}
 	// Assigning to someone who is not a field interviewer is refused.
-	res := sup.post("/waves/door-w/field", url.Values{"interviewer": {strconv.FormatInt(d.users[RoleInterview], 10)}, "community": {communityValue(cs[3].CommunityKey)}})
+	res := sup.post("/waves/door-w/field", url.Values{"interviewer": {strconv.FormatInt(d.users[users.RoleInterview], 10)}, "community": {communityValue(cs[3].CommunityKey)}})
 	if body := readAll(res); res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "入户访员") {
 		t.Fatalf("assigned to a telephone interviewer: %d", res.StatusCode)
 	}
@@ -170,7 +172,7 @@ func TestFieldAssignmentVisitsAndInterview(t *testing.T) {
 	if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/field?msg=visit#h") {
 		t.Fatalf("no one home: %d %s", res.StatusCode, loc)
 	}
-	d.setNow(time.Date(2026, 11, 23, 11, 40, 0, 0, sampler.Shanghai))
+	d.setNow(time.Date(2026, 11, 23, 11, 40, 0, 0, core.Shanghai))
 	res = f.post(h+"/visit", url.Values{"outcome": {"no_one_home"}})
 	if body := readAll(res); res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "同一时段再敲门不算新的一次来访") || !strings.Contains(body, "11月24日") {
 		t.Fatalf("second visit the same morning: %d", res.StatusCode)
@@ -190,12 +192,12 @@ func TestFieldAssignmentVisitsAndInterview(t *testing.T) {
 		t.Fatal("the refusal is not in English")
 	}
 	f.do("GET", "/lang/zh", nil).Body.Close()
-	d.setNow(time.Date(2026, 11, 23, 19, 0, 0, 0, sampler.Shanghai))
+	d.setNow(time.Date(2026, 11, 23, 19, 0, 0, 0, core.Shanghai))
 	if res := f.post(h+"/visit", url.Values{"outcome": {"no_one_home"}, "occupied": {"1"}}); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("evening visit: %d", res.StatusCode)
 	}
 	for i, day := range []int{24, 25} {
-		d.setNow(time.Date(2026, 11, day, 14, 0, 0, 0, sampler.Shanghai))
+		d.setNow(time.Date(2026, 11, day, 14, 0, 0, 0, core.Shanghai))
 		res := f.post(h+"/visit", url.Values{"outcome": {"no_one_home"}})
 		if loc := res.Header.Get("Location"); (i == 1) != strings.HasPrefix(loc, "/field?msg=visitfinal") {
 			t.Fatalf("visit %d: %s", i+3, loc)
@@ -278,10 +280,10 @@ func TestFieldBreakOff(t *testing.T) {
 	d := newDoorFixture(t)
 	cs, _ := dialer.Communities(context.Background(), d.db, d.wave.ID)
 	sup := d.signIn(t, "supervisor")
-	d.assign(t, sup, d.users[RoleField], cs[0])
+	d.assign(t, sup, d.users[users.RoleField], cs[0])
 	f := d.signIn(t, "field_interviewer")
 	var ids []string
-	d.db.Select(&ids, `SELECT id::text FROM cases WHERE assigned_to = $1 ORDER BY id`, d.users[RoleField])
+	d.db.Select(&ids, `SELECT id::text FROM cases WHERE assigned_to = $1 ORDER BY id`, d.users[users.RoleField])
 	breakOff := func(id string, answered map[string]string) string {
 		t.Helper()
 		f.post("/field/cases/"+id+"/interview", url.Values{}).Body.Close()

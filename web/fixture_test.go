@@ -18,6 +18,7 @@ import (
 	"minyi/sampler"
 	"minyi/sql/pgtest"
 	"minyi/survey"
+	"minyi/users"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -32,7 +33,7 @@ type fixture struct {
 	srv   *httptest.Server
 	s     *Server
 	wave  string
-	users map[Role]int64
+	users map[users.Role]int64
 }
 
 // newFixture builds a fixture in a fresh database. rate sets the wave's
@@ -61,7 +62,7 @@ func newFixture(t *testing.T, rate float64) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fx := &fixture{db: db, wave: "w-test", users: map[Role]int64{}}
+	fx := &fixture{db: db, wave: "w-test", users: map[users.Role]int64{}}
 	if rate > 0 {
 		phones, err := sampler.SyntheticPhones(7, len(ds)*30)
 		if err != nil {
@@ -87,8 +88,8 @@ func newFixture(t *testing.T, rate float64) *fixture {
 			t.Fatal(err)
 		}
 	}
-	for _, r := range Roles {
-		if _, err := AddUser(ctx, db, string(r), "", testPassword, r); err != nil {
+	for _, r := range users.Roles {
+		if _, err := users.Add(ctx, db, string(r), "", testPassword, r); err != nil {
 			t.Fatal(err)
 		}
 		var id int64
@@ -97,7 +98,7 @@ func newFixture(t *testing.T, rate float64) *fixture {
 		}
 		fx.users[r] = id
 	}
-	if _, err := AddUser(ctx, db, "interviewer2", "", testPassword, RoleInterview); err != nil {
+	if _, err := users.Add(ctx, db, "interviewer2", "", testPassword, users.RoleInterview); err != nil {
 		t.Fatal(err)
 	}
 	fx.s, err = New(db, Options{})

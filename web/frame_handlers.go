@@ -10,8 +10,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"minyi/core"
 	"minyi/sampler"
-	"minyi/survey"
 )
 
 type framesData struct {
@@ -46,7 +46,7 @@ func (s *Server) frames(c echo.Context) error {
 	for _, x := range ds {
 		d.Names[x.Code] = x.Name
 	}
-	return s.render(c, http.StatusOK, "frames", survey.Text{ZH: "抽样框", EN: "Sampling frames"}, d)
+	return s.render(c, http.StatusOK, "frames", core.Text{ZH: "抽样框", EN: "Sampling frames"}, d)
 }
 
 func (s *Server) frameImport(c echo.Context) error {
@@ -58,7 +58,7 @@ func (s *Server) frameImport(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, http.StatusOK, "frame_import", survey.Text{ZH: "导入报告 #" + c.Param("id"), EN: "Import report #" + c.Param("id")}, f)
+	return s.render(c, http.StatusOK, "frame_import", core.Text{ZH: "导入报告 #" + c.Param("id"), EN: "Import report #" + c.Param("id")}, f)
 }
 
 // uploadFrame imports an uploaded frame file as a background job: a census
@@ -67,7 +67,7 @@ func (s *Server) frameImport(c echo.Context) error {
 func (s *Server) uploadFrame(c echo.Context) error {
 	kind := c.FormValue("kind")
 	if kind != "phone" && kind != "household" {
-		return survey.Errorf(survey.EInvalid, "请选择抽样框类型(电话或住户)", "choose the kind of frame (telephone or household)")
+		return core.Errorf(core.EInvalid, "请选择抽样框类型(电话或住户)", "choose the kind of frame (telephone or household)")
 	}
 	enc, err := sampler.ParseFrameEncoding(c.FormValue("encoding"))
 	if err != nil {
@@ -75,7 +75,7 @@ func (s *Server) uploadFrame(c echo.Context) error {
 	}
 	fh, err := c.FormFile("file")
 	if err != nil {
-		return survey.Errorf(survey.EInvalid, "请选择要上传的 CSV 文件", "choose a CSV file to upload")
+		return core.Errorf(core.EInvalid, "请选择要上传的 CSV 文件", "choose a CSV file to upload")
 	}
 	src, err := fh.Open()
 	if err != nil {

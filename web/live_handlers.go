@@ -12,6 +12,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"minyi/core"
 	"minyi/dialer"
 	"minyi/sampler"
 	"minyi/survey"
@@ -25,7 +26,7 @@ func (s *Server) live(c echo.Context) error {
 		return err
 	}
 	return s.renderView(c, http.StatusOK, "live", &view{
-		Title: survey.Text{ZH: "实时进度 · " + w.Name, EN: "Live progress · " + w.Name},
+		Title: core.Text{ZH: "实时进度 · " + w.Name, EN: "Live progress · " + w.Name},
 		Data: map[string]any{"Wave": w.Name, "Live": l, "Every": refreshEvery(c.QueryParam("every")),
 			"Chart": progressChart(l.Days, l.Districts)},
 	})
@@ -109,7 +110,7 @@ func (s *Server) supervision(c echo.Context) error {
 			missed++
 		}
 	}
-	return s.render(c, http.StatusOK, "supervision", survey.Text{ZH: "督导 · " + w.Name, EN: "Supervision · " + w.Name}, map[string]any{
+	return s.render(c, http.StatusOK, "supervision", core.Text{ZH: "督导 · " + w.Name, EN: "Supervision · " + w.Name}, map[string]any{
 		"Wave": w.Name, "Appointments": appts, "Missed": missed, "Calendar": calendarOf(appts),
 		"Stats": stats, "Flagged": flagged, "MinLength": int(MinInterviewLength.Seconds()),
 		"Grace": rules.GraceMinutes, "Verifications": verifications, "VerifySummary": verifySummary(verifications),
@@ -126,7 +127,7 @@ type calendarDay struct {
 func calendarOf(appts []dialer.Appointment) []calendarDay {
 	var days []calendarDay
 	for _, a := range appts {
-		t := a.At.In(shanghai)
+		t := a.At.In(core.Shanghai)
 		day := t.Format("2006-01-02 Mon")
 		if len(days) == 0 || days[len(days)-1].Day != day {
 			days = append(days, calendarDay{Day: day})

@@ -14,9 +14,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/labstack/echo/v4"
+	"minyi/core"
+	"minyi/users"
 
-	"minyi/survey"
+	"github.com/labstack/echo/v4"
 )
 
 //go:embed templates/*.html
@@ -33,10 +34,10 @@ type pages struct {
 // view is what every page template gets.
 type view struct {
 	Lang  string
-	User  *User
-	Title survey.Text
-	Msg   *survey.Text // a notice at the top of the page
-	Err   *survey.Text // an error at the top of the page
+	User  *users.User
+	Title core.Text
+	Msg   *core.Text // a notice at the top of the page
+	Err   *core.Text // an error at the top of the page
 	Data  any
 	Path  string
 	Now   time.Time
@@ -67,7 +68,7 @@ func loadPages() (*pages, error) {
 			}
 			return "："
 		},
-		"tx": func(lang string, t survey.Text) string {
+		"tx": func(lang string, t core.Text) string {
 			if lang == "en" && t.EN != "" {
 				return t.EN
 			}
@@ -89,15 +90,15 @@ func loadPages() (*pages, error) {
 			return fmt.Sprintf("%.1f%%", 100*x)
 		},
 		"num": groupDigits,
-		"role": func(lang string, r Role) string {
-			l := RoleLabel(r)
+		"role": func(lang string, r users.Role) string {
+			l := users.RoleLabel(r)
 			if lang == "en" {
 				return l.EN
 			}
 			return l.ZH
 		},
 		"clock": func(t time.Time) string {
-			return t.In(shanghai).Format("2006-01-02 15:04")
+			return t.In(core.Shanghai).Format("2006-01-02 15:04")
 		},
 		"scale": func(x, lo, hi, width float64) float64 {
 			if hi <= lo {
@@ -149,7 +150,7 @@ func loadPages() (*pages, error) {
 		},
 		"add":   func(a, b int) int { return a + b },
 		"msToS": func(ms int64) float64 { return float64(ms) / 1000 },
-		"hasRole": func(u *User, roles ...string) bool {
+		"hasRole": func(u *users.User, roles ...string) bool {
 			if u == nil {
 				return false
 			}
@@ -182,16 +183,6 @@ func loadPages() (*pages, error) {
 	return p, nil
 }
 
-// shanghai is the time zone of the poll: calling hours and appointments are
-// local times.
-var shanghai = func() *time.Location {
-	l, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		return time.FixedZone("CST", 8*3600)
-	}
-	return l
-}()
-
 func groupDigits(v any) string {
 	s := fmt.Sprint(v)
 	neg := strings.HasPrefix(s, "-")
@@ -218,7 +209,7 @@ func lang(c echo.Context) string {
 
 // render writes a page; it renders into a buffer first so that a template
 // error becomes a clean error page, not half a page.
-func (s *Server) render(c echo.Context, status int, page string, title survey.Text, data any) error {
+func (s *Server) render(c echo.Context, status int, page string, title core.Text, data any) error {
 	return s.renderView(c, status, page, &view{Title: title, Data: data})
 }
 
@@ -239,12 +230,12 @@ func (s *Server) renderView(c echo.Context, status int, page string, v *view) er
 	return c.HTMLBlob(status, buf.Bytes())
 }
 
-func (s *Server) errorPage(c echo.Context, status int, msg survey.Text) error {
-	return s.renderView(c, status, "error", &view{Title: survey.Text{ZH: "出错了", EN: "Something went wrong"}, Err: &msg, Data: status})
+func (s *Server) errorPage(c echo.Context, status int, msg core.Text) error {
+	return s.renderView(c, status, "error", &view{Title: core.Text{ZH: "出错了", EN: "Something went wrong"}, Err: &msg, Data: status})
 }
 
 // notices are the fixed messages a redirect can ask the next page to show.
-var notices = map[string]survey.Text{
+var notices = map[string]core.Text{
 	"saved":       {ZH: "访问已保存。", EN: "The interview is saved."},
 	"recorded":    {ZH: "呼叫结果已记录。", EN: "The call outcome is recorded."},
 	"screened":    {ZH: "受访者不符合条件,样本已结束。", EN: "The respondent is not eligible; the case is closed."},
@@ -256,7 +247,7 @@ var notices = map[string]survey.Text{
 	"converter":   {ZH: "已更新拒访转化员。", EN: "The refusal converter mark is updated."},
 }
 
-func notice(key string) *survey.Text {
+func notice(key string) *core.Text {
 	if t, ok := notices[key]; ok {
 		return &t
 	}

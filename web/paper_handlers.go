@@ -7,15 +7,17 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"minyi/core"
 	"minyi/sampler"
 	"minyi/survey"
+	"minyi/users"
 )
 
 func init() {
-	notices["paper1"] = survey.Text{ZH: "第一次录入已保存;这份问卷还需另一位录入员独立录入一次。", EN: "First keying saved; another operator must now key this form independently."}
-	notices["paper2"] = survey.Text{ZH: "两次录入一致,访问已入库。", EN: "Both keyings agree; the interview is stored."}
-	notices["papermismatch"] = survey.Text{ZH: "两次录入不一致,已交督导裁定;裁定前不计入结果。", EN: "The keyings differ; a supervisor will decide. Until then the form counts nowhere."}
-	notices["paperresolved"] = survey.Text{ZH: "已按裁定入库。", EN: "Decided and stored."}
+	notices["paper1"] = core.Text{ZH: "第一次录入已保存;这份问卷还需另一位录入员独立录入一次。", EN: "First keying saved; another operator must now key this form independently."}
+	notices["paper2"] = core.Text{ZH: "两次录入一致,访问已入库。", EN: "Both keyings agree; the interview is stored."}
+	notices["papermismatch"] = core.Text{ZH: "两次录入不一致,已交督导裁定;裁定前不计入结果。", EN: "The keyings differ; a supervisor will decide. Until then the form counts nowhere."}
+	notices["paperresolved"] = core.Text{ZH: "已按裁定入库。", EN: "Decided and stored."}
 }
 
 type paperData struct {
@@ -26,7 +28,7 @@ type paperData struct {
 	// The keying form, once a wave and form number are chosen.
 	Q         *survey.Questionnaire
 	Answers   survey.Answers
-	Errors    map[string]survey.Text
+	Errors    map[string]core.Text
 	Districts []sampler.District
 }
 
@@ -36,7 +38,7 @@ func (s *Server) paper(c echo.Context) error {
 	return s.showPaper(c, http.StatusOK, nil, nil, nil)
 }
 
-func (s *Server) showPaper(c echo.Context, status int, msg *survey.Text, answers survey.Answers, errs map[string]survey.Text) error {
+func (s *Server) showPaper(c echo.Context, status int, msg *core.Text, answers survey.Answers, errs map[string]core.Text) error {
 	ctx := c.Request().Context()
 	u := currentUser(c)
 	ws, err := sampler.ListWaves(ctx, s.db)
@@ -48,7 +50,7 @@ func (s *Server) showPaper(c echo.Context, status int, msg *survey.Text, answers
 		d.Wave = ws[0].Name
 	}
 	var mine int64
-	if u.Role != RoleAdmin && u.Role != RoleSupervisor {
+	if u.Role != users.RoleAdmin && u.Role != users.RoleSupervisor {
 		mine = u.ID
 	}
 	if d.Forms, err = survey.PaperForms(ctx, s.db, mine); err != nil {
@@ -65,7 +67,7 @@ func (s *Server) showPaper(c echo.Context, status int, msg *survey.Text, answers
 			d.Answers = survey.Answers{}
 		}
 	}
-	return s.renderView(c, status, "paper", &view{Title: survey.Text{ZH: "纸质问卷双录入", EN: "Paper forms: double entry"}, Err: msg, Data: d})
+	return s.renderView(c, status, "paper", &view{Title: core.Text{ZH: "纸质问卷双录入", EN: "Paper forms: double entry"}, Err: msg, Data: d})
 }
 
 // keyPaper stores one keying of a paper form.
@@ -82,19 +84,19 @@ func (s *Server) keyPaper(c echo.Context) error {
 	}
 	u := currentUser(c)
 	res, val, err := survey.KeyPaperForm(ctx, s.db, form.Get("wave"), strings.TrimSpace(form.Get("number")), survey.Editor{ID: u.ID, Username: u.Username}, ans, districts)
-	if de, ok := err.(*survey.Error); ok && (de.Code == survey.EInvalid || de.Code == survey.EConflict) {
+	if de, ok := err.(*core.Error); ok && (de.Code == core.EInvalid || de.Code == core.EConflict) {
 		status := http.StatusUnprocessableEntity
-		if de.Code == survey.EConflict {
+		if de.Code == core.EConflict {
 			status = http.StatusConflict
 		}
-		return s.showPaper(c, status, &survey.Text{ZH: de.ZH, EN: de.EN}, ans, nil)
+		return s.showPaper(c, status, &core.Text{ZH: de.ZH, EN: de.EN}, ans, nil)
 	}
 	if err != nil {
 		return err
 	}
 	if val != nil {
 		errs := fieldErrors(val.Errors)
-		return s.showPaper(c, http.StatusUnprocessableEntity, &survey.Text{
+		return s.showPaper(c, http.StatusUnprocessableEntity, &core.Text{
 			ZH: "有 " + strconv.Itoa(len(errs)) + " 道题需要改正,已在题目旁标出;没有保存。",
 			EN: strconv.Itoa(len(errs)) + " questions need attention (marked below); nothing was saved."}, ans, errs)
 	}
@@ -105,7 +107,7 @@ func (s *Server) keyPaper(c echo.Context) error {
 type paperDiff struct {
 	Q      survey.Question
 	Values [2]string
-	Labels [2]survey.Text
+	Labels [2]core.Text
 }
 
 // paperForm shows a supervisor both keyings of a form, differences first.
@@ -113,7 +115,7 @@ func (s *Server) paperForm(c echo.Context) error {
 	return s.showPaperForm(c, http.StatusOK, nil)
 }
 
-func (s *Server) showPaperForm(c echo.Context, status int, msg *survey.Text) error {
+func (s *Server) showPaperForm(c echo.Context, status int, msg *core.Text) error {
 	ctx := c.Request().Context()
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil {
@@ -137,7 +139,7 @@ func (s *Server) showPaperForm(c echo.Context, status int, msg *survey.Text) err
 		diffs = append(diffs, d)
 	}
 	return s.renderView(c, status, "paper_form", &view{
-		Title: survey.Text{ZH: "纸质问卷 " + f.Number, EN: "Paper form " + f.Number}, Err: msg,
+		Title: core.Text{ZH: "纸质问卷 " + f.Number, EN: "Paper form " + f.Number}, Err: msg,
 		Data: map[string]any{"Form": f, "Diffs": diffs},
 	})
 }
@@ -165,8 +167,8 @@ func (s *Server) resolvePaper(c echo.Context) error {
 	}
 	u := currentUser(c)
 	_, val, err := survey.ResolvePaperForm(ctx, s.db, id, survey.Editor{ID: u.ID, Username: u.Username}, chosen, districts)
-	if de, ok := err.(*survey.Error); ok && (de.Code == survey.EInvalid || de.Code == survey.EConflict) {
-		return s.showPaperForm(c, http.StatusUnprocessableEntity, &survey.Text{ZH: de.ZH, EN: de.EN})
+	if de, ok := err.(*core.Error); ok && (de.Code == core.EInvalid || de.Code == core.EConflict) {
+		return s.showPaperForm(c, http.StatusUnprocessableEntity, &core.Text{ZH: de.ZH, EN: de.EN})
 	}
 	if err != nil {
 		return err
@@ -176,7 +178,7 @@ func (s *Server) resolvePaper(c echo.Context) error {
 		for _, fe := range val.Errors {
 			parts = append(parts, fe.Question+": "+fe.Message.ZH)
 		}
-		return s.showPaperForm(c, http.StatusUnprocessableEntity, &survey.Text{
+		return s.showPaperForm(c, http.StatusUnprocessableEntity, &core.Text{
 			ZH: "所选答案不能通过检查:" + strings.Join(parts, ";"), EN: "the chosen answers do not pass the checks: " + strings.Join(parts, "; ")})
 	}
 	return c.Redirect(http.StatusSeeOther, "/paper?msg=paperresolved")

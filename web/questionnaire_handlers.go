@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"minyi/core"
 	"minyi/survey"
 )
 
@@ -26,13 +27,13 @@ func (s *Server) questionnaireList(c echo.Context) error {
 	return s.showQuestionnaires(c, http.StatusOK, nil, questionnairesData{})
 }
 
-func (s *Server) showQuestionnaires(c echo.Context, status int, errMsg *survey.Text, d questionnairesData) error {
+func (s *Server) showQuestionnaires(c echo.Context, status int, errMsg *core.Text, d questionnairesData) error {
 	vs, err := survey.ListQuestionnaires(c.Request().Context(), s.db)
 	if err != nil {
 		return err
 	}
 	d.Versions = vs
-	return s.renderView(c, status, "questionnaires", &view{Title: survey.Text{ZH: "问卷", EN: "Questionnaires"}, Err: errMsg, Data: d})
+	return s.renderView(c, status, "questionnaires", &view{Title: core.Text{ZH: "问卷", EN: "Questionnaires"}, Err: errMsg, Data: d})
 }
 
 // uploadQuestionnaire checks and stores an uploaded definition. Nothing is
@@ -41,7 +42,7 @@ func (s *Server) showQuestionnaires(c echo.Context, status int, errMsg *survey.T
 func (s *Server) uploadQuestionnaire(c echo.Context) error {
 	fh, err := c.FormFile("file")
 	if err != nil {
-		msg := survey.Text{ZH: "请选择要上传的问卷定义文件(JSON)", EN: "choose a questionnaire definition file (JSON) to upload"}
+		msg := core.Text{ZH: "请选择要上传的问卷定义文件(JSON)", EN: "choose a questionnaire definition file (JSON) to upload"}
 		return s.showQuestionnaires(c, http.StatusUnprocessableEntity, &msg, questionnairesData{})
 	}
 	f, err := fh.Open()
@@ -55,14 +56,14 @@ func (s *Server) uploadQuestionnaire(c echo.Context) error {
 	}
 	d := questionnairesData{FileName: fh.Filename}
 	if len(b) > maxDefinitionUpload {
-		msg := survey.Text{ZH: fmt.Sprintf("文件超过 %d MB", maxDefinitionUpload>>20), EN: fmt.Sprintf("the file is larger than %d MB", maxDefinitionUpload>>20)}
+		msg := core.Text{ZH: fmt.Sprintf("文件超过 %d MB", maxDefinitionUpload>>20), EN: fmt.Sprintf("the file is larger than %d MB", maxDefinitionUpload>>20)}
 		return s.showQuestionnaires(c, http.StatusUnprocessableEntity, &msg, d)
 	}
 	q, err := survey.ParseQuestionnaire(b)
 	if de, ok := survey.AsDefinitionError(err); ok {
 		d.Problems = de.Problems
 		n := strconv.Itoa(len(de.Problems))
-		msg := survey.Text{ZH: "问卷定义有 " + n + " 处错误,未保存任何内容;请改正下列各处后重新上传。",
+		msg := core.Text{ZH: "问卷定义有 " + n + " 处错误,未保存任何内容;请改正下列各处后重新上传。",
 			EN: "The definition has " + n + " problems and nothing was stored; fix each one listed below and upload it again."}
 		return s.showQuestionnaires(c, http.StatusUnprocessableEntity, &msg, d)
 	}
@@ -70,9 +71,9 @@ func (s *Server) uploadQuestionnaire(c echo.Context) error {
 		return err
 	}
 	res, err := survey.UploadQuestionnaire(c.Request().Context(), s.db, q, currentUser(c).ID)
-	var de *survey.Error
-	if errors.As(err, &de) && de.Code == survey.EConflict {
-		return s.showQuestionnaires(c, http.StatusConflict, &survey.Text{ZH: de.ZH, EN: de.EN}, d)
+	var de *core.Error
+	if errors.As(err, &de) && de.Code == core.EConflict {
+		return s.showQuestionnaires(c, http.StatusConflict, &core.Text{ZH: de.ZH, EN: de.EN}, d)
 	}
 	if err != nil {
 		return err
@@ -119,12 +120,12 @@ func (s *Server) questionnairePreview(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := &view{Title: survey.Text{ZH: "问卷预览:" + q.String(), EN: "Questionnaire preview: " + q.String()}, Data: questionnaireData{Q: q, Info: info}}
+	v := &view{Title: core.Text{ZH: "问卷预览:" + q.String(), EN: "Questionnaire preview: " + q.String()}, Data: questionnaireData{Q: q, Info: info}}
 	switch c.QueryParam("upload") {
 	case "stored":
-		v.Msg = &survey.Text{ZH: fmt.Sprintf("已保存为 %s 第 %d 版。", q.Name, q.Version), EN: fmt.Sprintf("Stored as %s version %d.", q.Name, q.Version)}
+		v.Msg = &core.Text{ZH: fmt.Sprintf("已保存为 %s 第 %d 版。", q.Name, q.Version), EN: fmt.Sprintf("Stored as %s version %d.", q.Name, q.Version)}
 	case "unchanged":
-		v.Msg = &survey.Text{ZH: fmt.Sprintf("与已有的 %s 第 %d 版相同,未保存新版本。", q.Name, q.Version), EN: fmt.Sprintf("Identical to the stored %s version %d; no new version was stored.", q.Name, q.Version)}
+		v.Msg = &core.Text{ZH: fmt.Sprintf("与已有的 %s 第 %d 版相同,未保存新版本。", q.Name, q.Version), EN: fmt.Sprintf("Identical to the stored %s version %d; no new version was stored.", q.Name, q.Version)}
 	}
 	return s.renderView(c, http.StatusOK, "questionnaire", v)
 }

@@ -8,8 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"minyi/core"
 	"minyi/dialer"
 	"minyi/survey"
+	"minyi/users"
 )
 
 func TestQuestionnaireUploadPreviewDownload(t *testing.T) {
@@ -53,7 +55,7 @@ func TestQuestionnaireUploadPreviewDownload(t *testing.T) {
 	q := survey.Default()
 	q.Version = 0
 	q.Questions = append(q.Questions, survey.Question{ID: "comment", Section: survey.SectionOther, Type: survey.TypeText,
-		Text: survey.Text{ZH: "您还有什么意见?", EN: "Anything else to tell us?"}, Optional: true, MaxLength: 200,
+		Text: core.Text{ZH: "您还有什么意见?", EN: "Anything else to tell us?"}, Optional: true, MaxLength: 200,
 		ShowIf: &survey.Condition{Any: []survey.Condition{{Question: "q13", In: []survey.Value{"4", "5"}}, {Question: "q12", In: []survey.Value{"5"}}}}})
 	def := string(q.Canonical())
 	res, _ = admin.upload("/questionnaires", def)
@@ -121,20 +123,20 @@ func TestInterviewFormRendersEveryType(t *testing.T) {
 	min, max := survey.Limit{Num: 1}, survey.Limit{Num: 20}
 	q := survey.Default()
 	q.Questions = append(q.Questions,
-		survey.Question{ID: "media", Section: survey.SectionOther, Type: survey.TypeMultiple, Text: survey.Text{ZH: "您从哪里了解政务信息?"},
-			Options: []survey.Option{{Code: 1, Label: survey.Text{ZH: "电视"}}, {Code: 2, Label: survey.Text{ZH: "网络"}}}},
-		survey.Question{ID: "people", Section: survey.SectionOther, Type: survey.TypeNumber, Text: survey.Text{ZH: "家里几口人?"}, Min: &min, Max: &max},
-		survey.Question{ID: "moved", Section: survey.SectionOther, Type: survey.TypeDate, Text: survey.Text{ZH: "哪天搬来的?"},
+		survey.Question{ID: "media", Section: survey.SectionOther, Type: survey.TypeMultiple, Text: core.Text{ZH: "您从哪里了解政务信息?"},
+			Options: []survey.Option{{Code: 1, Label: core.Text{ZH: "电视"}}, {Code: 2, Label: core.Text{ZH: "网络"}}}},
+		survey.Question{ID: "people", Section: survey.SectionOther, Type: survey.TypeNumber, Text: core.Text{ZH: "家里几口人?"}, Min: &min, Max: &max},
+		survey.Question{ID: "moved", Section: survey.SectionOther, Type: survey.TypeDate, Text: core.Text{ZH: "哪天搬来的?"},
 			ShowIf: &survey.Condition{Question: "people", Min: &min}},
-		survey.Question{ID: "comment", Section: survey.SectionOther, Type: survey.TypeText, Text: survey.Text{ZH: "意见"}, Optional: true, MaxLength: 50})
+		survey.Question{ID: "comment", Section: survey.SectionOther, Type: survey.TypeText, Text: core.Text{ZH: "意见"}, Optional: true, MaxLength: 50})
 	b, _ := json.Marshal(q)
 	if _, err := survey.ParseQuestionnaire(b); err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	v := &view{Lang: "zh", User: &User{}, Title: survey.Text{ZH: "访问问卷"}, Data: interviewData{
+	v := &view{Lang: "zh", User: &users.User{}, Title: core.Text{ZH: "访问问卷"}, Data: interviewData{
 		Case: &dialer.Case{ID: 7}, Q: q, Answers: survey.Answers{"media_2": "2", "people": "3", "comment": "<好>"},
-		Errors: map[string]survey.Text{"people": {ZH: "请填写 1–20 之间的数", EN: "enter a number within 1–20"}},
+		Errors: map[string]core.Text{"people": {ZH: "请填写 1–20 之间的数", EN: "enter a number within 1–20"}},
 	}}
 	if err := p.set["interview"].ExecuteTemplate(&buf, "layout.html", v); err != nil {
 		t.Fatal(err)

@@ -6,15 +6,17 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"minyi/core"
 	"minyi/dialer"
 	"minyi/sampler"
 	"minyi/survey"
+	"minyi/users"
 )
 
 func init() {
-	notices["reviewed"] = survey.Text{ZH: "复核结果已保存。", EN: "The review is saved."}
-	notices["edited"] = survey.Text{ZH: "修改已保存,旧值和新值都已记录。", EN: "The change is saved; the old and new values are recorded."}
-	notices["corrected"] = survey.Text{ZH: "修改已保存,已交回督导复核。", EN: "Your correction is saved and back with the supervisor."}
+	notices["reviewed"] = core.Text{ZH: "复核结果已保存。", EN: "The review is saved."}
+	notices["edited"] = core.Text{ZH: "修改已保存,旧值和新值都已记录。", EN: "The change is saved; the old and new values are recorded."}
+	notices["corrected"] = core.Text{ZH: "修改已保存,已交回督导复核。", EN: "Your correction is saved and back with the supervisor."}
 }
 
 // reviews lists a wave's interviews to review (flagged, or corrected after
@@ -33,7 +35,7 @@ func (s *Server) reviews(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, http.StatusOK, "reviews", survey.Text{ZH: "访问复核 · " + w.Name, EN: "Review · " + w.Name}, map[string]any{
+	return s.render(c, http.StatusOK, "reviews", core.Text{ZH: "访问复核 · " + w.Name, EN: "Review · " + w.Name}, map[string]any{
 		"Wave": w.Name, "Flagged": flagged, "Reviewed": done, "MinLength": int(MinInterviewLength.Seconds()),
 	})
 }
@@ -44,13 +46,13 @@ func (s *Server) returned(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, http.StatusOK, "returned", survey.Text{ZH: "退回的访问", EN: "Interviews sent back"}, items)
+	return s.render(c, http.StatusOK, "returned", core.Text{ZH: "退回的访问", EN: "Interviews sent back"}, items)
 }
 
 // answerRow is one question of an interview as the review page shows it.
 type answerRow struct {
 	Q       survey.Question
-	Answer  survey.Text
+	Answer  core.Text
 	Seconds float64
 	Changes int
 }
@@ -63,7 +65,7 @@ type interviewPage struct {
 	Paradata *survey.Paradata
 	// The edit form's fields, as the interview form has them.
 	Answers   survey.Answers
-	Errors    map[string]survey.Text
+	Errors    map[string]core.Text
 	Districts []sampler.District
 	// Reviewer: the signed-in user may decide on the interview; otherwise
 	// it is its interviewer correcting it.
@@ -83,7 +85,7 @@ func (s *Server) viewInterview(c echo.Context) (*survey.StoredInterview, bool, e
 		return nil, false, err
 	}
 	u := currentUser(c)
-	reviewer := u.Role == RoleAdmin || u.Role == RoleSupervisor
+	reviewer := u.Role == users.RoleAdmin || u.Role == users.RoleSupervisor
 	if !reviewer && (iv.InterviewerID == nil || *iv.InterviewerID != u.ID || iv.ReviewStatus != survey.ReviewReturned) {
 		return nil, false, echo.NewHTTPError(http.StatusNotFound)
 	}
@@ -100,7 +102,7 @@ func (s *Server) interviewPage(c echo.Context) error {
 
 // showInterview renders the review page; answers and errors, when given,
 // refill the edit form after a refused change.
-func (s *Server) showInterview(c echo.Context, status int, iv *survey.StoredInterview, reviewer bool, msg *survey.Text, answers survey.Answers, errs map[string]survey.Text) error {
+func (s *Server) showInterview(c echo.Context, status int, iv *survey.StoredInterview, reviewer bool, msg *core.Text, answers survey.Answers, errs map[string]core.Text) error {
 	ctx := c.Request().Context()
 	q, err := s.questionnaireOf(ctx, &dialer.Case{QuestionnaireID: &iv.QuestionnaireID})
 	if err != nil {
@@ -133,7 +135,7 @@ func (s *Server) showInterview(c echo.Context, status int, iv *survey.StoredInte
 	if answers == nil {
 		answers = iv.Answers
 	}
-	title := survey.Text{ZH: "访问 #" + strconv.FormatInt(iv.ID, 10), EN: "Interview #" + strconv.FormatInt(iv.ID, 10)}
+	title := core.Text{ZH: "访问 #" + strconv.FormatInt(iv.ID, 10), EN: "Interview #" + strconv.FormatInt(iv.ID, 10)}
 	return s.renderView(c, status, "interview_review", &view{Title: title, Err: msg, Data: interviewPage{
 		IV: iv, Q: q, Rows: rows, Changes: changes, Paradata: pd,
 		Answers: answers, Errors: errs, Districts: ds, Reviewer: reviewer,
@@ -154,16 +156,16 @@ func (s *Server) reviewInterview(c echo.Context) error {
 	}
 	u := currentUser(c)
 	err = survey.ReviewInterview(c.Request().Context(), s.db, iv.ID, version(c), survey.Editor{ID: u.ID, Username: u.Username}, c.FormValue("action"), c.FormValue("note"))
-	if de, ok := err.(*survey.Error); ok && (de.Code == survey.EInvalid || de.Code == survey.EConflict) {
+	if de, ok := err.(*core.Error); ok && (de.Code == core.EInvalid || de.Code == core.EConflict) {
 		status := http.StatusUnprocessableEntity
-		if de.Code == survey.EConflict {
+		if de.Code == core.EConflict {
 			status = http.StatusConflict
 		}
 		fresh, ferr := survey.GetInterview(c.Request().Context(), s.db, iv.ID)
 		if ferr != nil {
 			return ferr
 		}
-		return s.showInterview(c, status, fresh, true, &survey.Text{ZH: de.ZH, EN: de.EN}, nil, nil)
+		return s.showInterview(c, status, fresh, true, &core.Text{ZH: de.ZH, EN: de.EN}, nil, nil)
 	}
 	if err != nil {
 		return err
@@ -192,8 +194,8 @@ func (s *Server) editInterview(c echo.Context) error {
 	}
 	u := currentUser(c)
 	val, err := survey.EditAnswers(ctx, s.db, iv.ID, version(c), survey.Editor{ID: u.ID, Username: u.Username}, !reviewer, ans, form.Get("note"), districts)
-	if de, ok := err.(*survey.Error); ok && (de.Code == survey.EInvalid || de.Code == survey.EConflict) {
-		if de.Code == survey.EConflict {
+	if de, ok := err.(*core.Error); ok && (de.Code == core.EInvalid || de.Code == core.EConflict) {
+		if de.Code == core.EConflict {
 			// Show the newest version, with the edit form filled from it.
 			fresh, ferr := survey.GetInterview(ctx, s.db, iv.ID)
 			if ferr != nil {
@@ -202,16 +204,16 @@ func (s *Server) editInterview(c echo.Context) error {
 			if !reviewer && fresh.ReviewStatus != survey.ReviewReturned {
 				return c.Redirect(http.StatusSeeOther, "/returned")
 			}
-			return s.showInterview(c, http.StatusConflict, fresh, reviewer, &survey.Text{ZH: de.ZH, EN: de.EN}, nil, nil)
+			return s.showInterview(c, http.StatusConflict, fresh, reviewer, &core.Text{ZH: de.ZH, EN: de.EN}, nil, nil)
 		}
-		return s.showInterview(c, http.StatusUnprocessableEntity, iv, reviewer, &survey.Text{ZH: de.ZH, EN: de.EN}, ans, nil)
+		return s.showInterview(c, http.StatusUnprocessableEntity, iv, reviewer, &core.Text{ZH: de.ZH, EN: de.EN}, ans, nil)
 	}
 	if err != nil {
 		return err
 	}
 	if val != nil {
 		errs := fieldErrors(val.Errors)
-		return s.showInterview(c, http.StatusUnprocessableEntity, iv, reviewer, &survey.Text{
+		return s.showInterview(c, http.StatusUnprocessableEntity, iv, reviewer, &core.Text{
 			ZH: "有 " + strconv.Itoa(len(errs)) + " 道题需要改正,已在题目旁标出;没有保存任何修改。",
 			EN: strconv.Itoa(len(errs)) + " questions need attention (marked below); nothing was changed."}, ans, errs)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"minyi/core"
 	"minyi/survey"
 )
 
@@ -164,7 +165,7 @@ func TestReviewSendBackCorrectAndInvalid(t *testing.T) {
 	if len(audited) != 3 || !strings.Contains(audited[1], `"old": "2"`) || !strings.Contains(audited[1], `"new": "5"`) {
 		t.Fatalf("audit entries: %v", audited)
 	}
-	if rep, err := survey.VerifyAudit(ctx, fx.db); err != nil || len(rep.Problems) > 0 {
+	if rep, err := core.VerifyAudit(ctx, fx.db); err != nil || len(rep.Problems) > 0 {
 		t.Fatalf("audit chain: %v %v", err, rep.Problems)
 	}
 	// Office users and field interviewers cannot review.

@@ -3,6 +3,8 @@ package web
 import (
 	"net/http"
 
+	"minyi/users"
+
 	"github.com/labstack/echo/v4"
 )
 
@@ -10,23 +12,23 @@ import (
 type Route struct {
 	Method  string
 	Path    string
-	Roles   []Role // nil: public
+	Roles   []users.Role // nil: public
 	Handler echo.HandlerFunc
 	Upload  bool // takes a file: a larger body limit
 }
 
 var (
-	anyone   = []Role{RoleAdmin, RoleSupervisor, RoleInterview, RoleField, RoleOffice}
-	admin    = []Role{RoleAdmin}
-	managers = []Role{RoleAdmin, RoleSupervisor}
-	callers  = []Role{RoleInterview}
-	readers  = []Role{RoleAdmin, RoleSupervisor, RoleOffice}
-	export   = []Role{RoleAdmin, RoleOffice}
+	anyone   = []users.Role{users.RoleAdmin, users.RoleSupervisor, users.RoleInterview, users.RoleField, users.RoleOffice}
+	admin    = []users.Role{users.RoleAdmin}
+	managers = []users.Role{users.RoleAdmin, users.RoleSupervisor}
+	callers  = []users.Role{users.RoleInterview}
+	readers  = []users.Role{users.RoleAdmin, users.RoleSupervisor, users.RoleOffice}
+	export   = []users.Role{users.RoleAdmin, users.RoleOffice}
 	// editors may open an interview: supervisors any, interviewers only
 	// their own sent back to them (an object-level check in the handler).
-	editors = []Role{RoleAdmin, RoleSupervisor, RoleInterview, RoleField}
-	field   = []Role{RoleField}
-	workers = []Role{RoleInterview, RoleField}
+	editors = []users.Role{users.RoleAdmin, users.RoleSupervisor, users.RoleInterview, users.RoleField}
+	field   = []users.Role{users.RoleField}
+	workers = []users.Role{users.RoleInterview, users.RoleField}
 )
 
 // Routes is the route table: every route and the roles that may use it, in

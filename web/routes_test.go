@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"minyi/users"
 )
 
 // TestEveryRouteEveryRole checks the route table against every role and an
@@ -25,12 +27,12 @@ func TestEveryRouteEveryRole(t *testing.T) {
 		if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/login?next=") {
 			t.Errorf("%s %s anonymous: got %d %s, want redirect to sign-in", r.Method, r.Path, res.StatusCode, res.Header.Get("Location"))
 		}
-		for _, role := range Roles {
-			token, err := CreateSession(ctx, fx.db, fx.users[role])
+		for _, role := range users.Roles {
+			token, err := users.StartSession(ctx, fx.db, fx.users[role])
 			if err != nil {
 				t.Fatal(err)
 			}
-			u, err := sessionUser(ctx, fx.db, token)
+			u, err := users.SessionUser(ctx, fx.db, token)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -46,7 +48,7 @@ func TestEveryRouteEveryRole(t *testing.T) {
 			// A state-changing request without the CSRF token is refused
 			// even for an allowed role.
 			if isUnsafe(r.Method) && hasRole(r.Roles, role) {
-				token, err := CreateSession(ctx, fx.db, fx.users[role])
+				token, err := users.StartSession(ctx, fx.db, fx.users[role])
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -135,7 +137,7 @@ func TestSignInThrottling(t *testing.T) {
 		res := c.post("/login", url.Values{"csrf": {token}, "username": {user}, "password": {password}})
 		return res.StatusCode, readAll(res)
 	}
-	for i := 0; i < MaxFailuresPerUser; i++ {
+	for i := 0; i < users.MaxFailuresPerUser; i++ {
 		if code, _ := try("supervisor", "wrong password"); code != http.StatusUnauthorized {
 			t.Fatalf("failure %d: %d", i+1, code)
 		}
@@ -150,7 +152,7 @@ func TestSignInThrottling(t *testing.T) {
 	var attempts, failed int
 	fx.db.Get(&attempts, `SELECT count(*) FROM sign_in_attempts`)
 	fx.db.Get(&failed, `SELECT count(*) FROM sign_in_attempts WHERE NOT ok AND username = 'supervisor'`)
-	if failed != MaxFailuresPerUser || attempts != MaxFailuresPerUser+1 {
+	if failed != users.MaxFailuresPerUser || attempts != users.MaxFailuresPerUser+1 {
 		t.Fatalf("recorded %d attempts, %d failed", attempts, failed)
 	}
 	var audited []string

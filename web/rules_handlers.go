@@ -8,9 +8,10 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"minyi/core"
 	"minyi/dialer"
 	"minyi/sampler"
-	"minyi/survey"
+	"minyi/users"
 )
 
 // saveRules stores a wave's calling rules from the form on the wave page.
@@ -29,7 +30,7 @@ func (s *Server) saveRules(c echo.Context) error {
 	}
 	s.forgetCallingWave()
 	u := currentUser(c)
-	if err := survey.AuditNow(ctx, s.db, survey.AuditEntry{ActorID: u.ID, Actor: u.Username, Action: "calling-rules", Subject: w.Name,
+	if err := core.AuditNow(ctx, s.db, core.AuditEntry{ActorID: u.ID, Actor: u.Username, Action: "calling-rules", Subject: w.Name,
 		Details: map[string]any{"hours": r.HoursText(), "days": r.DaysText(), "max_attempts": r.MaxAttempts, "grace": r.GraceMinutes,
 			"verify_share": r.VerifyShare, "quota_by_sex_age": r.QuotaBySexAge}}); err != nil {
 		return err
@@ -50,24 +51,24 @@ func rulesFromForm(c echo.Context) (dialer.Rules, error) {
 	ints := []struct {
 		field string
 		dst   *int
-		label survey.Text
+		label core.Text
 	}{
-		{"grace", &r.GraceMinutes, survey.Text{ZH: "预约保留时间", EN: "appointment grace"}},
-		{"max_attempts", &r.MaxAttempts, survey.Text{ZH: "最多拨打次数", EN: "maximum attempts"}},
-		{"retry_busy", &r.RetryBusy, survey.Text{ZH: "占线重拨间隔", EN: "busy retry delay"}},
-		{"retry_no_answer", &r.RetryNoAnswer, survey.Text{ZH: "无人接听重拨间隔", EN: "no-answer retry delay"}},
-		{"retry_soft_refusal", &r.RetrySoftRefusal, survey.Text{ZH: "婉拒再访间隔", EN: "soft-refusal retry delay"}},
+		{"grace", &r.GraceMinutes, core.Text{ZH: "预约保留时间", EN: "appointment grace"}},
+		{"max_attempts", &r.MaxAttempts, core.Text{ZH: "最多拨打次数", EN: "maximum attempts"}},
+		{"retry_busy", &r.RetryBusy, core.Text{ZH: "占线重拨间隔", EN: "busy retry delay"}},
+		{"retry_no_answer", &r.RetryNoAnswer, core.Text{ZH: "无人接听重拨间隔", EN: "no-answer retry delay"}},
+		{"retry_soft_refusal", &r.RetrySoftRefusal, core.Text{ZH: "婉拒再访间隔", EN: "soft-refusal retry delay"}},
 	}
 	for _, f := range ints {
 		n, err := strconv.Atoi(strings.TrimSpace(c.FormValue(f.field)))
 		if err != nil {
-			return r, &survey.Error{Code: survey.EInvalid, ZH: f.label.ZH + " 应为整数", EN: f.label.EN + " must be a whole number"}
+			return r, &core.Error{Code: core.EInvalid, ZH: f.label.ZH + " 应为整数", EN: f.label.EN + " must be a whole number"}
 		}
 		*f.dst = n
 	}
 	share, err := strconv.ParseFloat(strings.TrimSpace(c.FormValue("verify_share")), 64)
 	if err != nil {
-		return r, survey.Errorf(survey.EInvalid, "回访比例应为 0 到 1 之间的小数", "the verification share is a fraction between 0 and 1")
+		return r, core.Errorf(core.EInvalid, "回访比例应为 0 到 1 之间的小数", "the verification share is a fraction between 0 and 1")
 	}
 	r.VerifyShare = share
 	r.QuotaBySexAge = c.FormValue("quota_by_sex_age") != ""
@@ -82,12 +83,12 @@ func (s *Server) setConverter(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusNotFound)
 	}
 	on := c.FormValue("converter") == "1"
-	name, err := SetRefusalConverter(ctx, s.db, id, on)
+	name, err := users.SetRefusalConverter(ctx, s.db, id, on)
 	if err != nil {
 		return err
 	}
 	u := currentUser(c)
-	if err := survey.AuditNow(ctx, s.db, survey.AuditEntry{ActorID: u.ID, Actor: u.Username, Action: "refusal-converter", Subject: name,
+	if err := core.AuditNow(ctx, s.db, core.AuditEntry{ActorID: u.ID, Actor: u.Username, Action: "refusal-converter", Subject: name,
 		Details: map[string]bool{"converter": on}}); err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"minyi/dialer"
 	"minyi/sampler"
+	"minyi/users"
 )
 
 // withServer is the fixture served by a second server with other options
@@ -133,7 +134,7 @@ func TestRulesFormAndConverters(t *testing.T) {
 	}
 
 	adm := fx.signIn(t, "admin")
-	id := fx.users[RoleInterview]
+	id := fx.users[users.RoleInterview]
 	res = adm.post("/users/"+itoa(id)+"/converter", url.Values{"converter": {"1"}})
 	if res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("mark converter: %d", res.StatusCode)

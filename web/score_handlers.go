@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"minyi/core"
 	"minyi/dialer"
 	"minyi/sampler"
 	"minyi/survey"
@@ -16,7 +17,7 @@ func (s *Server) scoresIndex(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, http.StatusOK, "scores_index", survey.Text{ZH: "民调得分", EN: "Poll scores"}, ws)
+	return s.render(c, http.StatusOK, "scores_index", core.Text{ZH: "民调得分", EN: "Poll scores"}, ws)
 }
 
 // scoreRow is one district on the scores page.
@@ -48,7 +49,7 @@ type rateRow struct {
 type scoresData struct {
 	Wave      string
 	Scores    *survey.WaveScores
-	Labels    map[string]survey.Text // item -> indicator name
+	Labels    map[string]core.Text // item -> indicator name
 	Rows      []scoreRow
 	City      *survey.Estimate
 	Items     []string
@@ -64,7 +65,7 @@ func (s *Server) scores(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	d := scoresData{Wave: name, Scores: sc, Labels: map[string]survey.Text{}, City: sc.Composite("ALL"), Items: sc.Items, Lo: 100, Hi: 0,
+	d := scoresData{Wave: name, Scores: sc, Labels: map[string]core.Text{}, City: sc.Composite("ALL"), Items: sc.Items, Lo: 100, Hi: 0,
 		CanExport: hasRole(export, currentUser(c).Role), Downloads: ExportsFor(currentUser(c).Role)}
 	names := make(map[string]string, len(sc.Districts))
 	for _, di := range sc.Districts {
@@ -106,7 +107,7 @@ func (s *Server) scores(c echo.Context) error {
 		}
 		return ha && a.Score > b.Score
 	})
-	return s.render(c, http.StatusOK, "scores", survey.Text{ZH: "民调得分 · " + name, EN: "Poll scores · " + name}, d)
+	return s.render(c, http.StatusOK, "scores", core.Text{ZH: "民调得分 · " + name, EN: "Poll scores · " + name}, d)
 }
 
 // rateRows lays out survey.IndicatorRates as district × item, districts
@@ -166,6 +167,6 @@ func (s *Server) rates(c echo.Context) error {
 	for _, d := range ds {
 		names[d.Code] = d.Name
 	}
-	return s.render(c, http.StatusOK, "rates", survey.Text{ZH: "应答率 · " + w.Name, EN: "Outcome rates · " + w.Name},
+	return s.render(c, http.StatusOK, "rates", core.Text{ZH: "应答率 · " + w.Name, EN: "Outcome rates · " + w.Name},
 		map[string]any{"Wave": w.Name, "Rows": rows, "Names": names, "Rates": dialer.RateNames, "Note": dialer.EstimateNote})
 }

@@ -23,9 +23,9 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/lib/pq"
 
+	"minyi/core"
 	"minyi/dialer"
 	"minyi/sampler"
-	"minyi/survey"
 )
 
 // Options configure a server.
@@ -144,12 +144,12 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
-		msg := survey.Text{ZH: http.StatusText(he.Code), EN: http.StatusText(he.Code)}
+		msg := core.Text{ZH: http.StatusText(he.Code), EN: http.StatusText(he.Code)}
 		switch he.Code {
 		case http.StatusNotFound:
-			msg = survey.Text{ZH: "页面不存在", EN: "page not found"}
+			msg = core.Text{ZH: "页面不存在", EN: "page not found"}
 		case http.StatusRequestEntityTooLarge:
-			msg = survey.Text{ZH: "提交的内容太大", EN: "the request is too large"}
+			msg = core.Text{ZH: "提交的内容太大", EN: "the request is too large"}
 		}
 		s.errorPage(c, he.Code, msg)
 		return
@@ -159,19 +159,19 @@ func (s *Server) handleError(err error, c echo.Context) {
 		// again instead of failing the user's work.
 		c.Response().Header().Set("Retry-After", "5")
 		s.opt.Logger.Warn("database unavailable", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
-		s.errorPage(c, http.StatusServiceUnavailable, survey.Text{ZH: "数据库暂时不可用,您的内容没有丢失:请稍候几秒再提交一次", EN: "the database is briefly unavailable and nothing you entered is lost: please submit again in a few seconds"})
+		s.errorPage(c, http.StatusServiceUnavailable, core.Text{ZH: "数据库暂时不可用,您的内容没有丢失:请稍候几秒再提交一次", EN: "the database is briefly unavailable and nothing you entered is lost: please submit again in a few seconds"})
 		return
 	}
-	var de *survey.Error
+	var de *core.Error
 	if errors.As(err, &de) {
-		status := map[string]int{survey.EInvalid: http.StatusUnprocessableEntity, survey.ENotFound: http.StatusNotFound, survey.EConflict: http.StatusConflict}[de.Code]
+		status := map[string]int{core.EInvalid: http.StatusUnprocessableEntity, core.ENotFound: http.StatusNotFound, core.EConflict: http.StatusConflict}[de.Code]
 		if status != 0 {
-			s.errorPage(c, status, survey.Text{ZH: de.ZH, EN: de.EN})
+			s.errorPage(c, status, core.Text{ZH: de.ZH, EN: de.EN})
 			return
 		}
 	}
 	s.opt.Logger.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
-	s.errorPage(c, http.StatusInternalServerError, survey.Text{ZH: "服务器内部错误,请稍后再试", EN: "internal error; please try again"})
+	s.errorPage(c, http.StatusInternalServerError, core.Text{ZH: "服务器内部错误,请稍后再试", EN: "internal error; please try again"})
 }
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
@@ -222,7 +222,7 @@ func (s *Server) rejectBadUTF8(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 		}
 		if bad {
-			return s.errorPage(c, http.StatusBadRequest, survey.Text{ZH: "提交的内容含有无效的字符编码(不是 UTF-8),请检查后重新输入", EN: "the request contains text that is not valid UTF-8; please check and enter it again"})
+			return s.errorPage(c, http.StatusBadRequest, core.Text{ZH: "提交的内容含有无效的字符编码(不是 UTF-8),请检查后重新输入", EN: "the request contains text that is not valid UTF-8; please check and enter it again"})
 		}
 		return next(c)
 	}

@@ -6,9 +6,10 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/labstack/echo/v4"
+	"minyi/core"
+	"minyi/users"
 
-	"minyi/survey"
+	"github.com/labstack/echo/v4"
 )
 
 type loginData struct {
@@ -26,15 +27,15 @@ func (s *Server) loginPage(c echo.Context) error {
 	return s.showLogin(c, http.StatusOK, "", nil)
 }
 
-func (s *Server) showLogin(c echo.Context, status int, username string, errMsg *survey.Text) error {
-	token := randomToken()
+func (s *Server) showLogin(c echo.Context, status int, username string, errMsg *core.Text) error {
+	token := users.NewToken()
 	c.SetCookie(&http.Cookie{Name: loginCSRF, Value: token, Path: "/login", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.secureCookies(c)})
 	next := c.QueryParam("next")
 	if next == "" {
 		next = c.FormValue("next")
 	}
 	return s.renderView(c, status, "login", &view{
-		Title: survey.Text{ZH: "登录", EN: "Sign in"}, Err: errMsg,
+		Title: core.Text{ZH: "登录", EN: "Sign in"}, Err: errMsg,
 		Data: loginData{Next: next, Username: username, CSRF: token},
 	})
 }
@@ -42,22 +43,22 @@ func (s *Server) showLogin(c echo.Context, status int, username string, errMsg *
 func (s *Server) login(c echo.Context) error {
 	ck, err := c.Cookie(loginCSRF)
 	if err != nil || ck.Value == "" || c.FormValue("csrf") != ck.Value {
-		return s.showLogin(c, http.StatusForbidden, c.FormValue("username"), &survey.Text{ZH: "登录表单已过期,请重试", EN: "the sign-in form expired; please try again"})
+		return s.showLogin(c, http.StatusForbidden, c.FormValue("username"), &core.Text{ZH: "登录表单已过期,请重试", EN: "the sign-in form expired; please try again"})
 	}
 	username := strings.TrimSpace(c.FormValue("username"))
-	id, err := SignIn(c.Request().Context(), s.db, username, c.FormValue("password"), c.RealIP())
+	id, err := users.SignIn(c.Request().Context(), s.db, username, c.FormValue("password"), c.RealIP())
 	if err != nil {
-		var de *survey.Error
+		var de *core.Error
 		if errors.As(err, &de) {
-			return s.showLogin(c, http.StatusUnauthorized, username, &survey.Text{ZH: de.ZH, EN: de.EN})
+			return s.showLogin(c, http.StatusUnauthorized, username, &core.Text{ZH: de.ZH, EN: de.EN})
 		}
 		return err
 	}
-	token, err := CreateSession(c.Request().Context(), s.db, id)
+	token, err := users.StartSession(c.Request().Context(), s.db, id)
 	if err != nil {
 		return err
 	}
-	s.setSessionCookie(c, token, int(SessionLifetime.Seconds()))
+	s.setSessionCookie(c, token, int(users.SessionLifetime.Seconds()))
 	c.SetCookie(&http.Cookie{Name: loginCSRF, Value: "", Path: "/login", MaxAge: -1})
 	next := "/"
 	if u, err := parseLocal(c.FormValue("next")); err == nil {
@@ -68,7 +69,7 @@ func (s *Server) login(c echo.Context) error {
 
 func (s *Server) logout(c echo.Context) error {
 	if ck, err := c.Cookie(sessionCookie); err == nil {
-		deleteSession(c.Request().Context(), s.db, ck.Value)
+		users.EndSession(c.Request().Context(), s.db, ck.Value)
 	}
 	s.setSessionCookie(c, "", -1)
 	return c.Redirect(http.StatusSeeOther, "/login")
@@ -87,14 +88,14 @@ func parseLocal(raw string) (string, error) {
 // home sends each role to where its work is.
 func (s *Server) home(c echo.Context) error {
 	switch currentUser(c).Role {
-	case RoleInterview:
+	case users.RoleInterview:
 		return c.Redirect(http.StatusSeeOther, "/calls")
-	case RoleField:
+	case users.RoleField:
 		return c.Redirect(http.StatusSeeOther, "/field")
-	case RoleOffice:
+	case users.RoleOffice:
 		return c.Redirect(http.StatusSeeOther, "/scores")
-	case RoleAdmin, RoleSupervisor:
+	case users.RoleAdmin, users.RoleSupervisor:
 		return c.Redirect(http.StatusSeeOther, "/waves")
 	}
-	return s.render(c, http.StatusOK, "home", survey.Text{ZH: "首页", EN: "Home"}, nil)
+	return s.render(c, http.StatusOK, "home", core.Text{ZH: "首页", EN: "Home"}, nil)
 }

@@ -12,15 +12,15 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/lib/pq"
 
+	"minyi/core"
 	"minyi/sampler"
-	"minyi/survey"
 )
 
 // uploaded opens the file of a form's "file" field.
 func uploaded(c echo.Context) (io.ReadCloser, string, error) {
 	fh, err := c.FormFile("file")
 	if err != nil {
-		return nil, "", survey.Errorf(survey.EInvalid, "请选择要上传的 CSV 文件", "choose a CSV file to upload")
+		return nil, "", core.Errorf(core.EInvalid, "请选择要上传的 CSV 文件", "choose a CSV file to upload")
 	}
 	f, err := fh.Open()
 	return f, fh.Filename, err
@@ -28,12 +28,12 @@ func uploaded(c echo.Context) (io.ReadCloser, string, error) {
 
 // domainText turns a domain error into the message for the page, with its
 // details (such as every bad line of a file).
-func domainText(err error) (*survey.Text, bool) {
-	var de *survey.Error
-	if !errors.As(err, &de) || de.Code == survey.EInternal {
+func domainText(err error) (*core.Text, bool) {
+	var de *core.Error
+	if !errors.As(err, &de) || de.Code == core.EInternal {
 		return nil, false
 	}
-	t := survey.Text{ZH: de.ZH, EN: de.EN}
+	t := core.Text{ZH: de.ZH, EN: de.EN}
 	if de.Err != nil {
 		t.ZH += ":\n" + de.Err.Error()
 		t.EN += ":\n" + de.Err.Error()
@@ -50,7 +50,7 @@ func (s *Server) importDistricts(c echo.Context) error {
 			var n int
 			if n, err = sampler.SaveDistricts(c.Request().Context(), s.db, ds); err == nil {
 				s.forgetDistricts()
-				msg := survey.Text{ZH: "已读取 " + strconv.Itoa(len(ds)) + " 个区县,新增或更新 " + strconv.Itoa(n) + " 个。",
+				msg := core.Text{ZH: "已读取 " + strconv.Itoa(len(ds)) + " 个区县,新增或更新 " + strconv.Itoa(n) + " 个。",
 					EN: "Read " + strconv.Itoa(len(ds)) + " districts; " + strconv.Itoa(n) + " added or changed."}
 				return s.showDistricts(c, http.StatusOK, &msg, nil)
 			}
@@ -81,7 +81,7 @@ func (s *Server) margins(c echo.Context) error {
 	return s.showMargins(c, http.StatusOK, nil, nil)
 }
 
-func (s *Server) showMargins(c echo.Context, status int, msg, errMsg *survey.Text) error {
+func (s *Server) showMargins(c echo.Context, status int, msg, errMsg *core.Text) error {
 	ctx := c.Request().Context()
 	ds, err := sampler.ListDistricts(ctx, s.db)
 	if err != nil {
@@ -107,7 +107,7 @@ func (s *Server) showMargins(c echo.Context, status int, msg, errMsg *survey.Tex
 		}
 	}
 	return s.renderView(c, status, "margins", &view{
-		Title: survey.Text{ZH: "普查边际(加权目标)", EN: "Census margins (weighting targets)"}, Msg: msg, Err: errMsg,
+		Title: core.Text{ZH: "普查边际(加权目标)", EN: "Census margins (weighting targets)"}, Msg: msg, Err: errMsg,
 		Data: map[string]any{"Rows": rows, "Columns": marginColumns, "Count": len(ms)},
 	})
 }
@@ -123,7 +123,7 @@ func (s *Server) importMargins(c echo.Context) error {
 			if ms, err = sampler.ParseMargins(f, sampler.DistrictSet(ds)); err == nil {
 				var n int
 				if n, err = sampler.SaveMargins(ctx, s.db, ms); err == nil {
-					msg := survey.Text{ZH: "已读取 " + strconv.Itoa(len(ms)) + " 行,新增或更新 " + strconv.Itoa(n) + " 行。",
+					msg := core.Text{ZH: "已读取 " + strconv.Itoa(len(ms)) + " 行,新增或更新 " + strconv.Itoa(n) + " 行。",
 						EN: "Read " + strconv.Itoa(len(ms)) + " rows; " + strconv.Itoa(n) + " added or changed."}
 					return s.showMargins(c, http.StatusOK, &msg, nil)
 				}
@@ -139,7 +139,7 @@ func (s *Server) importMargins(c echo.Context) error {
 type scheduleForm struct {
 	Name, Spec, Rate, MinPer, Expected, Modes string
 	Enabled                                   bool
-	Err                                       *survey.Text
+	Err                                       *core.Text
 }
 
 type schedulesData struct {
@@ -153,7 +153,7 @@ func (s *Server) schedules(c echo.Context) error {
 	return s.showSchedules(c, http.StatusOK, scheduleForm{Spec: "0 2 1 * *", Rate: "0.002", MinPer: "2", Expected: "0.5", Modes: "phone", Enabled: true}, nil)
 }
 
-func (s *Server) showSchedules(c echo.Context, status int, f scheduleForm, msg *survey.Text) error {
+func (s *Server) showSchedules(c echo.Context, status int, f scheduleForm, msg *core.Text) error {
 	ctx := c.Request().Context()
 	ss, err := sampler.ListSchedules(ctx, s.db)
 	if err != nil {
@@ -169,7 +169,7 @@ func (s *Server) showSchedules(c echo.Context, status int, f scheduleForm, msg *
 	}
 	sort.SliceStable(ss, func(i, j int) bool { return ss[i].Name < ss[j].Name })
 	return s.renderView(c, status, "schedules", &view{
-		Title: survey.Text{ZH: "定时抽样", EN: "Scheduled waves"}, Msg: msg, Err: f.Err,
+		Title: core.Text{ZH: "定时抽样", EN: "Scheduled waves"}, Msg: msg, Err: f.Err,
 		Data: schedulesData{Schedules: ss, Next: next, Runs: runs, Form: f},
 	})
 }
@@ -181,14 +181,14 @@ func (s *Server) saveSchedule(c echo.Context) error {
 	rate, err1 := strconv.ParseFloat(f.Rate, 64)
 	exp, err2 := strconv.ParseFloat(f.Expected, 64)
 	if err1 != nil || err2 != nil {
-		f.Err = &survey.Text{ZH: "抽样比例和预期完成率须为 0 到 1 之间的小数", EN: "the rates must be fractions between 0 and 1"}
+		f.Err = &core.Text{ZH: "抽样比例和预期完成率须为 0 到 1 之间的小数", EN: "the rates must be fractions between 0 and 1"}
 		return s.showSchedules(c, http.StatusUnprocessableEntity, f, nil)
 	}
 	minPer := 2
 	if f.MinPer != "" {
 		n, err := strconv.Atoi(f.MinPer)
 		if err != nil || n < 0 {
-			f.Err = &survey.Text{ZH: "每区县最少完成访问数须为非负整数", EN: "the minimum per district must be a whole number, 0 or more"}
+			f.Err = &core.Text{ZH: "每区县最少完成访问数须为非负整数", EN: "the minimum per district must be a whole number, 0 or more"}
 			return s.showSchedules(c, http.StatusUnprocessableEntity, f, nil)
 		}
 		minPer = n
@@ -203,6 +203,6 @@ func (s *Server) saveSchedule(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	msg := survey.Text{ZH: "定时抽样 " + f.Name + " 已保存。", EN: "Schedule " + f.Name + " saved."}
+	msg := core.Text{ZH: "定时抽样 " + f.Name + " 已保存。", EN: "Schedule " + f.Name + " saved."}
 	return s.showSchedules(c, http.StatusOK, scheduleForm{Spec: f.Spec, Rate: f.Rate, MinPer: f.MinPer, Expected: f.Expected, Modes: f.Modes, Enabled: true}, &msg)
 }

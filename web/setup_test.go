@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"minyi/users"
 )
 
 // upload posts a file as a browser form does.
@@ -268,7 +270,7 @@ func TestDownloadsByRole(t *testing.T) {
 	var phones []string
 	fx.db.Select(&phones, `SELECT phone FROM cases WHERE phone IS NOT NULL`)
 	office := fx.signIn(t, "office")
-	for _, kind := range ExportsFor(RoleOffice) {
+	for _, kind := range ExportsFor(users.RoleOffice) {
 		res := office.do("GET", "/waves/"+fx.wave+"/export/"+kind, nil)
 		body := readAll(res)
 		if res.StatusCode != http.StatusOK || !strings.HasPrefix(body, "\ufeff") {

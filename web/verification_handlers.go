@@ -6,8 +6,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"minyi/core"
 	"minyi/dialer"
-	"minyi/survey"
 )
 
 // heldVerification loads the verification call of the URL only for the
@@ -32,7 +32,7 @@ func (s *Server) verificationPage(c echo.Context) error {
 	return s.showVerification(c, http.StatusOK, nil)
 }
 
-func (s *Server) showVerification(c echo.Context, status int, errMsg *survey.Text) error {
+func (s *Server) showVerification(c echo.Context, status int, errMsg *core.Text) error {
 	v, err := s.heldVerification(c)
 	if err != nil {
 		return err
@@ -42,7 +42,7 @@ func (s *Server) showVerification(c echo.Context, status int, errMsg *survey.Tex
 		return err
 	}
 	return s.renderView(c, status, "verification", &view{
-		Title: survey.Text{ZH: "回访 " + strconv.FormatInt(v.ID, 10), EN: "Verification " + strconv.FormatInt(v.ID, 10)}, Err: errMsg,
+		Title: core.Text{ZH: "回访 " + strconv.FormatInt(v.ID, 10), EN: "Verification " + strconv.FormatInt(v.ID, 10)}, Err: errMsg,
 		Data: verificationData{V: v, Dial: linkOf(dial), Outcomes: dialer.VerificationOutcomes},
 	})
 }
@@ -53,8 +53,8 @@ func (s *Server) recordVerification(c echo.Context) error {
 		return err
 	}
 	err = dialer.RecordVerification(c.Request().Context(), s.db, v.ID, currentUser(c).ID, c.FormValue("outcome"), c.FormValue("note"), s.opt.Now())
-	if de, ok := err.(*survey.Error); ok && de.Code == survey.EInvalid {
-		return s.showVerification(c, http.StatusUnprocessableEntity, &survey.Text{ZH: de.ZH, EN: de.EN})
+	if de, ok := err.(*core.Error); ok && de.Code == core.EInvalid {
+		return s.showVerification(c, http.StatusUnprocessableEntity, &core.Text{ZH: de.ZH, EN: de.EN})
 	}
 	if err != nil {
 		return err

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"minyi/survey"
+	"minyi/core"
 )
 
 func cmdAudit(ctx context.Context, e *env, args []string) error {
@@ -22,7 +22,7 @@ func cmdAudit(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	rep, err := survey.VerifyAudit(ctx, db.DB)
+	rep, err := core.VerifyAudit(ctx, db.DB)
 	if err != nil {
 		return err
 	}

@@ -30,6 +30,7 @@ import (
 	"minyi/sampler"
 	"minyi/sql/pg"
 	"minyi/survey"
+	"minyi/users"
 	"minyi/web"
 )
 
@@ -318,7 +319,7 @@ func benchSubmit(ctx context.Context, b *benchDB, clients int, d time.Duration, 
 	for i := range names {
 		names[i] = fmt.Sprintf("bench%03d", i)
 	}
-	ids, err := web.AddUsers(ctx, b.db, names, "bench-password", web.RoleInterview)
+	ids, err := users.AddMany(ctx, b.db, names, "bench-password", users.RoleInterview)
 	if err != nil {
 		return res, err
 	}
@@ -332,7 +333,7 @@ func benchSubmit(ctx context.Context, b *benchDB, clients int, d time.Duration, 
 	workers := make([]worker, clients)
 	seed := pg.Q("bench/seed-held-cases")
 	for i, id := range ids {
-		tok, csrf, err := web.SessionFor(ctx, b.db, id)
+		tok, csrf, err := users.SessionFor(ctx, b.db, id)
 		if err != nil {
 			return res, err
 		}

@@ -16,11 +16,13 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"minyi/core"
 	"minyi/dialer"
 	"minyi/sampler"
 	"minyi/sql/pg"
 	"minyi/survey"
 	"minyi/survey/csvfile"
+	"minyi/users"
 	"minyi/web"
 )
 
@@ -74,7 +76,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if !(*share > 0 && *share <= 1) {
-		return survey.Errorf(survey.EInvalid, "--partial-share 须在 0 和 1 之间(不含 0)", "--partial-share must be above 0 and at most 1")
+		return core.Errorf(core.EInvalid, "--partial-share 须在 0 和 1 之间(不含 0)", "--partial-share must be above 0 and at most 1")
 	}
 	if *debugAddr != "" {
 		a, err := startDebug(ctx, *debugAddr)
@@ -163,23 +165,23 @@ func cmdUsers(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	created, err := web.AddUser(ctx, db.DB, pos[0], *name, password, web.Role(*role))
+	created, err := users.Add(ctx, db.DB, pos[0], *name, password, users.Role(*role))
 	if err != nil {
 		return err
 	}
 	if !created {
-		return survey.Errorf(survey.EConflict, "用户 %q 已存在", "user %q already exists", pos[0])
+		return core.Errorf(core.EConflict, "用户 %q 已存在", "user %q already exists", pos[0])
 	}
 	if *converter {
 		var id int64
 		if err := db.GetContext(ctx, &id, `SELECT id FROM users WHERE username = $1`, pos[0]); err != nil {
 			return err
 		}
-		if _, err := web.SetRefusalConverter(ctx, db.DB, id, true); err != nil {
+		if _, err := users.SetRefusalConverter(ctx, db.DB, id, true); err != nil {
 			return err
 		}
 	}
-	if err := survey.AuditNow(ctx, db.DB, survey.AuditEntry{Actor: "minyi users add", Action: "user-add", Subject: pos[0],
+	if err := core.AuditNow(ctx, db.DB, core.AuditEntry{Actor: "minyi users add", Action: "user-add", Subject: pos[0],
 		Details: map[string]string{"role": *role, "refusal_converter": strconv.FormatBool(*converter)}}); err != nil {
 		return err
 	}
@@ -360,7 +362,7 @@ func cmdScores(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "已发布 / published the scores of %s at %s (sha256 %s)\n", *wave, p.PublishedAt.In(sampler.Shanghai).Format("2006-01-02 15:04:05"), p.SHA256)
+		fmt.Fprintf(e.stdout, "已发布 / published the scores of %s at %s (sha256 %s)\n", *wave, p.PublishedAt.In(core.Shanghai).Format("2006-01-02 15:04:05"), p.SHA256)
 		return nil
 	case *check:
 		chk, err := survey.CheckScores(ctx, db.DB, *wave)
@@ -369,7 +371,7 @@ func cmdScores(ctx context.Context, e *env, args []string) error {
 		}
 		if chk.Identical {
 			fmt.Fprintf(e.stdout, "identical: 重新计算的得分与 %s 发布的完全一致 / the recomputed scores are exactly those published at %s\n",
-				chk.Published.PublishedAt.In(sampler.Shanghai).Format("2006-01-02 15:04"), chk.Published.PublishedAt.In(sampler.Shanghai).Format("2006-01-02 15:04"))
+				chk.Published.PublishedAt.In(core.Shanghai).Format("2006-01-02 15:04"), chk.Published.PublishedAt.In(core.Shanghai).Format("2006-01-02 15:04"))
 			return nil
 		}
 		for _, d := range chk.Differences {
@@ -482,7 +484,7 @@ func cmdExport(ctx context.Context, e *env, args []string) error {
 		tmp.Close()
 		return err
 	}
-	if err := survey.AuditNow(ctx, db.DB, survey.AuditEntry{Actor: "minyi export", Action: "export", Subject: kind + ":" + *wave,
+	if err := core.AuditNow(ctx, db.DB, core.AuditEntry{Actor: "minyi export", Action: "export", Subject: kind + ":" + *wave,
 		Details: map[string]any{"file": *out, "rows": rows, "encoding": enc, "min_cell": *minCell}}); err != nil {
 		return err
 	}

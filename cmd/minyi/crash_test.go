@@ -22,6 +22,7 @@ import (
 	"minyi/sql/pg"
 	"minyi/sql/pgtest"
 	"minyi/survey"
+	"minyi/users"
 	"minyi/web"
 )
 
@@ -50,13 +51,13 @@ func seedSubmitters(t *testing.T, db *sqlx.DB, n, k int) []submitter {
 	for i := range names {
 		names[i] = fmt.Sprintf("crash%02d", i)
 	}
-	ids, err := web.AddUsers(ctx, db, names, "crash-password", web.RoleInterview)
+	ids, err := users.AddMany(ctx, db, names, "crash-password", users.RoleInterview)
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := make([]submitter, n)
 	for i, id := range ids {
-		tok, csrf, err := web.SessionFor(ctx, db, id)
+		tok, csrf, err := users.SessionFor(ctx, db, id)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"math/big"
 
+	"minyi/core"
 	"minyi/dialer"
 	"minyi/sampler"
 	"minyi/sql/pg"
 	"minyi/survey"
+	"minyi/users"
 	"minyi/web"
 )
 
@@ -27,14 +29,14 @@ const DemoWave = "demo-2026"
 // interviewers, so that two browsers can call side by side).
 var demoAccounts = []struct {
 	user, name string
-	role       web.Role
+	role       users.Role
 }{
-	{"admin", "项目经理", web.RoleAdmin},
-	{"supervisor", "督导", web.RoleSupervisor},
-	{"interviewer1", "访员一", web.RoleInterview},
-	{"interviewer2", "访员二", web.RoleInterview},
-	{"field1", "入户访员一", web.RoleField},
-	{"office", "考核办", web.RoleOffice},
+	{"admin", "项目经理", users.RoleAdmin},
+	{"supervisor", "督导", users.RoleSupervisor},
+	{"interviewer1", "访员一", users.RoleInterview},
+	{"interviewer2", "访员二", users.RoleInterview},
+	{"field1", "入户访员一", users.RoleField},
+	{"office", "考核办", users.RoleOffice},
 }
 
 func cmdDemo(ctx context.Context, e *env, args []string) error {
@@ -102,7 +104,7 @@ func prepareDemo(ctx context.Context, e *env, db *pg.DB) error {
 	}
 
 	w, err := sampler.GetWave(ctx, db.DB, DemoWave)
-	if survey.ErrorCode(err) == survey.ENotFound {
+	if core.ErrorCode(err) == core.ENotFound {
 		w, err = sampler.CreateWave(ctx, db.DB, sampler.WaveSpec{Name: DemoWave, Rate: 0.002, MinPerDistrict: 2, ExpectedRate: 0.5, QuestionnaireID: qid})
 		if err == nil {
 			// A demonstration is shown at any hour: its wave calls around
@@ -127,13 +129,13 @@ func prepareDemo(ctx context.Context, e *env, db *pg.DB) error {
 	fmt.Fprintln(out, "\n示范账号(每次运行重新生成密码)/ demo accounts (fresh passwords on every run):")
 	for _, a := range demoAccounts {
 		pw := newPassword()
-		if err := web.EnsureUser(ctx, db.DB, a.user, a.name, pw, a.role); err != nil {
+		if err := users.Ensure(ctx, db.DB, a.user, a.name, pw, a.role); err != nil {
 			return err
 		}
-		if err := survey.AuditNow(ctx, db.DB, survey.AuditEntry{Actor: "minyi demo", Action: "user-password-set", Subject: a.user, Details: map[string]string{"role": string(a.role)}}); err != nil {
+		if err := core.AuditNow(ctx, db.DB, core.AuditEntry{Actor: "minyi demo", Action: "user-password-set", Subject: a.user, Details: map[string]string{"role": string(a.role)}}); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "  %-13s %-18s 密码 / password: %s\n", a.user, web.RoleLabel(a.role).ZH+" / "+web.RoleLabel(a.role).EN, pw)
+		fmt.Fprintf(out, "  %-13s %-18s 密码 / password: %s\n", a.user, users.RoleLabel(a.role).ZH+" / "+users.RoleLabel(a.role).EN, pw)
 	}
 	fmt.Fprintln(out)
 	return nil

@@ -6,9 +6,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"minyi/sql/pg"
-	"minyi/survey"
 	"strings"
+
+	"minyi/core"
+	"minyi/sql/pg"
 )
 
 // newFlags makes a flag set that prints its help in both languages and
@@ -68,7 +69,7 @@ func oneFile(fs *flag.FlagSet, pos []string) (*os.File, error) {
 	}
 	f, err := os.Open(pos[0])
 	if err != nil {
-		return nil, &survey.Error{Code: survey.EInvalid, ZH: "无法打开文件", EN: "cannot open the file", Err: err}
+		return nil, &core.Error{Code: core.EInvalid, ZH: "无法打开文件", EN: "cannot open the file", Err: err}
 	}
 	return f, nil
 }

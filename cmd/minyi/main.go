@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 
+	"minyi/core"
 	"minyi/survey"
 )
 
@@ -65,7 +66,7 @@ func main() {
 // exitCode: 2 for bad usage or input, 1 for anything else.
 func exitCode(err error) int {
 	var ue usageError
-	if errors.As(err, &ue) || survey.ErrorCode(err) == survey.EInvalid {
+	if errors.As(err, &ue) || core.ErrorCode(err) == core.EInvalid {
 		return 2
 	}
 	var ie *survey.ImportError

@@ -16,6 +16,7 @@ import (
 	"minyi/dialer"
 	"minyi/sampler"
 	"minyi/sql/pgtest"
+	"minyi/users"
 	"minyi/web"
 )
 
@@ -222,7 +223,7 @@ func TestUsersAdd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := web.Authenticate(context.Background(), db, "zhang", "a long passphrase"); err != nil {
+	if _, err := users.Authenticate(context.Background(), db, "zhang", "a long passphrase"); err != nil {
 		t.Fatalf("cannot sign in with the password given: %v", err)
 	}
 	var hash string
@@ -233,7 +234,7 @@ func TestUsersAdd(t *testing.T) {
 	// A generated password is printed and works.
 	out2 := mustRun(t, dsn, "users", "add", "li", "--role", "interviewer")
 	pw := strings.TrimSpace(out2[strings.LastIndex(out2, "password: ")+len("password: "):])
-	if _, err := web.Authenticate(context.Background(), db, "li", pw); err != nil {
+	if _, err := users.Authenticate(context.Background(), db, "li", pw); err != nil {
 		t.Fatalf("generated password %q does not work: %v", pw, err)
 	}
 	if _, err := minyi(t, dsn, "users", "add", "li", "--role", "interviewer"); err == nil {
@@ -397,7 +398,7 @@ func TestExportsCarryNoIdentity(t *testing.T) {
 		header := strings.ToLower(strings.SplitN(text, "\n", 2)[0])
 		for _, col := range identityColumns {
 			// Paradata names interviewers, for their supervisors only.
-			if !slices.Contains(web.Exporters[kind].Roles, web.RoleOffice) && col == "interviewer" {
+			if !slices.Contains(web.Exporters[kind].Roles, users.RoleOffice) && col == "interviewer" {
 				continue
 			}
 			if strings.Contains(header, col) {

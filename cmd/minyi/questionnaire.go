@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"minyi/core"
 	"minyi/survey"
 )
 
@@ -33,10 +34,10 @@ func cmdQuestionnaire(ctx context.Context, e *env, args []string) error {
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, maxDefinitionSize+1))
 	if err != nil {
-		return &survey.Error{Code: survey.EInvalid, ZH: "无法读取文件", EN: "cannot read the file", Err: err}
+		return &core.Error{Code: core.EInvalid, ZH: "无法读取文件", EN: "cannot read the file", Err: err}
 	}
 	if len(b) > maxDefinitionSize {
-		return survey.Errorf(survey.EInvalid, "文件超过 %d MB", "the file is larger than %d MB", maxDefinitionSize>>20)
+		return core.Errorf(core.EInvalid, "文件超过 %d MB", "the file is larger than %d MB", maxDefinitionSize>>20)
 	}
 	q, err := survey.ParseQuestionnaire(b)
 	if de, ok := survey.AsDefinitionError(err); ok {
@@ -44,7 +45,7 @@ func cmdQuestionnaire(ctx context.Context, e *env, args []string) error {
 			fmt.Fprintln(e.stdout, p.String())
 		}
 		// The problems are printed above; the error only sets the exit code.
-		return survey.Errorf(survey.EInvalid, "%s:%d 处错误", "%s: %d problems", pos[0], len(de.Problems))
+		return core.Errorf(core.EInvalid, "%s:%d 处错误", "%s: %d problems", pos[0], len(de.Problems))
 	}
 	if err != nil {
 		return err

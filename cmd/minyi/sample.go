@@ -6,8 +6,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"minyi/core"
 	"minyi/sampler"
-	"minyi/survey"
 )
 
 func cmdSample(ctx context.Context, e *env, args []string) error {
@@ -44,7 +44,7 @@ func cmdSampleDraw(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	if err := survey.AuditNow(ctx, db.DB, survey.AuditEntry{Actor: "minyi sample draw", Action: "draw", Subject: *wave, Details: map[string]int64{"seed": *seed}}); err != nil {
+	if err := core.AuditNow(ctx, db.DB, core.AuditEntry{Actor: "minyi sample draw", Action: "draw", Subject: *wave, Details: map[string]int64{"seed": *seed}}); err != nil {
 		return err
 	}
 	rep, err := sampler.Draw(ctx, db.DB, *wave, *seed)
@@ -120,7 +120,7 @@ func cmdSampleVerify(ctx context.Context, e *env, args []string) error {
 	}
 	// EConflict maps to exit status 1: the stored sample and the frame
 	// disagree, which is not a usage mistake.
-	return survey.Errorf(survey.EConflict, "复核发现 %d 处差异(缺少 %d,多出 %d,改变 %d)",
+	return core.Errorf(core.EConflict, "复核发现 %d 处差异(缺少 %d,多出 %d,改变 %d)",
 		"verification found %d differences (%d missing, %d extra, %d changed cases)",
 		len(rep.Differences), rep.Missing, rep.Extra, rep.Changed)
 }

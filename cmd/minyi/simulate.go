@@ -18,9 +18,11 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"minyi/core"
 	"minyi/dialer"
 	"minyi/sampler"
 	"minyi/survey"
+	"minyi/users"
 	"minyi/web"
 )
 
@@ -86,7 +88,7 @@ func newSimulation(ctx context.Context, db *sqlx.DB, waveName string, n int, thi
 		return nil, err
 	}
 	if !w.Drawn() {
-		return nil, survey.Errorf(survey.EInvalid, "轮次 %q 还没有抽样", "wave %q has not been drawn", waveName)
+		return nil, core.Errorf(core.EInvalid, "轮次 %q 还没有抽样", "wave %q has not been drawn", waveName)
 	}
 	_, q, err := survey.WaveQuestionnaire(ctx, db, waveName)
 	if err != nil {
@@ -110,12 +112,12 @@ func newSimulation(ctx context.Context, db *sqlx.DB, waveName string, n int, thi
 	for i := range names {
 		names[i] = fmt.Sprintf("%s%03d", prefix, i)
 	}
-	ids, err := web.AddUsers(ctx, db, names, newPassword(), web.RoleInterview)
+	ids, err := users.AddMany(ctx, db, names, newPassword(), users.RoleInterview)
 	if err != nil {
 		return nil, err
 	}
 	for i, id := range ids {
-		tok, csrf, err := web.SessionFor(ctx, db, id)
+		tok, csrf, err := users.SessionFor(ctx, db, id)
 		if err != nil {
 			return nil, err
 		}
@@ -264,7 +266,7 @@ func (s *simulation) step(i int, a *agent, lat *[]time.Duration, outcomes map[st
 		if o == "appointment" {
 			// A time the respondent names, within the calling hours.
 			at := s.rules.NextOpen(time.Now().Add(time.Duration(1+a.rng.IntN(3)) * time.Hour).Truncate(time.Minute))
-			form.Set("appointment", at.In(sampler.Shanghai).Format("2006-01-02T15:04"))
+			form.Set("appointment", at.In(core.Shanghai).Format("2006-01-02T15:04"))
 		}
 		s.holders.Delete(caseID)
 		res, err := s.post(a, "/cases/"+id+"/outcome", form)

@@ -23,6 +23,3 @@ SELECT seq, prev_hash, hash,
        encode(sha256(convert_to(concat_ws(E'\n', prev_hash, seq::text, (extract(epoch FROM at) * 1000000)::bigint::text,
               coalesce(actor_id::text, ''), actor, action, subject, details::text), 'UTF8')), 'hex') AS computed
 FROM audit_log ORDER BY seq
-
--- name: audit/recent
-SELECT seq, at, actor, action, subject, details::text AS details FROM audit_log ORDER BY seq DESC LIMIT $1

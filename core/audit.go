@@ -1,10 +1,9 @@
-package survey
+package core
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -24,7 +23,6 @@ var (
 	qAuditLock   = pg.Q("audit/lock")
 	qAuditAppend = pg.Q("audit/append")
 	qAuditVerify = pg.Q("audit/verify")
-	qAuditRecent = pg.Q("audit/recent")
 )
 
 // Audit appends an entry inside the caller's transaction, so that the
@@ -39,14 +37,14 @@ func Audit(ctx context.Context, tx *sqlx.Tx, e AuditEntry) error {
 		details = b
 	}
 	if _, err := tx.ExecContext(ctx, qAuditLock); err != nil {
-		return fmt.Errorf("survey: audit lock: %w", err)
+		return fmt.Errorf("core: audit lock: %w", err)
 	}
 	var actor any
 	if e.ActorID > 0 {
 		actor = e.ActorID
 	}
 	if _, err := tx.ExecContext(ctx, qAuditAppend, actor, e.Actor, e.Action, e.Subject, string(details)); err != nil {
-		return fmt.Errorf("survey: audit: %w", err)
+		return fmt.Errorf("core: audit: %w", err)
 	}
 	return nil
 }
@@ -76,7 +74,7 @@ type AuditReport struct {
 func VerifyAudit(ctx context.Context, db sqlx.QueryerContext) (AuditReport, error) {
 	rows, err := db.QueryxContext(ctx, qAuditVerify)
 	if err != nil {
-		return AuditReport{}, fmt.Errorf("survey: audit verify: %w", err)
+		return AuditReport{}, fmt.Errorf("core: audit verify: %w", err)
 	}
 	defer rows.Close()
 	var rep AuditReport
@@ -105,21 +103,4 @@ func VerifyAudit(ctx context.Context, db sqlx.QueryerContext) (AuditReport, erro
 		prevSeq, prevHash = r.Seq, r.Hash
 	}
 	return rep, rows.Err()
-}
-
-// AuditRow is an entry as listed for admins.
-type AuditRow struct {
-	Seq     int64     `db:"seq"`
-	At      time.Time `db:"at"`
-	Actor   string    `db:"actor"`
-	Action  string    `db:"action"`
-	Subject string    `db:"subject"`
-	Details string    `db:"details"`
-}
-
-// RecentAudit returns the latest entries, newest first.
-func RecentAudit(ctx context.Context, db sqlx.QueryerContext, limit int) ([]AuditRow, error) {
-	var out []AuditRow
-	err := sqlx.SelectContext(ctx, db, &out, qAuditRecent, limit)
-	return out, err
 }
