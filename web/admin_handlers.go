@@ -17,6 +17,7 @@ import (
 	"minyi/core"
 	"minyi/dialer"
 	"minyi/sampler"
+	"minyi/schedule"
 	"minyi/survey"
 	"minyi/users"
 )
@@ -256,7 +257,7 @@ func (s *Server) drawWave(c echo.Context) error {
 		Subject: wave, Details: map[string]int64{"seed": seed}}); err != nil {
 		return err
 	}
-	id, err := sampler.RunJob(c.Request().Context(), s.db, "draw", wave, u.ID, func(ctx context.Context, progress sampler.Progress) (string, error) {
+	id, err := s.opt.Jobs.Start(c.Request().Context(), schedule.JobSpec{Kind: "draw", Subject: wave, UserID: u.ID}, func(ctx context.Context, _ *schedule.Run) (string, error) {
 		rep, err := sampler.Draw(ctx, s.db, wave, seed)
 		if err != nil {
 			return "", err
@@ -276,7 +277,7 @@ func (s *Server) job(c echo.Context) error {
 	if err != nil {
 		return echo.NewHTTPError(http.StatusNotFound)
 	}
-	j, err := sampler.GetJob(c.Request().Context(), s.db, id)
+	j, err := schedule.GetJob(c.Request().Context(), s.db, id)
 	if err != nil {
 		return err
 	}

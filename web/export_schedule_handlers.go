@@ -10,7 +10,9 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"minyi/core"
+	"minyi/export"
 	"minyi/sampler"
+	"minyi/schedule"
 	"minyi/survey"
 )
 
@@ -21,9 +23,9 @@ type exportScheduleForm struct {
 }
 
 type exportSchedulesData struct {
-	Schedules []sampler.ExportSchedule
+	Schedules []schedule.ExportSchedule
 	Next      map[int64]time.Time
-	Runs      []sampler.ExportRun
+	Runs      []schedule.ExportRun
 	Waves     []sampler.Wave
 	Kinds     []string
 	Form      exportScheduleForm
@@ -36,11 +38,11 @@ func (s *Server) exportSchedules(c echo.Context) error {
 
 func (s *Server) showExportSchedules(c echo.Context, status int, f exportScheduleForm, msg, errText *core.Text) error {
 	ctx := c.Request().Context()
-	ss, err := sampler.ListExportSchedules(ctx, s.db)
+	ss, err := schedule.ListExportSchedules(ctx, s.db)
 	if err != nil {
 		return err
 	}
-	runs, err := sampler.ListExportRuns(ctx, s.db, 50)
+	runs, err := schedule.ListExportRuns(ctx, s.db, 50)
 	if err != nil {
 		return err
 	}
@@ -55,7 +57,7 @@ func (s *Server) showExportSchedules(c echo.Context, status int, f exportSchedul
 	}
 	return s.renderView(c, status, "exports", &view{
 		Title: core.Text{ZH: "定时导出", EN: "Scheduled exports"}, Msg: msg, Err: errText,
-		Data: exportSchedulesData{Schedules: ss, Next: next, Runs: runs, Waves: waves, Kinds: ExportKinds, Form: f},
+		Data: exportSchedulesData{Schedules: ss, Next: next, Runs: runs, Waves: waves, Kinds: export.Kinds, Form: f},
 	})
 }
 
@@ -76,8 +78,8 @@ func (s *Server) saveExportSchedule(c echo.Context) error {
 		t := &core.Text{ZH: "最小单元格须为整数", EN: "the smallest cell must be a whole number"}
 		return s.showExportSchedules(c, http.StatusUnprocessableEntity, f, nil, t)
 	}
-	_, err = sampler.SaveExportSchedule(c.Request().Context(), s.db, sampler.ExportSchedule{Name: f.Name, Wave: f.Wave, Kinds: kinds,
-		Spec: f.Spec, Encoding: f.Encoding, MinCell: minCell, Enabled: f.Enabled}, ExportKinds)
+	_, err = schedule.SaveExportSchedule(c.Request().Context(), s.db, schedule.ExportSchedule{Name: f.Name, Wave: f.Wave, Kinds: kinds,
+		Spec: f.Spec, Encoding: f.Encoding, MinCell: minCell, Enabled: f.Enabled})
 	if t, ok := domainText(err); ok {
 		return s.showExportSchedules(c, http.StatusUnprocessableEntity, f, nil, t)
 	}
@@ -86,13 +88,4 @@ func (s *Server) saveExportSchedule(c echo.Context) error {
 	}
 	msg := core.Text{ZH: "定时导出 " + f.Name + " 已保存。", EN: "Scheduled export " + f.Name + " saved."}
 	return s.showExportSchedules(c, http.StatusOK, f, &msg, nil)
-}
-
-// ExportFuncs are the exporters by kind, for the export scheduler.
-func ExportFuncs() map[string]survey.ExportFunc {
-	m := make(map[string]survey.ExportFunc, len(Exporters))
-	for k, ex := range Exporters {
-		m[k] = ex.Write
-	}
-	return m
 }

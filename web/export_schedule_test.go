@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"minyi/core"
-	"minyi/sampler"
+	"minyi/schedule"
 )
 
 // TestExportSchedulesPage: an admin adds a scheduled export on the page; a
@@ -38,18 +38,18 @@ func TestExportSchedulesPage(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	ss, err := sampler.ListExportSchedules(ctx, fx.db)
+	ss, err := schedule.ListExportSchedules(ctx, fx.db)
 	if err != nil || len(ss) != 1 {
 		t.Fatalf("%v %+v", err, ss)
 	}
 	dir := t.TempDir()
 	blocked := filepath.Join(dir, "blocked")
 	os.WriteFile(blocked, nil, 0o600)
-	failing := sampler.NewExportScheduler(fx.db, blocked, ExportFuncs(), nil)
+	failing := schedule.NewExportScheduler(fx.db, blocked, nil)
 	if _, err := failing.Run(ctx, ss[0].ID, time.Date(2026, 11, 30, 6, 0, 0, 0, core.Shanghai)); err == nil {
 		t.Fatal("run into a file succeeded")
 	}
-	working := sampler.NewExportScheduler(fx.db, filepath.Join(dir, "outbox"), ExportFuncs(), nil)
+	working := schedule.NewExportScheduler(fx.db, filepath.Join(dir, "outbox"), nil)
 	if _, err := working.Run(ctx, ss[0].ID, time.Date(2026, 12, 7, 6, 0, 0, 0, core.Shanghai)); err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"minyi/core"
 	"minyi/sampler"
+	"minyi/schedule"
 )
 
 type framesData struct {
@@ -62,8 +63,8 @@ func (s *Server) frameImport(c echo.Context) error {
 }
 
 // uploadFrame imports an uploaded frame file as a background job: a census
-// frame has millions of rows. The upload is kept in a temporary file until
-// the job has read it.
+// frame has millions of rows. The upload is kept in the job's directory
+// until the job has read it.
 func (s *Server) uploadFrame(c echo.Context) error {
 	kind := c.FormValue("kind")
 	if kind != "phone" && kind != "household" {
@@ -81,23 +82,17 @@ func (s *Server) uploadFrame(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp("", "minyi-frame-*.csv")
-	if err == nil {
-		_, err = io.Copy(tmp, src)
-	}
-	src.Close()
-	if err != nil {
-		return fmt.Errorf("web: keep upload: %w", err)
-	}
+	defer src.Close()
 	size := fh.Size
 	user := currentUser(c).ID
-	id, err := sampler.RunJob(c.Request().Context(), s.db, "frame-"+kind, fh.Filename, user, func(ctx context.Context, progress sampler.Progress) (string, error) {
-		defer os.Remove(tmp.Name())
-		defer tmp.Close()
-		if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+	spec := schedule.JobSpec{Kind: "frame-" + kind, Subject: fh.Filename, UserID: user, Input: src}
+	id, err := s.opt.Jobs.Start(c.Request().Context(), spec, func(ctx context.Context, run *schedule.Run) (string, error) {
+		f, err := os.Open(run.Input)
+		if err != nil {
 			return "", err
 		}
-		r := &countingReader{r: tmp, total: size, progress: progress}
+		defer f.Close()
+		r := &countingReader{r: f, total: size, progress: run.Progress}
 		opt := sampler.ImportOptions{Encoding: enc, FileName: fh.Filename, CreatedBy: &user}
 		var rep sampler.FrameReport
 		if kind == "phone" {
@@ -112,7 +107,6 @@ func (s *Server) uploadFrame(c echo.Context) error {
 			rep.Read, rep.Kept, rep.Fixed, rep.Rejected, rep.Duplicates, rep.Read, rep.Kept, rep.Fixed, rep.Rejected, rep.Duplicates), nil
 	})
 	if err != nil {
-		os.Remove(tmp.Name())
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/jobs/"+strconv.FormatInt(id, 10))
@@ -122,7 +116,7 @@ func (s *Server) uploadFrame(c echo.Context) error {
 type countingReader struct {
 	r        io.Reader
 	n, total int64
-	progress sampler.Progress
+	progress schedule.Progress
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {

@@ -23,7 +23,7 @@ var (
 	managers = []users.Role{users.RoleAdmin, users.RoleSupervisor}
 	callers  = []users.Role{users.RoleInterview}
 	readers  = []users.Role{users.RoleAdmin, users.RoleSupervisor, users.RoleOffice}
-	export   = []users.Role{users.RoleAdmin, users.RoleOffice}
+	office   = []users.Role{users.RoleAdmin, users.RoleOffice}
 	// editors may open an interview: supervisors any, interviewers only
 	// their own sent back to them (an object-level check in the handler).
 	editors = []users.Role{users.RoleAdmin, users.RoleSupervisor, users.RoleInterview, users.RoleField}
@@ -102,7 +102,7 @@ func (s *Server) Routes() []Route {
 
 		{http.MethodGet, "/scores", readers, s.scoresIndex, false},
 		{http.MethodGet, "/scores/:wave", readers, s.scores, false},
-		{http.MethodGet, "/scores/:wave/scores.csv", export, s.exportScores, false},
+		{http.MethodGet, "/scores/:wave/scores.csv", office, s.exportScores, false},
 		{http.MethodGet, "/waves/:wave/export/:kind", readers, s.download, false},
 		{http.MethodGet, "/waves/:wave/rates", readers, s.rates, false},
 	}

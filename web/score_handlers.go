@@ -8,6 +8,7 @@ import (
 
 	"minyi/core"
 	"minyi/dialer"
+	"minyi/export"
 	"minyi/sampler"
 	"minyi/survey"
 )
@@ -66,7 +67,7 @@ func (s *Server) scores(c echo.Context) error {
 		return err
 	}
 	d := scoresData{Wave: name, Scores: sc, Labels: map[string]core.Text{}, City: sc.Composite("ALL"), Items: sc.Items, Lo: 100, Hi: 0,
-		CanExport: hasRole(export, currentUser(c).Role), Downloads: ExportsFor(currentUser(c).Role)}
+		CanExport: hasRole(office, currentUser(c).Role), Downloads: export.For(currentUser(c).Role)}
 	names := make(map[string]string, len(sc.Districts))
 	for _, di := range sc.Districts {
 		names[di.Code] = di.Name

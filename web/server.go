@@ -26,6 +26,7 @@ import (
 	"minyi/core"
 	"minyi/dialer"
 	"minyi/sampler"
+	"minyi/schedule"
 )
 
 // Options configure a server.
@@ -38,6 +39,10 @@ type Options struct {
 	PartialRule dialer.BreakOffRule
 	// Dialer places calls; preview dialing (a tel: link) by default.
 	Dialer dialer.Dialer
+	// Jobs runs the long work started from pages (draws, frame imports);
+	// the server's own runner (schedule.Start) in production, one that
+	// lives as long as the process when nil.
+	Jobs *schedule.Jobs
 }
 
 // Server serves the web interface.
@@ -72,6 +77,9 @@ func New(db *sqlx.DB, opt Options) (*Server, error) {
 	}
 	if opt.Dialer == nil {
 		opt.Dialer = dialer.Preview{}
+	}
+	if opt.Jobs == nil {
+		opt.Jobs = schedule.NewJobs(context.Background(), db, "", opt.Logger)
 	}
 	p, err := loadPages()
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"minyi/core"
 	"minyi/sampler"
+	"minyi/schedule"
 )
 
 // uploaded opens the file of a form's "file" field.
@@ -143,9 +144,9 @@ type scheduleForm struct {
 }
 
 type schedulesData struct {
-	Schedules []sampler.Schedule
+	Schedules []schedule.WaveSchedule
 	Next      map[int64]time.Time
-	Runs      []sampler.ScheduleRun
+	Runs      []schedule.WaveRun
 	Form      scheduleForm
 }
 
@@ -155,11 +156,11 @@ func (s *Server) schedules(c echo.Context) error {
 
 func (s *Server) showSchedules(c echo.Context, status int, f scheduleForm, msg *core.Text) error {
 	ctx := c.Request().Context()
-	ss, err := sampler.ListSchedules(ctx, s.db)
+	ss, err := schedule.ListWaveSchedules(ctx, s.db)
 	if err != nil {
 		return err
 	}
-	runs, err := sampler.ListRuns(ctx, s.db, 50)
+	runs, err := schedule.ListWaveRuns(ctx, s.db, 50)
 	if err != nil {
 		return err
 	}
@@ -194,7 +195,7 @@ func (s *Server) saveSchedule(c echo.Context) error {
 		minPer = n
 	}
 	modes := pq.StringArray(strings.Split(f.Modes, ","))
-	_, err := sampler.SaveSchedule(c.Request().Context(), s.db, sampler.Schedule{Name: f.Name, Spec: f.Spec, Rate: rate,
+	_, err := schedule.SaveWaveSchedule(c.Request().Context(), s.db, schedule.WaveSchedule{Name: f.Name, Spec: f.Spec, Rate: rate,
 		MinPerDistrict: minPer, ExpectedRate: exp, Modes: modes, Enabled: f.Enabled})
 	if t, ok := domainText(err); ok {
 		f.Err = t

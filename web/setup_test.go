@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"minyi/export"
 	"minyi/users"
 )
 
@@ -270,7 +271,7 @@ func TestDownloadsByRole(t *testing.T) {
 	var phones []string
 	fx.db.Select(&phones, `SELECT phone FROM cases WHERE phone IS NOT NULL`)
 	office := fx.signIn(t, "office")
-	for _, kind := range ExportsFor(users.RoleOffice) {
+	for _, kind := range export.For(users.RoleOffice) {
 		res := office.do("GET", "/waves/"+fx.wave+"/export/"+kind, nil)
 		body := readAll(res)
 		if res.StatusCode != http.StatusOK || !strings.HasPrefix(body, "\ufeff") {

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -18,7 +17,9 @@ import (
 
 	"minyi/core"
 	"minyi/dialer"
+	"minyi/export"
 	"minyi/sampler"
+	"minyi/schedule"
 	"minyi/sql/pg"
 	"minyi/survey"
 	"minyi/survey/csvfile"
@@ -96,20 +97,24 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 // defaultOutbox is outbox/ in the data directory (MINYI_DATA).
 func defaultOutbox() string { return filepath.Join(pg.ConfigFromEnv().DataDir, "outbox") }
 
+// jobsDir is where background jobs keep their files: jobs/ in the data
+// directory, so that a server started after a crash finds and removes them.
+func jobsDir() string { return filepath.Join(pg.ConfigFromEnv().DataDir, "jobs") }
+
 func serve(ctx context.Context, e *env, db *pg.DB, addr string, opt web.Options, outbox string) error {
 	if err := pg.CheckQueries(db.DB); err != nil {
 		return err
 	}
-	srv, err := web.New(db.DB, opt)
+	// Every server runs the schedulers; each scheduled run happens once.
+	// Their work, and the jobs started from pages, stop with ctx.
+	work, err := schedule.Start(ctx, db.DB, outbox, jobsDir(), nil)
 	if err != nil {
 		return err
 	}
-	// Every server runs the scheduler; each scheduled run happens once.
-	if err := sampler.NewScheduler(db.DB, nil).Start(ctx); err != nil {
-		return fmt.Errorf("定时任务无法启动 / the scheduler cannot start: %w", err)
-	}
-	if err := sampler.NewExportScheduler(db.DB, outbox, web.ExportFuncs(), nil).Start(ctx); err != nil {
-		return fmt.Errorf("定时导出无法启动 / the export scheduler cannot start: %w", err)
+	opt.Jobs = work.Jobs
+	srv, err := web.New(db.DB, opt)
+	if err != nil {
+		return err
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -117,6 +122,13 @@ func serve(ctx context.Context, e *env, db *pg.DB, addr string, opt web.Options,
 	}
 	fmt.Fprintf(e.stdout, "民意已启动 / Minyi is serving on http://%s  (Ctrl-C 停止 / to stop)\n", displayAddr(ln.Addr()))
 	err = srv.Serve(ctx, ln)
+	// Scheduled runs and jobs see ctx end with the requests; give them as
+	// long as the requests to stop before the database goes.
+	wctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if werr := work.Wait(wctx); werr != nil {
+		fmt.Fprintln(e.stderr, "后台任务未能及时停止 / background work did not stop in time:", werr)
+	}
 	fmt.Fprintln(e.stdout, "已停止 / stopped")
 	return err
 }
@@ -411,7 +423,7 @@ func cmdScores(ctx context.Context, e *env, args []string) error {
 }
 
 // exportKinds are the files minyi export writes (the same as the web's).
-var exportKinds = web.ExportKinds
+var exportKinds = export.Kinds
 
 func cmdRates(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "rates", "rates --wave NAME   (AAPOR outcome rates per district and ALL, as CSV)")
@@ -421,12 +433,12 @@ func cmdRates(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	rows, err := web.WaveRates(ctx, db.DB, *wave)
+	rows, err := export.WaveRates(ctx, db.DB, *wave)
 	if err != nil {
 		return err
 	}
 	cw := csv.NewWriter(e.stdout)
-	if err := web.WriteRates(cw, rows); err != nil {
+	if err := export.WriteRates(cw, rows); err != nil {
 		return err
 	}
 	cw.Flush()
@@ -462,35 +474,12 @@ func cmdExport(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	// Write beside the target and rename, so that a reader never sees half
-	// a file.
-	tmp, err := os.CreateTemp(filepath.Dir(*out), ".minyi-export-*")
+	f, err := export.ToFile(ctx, db.DB, export.Request{Kind: kind, Wave: *wave, Encoding: enc,
+		Options: export.Options{MinCell: *minCell}, Actor: "minyi export", Via: "command"}, *out)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
-	w, err := csvfile.NewWriter(tmp, enc)
-	if err != nil {
-		return err
-	}
-	rows, err := web.Exporters[kind].Write(ctx, db.DB, *wave, w, survey.ExportOptions{MinCell: *minCell})
-	if err == nil {
-		err = w.Flush()
-	}
-	if err == nil {
-		err = tmp.Close()
-	}
-	if err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := core.AuditNow(ctx, db.DB, core.AuditEntry{Actor: "minyi export", Action: "export", Subject: kind + ":" + *wave,
-		Details: map[string]any{"file": *out, "rows": rows, "encoding": enc, "min_cell": *minCell}}); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), *out); err != nil {
-		return err
-	}
+	rows := f.Rows
 	fmt.Fprintf(e.stdout, "已导出 %d 行 / exported %d rows to %s\n", rows, rows, *out)
 	return nil
 }

@@ -1,4 +1,4 @@
--- name: sampler/upsert-schedule
+-- name: schedules/upsert
 INSERT INTO wave_schedules (name, spec, rate, min_per_district, expected_rate, modes, enabled)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, rate = excluded.rate,
@@ -6,38 +6,38 @@ ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, rate = excluded.rate,
     modes = excluded.modes, enabled = excluded.enabled, updated_at = now()
 RETURNING id
 
--- name: sampler/list-schedules
+-- name: schedules/list
 SELECT id, name, spec, rate, min_per_district, expected_rate, modes, enabled, created_at, updated_at
 FROM wave_schedules ORDER BY name
 
--- name: sampler/get-schedule
+-- name: schedules/get
 SELECT id, name, spec, rate, min_per_district, expected_rate, modes, enabled, created_at, updated_at
 FROM wave_schedules WHERE id = $1
 
--- name: sampler/claim-run
+-- name: schedules/claim-run
 -- The unique (schedule, time) key lets exactly one server claim a run.
 INSERT INTO schedule_runs (schedule_id, scheduled_for, status) VALUES ($1, $2, 'running')
 ON CONFLICT (schedule_id, scheduled_for) DO NOTHING
 RETURNING id
 
--- name: sampler/finish-run
+-- name: schedules/finish-run
 UPDATE schedule_runs SET status = $2, wave_name = $3, error = $4, finished_at = now() WHERE id = $1
 
--- name: sampler/record-missed-run
+-- name: schedules/record-missed-run
 INSERT INTO schedule_runs (schedule_id, scheduled_for, status, error, finished_at)
 VALUES ($1, $2, 'missed', $3, now())
 ON CONFLICT (schedule_id, scheduled_for) DO NOTHING
 
--- name: sampler/last-run
+-- name: schedules/last-run
 SELECT max(scheduled_for) FROM schedule_runs WHERE schedule_id = $1
 
--- name: sampler/interrupt-stale-runs
+-- name: schedules/interrupt-stale-runs
 -- A run still 'running' long after it started belonged to a server that
 -- died; say so instead of leaving it running for ever.
 UPDATE schedule_runs SET status = 'failed', error = $1, finished_at = now()
 WHERE status = 'running' AND started_at < now() - interval '1 hour'
 
--- name: sampler/list-runs
+-- name: schedules/list-runs
 SELECT r.id, s.name AS schedule, r.scheduled_for, r.status, coalesce(r.wave_name, '') AS wave_name,
        coalesce(r.error, '') AS error, r.started_at, r.finished_at
 FROM schedule_runs r JOIN wave_schedules s ON s.id = r.schedule_id

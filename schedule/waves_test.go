@@ -1,4 +1,4 @@
-package sampler
+package schedule
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/lib/pq"
 
 	"minyi/core"
+	"minyi/sampler"
 	"minyi/sql/pgtest"
 	"minyi/survey"
 )
@@ -25,19 +26,19 @@ func smallCity(t *testing.T) *sqlx.DB {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	ds := []District{{"500101", "万州区", 5000}, {"500102", "涪陵区", 3000}, {"500103", "渝中区", 2000}}
-	if _, err := SaveDistricts(ctx, db, ds); err != nil {
+	ds := []sampler.District{{Code: "500101", Name: "万州区", Population: 5000}, {Code: "500102", Name: "涪陵区", Population: 3000}, {Code: "500103", Name: "渝中区", Population: 2000}}
+	if _, err := sampler.SaveDistricts(ctx, db, ds); err != nil {
 		t.Fatal(err)
 	}
-	phones, err := SyntheticPhones(3, 300)
+	phones, err := sampler.SyntheticPhones(3, 300)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var es []PhoneEntry
+	var es []sampler.PhoneEntry
 	for i, p := range phones {
-		es = append(es, PhoneEntry{Phone: p, District: ds[i%3].Code})
+		es = append(es, sampler.PhoneEntry{Phone: p, District: ds[i%3].Code})
 	}
-	if _, err := AddPhones(ctx, db, es); err != nil {
+	if _, err := sampler.AddPhones(ctx, db, es); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := survey.SaveQuestionnaire(ctx, db, survey.Default()); err != nil {
@@ -71,19 +72,19 @@ func TestParseSpec(t *testing.T) {
 func TestScheduledRunHappensOnce(t *testing.T) {
 	db := smallCity(t)
 	ctx := context.Background()
-	sc, err := SaveSchedule(ctx, db, Schedule{Name: "monthly", Spec: "0 2 1 * *", Rate: 0.002, MinPerDistrict: 2, ExpectedRate: 0.5, Enabled: true})
+	sc, err := SaveWaveSchedule(ctx, db, WaveSchedule{Name: "monthly", Spec: "0 2 1 * *", Rate: 0.002, MinPerDistrict: 2, ExpectedRate: 0.5, Enabled: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	at := time.Date(2026, 12, 1, 2, 0, 0, 0, core.Shanghai)
 	var wg sync.WaitGroup
-	results := make([]RunResult, 4)
+	results := make([]WaveRunResult, 4)
 	errs := make([]error, 4)
 	for i := range results {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			results[i], errs[i] = NewScheduler(db, nil).Run(ctx, sc.ID, at)
+			results[i], errs[i] = NewWaveScheduler(db, nil).Run(ctx, sc.ID, at)
 		}(i)
 	}
 	wg.Wait()
@@ -108,7 +109,7 @@ func TestScheduledRunHappensOnce(t *testing.T) {
 	if waves != 1 || cases == 0 {
 		t.Fatalf("%d waves and %d cases after the run", waves, cases)
 	}
-	runs, err := ListRuns(ctx, db, 10)
+	runs, err := ListWaveRuns(ctx, db, 10)
 	if err != nil || len(runs) != 1 || runs[0].Status != "ok" || runs[0].WaveName != "monthly-20261201-0200" {
 		t.Fatalf("history %+v %v", runs, err)
 	}
@@ -117,20 +118,20 @@ func TestScheduledRunHappensOnce(t *testing.T) {
 func TestFailedRunIsRecorded(t *testing.T) {
 	db := smallCity(t)
 	ctx := context.Background()
-	sc, err := SaveSchedule(ctx, db, Schedule{Name: "weekly", Spec: "0 3 * * 1", Rate: 0.5, ExpectedRate: 1, Enabled: true})
+	sc, err := SaveWaveSchedule(ctx, db, WaveSchedule{Name: "weekly", Spec: "0 3 * * 1", Rate: 0.5, ExpectedRate: 1, Enabled: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Someone already made a wave of the name the run would use: the run
 	// fails, and the failure is kept with its reason.
-	if _, err := CreateWave(ctx, db, WaveSpec{Name: "weekly-20261130-0300", Rate: 0.002}); err != nil {
+	if _, err := sampler.CreateWave(ctx, db, sampler.WaveSpec{Name: "weekly-20261130-0300", Rate: 0.002}); err != nil {
 		t.Fatal(err)
 	}
-	_, runErr := NewScheduler(db, nil).Run(ctx, sc.ID, time.Date(2026, 11, 30, 3, 0, 0, 0, core.Shanghai))
+	_, runErr := NewWaveScheduler(db, nil).Run(ctx, sc.ID, time.Date(2026, 11, 30, 3, 0, 0, 0, core.Shanghai))
 	if runErr == nil {
 		t.Fatal("the run did not fail")
 	}
-	runs, _ := ListRuns(ctx, db, 10)
+	runs, _ := ListWaveRuns(ctx, db, 10)
 	if len(runs) != 1 {
 		t.Fatalf("runs %+v", runs)
 	}
@@ -142,14 +143,14 @@ func TestFailedRunIsRecorded(t *testing.T) {
 func TestMissedRunsAreReported(t *testing.T) {
 	db := smallCity(t)
 	ctx := context.Background()
-	sc, err := SaveSchedule(ctx, db, Schedule{Name: "monthly", Spec: "0 2 1 * *", Rate: 0.002, ExpectedRate: 0.5, Enabled: true, Modes: pq.StringArray{"phone"}})
+	sc, err := SaveWaveSchedule(ctx, db, WaveSchedule{Name: "monthly", Spec: "0 2 1 * *", Rate: 0.002, ExpectedRate: 0.5, Enabled: true, Modes: pq.StringArray{"phone"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The schedule was set up in August and no server ran since.
 	db.Exec(`UPDATE wave_schedules SET updated_at = $1 WHERE id = $2`, time.Date(2026, 8, 15, 0, 0, 0, 0, core.Shanghai), sc.ID)
 	now := time.Date(2026, 11, 27, 9, 0, 0, 0, core.Shanghai)
-	s := NewScheduler(db, nil)
+	s := NewWaveScheduler(db, nil)
 	n, err := s.RecordMissed(ctx, now)
 	if err != nil {
 		t.Fatal(err)
@@ -160,7 +161,7 @@ func TestMissedRunsAreReported(t *testing.T) {
 	if n, _ := s.RecordMissed(ctx, now); n != 0 {
 		t.Fatalf("missed runs recorded twice: %d", n)
 	}
-	runs, _ := ListRuns(ctx, db, 10)
+	runs, _ := ListWaveRuns(ctx, db, 10)
 	if len(runs) != 3 || runs[0].Status != "missed" || !runs[0].ScheduledFor.Equal(time.Date(2026, 11, 1, 2, 0, 0, 0, core.Shanghai)) {
 		t.Fatalf("history %+v", runs)
 	}

@@ -1,4 +1,4 @@
-package sampler
+package schedule
 
 import (
 	"context"
@@ -17,19 +17,9 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"minyi/core"
-	"minyi/survey"
-	"minyi/survey/csvfile"
+	"minyi/export"
+	"minyi/sampler"
 )
-
-// testExporters are real exporters of the survey package.
-var testExporters = map[string]survey.ExportFunc{
-	"codebook": func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer, _ survey.ExportOptions) (int, error) {
-		return survey.WriteCodebook(ctx, db, wave, w)
-	},
-	"responses": func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer, _ survey.ExportOptions) (int, error) {
-		return survey.WriteResponses(ctx, db, wave, w)
-	},
-}
 
 // exportCity is smallCity with a wave of 12 interviews and an export
 // schedule of its codebook and microdata.
@@ -41,7 +31,7 @@ func exportCity(t *testing.T) (*sqlx.DB, *ExportSchedule) {
 	if err := db.Get(&qid, `SELECT max(id) FROM questionnaires`); err != nil {
 		t.Fatal(err)
 	}
-	w, err := CreateWave(ctx, db, WaveSpec{Name: "2026-11", Rate: 0.002, QuestionnaireID: qid})
+	w, err := sampler.CreateWave(ctx, db, sampler.WaveSpec{Name: "2026-11", Rate: 0.002, QuestionnaireID: qid})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +43,7 @@ func exportCity(t *testing.T) (*sqlx.DB, *ExportSchedule) {
 		}
 	}
 	sc, err := SaveExportSchedule(ctx, db, ExportSchedule{Name: "office", Wave: "2026-11", Kinds: []string{"codebook", "responses"},
-		Spec: "0 6 * * 1", Encoding: "gb18030", MinCell: 10, Enabled: true}, []string{"codebook", "responses", "scores"})
+		Spec: "0 6 * * 1", Encoding: "gb18030", MinCell: 10, Enabled: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +53,7 @@ func exportCity(t *testing.T) (*sqlx.DB, *ExportSchedule) {
 // readManifest reads a run's manifest into file → [rows, bytes, sha256].
 func readManifest(t *testing.T, dir string) map[string][]string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, ManifestName))
+	b, err := os.ReadFile(filepath.Join(dir, export.ManifestName))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +79,7 @@ func TestScheduledExportWritesFilesWithManifest(t *testing.T) {
 	ctx := context.Background()
 	db, sc := exportCity(t)
 	outbox := t.TempDir()
-	s := NewExportScheduler(db, outbox, testExporters, nil)
+	s := NewExportScheduler(db, outbox, nil)
 	at := time.Date(2026, 11, 30, 6, 0, 0, 0, core.Shanghai)
 	claimed, err := s.Run(ctx, sc.ID, at)
 	if err != nil || !claimed {
@@ -139,7 +129,7 @@ func TestScheduledExportRunsOnceAcrossServers(t *testing.T) {
 	claims := make([]bool, 2)
 	errs := make([]error, 2)
 	for i := range claims {
-		s := NewExportScheduler(db, outbox, testExporters, nil)
+		s := NewExportScheduler(db, outbox, nil)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -171,7 +161,7 @@ func TestFailedScheduledExportIsRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 11, 30, 6, 0, 0, 0, core.Shanghai)
-	s := NewExportScheduler(db, blocker, testExporters, nil)
+	s := NewExportScheduler(db, blocker, nil)
 	s.Now = func() time.Time { return now }
 	if _, err := s.Run(ctx, sc.ID, now); err == nil {
 		t.Fatal("a run into an unwritable outbox succeeded")
@@ -209,7 +199,7 @@ func TestFailedScheduledExportIsRetried(t *testing.T) {
 
 	// With attempts exhausted the failure stays for an admin to see.
 	s.MaxAttempts = 1
-	s2 := NewExportScheduler(db, filepath.Join(runs[0].Directory, ManifestName), testExporters, nil)
+	s2 := NewExportScheduler(db, filepath.Join(runs[0].Directory, export.ManifestName), nil)
 	s2.MaxAttempts, s2.Now = 1, s.Now
 	if _, err := s2.Run(ctx, sc.ID, now.Add(time.Hour)); err == nil {
 		t.Fatal("run under a file succeeded")
@@ -227,7 +217,6 @@ func TestFailedScheduledExportIsRetried(t *testing.T) {
 func TestSaveExportScheduleRefusesBadInput(t *testing.T) {
 	ctx := context.Background()
 	db, _ := exportCity(t)
-	kinds := []string{"codebook", "responses"}
 	good := ExportSchedule{Name: "x", Wave: "2026-11", Kinds: []string{"codebook"}, Spec: "@daily", Encoding: "utf-8", MinCell: 10}
 	for _, c := range []struct {
 		change func(*ExportSchedule)
@@ -243,19 +232,9 @@ func TestSaveExportScheduleRefusesBadInput(t *testing.T) {
 	} {
 		s := good
 		c.change(&s)
-		if _, err := SaveExportSchedule(ctx, db, s, kinds); err == nil || !strings.Contains(err.Error(), c.want) {
+		if _, err := SaveExportSchedule(ctx, db, s); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: %v, want %q", s, err, c.want)
 		}
-	}
-}
-
-func TestRunDirIsSafe(t *testing.T) {
-	at := time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC) // 11:04 in core.Shanghai
-	if d := RunDir("/o", "../../etc", at); d != filepath.Join("/o", ".._.._etc", "20260102-1104") {
-		t.Fatalf("%s", d)
-	}
-	if d := RunDir("/o", "..", at); !strings.HasPrefix(d, "/o/_") {
-		t.Fatalf("%s", d)
 	}
 }
 
@@ -269,7 +248,7 @@ func TestMissedScheduledExportCaughtUp(t *testing.T) {
 	if _, err := db.Exec(`UPDATE export_schedules SET updated_at = $1`, time.Date(2026, 11, 25, 12, 0, 0, 0, core.Shanghai)); err != nil {
 		t.Fatal(err)
 	}
-	s := NewExportScheduler(db, t.TempDir(), testExporters, nil)
+	s := NewExportScheduler(db, t.TempDir(), nil)
 	s.Now = func() time.Time { return time.Date(2026, 12, 8, 9, 0, 0, 0, core.Shanghai) }
 	if n, err := s.CatchUp(ctx); n != 1 || err != nil {
 		t.Fatalf("caught up %d: %v", n, err)

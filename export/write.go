@@ -1,0 +1,138 @@
+package export
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/jmoiron/sqlx"
+
+	"minyi/core"
+	"minyi/sampler"
+	"minyi/survey/csvfile"
+)
+
+// Request is one file to export and who asked for it.
+type Request struct {
+	Kind     string
+	Wave     string
+	Encoding csvfile.Encoding
+	Options  Options
+	// ActorID and Actor say who exports: a signed-in user, or a command or
+	// the scheduler by name ("minyi export").
+	ActorID int64
+	Actor   string
+	Via     string // web, command or schedule
+}
+
+// File is one written file as its receiver can check it.
+type File struct {
+	File   string `json:"file"`
+	Kind   string `json:"kind"`
+	Rows   int    `json:"rows"`
+	Bytes  int64  `json:"bytes"`
+	SHA256 string `json:"sha256"`
+}
+
+// audit records the export; extra adds what is known of the file.
+func (r Request) audit(ctx context.Context, db *sqlx.DB, extra map[string]any) error {
+	d := map[string]any{"encoding": r.Encoding, "min_cell": r.Options.Threshold(), "via": r.Via}
+	for k, v := range extra {
+		d[k] = v
+	}
+	return core.AuditNow(context.WithoutCancel(ctx), db, core.AuditEntry{ActorID: r.ActorID, Actor: r.Actor, Action: "export",
+		Subject: r.Kind + ":" + r.Wave, Details: d})
+}
+
+// check fails when the kind or the wave does not exist.
+func (r Request) check(ctx context.Context, db *sqlx.DB) error {
+	if !Known(r.Kind) {
+		return unknownKind(r.Kind)
+	}
+	_, err := sampler.GetWave(ctx, db, r.Wave)
+	return err
+}
+
+// Begin checks and audits an export that is about to be streamed to a
+// reader (a download), before any byte of it leaves.
+func Begin(ctx context.Context, db *sqlx.DB, r Request) error {
+	if err := r.check(ctx, db); err != nil {
+		return err
+	}
+	return r.audit(ctx, db, nil)
+}
+
+// Write writes the file in the request's encoding and returns its data
+// rows. Rows go out as they are made, so a failure midway leaves the output
+// short.
+func Write(ctx context.Context, db *sqlx.DB, r Request, out io.Writer) (int, error) {
+	k, ok := kinds[r.Kind]
+	if !ok {
+		return 0, unknownKind(r.Kind)
+	}
+	w, err := csvfile.NewWriter(out, r.Encoding)
+	if err != nil {
+		return 0, err
+	}
+	n, err := k.write(ctx, db, r.Wave, w, r.Options)
+	if err != nil {
+		return n, err
+	}
+	return n, w.Flush()
+}
+
+// ToFile writes the file at path. It is written beside path, audited with
+// its rows and hash, and only then renamed into place, so that no reader
+// ever sees half a file or an unrecorded one.
+func ToFile(ctx context.Context, db *sqlx.DB, r Request, path string) (File, error) {
+	if err := r.check(ctx, db); err != nil {
+		return File{}, err
+	}
+	f := File{File: path, Kind: r.Kind}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".minyi-export-*")
+	if err != nil {
+		return f, fmt.Errorf("export: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := writeFile(tmp, func(w io.Writer) (int, error) { return Write(ctx, db, r, w) }, &f); err != nil {
+		return f, err
+	}
+	if err := r.audit(ctx, db, map[string]any{"file": path, "rows": f.Rows, "sha256": f.SHA256}); err != nil {
+		return f, err
+	}
+	return f, os.Rename(tmp.Name(), path)
+}
+
+// writeFile fills out with body through a SHA-256 and a byte count, syncs
+// it to disk, closes it and records rows, size and hash in f.
+func writeFile(out *os.File, body func(io.Writer) (int, error), f *File) error {
+	h := sha256.New()
+	cw := &countingWriter{w: io.MultiWriter(out, h)}
+	n, err := body(cw)
+	if err == nil {
+		err = out.Sync()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	f.Rows, f.Bytes, f.SHA256 = n, cw.n, hex.EncodeToString(h.Sum(nil))
+	return nil
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
