@@ -288,17 +288,12 @@ type LockedCase struct {
 // CompleteInterview saves an interview for a held case and closes the case
 // as complete, in one transaction. build turns the locked case into the
 // interview to store, or fails (for example when an answer is invalid),
-// which stores nothing. A repeated submission stores nothing new and
-// returns the first interview's id.
-func CompleteInterview(ctx context.Context, db *sqlx.DB, caseID, userID int64, key string, build func(LockedCase) (survey.Interview, error)) (int64, error) {
-	return CompleteInterviewAt(ctx, db, caseID, userID, key, 0, build)
-}
-
-// CompleteInterviewAt is CompleteInterview for a form that resumed the
-// case's draft at draftVersion: the draft is deleted with the save, and when
-// another tab has written a newer draft meanwhile it returns a
-// *DraftConflict and stores nothing. draftVersion 0 skips that check.
-func CompleteInterviewAt(ctx context.Context, db *sqlx.DB, caseID, userID int64, key string, draftVersion int, build func(LockedCase) (survey.Interview, error)) (int64, error) {
+// which stores nothing. A repeated submission (same key) stores nothing new
+// and returns the first interview's id. draftVersion is the version of the
+// case's draft the form resumed: the draft is deleted with the save, and
+// when another tab has written a newer draft meanwhile it returns a
+// *DraftConflict and stores nothing; 0 skips that check.
+func CompleteInterview(ctx context.Context, db *sqlx.DB, caseID, userID int64, key string, draftVersion int, build func(LockedCase) (survey.Interview, error)) (int64, error) {
 	var id int64
 	err := withHeldCase(ctx, db, caseID, userID, func(tx *sqlx.Tx, lc LockedCase) error {
 		d, err := takeDraft(ctx, db, tx, caseID, draftVersion)
@@ -507,4 +502,13 @@ func HeldTask(ctx context.Context, db sqlx.QueryerContext, waveID, userID int64)
 	var t Task
 	err := sqlx.GetContext(ctx, db, &t, qHeldTask, waveID, userID)
 	return t, err
+}
+
+// InterviewSource is how an interview on the case was collected: by
+// telephone (cati) or face to face at the door (capi).
+func (lc LockedCase) InterviewSource() string {
+	if lc.Mode == "door" {
+		return "capi"
+	}
+	return "cati"
 }

@@ -141,7 +141,7 @@ func (q *queue) caseState(id int64) string {
 // district, sex and age group.
 func (q *queue) complete(user string, id int64, district string, sex, age int) (int64, error) {
 	q.t.Helper()
-	return CompleteInterview(context.Background(), q.db, id, q.users[user], fmt.Sprintf("k-%d", id), func(lc LockedCase) (survey.Interview, error) {
+	return CompleteInterview(context.Background(), q.db, id, q.users[user], fmt.Sprintf("k-%d", id), 0, func(lc LockedCase) (survey.Interview, error) {
 		return survey.Interview{WaveID: lc.WaveID, CaseID: id, QuestionnaireID: q.qid, InterviewerID: q.users[user], District: district,
 			Mode: "phone", Sex: sex, AgeGroup: age, Answers: survey.Answers{"district": district}, IdempotencyKey: fmt.Sprintf("k-%d", id), Source: "cati"}, nil
 	})

@@ -3,9 +3,12 @@ package dialer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"testing"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 )
 
 // TestHardAppointment: an appointment stays with the interviewer who made
@@ -314,7 +317,7 @@ func TestQuotaFills(t *testing.T) {
 	if _, err := q.complete("ann", c, districtB, 2, 2); err != nil {
 		t.Fatalf("a woman of age group 2: %v", err)
 	}
-	cells, err := Quotas(ctx, q.db, q.wave)
+	cells, err := quotas(ctx, q.db, q.wave)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -437,4 +440,26 @@ func TestPreviewDialer(t *testing.T) {
 		}
 	}
 	var _ Dialer = Preview{}
+}
+
+// quotaCell is one quota cell's state: a district (Sex and AgeGroup 0) or
+// one of its sex × age groups.
+type quotaCell struct {
+	District  string `db:"district_code" json:"district"`
+	Name      string `db:"name" json:"name"`
+	Sex       int    `db:"sex" json:"sex"`
+	AgeGroup  int    `db:"age_group" json:"age_group"`
+	Target    int    `db:"target" json:"target"`
+	Completes int    `db:"completes" json:"completes"`
+}
+
+// quotas lists a wave's quota cells (those of districts with an interview).
+func quotas(ctx context.Context, db sqlx.QueryerContext, waveID int64) ([]quotaCell, error) {
+	var out []quotaCell
+	if err := sqlx.SelectContext(ctx, db, &out, `SELECT q.district_code, coalesce(d.name, '') AS name, q.sex, q.age_group, coalesce(q.target, -1) AS target, q.completes
+		FROM quota_cells q LEFT JOIN districts d ON d.code = q.district_code
+		WHERE q.wave_id = $1 ORDER BY q.district_code, q.sex, q.age_group`, waveID); err != nil {
+		return nil, fmt.Errorf("dialer: quotas: %w", err)
+	}
+	return out, nil
 }

@@ -10,8 +10,6 @@ import (
 	"minyi/sql/pg"
 )
 
-var qQuotas = pg.Q("dialer/quotas")
-
 // VerifyDelay is how long after an interview its verification call-back
 // becomes due: not while the respondent may still be on another call.
 const VerifyDelay = time.Hour
@@ -73,28 +71,4 @@ func takeQuota(ctx context.Context, db *sqlx.DB, tx *sqlx.Tx, waveID int64, dist
 		}
 	}
 	return false, nil
-}
-
-// QuotaCell is one quota cell's state: a district (Sex and AgeGroup 0) or
-// one of its sex × age groups.
-type QuotaCell struct {
-	District  string `db:"district_code" json:"district"`
-	Name      string `db:"name" json:"name"`
-	Sex       int    `db:"sex" json:"sex"`
-	AgeGroup  int    `db:"age_group" json:"age_group"`
-	Target    int    `db:"target" json:"target"`
-	Completes int    `db:"completes" json:"completes"`
-}
-
-// Full reports whether the cell has all its interviews (Target -1: no
-// target, never full).
-func (q QuotaCell) Full() bool { return q.Target >= 0 && q.Completes >= q.Target }
-
-// Quotas lists a wave's quota cells (those of districts with an interview).
-func Quotas(ctx context.Context, db sqlx.QueryerContext, waveID int64) ([]QuotaCell, error) {
-	var out []QuotaCell
-	if err := sqlx.SelectContext(ctx, db, &out, qQuotas, waveID); err != nil {
-		return nil, fmt.Errorf("dialer: quotas: %w", err)
-	}
-	return out, nil
 }

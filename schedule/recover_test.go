@@ -96,19 +96,18 @@ func TestPanicInScheduledExportIsCaughtAndRetried(t *testing.T) {
 	log, buf := testLog()
 	s := NewExportScheduler(db, t.TempDir(), log)
 	s.write = func(context.Context, *sqlx.DB, []export.Request, string, map[string]any) ([]export.File, error) {
-		var m map[string]int
-		m["boom"]++ // a nil map: a real runtime panic
-		return nil, nil
+		var files []export.File
+		return files[:1], nil // out of range: a real runtime panic
 	}
 	at := time.Date(2026, 11, 30, 6, 0, 0, 0, core.Shanghai)
 	if _, err := s.Run(ctx, sc.ID, at); err == nil {
 		t.Fatal("a panicking run succeeded")
 	}
 	runs, _ := ListExportRuns(ctx, db, 10)
-	if len(runs) != 1 || runs[0].Status != "failed" || !strings.Contains(runs[0].Error, "nil map") || runs[0].NextAttemptAt == nil {
+	if len(runs) != 1 || runs[0].Status != "failed" || !strings.Contains(runs[0].Error, "out of range") || runs[0].NextAttemptAt == nil {
 		t.Fatalf("runs %+v", runs)
 	}
-	if !strings.Contains(buf.String(), "nil map") || audited(t, db, "panic", "office@%") != 1 {
+	if !strings.Contains(buf.String(), "out of range") || audited(t, db, "panic", "office@%") != 1 {
 		t.Fatalf("panic not logged and audited: %s", buf.String())
 	}
 }

@@ -23,7 +23,6 @@ import (
 )
 
 var (
-	qFindQuestionnaire   = pg.Q("survey/find-questionnaire")
 	qGetQuestionnaire    = pg.Q("survey/get-questionnaire")
 	qInsertQuestionnaire = pg.Q("survey/insert-questionnaire")
 	qInterviewByKey      = pg.Q("survey/interview-by-key")

@@ -318,7 +318,7 @@ func (s *Server) submitInterview(c echo.Context) error {
 	}
 	started, _ := time.Parse(time.RFC3339, form.Get("started"))
 	version, _ := strconv.Atoi(form.Get("draft_version"))
-	_, err = dialer.CompleteInterviewAt(ctx, s.db, caseID, user.ID, key, version, func(lc dialer.LockedCase) (survey.Interview, error) {
+	_, err = dialer.CompleteInterview(ctx, s.db, caseID, user.ID, key, version, func(lc dialer.LockedCase) (survey.Interview, error) {
 		q, err := s.questionnaireOf(ctx, &dialer.Case{QuestionnaireID: lc.QuestionnaireID})
 		if err != nil {
 			return survey.Interview{}, err

@@ -11,6 +11,7 @@ import (
 
 	"minyi/core"
 	"minyi/dialer"
+	"minyi/door"
 	"minyi/sampler"
 	"minyi/survey"
 	"minyi/users"
@@ -54,8 +55,8 @@ type fieldAssignData struct {
 	// those of the wave's door-to-door sample, for the filter.
 	District     string
 	Districts    []sampler.District
-	Communities  []dialer.Community
-	Interviewers []dialer.FieldInterviewer
+	Communities  []door.Community
+	Interviewers []door.Interviewer
 	MaxVisits    int
 	Households   int
 	Unassigned   int
@@ -77,7 +78,7 @@ func (s *Server) showFieldAssignments(c echo.Context, status int, errMsg *core.T
 	if d.District == "" {
 		d.District = c.FormValue("district")
 	}
-	all, err := dialer.Communities(ctx, s.db, w.ID)
+	all, err := door.Communities(ctx, s.db, w.ID)
 	if err != nil {
 		return err
 	}
@@ -91,10 +92,10 @@ func (s *Server) showFieldAssignments(c echo.Context, status int, errMsg *core.T
 			d.Communities = append(d.Communities, cm)
 		}
 	}
-	if d.Interviewers, err = dialer.FieldInterviewers(ctx, s.db); err != nil {
+	if d.Interviewers, err = door.Interviewers(ctx, s.db); err != nil {
 		return err
 	}
-	if d.MaxVisits, err = dialer.MaxVisits(ctx, s.db, w.ID); err != nil {
+	if d.MaxVisits, err = door.MaxVisits(ctx, s.db, w.ID); err != nil {
 		return err
 	}
 	for _, cm := range d.Communities {
@@ -110,7 +111,7 @@ func (s *Server) showFieldAssignments(c echo.Context, status int, errMsg *core.T
 
 // communityValue is a community as one form value: its district, street
 // and community separated by tabs, which names in the frame do not hold.
-func communityValue(k dialer.CommunityKey) string {
+func communityValue(k door.CommunityKey) string {
 	return k.District + "\t" + k.Street + "\t" + k.Community
 }
 
@@ -125,17 +126,17 @@ func (s *Server) assignField(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var keys []dialer.CommunityKey
+	var keys []door.CommunityKey
 	for _, v := range form["community"] {
 		p := strings.Split(v, "\t")
 		if len(p) != 3 {
 			return core.Errorf(core.EInvalid, "社区参数不正确", "the community is not valid")
 		}
-		keys = append(keys, dialer.CommunityKey{District: p[0], Street: p[1], Community: p[2]})
+		keys = append(keys, door.CommunityKey{District: p[0], Street: p[1], Community: p[2]})
 	}
 	interviewer, _ := strconv.ParseInt(form.Get("interviewer"), 10, 64)
 	u := currentUser(c)
-	_, err = dialer.AssignCommunities(ctx, s.db, w.ID, dialer.Assignment{WaveName: w.Name, Communities: keys, InterviewerID: interviewer, ByID: u.ID, By: u.Username})
+	_, err = door.AssignCommunities(ctx, s.db, w.ID, door.Assignment{WaveName: w.Name, Communities: keys, InterviewerID: interviewer, ByID: u.ID, By: u.Username})
 	var de *core.Error
 	if errors.As(err, &de) && de.Code == core.EInvalid {
 		return s.showFieldAssignments(c, http.StatusUnprocessableEntity, &core.Text{ZH: de.ZH, EN: de.EN})
@@ -157,7 +158,7 @@ func (s *Server) setMaxVisits(c echo.Context) error {
 	if err != nil {
 		k = 0
 	}
-	err = dialer.SetMaxVisits(ctx, s.db, w.ID, k)
+	err = door.SetMaxVisits(ctx, s.db, w.ID, k)
 	var de *core.Error
 	if errors.As(err, &de) && de.Code == core.EInvalid {
 		return s.showFieldAssignments(c, http.StatusUnprocessableEntity, &core.Text{ZH: de.ZH, EN: de.EN})
@@ -170,10 +171,10 @@ func (s *Server) setMaxVisits(c echo.Context) error {
 
 // fieldGroup is one community of a field interviewer's list.
 type fieldGroup struct {
-	Key          dialer.CommunityKey
+	Key          door.CommunityKey
 	DistrictName string
 	WaveName     string
-	Households   []dialer.Household
+	Households   []door.Household
 	Open         int
 }
 
@@ -181,7 +182,7 @@ type fieldGroup struct {
 // community, each with its address, status, visits and the suggested time
 // of the next visit.
 func (s *Server) fieldList(c echo.Context) error {
-	hs, err := dialer.AssignedHouseholds(c.Request().Context(), s.db, currentUser(c).ID, s.opt.Now())
+	hs, err := door.AssignedHouseholds(c.Request().Context(), s.db, currentUser(c).ID, s.opt.Now())
 	if err != nil {
 		return err
 	}
@@ -203,16 +204,16 @@ func (s *Server) fieldList(c echo.Context) error {
 
 // assignedCase loads the household of the URL only for the field
 // interviewer it is assigned to; anyone else gets 404.
-func (s *Server) assignedCase(c echo.Context) (*dialer.Household, error) {
+func (s *Server) assignedCase(c echo.Context) (*door.Household, error) {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil {
 		return nil, echo.NewHTTPError(http.StatusNotFound)
 	}
-	return dialer.AssignedHousehold(c.Request().Context(), s.db, id, currentUser(c).ID, s.opt.Now())
+	return door.AssignedHousehold(c.Request().Context(), s.db, id, currentUser(c).ID, s.opt.Now())
 }
 
 type fieldCaseData struct {
-	H        *dialer.Household
+	H        *door.Household
 	Outcomes []dialer.Outcome
 	Draft    *dialer.Draft
 	Rule     dialer.BreakOffRule
@@ -244,7 +245,7 @@ func (s *Server) recordVisit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := dialer.RecordVisit(c.Request().Context(), s.db, h.CaseID, currentUser(c).ID, c.FormValue("outcome"), c.FormValue("occupied") != "", s.opt.Now())
+	res, err := door.RecordVisit(c.Request().Context(), s.db, h.CaseID, currentUser(c).ID, c.FormValue("outcome"), c.FormValue("occupied") != "", s.opt.Now())
 	var de *core.Error
 	if errors.As(err, &de) && (de.Code == core.EInvalid || de.Code == core.EConflict) {
 		status := http.StatusUnprocessableEntity
@@ -269,7 +270,7 @@ func (s *Server) startFieldInterview(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := dialer.StartFieldInterview(c.Request().Context(), s.db, h.CaseID, currentUser(c).ID); err != nil {
+	if err := door.StartInterview(c.Request().Context(), s.db, h.CaseID, currentUser(c).ID); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/cases/"+strconv.FormatInt(h.CaseID, 10)+"/interview")
@@ -286,14 +287,14 @@ func (s *Server) fieldBreakOff(c echo.Context) error {
 	user := currentUser(c)
 	// The break-off is recorded on a held case; the hold may have run out
 	// since the questionnaire was opened.
-	if err := dialer.StartFieldInterview(ctx, s.db, h.CaseID, user.ID); err != nil {
+	if err := door.StartInterview(ctx, s.db, h.CaseID, user.ID); err != nil {
 		return err
 	}
 	districts, err := s.districtSet(ctx)
 	if err != nil {
 		return err
 	}
-	res, err := dialer.FieldBreakOff(ctx, s.db, h.CaseID, user.ID, s.partialRule(), districts, func(lc dialer.LockedCase) (*survey.Questionnaire, error) {
+	res, err := door.BreakOff(ctx, s.db, h.CaseID, user.ID, s.partialRule(), districts, func(lc dialer.LockedCase) (*survey.Questionnaire, error) {
 		return s.questionnaireOf(ctx, &dialer.Case{QuestionnaireID: lc.QuestionnaireID})
 	}, s.opt.Now())
 	if de, ok := err.(*core.Error); ok && de.Code == core.EInvalid {

@@ -14,6 +14,7 @@ import (
 
 	"minyi/core"
 	"minyi/dialer"
+	"minyi/door"
 	"minyi/sampler"
 	"minyi/users"
 )
@@ -65,7 +66,7 @@ func newDoorFixture(t *testing.T) *doorFixture {
 
 // assign assigns communities (by their index on the assignment page) to a
 // field interviewer through the page's form.
-func (d *doorFixture) assign(t *testing.T, sup *client, interviewer int64, cs ...dialer.Community) {
+func (d *doorFixture) assign(t *testing.T, sup *client, interviewer int64, cs ...door.Community) {
 	t.Helper()
 	form := url.Values{"interviewer": {strconv.FormatInt(interviewer, 10)}}
 	for _, c := range cs {
@@ -81,7 +82,7 @@ func (d *doorFixture) assign(t *testing.T, sup *client, interviewer int64, cs ..
 func TestFieldAssignmentVisitsAndInterview(t *testing.T) {
 	d := newDoorFixture(t)
 	ctx := context.Background()
-	cs, err := dialer.Communities(ctx, d.db, d.wave.ID)
+	cs, err := door.Communities(ctx, d.db, d.wave.ID)
 	if err != nil || len(cs) < 3 {
 		t.Fatalf("%d communities: %v", len(cs), err)
 	}
@@ -278,7 +279,7 @@ func TestFieldAssignmentVisitsAndInterview(t *testing.T) {
 // well into the indicators keeps a partial interview, mode door.
 func TestFieldBreakOff(t *testing.T) {
 	d := newDoorFixture(t)
-	cs, _ := dialer.Communities(context.Background(), d.db, d.wave.ID)
+	cs, _ := door.Communities(context.Background(), d.db, d.wave.ID)
 	sup := d.signIn(t, "supervisor")
 	d.assign(t, sup, d.users[users.RoleField], cs[0])
 	f := d.signIn(t, "field_interviewer")
@@ -334,7 +335,7 @@ func TestFieldBreakOff(t *testing.T) {
 	}
 }
 
-func sumHouseholds(cs []dialer.Community) int {
+func sumHouseholds(cs []door.Community) int {
 	n := 0
 	for _, c := range cs {
 		n += c.Households

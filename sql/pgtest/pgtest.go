@@ -19,10 +19,9 @@ import (
 )
 
 var (
-	admin   *sql.DB
-	dsn     string // the admin connection string, for withDB
-	dbName  string // prefix of this package's databases
-	cluster *pg.Cluster
+	admin  *sql.DB
+	dsn    string // the admin connection string, for withDB
+	dbName string // prefix of this package's databases
 )
 
 // testSettings make a throwaway cluster fast; durability is not under test
@@ -59,7 +58,6 @@ func setup() error {
 		if err != nil {
 			return err
 		}
-		cluster = c
 		adminDSN = c.DSN("postgres")
 	}
 	var err error

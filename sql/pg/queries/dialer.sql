@@ -199,11 +199,6 @@ WITH closed AS (
 )
 SELECT count(*) FROM closed
 
--- name: dialer/quotas
-SELECT q.district_code, coalesce(d.name, '') AS name, q.sex, q.age_group, coalesce(q.target, -1) AS target, q.completes
-FROM quota_cells q LEFT JOIN districts d ON d.code = q.district_code
-WHERE q.wave_id = $1 ORDER BY q.district_code, q.sex, q.age_group
-
 -- name: dialer/sample-verification
 -- Counts the interviewer's complete and, when it is one of the share to
 -- verify, makes its verification call-back.

@@ -25,9 +25,6 @@ FROM waves w LEFT JOIN draws d ON d.wave_id = w.id ORDER BY w.created_at DESC, w
 -- name: sampler/frame-sizes
 SELECT coalesce(district_code, '') AS stratum, count(*) AS n FROM phone_frame GROUP BY 1 ORDER BY 1
 
--- name: sampler/frame-next-ordinals
-SELECT coalesce(district_code, '') AS stratum, max(ordinal) AS n FROM phone_frame GROUP BY 1
-
 -- name: sampler/set-wave-design
 UPDATE waves SET door_share = coalesce($2::double precision, door_share), households_per_community = $3, communities_per_street = $4,
        replicate_size = $5, replicate_threshold = $6, freshness_months = $7

@@ -1,6 +1,3 @@
--- name: survey/find-questionnaire
-SELECT id, definition FROM questionnaires WHERE name = $1 AND version = $2
-
 -- name: survey/get-questionnaire
 SELECT id, definition FROM questionnaires WHERE id = $1
 
@@ -43,9 +40,6 @@ SELECT pg_export_snapshot()
 
 -- name: survey/wave-id-range
 SELECT coalesce(min(id), 0) AS lo, coalesce(max(id), 0) AS hi FROM interviews WHERE wave_id = $1
-
--- name: survey/count-interviews
-SELECT count(*) FROM interviews WHERE wave_id = $1
 
 -- name: survey/wave-questionnaire
 SELECT id, questionnaire_id FROM waves WHERE name = $1

@@ -1,4 +1,4 @@
-package dialer
+package door
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"minyi/core"
+	"minyi/dialer"
 	"minyi/sampler"
 	"minyi/sql/pgtest"
 	"minyi/survey"
@@ -70,13 +71,13 @@ func at(day, hour, minute int) time.Time {
 func TestDayPartsAndSuggestedVisit(t *testing.T) {
 	for _, c := range []struct {
 		t    time.Time
-		want DayPart
-	}{{at(23, 8, 0), Morning}, {at(23, 11, 59), Morning}, {at(23, 12, 0), Afternoon}, {at(23, 17, 59), Afternoon}, {at(23, 18, 0), Evening}, {at(23, 22, 0), Evening}} {
-		if got := DayPartOf(c.t); got != c.want {
+		want dialer.DayPart
+	}{{at(23, 8, 0), dialer.Morning}, {at(23, 11, 59), dialer.Morning}, {at(23, 12, 0), dialer.Afternoon}, {at(23, 17, 59), dialer.Afternoon}, {at(23, 18, 0), dialer.Evening}, {at(23, 22, 0), dialer.Evening}} {
+		if got := dialer.DayPartOf(c.t); got != c.want {
 			t.Errorf("%v: %v, want %v", c.t, got, c.want)
 		}
 		// The same instant given in UTC is still Shanghai's day part.
-		if got := DayPartOf(c.t.UTC()); got != c.want {
+		if got := dialer.DayPartOf(c.t.UTC()); got != c.want {
 			t.Errorf("%v (UTC): %v, want %v", c.t, got, c.want)
 		}
 	}
@@ -87,22 +88,22 @@ func TestDayPartsAndSuggestedVisit(t *testing.T) {
 		now    time.Time
 		want   Window
 	}{
-		{"no visit yet: now", nil, at(23, 10, 0), Window{day(23), Morning}},
-		{"after a morning: next day, afternoon", []time.Time{at(23, 10, 0)}, at(23, 10, 5), Window{day(24), Afternoon}},
-		{"after morning and evening: next day, afternoon", []time.Time{at(23, 10, 0), at(23, 19, 0)}, at(23, 19, 5), Window{day(24), Afternoon}},
-		{"after afternoon and evening: the morning left", []time.Time{at(23, 14, 0), at(24, 19, 0)}, at(24, 19, 5), Window{day(25), Morning}},
-		{"every part tried: the one after the last", []time.Time{at(23, 10, 0), at(24, 14, 0), at(25, 19, 0)}, at(25, 19, 5), Window{day(26), Morning}},
-		{"days later: today, if the part is still ahead", []time.Time{at(20, 10, 0)}, at(23, 9, 0), Window{day(23), Afternoon}},
-		{"days later: tomorrow, if today's part is over", []time.Time{at(20, 10, 0)}, at(23, 19, 0), Window{day(24), Afternoon}},
-		{"no visit yet, late at night: tomorrow morning", nil, at(23, 22, 30), Window{day(24), Morning}},
-		{"an evening visit at 21:30: the day after, morning", []time.Time{at(23, 21, 30)}, at(23, 21, 35), Window{day(24), Morning}},
+		{"no visit yet: now", nil, at(23, 10, 0), Window{day(23), dialer.Morning}},
+		{"after a morning: next day, afternoon", []time.Time{at(23, 10, 0)}, at(23, 10, 5), Window{day(24), dialer.Afternoon}},
+		{"after morning and evening: next day, afternoon", []time.Time{at(23, 10, 0), at(23, 19, 0)}, at(23, 19, 5), Window{day(24), dialer.Afternoon}},
+		{"after afternoon and evening: the morning left", []time.Time{at(23, 14, 0), at(24, 19, 0)}, at(24, 19, 5), Window{day(25), dialer.Morning}},
+		{"every part tried: the one after the last", []time.Time{at(23, 10, 0), at(24, 14, 0), at(25, 19, 0)}, at(25, 19, 5), Window{day(26), dialer.Morning}},
+		{"days later: today, if the part is still ahead", []time.Time{at(20, 10, 0)}, at(23, 9, 0), Window{day(23), dialer.Afternoon}},
+		{"days later: tomorrow, if today's part is over", []time.Time{at(20, 10, 0)}, at(23, 19, 0), Window{day(24), dialer.Afternoon}},
+		{"no visit yet, late at night: tomorrow morning", nil, at(23, 22, 30), Window{day(24), dialer.Morning}},
+		{"an evening visit at 21:30: the day after, morning", []time.Time{at(23, 21, 30)}, at(23, 21, 35), Window{day(24), dialer.Morning}},
 	} {
 		got := NextVisit(c.visits, c.now)
 		if !got.Day.Equal(c.want.Day) || got.Part != c.want.Part {
 			t.Errorf("%s: %s, want %s", c.name, got.Label().EN, c.want.Label().EN)
 		}
 	}
-	if l := (Window{day(28), Evening}).Label(); l.ZH != "11月28日 周六 晚上 18:00–21:00" || l.EN != "Sat 28 Nov, evening 18:00–21:00" {
+	if l := (Window{day(28), dialer.Evening}).Label(); l.ZH != "11月28日 周六 晚上 18:00–21:00" || l.EN != "Sat 28 Nov, evening 18:00–21:00" {
 		t.Errorf("label %+v", l)
 	}
 }
@@ -191,7 +192,7 @@ func TestAssignCommunitiesAndReassignOnlyUnfinished(t *testing.T) {
 	}
 	// field2 carries on with the visit field1 began: the history goes along.
 	h, err := AssignedHousehold(fctx, db, ids[2], f2, at(23, 10, 30))
-	if err != nil || h.Visits != 1 || len(h.History) != 1 || h.Next.Part != Afternoon {
+	if err != nil || h.Visits != 1 || len(h.History) != 1 || h.Next.Part != dialer.Afternoon {
 		t.Fatalf("moved household: %+v, %v", h, err)
 	}
 	cs, _ = Communities(fctx, db, w.ID)
@@ -240,7 +241,7 @@ func TestVisitsOnDifferentDaysAndTimes(t *testing.T) {
 
 	// Household 0: never anyone home, three visits → 3.21.
 	h := ids[0]
-	if r, err := visit(h, "no_one_home", false, at(23, 10, 0)); err != nil || r.Final || r.Code != CodeNoOneHome {
+	if r, err := visit(h, "no_one_home", false, at(23, 10, 0)); err != nil || r.Final || r.Code != dialer.CodeNoOneHome {
 		t.Fatalf("first visit: %+v %v", r, err)
 	}
 	// Again the same morning: refused, with a bilingual message and the
@@ -258,13 +259,13 @@ func TestVisitsOnDifferentDaysAndTimes(t *testing.T) {
 		t.Fatalf("evening visit: %+v %v", r, err)
 	}
 	hh, _ := AssignedHousehold(fctx, db, h, f1, at(23, 19, 1))
-	if hh.Next.Part != Afternoon || hh.Next.Day.Day() != 24 {
+	if hh.Next.Part != dialer.Afternoon || hh.Next.Day.Day() != 24 {
 		t.Fatalf("suggested %s, want 24 Nov afternoon", hh.Next.Label().EN)
 	}
-	if r, err := visit(h, "no_one_home", false, at(24, 15, 0)); err != nil || !r.Final || r.Code != CodeNoOneHome {
+	if r, err := visit(h, "no_one_home", false, at(24, 15, 0)); err != nil || !r.Final || r.Code != dialer.CodeNoOneHome {
 		t.Fatalf("third visit: %+v %v", r, err)
 	}
-	if s, code, n := status(h); s != "final" || code != CodeNoOneHome || n != 3 {
+	if s, code, n := status(h); s != "final" || code != dialer.CodeNoOneHome || n != 3 {
 		t.Fatalf("after K visits: %s %s %d", s, code, n)
 	}
 	if _, err := visit(h, "no_one_home", false, at(25, 10, 0)); core.ErrorCode(err) != core.EConflict {
@@ -275,7 +276,7 @@ func TestVisitsOnDifferentDaysAndTimes(t *testing.T) {
 	h = ids[1]
 	visit(h, "no_one_home", false, at(23, 10, 0))
 	visit(h, "no_one_home", true, at(24, 14, 0))
-	if r, err := visit(h, "no_one_home", false, at(25, 19, 0)); err != nil || r.Code != CodeNoOneHomeOccupied {
+	if r, err := visit(h, "no_one_home", false, at(25, 19, 0)); err != nil || r.Code != dialer.CodeNoOneHomeOccupied {
 		t.Fatalf("occupied household: %+v %v", r, err)
 	}
 	// Households 2–4: final outcomes at the first visit.
@@ -293,15 +294,15 @@ func TestVisitsOnDifferentDaysAndTimes(t *testing.T) {
 		t.Fatalf("unknown outcome: %v", err)
 	}
 	// Household 6: an interview at the door.
-	if err := StartFieldInterview(fctx, db, ids[6], users[1]); core.ErrorCode(err) != core.ENotFound {
+	if err := StartInterview(fctx, db, ids[6], users[1]); core.ErrorCode(err) != core.ENotFound {
 		t.Fatalf("field2 started field1's household: %v", err)
 	}
-	if err := StartFieldInterview(fctx, db, ids[6], f1); err != nil {
+	if err := StartInterview(fctx, db, ids[6], f1); err != nil {
 		t.Fatal(err)
 	}
 	var district string
 	db.Get(&district, `SELECT district_code FROM cases WHERE id = $1`, ids[6])
-	iid, err := CompleteInterview(fctx, db, ids[6], f1, "door-key", func(lc LockedCase) (survey.Interview, error) {
+	iid, err := dialer.CompleteInterview(fctx, db, ids[6], f1, "door-key", 0, func(lc dialer.LockedCase) (survey.Interview, error) {
 		return survey.Interview{WaveID: lc.WaveID, CaseID: lc.ID, QuestionnaireID: *lc.QuestionnaireID, InterviewerID: f1,
 			District: district, Mode: lc.Mode, PSU: lc.PSU, Answers: survey.Answers{"s1": "1"}, IdempotencyKey: "door-key", Source: lc.InterviewSource()}, nil
 	})
@@ -317,7 +318,7 @@ func TestVisitsOnDifferentDaysAndTimes(t *testing.T) {
 	if iv.Mode != "door" || iv.Source != "capi" || iv.PSU == "" {
 		t.Fatalf("door interview stored as %+v", iv)
 	}
-	if err := StartFieldInterview(fctx, db, ids[6], f1); core.ErrorCode(err) != core.ENotFound {
+	if err := StartInterview(fctx, db, ids[6], f1); core.ErrorCode(err) != core.ENotFound {
 		t.Fatalf("started a finished household: %v", err)
 	}
 
@@ -327,13 +328,13 @@ func TestVisitsOnDifferentDaysAndTimes(t *testing.T) {
 	// wave, never visited, 3.11 (UH).
 	var total int
 	db.Get(&total, `SELECT count(*) FROM cases WHERE wave_id = $1`, w.ID)
-	rows, err := WaveRates(fctx, db, w.ID)
+	rows, err := dialer.WaveRates(fctx, db, w.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	all := rows[len(rows)-1]
 	uh := total - 7
-	want := Counts{I: 1, R: 2, NC: 1, UO: 1, NE: 2, UH: uh}
+	want := dialer.Counts{I: 1, R: 2, NC: 1, UO: 1, NE: 2, UH: uh}
 	if all.District != "ALL" || all.Counts != want {
 		t.Fatalf("counts %+v, want %+v", all.Counts, want)
 	}
@@ -351,7 +352,7 @@ func TestVisitsOnDifferentDaysAndTimes(t *testing.T) {
 	}
 	// The dispositions CSV gives each door case its mode and code.
 	codes := map[int64]string{}
-	EachDisposition(fctx, db, w.ID, func(d Disposition) error {
+	dialer.EachDisposition(fctx, db, w.ID, func(d dialer.Disposition) error {
 		if d.Mode != "door" {
 			t.Errorf("case %d: mode %s", d.CaseID, d.Mode)
 		}

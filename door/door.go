@@ -1,4 +1,8 @@
-package dialer
+// Package door works a wave's door-to-door sample: its communities are
+// assigned to field interviewers, and each household is visited up to the
+// wave's K times, on different days and at different times of day, until a
+// visit settles it or the interview is done at the door.
+package door
 
 import (
 	"context"
@@ -12,200 +16,29 @@ import (
 	"github.com/lib/pq"
 
 	"minyi/core"
+	"minyi/dialer"
 	"minyi/sql/pg"
 	"minyi/survey"
 )
 
-// Door-to-door fieldwork: a wave's door-to-door households are assigned to
-// field interviewers community by community; each household is visited up
-// to the wave's max_visits times, on different days and at different times
-// of day, until a visit settles it.
-
 var (
-	qFieldCommunities    = pg.Q("field/communities")
-	qFieldInterviewers   = pg.Q("field/interviewers")
-	qFieldCheck          = pg.Q("field/check-interviewer")
-	qFieldHouseholds     = pg.Q("field/households")
-	qFieldHousehold      = pg.Q("field/household")
-	qFieldVisits         = pg.Q("field/visits")
-	qFieldStart          = pg.Q("field/start-interview")
-	qFieldSetMaxVisits   = pg.Q("field/set-max-visits")
-	qFieldMaxVisits      = pg.Q("field/max-visits")
-	qFieldCloseExhausted = pg.Q("field/close-exhausted")
-	qFieldUpsertAssign   = pg.Q("field/upsert-assignment")
-	qFieldAssignCases    = pg.Q("field/assign-cases")
-	qFieldLockCase       = pg.Q("field/lock-case")
-	qFieldRecordVisit    = pg.Q("field/record-visit")
-	fieldLeaseInterval   = fmt.Sprintf("%d seconds", int(FieldLease.Seconds()))
+	qFieldCommunities    = pg.Q("door/communities")
+	qFieldInterviewers   = pg.Q("door/interviewers")
+	qFieldCheck          = pg.Q("door/check-interviewer")
+	qFieldHouseholds     = pg.Q("door/households")
+	qFieldHousehold      = pg.Q("door/household")
+	qFieldVisits         = pg.Q("door/visits")
+	qFieldStart          = pg.Q("door/start-interview")
+	qFieldSetMaxVisits   = pg.Q("door/set-max-visits")
+	qFieldMaxVisits      = pg.Q("door/max-visits")
+	qFieldCloseExhausted = pg.Q("door/close-exhausted")
+	qFieldUpsertAssign   = pg.Q("door/upsert-assignment")
+	qFieldAssignCases    = pg.Q("door/assign-cases")
+	qFieldLockCase       = pg.Q("door/lock-case")
+	qFieldRecordVisit    = pg.Q("door/record-visit")
+	fieldLeaseInterval   = fmt.Sprintf("%d seconds", int(Lease.Seconds()))
 	errNotYourHousehold  = core.Errorf(core.ENotFound, "没有这一户,或它没有分配给您", "no such household, or it is not assigned to you")
 )
-
-// FieldLease is how long a field interviewer holds a household once the
-// questionnaire is opened at the door: a visit with an interview can take
-// an hour or more, and no one else is waiting for a door-to-door case.
-const FieldLease = 4 * time.Hour
-
-// Door-to-door dispositions (AAPOR, in-person household surveys).
-const (
-	// CodeNoOneHome: a listed housing unit where no one was ever found
-	// home and nothing shows whether anyone lives there (3.21, housing
-	// unit, no screener completed).
-	CodeNoOneHome = "3.21"
-	// CodeNoOneHomeOccupied: no one home, but the household is known to
-	// live there (a neighbour confirms, signs of living): a non-contact.
-	CodeNoOneHomeOccupied = "2.22"
-	// CodeVacant: a vacant housing unit.
-	CodeVacant = "4.61"
-	// DefaultMaxVisits is K, the visits per household, unless the wave
-	// sets another.
-	DefaultMaxVisits = 4
-	outcomeNoOneHome = "no_one_home"
-)
-
-// FieldOutcomes are what a field interviewer records after a visit, in the
-// order shown. "interview" is not among them: it opens the questionnaire,
-// and the household is completed when the interview is saved.
-var FieldOutcomes = []Outcome{
-	{Code: outcomeNoOneHome, Label: core.Text{ZH: "无人在家", EN: "No one home"}, AAPOR: CodeNoOneHome},
-	{Code: "refusal", Label: core.Text{ZH: "拒访", EN: "Refused"}, AAPOR: "2.11", Final: true},
-	{Code: "vacant", Label: core.Text{ZH: "空置房(无人居住)", EN: "Vacant (no one lives here)"}, AAPOR: CodeVacant, Final: true},
-	{Code: "not_eligible", Label: core.Text{ZH: "不符合条件(无合格受访者)", EN: "Not eligible (no eligible resident)"}, AAPOR: "4.70", Final: true},
-}
-
-// FieldOutcomeByCode finds a visit outcome, ok=false for an unknown code.
-func FieldOutcomeByCode(code string) (Outcome, bool) {
-	for _, o := range FieldOutcomes {
-		if o.Code == code {
-			return o, true
-		}
-	}
-	return Outcome{}, false
-}
-
-// VisitLabel names a recorded visit's outcome for people; an unknown one
-// is shown as recorded.
-func VisitLabel(outcome string) core.Text {
-	if o, ok := FieldOutcomeByCode(outcome); ok {
-		return o.Label
-	}
-	switch outcome {
-	case outcomeComplete:
-		return core.Text{ZH: "完成访问", EN: "Interviewed"}
-	case outcomeScreened:
-		return core.Text{ZH: "甄别不符合条件", EN: "Screened out"}
-	case outcomeBreakOffPartial:
-		return core.Text{ZH: "中断(部分完成)", EN: "Broke off (partial)"}
-	case outcomeBreakOff:
-		return core.Text{ZH: "中断", EN: "Broke off"}
-	case outcomeBreakOffCallback:
-		return core.Text{ZH: "中断,待再访", EN: "Broke off, visit again"}
-	}
-	return core.Text{ZH: outcome, EN: outcome}
-}
-
-// Label names the attempt's outcome for people.
-func (a Attempt) Label() core.Text { return VisitLabel(a.Outcome) }
-
-// DayPart is a part of the day for visits: people at home in the morning
-// are often not those at home in the evening, so the visits to a household
-// are spread over them.
-type DayPart int
-
-const (
-	Morning   DayPart = iota // before 12:00
-	Afternoon                // 12:00–18:00
-	Evening                  // from 18:00
-)
-
-var dayParts = [...]struct {
-	label core.Text
-	hours string
-}{
-	{core.Text{ZH: "上午", EN: "morning"}, "9:00–12:00"},
-	{core.Text{ZH: "下午", EN: "afternoon"}, "12:00–18:00"},
-	{core.Text{ZH: "晚上", EN: "evening"}, "18:00–21:00"},
-}
-
-// visitsEnd is the hour after which no one is visited (Shanghai time).
-const visitsEnd = 21
-
-// DayPartOf is the day part of t in Shanghai time.
-func DayPartOf(t time.Time) DayPart {
-	switch h := t.In(core.Shanghai).Hour(); {
-	case h < 12:
-		return Morning
-	case h < 18:
-		return Afternoon
-	}
-	return Evening
-}
-
-// Label names the day part with its hours.
-func (p DayPart) Label() core.Text {
-	d := dayParts[p]
-	return core.Text{ZH: d.label.ZH + " " + d.hours, EN: d.label.EN + " " + d.hours}
-}
-
-// Window is a suggested time for a visit: a day (midnight, Shanghai) and a
-// part of it.
-type Window struct {
-	Day  time.Time
-	Part DayPart
-}
-
-var weekdays = [...]string{"日", "一", "二", "三", "四", "五", "六"}
-
-// Label is the window for people, e.g. "11月28日 周六 晚上 18:00–21:00".
-func (w Window) Label() core.Text {
-	p := w.Part.Label()
-	return core.Text{
-		ZH: fmt.Sprintf("%d月%d日 周%s %s", int(w.Day.Month()), w.Day.Day(), weekdays[w.Day.Weekday()], p.ZH),
-		EN: w.Day.Format("Mon 2 Jan") + ", " + p.EN,
-	}
-}
-
-func dayOf(t time.Time) time.Time {
-	t = t.In(core.Shanghai)
-	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, core.Shanghai)
-}
-
-// NextVisit suggests when to visit a household again after visits that
-// found no one home (their times, oldest first): the day after the last
-// one, at a part of the day not yet tried (the next one after the last
-// visit's part, in the order morning, afternoon, evening), and never
-// before now (after 21:00, before tomorrow morning). With no such visit
-// yet it suggests now.
-func NextVisit(noOneHome []time.Time, now time.Time) Window {
-	if now.In(core.Shanghai).Hour() >= visitsEnd {
-		// Too late to knock tonight: from tomorrow morning.
-		now = dayOf(now).AddDate(0, 0, 1)
-	}
-	today := dayOf(now)
-	if len(noOneHome) == 0 {
-		return Window{Day: today, Part: DayPartOf(now)}
-	}
-	tried := map[DayPart]bool{}
-	for _, t := range noOneHome {
-		tried[DayPartOf(t)] = true
-	}
-	last := noOneHome[len(noOneHome)-1]
-	lastPart := DayPartOf(last)
-	part := (lastPart + 1) % 3
-	for i := DayPart(1); i <= 3; i++ {
-		if p := (lastPart + i) % 3; !tried[p] {
-			part = p
-			break
-		}
-	}
-	day := dayOf(last).AddDate(0, 0, 1)
-	if day.Before(today) || (day.Equal(today) && part < DayPartOf(now)) {
-		day = today
-		if part < DayPartOf(now) {
-			day = today.AddDate(0, 0, 1)
-		}
-	}
-	return Window{Day: day, Part: part}
-}
 
 // CommunityKey names a community of the household frame.
 type CommunityKey struct {
@@ -229,21 +62,21 @@ type Community struct {
 func Communities(ctx context.Context, db sqlx.QueryerContext, waveID int64) ([]Community, error) {
 	var out []Community
 	if err := sqlx.SelectContext(ctx, db, &out, qFieldCommunities, waveID); err != nil {
-		return nil, fmt.Errorf("dialer: communities: %w", err)
+		return nil, fmt.Errorf("door: communities: %w", err)
 	}
 	return out, nil
 }
 
-// FieldInterviewer is an active user with the field interviewer role.
-type FieldInterviewer struct {
+// Interviewer is an active user with the field interviewer role.
+type Interviewer struct {
 	ID          int64  `db:"id"`
 	Username    string `db:"username"`
 	DisplayName string `db:"display_name"`
 }
 
-// FieldInterviewers lists the active field interviewers.
-func FieldInterviewers(ctx context.Context, db sqlx.QueryerContext) ([]FieldInterviewer, error) {
-	var out []FieldInterviewer
+// Interviewers lists the active field interviewers.
+func Interviewers(ctx context.Context, db sqlx.QueryerContext) ([]Interviewer, error) {
+	var out []Interviewer
 	err := sqlx.SelectContext(ctx, db, &out, qFieldInterviewers)
 	return out, err
 }
@@ -285,11 +118,11 @@ func AssignCommunities(ctx context.Context, db *sqlx.DB, waveID int64, a Assignm
 			if errors.Is(err, sql.ErrNoRows) {
 				return 0, core.Errorf(core.EInvalid, "本轮入户样本中没有社区 %s", "the wave's door-to-door sample has no community %s", k.District+"/"+k.Street+"/"+k.Community)
 			}
-			return 0, fmt.Errorf("dialer: assign: %w", err)
+			return 0, fmt.Errorf("door: assign: %w", err)
 		}
 		res, err := tx.ExecContext(ctx, qFieldAssignCases, waveID, k.District, k.Street, k.Community, a.InterviewerID)
 		if err != nil {
-			return 0, fmt.Errorf("dialer: assign cases: %w", err)
+			return 0, fmt.Errorf("door: assign cases: %w", err)
 		}
 		n, _ := res.RowsAffected()
 		moved += int(n)
@@ -335,7 +168,7 @@ type Household struct {
 	InInterview  bool   `db:"in_interview"`
 	// History is the visits so far, oldest first; Next the suggested
 	// window for the next one (unfinished households only).
-	History []Attempt
+	History []dialer.Attempt
 	Next    Window
 }
 
@@ -351,19 +184,19 @@ func (h *Household) StatusLabel() core.Text {
 		return core.Text{ZH: "待再访", EN: "To visit again"}
 	}
 	switch h.FinalCode {
-	case CodeComplete:
+	case dialer.CodeComplete:
 		return core.Text{ZH: "已完成访问", EN: "Interviewed"}
-	case CodePartial:
+	case dialer.CodePartial:
 		return core.Text{ZH: "部分完成", EN: "Partial interview"}
-	case CodeBreakOff:
+	case dialer.CodeBreakOff:
 		return core.Text{ZH: "访问中断", EN: "Broke off"}
 	case "2.11":
 		return core.Text{ZH: "拒访", EN: "Refused"}
-	case CodeNoOneHome, CodeNoOneHomeOccupied:
+	case dialer.CodeNoOneHome, dialer.CodeNoOneHomeOccupied:
 		return core.Text{ZH: "多次无人在家", EN: "Never found home"}
-	case CodeVacant:
+	case dialer.CodeVacant:
 		return core.Text{ZH: "空置房", EN: "Vacant"}
-	case CodeScreenOut:
+	case dialer.CodeScreenOut:
 		return core.Text{ZH: "不符合条件", EN: "Not eligible"}
 	}
 	return core.Text{ZH: "已结束 " + h.FinalCode, EN: "Finished " + h.FinalCode}
@@ -377,7 +210,7 @@ func (h *Household) Key() CommunityKey {
 func (h *Household) suggest(now time.Time) {
 	var times []time.Time
 	for _, a := range h.History {
-		if a.Outcome == outcomeNoOneHome {
+		if a.Outcome == dialer.OutcomeNoOneHome {
 			times = append(times, a.CreatedAt)
 		}
 	}
@@ -390,7 +223,7 @@ func (h *Household) suggest(now time.Time) {
 func AssignedHouseholds(ctx context.Context, db sqlx.QueryerContext, userID int64, now time.Time) ([]Household, error) {
 	var hs []Household
 	if err := sqlx.SelectContext(ctx, db, &hs, qFieldHouseholds, userID); err != nil {
-		return nil, fmt.Errorf("dialer: households: %w", err)
+		return nil, fmt.Errorf("door: households: %w", err)
 	}
 	if len(hs) == 0 {
 		return nil, nil
@@ -407,10 +240,10 @@ func AssignedHouseholds(ctx context.Context, db sqlx.QueryerContext, userID int6
 	}
 	var visits []struct {
 		CaseID int64 `db:"case_id"`
-		Attempt
+		dialer.Attempt
 	}
 	if err := sqlx.SelectContext(ctx, db, &visits, qFieldVisits, userID, pq.Int64Array(ids)); err != nil {
-		return nil, fmt.Errorf("dialer: visits: %w", err)
+		return nil, fmt.Errorf("door: visits: %w", err)
 	}
 	for _, v := range visits {
 		if h := byCase[v.CaseID]; h != nil {
@@ -431,10 +264,10 @@ func AssignedHousehold(ctx context.Context, db sqlx.QueryerContext, caseID, user
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, errNotYourHousehold
 		}
-		return nil, fmt.Errorf("dialer: household: %w", err)
+		return nil, fmt.Errorf("door: household: %w", err)
 	}
 	var err error
-	if h.History, err = Attempts(ctx, db, caseID); err != nil {
+	if h.History, err = dialer.Attempts(ctx, db, caseID); err != nil {
 		return nil, err
 	}
 	h.suggest(now)
@@ -457,12 +290,12 @@ type VisitResult struct {
 // eligibility (3.21). After the wave's K-th visit without an interview the
 // household ends with its final disposition.
 func RecordVisit(ctx context.Context, db *sqlx.DB, caseID, userID int64, code string, occupied bool, now time.Time) (VisitResult, error) {
-	o, ok := FieldOutcomeByCode(code)
+	o, ok := dialer.FieldOutcomeByCode(code)
 	if !ok {
 		return VisitResult{}, core.Errorf(core.EInvalid, "请选择一个来访结果", "choose a visit outcome")
 	}
-	if o.Code == outcomeNoOneHome && occupied {
-		o.AAPOR = CodeNoOneHomeOccupied
+	if o.Code == dialer.OutcomeNoOneHome && occupied {
+		o.AAPOR = dialer.CodeNoOneHomeOccupied
 	}
 	tx, err := db.BeginTxx(ctx, nil)
 	if err != nil {
@@ -479,16 +312,16 @@ func RecordVisit(ctx context.Context, db *sqlx.DB, caseID, userID int64, code st
 		if errors.Is(err, sql.ErrNoRows) {
 			return VisitResult{}, errNotYourHousehold
 		}
-		return VisitResult{}, fmt.Errorf("dialer: lock household: %w", err)
+		return VisitResult{}, fmt.Errorf("door: lock household: %w", err)
 	}
 	if lc.Status == "final" {
 		return VisitResult{}, core.Errorf(core.EConflict, "这一户已经结束,不需要再访", "this household is finished and needs no more visits")
 	}
-	history, err := Attempts(ctx, tx, caseID)
+	history, err := dialer.Attempts(ctx, tx, caseID)
 	if err != nil {
 		return VisitResult{}, err
 	}
-	if o.Code == outcomeNoOneHome {
+	if o.Code == dialer.OutcomeNoOneHome {
 		if err := sameTimeAgain(history, now); err != nil {
 			return VisitResult{}, err
 		}
@@ -504,27 +337,27 @@ func RecordVisit(ctx context.Context, db *sqlx.DB, caseID, userID int64, code st
 		status, final, res.Final = "final", o.AAPOR, true
 	case lc.Attempts+1 >= max:
 		status, res.Final = "final", true
-		final = exhaustedCode(append(history, Attempt{Outcome: o.Code, AAPOR: o.AAPOR}))
+		final = exhaustedCode(append(history, dialer.Attempt{Outcome: o.Code, AAPOR: o.AAPOR}))
 		res.Code = final
 	}
-	if _, err := tx.ExecContext(ctx, qFieldRecordVisit, caseID, userID, o.Code, o.AAPOR, res.Final, now, status, nullStr(final)); err != nil {
-		return VisitResult{}, fmt.Errorf("dialer: record visit: %w", err)
+	if _, err := tx.ExecContext(ctx, qFieldRecordVisit, caseID, userID, o.Code, o.AAPOR, res.Final, now, status, nullIfEmpty(final)); err != nil {
+		return VisitResult{}, fmt.Errorf("door: record visit: %w", err)
 	}
 	return res, tx.Commit()
 }
 
 // sameTimeAgain refuses a no-one-home visit in the same part of the same
 // day as an earlier one, suggesting when to come back instead.
-func sameTimeAgain(history []Attempt, now time.Time) error {
+func sameTimeAgain(history []dialer.Attempt, now time.Time) error {
 	var times []time.Time
 	for _, a := range history {
-		if a.Outcome == outcomeNoOneHome {
+		if a.Outcome == dialer.OutcomeNoOneHome {
 			times = append(times, a.CreatedAt)
 		}
 	}
 	for _, t := range times {
-		if dayOf(t).Equal(dayOf(now)) && DayPartOf(t) == DayPartOf(now) {
-			part, next, at := dayParts[DayPartOf(now)].label, NextVisit(times, now).Label(), t.In(core.Shanghai).Format("15:04")
+		if dialer.DayOf(t).Equal(dialer.DayOf(now)) && dialer.DayPartOf(t) == dialer.DayPartOf(now) {
+			part, next, at := dialer.DayPartOf(now).Name(), NextVisit(times, now).Label(), t.In(core.Shanghai).Format("15:04")
 			return &core.Error{Code: core.EInvalid,
 				ZH: fmt.Sprintf("今天%s已有一次无人在家的来访(%s):同一时段再敲门不算新的一次来访。请换一天、换一个时段再来,建议 %s。", part.ZH, at, next.ZH),
 				EN: fmt.Sprintf("No one was home at an earlier visit this %s (%s): knocking again in the same part of the same day is not a new visit. Come back on another day at another time; suggested: %s.", part.EN, at, next.EN)}
@@ -539,58 +372,124 @@ func sameTimeAgain(history []Attempt, now time.Time) error {
 // interviewer off (2.1x) is a refusal; a household known to live there but
 // never found home is a non-contact (2.22); one never found home with
 // nothing to show anyone lives there is of unknown eligibility (3.21).
-func exhaustedCode(visits []Attempt) string {
-	code := CodeNoOneHome
+func exhaustedCode(visits []dialer.Attempt) string {
+	code := dialer.CodeNoOneHome
 	for _, a := range visits {
 		switch {
 		case strings.HasPrefix(a.AAPOR, "2.1"):
 			return a.AAPOR
-		case a.AAPOR == CodeNoOneHomeOccupied:
-			code = CodeNoOneHomeOccupied
+		case a.AAPOR == dialer.CodeNoOneHomeOccupied:
+			code = dialer.CodeNoOneHomeOccupied
 		}
 	}
 	return code
 }
 
-// StartFieldInterview lets the interviewer at the door of an assigned,
+// StartInterview lets the interviewer at the door of an assigned,
 // unfinished household open its questionnaire: the household is held for
-// FieldLease, as a telephone case is held for its call.
-func StartFieldInterview(ctx context.Context, db *sqlx.DB, caseID, userID int64) error {
+// Lease, as a telephone case is held for its call.
+func StartInterview(ctx context.Context, db *sqlx.DB, caseID, userID int64) error {
 	var id int64
 	if err := db.GetContext(ctx, &id, qFieldStart, caseID, userID, fieldLeaseInterval); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return core.Errorf(core.ENotFound, "没有这一户,或它没有分配给您,或已经结束", "no such household, or it is not assigned to you, or it is finished")
 		}
-		return fmt.Errorf("dialer: start interview: %w", err)
+		return fmt.Errorf("door: start interview: %w", err)
 	}
 	return nil
 }
 
-// FieldBreakOff records a break-off at the door as BreakOff does on the
+// BreakOff records a break-off at the door as dialer.BreakOff does on the
 // telephone; a break-off before the indicators leaves the household to be
 // visited again, unless that was its K-th visit, which ends it as a
 // break-off (2.12).
-func FieldBreakOff(ctx context.Context, db *sqlx.DB, caseID, userID int64, rule BreakOffRule, districts map[string]bool,
-	questionnaire func(LockedCase) (*survey.Questionnaire, error), now time.Time) (BreakOffResult, error) {
-	res, err := BreakOff(ctx, db, caseID, userID, rule, districts, questionnaire, now)
+func BreakOff(ctx context.Context, db *sqlx.DB, caseID, userID int64, rule dialer.BreakOffRule, districts map[string]bool,
+	questionnaire func(dialer.LockedCase) (*survey.Questionnaire, error), now time.Time) (dialer.BreakOffResult, error) {
+	res, err := dialer.BreakOff(ctx, db, caseID, userID, rule, districts, questionnaire, now)
 	if err != nil || res.Code != "" {
 		return res, err
 	}
-	r, err := db.ExecContext(ctx, qFieldCloseExhausted, caseID, CodeBreakOff)
+	r, err := db.ExecContext(ctx, qFieldCloseExhausted, caseID, dialer.CodeBreakOff)
 	if err != nil {
-		return res, fmt.Errorf("dialer: close household: %w", err)
+		return res, fmt.Errorf("door: close household: %w", err)
 	}
 	if n, _ := r.RowsAffected(); n > 0 {
-		res.Code = CodeBreakOff
+		res.Code = dialer.CodeBreakOff
 	}
 	return res, nil
 }
 
-// InterviewSource is how an interview on the case was collected: by
-// telephone (cati) or face to face at the door (capi).
-func (lc LockedCase) InterviewSource() string {
-	if lc.Mode == "door" {
-		return "capi"
+// Lease is how long a field interviewer holds a household once the
+// questionnaire is opened at the door: a visit with an interview can take
+// an hour or more, and no one else is waiting for a door-to-door case.
+const Lease = 4 * time.Hour
+
+// DefaultMaxVisits is K, the visits per household, unless the wave sets
+// another.
+const DefaultMaxVisits = 4
+
+// visitsEnd is the hour after which no one is visited (Beijing time).
+const visitsEnd = 21
+
+// Window is a suggested time for a visit: a day (midnight, dialer.Shanghai) and a
+// part of it.
+type Window struct {
+	Day  time.Time
+	Part dialer.DayPart
+}
+
+var weekdays = [...]string{"日", "一", "二", "三", "四", "五", "六"}
+
+// Label is the window for people, e.g. "11月28日 周六 晚上 18:00–21:00".
+func (w Window) Label() core.Text {
+	p := w.Part.Label()
+	return core.Text{
+		ZH: fmt.Sprintf("%d月%d日 周%s %s", int(w.Day.Month()), w.Day.Day(), weekdays[w.Day.Weekday()], p.ZH),
+		EN: w.Day.Format("Mon 2 Jan") + ", " + p.EN,
 	}
-	return "cati"
+}
+
+// NextVisit suggests when to visit a household again after visits that
+// found no one home (their times, oldest first): the day after the last
+// one, at a part of the day not yet tried (the next one after the last
+// visit's part, in the order morning, afternoon, evening), and never
+// before now (after 21:00, before tomorrow morning). With no such visit
+// yet it suggests now.
+func NextVisit(noOneHome []time.Time, now time.Time) Window {
+	if now.In(core.Shanghai).Hour() >= visitsEnd {
+		// Too late to knock tonight: from tomorrow morning.
+		now = dialer.DayOf(now).AddDate(0, 0, 1)
+	}
+	today := dialer.DayOf(now)
+	if len(noOneHome) == 0 {
+		return Window{Day: today, Part: dialer.DayPartOf(now)}
+	}
+	tried := map[dialer.DayPart]bool{}
+	for _, t := range noOneHome {
+		tried[dialer.DayPartOf(t)] = true
+	}
+	last := noOneHome[len(noOneHome)-1]
+	lastPart := dialer.DayPartOf(last)
+	part := (lastPart + 1) % 3
+	for i := dialer.DayPart(1); i <= 3; i++ {
+		if p := (lastPart + i) % 3; !tried[p] {
+			part = p
+			break
+		}
+	}
+	day := dialer.DayOf(last).AddDate(0, 0, 1)
+	if day.Before(today) || (day.Equal(today) && part < dialer.DayPartOf(now)) {
+		day = today
+		if part < dialer.DayPartOf(now) {
+			day = today.AddDate(0, 0, 1)
+		}
+	}
+	return Window{Day: day, Part: part}
+}
+
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }

@@ -1,4 +1,4 @@
--- name: field/communities
+-- name: door/communities
 -- The communities of a wave's door-to-door sample with their households,
 -- how many are finished and completed, and who works them now.
 SELECT h.district_code, coalesce(d.name, h.district_code) AS district_name, h.street, h.community,
@@ -16,14 +16,14 @@ WHERE c.wave_id = $1 AND c.mode = 'door'
 GROUP BY h.district_code, d.name, h.street, h.community, fa.interviewer_id, u.username
 ORDER BY h.district_code, h.street, h.community
 
--- name: field/interviewers
+-- name: door/interviewers
 SELECT id, username, display_name FROM users
 WHERE role = 'field_interviewer' AND active ORDER BY username
 
--- name: field/check-interviewer
+-- name: door/check-interviewer
 SELECT id FROM users WHERE id = $1 AND role = 'field_interviewer' AND active
 
--- name: field/upsert-assignment
+-- name: door/upsert-assignment
 -- Returns nothing when the community has no door-to-door case in the wave,
 -- so that a made-up community is not recorded as assigned.
 INSERT INTO field_assignments (wave_id, district_code, street, community, interviewer_id, assigned_by)
@@ -34,7 +34,7 @@ ON CONFLICT (wave_id, district_code, street, community)
 DO UPDATE SET interviewer_id = EXCLUDED.interviewer_id, assigned_by = EXCLUDED.assigned_by, assigned_at = now()
 RETURNING interviewer_id
 
--- name: field/assign-cases
+-- name: door/assign-cases
 -- Only unfinished cases move: a finished case stays with whoever finished
 -- it. A case held for an interview in progress is let go, so that the
 -- interviewer it was taken from can no longer save into it.
@@ -44,7 +44,7 @@ WHERE h.id = c.household_id AND c.wave_id = $1 AND c.mode = 'door' AND c.status 
   AND h.district_code = $2 AND h.street = $3 AND h.community = $4
   AND c.assigned_to IS DISTINCT FROM $5
 
--- name: field/households
+-- name: door/households
 -- A field interviewer's households in the waves where some are still to be
 -- worked (or, when all are done, in their latest wave), in walking order:
 -- community by community, then the listing order.
@@ -61,7 +61,7 @@ WHERE c.assigned_to = $1 AND c.mode = 'door'
                     UNION SELECT max(wave_id) FROM cases WHERE assigned_to = $1 AND mode = 'door')
 ORDER BY w.id DESC, h.district_code, h.street, h.community, h.ordinal
 
--- name: field/household
+-- name: door/household
 SELECT c.id AS case_id, c.wave_id, w.name AS wave_name, w.max_visits,
        h.district_code, coalesce(d.name, h.district_code) AS district_name, h.street, h.community,
        h.household_id, h.address, c.status, coalesce(c.final_code, '') AS final_code, c.attempts,
@@ -72,21 +72,21 @@ JOIN household_frame h ON h.id = c.household_id
 LEFT JOIN districts d ON d.code = h.district_code
 WHERE c.id = $1 AND c.assigned_to = $2 AND c.mode = 'door'
 
--- name: field/visits
+-- name: door/visits
 -- The visits to a field interviewer's households (of the waves listed).
 SELECT a.case_id, a.outcome, a.aapor_code, a.final, a.appointment_at, a.created_at, u.username
 FROM attempts a JOIN cases c ON c.id = a.case_id JOIN users u ON u.id = a.interviewer_id
 WHERE c.assigned_to = $1 AND c.mode = 'door' AND c.wave_id = ANY ($2::bigint[])
 ORDER BY a.case_id, a.id
 
--- name: field/lock-case
+-- name: door/lock-case
 -- The case row lock orders concurrent visits to one household.
 SELECT c.id, c.status, c.attempts, w.max_visits
 FROM cases c JOIN waves w ON w.id = c.wave_id
 WHERE c.id = $1 AND c.assigned_to = $2 AND c.mode = 'door'
 FOR UPDATE OF c
 
--- name: field/record-visit
+-- name: door/record-visit
 -- The visit is stored at the time given, so that the day part it fell in
 -- is the one the rules were checked against.
 WITH attempt AS (
@@ -97,7 +97,7 @@ UPDATE cases SET attempts = attempts + 1, status = $7, final_code = $8, next_at 
        held_by = NULL, held_until = NULL, updated_at = now()
 WHERE id = $1
 
--- name: field/start-interview
+-- name: door/start-interview
 -- The interviewer at the door takes the case for the questionnaire, which
 -- works on held cases; a door case is never in the telephone queue, so the
 -- longer lease keeps no one waiting.
@@ -105,13 +105,13 @@ UPDATE cases SET held_by = $2, held_until = now() + $3::interval, updated_at = n
 WHERE id = $1 AND assigned_to = $2 AND mode = 'door' AND status <> 'final'
 RETURNING id
 
--- name: field/set-max-visits
+-- name: door/set-max-visits
 UPDATE waves SET max_visits = $2 WHERE id = $1
 
--- name: field/max-visits
+-- name: door/max-visits
 SELECT max_visits FROM waves WHERE id = $1
 
--- name: field/close-exhausted
+-- name: door/close-exhausted
 -- A household left to visit again after its wave's last allowed visit ends
 -- with the code given.
 UPDATE cases c SET status = 'final', final_code = $2, next_at = NULL, held_by = NULL, held_until = NULL, updated_at = now()

@@ -1,0 +1,9 @@
+package door
+
+import (
+	"testing"
+
+	"minyi/sql/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
