@@ -4,7 +4,7 @@ import (
 	"strconv"
 
 	"minyi/core"
-	"minyi/survey/csvfile"
+	"minyi/csvfile"
 )
 
 // IndicatorDetailHeader is the header of the indicator detail CSV. The

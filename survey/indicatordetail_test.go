@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"testing"
 
-	"minyi/survey/csvfile"
+	"minyi/csvfile"
 )
 
 // TestIndicatorDetailByHand: the sample's answers are, for 500101, q01 =

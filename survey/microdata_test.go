@@ -15,8 +15,8 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"minyi/core"
+	"minyi/csvfile"
 	"minyi/sql/pgtest"
-	"minyi/survey/csvfile"
 )
 
 // recordRows collects written records.

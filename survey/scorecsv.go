@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strconv"
 
-	"minyi/survey/csvfile"
+	"minyi/csvfile"
 )
 
 // longHeader is the header of the long scores CSV (DESIGN.md).

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"minyi/survey/csvfile"
+	"minyi/csvfile"
 )
 
 func sampleEstimates(t *testing.T) []Estimate {

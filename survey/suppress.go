@@ -5,7 +5,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"minyi/survey/csvfile"
+	"minyi/csvfile"
 )
 
 // MinCell is the default smallest number of interviews behind an estimate

@@ -16,13 +16,13 @@ import (
 	"time"
 
 	"minyi/core"
+	"minyi/csvfile"
 	"minyi/dialer"
 	"minyi/export"
 	"minyi/sampler"
 	"minyi/schedule"
 	"minyi/sql/pg"
 	"minyi/survey"
-	"minyi/survey/csvfile"
 	"minyi/users"
 	"minyi/web"
 )
