@@ -1,10 +1,7 @@
 package sampler
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,60 +10,18 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
-	"golang.org/x/text/encoding/simplifiedchinese"
-	"golang.org/x/text/transform"
 
 	"minyi/core"
+	"minyi/csvfile"
 	"minyi/sql/pg"
 )
 
-// Limits of a frame import.
-const (
-	// MaxFrameLineBytes bounds one line of a frame file, and one record
-	// when quotes hold line breaks. No frame row comes near it; a longer
-	// line means a file that is not a frame (or has an unclosed quote),
-	// and the bound keeps the parser's memory fixed whatever the file holds.
-	MaxFrameLineBytes = 64 << 10
-	// MaxStoredProblems is how many problems a report keeps and stores;
-	// the counts stay exact beyond it.
-	MaxStoredProblems = 1000
-	// sniffBytes is how much text is looked at to tell UTF-8 from GB18030.
-	sniffBytes = 64 << 10
-)
-
-// Encodings of a frame file.
-const (
-	EncodingAuto    = "auto"
-	EncodingUTF8    = "utf-8"
-	EncodingGB18030 = "gb18030"
-)
-
-// ParseFrameEncoding reads an encoding name as given on a command line:
-// "auto" (or empty), "utf-8" (or "utf8"), "gb18030" (or "gbk", which
-// GB18030 contains).
-func ParseFrameEncoding(s string) (string, error) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "", "auto":
-		return EncodingAuto, nil
-	case "utf-8", "utf8":
-		return EncodingUTF8, nil
-	case "gb18030", "gbk":
-		return EncodingGB18030, nil
-	}
-	return "", core.Errorf(core.EInvalid, "不支持的编码 %q(可用 auto、utf-8、gb18030)",
-		"unsupported encoding %q (use auto, utf-8 or gb18030)", s)
-}
-
-// Problem is one rejected or duplicate row of a frame file.
-type Problem struct {
-	Line   int    `json:"line"`
-	Reason string `json:"reason"` // "中文 / English"
-}
+// MaxStoredProblems is how many problems a frame import's report keeps and
+// stores; the counts stay exact beyond it.
+const MaxStoredProblems = 1000
 
 // FrameReport says what a frame import did with each data row (the header
 // is not counted): Kept + Rejected + Duplicates == Read. Fixed counts the
@@ -74,34 +29,15 @@ type Problem struct {
 // duplicate rows in line order, at most MaxStoredProblems of them.
 type FrameReport struct {
 	Read, Kept, Fixed, Rejected, Duplicates int
-	Problems                                []Problem
-	Encoding                                string // the encoding the file was read in
-}
-
-func (r *FrameReport) addProblem(line int, zh, en string, args ...any) {
-	if len(r.Problems) < MaxStoredProblems {
-		r.Problems = append(r.Problems, Problem{Line: line, Reason: fmt.Sprintf(zh, args...) + " / " + fmt.Sprintf(en, args...)})
-	}
-}
-
-func (r *FrameReport) reject(line int, zh, en string, args ...any) {
-	r.Rejected++
-	r.addProblem(line, zh, en, args...)
-}
-
-// rejectText rejects a row with a reason that is already text.
-func (r *FrameReport) rejectText(line int, zh, en string) {
-	r.Rejected++
-	if len(r.Problems) < MaxStoredProblems {
-		r.Problems = append(r.Problems, Problem{Line: line, Reason: zh + " / " + en})
-	}
+	Problems                                []csvfile.Problem
+	Encoding                                csvfile.Encoding // the encoding the file was read in
 }
 
 // mergeProblems adds problems found after parsing, keeping the first
 // MaxStoredProblems by line.
-func (r *FrameReport) mergeProblems(more []Problem) {
+func (r *FrameReport) mergeProblems(more []csvfile.Problem) {
 	r.Problems = append(r.Problems, more...)
-	slices.SortStableFunc(r.Problems, func(a, b Problem) int { return a.Line - b.Line })
+	slices.SortStableFunc(r.Problems, func(a, b csvfile.Problem) int { return a.Line - b.Line })
 	if len(r.Problems) > MaxStoredProblems {
 		r.Problems = r.Problems[:MaxStoredProblems]
 	}
@@ -109,8 +45,8 @@ func (r *FrameReport) mergeProblems(more []Problem) {
 
 // ParseOptions control how a frame file is read.
 type ParseOptions struct {
-	Encoding  string          // EncodingAuto (or ""), EncodingUTF8 or EncodingGB18030
-	Districts map[string]bool // known district codes; nil accepts any code
+	Encoding  csvfile.Encoding // csvfile.Auto (or ""), csvfile.UTF8 or csvfile.GB18030
+	Districts map[string]bool  // known district codes; nil accepts any code
 }
 
 // PhoneRow is one valid row of a telephone frame file.
@@ -130,12 +66,36 @@ type HouseholdRow struct {
 	StreetSize, CommunitySize                int64
 }
 
+// The columns of the frame files. A column that is not known refuses the
+// file rather than being dropped, since it usually means a misspelt or
+// shifted header.
 var (
-	phoneColumns     = []string{"phone", "district_code"}
-	phoneRequired    = []string{"phone"}
-	householdColumns = []string{"district_code", "street", "community", "household_id", "address", "street_size", "community_size"}
-	householdNeeded  = []string{"district_code", "street", "community", "household_id", "address"}
+	phoneColumns = csvfile.Columns{Required: []string{"phone"}, Optional: []string{"district_code"},
+		Others: csvfile.RefuseOthers}
+	householdColumns = csvfile.Columns{Required: []string{"district_code", "street", "community", "household_id", "address"},
+		Optional: []string{"street_size", "community_size"}, Others: csvfile.RefuseOthers}
 )
+
+// openFrame opens a frame file and reads its header.
+func openFrame(r io.Reader, enc csvfile.Encoding, cols csvfile.Columns, rep *FrameReport) (*csvfile.Reader, error) {
+	f, err := csvfile.NewReader(r, csvfile.Options{Encoding: enc, Kind: core.Text{ZH: "抽样框", EN: "a frame"},
+		MaxProblems: MaxStoredProblems, NoControl: true, EncodingHint: true})
+	if err != nil {
+		return nil, err
+	}
+	rep.Encoding = f.Encoding()
+	if err := f.ReadHeader(cols); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// tally copies the reader's counts and problems into the report.
+func (r *FrameReport) tally(f *csvfile.Reader) {
+	r.Read, r.Rejected = f.Rows(), f.Refused()
+	r.Problems = f.Problems().List()
+	r.Encoding = f.Encoding()
+}
 
 // ParsePhoneFrame reads a telephone frame CSV (header "phone" or
 // "phone,district_code"), calls emit for every valid row in file order and
@@ -143,56 +103,48 @@ var (
 //
 // It returns a fatal error, after which nothing from the file may be kept,
 // when the file cannot be read, is not CSV text, has a wrong header, has a
-// line longer than MaxFrameLineBytes, has no valid row, or has more than half
-// of its rows rejected; and any error of emit. Repeated numbers are not
-// detected here (that needs the whole file): the importer finds them in the
-// database, so Duplicates is 0 in the parser's report.
+// line longer than csvfile.MaxLineBytes, has no valid row, or has more than
+// half of its rows rejected; and any error of emit. Repeated numbers are
+// not detected here (that needs the whole file): the importer finds them in
+// the database, so Duplicates is 0 in the parser's report.
 func ParsePhoneFrame(r io.Reader, opt ParseOptions, emit func(PhoneRow) error) (FrameReport, error) {
 	var rep FrameReport
-	f, err := openFrameCSV(r, opt.Encoding, &rep)
-	if err != nil {
-		return rep, err
-	}
-	col, err := f.header(phoneColumns, phoneRequired)
+	f, err := openFrame(r, opt.Encoding, phoneColumns, &rep)
 	if err != nil {
 		return rep, err
 	}
 	var normalize blockCache
 	var lastDistrict string // the last known district code seen
-	iPhone, iDistrict := col["phone"], -1
-	if i, ok := col["district_code"]; ok {
-		iDistrict = i
-	}
+	iPhone, iDistrict := f.Index("phone"), f.Index("district_code")
 	for {
-		rec, line, ok, err := f.next(&rep)
-		if err != nil {
-			return rep, err
-		}
-		if rec == nil {
+		rec, err := f.Read()
+		if err == io.EOF {
 			break
 		}
-		if !ok {
-			continue
+		if err != nil {
+			rep.tally(f)
+			return rep, err
 		}
-		raw := rec[iPhone]
+		line := rec.Line
+		raw := rec.Fields[iPhone]
 		phone := strings.TrimSpace(raw)
 		if phone == "" {
-			rep.reject(line, "电话号码为空", "the phone number is empty")
+			f.Reject(line, "phone", "电话号码为空", "the phone number is empty")
 			continue
 		}
 		norm, nerr := normalize.phone(phone)
 		if nerr != nil {
-			rep.reject(line, "无效的电话号码 %s(须为中国大陆手机或固定电话号码)", "invalid phone number %s (must be a mainland China mobile or landline number)", quoteField(phone))
+			f.Reject(line, "phone", "无效的电话号码 %s(须为中国大陆手机或固定电话号码)", "invalid phone number %s (must be a mainland China mobile or landline number)", csvfile.Quote(phone))
 			continue
 		}
 		row := PhoneRow{Line: line, Phone: norm, Fixed: norm != raw}
 		if iDistrict >= 0 {
-			row.District = strings.TrimSpace(rec[iDistrict])
+			row.District = strings.TrimSpace(rec.Fields[iDistrict])
 			// Rows of a district usually come together: the last code
 			// checked saves a lookup.
 			if row.District != "" && opt.Districts != nil && row.District != lastDistrict {
 				if !opt.Districts[row.District] {
-					rep.reject(line, "未知的区县代码 %s", "unknown district code %s", quoteField(row.District))
+					f.Reject(line, "district_code", "未知的区县代码 %s", "unknown district code %s", csvfile.Quote(row.District))
 					continue
 				}
 				lastDistrict = row.District
@@ -204,11 +156,13 @@ func ParsePhoneFrame(r io.Reader, opt ParseOptions, emit func(PhoneRow) error) (
 		}
 		if emit != nil {
 			if err := emit(row); err != nil {
+				rep.tally(f)
 				return rep, err
 			}
 		}
 	}
-	return rep, f.finish(&rep)
+	rep.tally(f)
+	return rep, rep.finish()
 }
 
 // ParseHouseholdFrame reads a household frame CSV (header
@@ -221,11 +175,7 @@ func ParsePhoneFrame(r io.Reader, opt ParseOptions, emit func(PhoneRow) error) (
 // clusters, never with the number of households.
 func ParseHouseholdFrame(r io.Reader, opt ParseOptions, emit func(HouseholdRow) error) (FrameReport, error) {
 	var rep FrameReport
-	f, err := openFrameCSV(r, opt.Encoding, &rep)
-	if err != nil {
-		return rep, err
-	}
-	col, err := f.header(householdColumns, householdNeeded)
+	f, err := openFrame(r, opt.Encoding, householdColumns, &rep)
 	if err != nil {
 		return rep, err
 	}
@@ -236,36 +186,29 @@ func ParseHouseholdFrame(r io.Reader, opt ParseOptions, emit func(HouseholdRow) 
 	streetSizes := map[string]seenSize{}
 	communitySizes := map[string]seenSize{}
 	for {
-		rec, line, ok, err := f.next(&rep)
-		if err != nil {
-			return rep, err
-		}
-		if rec == nil {
+		rec, err := f.Read()
+		if err == io.EOF {
 			break
 		}
-		if !ok {
-			continue
+		if err != nil {
+			rep.tally(f)
+			return rep, err
 		}
-		get := func(name string) string {
-			if i, ok := col[name]; ok {
-				return strings.TrimSpace(rec[i])
-			}
-			return ""
-		}
-		row := HouseholdRow{Line: line, District: get("district_code"), Street: get("street"), Community: get("community"),
-			HouseholdID: get("household_id"), Address: get("address")}
+		line := rec.Line
+		row := HouseholdRow{Line: line, District: rec.Get("district_code"), Street: rec.Get("street"), Community: rec.Get("community"),
+			HouseholdID: rec.Get("household_id"), Address: rec.Get("address")}
 		var empty []string
-		for _, name := range householdNeeded {
-			if get(name) == "" {
+		for _, name := range householdColumns.Required {
+			if rec.Get(name) == "" {
 				empty = append(empty, name)
 			}
 		}
 		if len(empty) > 0 {
-			rep.reject(line, "缺少必填项 %s", "missing required value(s): %s", strings.Join(empty, ", "))
+			f.Reject(line, empty[0], "缺少必填项 %s", "missing required value(s): %s", strings.Join(empty, ", "))
 			continue
 		}
 		if opt.Districts != nil && !opt.Districts[row.District] {
-			rep.reject(line, "未知的区县代码 %s", "unknown district code %s", quoteField(row.District))
+			f.Reject(line, "district_code", "未知的区县代码 %s", "unknown district code %s", csvfile.Quote(row.District))
 			continue
 		}
 		bad := false
@@ -273,13 +216,13 @@ func ParseHouseholdFrame(r io.Reader, opt ParseOptions, emit func(HouseholdRow) 
 			name string
 			dst  *int64
 		}{{"street_size", &row.StreetSize}, {"community_size", &row.CommunitySize}} {
-			v := get(s.name)
+			v := rec.Get(s.name)
 			if v == "" {
 				continue
 			}
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || n <= 0 {
-				rep.reject(line, "%s 为 %s,须为正整数", "%s is %s; it must be a positive integer", s.name, quoteField(v))
+				f.Reject(line, s.name, "%s 为 %s,须为正整数", "%s is %s; it must be a positive integer", s.name, csvfile.Quote(v))
 				bad = true
 				break
 			}
@@ -291,13 +234,13 @@ func ParseHouseholdFrame(r io.Reader, opt ParseOptions, emit func(HouseholdRow) 
 		streetKey := row.District + "\x00" + row.Street
 		communityKey := streetKey + "\x00" + row.Community
 		if s, ok := streetSizes[streetKey]; ok && row.StreetSize > 0 && s.size != row.StreetSize {
-			rep.reject(line, "街道 %s 的 street_size 为 %d,与第 %d 行的 %d 不一致", "street_size %[2]d of street %[1]s differs from %[4]d on line %[3]d",
-				quoteField(row.Street), row.StreetSize, s.line, s.size)
+			f.Reject(line, "street_size", "街道 %s 的 street_size 为 %d,与第 %d 行的 %d 不一致", "street_size %[2]d of street %[1]s differs from %[4]d on line %[3]d",
+				csvfile.Quote(row.Street), row.StreetSize, s.line, s.size)
 			continue
 		}
 		if s, ok := communitySizes[communityKey]; ok && row.CommunitySize > 0 && s.size != row.CommunitySize {
-			rep.reject(line, "社区 %s 的 community_size 为 %d,与第 %d 行的 %d 不一致", "community_size %[2]d of community %[1]s differs from %[4]d on line %[3]d",
-				quoteField(row.Community), row.CommunitySize, s.line, s.size)
+			f.Reject(line, "community_size", "社区 %s 的 community_size 为 %d,与第 %d 行的 %d 不一致", "community_size %[2]d of community %[1]s differs from %[4]d on line %[3]d",
+				csvfile.Quote(row.Community), row.CommunitySize, s.line, s.size)
 			continue
 		}
 		if _, ok := streetSizes[streetKey]; !ok && row.StreetSize > 0 {
@@ -309,11 +252,13 @@ func ParseHouseholdFrame(r io.Reader, opt ParseOptions, emit func(HouseholdRow) 
 		rep.Kept++
 		if emit != nil {
 			if err := emit(row); err != nil {
+				rep.tally(f)
 				return rep, err
 			}
 		}
 	}
-	return rep, f.finish(&rep)
+	rep.tally(f)
+	return rep, rep.finish()
 }
 
 // blockCache remembers NormalizePhone's verdict on numbers written as plain
@@ -357,385 +302,24 @@ func (c *blockCache) phone(s string) (string, error) {
 	return norm, err
 }
 
-// show quotes a value from the file for a message: escaped so that control
-// characters and invalid bytes stay visible (and the message valid UTF-8),
-// and cut short so that a huge field does not make a huge report.
-func quoteField(s string) string {
-	const max = 40
-	if utf8.RuneCountInString(s) > max {
-		n, i := 0, 0
-		for i = range s {
-			if n == max {
-				break
-			}
-			n++
-		}
-		return strconv.Quote(s[:i]) + "…"
-	}
-	return strconv.Quote(s)
-}
-
-// frameCSV is the record reader shared by the frame parsers.
-type frameCSV struct {
-	cr     *csv.Reader
-	enc    func() string // encoding in use (auto detection decides late)
-	fields int           // columns of the header
-}
-
-var errLineTooLong = errors.New("line too long")
-
-// lineLimiter fails a read once a line, or a record that quotes line
-// breaks, exceeds MaxFrameLineBytes, so that neither a huge line nor an
-// unclosed quote makes the CSV reader buffer the rest of the file.
-//
-// It works on the raw bytes: '\n', '"' and ',' never occur inside a UTF-8 or
-// GB18030 multi-byte character, so its line count is the file's and its view
-// of quoting is the CSV reader's. Its errors are sticky because bufio hands
-// an error out once and then reads again.
-type lineLimiter struct {
-	r           io.Reader
-	line        int // current physical line, from 1
-	recordLine  int // line on which the current record started
-	run, record int // bytes in the current line and record
-	state       csvState
-	err         error
-}
-
-// csvState follows encoding/csv's reading of quotes, including how it
-// resumes after a quoting error (at the next line).
-type csvState uint8
-
-const (
-	fieldStart csvState = iota
-	unquoted
-	quoted
-	quoteInQuoted // a '"' inside a quoted field: its end, or the first of ""
-)
-
-func (l *lineLimiter) Read(p []byte) (int, error) {
-	if l.err != nil {
-		return 0, l.err
-	}
-	n, err := l.r.Read(p)
-	for i, b := range p[:n] {
-		l.run++
-		l.record++
-		switch {
-		case b == '\n':
-			l.line++
-			l.run = 0
-			if l.state != quoted {
-				l.state, l.record, l.recordLine = fieldStart, 0, l.line
-			}
-		case l.state == quoted:
-			if b == '"' {
-				l.state = quoteInQuoted
-			}
-		case b == ',':
-			l.state = fieldStart
-		case b == '"' && l.state == fieldStart:
-			l.state = quoted
-		case b == '"' && l.state == quoteInQuoted:
-			l.state = quoted
-		default:
-			l.state = unquoted
-		}
-		if l.run > MaxFrameLineBytes {
-			l.err = l.tooLong(l.line, "行长", "longer than")
-			return i, l.err
-		}
-		if l.record > MaxFrameLineBytes {
-			l.err = l.tooLong(l.recordLine, "从此行开始的一条记录(引号内含换行)", "a record starting here (with line breaks inside quotes) is longer than")
-			return i, l.err
-		}
-	}
-	if err != nil {
-		l.err = err
-	}
-	return n, err
-}
-
-func (l *lineLimiter) tooLong(line int, zh, en string) error {
-	return &lineTooLongError{core.Errorf(core.EInvalid,
-		"第 %[1]d 行 / line %[1]d: "+zh+"超过 %[2]d KiB,文件可能不是抽样框 CSV,或有未闭合的引号",
-		en+" %[2]d KiB; the file is probably not a frame CSV, or has an unclosed quote", line, MaxFrameLineBytes>>10)}
-}
-
-// lineTooLongError marks the limiter's error so that it is told apart from
-// CSV syntax errors wherever the csv package surfaces it.
-type lineTooLongError struct{ err *core.Error }
-
-func (e *lineTooLongError) Error() string   { return e.err.Error() }
-func (e *lineTooLongError) Unwrap() error   { return e.err }
-func (e *lineTooLongError) Is(t error) bool { return t == errLineTooLong }
-
-// openFrameCSV checks that r holds CSV text and sets up decoding.
-func openFrameCSV(r io.Reader, encoding string, rep *FrameReport) (*frameCSV, error) {
-	enc, err := ParseFrameEncoding(encoding)
-	if err != nil {
-		return nil, err
-	}
-	lim := &lineLimiter{r: r, line: 1, recordLine: 1}
-	br := bufio.NewReaderSize(lim, sniffBytes)
-	head, err := br.Peek(sniffBytes)
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, errLineTooLong) && !errors.Is(err, bufio.ErrBufferFull) {
-		return nil, core.Errorf(core.EInvalid, "无法读取文件:%v", "cannot read the file: %v", err)
-	}
-	switch {
-	case len(bytes.TrimSpace(bytes.TrimPrefix(head, []byte(frameBOM)))) == 0:
-		return nil, core.Errorf(core.EInvalid, "文件为空", "the file is empty")
-	case bytes.HasPrefix(head, []byte("PK\x03\x04")), bytes.HasPrefix(head, []byte("\xD0\xCF\x11\xE0")):
-		return nil, core.Errorf(core.EInvalid, "这是 Excel 或压缩文件,不是 CSV;请在 Excel 中另存为 CSV",
-			"this is an Excel or ZIP file, not CSV; save it as CSV from Excel")
-	case bytes.HasPrefix(head, []byte("\xFF\xFE")), bytes.HasPrefix(head, []byte("\xFE\xFF")):
-		return nil, core.Errorf(core.EInvalid, "文件是 UTF-16 编码;请另存为 UTF-8 或 GB18030 的 CSV",
-			"the file is UTF-16; save it as CSV in UTF-8 or GB18030")
-	case bytes.IndexByte(head, 0) >= 0:
-		return nil, core.Errorf(core.EInvalid, "文件含有二进制数据,不是 CSV 文本", "the file holds binary data, not CSV text")
-	}
-	f := &frameCSV{}
-	var text io.Reader
-	hasBOM := bytes.HasPrefix(head, []byte(frameBOM))
-	switch {
-	case hasBOM && enc == EncodingGB18030:
-		return nil, core.Errorf(core.EInvalid, "文件以 UTF-8 字节顺序标记开头,但指定了 gb18030 编码",
-			"the file starts with a UTF-8 byte-order mark but the encoding gb18030 was given")
-	case hasBOM || enc == EncodingUTF8:
-		if hasBOM {
-			br.Discard(len(frameBOM))
-		}
-		text, f.enc = br, func() string { return EncodingUTF8 }
-	case enc == EncodingGB18030:
-		text, f.enc = transform.NewReader(br, simplifiedchinese.GB18030.NewDecoder()), func() string { return EncodingGB18030 }
-	default:
-		a := &autoDecoder{br: br}
-		text, f.enc = a, a.encoding
-	}
-	f.cr = csv.NewReader(text)
-	f.cr.FieldsPerRecord = -1
-	f.cr.ReuseRecord = true
-	rep.Encoding = f.enc()
-	return f, nil
-}
-
-const frameBOM = "\xEF\xBB\xBF"
-
-// header reads the header row: every required column must be there, and a
-// column that is not known is an error rather than silently dropped, since
-// it usually means a misspelt or shifted header.
-func (f *frameCSV) header(known, required []string) (map[string]int, error) {
-	want := strings.Join(known, ",")
-	rec, err := f.cr.Read()
-	if err != nil {
-		if errors.Is(err, errLineTooLong) {
-			return nil, err
-		}
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
-			return nil, core.Errorf(core.EInvalid, "第 1 行 / line 1: 表头不是有效的 CSV(%v)", "the header is not valid CSV (%v)", pe.Err)
-		}
-		if errors.Is(err, io.EOF) {
-			return nil, core.Errorf(core.EInvalid, "文件为空", "the file is empty")
-		}
-		return nil, core.Errorf(core.EInvalid, "无法读取文件:%v", "cannot read the file: %v", err)
-	}
-	col := map[string]int{}
-	var unknown, repeated []string
-	for i, h := range rec {
-		name := strings.ToLower(strings.TrimSpace(h))
-		if !slices.Contains(known, name) {
-			unknown = append(unknown, quoteField(h))
-			continue
-		}
-		if _, dup := col[name]; dup {
-			repeated = append(repeated, name)
-		}
-		col[name] = i
-	}
-	var missing []string
-	for _, name := range required {
-		if _, ok := col[name]; !ok {
-			missing = append(missing, name)
-		}
-	}
-	switch {
-	case len(missing) > 0 && len(rec) > 0 && looksLikeData(rec[0]):
-		return nil, core.Errorf(core.EInvalid, "第 1 行 / line 1: 文件须以表头行开头(可用列:%s)",
-			"the file must start with a header row (columns: %s)", want)
-	case len(unknown) > 0:
-		return nil, core.Errorf(core.EInvalid, "第 1 行 / line 1: 未知的列 %s(可用列:%s)",
-			"unknown column(s) %s (columns: %s)", strings.Join(unknown, ", "), want)
-	case len(repeated) > 0:
-		return nil, core.Errorf(core.EInvalid, "第 1 行 / line 1: 列 %s 重复", "column(s) %s appear more than once",
-			strings.Join(repeated, ", "))
-	case len(missing) > 0:
-		return nil, core.Errorf(core.EInvalid, "第 1 行 / line 1: 缺少列 %s(可用列:%s)",
-			"missing column(s) %s (columns: %s)", strings.Join(missing, ", "), want)
-	}
-	f.fields = len(rec)
-	return col, nil
-}
-
-// looksLikeData tells a first row of data (a file without a header) from a
-// misspelt header, for a more helpful message.
-func looksLikeData(s string) bool {
-	s = strings.TrimSpace(s)
-	return s != "" && strings.Trim(s, "0123456789+-() ") == ""
-}
-
-// next returns the next record and its line; ok is false when the row was
-// rejected (and counted), rec is nil at the end. err is fatal.
-func (f *frameCSV) next(rep *FrameReport) (rec []string, line int, ok bool, err error) {
-	rec, err = f.cr.Read()
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, 0, false, nil
-		}
-		if errors.Is(err, errLineTooLong) {
-			return nil, 0, false, err
-		}
-		var pe *csv.ParseError
-		if errors.As(err, &pe) && (errors.Is(pe.Err, csv.ErrQuote) || errors.Is(pe.Err, csv.ErrBareQuote)) {
-			rep.Read++
-			rep.reject(pe.StartLine, "CSV 格式错误:%v", "malformed CSV: %v", pe.Err)
-			return []string{}, pe.StartLine, false, nil
-		}
-		return nil, 0, false, core.Errorf(core.EInvalid, "无法读取文件:%v", "cannot read the file: %v", err)
-	}
-	line, _ = f.cr.FieldPos(0)
-	rep.Read++
-	if len(rec) != f.fields {
-		rep.reject(line, "有 %d 列,表头有 %d 列", "has %d fields but the header has %d", len(rec), f.fields)
-		return rec, line, false, nil
-	}
-	for _, v := range rec {
-		if zh, en := checkFieldText(v, f.enc()); zh != "" {
-			rep.rejectText(line, zh, en)
-			return rec, line, false, nil
-		}
-	}
-	return rec, line, true, nil
-}
-
-// checkText refuses text that PostgreSQL would refuse or that shows the file
-// was read in the wrong encoding.
-func checkFieldText(s, enc string) (zh, en string) {
-	if !utf8.ValidString(s) {
-		return "含有不是 UTF-8 的字节(若文件是 GB18030/GBK 编码,请指定 --encoding gb18030)",
-			"contains bytes that are not UTF-8 (if the file is GB18030/GBK, use --encoding gb18030)"
-	}
-	if strings.ContainsRune(s, utf8.RuneError) {
-		if enc == EncodingGB18030 {
-			return "含有无法按 GB18030 解码的字节(若文件是 UTF-8 编码,请指定 --encoding utf-8)",
-				"contains bytes that are not GB18030 (if the file is UTF-8, use --encoding utf-8)"
-		}
-		return "含有替换字符 U+FFFD,文件编码可能有误", "contains the replacement character U+FFFD; the file's encoding may be wrong"
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			return "含有控制字符(如换行、制表符)", "contains control characters (such as line breaks or tabs)"
-		}
-	}
-	return "", ""
-}
-
 // finish applies the whole-file rules: a file that yields nothing, or whose
 // rows are mostly wrong (a shifted column, the wrong kind of file), is
 // refused whole rather than imported in part.
-func (f *frameCSV) finish(rep *FrameReport) error {
-	rep.Encoding = f.enc()
+func (r *FrameReport) finish() error {
 	switch {
-	case rep.Read == 0:
+	case r.Read == 0:
 		return core.Errorf(core.EInvalid, "文件只有表头,没有数据行", "the file has a header but no data rows")
-	case rep.Kept == 0:
-		return core.Errorf(core.EInvalid, "%d 行全部被拒绝,没有可导入的行", "all %d rows were rejected; nothing is importable", rep.Read)
-	case 2*rep.Rejected > rep.Read:
-		return core.Errorf(core.EInvalid, "%d 行中有 %d 行被拒绝,超过一半", "%[2]d of %[1]d rows were rejected, more than half", rep.Read, rep.Rejected)
+	case r.Kept == 0:
+		return core.Errorf(core.EInvalid, "%d 行全部被拒绝,没有可导入的行", "all %d rows were rejected; nothing is importable", r.Read)
+	case 2*r.Rejected > r.Read:
+		return core.Errorf(core.EInvalid, "%d 行中有 %d 行被拒绝,超过一半", "%[2]d of %[1]d rows were rejected, more than half", r.Read, r.Rejected)
 	}
 	return nil
 }
 
-// autoDecoder reads UTF-8 until the first non-ASCII byte and there decides,
-// from what follows, between UTF-8 and GB18030: text that is not valid
-// UTF-8 but decodes cleanly as GB18030 is GB18030. Up to that byte both
-// encodings agree (ASCII), so deciding late loses nothing, and it finds a
-// GB18030 file whose first Chinese text is far down the file.
-type autoDecoder struct {
-	br  *bufio.Reader
-	out io.Reader
-	enc string
-}
-
-func (a *autoDecoder) encoding() string {
-	if a.enc == "" {
-		return EncodingUTF8
-	}
-	return a.enc
-}
-
-func (a *autoDecoder) Read(p []byte) (int, error) {
-	if a.out != nil {
-		return a.out.Read(p)
-	}
-	if len(p) == 0 {
-		return 0, nil
-	}
-	if a.br.Buffered() == 0 {
-		if _, err := a.br.Peek(1); err != nil {
-			return 0, err
-		}
-	}
-	b, _ := a.br.Peek(min(a.br.Buffered(), len(p)))
-	i := 0
-	for i < len(b) && b[i] < utf8.RuneSelf {
-		i++
-	}
-	if i > 0 {
-		n := copy(p, b[:i])
-		a.br.Discard(n)
-		return n, nil
-	}
-	window, err := a.br.Peek(sniffBytes)
-	atEOF := err != nil && !errors.Is(err, bufio.ErrBufferFull)
-	a.enc = detectEncoding(window, atEOF)
-	if a.enc == EncodingGB18030 {
-		a.out = transform.NewReader(a.br, simplifiedchinese.GB18030.NewDecoder())
-	} else {
-		a.out = a.br
-	}
-	return a.out.Read(p)
-}
-
-// detectEncoding chooses UTF-8 unless the text is invalid UTF-8 and decodes
-// as GB18030 without a replacement character. A window cut inside a
-// character is judged without that character.
-func detectEncoding(window []byte, atEOF bool) string {
-	w := window
-	if !atEOF {
-		// Drop a character cut by the end of the window.
-		for k := 1; k <= utf8.UTFMax && k <= len(w); k++ {
-			if utf8.RuneStart(w[len(w)-k]) {
-				if !utf8.FullRune(w[len(w)-k:]) {
-					w = w[:len(w)-k]
-				}
-				break
-			}
-		}
-	}
-	if utf8.Valid(w) {
-		return EncodingUTF8
-	}
-	dst := make([]byte, 3*len(window)+utf8.UTFMax)
-	n, _, err := simplifiedchinese.GB18030.NewDecoder().Transform(dst, window, atEOF)
-	if (err == nil || errors.Is(err, transform.ErrShortSrc)) && !bytes.ContainsRune(dst[:n], utf8.RuneError) {
-		return EncodingGB18030
-	}
-	return EncodingUTF8
-}
-
 // ImportOptions describe one import for its record in frame_imports.
 type ImportOptions struct {
-	Encoding  string // EncodingAuto (or ""), EncodingUTF8 or EncodingGB18030
+	Encoding  csvfile.Encoding // csvfile.Auto (or ""), csvfile.UTF8 or csvfile.GB18030
 	FileName  string
 	CreatedBy *int64 // the admin who imported, if known
 }
@@ -927,7 +511,7 @@ func mergePhonesWithDuplicates(ctx context.Context, tx *sqlx.Tx, rep *FrameRepor
 	if err != nil {
 		return fmt.Errorf("sampler: phone duplicates: %w", err)
 	}
-	var dups []Problem
+	var dups []csvfile.Problem
 	for rows.Next() {
 		var line, first int
 		var inFrame bool
@@ -968,11 +552,11 @@ func mergePhonesWithDuplicates(ctx context.Context, tx *sqlx.Tx, rep *FrameRepor
 	return nil
 }
 
-func duplicateProblem(line, first int, inFrame bool, zh, en string) Problem {
+func duplicateProblem(line, first int, inFrame bool, zh, en string) csvfile.Problem {
 	if inFrame && (first == 0 || first == line) {
-		return Problem{Line: line, Reason: fmt.Sprintf("重复:%s已在抽样框中 / duplicate: the %s is already in the frame", zh, en)}
+		return csvfile.Problem{Line: line, Message: core.Text{ZH: "重复:" + zh + "已在抽样框中", EN: "duplicate: the " + en + " is already in the frame"}}
 	}
-	return Problem{Line: line, Reason: fmt.Sprintf("重复:与第 %d 行相同 / duplicate of line %d", first, first)}
+	return csvfile.Problem{Line: line, Message: core.Text{ZH: fmt.Sprintf("重复:与第 %d 行相同", first), EN: fmt.Sprintf("duplicate of line %d", first)}}
 }
 
 // ImportHouseholdFrame imports a household frame CSV (see
@@ -1035,7 +619,7 @@ func importHouseholds(ctx context.Context, db *sqlx.DB, r io.Reader, opt ImportO
 			return rep, fmt.Errorf("sampler: household duplicates: %w", err)
 		}
 	}
-	var more []Problem
+	var more []csvfile.Problem
 	conflicts := 0
 	rows, err := tx.QueryContext(ctx, qImportMarkConflicts)
 	if err != nil {
@@ -1054,8 +638,9 @@ func importHouseholds(ctx context.Context, db *sqlx.DB, r io.Reader, opt ImportO
 		}
 		for i, name := range []string{"street_size", "community_size"} {
 			if given[i] != nil && stored[i] != nil && *given[i] != *stored[i] {
-				more = append(more, Problem{Line: line, Reason: fmt.Sprintf("%s 为 %d,与抽样框中已有的 %d 不一致 / %s %d differs from %d already in the frame",
-					name, *given[i], *stored[i], name, *given[i], *stored[i])})
+				more = append(more, csvfile.Problem{Line: line, Column: name, Message: core.Text{
+					ZH: fmt.Sprintf("%s 为 %d,与抽样框中已有的 %d 不一致", name, *given[i], *stored[i]),
+					EN: fmt.Sprintf("%s %d differs from %d already in the frame", name, *given[i], *stored[i])}})
 				break
 			}
 		}
@@ -1133,7 +718,7 @@ func recordImport(ctx context.Context, db *sqlx.DB, kind string, opt ImportOptio
 	}
 	problems := rep.Problems
 	if problems == nil {
-		problems = []Problem{}
+		problems = []csvfile.Problem{}
 	}
 	pj, err := json.Marshal(problems)
 	if err == nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"minyi/csvfile"
 	"minyi/sql/pg"
 )
 
@@ -277,7 +278,7 @@ func (l *bulkPhones) flush() error {
 
 // duplicateProblems reports the first duplicates, each with the line of the
 // copy that was kept, found by the id the load gave it.
-func (l *bulkPhones) duplicateProblems(ctx context.Context, tx *sqlx.Tx) ([]Problem, error) {
+func (l *bulkPhones) duplicateProblems(ctx context.Context, tx *sqlx.Tx) ([]csvfile.Problem, error) {
 	if len(l.dupRows) == 0 {
 		return nil, nil
 	}
@@ -301,7 +302,7 @@ func (l *bulkPhones) duplicateProblems(ctx context.Context, tx *sqlx.Tx) ([]Prob
 	for i, g := range got {
 		first[g.Phone] = lines[i]
 	}
-	out := make([]Problem, len(l.dupRows))
+	out := make([]csvfile.Problem, len(l.dupRows))
 	for i, d := range l.dupRows {
 		out[i] = duplicateProblem(d.line, first[d.phone], false, "号码", "number")
 	}

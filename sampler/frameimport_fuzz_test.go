@@ -10,13 +10,15 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding/simplifiedchinese"
+
+	"minyi/csvfile"
 )
 
 // The frame parsers read files from outside; whatever the bytes, they must
 // not panic, must account for every data row, and must hand on only rows
 // that PostgreSQL accepts (valid UTF-8, no NUL) in the normal form.
 
-var fuzzEncodings = []string{EncodingAuto, EncodingUTF8, EncodingGB18030}
+var fuzzEncodings = []csvfile.Encoding{csvfile.Auto, csvfile.UTF8, csvfile.GB18030}
 
 func toGB18030(s string) string {
 	b, err := simplifiedchinese.GB18030.NewEncoder().String(s)
@@ -136,7 +138,7 @@ func checkParsedReport(t *testing.T, rep FrameReport, err error, emitted int) {
 		t.Errorf("%d problems for %d rejected rows", len(rep.Problems), rep.Rejected)
 	}
 	for _, p := range rep.Problems {
-		if p.Line < 2 || !utf8.ValidString(p.Reason) || !strings.Contains(p.Reason, " / ") {
+		if p.Line < 2 || !utf8.ValidString(p.Reason()) || !strings.Contains(p.Reason(), " / ") {
 			t.Errorf("problem %+v", p)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/text/encoding/simplifiedchinese"
 
 	"minyi/core"
+	"minyi/csvfile"
 	"minyi/sql/pgtest"
 )
 
@@ -43,12 +44,12 @@ func frameCount(t *testing.T, db *sqlx.DB, query string, args ...any) int {
 
 func loadPhones(t *testing.T, db *sqlx.DB, file string, enc string) (FrameReport, error) {
 	t.Helper()
-	return ImportPhoneFrame(fctx, db, strings.NewReader(file), ImportOptions{Encoding: enc, FileName: "phones.csv"})
+	return ImportPhoneFrame(fctx, db, strings.NewReader(file), ImportOptions{Encoding: csvfile.Encoding(enc), FileName: "phones.csv"})
 }
 
 func loadHouseholds(t *testing.T, db *sqlx.DB, file string, enc string) (FrameReport, error) {
 	t.Helper()
-	return ImportHouseholdFrame(fctx, db, strings.NewReader(file), ImportOptions{Encoding: enc, FileName: "households.csv"})
+	return ImportHouseholdFrame(fctx, db, strings.NewReader(file), ImportOptions{Encoding: csvfile.Encoding(enc), FileName: "households.csv"})
 }
 
 // wantProblems checks that each line has a problem whose reason contains
@@ -57,7 +58,7 @@ func wantProblems(t *testing.T, rep FrameReport, want map[int]string) {
 	t.Helper()
 	got := map[int]string{}
 	for _, p := range rep.Problems {
-		got[p.Line] = p.Reason
+		got[p.Line] = p.Reason()
 	}
 	for line, text := range want {
 		if !strings.Contains(got[line], text) {
@@ -97,13 +98,14 @@ func TestImportHouseholdEncodings(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		name, file, enc, want string
+		name, file, enc string
+		want            csvfile.Encoding
 	}{
-		{"utf-8", householdsUTF8, "auto", EncodingUTF8},
-		{"utf-8 with BOM", "\uFEFF" + householdsUTF8, "auto", EncodingUTF8},
-		{"gb18030 detected", gb, "auto", EncodingGB18030},
-		{"gb18030 forced", gb, "gb18030", EncodingGB18030},
-		{"utf-8 forced", householdsUTF8, "utf-8", EncodingUTF8},
+		{"utf-8", householdsUTF8, "auto", csvfile.UTF8},
+		{"utf-8 with BOM", "\uFEFF" + householdsUTF8, "auto", csvfile.UTF8},
+		{"gb18030 detected", gb, "auto", csvfile.GB18030},
+		{"gb18030 forced", gb, "gb18030", csvfile.GB18030},
+		{"utf-8 forced", householdsUTF8, "utf-8", csvfile.UTF8},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			db := frameDB(t)
@@ -135,7 +137,7 @@ func TestImportHouseholdEncodings(t *testing.T) {
 	if err == nil || core.ErrorCode(err) != core.EInvalid {
 		t.Fatalf("GB18030 read as UTF-8: %v", err)
 	}
-	if rep.Rejected != 4 || len(rep.Problems) == 0 || !strings.Contains(rep.Problems[0].Reason, "--encoding gb18030") {
+	if rep.Rejected != 4 || len(rep.Problems) == 0 || !strings.Contains(rep.Problems[0].Reason(), "--encoding gb18030") {
 		t.Errorf("report %+v", rep)
 	}
 }
@@ -155,7 +157,7 @@ func TestDetectGB18030Late(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Encoding != EncodingGB18030 || last.Street != "高笋塘街道" || rep.Rejected != 0 {
+	if rep.Encoding != csvfile.GB18030 || last.Street != "高笋塘街道" || rep.Rejected != 0 {
 		t.Errorf("encoding %s, last row %+v, rejected %d", rep.Encoding, last, rep.Rejected)
 	}
 }
@@ -228,7 +230,7 @@ func TestImportPhoneFrameBadRows(t *testing.T) {
 		Scan(&kind, &status, &kept, &rejected, &problems); err != nil {
 		t.Fatal(err)
 	}
-	var ps []Problem
+	var ps []csvfile.Problem
 	if err := json.Unmarshal([]byte(problems), &ps); err != nil {
 		t.Fatal(err)
 	}
@@ -322,7 +324,7 @@ func TestImportFatalFilesImportNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	good := "13902301001,500101\n13902301002,500102\n13902301003,\n"
-	long := "phone\n13902302001\n13902302002\n" + strings.Repeat("1", MaxFrameLineBytes+1) + "\n13902302003\n"
+	long := "phone\n13902302001\n13902302002\n" + strings.Repeat("1", csvfile.MaxLineBytes+1) + "\n13902302003\n"
 	var mostlyBad strings.Builder
 	mostlyBad.WriteString("phone,district_code\n13902303001,500101\n13902303002,500101\n")
 	for i := 0; i < 3; i++ {
@@ -340,7 +342,7 @@ func TestImportFatalFilesImportNothing(t *testing.T) {
 		{"missing column", "household", "district_code,street,community,address\n500101,a,b,c\n", []string{"line 1", "missing column(s) household_id"}},
 		{"repeated column", "phone", "phone,phone\n1,2\n", []string{"line 1", "phone appear more than once"}},
 		{"long line", "phone", long, []string{"line 4", "longer than 64 KiB"}},
-		{"long header", "phone", strings.Repeat("x", MaxFrameLineBytes+10), []string{"line 1", "longer than 64 KiB"}},
+		{"long header", "phone", strings.Repeat("x", csvfile.MaxLineBytes+10), []string{"line 1", "longer than 64 KiB"}},
 		{"binary", "phone", "phone\n1390230\x000001\n", []string{"binary data"}},
 		{"xlsx", "household", "PK\x03\x04\x14\x00\x06\x00", []string{"Excel or ZIP"}},
 		{"utf-16", "phone", "\xFF\xFEp\x00h\x00", []string{"UTF-16"}},
@@ -545,7 +547,7 @@ func TestImportStopsOnEmitError(t *testing.T) {
 func TestParseUnclosedQuote(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("phone,district_code\n13902300001,500101\n\"13902300002,500101\n")
-	for b.Len() < 2*MaxFrameLineBytes {
+	for b.Len() < 2*csvfile.MaxLineBytes {
 		b.WriteString("13902300003,500101\n")
 	}
 	_, err := ParsePhoneFrame(strings.NewReader(b.String()), ParseOptions{}, nil)

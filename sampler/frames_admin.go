@@ -10,6 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"minyi/core"
+	"minyi/csvfile"
 	"minyi/sql/pg"
 )
 
@@ -32,9 +33,21 @@ type FrameImport struct {
 }
 
 // Problems decodes the stored problems (the first thousand).
-func (f *FrameImport) Problems() []Problem {
-	var ps []Problem
-	json.Unmarshal(f.RawProbs, &ps)
+func (f *FrameImport) Problems() []csvfile.Problem {
+	var stored []struct {
+		csvfile.Problem
+		// Reason is how imports before csvfile.Problem stored the message,
+		// "中文 / English" in one.
+		Reason string `json:"reason"`
+	}
+	json.Unmarshal(f.RawProbs, &stored)
+	ps := make([]csvfile.Problem, len(stored))
+	for i, s := range stored {
+		ps[i] = s.Problem
+		if s.Reason != "" {
+			ps[i].Message = core.Text{ZH: s.Reason}
+		}
+	}
 	return ps
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"minyi/core"
+	"minyi/csvfile"
 	"minyi/sampler"
 	"minyi/schedule"
 )
@@ -70,7 +71,7 @@ func (s *Server) uploadFrame(c echo.Context) error {
 	if kind != "phone" && kind != "household" {
 		return core.Errorf(core.EInvalid, "请选择抽样框类型(电话或住户)", "choose the kind of frame (telephone or household)")
 	}
-	enc, err := sampler.ParseFrameEncoding(c.FormValue("encoding"))
+	enc, err := csvfile.ParseReadEncoding(c.FormValue("encoding"))
 	if err != nil {
 		return err
 	}

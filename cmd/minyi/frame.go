@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"minyi/csvfile"
 	"minyi/sampler"
 )
 
@@ -41,7 +42,7 @@ func cmdFrameImport(ctx context.Context, e *env, args []string) error {
 		fs.Usage()
 		return usageError{fmt.Sprintf("--kind 须为 phone 或 household:%q / --kind must be phone or household: %q", *kind, *kind)}
 	}
-	enc, err := sampler.ParseFrameEncoding(*encoding)
+	enc, err := csvfile.ParseReadEncoding(*encoding)
 	if err != nil {
 		return usageError{err.Error()}
 	}
@@ -82,7 +83,7 @@ func printFrameReport(e *env, rep sampler.FrameReport, imported bool) {
 	}
 	shown := min(len(rep.Problems), maxPrintedProblems)
 	for _, p := range rep.Problems[:shown] {
-		fmt.Fprintf(e.stdout, "第 %d 行 / line %d: %s\n", p.Line, p.Line, p.Reason)
+		fmt.Fprintf(e.stdout, "第 %d 行 / line %d: %s\n", p.Line, p.Line, p.Reason())
 	}
 	if more := rep.Rejected + rep.Duplicates - shown; more > 0 && imported {
 		fmt.Fprintf(e.stdout, "……另有 %d 个问题未列出 / … and %d more problems\n", more, more)
