@@ -9,6 +9,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"minyi/core"
+	"minyi/csvfile"
 	"minyi/sql/pg"
 )
 
@@ -30,37 +31,35 @@ var (
 )
 
 // ParseMargins reads the margins CSV (district_code,variable,category,
-// population) and reports every bad line at once. districts holds the
-// known district codes.
+// population), in UTF-8 or GB18030, and reports every bad line at once.
+// districts holds the known district codes.
 func ParseMargins(r io.Reader, districts map[string]bool) ([]Margin, error) {
 	var out []Margin
 	seen := map[[3]string]int{}
-	rows, problems, err := readTable(r, []string{"district_code", "variable", "category", "population"}, func(line int, get func(string) string) (string, string) {
-		m := Margin{District: get("district_code"), Variable: get("variable")}
-		cat, cerr := strconv.Atoi(get("category"))
-		pop, perr := strconv.ParseInt(get("population"), 10, 64)
-		rng, knownVar := marginCategories[m.Variable]
-		key := [3]string{m.District, m.Variable, get("category")}
-		switch {
-		case !districts[m.District]:
-			return fmt.Sprintf("未知区县代码 %q", m.District), fmt.Sprintf("unknown district code %q", m.District)
-		case !knownVar:
-			return fmt.Sprintf("变量 %q 应为 sex、age_group 或 urban", m.Variable), fmt.Sprintf("variable %q is not sex, age_group or urban", m.Variable)
-		case cerr != nil || cat < rng[0] || cat > rng[1]:
-			return fmt.Sprintf("%s 的类别 %q 应在 %d–%d 之间", m.Variable, get("category"), rng[0], rng[1]), fmt.Sprintf("%s category %q is not in %d–%d", m.Variable, get("category"), rng[0], rng[1])
-		case perr != nil || pop < 0:
-			return fmt.Sprintf("人口 %q 不是非负整数", get("population")), fmt.Sprintf("population %q is not a non-negative integer", get("population"))
-		case seen[key] > 0:
-			return fmt.Sprintf("与第 %d 行重复", seen[key]), fmt.Sprintf("repeats line %d", seen[key])
-		}
-		m.Category, m.Population = cat, pop
-		seen[key] = line
-		out = append(out, m)
-		return "", ""
-	})
-	if err == nil {
-		err = tableError(core.Text{ZH: "普查边际文件", EN: "the margins file"}, rows, problems)
-	}
+	err := readTable(r, core.Text{ZH: "普查边际文件", EN: "the margins file"}, core.Text{ZH: "普查边际", EN: "a margins"},
+		[]string{"district_code", "variable", "category", "population"}, func(f *csvfile.Reader, rec csvfile.Row) {
+			m := Margin{District: rec.Get("district_code"), Variable: rec.Get("variable")}
+			cat, cerr := strconv.Atoi(rec.Get("category"))
+			pop, perr := strconv.ParseInt(rec.Get("population"), 10, 64)
+			rng, knownVar := marginCategories[m.Variable]
+			key := [3]string{m.District, m.Variable, rec.Get("category")}
+			switch {
+			case !districts[m.District]:
+				f.Reject(rec.Line, "district_code", "未知区县代码 %q", "unknown district code %q", m.District)
+			case !knownVar:
+				f.Reject(rec.Line, "variable", "变量 %q 应为 sex、age_group 或 urban", "variable %q is not sex, age_group or urban", m.Variable)
+			case cerr != nil || cat < rng[0] || cat > rng[1]:
+				f.Reject(rec.Line, "category", "%s 的类别 %q 应在 %d–%d 之间", "%s category %q is not in %d–%d", m.Variable, rec.Get("category"), rng[0], rng[1])
+			case perr != nil || pop < 0:
+				f.Reject(rec.Line, "population", "人口 %q 不是非负整数", "population %q is not a non-negative integer", rec.Get("population"))
+			case seen[key] > 0:
+				f.Reject(rec.Line, "", "与第 %d 行重复", "repeats line %d", seen[key])
+			default:
+				m.Category, m.Population = cat, pop
+				seen[key] = rec.Line
+				out = append(out, m)
+			}
+		})
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/lib/pq"
 
 	"minyi/core"
+	"minyi/csvfile"
 	"minyi/sql/pg"
 )
 
@@ -31,29 +32,28 @@ var (
 )
 
 // ParseDistricts reads the districts CSV (code,name,resident_population; more
-// columns are ignored) and reports every bad line at once.
+// columns are ignored), in UTF-8 or GB18030, and reports every bad line at
+// once.
 func ParseDistricts(r io.Reader) ([]District, error) {
 	var out []District
 	seen := map[string]int{}
-	rows, problems, err := readTable(r, []string{"code", "name", "resident_population"}, func(line int, get func(string) string) (string, string) {
-		d := District{Code: get("code"), Name: get("name")}
-		pop, perr := strconv.ParseInt(get("resident_population"), 10, 64)
-		switch {
-		case d.Code == "" || d.Name == "":
-			return "代码和名称不能为空", "code and name are required"
-		case perr != nil || pop <= 0:
-			return fmt.Sprintf("常住人口 %q 不是正整数", get("resident_population")), fmt.Sprintf("resident_population %q is not a positive integer", get("resident_population"))
-		case seen[d.Code] > 0:
-			return fmt.Sprintf("代码 %s 与第 %d 行重复", d.Code, seen[d.Code]), fmt.Sprintf("code %s repeats line %d", d.Code, seen[d.Code])
-		}
-		d.Population = pop
-		seen[d.Code] = line
-		out = append(out, d)
-		return "", ""
-	})
-	if err == nil {
-		err = tableError(core.Text{ZH: "区县文件", EN: "the districts file"}, rows, problems)
-	}
+	err := readTable(r, core.Text{ZH: "区县文件", EN: "the districts file"}, core.Text{ZH: "区县", EN: "a districts"},
+		[]string{"code", "name", "resident_population"}, func(f *csvfile.Reader, rec csvfile.Row) {
+			d := District{Code: rec.Get("code"), Name: rec.Get("name")}
+			pop, perr := strconv.ParseInt(rec.Get("resident_population"), 10, 64)
+			switch {
+			case d.Code == "" || d.Name == "":
+				f.Reject(rec.Line, "", "代码和名称不能为空", "code and name are required")
+			case perr != nil || pop <= 0:
+				f.Reject(rec.Line, "resident_population", "常住人口 %q 不是正整数", "resident_population %q is not a positive integer", rec.Get("resident_population"))
+			case seen[d.Code] > 0:
+				f.Reject(rec.Line, "code", "代码 %s 与第 %d 行重复", "code %s repeats line %d", d.Code, seen[d.Code])
+			default:
+				d.Population = pop
+				seen[d.Code] = rec.Line
+				out = append(out, d)
+			}
+		})
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,78 @@
+package sampler
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"golang.org/x/text/encoding/simplifiedchinese"
+
+	"minyi/core"
+)
+
+const twoDistrictsCSV = "code,name,resident_population,notes\n500101,万州区,1563050,x\n500102,涪陵区,1066714,\n"
+
+func TestParseDistrictsEncodings(t *testing.T) {
+	gb, err := simplifiedchinese.GB18030.NewEncoder().String(twoDistrictsCSV)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, file := range map[string]string{"utf-8": twoDistrictsCSV, "utf-8 with BOM": "\uFEFF" + twoDistrictsCSV, "gb18030": gb} {
+		ds, err := ParseDistricts(strings.NewReader(file))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		want := []District{{"500101", "万州区", 1563050}, {"500102", "涪陵区", 1066714}}
+		if fmt.Sprint(ds) != fmt.Sprint(want) {
+			t.Errorf("%s: %v", name, ds)
+		}
+	}
+	gbMargins, _ := simplifiedchinese.GB18030.NewEncoder().String("district_code,variable,category,population,说明\n500101,sex,1,779146,男\n")
+	if ms, err := ParseMargins(strings.NewReader(gbMargins), map[string]bool{"500101": true}); err != nil || len(ms) != 1 {
+		t.Errorf("GB18030 margins: %v, %v", ms, err)
+	}
+}
+
+func TestParseDistrictsProblems(t *testing.T) {
+	// Line 4 repeats the code of line 2, which was rejected: it is fine.
+	_, err := ParseDistricts(strings.NewReader("code,name,resident_population\n500101,万州区,-1\n500102,,5\n500101,万州区,7\n500103,渝中区,8,extra\n"))
+	want := "区县文件有错误,未导入任何行 / the districts file has errors; nothing was imported: " +
+		"第 2 行 / line 2: 常住人口 \"-1\" 不是正整数 / resident_population \"-1\" is not a positive integer\n" +
+		"第 3 行 / line 3: 代码和名称不能为空 / code and name are required\n" +
+		"第 5 行 / line 5: 有 4 列,表头有 3 列 / has 4 fields but the header has 3"
+	if err == nil || err.Error() != want || core.ErrorCode(err) != core.EInvalid {
+		t.Errorf("got  %v\nwant %s", err, want)
+	}
+	for _, tc := range []struct{ name, file, want string }{
+		{"empty", "", "区县文件有错误,未导入任何行 / the districts file has errors; nothing was imported: 文件为空 / the file is empty"},
+		{"header only", "code,name,resident_population\n", "区县文件没有数据行 / the districts file has no data rows"},
+		{"missing column", "code,name\n500101,万州区\n", "第 1 行 / line 1: 缺少列 resident_population(可用列:code,name,resident_population)"},
+		{"repeated column", "code,name,resident_population,name\n500101,万州区,1,x\n", "第 1 行 / line 1: 列 name 重复"},
+		{"spreadsheet", "PK\x03\x04", "this is an Excel or ZIP file"},
+	} {
+		if _, err := ParseDistricts(strings.NewReader(tc.file)); err == nil || !strings.Contains(err.Error(), tc.want) || core.ErrorCode(err) != core.EInvalid {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+	}
+}
+
+// A hopeless file lists its first 100 problems and counts the rest, so that
+// neither memory nor the error page grows with it.
+func TestParseDistrictsManyProblems(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("code,name,resident_population\n")
+	for i := 0; i < 500; i++ {
+		fmt.Fprintf(&b, "5%05d,区%d,none\n", i, i)
+	}
+	_, err := ParseDistricts(strings.NewReader(b.String()))
+	var ce *core.Error
+	if !errors.As(err, &ce) || ce.Err == nil {
+		t.Fatalf("got %v", err)
+	}
+	lines := strings.Split(ce.Err.Error(), "\n")
+	if len(lines) != 101 || !strings.HasPrefix(lines[0], "第 2 行 / line 2: ") || !strings.HasPrefix(lines[99], "第 101 行 / line 101: ") ||
+		lines[100] != "……另有 400 处 / … and 400 more" {
+		t.Errorf("%d lines: first %q, last %q", len(lines), lines[0], lines[len(lines)-1])
+	}
+}
