@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"minyi/core"
+	"minyi/csvfile"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -36,7 +37,7 @@ func ImportResponses(ctx context.Context, db *sqlx.DB, wave string, r io.Reader)
 	}
 	defer tx.Rollback()
 	ids := q.IndicatorIDs()
-	var problems []Problem
+	problems := csvfile.NewProblems(0)
 	for _, row := range rows {
 		ans := Answers{"district": row.District, "sex": strconv.Itoa(row.Sex), "age_group": strconv.Itoa(row.AgeGroup)}
 		for i, id := range ids {
@@ -51,12 +52,11 @@ func ImportResponses(ctx context.Context, db *sqlx.DB, wave string, r io.Reader)
 			return 0, fmt.Errorf("survey: import line %d: %w", row.Line, err)
 		}
 		if err != nil || !created {
-			problems = append(problems, Problem{Line: row.Line, Message: fmt.Sprintf(
-				"访问编号 %q 已在轮次中 / interview_id %q is already in the wave", row.InterviewID, row.InterviewID)})
+			problems.Addf(row.Line, "interview_id", "访问编号 %q 已在轮次中", "interview_id %q is already in the wave", row.InterviewID)
 		}
 	}
-	if len(problems) > 0 {
-		return 0, &ImportError{Problems: problems}
+	if problems.Len() > 0 {
+		return 0, importError(problems)
 	}
 	return len(rows), tx.Commit()
 }

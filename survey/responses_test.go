@@ -2,10 +2,15 @@ package survey
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"golang.org/x/text/encoding/simplifiedchinese"
+
+	"minyi/csvfile"
 )
 
 var testItems = []string{"q01", "q02", "q03"}
@@ -25,6 +30,20 @@ func parse(t *testing.T, text string) ([]ResponseRow, *ImportError) {
 		t.Error("rows returned together with an error")
 	}
 	return nil, ie
+}
+
+// problem is a problem as the tests write them: its line and message.
+type problem struct {
+	Line    int
+	Message string
+}
+
+func listed(ps []csvfile.Problem) []problem {
+	out := make([]problem, len(ps))
+	for i, p := range ps {
+		out[i] = problem{p.Line, p.Reason()}
+	}
+	return out
 }
 
 func TestParseResponsesGood(t *testing.T) {
@@ -61,7 +80,7 @@ func TestParseResponsesCollectsEveryProblem(t *testing.T) {
 	if ie == nil {
 		t.Fatal("no error")
 	}
-	want := []Problem{
+	want := []problem{
 		{3, `区县代码 "599999" 不存在 / unknown district_code "599999"`},
 		{3, `访问方式 "fax" 无效，应为 phone 或 door / mode "fax" is not phone or door`},
 		{3, `权重 "-1" 不是正数 / weight "-1" is not a positive number`},
@@ -72,11 +91,11 @@ func TestParseResponsesCollectsEveryProblem(t *testing.T) {
 		{5, `q01 的答案代码 "0" 无效 / q01: invalid answer code "0"`},
 		{5, `q02 的答案代码 "7" 无效 / q02: invalid answer code "7"`},
 		{5, `q03 的答案代码 "" 无效 / q03: invalid answer code ""`},
-		{6, `有 6 个字段，应为 9 个 / has 6 fields, expected 9`},
+		{6, `有 6 列,表头有 9 列 / has 6 fields but the header has 9`},
 		{7, `interview_id 为空 / empty interview_id`},
 	}
-	if !reflect.DeepEqual(ie.Problems, want) {
-		t.Errorf("problems\n got %+v\nwant %+v", ie.Problems, want)
+	if got := listed(ie.Problems); !reflect.DeepEqual(got, want) {
+		t.Errorf("problems\n got %+v\nwant %+v", got, want)
 	}
 	lines := strings.Split(ie.Error(), "\n")
 	if len(lines) != len(want) {
@@ -88,23 +107,24 @@ func TestParseResponsesCollectsEveryProblem(t *testing.T) {
 }
 
 func TestParseResponsesHeader(t *testing.T) {
+	const columns = "interview_id,district_code,mode,weight,sex,age_group,q01,q02,q03,psu"
 	cases := []struct {
 		name, text string
-		want       []Problem
+		want       []problem
 	}{
-		{"empty file", "", []Problem{{1, "文件为空 / the file is empty"}}},
-		{"BOM only", "\xEF\xBB\xBF", []Problem{{1, "文件为空 / the file is empty"}}},
+		{"empty file", "", []problem{{1, "文件为空 / the file is empty"}}},
+		{"BOM only", "\xEF\xBB\xBF", []problem{{1, "文件为空 / the file is empty"}}},
 		{"header only", "interview_id,district_code,mode,weight,sex,age_group,q01,q02,q03\n",
-			[]Problem{{1, "文件没有数据行 / the file has no data rows"}}},
+			[]problem{{1, "文件没有数据行 / the file has no data rows"}}},
 		{"missing", "interview_id,district_code,mode,sex,q01,q03\nA1,500101,phone,1,1,1\n",
-			[]Problem{{1, "缺少列 weight, age_group, q02 / missing column(s) weight, age_group, q02"}}},
+			[]problem{{1, "缺少列 weight, age_group, q02(可用列:" + columns + ") / missing column(s) weight, age_group, q02 (columns: " + columns + ")"}}},
 		{"repeated", "interview_id,district_code,mode,weight,sex,age_group,q01,q02,q03,q01\n",
-			[]Problem{{1, "重复的列 q01 / repeated column(s) q01"}}},
+			[]problem{{1, "列 q01 重复 / column(s) q01 appear more than once"}}},
 		// Extra columns are reported, and the rows are still checked.
 		{"extra", "interview_id,district_code,mode,weight,sex,age_group,q01,q02,q03,phone,address\n" +
 			"A1,500101,phone,,1,3,1,2,7,13800000000,x\n",
-			[]Problem{
-				{1, "多余的列 phone, address / unexpected column(s) phone, address"},
+			[]problem{
+				{1, `未知的列 "phone", "address"(可用列:` + columns + `) / unknown column(s) "phone", "address" (columns: ` + columns + ")"},
 				{2, `q03 的答案代码 "7" 无效 / q03: invalid answer code "7"`},
 			}},
 	}
@@ -114,8 +134,8 @@ func TestParseResponsesHeader(t *testing.T) {
 			t.Errorf("%s: no error", c.name)
 			continue
 		}
-		if !reflect.DeepEqual(ie.Problems, c.want) {
-			t.Errorf("%s:\n got %+v\nwant %+v", c.name, ie.Problems, c.want)
+		if got := listed(ie.Problems); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s:\n got %+v\nwant %+v", c.name, got, c.want)
 		}
 	}
 }
@@ -130,11 +150,11 @@ func TestParseResponsesMalformedCSV(t *testing.T) {
 	if ie == nil || len(ie.Problems) != 2 {
 		t.Fatalf("got %v", ie)
 	}
-	if p := ie.Problems[0]; p.Line != 3 || !strings.Contains(p.Message, "malformed CSV") {
+	if p := ie.Problems[0]; p.Line != 3 || !strings.Contains(p.Reason(), "malformed CSV") {
 		t.Errorf("first problem %+v", p)
 	}
 	// Reading goes on after the bad row.
-	if p := ie.Problems[1]; p.Line != 5 || !strings.Contains(p.Message, "599999") {
+	if p := ie.Problems[1]; p.Line != 5 || !strings.Contains(p.Reason(), "599999") {
 		t.Errorf("second problem %+v", p)
 	}
 }
@@ -152,5 +172,37 @@ func TestParseResponsesNilDistricts(t *testing.T) {
 		"interview_id,district_code,mode,weight,sex,age_group,q01,q02,q03\nA1,123,door,,1,1,1,1,1\n"), testItems, nil)
 	if err != nil || len(rows) != 1 || rows[0].District != "123" {
 		t.Errorf("nil districts: %v %v", rows, err)
+	}
+}
+
+func TestParseResponsesGB18030(t *testing.T) {
+	text := "interview_id,district_code,mode,weight,sex,age_group,q01,q02,q03,psu\n" +
+		"甲1,500101,phone,,1,3,1,2,3,社区一\n"
+	gb, err := simplifiedchinese.GB18030.NewEncoder().String(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, ie := parse(t, gb)
+	if ie != nil || len(rows) != 1 || rows[0].InterviewID != "甲1" || rows[0].PSU != "社区一" {
+		t.Errorf("rows %+v, %v", rows, ie)
+	}
+}
+
+// A file that is no CSV at all is one problem on line 1; a hopeless file
+// lists its first problems and counts the rest.
+func TestParseResponsesBoundedProblems(t *testing.T) {
+	if _, ie := parse(t, "PK\x03\x04"); ie == nil || len(ie.Problems) != 1 || ie.Problems[0].Line != 1 ||
+		!strings.Contains(ie.Error(), "this is an Excel or ZIP file") {
+		t.Errorf("spreadsheet: %v", ie)
+	}
+	var b strings.Builder
+	b.WriteString("interview_id,district_code,mode,weight,sex,age_group,q01,q02,q03\n")
+	for i := 0; i < 300; i++ {
+		fmt.Fprintf(&b, "A%d,500101,phone,,1,3,1,2,0\n", i)
+	}
+	_, ie := parse(t, b.String())
+	if ie == nil || len(ie.Problems) != csvfile.MaxProblems || ie.Count() != 300 ||
+		!strings.HasSuffix(ie.Error(), "\n……另有 200 处 / … and 200 more") {
+		t.Errorf("got %d problems of %d", len(ie.Problems), ie.Count())
 	}
 }

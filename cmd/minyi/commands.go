@@ -349,7 +349,7 @@ func cmdResponses(ctx context.Context, e *env, args []string) error {
 	n, err := survey.ImportResponses(ctx, db.DB, *wave, f)
 	if err != nil {
 		if ie, ok := err.(*survey.ImportError); ok {
-			return fmt.Errorf("文件有 %d 处错误,未导入任何行 / the file has %d problems; nothing was imported:\n%w", len(ie.Problems), len(ie.Problems), err)
+			return fmt.Errorf("文件有 %d 处错误,未导入任何行 / the file has %d problems; nothing was imported:\n%w", ie.Count(), ie.Count(), err)
 		}
 		return err
 	}
