@@ -2,8 +2,6 @@ package sampler
 
 import (
 	"bytes"
-	"fmt"
-	"io"
 	"strings"
 	"testing"
 	"unicode"
@@ -147,66 +145,5 @@ func checkParsedReport(t *testing.T, rep FrameReport, err error, emitted int) {
 	}
 	if err != nil && !utf8.ValidString(err.Error()) {
 		t.Errorf("error message is not valid UTF-8: %q", err)
-	}
-}
-
-// TestParsePhoneFrameLargeFile checks that a file far bigger than the
-// parser's buffers streams through with its rows all accounted for.
-func TestParsePhoneFrameLargeFile(t *testing.T) {
-	const n = 30000
-	pr, pw := io.Pipe()
-	go func() {
-		w := bytes.NewBufferString("phone,district_code\n")
-		for i := 0; i < n; i++ {
-			w.WriteString("139023")
-			w.WriteByte(byte('0' + i/10000%10))
-			for d := 1000; d >= 1; d /= 10 {
-				w.WriteByte(byte('0' + i/d%10))
-			}
-			w.WriteString(",500101\n")
-			if w.Len() > 32<<10 {
-				pw.Write(w.Bytes())
-				w.Reset()
-			}
-		}
-		pw.Write(w.Bytes())
-		pw.Close()
-	}()
-	rep, err := ParsePhoneFrame(pr, ParseOptions{}, nil)
-	if err != nil || rep.Read != n || rep.Kept != n {
-		t.Fatalf("read %d kept %d: %v", rep.Read, rep.Kept, err)
-	}
-}
-
-// The importer's block cache assumes that whether a plain 11-digit number
-// is a valid mobile depends only on its 7-digit block. Check it on every
-// 4-digit head 1xxx with random blocks and suffixes.
-func TestPhoneBlockCache(t *testing.T) {
-	rng := NewRNG(1, "block-cache-test")
-	for head := 1000; head <= 1999; head++ {
-		for k := 0; k < 3; k++ {
-			block := fmt.Sprintf("%d%03d", head, uniformN(rng, 1000))
-			var first error
-			for i := 0; i < 4; i++ {
-				s := fmt.Sprintf("%s%04d", block, uniformN(rng, 10000))
-				norm, err := NormalizePhone(s)
-				if err == nil && norm != s {
-					t.Fatalf("%s normalises to %s", s, norm)
-				}
-				if i == 0 {
-					first = err
-				} else if (err == nil) != (first == nil) {
-					t.Fatalf("block %s: validity depends on the last 4 digits (%v vs %v)", block, first, err)
-				}
-			}
-		}
-	}
-	var c blockCache
-	for _, s := range []string{"13902300001", "13902300002", "12345678901", "12345678902", "+86 139 0230 0003"} {
-		want, werr := NormalizePhone(s)
-		got, err := c.phone(s)
-		if got != want || (err == nil) != (werr == nil) {
-			t.Errorf("%s: cached %q %v, want %q %v", s, got, err, want, werr)
-		}
 	}
 }

@@ -3,9 +3,6 @@ package sampler
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"slices"
 	"strings"
 	"testing"
 
@@ -139,26 +136,6 @@ func TestImportHouseholdEncodings(t *testing.T) {
 	}
 	if rep.Rejected != 4 || len(rep.Problems) == 0 || !strings.Contains(rep.Problems[0].Reason(), "--encoding gb18030") {
 		t.Errorf("report %+v", rep)
-	}
-}
-
-// A GB18030 file whose first Chinese text is beyond the first 64 KiB is
-// still detected.
-func TestDetectGB18030Late(t *testing.T) {
-	var rows strings.Builder
-	rows.WriteString("district_code,street,community,household_id,address\n")
-	for i := 0; rows.Len() < 100<<10; i++ {
-		fmt.Fprintf(&rows, "500101,S1,C1,H%05d,Road %d\n", i, i)
-	}
-	rows.WriteString("500101,高笋塘街道,白岩社区,LATE,白岩路1号\n")
-	gb, _ := simplifiedchinese.GB18030.NewEncoder().String(rows.String())
-	var last HouseholdRow
-	rep, err := ParseHouseholdFrame(strings.NewReader(gb), ParseOptions{}, func(h HouseholdRow) error { last = h; return nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rep.Encoding != csvfile.GB18030 || last.Street != "高笋塘街道" || rep.Rejected != 0 {
-		t.Errorf("encoding %s, last row %+v, rejected %d", rep.Encoding, last, rep.Rejected)
 	}
 }
 
@@ -428,138 +405,4 @@ func TestImportHouseholdsDenseAfterTwoImports(t *testing.T) {
 	if n := frameCount(t, db, `SELECT ordinal FROM household_frame WHERE household_id = 'H202'`); n != 3 {
 		t.Errorf("H202 has ordinal %d, want 3", n)
 	}
-}
-
-func rddNumbers(t *testing.T, db *sqlx.DB) []string {
-	t.Helper()
-	var out []string
-	if err := db.Select(&out, `SELECT phone FROM phone_frame WHERE district_code IS NULL ORDER BY ordinal`); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-func TestGenerateRDDSkipsUsedNumbers(t *testing.T) {
-	db := frameDB(t)
-	const prefix = "1390230"
-	// 9,000 of the block's 10,000 numbers are in the frame and 500 more
-	// were called in an earlier wave, so exactly 500 are left.
-	var entries []PhoneEntry
-	for i := 0; i < 9000; i++ {
-		entries = append(entries, PhoneEntry{Phone: fmt.Sprintf("%s%04d", prefix, i), District: "500101"})
-	}
-	if _, err := AddPhones(fctx, db, entries); err != nil {
-		t.Fatal(err)
-	}
-	var wave int64
-	if err := db.Get(&wave, `INSERT INTO waves (name) VALUES ('w') RETURNING id`); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(`INSERT INTO cases (wave_id, phone) SELECT $1, $2 || lpad(i::text, 4, '0') FROM generate_series(9000, 9499) i`, wave, prefix); err != nil {
-		t.Fatal(err)
-	}
-	_, err := GenerateRDD(fctx, db, []string{prefix}, 501, 1)
-	if err == nil || core.ErrorCode(err) != core.EInvalid || !strings.Contains(err.Error(), "only 500 unused numbers") {
-		t.Fatalf("asking for 501 of 500 free numbers: %v", err)
-	}
-	if n := frameCount(t, db, `SELECT count(*) FROM phone_frame`); n != 9000 {
-		t.Fatalf("a refused generation added numbers: %d", n)
-	}
-	rep, err := GenerateRDD(fctx, db, []string{prefix}, 500, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkCounts(t, rep, 500, 500, 0, 0, 0)
-	got := rddNumbers(t, db)
-	if len(got) != 500 {
-		t.Fatalf("%d city-wide numbers, want 500", len(got))
-	}
-	for _, p := range got {
-		if p < prefix+"9500" || p > prefix+"9999" {
-			t.Fatalf("generated %s, which was already used", p)
-		}
-	}
-	if slices.IsSorted(got) {
-		t.Error("numbers were not appended in random order")
-	}
-	checkDensePhones(t, db)
-	if _, err := GenerateRDD(fctx, db, []string{prefix}, 1, 1); err == nil {
-		t.Error("a full block still gave a number")
-	}
-}
-
-func TestGenerateRDDDeterministic(t *testing.T) {
-	prefixes := []string{"1390230", "1350030"}
-	run := func(seed int64, ps []string) []string {
-		db := frameDB(t)
-		if _, err := loadPhones(t, db, "phone\n13902300001\n13500300002\n", ""); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := GenerateRDD(fctx, db, ps, 300, seed); err != nil {
-			t.Fatal(err)
-		}
-		got := rddNumbers(t, db)[2:]
-		for _, p := range got {
-			if p == "13902300001" || p == "13500300002" {
-				t.Errorf("repeated a frame number %s", p)
-			}
-		}
-		if len(got) != 300 || len(slices.Compact(slices.Sorted(slices.Values(got)))) != 300 {
-			t.Errorf("%d numbers, not 300 distinct", len(got))
-		}
-		return got
-	}
-	a := run(42, prefixes)
-	if b := run(42, []string{"1350030", "1390230"}); !slices.Equal(a, b) {
-		t.Error("same seed and prefixes gave different numbers")
-	}
-	if c := run(43, prefixes); slices.Equal(a, c) {
-		t.Error("different seeds gave the same numbers")
-	}
-}
-
-func TestGenerateRDDRejectsBadPrefixes(t *testing.T) {
-	db := frameDB(t)
-	for _, ps := range [][]string{nil, {"139023"}, {"13902301"}, {"139023x"}, {"0230123"}, {"1230230"}, {"1390230", "1390230"}} {
-		_, err := GenerateRDD(fctx, db, ps, 1, 1)
-		if err == nil || core.ErrorCode(err) != core.EInvalid {
-			t.Errorf("prefixes %q: %v", ps, err)
-		}
-	}
-	if _, err := GenerateRDD(fctx, db, []string{"1390230"}, 0, 1); err == nil {
-		t.Error("count 0 accepted")
-	}
-	if n := frameCount(t, db, `SELECT count(*) FROM phone_frame`); n != 0 {
-		t.Errorf("%d numbers added by refused generations", n)
-	}
-}
-
-func TestImportStopsOnEmitError(t *testing.T) {
-	boom := errors.New("boom")
-	_, err := ParsePhoneFrame(strings.NewReader("phone\n13902300001\n"), ParseOptions{}, func(PhoneRow) error { return boom })
-	if !errors.Is(err, boom) {
-		t.Fatalf("got %v", err)
-	}
-}
-
-// An unclosed quote would make the CSV reader hold the rest of the file as
-// one field; the record limit stops it, naming the line where it started.
-func TestParseUnclosedQuote(t *testing.T) {
-	var b strings.Builder
-	b.WriteString("phone,district_code\n13902300001,500101\n\"13902300002,500101\n")
-	for b.Len() < 2*csvfile.MaxLineBytes {
-		b.WriteString("13902300003,500101\n")
-	}
-	_, err := ParsePhoneFrame(strings.NewReader(b.String()), ParseOptions{}, nil)
-	if err == nil || !strings.Contains(err.Error(), "line 3:") || !strings.Contains(err.Error(), "a record starting here") {
-		t.Fatalf("unclosed quote: %v", err)
-	}
-	// Quoted line breaks and escaped quotes in a short record are fine
-	// (and the row is rejected for its control character, not the file).
-	file := "phone,district_code\n\"139023\n00001\",500101\n\"1390230\"\"0002\",500101\n13902300003,\"500\"\"101\"\n13902300004,500101\n13902300005,500101\n13902300006,500101\n"
-	rep, err := ParsePhoneFrame(strings.NewReader(file), ParseOptions{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantProblems(t, rep, map[int]string{2: "control characters", 4: "invalid phone number", 5: ""})
 }
