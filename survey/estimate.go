@@ -283,6 +283,13 @@ func toSet(codes []int, def []int) map[int]bool {
 	return s
 }
 
+// prepare checks the design and the respondents and lays the respondents
+// out by district in a canonical order (see stratum), ready for the sums.
+//
+// A canonical order makes every floating-point sum independent of how the
+// caller happened to order the rows: by district, PSU, weight and answer
+// codes. Respondents that compare equal are identical in everything the
+// sums use, so their order is moot.
 func prepare(d Design, rs []Respondent, ix *districtIndex) (*prepared, error) {
 	if err := validateDesign(d); err != nil {
 		return nil, err
@@ -290,6 +297,24 @@ func prepare(d Design, rs []Respondent, ix *districtIndex) (*prepared, error) {
 	if len(rs) == 0 {
 		return nil, errors.New("survey: no respondents to estimate from")
 	}
+	p := newPrepared(d)
+	if ix == nil {
+		ix = indexDistricts(rs)
+	}
+	k, err := collectKeys(d, rs, ix)
+	if err != nil {
+		return nil, err
+	}
+	p.layOutStrata(ix, k, rs)
+	if err := p.slotOtherCodes(rs); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// newPrepared takes from the design what the sums need: the item weights
+// (equal when not given), the codes' sets and the slots of codes 0–15.
+func newPrepared(d Design) *prepared {
 	p := &prepared{
 		items:     d.Items,
 		points:    d.Points,
@@ -303,43 +328,51 @@ func prepare(d Design, rs []Respondent, ix *districtIndex) (*prepared, error) {
 			p.lambda[j] = 1 / float64(len(d.Items))
 		}
 	}
-
-	info := func(c int) codeInfo {
-		y, ok := p.points[c]
-		return codeInfo{points: y, valid: ok && c != 0, sat: p.satisfied[c], dontKnw: p.dontKnow[c]}
-	}
 	for c := range smallCodes {
-		p.slots = append(p.slots, info(c))
+		p.slots = append(p.slots, p.codeInfo(c))
 	}
-	// A canonical order makes every floating-point sum independent of how
-	// the caller happened to order the rows: by district, PSU, weight and
-	// answer codes. Respondents that compare equal are identical in
-	// everything the sums use, so their order is moot.
-	//
-	// One pass in the callers' order checks each respondent and puts its
-	// sort key in its district's list: interviews of a district are
-	// spread over the whole slice, and reading them district by district
-	// would jump through memory. Then each district is sorted and laid
-	// out on its own, side by side.
-	if ix == nil {
-		ix = indexDistricts(rs)
+	return p
+}
+
+// codeInfo is what the design makes of an answer code.
+func (p *prepared) codeInfo(c int) codeInfo {
+	y, ok := p.points[c]
+	return codeInfo{points: y, valid: ok && c != 0, sat: p.satisfied[c], dontKnw: p.dontKnow[c]}
+}
+
+// sortKeys are every respondent's sort key, put in its district's
+// list by collectKeys, with what the layout needs to know of them.
+type sortKeys struct {
+	byDistrict [][]sortKey // in the callers' order within each district
+	// psus[c] are the PSUs met by chunk c, in the order met; a key's psu
+	// is the place of its PSU there, 0 for none ("").
+	psus [][]string
+	// unpacked[c][h] tells that a respondent of district h in chunk c has
+	// a code outside 0–15, which the keys cannot hold.
+	unpacked [][]bool
+}
+
+// collectKeys checks each respondent and puts its sort key in its
+// district's list, in one pass in the callers' order: interviews of a
+// district are spread over the whole slice, and reading them district by
+// district would jump through memory. The error is the first respondent's
+// that fails, as if they were checked one by one.
+func collectKeys(d Design, rs []Respondent, ix *districtIndex) (*sortKeys, error) {
+	H := len(ix.names)
+	k := &sortKeys{
+		byDistrict: make([][]sortKey, H),
+		psus:       make([][]string, len(ix.chunks)),
+		unpacked:   make([][]bool, len(ix.chunks)),
 	}
-	J, H := len(d.Items), len(ix.names)
-	keys := make([][]sortKey, H)
-	for h := range keys {
-		keys[h] = make([]sortKey, ix.count[h])
+	for h := range k.byDistrict {
+		k.byDistrict[h] = make([]sortKey, ix.count[h])
 	}
-	// Each chunk numbers the PSUs it meets (0 for none) and notes the first
-	// respondent that fails the checks, and the districts whose codes do
-	// not pack.
-	psus := make([][]string, len(ix.chunks))
-	bad := make([]int, len(ix.chunks))
-	unpacked := make([][]bool, len(ix.chunks))
+	bad := make([]int, len(ix.chunks)) // each chunk's first respondent that fails
 	ix.each(func(c int, ch *districtChunk) {
 		next := slices.Clone(ch.start)
 		ids := map[string]uint64{"": 0}
-		psus[c] = []string{""}
-		unpacked[c] = make([]bool, H)
+		k.psus[c] = []string{""}
+		k.unpacked[c] = make([]bool, H)
 		bad[c] = -1
 		lastPSU, lastID := "", uint64(0)
 		for i := ch.lo; i < ch.hi; i++ {
@@ -353,9 +386,9 @@ func prepare(d Design, rs []Respondent, ix *districtIndex) (*prepared, error) {
 				if r.PSU != lastPSU {
 					var ok bool
 					if lastID, ok = ids[r.PSU]; !ok {
-						lastID = uint64(len(psus[c]))
+						lastID = uint64(len(k.psus[c]))
 						ids[r.PSU] = lastID
-						psus[c] = append(psus[c], r.PSU)
+						k.psus[c] = append(k.psus[c], r.PSU)
 					}
 					lastPSU = r.PSU
 				}
@@ -365,20 +398,23 @@ func prepare(d Design, rs []Respondent, ix *districtIndex) (*prepared, error) {
 			// same order as the numbers.
 			h := ix.of[i]
 			codes, ok := packCodes(r.Codes)
-			unpacked[c][h] = unpacked[c][h] || !ok
-			keys[h][next[h]] = sortKey{psu: id, weight: math.Float64bits(r.Weight), codes: codes, i: int32(i)}
+			k.unpacked[c][h] = k.unpacked[c][h] || !ok
+			k.byDistrict[h][next[h]] = sortKey{psu: id, weight: math.Float64bits(r.Weight), codes: codes, i: int32(i)}
 			next[h]++
 		}
 	})
 	for _, i := range bad {
 		if i >= 0 {
-			// The chunks are in the callers' order: this is the first
-			// respondent that fails, as if they were checked one by one.
+			// The chunks are in the callers' order.
 			return nil, checkRespondent(d, i, &rs[i])
 		}
 	}
-	// The PSUs by their place among the names ("" first), so that no
-	// string is compared while sorting.
+	return k, nil
+}
+
+// psuRanks numbers the PSUs met by each chunk by their place among all the
+// PSU names ("" first), so that no string is compared while sorting.
+func psuRanks(psus [][]string) [][]uint64 {
 	var names []string
 	for _, n := range psus {
 		names = append(names, n...)
@@ -393,14 +429,22 @@ func prepare(d Design, rs []Respondent, ix *districtIndex) (*prepared, error) {
 			rank[c][k] = uint64(r)
 		}
 	}
+	return rank
+}
+
+// layOutStrata sorts each district's keys and lays its respondents out in
+// a stratum, the districts side by side; nothing depends on which
+// goroutine does which district.
+func (p *prepared) layOutStrata(ix *districtIndex, k *sortKeys, rs []Respondent) {
+	J, H := len(p.items), len(ix.names)
+	rank := psuRanks(k.psus)
 	p.strata = make([]*stratum, H)
-	// Nothing here depends on which goroutine does which district.
 	order := make([]int, H)
 	for h := range order {
 		order[h] = h
 	}
 	shareOut(order, func(h int) {
-		ks, packed := keys[h], J <= 16
+		ks, packed := k.byDistrict[h], J <= 16
 		for c := range ix.chunks {
 			end := ix.count[h]
 			if c+1 < len(ix.chunks) {
@@ -409,12 +453,15 @@ func prepare(d Design, rs []Respondent, ix *districtIndex) (*prepared, error) {
 			for m := ix.chunks[c].start[h]; m < end; m++ {
 				ks[m].psu = rank[c][ks[m].psu]
 			}
-			packed = packed && !unpacked[c][h]
+			packed = packed && !k.unpacked[c][h]
 		}
 		p.strata[h] = layOut(ix.names[h], ks, packed, rs, J)
 	})
-	// Codes outside 0–15 get their slots afterwards, in the order met, and
-	// then the rows of the districts that have them are filled in.
+}
+
+// slotOtherCodes gives codes outside 0–15 their slots, in the order met,
+// and then fills in the rows of the districts that have them.
+func (p *prepared) slotOtherCodes(rs []Respondent) error {
 	var odd []*stratum
 	for _, s := range p.strata {
 		if s.odd != nil {
@@ -422,8 +469,9 @@ func prepare(d Design, rs []Respondent, ix *districtIndex) (*prepared, error) {
 		}
 	}
 	if len(odd) == 0 {
-		return p, nil
+		return nil
 	}
+	J := len(p.items)
 	other := map[int]uint16{}
 	for i := range rs {
 		for _, c := range rs[i].Codes {
@@ -434,10 +482,10 @@ func prepare(d Design, rs []Respondent, ix *districtIndex) (*prepared, error) {
 				continue
 			}
 			if len(p.slots) > math.MaxUint16 {
-				return nil, errors.New("survey: more than 65,000 different answer codes")
+				return errors.New("survey: more than 65,000 different answer codes")
 			}
 			other[c] = uint16(len(p.slots))
-			p.slots = append(p.slots, info(c))
+			p.slots = append(p.slots, p.codeInfo(c))
 		}
 	}
 	for _, s := range odd {
@@ -451,7 +499,7 @@ func prepare(d Design, rs []Respondent, ix *districtIndex) (*prepared, error) {
 		}
 		s.odd = nil
 	}
-	return p, nil
+	return nil
 }
 
 // checkRespondent tells what is wrong with respondent i, if anything.
