@@ -3,6 +3,7 @@ package survey
 import (
 	"runtime"
 	"slices"
+	"sync"
 )
 
 // districtIndex tells the district of every respondent of a slice, so that
@@ -106,4 +107,25 @@ func (ix *districtIndex) scatter(put func(i int, h int32, k int)) {
 			next[h]++
 		}
 	})
+}
+
+// shareOut calls do for each of the jobs, in that order of starting, on as
+// many goroutines as there are processors, and returns when all are done.
+func shareOut(jobs []int, do func(int)) {
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for h := range work {
+				do(h)
+			}
+		}()
+	}
+	for _, h := range jobs {
+		work <- h
+	}
+	close(work)
+	wg.Wait()
 }

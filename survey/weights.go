@@ -1,174 +1,220 @@
 package survey
 
 import (
+	"context"
 	"fmt"
 	"math"
-	"sort"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
 
 	"minyi/core"
+	"minyi/sql/pg"
 )
 
-// Weighting (STATISTICS.md §4): base weights come from the draw, then are
-// calibrated to census figures by post-stratification when the joint cells
-// are known, or by raking when only margins are.
+// Weighting a wave's interviews (STATISTICS.md §4): each gets the base
+// weight of the draw, and each district's computed weights are then
+// calibrated to its census margins by raking (weights_rake.go). The
+// microdata export makes the same weights without holding the interviews
+// (weights_export.go).
 
-// RakeVariable is one margin to rake to: the population of each category.
-type RakeVariable struct {
-	Name    string
-	Targets map[int]float64
+// BaseWeights gives every respondent whose Weight is 0 the base weight of a
+// screened sample, N_h/m_h, where N_h is the resident population of the
+// district and m_h counts all respondents of that district in rs (weighted
+// or not), as in STATISTICS.md §4. Respondents with a weight keep it. It
+// changes nothing unless every district needing weights has a population.
+func BaseWeights(populations map[string]int64, rs []Respondent) error {
+	return baseWeights(populations, rs, indexDistricts(rs))
 }
 
-// RakeOptions control convergence.
-type RakeOptions struct {
-	Tolerance float64 // stop when the largest relative change of a weight in a sweep is below this; default 1e-10
-	MaxSweeps int     // give up after this many sweeps over all margins; default 1000
+func baseWeights(populations map[string]int64, rs []Respondent, ix *districtIndex) error {
+	H := len(ix.names)
+	needed := make([][]bool, len(ix.chunks))
+	ix.each(func(c int, ch *districtChunk) {
+		needed[c] = make([]bool, H)
+		for i := ch.lo; i < ch.hi; i++ {
+			if rs[i].Weight == 0 {
+				needed[c][ix.of[i]] = true
+			}
+		}
+	})
+	var missing []string
+	base := make([]float64, H)
+	for h, d := range ix.names {
+		for c := range needed {
+			if needed[c][h] && populations[d] <= 0 {
+				missing = append(missing, d)
+				break
+			}
+		}
+		base[h] = float64(populations[d]) / float64(ix.count[h])
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("survey: no resident population for district(s) %q, needed for base weights", missing)
+	}
+	ix.each(func(c int, ch *districtChunk) {
+		for i := ch.lo; i < ch.hi; i++ {
+			if rs[i].Weight == 0 {
+				rs[i].Weight = base[ix.of[i]]
+			}
+		}
+	})
+	return nil
 }
 
-// RakeResult is the calibrated weights and how they were reached.
-type RakeResult struct {
-	Weights   []float64
+var qMargins = pg.Q("survey/margins")
+
+// Margins are census targets: district → variable → category → population.
+type Margins map[string]map[string]map[int]float64
+
+// LoadMargins reads every stored margin.
+func LoadMargins(ctx context.Context, db sqlx.QueryerContext) (Margins, error) {
+	rows, err := db.QueryxContext(ctx, qMargins)
+	if err != nil {
+		return nil, fmt.Errorf("survey: margins: %w", err)
+	}
+	defer rows.Close()
+	m := Margins{}
+	for rows.Next() {
+		var d, v string
+		var c int
+		var pop float64
+		if err := rows.Scan(&d, &v, &c, &pop); err != nil {
+			return nil, err
+		}
+		if m[d] == nil {
+			m[d] = map[string]map[int]float64{}
+		}
+		if m[d][v] == nil {
+			m[d][v] = map[int]float64{}
+		}
+		m[d][v][c] = pop
+	}
+	return m, rows.Err()
+}
+
+// DistrictWeighting says how one district's weights were made.
+type DistrictWeighting struct {
+	District  string
+	N         int
+	Raked     []string // the margins raked to; none: base weights N_h/m_h (or weights given on import)
 	Sweeps    int
-	MaxChange float64 // largest relative change in the last sweep
+	Effect    float64 // Kish's weighting effect n·Σw²/(Σw)²
+	FixedOnly bool    // every weight was given on import
 }
 
-// Rake calibrates base weights to the margins by iterative proportional
-// fitting: for each margin and category, w ← w · T / Σ w over the units in
-// the category, sweeping until the largest relative change is below the
-// tolerance. cats[i][m] is unit i's category on vars[m]. It fails clearly,
-// instead of returning weights that miss their targets, when a category
-// with people in the census has no respondent, when a category with
-// respondents has no one in the census, when the margins do not describe
-// the same total, or when it does not converge.
-func Rake(base []float64, cats [][]int, vars []RakeVariable, opt RakeOptions) (RakeResult, error) {
-	n := len(base)
-	if len(cats) != n {
-		return RakeResult{}, fmt.Errorf("survey: rake: %d units but %d category rows", n, len(cats))
-	}
-	flat := make([]int, 0, n*len(vars))
-	for i := range cats {
-		if len(cats[i]) != len(vars) && len(vars) > 0 {
-			return RakeResult{}, fmt.Errorf("survey: rake: unit %d has %d categories, want %d", i, len(cats[i]), len(vars))
-		}
-		flat = append(flat, cats[i]...)
-	}
-	return rake(base, flat, vars, opt)
+// weightingVars are the margin variables, in the order of a member's
+// categories.
+var weightingVars = []string{"sex", "age_group", "urban"}
+
+// weightingMember is what raking needs of a respondent.
+type weightingMember struct {
+	weight float64
+	cat    [3]int // sex, age group, urban/rural (0 when unknown)
+	fixed  bool   // the weight was given on import
 }
 
-// rake is Rake with unit i's category on vars[m] at cats[i·len(vars)+m].
-func rake(base []float64, cats []int, vars []RakeVariable, opt RakeOptions) (RakeResult, error) {
-	if opt.Tolerance <= 0 {
-		opt.Tolerance = 1e-10
-	}
-	if opt.MaxSweeps <= 0 {
-		opt.MaxSweeps = 1000
-	}
-	n, V := len(base), len(vars)
-	if n == 0 {
-		return RakeResult{}, core.Errorf(core.EInvalid, "没有可加权的样本", "there are no interviews to weight")
-	}
-	var total float64
-	for m, v := range vars {
-		var sum float64
-		present := map[int]bool{}
-		last := 0
-		for i := range n {
-			// Few categories: look up only when it changes.
-			if c := cats[i*V+m]; i == 0 || c != last {
-				present[c] = true
-				last = c
-			}
-		}
-		for _, c := range sortedKeys(v.Targets) {
-			t := v.Targets[c]
-			if t < 0 || math.IsNaN(t) || math.IsInf(t, 0) {
-				return RakeResult{}, core.Errorf(core.EInvalid, "%s 类别 %d 的目标人口 %v 无效", "%s category %d: invalid target %v", v.Name, c, t)
-			}
-			if t > 0 && !present[c] {
-				return RakeResult{}, core.Errorf(core.EInvalid, "%s 类别 %d 在普查中有 %.0f 人,但没有一个受访者:无法加权到该目标(请合并类别或改用更粗的边际)",
-					"%s category %d has %.0f people in the census but no respondent: the target cannot be met (merge categories or use coarser margins)", v.Name, c, t)
-			}
-			sum += t
-		}
-		for c := range present {
-			if v.Targets[c] == 0 {
-				return RakeResult{}, core.Errorf(core.EInvalid, "%s 类别 %d 有受访者,但普查目标为 0 或缺失", "%s category %d has respondents but no census target", v.Name, c)
-			}
-		}
-		if m == 0 {
-			total = sum
-		} else if math.Abs(sum-total) > 1e-9*total {
-			return RakeResult{}, core.Errorf(core.EInvalid, "边际 %s 合计 %.0f,与 %s 的合计 %.0f 不一致", "margin %s totals %.0f but %s totals %.0f: the margins must describe the same population",
-				v.Name, sum, vars[0].Name, total)
-		}
-	}
-	w := make([]float64, n)
-	for i, b := range base {
-		if !(b > 0) || math.IsInf(b, 0) {
-			return RakeResult{}, fmt.Errorf("survey: rake: base weight %d is %v", i, b)
-		}
-		w[i] = b
-	}
-	res := RakeResult{Weights: w}
-	// Categories as dense indices, so that a sweep over a district of tens
-	// of thousands of interviews is array arithmetic, not map look-ups.
-	// The sums and factors are the same numbers in the same order.
-	idx := make([][]int32, len(vars))
-	targets := make([][]float64, len(vars))
-	for m, v := range vars {
-		dense := map[int]int32{}
-		idx[m] = make([]int32, n)
-		lastC, lastK := 0, int32(-1)
-		for i := range n {
-			c := cats[i*V+m]
-			if lastK < 0 || c != lastC {
-				k, ok := dense[c]
-				if !ok {
-					k = int32(len(dense))
-					dense[c] = k
-					targets[m] = append(targets[m], v.Targets[c])
-				}
-				lastC, lastK = c, k
-			}
-			idx[m][i] = lastK
-		}
-	}
-	var sums, factors []float64
-	for res.Sweeps = 1; res.Sweeps <= opt.MaxSweeps; res.Sweeps++ {
-		res.MaxChange = 0
-		for m := range vars {
-			sums = append(sums[:0], make([]float64, len(targets[m]))...)
-			for i, k := range idx[m] {
-				sums[k] += w[i]
-			}
-			factors = factors[:0]
-			for k, t := range targets[m] {
-				f := t / sums[k]
-				if ch := math.Abs(f - 1); ch > res.MaxChange {
-					res.MaxChange = ch
-				}
-				factors = append(factors, f)
-			}
-			for i, k := range idx[m] {
-				w[i] *= factors[k]
-			}
-		}
-		if res.MaxChange < opt.Tolerance {
-			return res, nil
-		}
-	}
-	res.Sweeps = opt.MaxSweeps
-	return res, core.Errorf(core.EInvalid, "迭代加权在 %d 轮后仍未收敛(最大相对变化 %.3g)", "raking did not converge in %d sweeps (largest relative change %.3g)", opt.MaxSweeps, res.MaxChange)
+// Calibrate rakes each district's computed weights (not those given on
+// import) to the district's census margins, on every margin variable for
+// which every such respondent has a category (STATISTICS.md §4). A district
+// without margins keeps its base weights. It fails, naming the district,
+// when the targets cannot be met.
+func Calibrate(rs []Respondent, margins Margins) ([]DistrictWeighting, error) {
+	return calibrate(rs, margins, indexDistricts(rs))
 }
 
-// PostStratify scales base weights so that each cell's weights add up to its
-// census population: w = d · N_c / Σ_{k∈c} d_k.
-func PostStratify(base []float64, cells []int, targets map[int]float64) ([]float64, error) {
-	cats := make([][]int, len(cells))
-	for i, c := range cells {
-		cats[i] = []int{c}
+func calibrate(rs []Respondent, margins Margins, ix *districtIndex) ([]DistrictWeighting, error) {
+	H := len(ix.names)
+	if H == 0 {
+		return nil, nil
 	}
-	res, err := Rake(base, cats, []RakeVariable{{Name: "cell", Targets: targets}}, RakeOptions{MaxSweeps: 2})
-	return res.Weights, err
+	// Each district's members are gathered in the callers' order, and the
+	// weights put back the same way (see districtIndex).
+	members := make([][]weightingMember, H)
+	for h := range members {
+		members[h] = make([]weightingMember, ix.count[h])
+	}
+	ix.scatter(func(i int, h int32, k int) {
+		r := &rs[i]
+		members[h][k] = weightingMember{weight: r.Weight, cat: [3]int{r.Sex, r.AgeGroup, r.Urban}, fixed: r.FixedWeight}
+	})
+	// The districts are raked side by side: each changes only its own
+	// members. The error reported is the first district's in code order,
+	// as if they had been raked one after another.
+	out := make([]DistrictWeighting, H)
+	errs := make([]error, H)
+	jobs := make([]int, H)
+	for h := range jobs {
+		jobs[h] = h
+	}
+	shareOut(jobs, func(h int) { out[h], errs[h] = calibrateDistrict(ix.names[h], members[h], margins) })
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	ix.scatter(func(i int, h int32, k int) { rs[i].Weight = members[h][k].weight })
+	return out, nil
+}
+
+// calibrateDistrict rakes the computed weights of one district's members
+// in place.
+func calibrateDistrict(d string, all []weightingMember, margins Margins) (DistrictWeighting, error) {
+	var units []int
+	for k := range all {
+		if !all[k].fixed {
+			units = append(units, k)
+		}
+	}
+	dw := DistrictWeighting{District: d, N: len(all), FixedOnly: len(units) == 0}
+	var vars []RakeVariable
+	var used []int // the members' categories raked on
+	for m, name := range weightingVars {
+		targets := margins[d][name]
+		if len(targets) == 0 || len(units) == 0 {
+			continue
+		}
+		complete := true
+		for _, k := range units {
+			if all[k].cat[m] == 0 {
+				complete = false
+				break
+			}
+		}
+		if complete {
+			vars = append(vars, RakeVariable{Name: name, Targets: targets})
+			used = append(used, m)
+			dw.Raked = append(dw.Raked, name)
+		}
+	}
+	if len(vars) > 0 {
+		base := make([]float64, len(units))
+		cats := make([]int, 0, len(units)*len(vars))
+		for n, k := range units {
+			base[n] = all[k].weight
+			for _, m := range used {
+				cats = append(cats, all[k].cat[m])
+			}
+		}
+		res, err := rake(base, cats, vars, RakeOptions{})
+		if de, ok := err.(*core.Error); ok {
+			return dw, &core.Error{Code: de.Code, ZH: "区县 " + d + " 无法加权到普查边际(" + strings.Join(dw.Raked, "、") + "):" + de.ZH,
+				EN: "district " + d + " cannot be weighted to its census margins (" + strings.Join(dw.Raked, ", ") + "): " + de.EN}
+		}
+		if err != nil {
+			return dw, fmt.Errorf("survey: weighting district %s: %w", d, err)
+		}
+		for n, k := range units {
+			all[k].weight = res.Weights[n]
+		}
+		dw.Sweeps = res.Sweeps
+	}
+	w := make([]float64, len(all))
+	for k := range all {
+		w[k] = all[k].weight
+	}
+	dw.Effect = WeightingEffect(w)
+	return dw, nil
 }
 
 // WeightingEffect is Kish's design effect of unequal weights,
@@ -183,13 +229,4 @@ func WeightingEffect(w []float64) float64 {
 		return math.NaN()
 	}
 	return float64(len(w)) * s2 / (s * s)
-}
-
-func sortedKeys(m map[int]float64) []int {
-	ks := make([]int, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Ints(ks)
-	return ks
 }
