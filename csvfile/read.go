@@ -131,7 +131,8 @@ func NewReader(in io.Reader, opt Options) (*Reader, error) {
 	return r, nil
 }
 
-// readError is the error of a file that could not be read at all.
+// readError is the error of a file that could not be read: the reading
+// failed, whatever the file holds.
 func readError(err error) error {
 	return &core.Error{Code: core.EInvalid, ZH: "无法读取文件", EN: "cannot read the file", Err: err}
 }
