@@ -38,5 +38,11 @@ fuzz:
 stop-test-db:
 	@$(GO) run ./cmd/minyi cluster stop --data "$(MINYI_TEST_DATA)" >/dev/null
 
+# The benchmarks and the simulator are a binary of their own; the soak
+# runs bin/minyi's serve beside it. BENCHFLAGS, e.g. "--only scores
+# --scale 0.01", for a part or a quick run.
+BENCHFLAGS ?=
+
 bench: build
-	./bin/minyi bench
+	$(GO) build -o bin/minyi-bench ./cmd/minyi-bench
+	./bin/minyi-bench $(BENCHFLAGS)

@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"minyi/cmd/internal/cli"
 	"minyi/core"
 	"minyi/csvfile"
 	"minyi/dialer"
@@ -27,28 +28,12 @@ import (
 	"minyi/web"
 )
 
-// openDB opens the configured database (starting the embedded cluster if
-// needed) and checks that its schema is current.
-func openDB(e *env, checkSchema bool) (*pg.DB, error) {
-	db, err := pg.Open(pg.ConfigFromEnv())
-	if err != nil {
-		return nil, err
-	}
-	if checkSchema {
-		if err := pg.CheckSchema(db.DB); err != nil {
-			db.Close()
-			return nil, err
-		}
-	}
-	return db, nil
-}
-
-func cmdMigrate(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "migrate", "migrate")
-	if _, err := parse(fs, args); err != nil {
+func cmdMigrate(ctx context.Context, e *cli.Env, args []string) error {
+	fs := cli.NewFlags(e, "migrate", "migrate")
+	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	db, err := openDB(e, false)
+	db, err := cli.OpenDB(false)
 	if err != nil {
 		return err
 	}
@@ -58,22 +43,22 @@ func cmdMigrate(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if len(applied) == 0 {
-		fmt.Fprintf(e.stdout, "数据库结构已是最新(版本 %d)/ schema is up to date (version %d)\n", pg.LatestVersion(), pg.LatestVersion())
+		fmt.Fprintf(e.Stdout, "数据库结构已是最新(版本 %d)/ schema is up to date (version %d)\n", pg.LatestVersion(), pg.LatestVersion())
 		return nil
 	}
-	fmt.Fprintf(e.stdout, "已应用迁移 / applied migrations: %v;数据库结构版本 / schema version %d\n", applied, pg.LatestVersion())
+	fmt.Fprintf(e.Stdout, "已应用迁移 / applied migrations: %v;数据库结构版本 / schema version %d\n", applied, pg.LatestVersion())
 	return nil
 }
 
-func cmdServe(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "serve", "serve [--addr HOST:PORT] [--partial-share 0.5] [--outbox DIR] [--debug-addr 127.0.0.1:PORT]")
+func cmdServe(ctx context.Context, e *cli.Env, args []string) error {
+	fs := cli.NewFlags(e, "serve", "serve [--addr HOST:PORT] [--partial-share 0.5] [--outbox DIR] [--debug-addr 127.0.0.1:PORT]")
 	addr := fs.String("addr", ":8080", "监听地址 / listen address")
 	outbox := fs.String("outbox", defaultOutbox(), "定时导出写入的目录 / directory scheduled exports are written into")
 	secure := fs.Bool("secure-cookies", false, "Cookie 加 Secure 标志(在 TLS 代理之后)/ set Secure on cookies (behind a TLS proxy)")
 	share := fs.Float64("partial-share", dialer.PartialRule.MinShare,
 		"中断访问计为部分完成(AAPOR 1.2)所需已答指标题的比例 / share of the indicator questions asked that a break-off needs to count as a partial interview (AAPOR 1.2)")
 	debugAddr := fs.String("debug-addr", "", "在此本机地址提供运行时剖析 / serve runtime profiles (/debug/pprof/, /debug/runtime) on this local address")
-	if _, err := parse(fs, args); err != nil {
+	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if !(*share > 0 && *share <= 1) {
@@ -84,9 +69,9 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "剖析 / debug profiles on http://%s/debug/pprof/\n", a)
+		fmt.Fprintf(e.Stdout, "剖析 / debug profiles on http://%s/debug/pprof/\n", a)
 	}
-	db, err := openDB(e, true)
+	db, err := cli.OpenDB(true)
 	if err != nil {
 		return err
 	}
@@ -101,7 +86,7 @@ func defaultOutbox() string { return filepath.Join(pg.ConfigFromEnv().DataDir, "
 // directory, so that a server started after a crash finds and removes them.
 func jobsDir() string { return filepath.Join(pg.ConfigFromEnv().DataDir, "jobs") }
 
-func serve(ctx context.Context, e *env, db *pg.DB, addr string, opt web.Options, outbox string) error {
+func serve(ctx context.Context, e *cli.Env, db *pg.DB, addr string, opt web.Options, outbox string) error {
 	if err := pg.CheckQueries(db.DB); err != nil {
 		return err
 	}
@@ -120,16 +105,16 @@ func serve(ctx context.Context, e *env, db *pg.DB, addr string, opt web.Options,
 	if err != nil {
 		return fmt.Errorf("无法监听 %s / cannot listen on %s: %w", addr, addr, err)
 	}
-	fmt.Fprintf(e.stdout, "民意已启动 / Minyi is serving on http://%s  (Ctrl-C 停止 / to stop)\n", displayAddr(ln.Addr()))
+	fmt.Fprintf(e.Stdout, "民意已启动 / Minyi is serving on http://%s  (Ctrl-C 停止 / to stop)\n", displayAddr(ln.Addr()))
 	err = srv.Serve(ctx, ln)
 	// Scheduled runs and jobs see ctx end with the requests; give them as
 	// long as the requests to stop before the database goes.
 	wctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	if werr := work.Wait(wctx); werr != nil {
-		fmt.Fprintln(e.stderr, "后台任务未能及时停止 / background work did not stop in time:", werr)
+		fmt.Fprintln(e.Stderr, "后台任务未能及时停止 / background work did not stop in time:", werr)
 	}
-	fmt.Fprintln(e.stdout, "已停止 / stopped")
+	fmt.Fprintln(e.Stdout, "已停止 / stopped")
 	return err
 }
 
@@ -141,38 +126,38 @@ func displayAddr(a net.Addr) string {
 	return s
 }
 
-func cmdUsers(ctx context.Context, e *env, args []string) error {
+func cmdUsers(ctx context.Context, e *cli.Env, args []string) error {
 	_, rest, err := subcommand(args, "add")
 	if err != nil {
 		return err
 	}
-	fs := newFlags(e, "users add", "users add USERNAME --role admin|supervisor|interviewer|field_interviewer|office [--name NAME] [--password-stdin] [--refusal-converter]")
+	fs := cli.NewFlags(e, "users add", "users add USERNAME --role admin|supervisor|interviewer|field_interviewer|office [--name NAME] [--password-stdin] [--refusal-converter]")
 	role := fs.String("role", "", "角色 / role")
 	converter := fs.Bool("refusal-converter", false, "拒访转化员:回拨婉拒的样本 / refusal converter: calls soft refusals back")
 	name := fs.String("name", "", "姓名 / display name")
 	stdin := fs.Bool("password-stdin", false, "从标准输入读取密码,否则随机生成并打印 / read the password from stdin, else generate and print one")
-	pos, err := parse(fs, rest)
+	pos, err := cli.Parse(fs, rest)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
 		fs.Usage()
-		return usageError{"需要一个用户名 / needs one USERNAME"}
+		return cli.UsageError("需要一个用户名 / needs one USERNAME")
 	}
-	if err := need(fs, "role"); err != nil {
+	if err := cli.Need(fs, "role"); err != nil {
 		return err
 	}
 	password := ""
 	if *stdin {
-		line, err := bufio.NewReader(e.stdin).ReadString('\n')
+		line, err := bufio.NewReader(e.Stdin).ReadString('\n')
 		if err != nil && line == "" {
-			return usageError{"无法从标准输入读取密码 / cannot read the password from stdin"}
+			return cli.UsageError("无法从标准输入读取密码 / cannot read the password from stdin")
 		}
 		password = strings.TrimRight(line, "\r\n")
 	} else {
 		password = newPassword()
 	}
-	db, err := openDB(e, true)
+	db, err := cli.OpenDB(true)
 	if err != nil {
 		return err
 	}
@@ -198,9 +183,9 @@ func cmdUsers(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if *stdin {
-		fmt.Fprintf(e.stdout, "已添加用户 / added user %s (%s)\n", pos[0], *role)
+		fmt.Fprintf(e.Stdout, "已添加用户 / added user %s (%s)\n", pos[0], *role)
 	} else {
-		fmt.Fprintf(e.stdout, "已添加用户 / added user %s (%s),密码 / password: %s\n", pos[0], *role, password)
+		fmt.Fprintf(e.Stdout, "已添加用户 / added user %s (%s),密码 / password: %s\n", pos[0], *role, password)
 	}
 	return nil
 }
@@ -212,13 +197,13 @@ func newPassword() string {
 	return strings.NewReplacer("-", "x", "_", "y").Replace(base64.RawURLEncoding.EncodeToString(b))
 }
 
-func cmdDistricts(ctx context.Context, e *env, args []string) error {
+func cmdDistricts(ctx context.Context, e *cli.Env, args []string) error {
 	_, rest, err := subcommand(args, "import")
 	if err != nil {
 		return err
 	}
-	fs := newFlags(e, "districts import", "districts import FILE   (CSV: code,name,resident_population)")
-	pos, err := parse(fs, rest)
+	fs := cli.NewFlags(e, "districts import", "districts import FILE   (CSV: code,name,resident_population)")
+	pos, err := cli.Parse(fs, rest)
 	if err != nil {
 		return err
 	}
@@ -231,7 +216,7 @@ func cmdDistricts(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := openDB(e, true)
+	db, err := cli.OpenDB(true)
 	if err != nil {
 		return err
 	}
@@ -240,16 +225,16 @@ func cmdDistricts(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "读取 %d 个区县,新增或更新 %d 个 / read %d districts, %d added or changed\n", len(ds), n, len(ds), n)
+	fmt.Fprintf(e.Stdout, "读取 %d 个区县,新增或更新 %d 个 / read %d districts, %d added or changed\n", len(ds), n, len(ds), n)
 	return nil
 }
 
-func cmdWave(ctx context.Context, e *env, args []string) error {
+func cmdWave(ctx context.Context, e *cli.Env, args []string) error {
 	_, rest, err := subcommand(args, "create")
 	if err != nil {
 		return err
 	}
-	fs := newFlags(e, "wave create", "wave create NAME [--rate 0.002] [--modes phone,door] [--min 2] [--expected 0.5] [--calling-hours 09:00-21:00] [--calling-days mon-sun] [--max-attempts 6] …")
+	fs := cli.NewFlags(e, "wave create", "wave create NAME [--rate 0.002] [--modes phone,door] [--min 2] [--expected 0.5] [--calling-hours 09:00-21:00] [--calling-days mon-sun] [--max-attempts 6] …")
 	rate := fs.Float64("rate", 0.002, "抽样比例 / sampling rate")
 	modes := fs.String("modes", "phone", "调查方式 / modes: phone, door or phone,door")
 	min := fs.Int("min", 2, "每区县最少完成数 / minimum completes per district")
@@ -272,7 +257,7 @@ func cmdWave(ctx context.Context, e *env, args []string) error {
 	retrySoft := fs.Duration("retry-soft-refusal", time.Duration(def.RetrySoftRefusal)*time.Minute, "婉拒后转化员再访间隔 / delay before a converter calls a soft refusal")
 	verifyShare := fs.Float64("verify-share", def.VerifyShare, "每位访员完成访问的回访比例 / share of each interviewer's completes called back to verify")
 	quotaSexAge := fs.Bool("quota-by-sex-age", false, "配额再按性别×年龄组 / quotas also by sex × age group")
-	pos, err := parse(fs, rest)
+	pos, err := cli.Parse(fs, rest)
 	if err != nil {
 		return err
 	}
@@ -289,9 +274,9 @@ func cmdWave(ctx context.Context, e *env, args []string) error {
 	}
 	if len(pos) != 1 {
 		fs.Usage()
-		return usageError{"需要一个轮次名称 / needs one NAME"}
+		return cli.UsageError("需要一个轮次名称 / needs one NAME")
 	}
-	db, err := openDB(e, true)
+	db, err := cli.OpenDB(true)
 	if err != nil {
 		return err
 	}
@@ -317,23 +302,23 @@ func cmdWave(ctx context.Context, e *env, args []string) error {
 	if err := dialer.SetRules(ctx, db.DB, w.ID, rules); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "已创建轮次 / created wave %s (rate %g, modes %s, calling %s %s, at most %d attempts)\n",
+	fmt.Fprintf(e.Stdout, "已创建轮次 / created wave %s (rate %g, modes %s, calling %s %s, at most %d attempts)\n",
 		w.Name, w.Rate, strings.Join(w.Modes, ","), rules.HoursText(), rules.DaysText(), rules.MaxAttempts)
 	return nil
 }
 
-func cmdResponses(ctx context.Context, e *env, args []string) error {
+func cmdResponses(ctx context.Context, e *cli.Env, args []string) error {
 	_, rest, err := subcommand(args, "import")
 	if err != nil {
 		return err
 	}
-	fs := newFlags(e, "responses import", "responses import --wave NAME FILE")
+	fs := cli.NewFlags(e, "responses import", "responses import --wave NAME FILE")
 	wave := fs.String("wave", "", "轮次 / wave")
-	pos, err := parse(fs, rest)
+	pos, err := cli.Parse(fs, rest)
 	if err != nil {
 		return err
 	}
-	if err := need(fs, "wave"); err != nil {
+	if err := cli.Need(fs, "wave"); err != nil {
 		return err
 	}
 	f, err := oneFile(fs, pos)
@@ -341,7 +326,7 @@ func cmdResponses(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer f.Close()
-	db, err := openDB(e, true)
+	db, err := cli.OpenDB(true)
 	if err != nil {
 		return err
 	}
@@ -353,17 +338,17 @@ func cmdResponses(ctx context.Context, e *env, args []string) error {
 		}
 		return err
 	}
-	fmt.Fprintf(e.stdout, "已导入 %d 份答卷 / imported %d interviews into wave %s\n", n, n, *wave)
+	fmt.Fprintf(e.Stdout, "已导入 %d 份答卷 / imported %d interviews into wave %s\n", n, n, *wave)
 	return nil
 }
 
-func cmdScores(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "scores", "scores --wave NAME [--long]")
+func cmdScores(ctx context.Context, e *cli.Env, args []string) error {
+	fs := cli.NewFlags(e, "scores", "scores --wave NAME [--long]")
 	wave := fs.String("wave", "", "轮次 / wave")
 	long := fs.Bool("long", false, "输出长格式 CSV / print the long-form CSV")
 	publish := fs.Bool("publish", false, "计算并存档为已发布的得分 / compute and store the scores as published")
 	check := fs.Bool("check", false, "重新计算并与已发布的得分比对 / recompute and compare with the published scores")
-	db, _, err := openWith(e, fs, args, "wave")
+	db, _, err := cli.OpenWith(fs, args, "wave")
 	if err != nil {
 		return err
 	}
@@ -374,7 +359,7 @@ func cmdScores(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "已发布 / published the scores of %s at %s (sha256 %s)\n", *wave, p.PublishedAt.In(core.Shanghai).Format("2006-01-02 15:04:05"), p.SHA256)
+		fmt.Fprintf(e.Stdout, "已发布 / published the scores of %s at %s (sha256 %s)\n", *wave, p.PublishedAt.In(core.Shanghai).Format("2006-01-02 15:04:05"), p.SHA256)
 		return nil
 	case *check:
 		chk, err := survey.CheckScores(ctx, db.DB, *wave)
@@ -382,12 +367,12 @@ func cmdScores(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		if chk.Identical {
-			fmt.Fprintf(e.stdout, "identical: 重新计算的得分与 %s 发布的完全一致 / the recomputed scores are exactly those published at %s\n",
+			fmt.Fprintf(e.Stdout, "identical: 重新计算的得分与 %s 发布的完全一致 / the recomputed scores are exactly those published at %s\n",
 				chk.Published.PublishedAt.In(core.Shanghai).Format("2006-01-02 15:04"), chk.Published.PublishedAt.In(core.Shanghai).Format("2006-01-02 15:04"))
 			return nil
 		}
 		for _, d := range chk.Differences {
-			fmt.Fprintln(e.stdout, d)
+			fmt.Fprintln(e.Stdout, d)
 		}
 		return errors.New("重新计算的得分与发布的不同 / the recomputed scores differ from those published")
 	}
@@ -396,9 +381,9 @@ func cmdScores(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if *long {
-		return survey.WriteScoresLong(e.stdout, sc.Estimates)
+		return survey.WriteScoresLong(e.Stdout, sc.Estimates)
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	tw := tabwriter.NewWriter(e.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "code\tdistrict\tn\tscore\t95% CI\trank\trank range")
 	for _, d := range sc.Districts {
 		est := sc.Composite(d.Code)
@@ -425,10 +410,10 @@ func cmdScores(ctx context.Context, e *env, args []string) error {
 // exportKinds are the files minyi export writes (the same as the web's).
 var exportKinds = export.Kinds
 
-func cmdRates(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "rates", "rates --wave NAME   (AAPOR outcome rates per district and ALL, as CSV)")
+func cmdRates(ctx context.Context, e *cli.Env, args []string) error {
+	fs := cli.NewFlags(e, "rates", "rates --wave NAME   (AAPOR outcome rates per district and ALL, as CSV)")
 	wave := fs.String("wave", "", "轮次 / wave")
-	db, _, err := openWith(e, fs, args, "wave")
+	db, _, err := cli.OpenWith(fs, args, "wave")
 	if err != nil {
 		return err
 	}
@@ -437,39 +422,39 @@ func cmdRates(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	cw := csv.NewWriter(e.stdout)
+	cw := csv.NewWriter(e.Stdout)
 	if err := export.WriteRates(cw, rows); err != nil {
 		return err
 	}
 	cw.Flush()
-	fmt.Fprintln(e.stderr, dialer.EstimateNote)
+	fmt.Fprintln(e.Stderr, dialer.EstimateNote)
 	return cw.Error()
 }
 
-func cmdExport(ctx context.Context, e *env, args []string) error {
+func cmdExport(ctx context.Context, e *cli.Env, args []string) error {
 	kind, rest, err := subcommand(args, exportKinds...)
 	if err != nil {
 		return err
 	}
-	fs := newFlags(e, "export "+kind, "export "+strings.Join(exportKinds, "|")+" --wave NAME -o FILE [--encoding utf-8|gb18030] [--min-cell K]")
+	fs := cli.NewFlags(e, "export "+kind, "export "+strings.Join(exportKinds, "|")+" --wave NAME -o FILE [--encoding utf-8|gb18030] [--min-cell K]")
 	wave := fs.String("wave", "", "轮次 / wave")
 	out := fs.String("o", "", "输出文件 / output file")
 	encoding := fs.String("encoding", "utf-8", "编码 / encoding: utf-8 (with BOM) or gb18030")
 	minCell := fs.Int("min-cell", survey.MinCell, "访问数少于此数的分组不显示估计值 / breakdowns with fewer interviews than this are suppressed")
-	if _, err := parse(fs, rest); err != nil {
+	if _, err := cli.Parse(fs, rest); err != nil {
 		return err
 	}
-	if err := need(fs, "wave", "o"); err != nil {
+	if err := cli.Need(fs, "wave", "o"); err != nil {
 		return err
 	}
 	if *minCell < 1 {
-		return usageError{fmt.Sprintf("--min-cell 须至少为 1 / --min-cell must be at least 1: %d", *minCell)}
+		return cli.UsageError(fmt.Sprintf("--min-cell 须至少为 1 / --min-cell must be at least 1: %d", *minCell))
 	}
 	enc, err := csvfile.ParseEncoding(*encoding)
 	if err != nil {
-		return usageError{err.Error()}
+		return cli.UsageError(err.Error())
 	}
-	db, err := openDB(e, true)
+	db, err := cli.OpenDB(true)
 	if err != nil {
 		return err
 	}
@@ -480,18 +465,18 @@ func cmdExport(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	rows := f.Rows
-	fmt.Fprintf(e.stdout, "已导出 %d 行 / exported %d rows to %s\n", rows, rows, *out)
+	fmt.Fprintf(e.Stdout, "已导出 %d 行 / exported %d rows to %s\n", rows, rows, *out)
 	return nil
 }
 
-func cmdCluster(ctx context.Context, e *env, args []string) error {
+func cmdCluster(ctx context.Context, e *cli.Env, args []string) error {
 	_, rest, err := subcommand(args, "stop")
 	if err != nil {
 		return err
 	}
-	fs := newFlags(e, "cluster stop", "cluster stop [--data DIR]")
+	fs := cli.NewFlags(e, "cluster stop", "cluster stop [--data DIR]")
 	data := fs.String("data", pg.ConfigFromEnv().DataDir, "数据目录 / data directory (MINYI_DATA)")
-	if _, err := parse(fs, rest); err != nil {
+	if _, err := cli.Parse(fs, rest); err != nil {
 		return err
 	}
 	c, err := pg.AttachCluster(*data)
@@ -499,13 +484,13 @@ func cmdCluster(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if c == nil {
-		fmt.Fprintln(e.stdout, "内置数据库未运行 / the embedded PostgreSQL is not running")
+		fmt.Fprintln(e.Stdout, "内置数据库未运行 / the embedded PostgreSQL is not running")
 		return nil
 	}
 	if err := c.ForceStop(); err != nil {
 		return err
 	}
-	fmt.Fprintln(e.stdout, "内置数据库已停止 / the embedded PostgreSQL is stopped")
+	fmt.Fprintln(e.Stdout, "内置数据库已停止 / the embedded PostgreSQL is stopped")
 	return nil
 }
 
@@ -519,7 +504,7 @@ func parseDistrictRates(s string) (map[string]float64, error) {
 		code, val, ok := strings.Cut(part, "=")
 		r, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
 		if !ok || err != nil {
-			return nil, usageError{fmt.Sprintf("--district-rates 的 %q 应写成 代码=比例 / %q in --district-rates should be CODE=RATE", part, part)}
+			return nil, cli.UsageError(fmt.Sprintf("--district-rates 的 %q 应写成 代码=比例 / %q in --district-rates should be CODE=RATE", part, part))
 		}
 		out[strings.TrimSpace(code)] = r
 	}

@@ -9,23 +9,17 @@ import (
 	"net/http/pprof"
 	"runtime"
 	"time"
+
+	"minyi/cmd/internal/cli"
 )
 
-// runtimeStats is what /debug/runtime reports: the live heap right after a
-// collection, so that garbage waiting to be collected does not count, and
-// the goroutines.
-type runtimeStats struct {
-	HeapAlloc   uint64 `json:"heap_alloc"`
-	HeapObjects uint64 `json:"heap_objects"`
-	Sys         uint64 `json:"sys"`
-	Goroutines  int    `json:"goroutines"`
-}
-
-func readRuntimeStats() runtimeStats {
+// readRuntimeStats collects first, so that the heap it reports is what is
+// live.
+func readRuntimeStats() cli.RuntimeStats {
 	runtime.GC()
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
-	return runtimeStats{HeapAlloc: m.HeapAlloc, HeapObjects: m.HeapObjects, Sys: m.Sys, Goroutines: runtime.NumGoroutine()}
+	return cli.RuntimeStats{HeapAlloc: m.HeapAlloc, HeapObjects: m.HeapObjects, Sys: m.Sys, Goroutines: runtime.NumGoroutine()}
 }
 
 // startDebug serves Go's profiles (/debug/pprof/) and /debug/runtime on a
@@ -35,10 +29,10 @@ func readRuntimeStats() runtimeStats {
 func startDebug(ctx context.Context, addr string) (net.Addr, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return nil, usageError{fmt.Sprintf("--debug-addr 须为 HOST:PORT / --debug-addr must be HOST:PORT: %v", err)}
+		return nil, cli.UsageError(fmt.Sprintf("--debug-addr 须为 HOST:PORT / --debug-addr must be HOST:PORT: %v", err))
 	}
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return nil, usageError{fmt.Sprintf("--debug-addr 只能是本机地址(127.0.0.1 或 localhost)/ --debug-addr must be on this machine (127.0.0.1 or localhost): %s", addr)}
+		return nil, cli.UsageError(fmt.Sprintf("--debug-addr 只能是本机地址(127.0.0.1 或 localhost)/ --debug-addr must be on this machine (127.0.0.1 or localhost): %s", addr))
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"testing"
+
+	"minyi/cmd/internal/cli"
 )
 
 // TestDebugListener checks that the profiles are served on a local address
@@ -25,7 +27,7 @@ func TestDebugListener(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var st runtimeStats
+	var st cli.RuntimeStats
 	err = json.NewDecoder(res.Body).Decode(&st)
 	res.Body.Close()
 	if err != nil || st.HeapAlloc == 0 || st.Goroutines == 0 {

@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	_ "embed"
 	"fmt"
 	"math/big"
 
+	"minyi/cmd/internal/cli"
+	"minyi/cmd/minyi/data"
 	"minyi/core"
 	"minyi/dialer"
 	"minyi/sampler"
@@ -16,11 +17,6 @@ import (
 	"minyi/users"
 	"minyi/web"
 )
-
-// The 40 districts of Chongqing at the 2010 census, for the demo poll.
-//
-//go:embed data/chongqing-2010-districts.csv
-var chongqingDistricts []byte
 
 // DemoWave is the wave the demo draws.
 const DemoWave = "demo-2026"
@@ -39,14 +35,14 @@ var demoAccounts = []struct {
 	{"office", "考核办", users.RoleOffice},
 }
 
-func cmdDemo(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "demo", "demo [--addr HOST:PORT] [--no-serve]")
+func cmdDemo(ctx context.Context, e *cli.Env, args []string) error {
+	fs := cli.NewFlags(e, "demo", "demo [--addr HOST:PORT] [--no-serve]")
 	addr := fs.String("addr", ":8080", "监听地址 / listen address")
 	noServe := fs.Bool("no-serve", false, "只准备数据,不启动服务 / prepare the data and exit")
-	if _, err := parse(fs, args); err != nil {
+	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	db, err := openDB(e, false)
+	db, err := cli.OpenDB(false)
 	if err != nil {
 		return err
 	}
@@ -62,12 +58,12 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 
 // prepareDemo migrates and loads the demo data. Every step checks what is
 // there first, so running it twice duplicates nothing.
-func prepareDemo(ctx context.Context, e *env, db *pg.DB) error {
-	out := e.stdout
+func prepareDemo(ctx context.Context, e *cli.Env, db *pg.DB) error {
+	out := e.Stdout
 	if _, err := pg.Migrate(db.DB); err != nil {
 		return err
 	}
-	ds, err := sampler.ParseDistricts(bytes.NewReader(chongqingDistricts))
+	ds, err := sampler.ParseDistricts(bytes.NewReader(data.ChongqingDistricts))
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"minyi/cmd/internal/cli"
 	"minyi/csvfile"
 	"minyi/sampler"
 )
@@ -14,7 +15,7 @@ import (
 // sampler.MaxStoredProblems) is stored with the import for the admin pages.
 const maxPrintedProblems = 50
 
-func cmdFrame(ctx context.Context, e *env, args []string) error {
+func cmdFrame(ctx context.Context, e *cli.Env, args []string) error {
 	sub, rest, err := subcommand(args, "import", "rdd")
 	if err != nil {
 		return err
@@ -25,33 +26,33 @@ func cmdFrame(ctx context.Context, e *env, args []string) error {
 	return cmdFrameImport(ctx, e, rest)
 }
 
-func cmdFrameImport(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "frame import", "frame import --kind phone|household [--encoding auto|utf-8|gb18030] FILE\n"+
+func cmdFrameImport(ctx context.Context, e *cli.Env, args []string) error {
+	fs := cli.NewFlags(e, "frame import", "frame import --kind phone|household [--encoding auto|utf-8|gb18030] FILE\n"+
 		"  phone:     CSV phone[,district_code]\n"+
 		"  household: CSV district_code,street,community,household_id,address[,street_size,community_size]")
 	kind := fs.String("kind", "", "抽样框类型 / frame kind: phone or household")
 	encoding := fs.String("encoding", "auto", "文件编码 / file encoding: auto, utf-8 or gb18030")
-	pos, err := parse(fs, args)
+	pos, err := cli.Parse(fs, args)
 	if err != nil {
 		return err
 	}
-	if err := need(fs, "kind"); err != nil {
+	if err := cli.Need(fs, "kind"); err != nil {
 		return err
 	}
 	if *kind != "phone" && *kind != "household" {
 		fs.Usage()
-		return usageError{fmt.Sprintf("--kind 须为 phone 或 household:%q / --kind must be phone or household: %q", *kind, *kind)}
+		return cli.UsageError(fmt.Sprintf("--kind 须为 phone 或 household:%q / --kind must be phone or household: %q", *kind, *kind))
 	}
 	enc, err := csvfile.ParseReadEncoding(*encoding)
 	if err != nil {
-		return usageError{err.Error()}
+		return cli.UsageError(err.Error())
 	}
 	f, err := oneFile(fs, pos)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	db, err := openDB(e, true)
+	db, err := cli.OpenDB(true)
 	if err != nil {
 		return err
 	}
@@ -70,49 +71,49 @@ func cmdFrameImport(ctx context.Context, e *env, args []string) error {
 // printFrameReport prints the counts and the first problems. A failed
 // import prints what was found so far, so that the file can be fixed in
 // one go.
-func printFrameReport(e *env, rep sampler.FrameReport, imported bool) {
+func printFrameReport(e *cli.Env, rep sampler.FrameReport, imported bool) {
 	if rep.Encoding != "" {
-		fmt.Fprintf(e.stdout, "编码 / encoding: %s\n", rep.Encoding)
+		fmt.Fprintf(e.Stdout, "编码 / encoding: %s\n", rep.Encoding)
 	}
 	if imported {
-		fmt.Fprintf(e.stdout, "读取 %d 行:导入 %d(其中修正 %d),拒绝 %d,重复 %d / read %d rows: kept %d (fixed %d), rejected %d, duplicates %d\n",
+		fmt.Fprintf(e.Stdout, "读取 %d 行:导入 %d(其中修正 %d),拒绝 %d,重复 %d / read %d rows: kept %d (fixed %d), rejected %d, duplicates %d\n",
 			rep.Read, rep.Kept, rep.Fixed, rep.Rejected, rep.Duplicates, rep.Read, rep.Kept, rep.Fixed, rep.Rejected, rep.Duplicates)
 	} else {
-		fmt.Fprintf(e.stdout, "读取 %d 行,拒绝 %d 行;未导入任何行 / read %d rows, rejected %d; nothing was imported\n",
+		fmt.Fprintf(e.Stdout, "读取 %d 行,拒绝 %d 行;未导入任何行 / read %d rows, rejected %d; nothing was imported\n",
 			rep.Read, rep.Rejected, rep.Read, rep.Rejected)
 	}
 	shown := min(len(rep.Problems), maxPrintedProblems)
 	for _, p := range rep.Problems[:shown] {
-		fmt.Fprintf(e.stdout, "第 %d 行 / line %d: %s\n", p.Line, p.Line, p.Reason())
+		fmt.Fprintf(e.Stdout, "第 %d 行 / line %d: %s\n", p.Line, p.Line, p.Reason())
 	}
 	if more := rep.Rejected + rep.Duplicates - shown; more > 0 && imported {
-		fmt.Fprintf(e.stdout, "……另有 %d 个问题未列出 / … and %d more problems\n", more, more)
+		fmt.Fprintf(e.Stdout, "……另有 %d 个问题未列出 / … and %d more problems\n", more, more)
 	} else if more := len(rep.Problems) - shown; more > 0 {
-		fmt.Fprintf(e.stdout, "……另有 %d 个问题未列出 / … and %d more problems\n", more, more)
+		fmt.Fprintf(e.Stdout, "……另有 %d 个问题未列出 / … and %d more problems\n", more, more)
 	}
 }
 
-func cmdFrameRDD(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "frame rdd", "frame rdd --count N --seed S [--prefixes 1390230,1390231]")
+func cmdFrameRDD(ctx context.Context, e *cli.Env, args []string) error {
+	fs := cli.NewFlags(e, "frame rdd", "frame rdd --count N --seed S [--prefixes 1390230,1390231]")
 	count := fs.Int("count", 0, "生成号码数 / how many numbers to generate")
 	seed := fs.Int64("seed", 0, "随机种子(正整数)/ random seed (positive integer)")
 	prefixes := fs.String("prefixes", "", "7 位手机号段,逗号分隔,默认重庆号段 / 7-digit mobile prefixes, comma-separated (default: Chongqing's)")
-	if _, err := parse(fs, args); err != nil {
+	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if *count <= 0 {
 		fs.Usage()
-		return usageError{"--count 必须是正整数 / --count must be a positive integer"}
+		return cli.UsageError("--count 必须是正整数 / --count must be a positive integer")
 	}
 	if *seed <= 0 {
 		fs.Usage()
-		return usageError{"--seed 必须是正整数 / --seed must be a positive integer"}
+		return cli.UsageError("--seed 必须是正整数 / --seed must be a positive integer")
 	}
 	blocks := sampler.ChongqingMobilePrefixes
 	if strings.TrimSpace(*prefixes) != "" {
 		blocks = strings.Split(*prefixes, ",")
 	}
-	db, err := openDB(e, true)
+	db, err := cli.OpenDB(true)
 	if err != nil {
 		return err
 	}
@@ -121,7 +122,7 @@ func cmdFrameRDD(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "已生成 %d 个号码(%d 个号段,种子 %d),加入全市层 / generated %d numbers (%d prefixes, seed %d) into the city-wide stratum\n",
+	fmt.Fprintf(e.Stdout, "已生成 %d 个号码(%d 个号段,种子 %d),加入全市层 / generated %d numbers (%d prefixes, seed %d) into the city-wide stratum\n",
 		rep.Kept, len(blocks), *seed, rep.Kept, len(blocks), *seed)
 	return nil
 }

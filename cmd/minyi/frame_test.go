@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/text/encoding/simplifiedchinese"
 
+	"minyi/cmd/internal/cli"
 	"minyi/sql/pgtest"
 )
 
@@ -29,11 +30,11 @@ func TestFrameImportPhone(t *testing.T) {
 	// A fatal file: exit code 2, the reason with its line, nothing imported.
 	long := "phone\n13902300004\n" + strings.Repeat("1", 70<<10) + "\n"
 	out, err := minyi(t, dsn, "frame", "import", "--kind", "phone", writeFile(t, "long.csv", long))
-	if err == nil || exitCode(err) != 2 || !strings.Contains(err.Error(), "line 3") || !strings.Contains(err.Error(), "nothing was imported") {
-		t.Fatalf("long line: %v (exit %d)\n%s", err, exitCode(err), out)
+	if err == nil || cli.ExitCode(err) != 2 || !strings.Contains(err.Error(), "line 3") || !strings.Contains(err.Error(), "nothing was imported") {
+		t.Fatalf("long line: %v (exit %d)\n%s", err, cli.ExitCode(err), out)
 	}
 	out, err = minyi(t, dsn, "frame", "import", "--kind", "phone", writeFile(t, "bad.csv", "phone\n1\n2\n13902300005\n"))
-	if err == nil || exitCode(err) != 2 || !strings.Contains(out, "nothing was imported") || !strings.Contains(out, "第 2 行 / line 2") {
+	if err == nil || cli.ExitCode(err) != 2 || !strings.Contains(out, "nothing was imported") || !strings.Contains(out, "第 2 行 / line 2") {
 		t.Fatalf("mostly bad file: %v\n%s", err, out)
 	}
 	// The rdd numbers come after the three imported ones.
@@ -42,7 +43,7 @@ func TestFrameImportPhone(t *testing.T) {
 		t.Errorf("rdd: %s", out)
 	}
 	_, err = minyi(t, dsn, "frame", "rdd", "--count", "20", "--seed", "7", "--prefixes", "0230123")
-	if err == nil || exitCode(err) != 2 {
+	if err == nil || cli.ExitCode(err) != 2 {
 		t.Errorf("landline prefix: %v", err)
 	}
 }
@@ -84,7 +85,7 @@ func TestFrameUsageErrors(t *testing.T) {
 		{"frame", "rdd", "--seed", "1"},
 		{"frame", "rdd", "--count", "5"},
 	} {
-		if _, err := minyi(t, dsn, args...); err == nil || exitCode(err) != 2 {
+		if _, err := minyi(t, dsn, args...); err == nil || cli.ExitCode(err) != 2 {
 			t.Errorf("minyi %s: %v, want a usage error", strings.Join(args, " "), err)
 		}
 	}

@@ -1,6 +1,7 @@
 // Command minyi is the whole product: the web server, the embedded
 // database, and the operator's subcommands. It only wires; the rules live in
-// the domain packages.
+// the domain packages. The benchmarks and the simulated interviewers are
+// another binary, minyi-bench, so that none of their code ships here.
 package main
 
 import (
@@ -8,26 +9,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
-	"minyi/core"
-	"minyi/survey"
+	"minyi/cmd/internal/cli"
 )
 
 type command struct {
 	name    string
 	summary string
-	run     func(ctx context.Context, env *env, args []string) error
-}
-
-// env is what every subcommand gets: where to print and how to reach the
-// database.
-type env struct {
-	stdout, stderr io.Writer
-	stdin          io.Reader
+	run     func(ctx context.Context, e *cli.Env, args []string) error
 }
 
 var commands = []command{
@@ -48,54 +38,27 @@ var commands = []command{
 	{"audit", "审计:audit verify / verify the audit log", cmdAudit},
 	{"backup", "备份:backup FILE / back up the database", cmdBackup},
 	{"restore", "恢复:restore FILE / restore a backup", cmdRestore},
-	{"simulate", "模拟访员:simulate --wave NAME --interviewers N --duration D / simulated interviewers", cmdSimulate},
-	{"bench", "性能测试 / run the benchmarks", cmdBench},
 	{"cluster", "内置数据库:cluster stop / stop the embedded PostgreSQL", cmdCluster},
 }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	e := &env{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin}
-	if err := run(ctx, e, os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "minyi:", err)
-		os.Exit(exitCode(err))
-	}
-}
+func main() { cli.Main("minyi", run) }
 
-// exitCode: 2 for bad usage or input, 1 for anything else.
-func exitCode(err error) int {
-	var ue usageError
-	if errors.As(err, &ue) || core.ErrorCode(err) == core.EInvalid {
-		return 2
-	}
-	var ie *survey.ImportError
-	if errors.As(err, &ie) {
-		return 2
-	}
-	return 1
-}
-
-type usageError struct{ msg string }
-
-func (u usageError) Error() string { return u.msg }
-
-func run(ctx context.Context, e *env, args []string) error {
+func run(ctx context.Context, e *cli.Env, args []string) error {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		usage(e.stdout)
+		usage(e.Stdout)
 		return nil
 	}
 	for _, c := range commands {
 		if c.name == args[0] {
 			err := c.run(ctx, e, args[1:])
-			if errors.Is(err, errHelp) {
+			if errors.Is(err, cli.ErrHelp) {
 				return nil
 			}
 			return err
 		}
 	}
-	usage(e.stderr)
-	return usageError{fmt.Sprintf("未知命令 %q / unknown command %q", args[0], args[0])}
+	usage(e.Stderr)
+	return cli.UsageError(fmt.Sprintf("未知命令 %q / unknown command %q", args[0], args[0]))
 }
 
 func usage(w io.Writer) {
@@ -111,12 +74,12 @@ func usage(w io.Writer) {
 // subcommand splits "users add ..." style arguments.
 func subcommand(args []string, valid ...string) (string, []string, error) {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return "", nil, usageError{"需要子命令 / needs a subcommand: " + strings.Join(valid, ", ")}
+		return "", nil, cli.UsageError("需要子命令 / needs a subcommand: " + strings.Join(valid, ", "))
 	}
 	for _, v := range valid {
 		if args[0] == v {
 			return v, args[1:], nil
 		}
 	}
-	return "", nil, usageError{fmt.Sprintf("未知子命令 %q,可用:%s / unknown subcommand %q; valid: %s", args[0], strings.Join(valid, ", "), args[0], strings.Join(valid, ", "))}
+	return "", nil, cli.UsageError(fmt.Sprintf("未知子命令 %q,可用:%s / unknown subcommand %q; valid: %s", args[0], strings.Join(valid, ", "), args[0], strings.Join(valid, ", ")))
 }

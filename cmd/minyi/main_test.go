@@ -12,6 +12,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"golang.org/x/crypto/bcrypt"
 
+	"minyi/cmd/internal/cli"
 	"minyi/dialer"
 	"minyi/export"
 	"minyi/sampler"
@@ -26,7 +27,7 @@ func minyi(t *testing.T, dsn string, args ...string) (string, error) {
 	t.Helper()
 	t.Setenv("DATABASE_URL", dsn)
 	var out, errb bytes.Buffer
-	err := run(context.Background(), &env{stdout: &out, stderr: &errb, stdin: strings.NewReader("")}, args)
+	err := run(context.Background(), &cli.Env{Prog: "minyi", Stdout: &out, Stderr: &errb, Stdin: strings.NewReader("")}, args)
 	return out.String(), err
 }
 
@@ -69,7 +70,7 @@ func TestServeRefusesOldSchemaUntilMigrated(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	var buf bytes.Buffer
-	if err := run(ctx, &env{stdout: &buf, stderr: &buf}, []string{"serve", "--addr", "127.0.0.1:0"}); err != nil {
+	if err := run(ctx, &cli.Env{Prog: "minyi", Stdout: &buf, Stderr: &buf}, []string{"serve", "--addr", "127.0.0.1:0"}); err != nil {
 		t.Fatalf("serve after migrate: %v", err)
 	}
 	if !strings.Contains(buf.String(), "serving on http://127.0.0.1:") {
@@ -153,7 +154,7 @@ func TestResponsesImportRejectsBadFileWhole(t *testing.T) {
 			t.Errorf("error lacks %q:\n%s", want, msg)
 		}
 	}
-	if code := exitCode(err); code != 2 {
+	if code := cli.ExitCode(err); code != 2 {
 		t.Errorf("exit code %d, want 2", code)
 	}
 	out := mustRun(t, dsn, "scores", "--wave", "w", "--long")
@@ -213,7 +214,7 @@ func TestUsersAdd(t *testing.T) {
 	dsn := pgtest.NewDatabase(t)
 	t.Setenv("DATABASE_URL", dsn)
 	var out bytes.Buffer
-	e := &env{stdout: &out, stderr: &out, stdin: strings.NewReader("a long passphrase\n")}
+	e := &cli.Env{Prog: "minyi", Stdout: &out, Stderr: &out, Stdin: strings.NewReader("a long passphrase\n")}
 	if err := run(context.Background(), e, []string{"users", "add", "zhang", "--role", "supervisor", "--name", "张督导", "--password-stdin"}); err != nil {
 		t.Fatalf("users add: %v\n%s", err, out.String())
 	}
@@ -239,7 +240,7 @@ func TestUsersAdd(t *testing.T) {
 	if _, err := minyi(t, dsn, "users", "add", "li", "--role", "interviewer"); err == nil {
 		t.Fatal("adding an existing user again succeeded")
 	}
-	if _, err := minyi(t, dsn, "users", "add", "wang", "--role", "mayor"); err == nil || exitCode(err) != 2 {
+	if _, err := minyi(t, dsn, "users", "add", "wang", "--role", "mayor"); err == nil || cli.ExitCode(err) != 2 {
 		t.Fatalf("a bad role: %v", err)
 	}
 }
@@ -252,7 +253,7 @@ func TestMarginsImport(t *testing.T) {
 		t.Fatalf("margins import: %s", out)
 	}
 	_, err := minyi(t, dsn, "margins", "import", writeFile(t, "m.csv", "district_code,variable,category,population\n500101,sex,3,500\n500109,sex,1,5\n"))
-	if err == nil || !strings.Contains(err.Error(), "line 2") || !strings.Contains(err.Error(), "line 3") || exitCode(err) != 2 {
+	if err == nil || !strings.Contains(err.Error(), "line 2") || !strings.Contains(err.Error(), "line 3") || cli.ExitCode(err) != 2 {
 		t.Fatalf("bad margins: %v", err)
 	}
 }
@@ -281,7 +282,7 @@ func TestWaveSettingsShapeTheDraw(t *testing.T) {
 	if reps != 8 {
 		t.Fatalf("%d replicates of 80 numbers at 10 each", reps)
 	}
-	if _, err := minyi(t, dsn, "wave", "create", "w2", "--district-rates", "500102=1.5"); err == nil || exitCode(err) != 2 {
+	if _, err := minyi(t, dsn, "wave", "create", "w2", "--district-rates", "500102=1.5"); err == nil || cli.ExitCode(err) != 2 {
 		t.Fatalf("a rate above 1: %v", err)
 	}
 	if _, err := minyi(t, dsn, "wave", "create", "w3", "--district-rates", "599999=0.5"); err == nil || !strings.Contains(err.Error(), "599999") {
@@ -550,7 +551,7 @@ func TestAssessmentWeightPerWave(t *testing.T) {
 	if !strings.Contains(string(b), "500101,万州区,3,62.3077,0.6662,61.0020,63.6134,1,1,2,15.5769,") {
 		t.Fatalf("assessment points at 25%%:\n%s", b)
 	}
-	if _, err := minyi(t, dsn, "wave", "create", "w2", "--assessment-weight", "1.5"); err == nil || exitCode(err) != 2 {
+	if _, err := minyi(t, dsn, "wave", "create", "w2", "--assessment-weight", "1.5"); err == nil || cli.ExitCode(err) != 2 {
 		t.Fatalf("a weight above 1: %v", err)
 	}
 }

@@ -4,16 +4,17 @@ import (
 	"context"
 	"fmt"
 
+	"minyi/cmd/internal/cli"
 	"minyi/sampler"
 )
 
-func cmdMargins(ctx context.Context, e *env, args []string) error {
+func cmdMargins(ctx context.Context, e *cli.Env, args []string) error {
 	_, rest, err := subcommand(args, "import")
 	if err != nil {
 		return err
 	}
-	fs := newFlags(e, "margins import", "margins import FILE   (CSV: district_code,variable,category,population)")
-	pos, err := parse(fs, rest)
+	fs := cli.NewFlags(e, "margins import", "margins import FILE   (CSV: district_code,variable,category,population)")
+	pos, err := cli.Parse(fs, rest)
 	if err != nil {
 		return err
 	}
@@ -22,7 +23,7 @@ func cmdMargins(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer f.Close()
-	db, err := openDB(e, true)
+	db, err := cli.OpenDB(true)
 	if err != nil {
 		return err
 	}
@@ -39,6 +40,6 @@ func cmdMargins(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "读取 %d 行,新增或更新 %d 行 / read %d rows, %d added or changed\n", len(ms), n, len(ms), n)
+	fmt.Fprintf(e.Stdout, "读取 %d 行,新增或更新 %d 行 / read %d rows, %d added or changed\n", len(ms), n, len(ms), n)
 	return nil
 }

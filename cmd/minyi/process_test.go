@@ -2,8 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
-	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -162,32 +160,6 @@ func TestDemoTwiceDuplicatesNothing(t *testing.T) {
 	for _, out := range []string{first, second} {
 		if !strings.Contains(out, "seed") || !strings.Contains(out, "password:") {
 			t.Errorf("demo output lacks the seed or the passwords:\n%s", out)
-		}
-	}
-}
-
-// TestBenchPrintsJSON runs every benchmark briefly and at a tiny scale,
-// and checks that each prints one JSON object with its figure, baseline and
-// ratio.
-func TestBenchPrintsJSON(t *testing.T) {
-	// The soak runs `minyi serve`, which this test binary is not.
-	benchServerBinary = buildMinyi(t)
-	t.Cleanup(func() { benchServerBinary = "" })
-	out := mustRun(t, pgtest.NewDatabase(t), "bench", "--json", "--duration", "1s", "--clients", "4", "--scale", "0.0005", "--soak", "4s", "--soak-interviewers", "8", "--next-case-interviewers", "8")
-	names := map[string]bool{}
-	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-		var r BenchResult
-		if err := json.Unmarshal([]byte(line), &r); err != nil {
-			t.Fatalf("not one JSON object per line: %v\n%s", err, out)
-		}
-		if r.Ours <= 0 || r.Baseline <= 0 || r.Unit == "" || r.Target == "" || math.Abs(r.Ratio-r.Ours/r.Baseline) > 1e-9*r.Ratio {
-			t.Fatalf("bench result %+v", r)
-		}
-		names[r.Name] = true
-	}
-	for _, want := range []string{"interview-submit-http", "frame-import-phone", "sample-draw-phone", "soak-interviewers", "scores", "next-case-http"} {
-		if !names[want] {
-			t.Errorf("no result for %s:\n%s", want, out)
 		}
 	}
 }

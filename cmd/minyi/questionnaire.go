@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"minyi/cmd/internal/cli"
 	"minyi/core"
 	"minyi/survey"
 )
@@ -15,15 +16,15 @@ import (
 // tens of kilobytes.
 const maxDefinitionSize = 4 << 20
 
-func cmdQuestionnaire(ctx context.Context, e *env, args []string) error {
+func cmdQuestionnaire(ctx context.Context, e *cli.Env, args []string) error {
 	_, rest, err := subcommand(args, "check")
 	if err != nil {
 		return err
 	}
-	fs := newFlags(e, "questionnaire check", "questionnaire check FILE\n"+
+	fs := cli.NewFlags(e, "questionnaire check", "questionnaire check FILE\n"+
 		"  检查问卷定义文件(JSON,格式见 docs/questionnaire-format.md),列出每处错误\n"+
 		"  check a questionnaire definition (JSON, see docs/questionnaire-format.md) and list every problem")
-	pos, err := parse(fs, rest)
+	pos, err := cli.Parse(fs, rest)
 	if err != nil {
 		return err
 	}
@@ -42,7 +43,7 @@ func cmdQuestionnaire(ctx context.Context, e *env, args []string) error {
 	q, err := survey.ParseQuestionnaire(b)
 	if de, ok := survey.AsDefinitionError(err); ok {
 		for _, p := range de.Problems {
-			fmt.Fprintln(e.stdout, p.String())
+			fmt.Fprintln(e.Stdout, p.String())
 		}
 		// The problems are printed above; the error only sets the exit code.
 		return core.Errorf(core.EInvalid, "%s:%d 处错误", "%s: %d problems", pos[0], len(de.Problems))
@@ -50,7 +51,7 @@ func cmdQuestionnaire(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	printQuestionnaireSummary(e.stdout, q)
+	printQuestionnaireSummary(e.Stdout, q)
 	return nil
 }
 

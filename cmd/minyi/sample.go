@@ -6,11 +6,12 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"minyi/cmd/internal/cli"
 	"minyi/core"
 	"minyi/sampler"
 )
 
-func cmdSample(ctx context.Context, e *env, args []string) error {
+func cmdSample(ctx context.Context, e *cli.Env, args []string) error {
 	sub, rest, err := subcommand(args, "draw", "verify", "replicates")
 	if err != nil {
 		return err
@@ -23,23 +24,23 @@ func cmdSample(ctx context.Context, e *env, args []string) error {
 	case "replicates":
 		return cmdSampleReplicates(ctx, e, rest)
 	}
-	return usageError{fmt.Sprintf("未知子命令 %q(可用 draw、verify、replicates)/ unknown subcommand %q (draw, verify, replicates)", sub, sub)}
+	return cli.UsageError(fmt.Sprintf("未知子命令 %q(可用 draw、verify、replicates)/ unknown subcommand %q (draw, verify, replicates)", sub, sub))
 }
 
-func cmdSampleDraw(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "sample draw", "sample draw --wave NAME --seed N")
+func cmdSampleDraw(ctx context.Context, e *cli.Env, args []string) error {
+	fs := cli.NewFlags(e, "sample draw", "sample draw --wave NAME --seed N")
 	wave := fs.String("wave", "", "轮次 / wave")
 	seed := fs.Int64("seed", 0, "随机种子(正整数)/ random seed (positive integer)")
-	if _, err := parse(fs, args); err != nil {
+	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	if err := need(fs, "wave"); err != nil {
+	if err := cli.Need(fs, "wave"); err != nil {
 		return err
 	}
 	if *seed <= 0 {
-		return usageError{"--seed 必须是正整数 / --seed must be a positive integer"}
+		return cli.UsageError("--seed 必须是正整数 / --seed must be a positive integer")
 	}
-	db, err := openDB(e, true)
+	db, err := cli.OpenDB(true)
 	if err != nil {
 		return err
 	}
@@ -55,8 +56,8 @@ func cmdSampleDraw(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-func printDraw(e *env, rep *sampler.DrawReport) {
-	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+func printDraw(e *cli.Env, rep *sampler.DrawReport) {
+	tw := tabwriter.NewWriter(e.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "code\tdistrict\tpopulation\ttarget\tdoor target\treleased\tdoor released\texcluded\t")
 	for _, r := range rep.Rows {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t\n", r.District, r.Name, r.Population, r.Target, r.DoorTarget,
@@ -71,17 +72,17 @@ func printDraw(e *env, rep *sampler.DrawReport) {
 	if rep.DoorAlgorithm != "" && rep.DoorAlgorithm != rep.Algorithm {
 		alg += fmt.Sprintf(" + %s v%d", rep.DoorAlgorithm, rep.DoorVersion)
 	}
-	fmt.Fprintf(e.stdout, "轮次 / wave %s: 种子 / seed %d, 算法 / algorithm %s, 抽样框校验和 / frame checksum %s\n",
+	fmt.Fprintf(e.Stdout, "轮次 / wave %s: 种子 / seed %d, 算法 / algorithm %s, 抽样框校验和 / frame checksum %s\n",
 		rep.Wave, rep.Seed, alg, rep.FrameChecksum)
-	fmt.Fprintf(e.stdout, "样本批次 / replicates: %d; 因近期受访而排除 / left out as recently interviewed: %d\n", rep.Replicates, rep.Excluded)
+	fmt.Fprintf(e.Stdout, "样本批次 / replicates: %d; 因近期受访而排除 / left out as recently interviewed: %d\n", rep.Replicates, rep.Excluded)
 	if len(rep.Short) > 0 {
-		fmt.Fprintf(e.stdout, "注意:以下区县电话抽样框不足,已全部发放 / note: telephone frame smaller than the release in: %s\n", strings.Join(rep.Short, ", "))
+		fmt.Fprintf(e.Stdout, "注意:以下区县电话抽样框不足,已全部发放 / note: telephone frame smaller than the release in: %s\n", strings.Join(rep.Short, ", "))
 	}
 	if rep.CityShort {
-		fmt.Fprintln(e.stdout, "注意:全市号码分层不足,已全部发放 / note: the city-wide stratum is smaller than its release; all of it was released")
+		fmt.Fprintln(e.Stdout, "注意:全市号码分层不足,已全部发放 / note: the city-wide stratum is smaller than its release; all of it was released")
 	}
 	if len(rep.DoorShort) > 0 {
-		fmt.Fprintf(e.stdout, "注意:以下区县住户抽样框不足 / note: household frame could not supply the release in: %s\n", strings.Join(rep.DoorShort, ", "))
+		fmt.Fprintf(e.Stdout, "注意:以下区县住户抽样框不足 / note: household frame could not supply the release in: %s\n", strings.Join(rep.DoorShort, ", "))
 	}
 }
 
@@ -89,16 +90,16 @@ func printDraw(e *env, rep *sampler.DrawReport) {
 // the count of the rest is printed.
 const maxShownDifferences = 200
 
-func cmdSampleVerify(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "sample verify", "sample verify --wave NAME")
+func cmdSampleVerify(ctx context.Context, e *cli.Env, args []string) error {
+	fs := cli.NewFlags(e, "sample verify", "sample verify --wave NAME")
 	wave := fs.String("wave", "", "轮次 / wave")
-	if _, err := parse(fs, args); err != nil {
+	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	if err := need(fs, "wave"); err != nil {
+	if err := cli.Need(fs, "wave"); err != nil {
 		return err
 	}
-	db, err := openDB(e, true)
+	db, err := cli.OpenDB(true)
 	if err != nil {
 		return err
 	}
@@ -108,15 +109,15 @@ func cmdSampleVerify(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if rep.Identical() {
-		fmt.Fprintln(e.stdout, "identical")
+		fmt.Fprintln(e.Stdout, "identical")
 		return nil
 	}
 	for i, d := range rep.Differences {
 		if i == maxShownDifferences {
-			fmt.Fprintf(e.stdout, "…… 另有 %d 处 / … and %d more\n", len(rep.Differences)-i, len(rep.Differences)-i)
+			fmt.Fprintf(e.Stdout, "…… 另有 %d 处 / … and %d more\n", len(rep.Differences)-i, len(rep.Differences)-i)
 			break
 		}
-		fmt.Fprintln(e.stdout, d)
+		fmt.Fprintln(e.Stdout, d)
 	}
 	// EConflict maps to exit status 1: the stored sample and the frame
 	// disagree, which is not a usage mistake.
@@ -125,22 +126,22 @@ func cmdSampleVerify(ctx context.Context, e *env, args []string) error {
 		len(rep.Differences), rep.Missing, rep.Extra, rep.Changed)
 }
 
-func cmdSampleReplicates(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "sample replicates", "sample replicates --wave NAME [--open-next [--threshold 0.8] | --open DISTRICT]")
+func cmdSampleReplicates(ctx context.Context, e *cli.Env, args []string) error {
+	fs := cli.NewFlags(e, "sample replicates", "sample replicates --wave NAME [--open-next [--threshold 0.8] | --open DISTRICT]")
 	wave := fs.String("wave", "", "轮次 / wave")
 	next := fs.Bool("open-next", false, "按完成比例开放下一批 / open the next replicates that are due")
 	threshold := fs.Float64("threshold", 0, "开放阈值(默认取轮次设置)/ opening threshold (default: the wave's setting)")
 	open := fs.String("open", "", "手动开放该区县的下一批(全市分层用 CITY)/ open the next replicate of this district by hand (CITY for the city-wide stratum)")
-	if _, err := parse(fs, args); err != nil {
+	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	if err := need(fs, "wave"); err != nil {
+	if err := cli.Need(fs, "wave"); err != nil {
 		return err
 	}
 	if *next && *open != "" {
-		return usageError{"--open-next 与 --open 只能选一个 / use either --open-next or --open"}
+		return cli.UsageError("--open-next 与 --open 只能选一个 / use either --open-next or --open")
 	}
-	db, err := openDB(e, true)
+	db, err := cli.OpenDB(true)
 	if err != nil {
 		return err
 	}
@@ -151,7 +152,7 @@ func cmdSampleReplicates(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "已开放 %d 个样本批次 / opened %d replicates\n", len(rs), len(rs))
+		fmt.Fprintf(e.Stdout, "已开放 %d 个样本批次 / opened %d replicates\n", len(rs), len(rs))
 	case *open != "":
 		d := *open
 		if d == "CITY" {
@@ -161,13 +162,13 @@ func cmdSampleReplicates(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "已开放 / opened replicate %d of %s\n", r.Number, *open)
+		fmt.Fprintf(e.Stdout, "已开放 / opened replicate %d of %s\n", r.Number, *open)
 	}
 	rs, err := sampler.Replicates(ctx, db.DB, *wave)
 	if err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	tw := tabwriter.NewWriter(e.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "district\treplicate\tcases\tfinal\topened\t")
 	for _, r := range rs {
 		d := r.District

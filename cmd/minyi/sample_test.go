@@ -7,6 +7,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"minyi/cmd/internal/cli"
 	"minyi/sampler"
 	"minyi/sql/pgtest"
 )
@@ -44,8 +45,8 @@ func TestSampleDrawAndVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, err = minyi(t, dsn, "sample", "verify", "--wave", "w")
-	if err == nil || exitCode(err) != 1 {
-		t.Fatalf("verify of a changed sample: %v (exit %d)", err, exitCode(err))
+	if err == nil || cli.ExitCode(err) != 1 {
+		t.Fatalf("verify of a changed sample: %v (exit %d)", err, cli.ExitCode(err))
 	}
 	if !strings.Contains(out, "missing case") || strings.Contains(out, "identical") {
 		t.Errorf("verify output:\n%s", out)
@@ -54,7 +55,7 @@ func TestSampleDrawAndVerify(t *testing.T) {
 	if !strings.Contains(out, "500102") || !strings.Contains(out, "draw") {
 		t.Errorf("replicates output:\n%s", out)
 	}
-	if _, err := minyi(t, dsn, "sample", "verify"); exitCode(err) != 2 {
+	if _, err := minyi(t, dsn, "sample", "verify"); cli.ExitCode(err) != 2 {
 		t.Errorf("verify without --wave: %v", err)
 	}
 }

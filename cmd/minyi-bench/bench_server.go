@@ -4,21 +4,42 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"minyi/cmd/internal/cli"
 )
 
-// benchServerBinary is the minyi binary whose `serve` the soak runs; empty
-// means this program itself. Tests, which run as a test binary, set it.
-var benchServerBinary string
+// serverBinary finds the minyi whose `serve` the soak runs: the one given,
+// else the one beside this program (make bench builds both into bin/),
+// else one on PATH.
+func serverBinary(given string) (string, error) {
+	if given != "" {
+		if !fileExists(given) {
+			return "", cli.UsageError(fmt.Sprintf("--minyi:找不到 %s / --minyi: %s not found", given, given))
+		}
+		return given, nil
+	}
+	if self, err := os.Executable(); err == nil {
+		if p := filepath.Join(filepath.Dir(self), "minyi"); fileExists(p) {
+			return p, nil
+		}
+	}
+	if p, err := exec.LookPath("minyi"); err == nil {
+		return p, nil
+	}
+	return "", errors.New("耐久测试需要 minyi 程序:请先 make build,或用 --minyi 指定 / the soak needs the minyi binary: run make build, or give --minyi PATH")
+}
 
 // benchServer is `minyi serve` in a process of its own, so that its heap and
 // goroutines are the server's alone, not the simulated interviewers'.
@@ -39,16 +60,9 @@ var (
 	problemRe = regexp.MustCompile(`\b(ERROR|WARN)\b|panic`)
 )
 
-// startBenchServer starts the server on dsn, on loopback ports of its own,
+// startBenchServer starts the server bin on dsn, on loopback ports of its own,
 // and waits until it answers.
-func startBenchServer(dsn string) (*benchServer, error) {
-	bin := benchServerBinary
-	if bin == "" {
-		var err error
-		if bin, err = os.Executable(); err != nil {
-			return nil, err
-		}
-	}
+func startBenchServer(bin, dsn string) (*benchServer, error) {
 	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--debug-addr", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+dsn)
 	out, err := cmd.StdoutPipe()
@@ -103,8 +117,8 @@ func startBenchServer(dsn string) (*benchServer, error) {
 
 // stats asks the server for its live heap after a collection and its
 // goroutines.
-func (s *benchServer) stats(ctx context.Context) (runtimeStats, error) {
-	var st runtimeStats
+func (s *benchServer) stats(ctx context.Context) (cli.RuntimeStats, error) {
+	var st cli.RuntimeStats
 	body, err := s.fetch(ctx, "/debug/runtime")
 	if err != nil {
 		return st, err

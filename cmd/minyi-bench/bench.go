@@ -26,6 +26,8 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"minyi/cmd/internal/cli"
+	"minyi/cmd/minyi/data"
 	"minyi/dialer"
 	"minyi/sampler"
 	"minyi/sql/pg"
@@ -47,8 +49,9 @@ type BenchResult struct {
 	Note     string  `json:"note,omitempty"`
 }
 
-func cmdBench(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "bench", "bench [--json] [--only NAME[,NAME]] [--scale F] [--duration 10s] [--clients 50] [--soak 10m] [--data DIR]")
+func cmdBench(ctx context.Context, e *cli.Env, args []string) error {
+	fs := cli.NewFlags(e, "bench", "[--json] [--only NAME[,NAME]] [--scale F] [--duration 10s] [--clients 50] [--soak 10m] [--data DIR] [--minyi PATH]\n"+
+		"  或 / or: minyi-bench simulate --wave NAME --interviewers N --duration D   (minyi-bench simulate --help)")
 	asJSON := fs.Bool("json", false, "每个基准一行 JSON / one JSON object per benchmark")
 	duration := fs.Duration("duration", 10*time.Second, "每项测量时长 / measuring time of each side")
 	clients := fs.Int("clients", 50, "并发客户端 / concurrent clients")
@@ -60,15 +63,29 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 	soakN := fs.Int("soak-interviewers", 200, "耐久测试的模拟访员人数 / simulated interviewers in the soak")
 	nextN := fs.Int("next-case-interviewers", 200, "下一个样本基准的模拟访员人数 / simulated interviewers in the next-case benchmark")
 	scale := fs.Float64("scale", 1, "抽样框规模,1 = 2010 年普查的 2880 万常住人口 / frame size as a share of the 28.8 million residents of the 2010 census (0.01 for a quick run)")
-	if _, err := parse(fs, args); err != nil {
+	minyiBin := fs.String("minyi", "", "耐久测试运行其 serve 的 minyi 程序(默认:本程序旁边的,或 PATH 中的)/ the minyi binary whose serve the soak runs (default: the one beside this program, else on PATH)")
+	pos, err := cli.Parse(fs, args)
+	if err != nil {
 		return err
+	}
+	if len(pos) > 0 {
+		// Rather than run every benchmark for a mistyped command.
+		fs.Usage()
+		return cli.UsageError(fmt.Sprintf("未知命令 %q / unknown command %q", pos[0], pos[0]))
 	}
 	selected, err := selectBenches(*only)
 	if err != nil {
 		return err
 	}
 	if *scale <= 0 || *scale > 10 {
-		return usageError{fmt.Sprintf("--scale 须在 (0, 10] 内 / --scale must be in (0, 10]: %v", *scale)}
+		return cli.UsageError(fmt.Sprintf("--scale 须在 (0, 10] 内 / --scale must be in (0, 10]: %v", *scale))
+	}
+	var server string
+	if selected[benchSoakName] {
+		// Found before the other benchmarks run, not an hour into them.
+		if server, err = serverBinary(*minyiBin); err != nil {
+			return err
+		}
 	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -83,7 +100,7 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer b.close()
-	progress := e.stderr
+	progress := e.Stderr
 	var results []BenchResult
 	if selected[benchSubmitName] {
 		res, err := benchSubmit(ctx, b, *clients, *duration, progress)
@@ -107,7 +124,7 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 		results = append(results, res)
 	}
 	if selected[benchSoakName] {
-		res, err := benchSoak(ctx, b, *soakN, *soak, *memprofile, progress)
+		res, err := benchSoak(ctx, b, server, *soakN, *soak, *memprofile, progress)
 		if err != nil {
 			return err
 		}
@@ -137,7 +154,7 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 		f.Close()
 	}
 	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
+		enc := json.NewEncoder(e.Stdout)
 		for _, r := range results {
 			if err := enc.Encode(r); err != nil {
 				return err
@@ -145,7 +162,7 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 		}
 		return nil
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	tw := tabwriter.NewWriter(e.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "benchmark\tours\tbaseline\tunit\tratio (ours/baseline)\ttarget\tresult")
 	for _, r := range results {
 		verdict := "ok"
@@ -157,7 +174,7 @@ func cmdBench(ctx context.Context, e *env, args []string) error {
 	tw.Flush()
 	for _, r := range results {
 		if r.Note != "" {
-			fmt.Fprintf(e.stdout, "\n%s: %s\n", r.Name, r.Note)
+			fmt.Fprintf(e.Stdout, "\n%s: %s\n", r.Name, r.Note)
 		}
 	}
 	return nil
@@ -285,7 +302,7 @@ func seedBenchCases(ctx context.Context, b *benchDB, name string, perDistrict in
 }
 
 func seedBenchWave(ctx context.Context, b *benchDB, name string) (*sampler.Wave, error) {
-	ds, err := sampler.ParseDistricts(bytes.NewReader(chongqingDistricts))
+	ds, err := sampler.ParseDistricts(bytes.NewReader(data.ChongqingDistricts))
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,8 @@ import (
 
 	"github.com/lib/pq"
 
+	"minyi/cmd/internal/cli"
+	"minyi/cmd/minyi/data"
 	"minyi/sampler"
 	"minyi/sql/pg"
 )
@@ -49,7 +51,7 @@ func selectBenches(only string) (map[string]bool, error) {
 			n = benchDrawName // measured by the draw benchmark
 		}
 		if !slices.Contains(benchNames, n) {
-			return nil, usageError{fmt.Sprintf("未知的基准 %q / unknown benchmark %q (known: %s)", n, n, strings.Join(benchNames, ", "))}
+			return nil, cli.UsageError(fmt.Sprintf("未知的基准 %q / unknown benchmark %q (known: %s)", n, n, strings.Join(benchNames, ", ")))
 		}
 		sel[n] = true
 	}
@@ -74,7 +76,7 @@ func benchFigure(v float64) string {
 // of the frame, with the draw's peak memory at this scale and at a tenth of
 // it.
 func benchFrame(ctx context.Context, b *benchDB, scale float64, doImport, doDraw bool, progress io.Writer) ([]BenchResult, error) {
-	ds, err := sampler.ParseDistricts(bytes.NewReader(chongqingDistricts))
+	ds, err := sampler.ParseDistricts(bytes.NewReader(data.ChongqingDistricts))
 	if err != nil {
 		return nil, err
 	}
@@ -287,7 +289,7 @@ func timeIndexBuild(ctx context.Context, b *benchDB, create string) (time.Durati
 
 func findPsql() (string, error) {
 	if dir, err := pg.FindBinaries(); err == nil {
-		if p := filepath.Join(dir, "psql"); fileExistsBench(p) {
+		if p := filepath.Join(dir, "psql"); fileExists(p) {
 			return p, nil
 		}
 	}
@@ -297,7 +299,7 @@ func findPsql() (string, error) {
 	return "", errors.New("找不到 psql,请安装 Debian 软件包 postgresql-client / psql not found: install postgresql-client")
 }
 
-func fileExistsBench(p string) bool {
+func fileExists(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && !fi.IsDir()
 }

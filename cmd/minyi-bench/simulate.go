@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	crand "crypto/rand"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -18,6 +19,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"minyi/cmd/internal/cli"
 	"minyi/core"
 	"minyi/dialer"
 	"minyi/sampler"
@@ -26,13 +28,13 @@ import (
 	"minyi/web"
 )
 
-func cmdSimulate(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "simulate", "simulate --wave NAME --interviewers N --duration D [--think D]")
+func cmdSimulate(ctx context.Context, e *cli.Env, args []string) error {
+	fs := cli.NewFlags(e, "simulate", "simulate --wave NAME --interviewers N --duration D [--think D]")
 	wave := fs.String("wave", "", "轮次 / wave")
 	n := fs.Int("interviewers", 10, "模拟访员人数 / simulated interviewers")
 	d := fs.Duration("duration", time.Minute, "运行时长 / how long to run")
 	think := fs.Duration("think", 0, "每次操作间的停顿(演示和培训时用 1s 以上)/ pause between actions (1s or more for demos and training)")
-	db, _, err := openWith(e, fs, args, "wave")
+	db, _, err := cli.OpenWith(fs, args, "wave")
 	if err != nil {
 		return err
 	}
@@ -42,7 +44,7 @@ func cmdSimulate(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer sim.close()
-	fmt.Fprintf(e.stderr, "simulate: %d interviewers on wave %s for %s at %s\n", *n, *wave, *d, sim.base)
+	fmt.Fprintf(e.Stderr, "simulate: %d interviewers on wave %s for %s at %s\n", *n, *wave, *d, sim.base)
 	rep := sim.run(ctx, *d, 0, nil)
 	rep.print(e)
 	if err := sim.check(ctx, &rep); err != nil {
@@ -112,7 +114,8 @@ func newSimulation(ctx context.Context, db *sqlx.DB, waveName string, n int, thi
 	for i := range names {
 		names[i] = fmt.Sprintf("%s%03d", prefix, i)
 	}
-	ids, err := users.AddMany(ctx, db, names, newPassword(), users.RoleInterview)
+	// Signed in by session below; nobody needs to know the password.
+	ids, err := users.AddMany(ctx, db, names, crand.Text(), users.RoleInterview)
 	if err != nil {
 		return nil, err
 	}
@@ -517,8 +520,8 @@ func (r *simReport) percentile(p float64) time.Duration {
 	return r.NextCase[int(p*float64(len(r.NextCase)-1))]
 }
 
-func (r *simReport) print(e *env) {
-	fmt.Fprintf(e.stdout, "时长 / duration %s: next-case %d 次 / requests (%.0f/s), p50 %s, p99 %s; 访问 / interviews %d; 暂无样本 / no case %d; 拨打时段外 / outside calling hours %d; 错误 / errors %d\n",
+func (r *simReport) print(e *cli.Env) {
+	fmt.Fprintf(e.Stdout, "时长 / duration %s: next-case %d 次 / requests (%.0f/s), p50 %s, p99 %s; 访问 / interviews %d; 暂无样本 / no case %d; 拨打时段外 / outside calling hours %d; 错误 / errors %d\n",
 		r.Duration.Round(time.Millisecond), len(r.NextCase), float64(len(r.NextCase))/r.Duration.Seconds(),
 		r.percentile(0.5).Round(time.Microsecond), r.percentile(0.99).Round(time.Microsecond), r.Interviews, r.NoCase, r.Closed, r.Errors)
 	var keys []string
@@ -527,12 +530,12 @@ func (r *simReport) print(e *env) {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		fmt.Fprintf(e.stdout, "  %-14s %d\n", k, r.Outcomes[k])
+		fmt.Fprintf(e.Stdout, "  %-14s %d\n", k, r.Outcomes[k])
 	}
 	if r.FirstError != "" {
-		fmt.Fprintf(e.stdout, "第一个错误 / first error: %s\n", r.FirstError)
+		fmt.Fprintf(e.Stdout, "第一个错误 / first error: %s\n", r.FirstError)
 	}
 	for _, v := range r.Violations {
-		fmt.Fprintf(e.stdout, "违反不变式 / invariant violated: %s\n", v)
+		fmt.Fprintf(e.Stdout, "违反不变式 / invariant violated: %s\n", v)
 	}
 }

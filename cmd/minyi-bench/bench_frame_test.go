@@ -5,6 +5,7 @@ import (
 	"os"
 	"testing"
 
+	"minyi/cmd/minyi/data"
 	"minyi/sampler"
 )
 
@@ -28,7 +29,7 @@ func TestSelectBenches(t *testing.T) {
 // The generated frame must import whole: every number valid, none repeated,
 // one per resident at the scale.
 func TestBenchFrameFile(t *testing.T) {
-	ds, err := sampler.ParseDistricts(bytes.NewReader(chongqingDistricts))
+	ds, err := sampler.ParseDistricts(bytes.NewReader(data.ChongqingDistricts))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,11 +1,17 @@
 package main
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"unsafe"
 
+	"minyi/dialer"
+	"minyi/sampler"
 	"minyi/sql/pgtest"
+	"minyi/survey"
+
+	"github.com/jmoiron/sqlx"
 )
 
 // TestSimulate runs simulated interviewers on a drawn wave: they get cases,
@@ -13,12 +19,7 @@ import (
 // errors, and the invariants hold afterwards.
 func TestSimulate(t *testing.T) {
 	dsn := pgtest.NewDatabase(t)
-	mustRun(t, dsn, "districts", "import", writeFile(t, "d.csv", "code,name,resident_population\n500101,万州区,100000\n500102,涪陵区,50000\n"))
-	importPhoneFrame(t, dsn, 21, 1500, "500101", "500102")
-	// Around the clock, so that the test runs at any hour; half the
-	// completes become verification calls.
-	mustRun(t, dsn, "wave", "create", "sim", "--rate", "0.002", "--expected", "0.3", "--calling-hours", "00:00-24:00", "--verify-share", "0.5")
-	mustRun(t, dsn, "sample", "draw", "--wave", "sim", "--seed", "5")
+	drawWave(t, dsn, "sim")
 	out := mustRun(t, dsn, "simulate", "--wave", "sim", "--interviewers", "6", "--duration", "3s")
 	for _, want := range []string{"errors 0", "complete", "no_answer", "refusal"} {
 		if !strings.Contains(out, want) {
@@ -49,5 +50,49 @@ func TestFormKeyKeepsNotThePage(t *testing.T) {
 	}
 	if _, _, ok := formKey("<form></form>"); ok {
 		t.Error("a form without a key was accepted")
+	}
+}
+
+// drawWave draws a telephone wave of that name over two districts, calling
+// around the clock so that the tests run at any hour, with half the
+// completes becoming verification calls.
+func drawWave(t *testing.T, dsn, name string) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlx.Open("postgres", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ds := []sampler.District{{Code: "500101", Name: "万州区", Population: 100000}, {Code: "500102", Name: "涪陵区", Population: 50000}}
+	if _, err := sampler.SaveDistricts(ctx, db, ds); err != nil {
+		t.Fatal(err)
+	}
+	phones, err := sampler.SyntheticPhones(21, 1500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries := make([]sampler.PhoneEntry, len(phones))
+	for i, p := range phones {
+		entries[i] = sampler.PhoneEntry{Phone: p, District: ds[i%len(ds)].Code}
+	}
+	if _, err := sampler.AddPhones(ctx, db, entries); err != nil {
+		t.Fatal(err)
+	}
+	qid, err := survey.SaveQuestionnaire(ctx, db, survey.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := sampler.CreateWave(ctx, db, sampler.WaveSpec{Name: name, Rate: 0.002, MinPerDistrict: 2, ExpectedRate: 0.3, QuestionnaireID: qid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := dialer.AllDay()
+	rules.VerifyShare = 0.5
+	if err := dialer.SetRules(ctx, db, w.ID, rules); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sampler.Draw(ctx, db, name, 5); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -28,14 +28,14 @@ type soakSample struct {
 
 func mib(b uint64) float64 { return float64(b) / (1 << 20) }
 
-// benchSoak runs `minyi serve` in a process of its own and n simulated
+// benchSoak runs `minyi serve` (the binary server) in a process of its own and n simulated
 // interviewers against it for d. It passes when nothing failed — no request
 // error, no warning or error in the server's log, no broken invariant — and
 // the server's live heap and goroutines stay flat from the second tenth of
 // the run (minute 2 of 10) to the last. With memprofile set it writes the
 // server's heap profiles at both ends of that span, to diff with
 // `go tool pprof -base`.
-func benchSoak(ctx context.Context, b *benchDB, n int, d time.Duration, memprofile string, progress io.Writer) (BenchResult, error) {
+func benchSoak(ctx context.Context, b *benchDB, server string, n int, d time.Duration, memprofile string, progress io.Writer) (BenchResult, error) {
 	res := BenchResult{Name: benchSoakName, Unit: "MiB server heap", Target: fmt.Sprintf("<= %.2f", 1+soakHeapTolerance)}
 	// Enough fresh cases that the interviewers never run dry.
 	perDistrict := int(d.Seconds()*float64(n)/40) + 200
@@ -43,7 +43,7 @@ func benchSoak(ctx context.Context, b *benchDB, n int, d time.Duration, memprofi
 	if _, err := seedBenchCases(ctx, b, "soak", perDistrict); err != nil {
 		return res, err
 	}
-	srv, err := startBenchServer(b.dsn)
+	srv, err := startBenchServer(server, b.dsn)
 	if err != nil {
 		return res, err
 	}
