@@ -290,12 +290,12 @@ func seedBenchCases(ctx context.Context, b *benchDB, name string, perDistrict in
 	if err != nil {
 		return nil, err
 	}
-	for _, q := range []string{"bench/seed-soak-draw", "bench/seed-soak-replicates"} {
-		if _, err := b.db.ExecContext(ctx, pg.Q(q), w.ID); err != nil {
+	for _, q := range []string{"seed-soak-draw", "seed-soak-replicates"} {
+		if _, err := b.db.ExecContext(ctx, benchQuery(q), w.ID); err != nil {
 			return nil, err
 		}
 	}
-	if _, err := b.db.ExecContext(ctx, pg.Q("bench/seed-soak-cases"), w.ID, perDistrict); err != nil {
+	if _, err := b.db.ExecContext(ctx, benchQuery("seed-soak-cases"), w.ID, perDistrict); err != nil {
 		return nil, err
 	}
 	return w, nil
@@ -348,7 +348,7 @@ func benchSubmit(ctx context.Context, b *benchDB, clients int, d time.Duration, 
 		cases       []int64
 	}
 	workers := make([]worker, clients)
-	seed := pg.Q("bench/seed-held-cases")
+	seed := benchQuery("seed-held-cases")
 	for i, id := range ids {
 		tok, csrf, err := users.SessionFor(ctx, b.db, id)
 		if err != nil {

@@ -10,7 +10,6 @@ import (
 	"runtime/pprof"
 	"time"
 
-	"minyi/sql/pg"
 	"minyi/survey"
 	"minyi/survey/csvfile"
 )
@@ -38,7 +37,7 @@ func benchExportMicrodata(ctx context.Context, b *benchDB, scale float64, progre
 			return res, err
 		}
 		fmt.Fprintf(progress, "bench: seeding %d interviews into wave %s…\n", w.n, w.name)
-		if _, err := b.db.ExecContext(ctx, pg.Q("bench/seed-interviews"), wv.ID, *wv.QuestionnaireID, w.n); err != nil {
+		if _, err := b.db.ExecContext(ctx, benchQuery("seed-interviews"), wv.ID, *wv.QuestionnaireID, w.n); err != nil {
 			return res, err
 		}
 	}
@@ -47,7 +46,7 @@ func benchExportMicrodata(ctx context.Context, b *benchDB, scale float64, progre
 	// raking could not meet the margins, so a tiny run keeps base weights.
 	raked := small >= 20*40
 	if raked {
-		if _, err := b.db.ExecContext(ctx, pg.Q("bench/seed-margins")); err != nil {
+		if _, err := b.db.ExecContext(ctx, benchQuery("seed-margins")); err != nil {
 			return res, err
 		}
 	}

@@ -7,7 +7,6 @@ import (
 	"runtime/pprof"
 	"time"
 
-	"minyi/sql/pg"
 	"minyi/survey"
 )
 
@@ -30,10 +29,10 @@ func benchScores(ctx context.Context, b *benchDB, scale float64, progress io.Wri
 	}
 	fmt.Fprintf(progress, "bench: seeding %d interviews in %d districts…\n", perDistrict*districts, districts)
 	t0 := time.Now()
-	if _, err := b.db.ExecContext(ctx, pg.Q("bench/seed-score-margins")); err != nil {
+	if _, err := b.db.ExecContext(ctx, benchQuery("seed-score-margins")); err != nil {
 		return res, err
 	}
-	if _, err := b.db.ExecContext(ctx, pg.Q("bench/seed-score-interviews"), w.ID, *w.QuestionnaireID, perDistrict, districts); err != nil {
+	if _, err := b.db.ExecContext(ctx, benchQuery("seed-score-interviews"), w.ID, *w.QuestionnaireID, perDistrict, districts); err != nil {
 		return res, err
 	}
 	if _, err := b.db.ExecContext(ctx, `VACUUM ANALYZE interviews`); err != nil {
@@ -43,7 +42,7 @@ func benchScores(ctx context.Context, b *benchDB, scale float64, progress io.Wri
 
 	baseline := func() (time.Duration, error) {
 		t := time.Now()
-		rows, err := b.db.QueryContext(ctx, pg.Q("bench/scores-baseline"), w.ID)
+		rows, err := b.db.QueryContext(ctx, benchQuery("scores-baseline"), w.ID)
 		if err != nil {
 			return 0, err
 		}
