@@ -1,0 +1,9 @@
+package pg_test
+
+import (
+	"testing"
+
+	"minyi/sql/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
