@@ -7,9 +7,9 @@ import (
 	"github.com/lib/pq"
 )
 
-// The foreign keys of cases are checked per statement on insert and per row
-// on a key-changing update (migration 0061); both sides still hold, with
-// the foreign keys' error.
+// The references of cases are foreign keys: an insert or a key-changing
+// update with a dangling reference is refused, and so is deleting or
+// re-keying a row that a case refers to, with the foreign key's error.
 func TestCasesReferencesStillChecked(t *testing.T) {
 	db := frameDB(t)
 	var wave, user, household int64

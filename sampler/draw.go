@@ -182,7 +182,7 @@ func release(target int, r float64) int {
 }
 
 // frameChecksum describes the frames a draw read, from the versions kept by
-// the frame triggers (migration 0003), without reading the frames.
+// the frame triggers (frame_versions), without reading the frames.
 func frameChecksum(ctx context.Context, db sqlx.QueryerContext, phone, door bool) (string, error) {
 	rows, err := db.QueryxContext(ctx, qFrameVersions)
 	if err != nil {

@@ -58,24 +58,24 @@ func frameChecksumOf(t *testing.T, db interface {
 	return sum
 }
 
-// The district hint's foreign key is checked per statement (migration
-// 0006); both of its sides still hold.
+// The district hint is a foreign key: a number cannot name an unknown
+// district, and a district the frame uses cannot go, after a bulk load too.
 func TestPhoneFrameDistrictStillChecked(t *testing.T) {
 	db := frameDB(t)
 	_, err := db.Exec(`INSERT INTO phone_frame (phone, district_code, ordinal) VALUES ('13902300001', '999999', 1)`)
 	var pqErr *pq.Error
-	if !errors.As(err, &pqErr) || pqErr.Code != "23503" {
+	if !errors.As(err, &pqErr) || pqErr.Code != "23503" || pqErr.Constraint != "phone_frame_district_code_fkey" {
 		t.Fatalf("insert with an unknown district: %v, want a foreign key violation", err)
 	}
 	if _, err := loadPhones(t, db, "phone,district_code\n13902300001,500101\n", ""); err != nil {
 		t.Fatal(err)
 	}
 	_, err = db.Exec(`DELETE FROM districts WHERE code = '500101'`)
-	if !errors.As(err, &pqErr) || pqErr.Code != "23503" {
+	if !errors.As(err, &pqErr) || pqErr.Code != "23503" || pqErr.Constraint != "phone_frame_district_code_fkey" {
 		t.Fatalf("delete of a district in use: %v, want a foreign key violation", err)
 	}
 	_, err = db.Exec(`UPDATE districts SET code = '500199' WHERE code = '500101'`)
-	if !errors.As(err, &pqErr) || pqErr.Code != "23503" {
+	if !errors.As(err, &pqErr) || pqErr.Code != "23503" || pqErr.Constraint != "phone_frame_district_code_fkey" {
 		t.Fatalf("renaming a district in use: %v, want a foreign key violation", err)
 	}
 	// A district the frame does not use can go.
@@ -84,8 +84,8 @@ func TestPhoneFrameDistrictStillChecked(t *testing.T) {
 	}
 }
 
-// The checksum trigger of migration 0006 hashes the same text as that of
-// migration 0003, so checksums recorded before it stay comparable.
+// The checksum trigger spells out the same text as phone_frame_row_text,
+// so that checksums recorded before it was inlined stay comparable.
 func TestPhoneFrameChecksumTextUnchanged(t *testing.T) {
 	db := frameDB(t)
 	if _, err := loadPhones(t, db, "phone,district_code\n13902300001,500101\n13902300002,\n", ""); err != nil {
@@ -107,8 +107,8 @@ func TestPhoneFrameChecksumTextUnchanged(t *testing.T) {
 // and folds the frame checksum itself, with the indexes and the checksum
 // trigger set aside. Afterwards the frame must be as if the rows had been
 // inserted with both in place: the same checksum as the trigger's, dense
-// ordinals, the indexes back, the trigger back, and the report as the
-// general import gives it.
+// ordinals, the indexes and the foreign key back, the trigger back, and the
+// report as the general import gives it.
 func TestBulkLoadIntoEmptyFrame(t *testing.T) {
 	db := frameDB(t)
 	var version int64
@@ -177,14 +177,18 @@ func TestBulkLoadIntoEmptyFrame(t *testing.T) {
 	if frameChecksumOf(t, db) == got {
 		t.Error("an insert after the load did not change the checksum")
 	}
+	_, err = db.Exec(`INSERT INTO phone_frame (phone, district_code, ordinal) VALUES ('13800000003', '599999', 1)`)
+	if !errors.As(err, &pqErr) || pqErr.Constraint != "phone_frame_district_code_fkey" {
+		t.Errorf("inserting a number of an unknown district after the load: %v, want a foreign key violation", err)
+	}
 	// New ids follow the loaded ones.
 	if got := frameCount(t, db, `SELECT count(*) FROM phone_frame WHERE id > (SELECT max(id) FROM phone_frame WHERE phone <> '13800000002')`); got != 1 {
 		t.Error("the id sequence was not moved past the loaded rows")
 	}
 }
 
-// A load that fails leaves the empty frame with its indexes, its trigger
-// and its checksum.
+// A load that fails leaves the empty frame with its indexes, its foreign
+// key, its trigger and its checksum.
 func TestBulkLoadFailureRestoresFrame(t *testing.T) {
 	db := frameDB(t)
 	before := frameChecksumOf(t, db)
@@ -197,6 +201,9 @@ func TestBulkLoadFailureRestoresFrame(t *testing.T) {
 	if got := frameCount(t, db, `SELECT count(*) FROM pg_indexes WHERE tablename = 'phone_frame'`); got != 3 {
 		t.Errorf("%d indexes on the frame after a failed load, want 3", got)
 	}
+	if got := frameCount(t, db, `SELECT count(*) FROM pg_constraint WHERE conrelid = 'phone_frame'::regclass AND contype = 'f'`); got != 1 {
+		t.Errorf("%d foreign keys on the frame after a failed load, want 1", got)
+	}
 	if got := frameChecksumOf(t, db); got != before {
 		t.Error("a failed load changed the checksum")
 	}
@@ -205,6 +212,33 @@ func TestBulkLoadFailureRestoresFrame(t *testing.T) {
 	}
 	if frameChecksumOf(t, db) == before {
 		t.Error("the checksum trigger is off after a failed load")
+	}
+}
+
+// A bulk load sets the district key aside with the indexes, so that the
+// copy looks no district up per row, and adds it back checked: a row that
+// breaks it fails the load.
+func TestSuspendSetsDistrictKeyAside(t *testing.T) {
+	db := frameDB(t)
+	tx, err := db.Beginx()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec(`SELECT phone_frame_suspend_indexes()`); err != nil {
+		t.Fatal(err)
+	}
+	var keys int
+	if err := tx.Get(&keys, `SELECT count(*) FROM pg_constraint WHERE conrelid = 'phone_frame'::regclass`); err != nil || keys != 0 {
+		t.Fatalf("%d constraints on the frame while set aside (%v), want none", keys, err)
+	}
+	if _, err := tx.Exec(`INSERT INTO phone_frame (phone, district_code, ordinal) VALUES ('13902300001', '599999', 1)`); err != nil {
+		t.Fatalf("insert while the key is set aside: %v", err)
+	}
+	_, err = tx.Exec(`SELECT phone_frame_restore_indexes()`)
+	var pqErr *pq.Error
+	if !errors.As(err, &pqErr) || pqErr.Code != "23503" || pqErr.Constraint != "phone_frame_district_code_fkey" {
+		t.Fatalf("restoring over a row of an unknown district: %v, want a foreign key violation", err)
 	}
 }
 
