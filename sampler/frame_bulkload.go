@@ -427,7 +427,7 @@ func (l *lineLog) at(rows []int64) []int {
 }
 
 // frameDigest computes, for rows inserted in id order, the digest that the
-// phone frame's checksum trigger (migrations 0003 and 0006) computes for
+// phone frame's checksum trigger (phone_frame_version) computes for
 // an insert statement: the SHA-256 of the hex SHA-256s of each block of
 // 65,536 ids, each over the rows' text joined by line breaks.
 type frameDigest struct {

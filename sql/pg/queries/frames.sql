@@ -2,7 +2,7 @@
 --
 -- Rows of an import are first copied into a temporary staging table created
 -- with CREATE TEMP TABLE x (LIKE x): the permanent table of the same name
--- (migration 0002) only gives the statements below a relation to be checked
+-- (in the baseline migration) only gives the statements below a relation to be checked
 -- against at boot, and its CHECK (false) makes sure that nothing is ever
 -- written to it; inside the import's session the temporary table shadows it.
 
