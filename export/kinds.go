@@ -12,10 +12,10 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"minyi/core"
+	"minyi/csvfile"
 	"minyi/dialer"
 	"minyi/sampler"
 	"minyi/survey"
-	"minyi/survey/csvfile"
 	"minyi/users"
 )
 

@@ -14,7 +14,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"minyi/core"
-	"minyi/survey/csvfile"
+	"minyi/csvfile"
 )
 
 // ManifestName is the file of a run's directory that lists the others.

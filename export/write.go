@@ -12,8 +12,8 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"minyi/core"
+	"minyi/csvfile"
 	"minyi/sampler"
-	"minyi/survey/csvfile"
 )
 
 // Request is one file to export and who asked for it.

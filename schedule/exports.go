@@ -15,10 +15,10 @@ import (
 	"github.com/lib/pq"
 
 	"minyi/core"
+	"minyi/csvfile"
 	"minyi/export"
 	"minyi/sampler"
 	"minyi/sql/pg"
-	"minyi/survey/csvfile"
 )
 
 // ExportSchedule writes a wave's export files into the outbox on a cron

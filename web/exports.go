@@ -8,9 +8,9 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"minyi/core"
+	"minyi/csvfile"
 	"minyi/export"
 	"minyi/survey"
-	"minyi/survey/csvfile"
 	"minyi/users"
 )
 

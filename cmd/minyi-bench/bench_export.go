@@ -10,8 +10,8 @@ import (
 	"runtime/pprof"
 	"time"
 
+	"minyi/csvfile"
 	"minyi/survey"
-	"minyi/survey/csvfile"
 )
 
 const benchExportName = "export-microdata"
