@@ -16,6 +16,7 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
 
 # Each fuzz target: package and name. `make test` fuzzes each briefly on
 # top of its seed corpus; `make fuzz` longer.

@@ -37,11 +37,17 @@ func Errorf(code, zh, en string, args ...any) *Error {
 	return &Error{Code: code, ZH: fmt.Sprintf(zh, args...), EN: fmt.Sprintf(en, args...)}
 }
 
-// ErrorCode returns the code of err, EInternal for unknown errors.
+// ErrorCode returns the code of err: that of an *Error in its chain, or of
+// an error that states its own code (one with an ErrorCode method, such as
+// a list of problems in an imported file); EInternal for anything else.
 func ErrorCode(err error) string {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Code
+	}
+	var c interface{ ErrorCode() string }
+	if errors.As(err, &c) {
+		return c.ErrorCode()
 	}
 	return EInternal
 }

@@ -284,7 +284,7 @@ func TestQuotaFills(t *testing.T) {
 	if a.District != districtA || a.Counts.QF != closed+1 || a.Counts.I != 2 || a.Counts.NE != a.Counts.QF {
 		t.Fatalf("rates of A: %+v (closed %d)", a.Counts, closed)
 	}
-	// e counts the quota-filled cases as not eligible (STATISTICS.md §6).
+	// e counts the quota-filled cases as not eligible (docs/statistics.md §6).
 	if wantE := 2 / float64(2+a.Counts.NE); math.Abs(a.E-wantE) > 1e-12 || a.Rates["RR1"] != 1 {
 		t.Errorf("A: e %v, RR1 %v; want %v and 1 (two completes, everything else quota filled)", a.E, a.Rates["RR1"], wantE)
 	}

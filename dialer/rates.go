@@ -6,7 +6,7 @@ import (
 )
 
 // Counts are the cases of a wave (or district) by AAPOR disposition group
-// (STATISTICS.md §6): complete and partial interviews, refusals,
+// (docs/statistics.md §6): complete and partial interviews, refusals,
 // non-contacts, other eligible non-interviews, unknown household, unknown
 // other, and not eligible. QF counts the cases among NE that ended as 4.80
 // (quota filled).
@@ -51,7 +51,7 @@ func (c Counts) Plus(d Counts) Counts {
 }
 
 // DefaultE estimates e, the eligible share of the cases of unknown
-// eligibility, by the default of STATISTICS.md §6: the eligible share of
+// eligibility, by the default of docs/statistics.md §6: the eligible share of
 // the cases whose eligibility is known, (I+P+R+NC+O)/(I+P+R+NC+O+NE), with
 // every 4.x case in NE, quota filled (4.80) included. NaN when nothing is
 // known.
@@ -63,7 +63,7 @@ func (c Counts) DefaultE() float64 {
 // RateNames are the rates in the order of the rates CSV.
 var RateNames = []string{"RR1", "RR2", "RR3", "RR4", "RR5", "RR6", "COOP1", "COOP2", "COOP3", "COOP4", "REF1", "REF2", "REF3", "CON1", "CON2", "CON3"}
 
-// Rates computes the AAPOR outcome rates of STATISTICS.md §6 with e. A rate
+// Rates computes the AAPOR outcome rates of docs/statistics.md §6 with e. A rate
 // whose denominator is zero is NaN (printed empty), never a made-up 0.
 func (c Counts) Rates(e float64) map[string]float64 {
 	I, P, R, NC, O := float64(c.I), float64(c.P), float64(c.R), float64(c.NC), float64(c.O)

@@ -49,7 +49,7 @@ func TestEmptyDenominatorsAreNotZero(t *testing.T) {
 	}
 }
 
-// Cases closed as quota filled (4.80) are not eligible (STATISTICS.md §6):
+// Cases closed as quota filled (4.80) are not eligible (docs/statistics.md §6):
 // added to the hand-computed wave, they change no rate's denominator
 // except through e, which counts them in NE by the default formula.
 func TestQuotaFilledLeavesRatesAndE(t *testing.T) {

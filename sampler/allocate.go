@@ -1,4 +1,4 @@
-// Package sampler allocates and draws survey samples (STATISTICS.md §2–3).
+// Package sampler allocates and draws survey samples (docs/statistics.md §2–3).
 // Every function is deterministic, so that a recorded draw can be repeated
 // by anyone holding the same frame, parameters and seed.
 package sampler

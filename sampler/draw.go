@@ -27,7 +27,7 @@ import (
 // replicates; on the same frame it drew the same numbers.
 //
 // Door to door, version 1: systematic PPS streets → systematic PPS
-// communities → systematic households (STATISTICS.md §3).
+// communities → systematic households (docs/statistics.md §3).
 const (
 	AlgorithmPhoneSRS = "phone-srswor-floyd"
 	AlgorithmVersion  = 2

@@ -89,7 +89,7 @@ func restOf(sizes []float64, certain []bool, n int) (int, float64) {
 }
 
 // SystematicPPS selects n units of a list by systematic sampling with
-// probability proportional to size (STATISTICS.md §3). The list order is the
+// probability proportional to size (docs/statistics.md §3). The list order is the
 // implicit stratification, so callers sort it first. Certainty units are
 // taken first (see PPSInclusion); over the others, in list order, the
 // cumulative sum of π crosses the points u, u+1, …, u+n'−1 once per point,

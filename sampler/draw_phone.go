@@ -139,7 +139,7 @@ func (s *sample) addPhone(stratum string, cs []plannedCase, N int64, d Design, s
 	// the freshness rule an eligible number's chance is n/(N−E), with E the
 	// excluded numbers of the whole stratum, which only a full read of the
 	// stratum could count; n/N is stored, and telephone weights come from
-	// the screened district (STATISTICS.md §4), not from this probability.
+	// the screened district (docs/statistics.md §4), not from this probability.
 	p := float64(len(cs)) / float64(N)
 	for i := range cs {
 		cs[i].Replicate = reps[i]

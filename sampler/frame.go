@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 )
 
 // PhoneEntry is one number of the telephone frame, already normalised.
@@ -39,7 +38,7 @@ func AddPhones(ctx context.Context, db *sqlx.DB, entries []PhoneEntry) (ImportRe
 	if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE frame_in (line int, phone text, district_code text) ON COMMIT DROP`); err != nil {
 		return rep, err
 	}
-	st, err := tx.PrepareContext(ctx, pq.CopyIn("frame_in", "line", "phone", "district_code"))
+	st, err := tx.PrepareContext(ctx, `COPY frame_in (line, phone, district_code) FROM STDIN`)
 	if err != nil {
 		return rep, err
 	}

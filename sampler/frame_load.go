@@ -153,7 +153,7 @@ func openPhoneCopy(ctx context.Context, tx *sqlx.Tx) (*phoneCopy, error) {
 	for _, b := range bases {
 		c.next[b.Stratum] = b.N
 	}
-	st, err := tx.PreparexContext(ctx, pq.CopyIn("frame_phone_rows", "line", "phone", "district_code", "fixed", "ordinal"))
+	st, err := tx.PreparexContext(ctx, `COPY frame_phone_rows (line, phone, district_code, fixed, ordinal) FROM STDIN`)
 	if err != nil {
 		return nil, fmt.Errorf("sampler: copy phones: %w", err)
 	}
@@ -290,8 +290,8 @@ func importHouseholds(ctx context.Context, db *sqlx.DB, r io.Reader, opt ImportO
 	if _, err := tx.ExecContext(ctx, qImportHouseholdStaging); err != nil {
 		return FrameReport{}, fmt.Errorf("sampler: household staging table: %w", err)
 	}
-	st, err := tx.PreparexContext(ctx, pq.CopyIn("frame_household_rows", "line", "district_code", "street", "community",
-		"household_id", "address", "street_size", "community_size"))
+	st, err := tx.PreparexContext(ctx, `COPY frame_household_rows (line, district_code, street, community,
+		household_id, address, street_size, community_size) FROM STDIN`)
 	if err != nil {
 		return FrameReport{}, fmt.Errorf("sampler: copy households: %w", err)
 	}

@@ -22,7 +22,7 @@ type Margin struct {
 	Population int64  `db:"population"`
 }
 
-// marginCategories are the codes each variable takes (DESIGN.md).
+// marginCategories are the codes each variable takes (docs/design.md §7).
 var marginCategories = map[string][2]int{"sex": {1, 2}, "age_group": {1, 5}, "urban": {1, 2}}
 
 var (

@@ -10,7 +10,7 @@ import (
 
 // ChongqingMobilePrefixes lists 7-digit mobile number blocks (号段) assigned
 // to Chongqing. Random-digit dialing appends 4 random digits to a block
-// (STATISTICS.md §3). Every block is a valid mobile range whose location in
+// (docs/statistics.md §3). Every block is a valid mobile range whose location in
 // libphonenumber's geocoding data is 重庆市; the test checks both, so a block
 // that stops qualifying after a library update is caught.
 //

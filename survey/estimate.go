@@ -1,7 +1,7 @@
 // Package survey turns completed interviews into the published poll scores:
 // weights, indicator and district scores with their standard errors, rank
 // ranges, and the CSV files that carry them. The formulas are those of
-// STATISTICS.md §4–§5; everything here is pure computation so that every
+// docs/statistics.md §4–§5; everything here is pure computation so that every
 // printed number can be reproduced from the stored data.
 package survey
 
@@ -59,7 +59,7 @@ type Estimate struct {
 
 // Estimates computes, for every district and for the whole city, each item
 // score and the composite district score with their linearised standard
-// errors (STATISTICS.md §5). Rows come out ordered by district code, items
+// errors (docs/statistics.md §5). Rows come out ordered by district code, items
 // in Design order followed by "composite", and the "ALL" rows last.
 //
 // The result does not depend on the order of rs, bit for bit: respondents
@@ -219,7 +219,7 @@ func (p *prepared) ratios(ds *domainSums) *domainRatios {
 // district the domain is its own stratum; for the city it is every
 // stratum: the ratio denominators are the domain's own and the variance is
 // summed over the domain's strata, which is exactly the distinction
-// STATISTICS.md §5 draws between a district row and the ALL row.
+// docs/statistics.md §5 draws between a district row and the ALL row.
 func (p *prepared) rows(name string, ds *domainSums, dr *domainRatios, v []float64, single bool) []Estimate {
 	J := len(p.items)
 	out := make([]Estimate, 0, J+1)

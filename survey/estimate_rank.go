@@ -14,7 +14,7 @@ type Rank struct {
 	RankHigh int // worst place possible: ranked districts − districts whose interval lies wholly below
 	// TiedWith lists the ranked districts that are statistically tied
 	// with this one: their 95% intervals overlap (touching counts), so
-	// the poll cannot tell the two apart (STATISTICS.md §5). They are
+	// the poll cannot tell the two apart (docs/statistics.md §5). They are
 	// exactly the districts neither wholly above nor wholly below, so
 	// len(TiedWith) = RankHigh − RankLow. Ordered by rank, then code.
 	TiedWith []string
@@ -25,7 +25,7 @@ func (r Rank) Tied() bool { return len(r.TiedWith) > 0 }
 
 // RankDistricts ranks districts by score, best first, with the rank range
 // implied by their 95% intervals, so that districts whose intervals overlap
-// are not presented as different (STATISTICS.md §5). composites holds one
+// are not presented as different (docs/statistics.md §5). composites holds one
 // row per district (normally the composite rows of Estimates); the "ALL"
 // row and rows without a score or without a standard error are left out,
 // since a district without an interval cannot be placed with any

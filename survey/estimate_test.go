@@ -30,7 +30,7 @@ func near(a, b, tol float64) bool {
 	return math.Abs(a-b) <= tol*(1+math.Max(math.Abs(a), math.Abs(b)))
 }
 
-// The worked check of STATISTICS.md §5.
+// The worked check of docs/statistics.md §5.
 func TestWorkedCheck(t *testing.T) {
 	rs := []Respondent{
 		{District: "A", Weight: 1, Codes: []int{1}},

@@ -3,13 +3,13 @@ package survey
 import "sync"
 
 // The variances of the ratio estimators, by linearisation over the PSUs of
-// each stratum (STATISTICS.md §5).
+// each stratum (docs/statistics.md §5).
 
 // varianceTerms is one stratum's term n_h/(n_h − 1) · Σ (z − z̄)² of the
 // variance of each item and of the composite (column J), for the
 // district's own ratios and for the city's, from one pass over its
 // respondents; both nil when it has a single PSU and so no variance
-// estimate (STATISTICS.md §5).
+// estimate (docs/statistics.md §5).
 func (p *prepared) varianceTerms(s *stratum, district, city *domainRatios) [2][]float64 {
 	if s.units < 2 {
 		return [2][]float64{}

@@ -10,7 +10,7 @@ import (
 // IndicatorDetailHeader is the header of the indicator detail CSV. The
 // satisfaction rate is the share of valid answers (n_valid) that are
 // satisfied, the don't-know rate the share of all interviews (n) that
-// answered don't know or refused (STATISTICS.md §1); both are unweighted.
+// answered don't know or refused (docs/statistics.md §1); both are unweighted.
 var IndicatorDetailHeader = []string{"district_code", "district_name", "item", "item_zh", "item_en", "n", "n_valid",
 	"score", "se", "ci_low", "ci_high", "satisfaction_rate", "dont_know_rate", SuppressedColumn}
 

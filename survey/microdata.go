@@ -12,7 +12,7 @@ import (
 	"github.com/lib/pq"
 )
 
-// ResponsesHeader is the responses CSV of DESIGN.md for a questionnaire.
+// ResponsesHeader is the responses CSV of docs/design.md §7 for a questionnaire.
 func ResponsesHeader(items []string) []string {
 	return append([]string{"interview_id", "district_code", "mode", "weight", "sex", "age_group"}, items...)
 }

@@ -89,7 +89,7 @@ var (
 // these ids would clash with them in exports.
 var reservedIDs = map[string]bool{"interview_id": true, "district_code": true, "mode": true, "weight": true, "psu": true}
 
-// marginCodes are the codes of the weighting variables (DESIGN.md, margins
+// marginCodes are the codes of the weighting variables (docs/design.md §7, margins
 // CSV): a questionnaire asking them must use the census codes.
 var marginCodes = map[string][]int{"sex": {1, 2}, "age_group": {1, 2, 3, 4, 5}, "urban": {1, 2}}
 

@@ -3,7 +3,7 @@ package survey
 // IndicatorRate is the satisfaction rate (满意率) and the don't-know rate
 // (不清楚率) of one indicator in one district, or city-wide, with the
 // counts they are made of, so that every published share can be shown
-// beside its denominator (STATISTICS.md §1).
+// beside its denominator (docs/statistics.md §1).
 //
 // Both are plain shares of interviews, not weighted estimates: the
 // satisfaction rate is Satisfied / Valid, the valid answers (codes with

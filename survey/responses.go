@@ -13,7 +13,7 @@ import (
 	"minyi/csvfile"
 )
 
-// ResponseRow is one validated row of a Responses CSV (DESIGN.md).
+// ResponseRow is one validated row of a Responses CSV (docs/design.md §7).
 type ResponseRow struct {
 	Line        int // 1-based line number in the file (header is line 1)
 	InterviewID string
@@ -42,6 +42,9 @@ func importError(ps *csvfile.Problems) *ImportError {
 // Count is how many problems were found, listed or not.
 func (e *ImportError) Count() int { return len(e.Problems) + e.Omitted }
 
+// ErrorCode says that the file, not the system, is at fault.
+func (e *ImportError) ErrorCode() string { return core.EInvalid }
+
 // Error lists the problems one per line as "第 N 行 / line N: 中文 /
 // English", then how many more there are.
 func (e *ImportError) Error() string {
@@ -53,7 +56,7 @@ var responseColumns = []string{"interview_id", "district_code", "mode", "weight"
 
 const psuColumn = "psu"
 
-// validAnswerCodes are the answer codes of STATISTICS.md §1.
+// validAnswerCodes are the answer codes of docs/statistics.md §1.
 var validAnswerCodes = map[int]bool{1: true, 2: true, 3: true, 4: true, 5: true, 8: true, 9: true}
 
 // ParseResponses reads a Responses CSV for import, in UTF-8 (with or

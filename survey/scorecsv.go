@@ -11,7 +11,7 @@ import (
 	"minyi/csvfile"
 )
 
-// longHeader is the header of the long scores CSV (DESIGN.md).
+// longHeader is the header of the long scores CSV (docs/design.md §7).
 var longHeader = []string{"district_code", "item", "n", "n_valid", "score", "se", "ci_low", "ci_high"}
 
 // CityName is the district name shown on the city-wide row.

@@ -11,7 +11,7 @@ import (
 // MinCell is the default smallest number of interviews behind an estimate
 // that an export for people shows. Below it a breakdown could let someone
 // who knows a few respondents work out what they answered, so its
-// estimates are left out (DESIGN.md, Privacy).
+// estimates are left out (docs/design.md §8).
 const MinCell = 10
 
 // SuppressedColumn is the flag column of exports with breakdowns: "1" when

@@ -12,7 +12,7 @@ import (
 	"minyi/sql/pg"
 )
 
-// Weighting a wave's interviews (STATISTICS.md §4): each gets the base
+// Weighting a wave's interviews (docs/statistics.md §4): each gets the base
 // weight of the draw, and each district's computed weights are then
 // calibrated to its census margins by raking (weights_rake.go). The
 // microdata export makes the same weights without holding the interviews
@@ -21,7 +21,7 @@ import (
 // BaseWeights gives every respondent whose Weight is 0 the base weight of a
 // screened sample, N_h/m_h, where N_h is the resident population of the
 // district and m_h counts all respondents of that district in rs (weighted
-// or not), as in STATISTICS.md §4. Respondents with a weight keep it. It
+// or not), as in docs/statistics.md §4. Respondents with a weight keep it. It
 // changes nothing unless every district needing weights has a population.
 func BaseWeights(populations map[string]int64, rs []Respondent) error {
 	return baseWeights(populations, rs, indexDistricts(rs))
@@ -116,7 +116,7 @@ type weightingMember struct {
 
 // Calibrate rakes each district's computed weights (not those given on
 // import) to the district's census margins, on every margin variable for
-// which every such respondent has a category (STATISTICS.md §4). A district
+// which every such respondent has a category (docs/statistics.md §4). A district
 // without margins keeps its base weights. It fails, naming the district,
 // when the targets cannot be met.
 func Calibrate(rs []Respondent, margins Margins) ([]DistrictWeighting, error) {

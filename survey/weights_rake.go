@@ -8,7 +8,7 @@ import (
 	"minyi/core"
 )
 
-// Calibrating weights to census figures (STATISTICS.md §4): by raking
+// Calibrating weights to census figures (docs/statistics.md §4): by raking
 // (iterative proportional fitting) when only margins are known, or by
 // post-stratification, its one-variable case, when the joint cells are.
 

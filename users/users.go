@@ -20,7 +20,7 @@ import (
 // Role is what a user may do.
 type Role string
 
-// The roles of DESIGN.md.
+// The roles of docs/design.md §1.
 const (
 	RoleAdmin      Role = "admin"
 	RoleSupervisor Role = "supervisor"

@@ -208,11 +208,7 @@ func newBenchDB(dataDir string) (*benchDB, error) {
 		adminDSN = c.DSN("postgres")
 		b.dsn = c.DSN(b.name)
 	} else {
-		u, err := pq.ParseURL(adminDSN)
-		if err != nil {
-			u = adminDSN
-		}
-		b.dsn = regexp.MustCompile(`dbname=\S+`).ReplaceAllString(u, "") + " dbname=" + b.name
+		b.dsn = pg.WithDatabase(adminDSN, b.name)
 	}
 	admin, err := sqlx.Open("postgres", adminDSN)
 	if err != nil {

@@ -83,7 +83,7 @@ func TestServeRefusesOldSchemaUntilMigrated(t *testing.T) {
 const twoDistricts = "code,name,resident_population\n500101,万州区,1000\n500102,\"=HYPERLINK(\"\"x\"\")\",2000\n"
 
 // The responses of the hand-computed example: district 500101 has weights
-// 1,1,2 and q01 answers 1,2,8 (STATISTICS.md §5); 500102 has two
+// 1,1,2 and q01 answers 1,2,8 (docs/statistics.md §5); 500102 has two
 // interviews without weights (base weight N/m = 1000) answering 1 and 5.
 // Every other item is answered 3.
 func responsesCSV() string {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -168,4 +169,21 @@ func ModuleRoot(dir string) string {
 			return ""
 		}
 	}
+}
+
+// WithDatabase replaces the database of a key=value or URL connection string.
+func WithDatabase(conn, name string) string {
+	if strings.HasPrefix(conn, "postgres://") || strings.HasPrefix(conn, "postgresql://") {
+		u := conn
+		if i := strings.Index(u, "?"); i >= 0 {
+			u, q := u[:i], u[i:]
+			return u[:strings.LastIndex(u, "/")+1] + name + q
+		}
+		return u[:strings.LastIndex(u, "/")+1] + name
+	}
+	re := regexp.MustCompile(`dbname=\S+`)
+	if re.MatchString(conn) {
+		return re.ReplaceAllString(conn, "dbname="+name)
+	}
+	return conn + " dbname=" + name
 }

@@ -20,7 +20,7 @@ import (
 
 var (
 	admin  *sql.DB
-	dsn    string // the admin connection string, for withDB
+	dsn    string // the admin connection string, for pg.WithDatabase
 	dbName string // prefix of this package's databases
 )
 
@@ -99,7 +99,7 @@ func ensureTemplate(adminDSN, tmpl string) error {
 	if _, err := conn.ExecContext(bg, "CREATE DATABASE "+pq.QuoteIdentifier(building)); err != nil {
 		return err
 	}
-	tdb, err := sqlx.Open("postgres", withDB(adminDSN, building))
+	tdb, err := sqlx.Open("postgres", pg.WithDatabase(adminDSN, building))
 	if err != nil {
 		return err
 	}
@@ -144,29 +144,12 @@ func NewDatabase(tb testing.TB) string {
 	tb.Cleanup(func() {
 		admin.Exec("DROP DATABASE IF EXISTS " + pq.QuoteIdentifier(name) + " WITH (FORCE)")
 	})
-	return withDB(dsn, name)
+	return pg.WithDatabase(dsn, name)
 }
 
 var nonWord = regexp.MustCompile(`[^a-z0-9]+`)
 
 func sanitize(s string) string { return nonWord.ReplaceAllString(strings.ToLower(s), "_") }
-
-// withDB replaces the database of a key=value or URL connection string.
-func withDB(conn, name string) string {
-	if strings.HasPrefix(conn, "postgres://") || strings.HasPrefix(conn, "postgresql://") {
-		u := conn
-		if i := strings.Index(u, "?"); i >= 0 {
-			u, q := u[:i], u[i:]
-			return u[:strings.LastIndex(u, "/")+1] + name + q
-		}
-		return u[:strings.LastIndex(u, "/")+1] + name
-	}
-	re := regexp.MustCompile(`dbname=\S+`)
-	if re.MatchString(conn) {
-		return re.ReplaceAllString(conn, "dbname="+name)
-	}
-	return conn + " dbname=" + name
-}
 
 // NewEmptyDatabase makes a database with no schema at all (for testing
 // migrations) and returns its connection string.
@@ -178,5 +161,5 @@ func NewEmptyDatabase(tb testing.TB) string {
 	tb.Cleanup(func() {
 		admin.Exec("DROP DATABASE IF EXISTS " + pq.QuoteIdentifier(name) + " WITH (FORCE)")
 	})
-	return withDB(dsn, name)
+	return pg.WithDatabase(dsn, name)
 }

@@ -15,7 +15,6 @@ import (
 
 	"minyi/core"
 	"minyi/sql/pg"
-	"minyi/survey"
 )
 
 // Env is what every subcommand gets: its program's name for usage lines,
@@ -50,10 +49,6 @@ var ErrHelp = errors.New("help")
 func ExitCode(err error) int {
 	var ue UsageError
 	if errors.As(err, &ue) || core.ErrorCode(err) == core.EInvalid {
-		return 2
-	}
-	var ie *survey.ImportError
-	if errors.As(err, &ie) {
 		return 2
 	}
 	return 1

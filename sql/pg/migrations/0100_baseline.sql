@@ -437,7 +437,7 @@ CREATE TABLE waves (
     --     when not given it follows the modes (0 phone only, 1 door only,
     --     0.5 both), set by waves_default_door_share below.
     --   households_per_community (k) and communities_per_street (n₂): the
-    --     door-to-door cluster sizes of STATISTICS.md §3.
+    --     door-to-door cluster sizes of docs/statistics.md §3.
     --   replicate_size: telephone cases per replicate; 0 = one replicate per
     --     stratum.
     --   replicate_threshold: share of final outcomes in the open replicates

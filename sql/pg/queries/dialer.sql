@@ -53,7 +53,7 @@ RETURNING id
 
 -- name: dialer/next-fresh
 -- Only cases of open replicates are handed out, so that the sample is
--- worked one replicate at a time (STATISTICS.md §3). The first few fresh
+-- worked one replicate at a time (docs/statistics.md §3). The first few fresh
 -- cases of each open replicate are the candidates; among those of the
 -- highest priority one is taken at random, which spreads interviewers over
 -- the districts and keeps them from all reaching for the same row. A
