@@ -134,6 +134,18 @@ type cronJob struct {
 	Enabled bool
 }
 
+// cronJobs is stored schedules as the cron table sees them.
+func cronJobs[S any, P interface {
+	*S
+	cronJob() cronJob
+}](ss []S) []cronJob {
+	jobs := make([]cronJob, len(ss))
+	for i := range ss {
+		jobs[i] = P(&ss[i]).cronJob()
+	}
+	return jobs
+}
+
 // cronTable keeps a cron's entries in line with stored schedules, for the
 // wave and the export schedulers alike: one entry per enabled schedule,
 // replaced when its spec changes, removed when it is gone or disabled.

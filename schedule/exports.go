@@ -37,6 +37,10 @@ type ExportSchedule struct {
 	UpdatedAt time.Time      `db:"updated_at"`
 }
 
+func (s *ExportSchedule) cronJob() cronJob {
+	return cronJob{ID: s.ID, Name: s.Name, Spec: s.Spec, Enabled: s.Enabled}
+}
+
 // Next returns the schedule's next run after t, in Beijing time.
 func (s *ExportSchedule) Next(t time.Time) time.Time { return nextAfter(s.Spec, t) }
 
@@ -199,11 +203,7 @@ func (s *ExportScheduler) reload(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	jobs := make([]cronJob, len(ss))
-	for i, sc := range ss {
-		jobs[i] = cronJob{ID: sc.ID, Name: sc.Name, Spec: sc.Spec, Enabled: sc.Enabled}
-	}
-	s.table.sync(jobs)
+	s.table.sync(cronJobs(ss))
 	return nil
 }
 

@@ -34,6 +34,10 @@ type WaveSchedule struct {
 	UpdatedAt      time.Time      `db:"updated_at"`
 }
 
+func (s *WaveSchedule) cronJob() cronJob {
+	return cronJob{ID: s.ID, Name: s.Name, Spec: s.Spec, Enabled: s.Enabled}
+}
+
 // Next returns the schedule's next run after t, in Beijing time.
 func (s *WaveSchedule) Next(t time.Time) time.Time { return nextAfter(s.Spec, t) }
 
@@ -151,11 +155,7 @@ func (s *WaveScheduler) reload(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	jobs := make([]cronJob, len(ss))
-	for i, sc := range ss {
-		jobs[i] = cronJob{ID: sc.ID, Name: sc.Name, Spec: sc.Spec, Enabled: sc.Enabled}
-	}
-	s.table.sync(jobs)
+	s.table.sync(cronJobs(ss))
 	return nil
 }
 

@@ -16,8 +16,12 @@ import (
 	"minyi/sampler"
 )
 
-// currentWave is the wave interviewers call: the newest drawn one.
-func (s *Server) currentWave(ctx context.Context) (*sampler.Wave, error) {
+// errNoWaveDrawn says that no wave has been drawn: there is nothing to call.
+var errNoWaveDrawn = core.Errorf(core.ENotFound, "还没有已抽样的轮次", "no wave has been drawn yet")
+
+// newestDrawnWave is the wave interviewers call: the newest drawn one, or
+// errNoWaveDrawn.
+func (s *Server) newestDrawnWave(ctx context.Context) (*sampler.Wave, error) {
 	ws, err := sampler.ListWaves(ctx, s.db)
 	if err != nil {
 		return nil, err
@@ -27,19 +31,20 @@ func (s *Server) currentWave(ctx context.Context) (*sampler.Wave, error) {
 			return &ws[i], nil
 		}
 	}
-	return nil, nil
+	return nil, errNoWaveDrawn
 }
 
-// callingWave is the current wave and its calling rules, read at most
-// once a second: every "next case" needs them, and they change only when
-// a wave is drawn or its rules are edited (this server forgets them then;
-// another server sees the change within the second).
+// callingWave is the wave interviewers call and its calling rules, read at
+// most once a second: every "next case" needs them, and they change only
+// when a wave is drawn or its rules are edited (this server forgets them
+// then; another server sees the change within the second). With no wave
+// drawn it returns errNoWaveDrawn.
 func (s *Server) callingWave(ctx context.Context) (*sampler.Wave, dialer.Rules, error) {
 	s.callingMu.Lock()
 	defer s.callingMu.Unlock()
 	if s.callingWaveAt.IsZero() || time.Since(s.callingWaveAt) > time.Second {
-		w, err := s.currentWave(ctx)
-		if err != nil {
+		w, err := s.newestDrawnWave(ctx)
+		if err != nil && !errors.Is(err, errNoWaveDrawn) {
 			return nil, dialer.Rules{}, err
 		}
 		var r dialer.Rules
@@ -49,6 +54,9 @@ func (s *Server) callingWave(ctx context.Context) (*sampler.Wave, dialer.Rules, 
 			}
 		}
 		s.callingWaveCached, s.callingRules, s.callingWaveAt = w, r, time.Now()
+	}
+	if s.callingWaveCached == nil {
+		return nil, dialer.Rules{}, errNoWaveDrawn
 	}
 	return s.callingWaveCached, s.callingRules, nil
 }
@@ -74,10 +82,10 @@ func (s *Server) calls(c echo.Context) error {
 func (s *Server) showCalls(c echo.Context, status int, errMsg *core.Text) error {
 	ctx := c.Request().Context()
 	w, rules, err := s.callingWave(ctx)
-	if err != nil {
+	if err != nil && !errors.Is(err, errNoWaveDrawn) {
 		return err
 	}
-	d := callsData{Wave: w, Rules: rules}
+	d := callsData{Wave: w, Rules: rules} // no wave: the page says there is nothing to call
 	if w != nil {
 		if t, err := dialer.HeldTask(ctx, s.db, w.ID, currentUser(c).ID); err == nil {
 			d.Held = taskPath(t)
@@ -97,11 +105,11 @@ func taskPath(t dialer.Task) string {
 func (s *Server) nextCase(c echo.Context) error {
 	ctx := c.Request().Context()
 	w, rules, err := s.callingWave(ctx)
+	if errors.Is(err, errNoWaveDrawn) {
+		return c.Redirect(http.StatusSeeOther, "/calls?msg=nocase")
+	}
 	if err != nil {
 		return err
-	}
-	if w == nil {
-		return c.Redirect(http.StatusSeeOther, "/calls?msg=nocase")
 	}
 	user := currentUser(c).ID
 	t, err := dialer.NextTask(ctx, s.db, w.ID, user, rules, s.opt.Now())

@@ -75,9 +75,9 @@ func setup() error {
 	return nil
 }
 
-// ensureTemplate builds the migrated template once per set of migrations,
-// under an advisory lock so that parallel test packages build it once.
-func ensureTemplate(adminDSN, tmpl string) error {
+// locked runs f on an admin connection under the advisory lock that
+// serialises the test packages' template work.
+func locked(f func(conn *sql.Conn) error) error {
 	conn, err := admin.Conn(bg)
 	if err != nil {
 		return err
@@ -87,6 +87,16 @@ func ensureTemplate(adminDSN, tmpl string) error {
 		return err
 	}
 	defer conn.ExecContext(bg, `SELECT pg_advisory_unlock(7357)`)
+	return f(conn)
+}
+
+// ensureTemplate builds the migrated template once per set of migrations,
+// under the lock so that parallel test packages build it once.
+func ensureTemplate(adminDSN, tmpl string) error {
+	return locked(func(conn *sql.Conn) error { return buildTemplate(conn, adminDSN, tmpl) })
+}
+
+func buildTemplate(conn *sql.Conn, adminDSN, tmpl string) error {
 	var exists bool
 	if err := conn.QueryRowContext(bg, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1 AND datistemplate)`, tmpl).Scan(&exists); err != nil {
 		return err
@@ -118,17 +128,10 @@ func ensureTemplate(adminDSN, tmpl string) error {
 // cloneTemplate copies the template; PostgreSQL refuses a copy while another
 // session is connected to the template, so clones are serialised too.
 func cloneTemplate(tmpl, name string) error {
-	conn, err := admin.Conn(bg)
-	if err != nil {
+	return locked(func(conn *sql.Conn) error {
+		_, err := conn.ExecContext(bg, "CREATE DATABASE "+pq.QuoteIdentifier(name)+" TEMPLATE "+pq.QuoteIdentifier(tmpl))
 		return err
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(bg, `SELECT pg_advisory_lock(7357)`); err != nil {
-		return err
-	}
-	defer conn.ExecContext(bg, `SELECT pg_advisory_unlock(7357)`)
-	_, err = conn.ExecContext(bg, "CREATE DATABASE "+pq.QuoteIdentifier(name)+" TEMPLATE "+pq.QuoteIdentifier(tmpl))
-	return err
+	})
 }
 
 // NewDatabase makes another fresh migrated database (for tests that need a
