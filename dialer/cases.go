@@ -149,6 +149,12 @@ type Attempt struct {
 	AppointmentAt *time.Time `db:"appointment_at"`
 	CreatedAt     time.Time  `db:"created_at"`
 	Username      string     `db:"username"`
+	// The call Minyi placed, when it did: the network's final code, how
+	// long it rang and was talked, and who hung up.
+	SIPCode  int    `db:"sip_code"`
+	RingMS   int64  `db:"ring_ms"`
+	TalkMS   int64  `db:"talk_ms"`
+	HangupBy string `db:"hangup_by"`
 }
 
 // Attempts returns a case's call history, oldest first.
@@ -201,9 +207,9 @@ func RecordOutcome(ctx context.Context, db *sqlx.DB, caseID, userID int64, code 
 func (r Rules) retryDelay(o Outcome) time.Duration {
 	m := 0
 	switch o.Code {
-	case "busy":
+	case "busy", "unavailable":
 		m = r.RetryBusy
-	case "no_answer":
+	case "no_answer", "network_failure":
 		m = r.RetryNoAnswer
 	case "soft_refusal":
 		m = r.RetrySoftRefusal
@@ -220,6 +226,7 @@ type transition struct {
 	Appt           any // appointment time, or nil
 	Status, Final  string
 	Next           any // next_at, or nil
+	CallID         any // the call the attempt codes, or nil for the latest answered
 }
 
 // reachedCode is the 2.x disposition of a case reached in calls so far: a
@@ -264,7 +271,7 @@ func recordAttempt(ctx context.Context, db *sqlx.DB, tx *sqlx.Tx, lc LockedCase,
 		return err
 	}
 	_, err = st.ExecContext(ctx, lc.ID, userID, tr.Outcome, tr.AAPOR, tr.Status == "final", tr.Appt, tr.Status, nullStr(tr.Final), tr.Next,
-		apptBy, converter, lc.DaypartsTried|1<<Daypart(now), nullStr(reached))
+		apptBy, converter, lc.DaypartsTried|1<<Daypart(now), nullStr(reached), tr.CallID)
 	return err
 }
 

@@ -3,6 +3,8 @@ package dialer
 import (
 	"context"
 	"strings"
+
+	"minyi/core"
 )
 
 // Dialer places calls. The case page asks it how to call a case's number;
@@ -47,4 +49,29 @@ func TelURI(phone string) string {
 		return ""
 	}
 	return "tel:" + b.String()
+}
+
+// Switch is a Dialer that places calls itself: Minyi's own SIP
+// back-to-back user agent (package telephony). The interviewer presses
+// 拨打; the switch rings their phone, then the respondent, and bridges the
+// two; the network's answer is stored on the attempt (EndCall).
+type Switch interface {
+	Dialer
+	// Call places a call on a case the interviewer holds and returns its
+	// id once it is under way.
+	Call(ctx context.Context, c *Case, userID int64) (int64, error)
+	// Status is the interviewer's latest call on a case.
+	Status(ctx context.Context, caseID, userID int64) (CallStatus, error)
+	// Hangup ends the interviewer's call on a case.
+	Hangup(ctx context.Context, caseID, userID int64) error
+}
+
+// CallStatus is a call as the case page shows it while it goes on.
+type CallStatus struct {
+	Call
+	// Seconds the call has rung, or been talked once answered.
+	Seconds float64
+	// Problem says what went wrong (an unreachable trunk, an
+	// unregistered phone), for the interviewer.
+	Problem *core.Text
 }

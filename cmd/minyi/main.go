@@ -35,6 +35,7 @@ var commands = []command{
 	{"scores", "得分:scores --wave NAME [--long] / print scores", cmdScores},
 	{"rates", "应答率:rates --wave NAME / AAPOR outcome rates", cmdRates},
 	{"export", "导出:export scores|scores-long|responses|codebook|rates|dispositions --wave NAME -o FILE / export CSV", cmdExport},
+	{"sip", "电话线路:sip test-call --to NUMBER / place a test call through the SIP trunk", cmdSip},
 	{"audit", "审计:audit verify / verify the audit log", cmdAudit},
 	{"backup", "备份:backup FILE / back up the database", cmdBackup},
 	{"restore", "恢复:restore FILE / restore a backup", cmdRestore},

@@ -99,10 +99,16 @@ FOR UPDATE OF c
 
 -- name: dialer/record-attempt
 -- One statement records the attempt and moves the case on, so that saving
--- costs one round trip fewer.
+-- costs one round trip fewer. The attempt codes the call $14, or else the
+-- case's latest answered call that no attempt codes yet (the interviewer
+-- codes what happened on the call Minyi placed).
 WITH attempt AS (
-    INSERT INTO attempts (case_id, interviewer_id, outcome, aapor_code, final, appointment_at)
-    VALUES ($1, $2, $3, $4, $5, $6)
+    INSERT INTO attempts (case_id, interviewer_id, outcome, aapor_code, final, appointment_at, call_id)
+    VALUES ($1, $2, $3, $4, $5, $6,
+            coalesce($14::bigint, (SELECT k.id FROM calls k
+                                   WHERE k.case_id = $1 AND k.answered_at IS NOT NULL
+                                     AND NOT EXISTS (SELECT 1 FROM attempts x WHERE x.call_id = k.id)
+                                   ORDER BY k.id DESC LIMIT 1)))
 )
 UPDATE cases SET attempts = attempts + 1, status = $7, final_code = $8, next_at = $9,
        appointment_by = $10, converter_only = $11, dayparts_tried = $12, reached_code = $13,
@@ -110,8 +116,11 @@ UPDATE cases SET attempts = attempts + 1, status = $7, final_code = $8, next_at 
 WHERE id = $1
 
 -- name: dialer/case-attempts
-SELECT a.outcome, a.aapor_code, a.final, a.appointment_at, a.created_at, u.username
-FROM attempts a JOIN users u ON u.id = a.interviewer_id WHERE a.case_id = $1 ORDER BY a.id
+SELECT a.outcome, a.aapor_code, a.final, a.appointment_at, a.created_at, u.username,
+       coalesce(k.sip_code, 0) AS sip_code, coalesce(k.ring_ms, 0) AS ring_ms, coalesce(k.talk_ms, 0) AS talk_ms,
+       coalesce(k.hangup_by, '') AS hangup_by
+FROM attempts a JOIN users u ON u.id = a.interviewer_id LEFT JOIN calls k ON k.id = a.call_id
+WHERE a.case_id = $1 ORDER BY a.id
 
 -- name: dialer/wave-progress
 SELECT coalesce(c.district_code, '') AS district_code, count(*) AS cases,
