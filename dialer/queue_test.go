@@ -420,7 +420,7 @@ func TestVerificationCallBacks(t *testing.T) {
 	var denied, confirmed int64
 	q.db.Get(&denied, `SELECT interview_id FROM verification_calls WHERE id = $1`, w.ID)
 	q.db.Get(&confirmed, `SELECT interview_id FROM verification_calls WHERE id = $1`, v.ID)
-	flagged, err := FlaggedInterviews(ctx, q.db, q.wave, 0, nil)
+	flagged, err := FlaggedInterviews(ctx, q.db, q.wave, 0, nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}

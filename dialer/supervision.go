@@ -72,22 +72,26 @@ func Interviewers(ctx context.Context, db sqlx.QueryerContext, waveID int64) ([]
 
 // Flagged is an interview that needs a supervisor's look.
 type Flagged struct {
-	ID            int64     `db:"id"`
-	Interviewer   string    `db:"interviewer"`
-	District      string    `db:"district_code"`
-	Seconds       float64   `db:"seconds"`
-	TooShort      bool      `db:"too_short"`
-	StraightLined bool      `db:"straight_lined"`
-	NotConfirmed  bool      `db:"not_confirmed"` // the respondent denied it on a verification call-back
-	CompletedAt   time.Time `db:"completed_at"`
+	ID            int64   `db:"id"`
+	Interviewer   string  `db:"interviewer"`
+	District      string  `db:"district_code"`
+	Seconds       float64 `db:"seconds"`
+	TooShort      bool    `db:"too_short"`
+	StraightLined bool    `db:"straight_lined"`
+	NotConfirmed  bool    `db:"not_confirmed"` // the respondent denied it on a verification call-back
+	// NoAnsweredCall: Minyi places the calls, and none on the case was
+	// ever answered.
+	NoAnsweredCall bool      `db:"no_answered_call"`
+	CompletedAt    time.Time `db:"completed_at"`
 }
 
 // FlaggedInterviews lists interviews shorter than minLength, with the same
-// answer to every one of items, or not confirmed on a verification
-// call-back, newest first.
-func FlaggedInterviews(ctx context.Context, db sqlx.QueryerContext, waveID int64, minLength time.Duration, items []string) ([]Flagged, error) {
+// answer to every one of items, not confirmed on a verification call-back,
+// or, when Minyi places the calls (placesCalls), whose case never had an
+// answered call; newest first.
+func FlaggedInterviews(ctx context.Context, db sqlx.QueryerContext, waveID int64, minLength time.Duration, items []string, placesCalls bool) ([]Flagged, error) {
 	var out []Flagged
-	if err := sqlx.SelectContext(ctx, db, &out, qFlagged, waveID, fmt.Sprintf("%d seconds", int(minLength.Seconds())), pq.StringArray(items)); err != nil {
+	if err := sqlx.SelectContext(ctx, db, &out, qFlagged, waveID, fmt.Sprintf("%d seconds", int(minLength.Seconds())), pq.StringArray(items), placesCalls); err != nil {
 		return nil, fmt.Errorf("dialer: flagged interviews: %w", err)
 	}
 	return out, nil

@@ -18,7 +18,7 @@ func StreamOgg(ctx context.Context, w io.Writer, flush func(), frames <-chan Fra
 	}
 	defer enc.Close()
 	fw := flushWriter{w: w, flush: flush}
-	o, err := newOggWriter(fw, 1, 2, opusPreSkip)
+	o, err := newOggWriter(fw, 1, 2, opusPreSkip, nil)
 	if err != nil {
 		return err
 	}

@@ -57,14 +57,21 @@ type oggWriter struct {
 	page  []byte
 }
 
-func newOggWriter(w io.Writer, serial uint32, channels, preSkip int) (*oggWriter, error) {
+// newOggWriter starts a stream of channels: with a mapping (family 1),
+// one mono stream per channel; without, one stream (family 0).
+func newOggWriter(w io.Writer, serial uint32, channels, preSkip int, mapping []byte) (*oggWriter, error) {
 	o := &oggWriter{w: w, serial: serial, segs: make([]byte, 0, 255), body: make([]byte, 0, 64*1024), page: make([]byte, 0, 70*1024)}
-	head := make([]byte, 19)
+	head := make([]byte, 19, 21+len(mapping))
 	copy(head, "OpusHead")
 	head[8] = 1
 	head[9] = byte(channels)
 	binary.LittleEndian.PutUint16(head[10:], uint16(preSkip))
 	binary.LittleEndian.PutUint32(head[12:], SampleRate)
+	if mapping != nil {
+		head[18] = 1
+		head = append(head, byte(len(mapping)), 0)
+		head = append(head, mapping...)
+	}
 	if err := o.writePage(pageFirst, 0, head); err != nil {
 		return nil, err
 	}
@@ -146,8 +153,13 @@ type OpusStream struct {
 	Channels  int
 	InputRate int
 	PreSkip   int
-	Packets   [][]byte
-	Truncated bool // the stream has no last page (its writer stopped early)
+	// Family is the channel mapping family; for family 1, Streams,
+	// Coupled and Mapping say how channels are coded.
+	Family           int
+	Streams, Coupled int
+	Mapping          []byte
+	Packets          [][]byte
+	Truncated        bool // the stream has no last page (its writer stopped early)
 }
 
 // ReadOggOpus reads an Ogg Opus stream whole, checking each page's CRC.
@@ -209,13 +221,21 @@ func ReadOggOpus(r io.Reader) (*OpusStream, error) {
 	s.Channels = int(h[9])
 	s.PreSkip = int(binary.LittleEndian.Uint16(h[10:]))
 	s.InputRate = int(binary.LittleEndian.Uint32(h[12:]))
+	s.Family = int(h[18])
+	s.Streams, s.Coupled, s.Mapping = 1, s.Channels-1, []byte{0, 1}[:s.Channels]
+	if s.Family != 0 {
+		if len(h) < 21+s.Channels {
+			return nil, fmt.Errorf("media: bad OpusHead")
+		}
+		s.Streams, s.Coupled, s.Mapping = int(h[19]), int(h[20]), h[21:21+s.Channels]
+	}
 	s.Packets = packets[2:]
 	return s, nil
 }
 
 // DecodePCM decodes the stream to interleaved 8 kHz samples.
 func (s *OpusStream) DecodePCM() ([]int16, error) {
-	d, err := NewOpusDecoder(s.Channels)
+	d, err := newMSDecoder(s.Channels, s.Streams, s.Coupled, s.Mapping)
 	if err != nil {
 		return nil, err
 	}

@@ -30,7 +30,7 @@ type Recording struct {
 	f      *os.File
 	h      hash.Hash
 	ogg    *oggWriter
-	enc    *OpusEncoder
+	enc    *DualMonoEncoder
 	packet []byte
 	frames int
 	bytes  int64
@@ -69,14 +69,14 @@ func CreateRecording(path string) (*Recording, error) {
 }
 
 func newRecording(f *os.File) (*Recording, error) {
-	enc, err := NewOpusEncoder(2, RecordBitrate)
+	enc, err := NewDualMonoEncoder(RecordBitrate)
 	if err != nil {
 		return nil, err
 	}
 	r := &Recording{f: f, h: sha256.New(), enc: enc, packet: make([]byte, 1500)}
 	var serial [4]byte
 	rand.Read(serial[:])
-	r.ogg, err = newOggWriter(countingWriter{r}, binary.LittleEndian.Uint32(serial[:]), 2, opusPreSkip)
+	r.ogg, err = newOggWriter(countingWriter{r}, binary.LittleEndian.Uint32(serial[:]), 2, opusPreSkip, recordingMapping)
 	if err != nil {
 		enc.Close()
 		return nil, err

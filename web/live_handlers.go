@@ -72,7 +72,8 @@ func (s *Server) flagged(ctx context.Context, w *sampler.Wave) ([]dialer.Flagged
 	if err != nil {
 		return nil, err
 	}
-	return dialer.FlaggedInterviews(ctx, s.db, w.ID, MinInterviewLength, q.IndicatorIDs())
+	_, placesCalls := s.opt.Dialer.(dialer.Switch)
+	return dialer.FlaggedInterviews(ctx, s.db, w.ID, MinInterviewLength, q.IndicatorIDs(), placesCalls)
 }
 
 // supervision shows a wave's appointments (a list and a day-by-hour

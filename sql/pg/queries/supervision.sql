@@ -31,12 +31,16 @@ ORDER BY u.username
 -- Interviews to review: shorter than the threshold, straight-lined (the
 -- same answer to every indicator question), or not confirmed by the
 -- respondent on a verification call-back, and not yet decided on; with
--- those an interviewer corrected after they were sent back.
+-- those an interviewer corrected after they were sent back. When Minyi
+-- places the calls ($4), also a telephone interview whose case never had
+-- an answered call: it was never talked through Minyi.
 SELECT i.id, coalesce(u.username, '') AS interviewer, i.district_code,
        coalesce(extract(epoch FROM i.completed_at - i.started_at), 0) AS seconds,
        i.started_at IS NOT NULL AND i.completed_at - i.started_at < $2::interval AS too_short,
        (SELECT count(DISTINCT i.answers ->> k) FROM unnest($3::text[]) k) = 1 AS straight_lined,
        v.interview_id IS NOT NULL AS not_confirmed,
+       $4::boolean AND i.source = 'cati' AND i.case_id IS NOT NULL
+         AND NOT EXISTS (SELECT 1 FROM calls k WHERE k.case_id = i.case_id AND k.answered_at IS NOT NULL) AS no_answered_call,
        i.completed_at
 FROM interviews i LEFT JOIN users u ON u.id = i.interviewer_id
 LEFT JOIN verification_calls v ON v.interview_id = i.id AND v.result = 'not_confirmed'
@@ -44,6 +48,8 @@ WHERE i.wave_id = $1 AND i.source <> 'import' AND i.review_status IN ('none', 'c
   AND ((i.started_at IS NOT NULL AND i.completed_at - i.started_at < $2::interval)
        OR (SELECT count(DISTINCT i.answers ->> k) FROM unnest($3::text[]) k) = 1
        OR v.interview_id IS NOT NULL
-       OR i.review_status = 'corrected')
+       OR i.review_status = 'corrected'
+       OR ($4::boolean AND i.source = 'cati' AND i.case_id IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM calls k WHERE k.case_id = i.case_id AND k.answered_at IS NOT NULL)))
 ORDER BY i.completed_at DESC
 LIMIT 500

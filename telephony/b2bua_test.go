@@ -1,0 +1,133 @@
+package telephony
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"testing"
+	"time"
+
+	"minyi/dialer"
+	"minyi/media"
+)
+
+// startService starts Minyi's telephony for the test with the trunk at
+// trunk, stopped when the test ends.
+func startService(t *testing.T, f *field, trunk string) *Service {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	s, err := Start(ctx, f.db, testConfig(t, trunk), nil)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); s.Wait() })
+	return s
+}
+
+// registerPhone starts ann's phone (baresip sending 440 Hz) and waits
+// until it has registered.
+func registerPhone(t *testing.T, f *field, s *Service) *Account {
+	t.Helper()
+	a, err := AccountOf(context.Background(), f.db, f.ann)
+	if err != nil {
+		t.Fatal(err)
+	}
+	startInterviewerPhone(t, s.Registrar(), a, 440)
+	waitFor(t, "the phone to register", 20*time.Second, func() bool { _, ok := s.PhoneRegistered(a); return ok })
+	return a
+}
+
+// waitState waits until ann's call on the case is in a state.
+func waitState(t *testing.T, s *Service, caseID, userID int64, state string, limit time.Duration) dialer.CallStatus {
+	t.Helper()
+	var st dialer.CallStatus
+	waitFor(t, "the call to be "+state, limit, func() bool {
+		var err error
+		st, err = s.Status(context.Background(), caseID, userID)
+		return err == nil && st.State == state
+	})
+	return st
+}
+
+// Calling a case: Minyi rings the interviewer's phone (baresip, 440 Hz),
+// then the respondent (baresip, 1000 Hz), bridges them and records the
+// call. The call stores its code, ring and talk time and who hung up; it
+// is left for the interviewer to code; the recording carries the
+// interviewer on the left and the respondent on the right, and its hash is
+// the one in the audit chain.
+func TestCallBridgesAndRecords(t *testing.T) {
+	f := newField(t)
+	const number = "13900000200"
+	resp := startRespondent(t, number, 1000)
+	s := startService(t, f, resp.uri())
+	registerPhone(t, f, s)
+	c := f.caseFor(number)
+	ctx := context.Background()
+
+	id, err := s.Call(ctx, c, f.ann)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Call(ctx, c, f.ann); err == nil {
+		t.Error("a second call while one is under way was placed")
+	}
+	waitState(t, s, c.ID, f.ann, dialer.CallTalking, 30*time.Second)
+	time.Sleep(4 * time.Second)
+	if err := s.Hangup(ctx, c.ID, f.ann); err != nil {
+		t.Fatal(err)
+	}
+	st := waitState(t, s, c.ID, f.ann, dialer.CallEnded, 20*time.Second)
+	if st.ID != id || st.SIPCode != 200 || st.HangupBy != dialer.ByInterviewer || st.TalkMS < 3500 || st.TalkMS > 30000 || st.Outcome != "" {
+		t.Errorf("the call as stored: %+v", st.Call)
+	}
+	as, err := dialer.Attempts(ctx, f.db, c.ID)
+	if err != nil || len(as) != 0 {
+		t.Fatalf("attempts before the interviewer codes the answered call: %+v (%v)", as, err)
+	}
+	// The interviewer codes it: the attempt is the call's.
+	if err := dialer.RecordOutcome(ctx, f.db, c.ID, f.ann, "refusal", time.Time{}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	as, _ = dialer.Attempts(ctx, f.db, c.ID)
+	if len(as) != 1 || as[0].SIPCode != 200 || as[0].TalkMS != st.TalkMS || as[0].HangupBy != dialer.ByInterviewer {
+		t.Errorf("the coded attempt: %+v", as)
+	}
+
+	var rec dialer.Recording
+	if err := f.db.Get(&rec, `SELECT id FROM recordings WHERE call_id = $1`, id); err != nil {
+		t.Fatalf("no recording: %v", err)
+	}
+	r, err := dialer.GetRecording(ctx, f.db, rec.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, n, err := media.HashFile(r.Path)
+	if err != nil || sum != r.SHA256 || n != r.Bytes {
+		t.Fatalf("the file's hash %s (%d bytes, %v), stored %s (%d)", sum, n, err, r.SHA256, r.Bytes)
+	}
+	var details []byte
+	if err := f.db.Get(&details, `SELECT details FROM audit_log WHERE action = 'recording' AND subject = $1`, "recording:"+itoa(int(r.ID))); err != nil {
+		t.Fatalf("the recording is not in the audit chain: %v", err)
+	}
+	var d struct{ SHA256 string }
+	json.Unmarshal(details, &d)
+	if d.SHA256 != sum {
+		t.Errorf("the audit chain has %s, the file %s", d.SHA256, sum)
+	}
+	file, err := os.Open(r.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	stream, err := media.ReadOggOpus(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcm, err := stream.DecodePCM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkChannels(t, pcm, 440, 1000)
+	t.Logf("recording: %d bytes for %.1f s, %.0f KB per stereo minute (Opus)", r.Bytes, r.Seconds, float64(r.Bytes)/1000/(r.Seconds/60))
+}
