@@ -108,9 +108,10 @@ func RecordingsOfInterview(ctx context.Context, db sqlx.QueryerContext, intervie
 	return out, nil
 }
 
-// OpenRecording opens a recording for playback by a supervisor and audits
-// the playback. A deleted recording is gone.
-func OpenRecording(ctx context.Context, db *sqlx.DB, id, userID int64, username string) (*Recording, *os.File, error) {
+// OpenRecording opens a recording for a supervisor, auditing it as a
+// playback when playback (a player's later requests for parts of the same
+// playback are not). A deleted recording is gone.
+func OpenRecording(ctx context.Context, db *sqlx.DB, id, userID int64, username string, playback bool) (*Recording, *os.File, error) {
 	r, err := GetRecording(ctx, db, id)
 	if err != nil {
 		return nil, nil, err
@@ -121,6 +122,9 @@ func OpenRecording(ctx context.Context, db *sqlx.DB, id, userID int64, username 
 	f, err := os.Open(r.Path)
 	if err != nil {
 		return nil, nil, core.Errorf(core.ENotFound, "录音文件不存在", "the recording's file is missing")
+	}
+	if !playback {
+		return r, f, nil
 	}
 	if err := core.AuditNow(ctx, db, core.AuditEntry{ActorID: userID, Actor: username, Action: "recording-play",
 		Subject: "recording:" + strconv.FormatInt(id, 10), Details: map[string]any{"call": r.CallID, "case": r.CaseID, "sha256": r.SHA256}}); err != nil {

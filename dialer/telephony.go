@@ -74,4 +74,7 @@ type CallStatus struct {
 	// Problem says what went wrong (an unreachable trunk, an
 	// unregistered phone), for the interviewer.
 	Problem *core.Text
+	// Recording: the call is being recorded now (the interviewer asks
+	// for, and stores, the respondent's consent).
+	Recording bool
 }

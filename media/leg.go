@@ -63,6 +63,9 @@ func (l *SessionLeg) PayloadType() uint8 { return l.pt }
 // Dropped counts the packets refused for coming from elsewhere.
 func (l *SessionLeg) Dropped() int64 { return l.dropped.Load() }
 
+// Local is the address Minyi receives the leg's media at.
+func (l *SessionLeg) Local() net.UDPAddr { return l.s.Laddr }
+
 // Remote is the negotiated address of the peer's media.
 func (l *SessionLeg) Remote() net.UDPAddr { return l.raddr }
 

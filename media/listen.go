@@ -5,20 +5,21 @@ import (
 	"io"
 )
 
-// ListenBitrate is the bit rate of a supervisor's live stream.
+// ListenBitrate is the bit rate of a supervisor's live stream, coded as
+// the recordings are: the two parties on two channels that never mix.
 const ListenBitrate = 24000
 
 // StreamOgg writes a call's frames to w as a live Ogg Opus stream, which a
 // browser's audio element plays as it arrives, calling flush after each
 // page. It returns when the frames end, ctx ends or w fails.
 func StreamOgg(ctx context.Context, w io.Writer, flush func(), frames <-chan Frame) error {
-	enc, err := NewOpusEncoder(2, ListenBitrate)
+	enc, err := NewDualMonoEncoder(ListenBitrate)
 	if err != nil {
 		return err
 	}
 	defer enc.Close()
 	fw := flushWriter{w: w, flush: flush}
-	o, err := newOggWriter(fw, 1, 2, opusPreSkip, nil)
+	o, err := newOggWriter(fw, 1, 2, opusPreSkip, recordingMapping)
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package media
 
 /*
 #cgo pkg-config: opus
-#include <opus.h>
 #include <opus_multistream.h>
 
 static int ms_set_int(OpusMSEncoder *st, int req, opus_int32 v) {
@@ -10,16 +9,6 @@ static int ms_set_int(OpusMSEncoder *st, int req, opus_int32 v) {
 	case 0: return opus_multistream_encoder_ctl(st, OPUS_SET_BITRATE(v));
 	case 1: return opus_multistream_encoder_ctl(st, OPUS_SET_COMPLEXITY(v));
 	case 3: return opus_multistream_encoder_ctl(st, OPUS_SET_SIGNAL(v));
-	}
-	return OPUS_BAD_ARG;
-}
-
-static int enc_set_int(OpusEncoder *st, int req, opus_int32 v) {
-	switch (req) {
-	case 0: return opus_encoder_ctl(st, OPUS_SET_BITRATE(v));
-	case 1: return opus_encoder_ctl(st, OPUS_SET_COMPLEXITY(v));
-	case 2: return opus_encoder_ctl(st, OPUS_SET_FORCE_CHANNELS(v));
-	case 3: return opus_encoder_ctl(st, OPUS_SET_SIGNAL(v));
 	}
 	return OPUS_BAD_ARG;
 }
@@ -44,52 +33,6 @@ const (
 	// (media's tests check the size and that the channels stay apart).
 	RecordBitrate = 24000
 )
-
-// OpusEncoder encodes 20 ms frames of 8 kHz PCM with libopus.
-type OpusEncoder struct {
-	st       *C.OpusEncoder
-	channels int
-}
-
-// NewOpusEncoder makes an encoder for speech of the given channels and
-// bit rate.
-func NewOpusEncoder(channels, bitrate int) (*OpusEncoder, error) {
-	var cerr C.int
-	st := C.opus_encoder_create(C.opus_int32(SampleRate), C.int(channels), C.OPUS_APPLICATION_VOIP, &cerr)
-	if cerr != C.OPUS_OK {
-		return nil, fmt.Errorf("media: opus encoder: %s", C.GoString(C.opus_strerror(cerr)))
-	}
-	e := &OpusEncoder{st: st, channels: channels}
-	for _, s := range [][2]int{{0, bitrate}, {1, 5}, {2, channels}, {3, int(C.OPUS_SIGNAL_VOICE)}} {
-		if rc := C.enc_set_int(st, C.int(s[0]), C.opus_int32(s[1])); rc != C.OPUS_OK {
-			e.Close()
-			return nil, fmt.Errorf("media: opus setting %d: %s", s[0], C.GoString(C.opus_strerror(rc)))
-		}
-	}
-	return e, nil
-}
-
-// Encode encodes one frame of interleaved samples (FrameSamples per
-// channel) into out and returns the packet's length.
-func (e *OpusEncoder) Encode(pcm []int16, out []byte) (int, error) {
-	if len(pcm) != FrameSamples*e.channels {
-		return 0, fmt.Errorf("media: opus frame of %d samples, want %d", len(pcm), FrameSamples*e.channels)
-	}
-	n := C.opus_encode(e.st, (*C.opus_int16)(unsafe.Pointer(&pcm[0])), C.int(FrameSamples),
-		(*C.uchar)(unsafe.Pointer(&out[0])), C.opus_int32(len(out)))
-	if n < 0 {
-		return 0, fmt.Errorf("media: opus encode: %s", C.GoString(C.opus_strerror(n)))
-	}
-	return int(n), nil
-}
-
-// Close frees the encoder.
-func (e *OpusEncoder) Close() {
-	if e.st != nil {
-		C.opus_encoder_destroy(e.st)
-		e.st = nil
-	}
-}
 
 // The recording is two mono Opus streams in one (RFC 7845 channel mapping
 // family 1, no coupled stream): coupled stereo codes the two channels

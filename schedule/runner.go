@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -31,7 +32,11 @@ func Start(ctx context.Context, db *sqlx.DB, outbox, jobsDir string, log *slog.L
 	if err != nil {
 		return nil, fmt.Errorf("定时导出无法启动 / the export scheduler cannot start: %w", err)
 	}
-	r.stopped = []<-chan struct{}{waves, exports}
+	if log == nil {
+		log = slog.Default()
+	}
+	recordings := startRecordingRetention(ctx, db, log, time.Now)
+	r.stopped = []<-chan struct{}{waves, exports, recordings}
 	return r, nil
 }
 

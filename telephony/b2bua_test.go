@@ -3,12 +3,17 @@ package telephony
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"os"
 	"testing"
 	"time"
 
+	"github.com/pion/rtp"
+	"github.com/zaf/g711"
+
 	"minyi/dialer"
 	"minyi/media"
+	"minyi/telephony/peers"
 )
 
 // startService starts Minyi's telephony for the test with the trunk at
@@ -33,8 +38,8 @@ func registerPhone(t *testing.T, f *field, s *Service) *Account {
 	if err != nil {
 		t.Fatal(err)
 	}
-	startInterviewerPhone(t, s.Registrar(), a, 440)
-	waitFor(t, "the phone to register", 20*time.Second, func() bool { _, ok := s.PhoneRegistered(a); return ok })
+	peers.StartInterviewerPhone(t, s.Registrar(), a.SIPUser, a.Secret, 440)
+	peers.WaitFor(t, "the phone to register", 20*time.Second, func() bool { _, ok := s.PhoneRegistered(a); return ok })
 	return a
 }
 
@@ -42,7 +47,7 @@ func registerPhone(t *testing.T, f *field, s *Service) *Account {
 func waitState(t *testing.T, s *Service, caseID, userID int64, state string, limit time.Duration) dialer.CallStatus {
 	t.Helper()
 	var st dialer.CallStatus
-	waitFor(t, "the call to be "+state, limit, func() bool {
+	peers.WaitFor(t, "the call to be "+state, limit, func() bool {
 		var err error
 		st, err = s.Status(context.Background(), caseID, userID)
 		return err == nil && st.State == state
@@ -59,8 +64,8 @@ func waitState(t *testing.T, s *Service, caseID, userID int64, state string, lim
 func TestCallBridgesAndRecords(t *testing.T) {
 	f := newField(t)
 	const number = "13900000200"
-	resp := startRespondent(t, number, 1000)
-	s := startService(t, f, resp.uri())
+	resp := peers.StartRespondent(t, number, 1000)
+	s := startService(t, f, resp.URI())
 	registerPhone(t, f, s)
 	c := f.caseFor(number)
 	ctx := context.Background()
@@ -128,6 +133,68 @@ func TestCallBridgesAndRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkChannels(t, pcm, 440, 1000)
+	peers.CheckChannels(t, pcm, 440, 1000)
 	t.Logf("recording: %d bytes for %.1f s, %.0f KB per stereo minute (Opus)", r.Bytes, r.Seconds, float64(r.Bytes)/1000/(r.Seconds/60))
+}
+
+// RTP is taken only from the address the respondent's SDP gave: audio
+// sent to the call's port from anywhere else (someone injecting words
+// into the interview) is dropped, never relayed or recorded.
+func TestRTPOnlyFromTheNegotiatedAddress(t *testing.T) {
+	f := newField(t)
+	const number = "13900000200"
+	resp := peers.StartRespondent(t, number, 1000)
+	s := startService(t, f, resp.URI())
+	registerPhone(t, f, s)
+	c := f.caseFor(number)
+	ctx := context.Background()
+	id, err := s.Call(ctx, c, f.ann)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, s, c.ID, f.ann, dialer.CallTalking, 30*time.Second)
+	var legB *media.SessionLeg
+	peers.WaitFor(t, "the bridge", 10*time.Second, func() bool {
+		s.mu.Lock()
+		lc := s.byID[id]
+		s.mu.Unlock()
+		lc.mu.Lock()
+		defer lc.mu.Unlock()
+		legB = lc.legs[1]
+		return legB != nil
+	})
+	// 2 s of a 2500 Hz tone from another port, as RTP to the leg's port.
+	attacker, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer attacker.Close()
+	to := legB.Local()
+	to.IP = net.IPv4(127, 0, 0, 1)
+	tone := media.Tone(2500, 2, 0.5)
+	var p rtp.Packet
+	p.Version, p.PayloadType, p.SSRC = 2, 0, 0x5eed
+	payload := make([]byte, media.FrameSamples)
+	for i := 0; i+media.FrameSamples <= len(tone); i += media.FrameSamples {
+		for k := range payload {
+			payload[k] = g711.EncodeUlawFrame(tone[i+k])
+		}
+		p.SequenceNumber, p.Timestamp, p.Payload = uint16(i/media.FrameSamples), uint32(i), payload
+		b, _ := p.Marshal()
+		attacker.WriteTo(b, &to)
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := s.Hangup(ctx, c.ID, f.ann); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, s, c.ID, f.ann, dialer.CallEnded, 20*time.Second)
+	if legB.Dropped() < 50 {
+		t.Errorf("%d injected packets dropped, want about 100", legB.Dropped())
+	}
+	var path string
+	f.db.Get(&path, `SELECT path FROM recordings WHERE call_id = $1`, id)
+	right := media.Channel(peers.ReadRecording(t, path), media.Right)
+	if inj, real := media.Goertzel(right, 2500), media.Goertzel(right, 1000); inj*1000 > real {
+		t.Errorf("the injected tone is in the recording: 2500 Hz %.3g against the respondent's 1000 Hz %.3g", inj, real)
+	}
 }

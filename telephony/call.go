@@ -31,6 +31,8 @@ type liveCall struct {
 	answeredAt time.Time
 	problem    *core.Text
 	tap        *media.Tap
+	recording  bool
+	legs       [2]*media.SessionLeg // the interviewer's and the respondent's, once bridged
 }
 
 func (lc *liveCall) set(f func(*liveCall)) {
@@ -129,6 +131,40 @@ func (s *Service) Hangup(_ context.Context, caseID, userID int64) error {
 	return nil
 }
 
+// Consent stores the respondent's answer to the recording consent prompt,
+// given by the interviewer on their answered call on a case. A refusal
+// stops the recording: what was recorded up to the answer (the prompt and
+// the refusal itself) is kept, hashed and audited, as the record of it.
+func (s *Service) Consent(ctx context.Context, caseID, userID int64, username string, yes bool) error {
+	s.mu.Lock()
+	lc := s.byUser[userID]
+	s.mu.Unlock()
+	if lc == nil || lc.caseID != caseID {
+		return core.Errorf(core.ENotFound, "没有进行中的通话", "no call under way")
+	}
+	if err := dialer.SetConsent(ctx, s.db, lc.id, userID, username, yes); err != nil {
+		return err
+	}
+	if yes {
+		return nil
+	}
+	lc.mu.Lock()
+	tap := lc.tap
+	lc.recording = false
+	lc.mu.Unlock()
+	if tap == nil {
+		return nil
+	}
+	info, recorded, err := tap.StopRecording()
+	if err != nil {
+		s.log.Error("sip: recording failed", "call", lc.id, "err", err)
+	}
+	if recorded {
+		return dialer.FinishRecording(ctx, s.db, lc.id, info.Bytes, info.Seconds, info.SHA256)
+	}
+	return nil
+}
+
 // Status is the interviewer's latest call on a case: as stored, with the
 // state and time of a call under way as this server sees them.
 func (s *Service) Status(ctx context.Context, caseID, userID int64) (dialer.CallStatus, error) {
@@ -152,6 +188,7 @@ func (s *Service) Status(ctx context.Context, caseID, userID int64) (dialer.Call
 			st.State = lc.state
 		}
 		st.Problem = lc.problem
+		st.Recording = lc.recording && c.State != dialer.CallEnded
 		switch {
 		case st.State == dialer.CallRinging:
 			st.Seconds = time.Since(lc.startedAt).Seconds()
@@ -257,7 +294,7 @@ func (s *Service) bridge(ctx context.Context, lc *liveCall, dA *diago.DialogClie
 		rec = s.startRecording(lc.id, days)
 	}
 	tap := media.NewTap(rec)
-	lc.set(func(lc *liveCall) { lc.tap = tap })
+	lc.set(func(lc *liveCall) { lc.tap, lc.recording, lc.legs = tap, rec != nil, [2]*media.SessionLeg{legA, legB} })
 	relay := media.StartRelay(legA, legB, tap)
 	if rec != nil && s.prompt != nil {
 		// The respondent hears the consent prompt first, and only it;

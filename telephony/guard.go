@@ -10,10 +10,10 @@ import (
 )
 
 // guard stands before every SIP request: an address sending more than its
-// share a second is not answered (a flood costs it, not Minyi), and only
-// known peers — the trunk, registered phones and the legs of calls under
-// way — may send anything but a REGISTER, which digest authentication
-// guards itself.
+// share a second is not answered (a flood costs it, not Minyi), only known
+// peers — the trunk, registered phones and the legs of calls under way —
+// may send anything but a REGISTER, which digest authentication guards
+// itself, and no one may open a call to Minyi.
 type guard struct {
 	rate  float64
 	known func(host string) bool
@@ -67,7 +67,7 @@ func (g *guard) wrap(next sipgo.RequestHandler) sipgo.RequestHandler {
 		if !g.allow(host, time.Now()) {
 			return
 		}
-		if req.Method != sip.REGISTER && !g.known(host) {
+		if req.Method != sip.REGISTER && !g.known(host) || newCall(req) {
 			if req.Method != sip.ACK {
 				tx.Respond(sip.NewResponseFromRequest(req, sip.StatusForbidden, "Forbidden", nil))
 			}
@@ -75,4 +75,18 @@ func (g *guard) wrap(next sipgo.RequestHandler) sipgo.RequestHandler {
 		}
 		next(req, tx)
 	}
+}
+
+// newCall says whether a request is an INVITE opening a new call (no To
+// tag): Minyi places calls and takes none (yet), from anyone.
+func newCall(req *sip.Request) bool {
+	if req.Method != sip.INVITE {
+		return false
+	}
+	to := req.To()
+	if to == nil {
+		return true
+	}
+	_, tagged := to.Params.Get("tag")
+	return !tagged
 }

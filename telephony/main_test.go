@@ -2,6 +2,7 @@ package telephony
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"minyi/sampler"
 	"minyi/sql/pgtest"
 	"minyi/survey"
+	"minyi/telephony/peers"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -85,15 +87,12 @@ func (f *field) caseFor(number string) *dialer.Case {
 	return c
 }
 
-// waitFor polls until cond holds or the time is up (generous: the
-// machine may be loaded).
-func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) {
+// testConfig is a configuration for a Minyi on loopback with the trunk at
+// trunk.
+func testConfig(t *testing.T, trunk string) Config {
 	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited %s for %s", limit, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	lo, hi := peers.RTPPorts()
+	return Config{Trunk: trunk, User: "minyi", Password: "trunk-secret", CallerID: "02312345678",
+		Listen: fmt.Sprintf("127.0.0.1:%d", peers.FreePort(t)), RTPPorts: fmt.Sprintf("%d-%d", lo, hi), Channels: 4,
+		RingTimeout: 5 * time.Second, Recordings: t.TempDir(), RateLimit: DefaultRateLimit}
 }

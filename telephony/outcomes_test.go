@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"minyi/dialer"
+	"minyi/telephony/peers"
 )
 
 // The network's answers through SIPp as the carrier, with ann's phone
@@ -15,8 +16,8 @@ import (
 // the rates count the codes.
 func TestNetworkOutcomesAreStored(t *testing.T) {
 	f := newField(t)
-	c := startCarrier(t)
-	s := startService(t, f, c.uri())
+	c := peers.StartCarrier(t)
+	s := startService(t, f, c.URI())
 	registerPhone(t, f, s)
 	ctx := context.Background()
 	for _, tc := range []struct {
@@ -94,10 +95,7 @@ func TestNetworkOutcomesAreStored(t *testing.T) {
 // and offering preview dialing; no attempt is used up.
 func TestUnreachableTrunkFailsFast(t *testing.T) {
 	f := newField(t)
-	port, err := FreePort("udp", "127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	port := peers.FreePort(t)
 	s := startService(t, f, "sip:127.0.0.1:"+itoa(port))
 	registerPhone(t, f, s)
 	k := f.caseFor("13900000200")

@@ -94,7 +94,7 @@ func Start(ctx context.Context, db *sqlx.DB, cfg Config, log *slog.Logger) (*Ser
 	if err != nil {
 		return nil, err
 	}
-	srv, err := sipgo.NewServer(ua)
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(quiet(log)))
 	if err != nil {
 		return nil, err
 	}
@@ -105,11 +105,12 @@ func Start(ctx context.Context, db *sqlx.DB, cfg Config, log *slog.Logger) (*Ser
 		tran.ExternalHost = cfg.ExternalIP
 		tran.MediaExternalIP = net.ParseIP(cfg.ExternalIP)
 	}
-	s.dg = diago.NewDiago(ua, diago.WithServer(srv), diago.WithTransport(tran), diago.WithLogger(log),
+	quietLibraries(log)
+	s.dg = diago.NewDiago(ua, diago.WithServer(srv), diago.WithTransport(tran), diago.WithLogger(quiet(log)),
 		diago.WithServerRequestMiddleware(s.guard.wrap))
 	srv.OnRegister(s.guard.wrap(s.reg.handle))
-	// Minyi takes no incoming calls (yet): a known peer calling in is
-	// told so.
+	// Minyi takes no incoming calls (yet): the guard refuses them before
+	// they reach this.
 	err = s.dg.ServeBackground(ctx, func(d *diago.DialogServerSession) {
 		d.Respond(sip.StatusForbidden, "Forbidden", nil)
 	})

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"strconv"
 	"sync"
 	"time"
 
@@ -68,7 +67,8 @@ func TestCall(ctx context.Context, cfg Config, to string, play []int16, recordPa
 	if cfg.ExternalIP != "" {
 		tran.ExternalHost, tran.MediaExternalIP = cfg.ExternalIP, net.ParseIP(cfg.ExternalIP)
 	}
-	s.dg = diago.NewDiago(ua, diago.WithTransport(tran), diago.WithLogger(log))
+	quietLibraries(log)
+	s.dg = diago.NewDiago(ua, diago.WithTransport(tran), diago.WithLogger(quiet(log)))
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
 	if err := s.dg.ServeBackground(sctx, func(d *diago.DialogServerSession) {}); err != nil {
@@ -153,25 +153,4 @@ func TestCall(ctx context.Context, cfg Config, to string, play []int16, recordPa
 		res.RecordingSHA256 = hex.EncodeToString(sum[:])
 	}
 	return res, nil
-}
-
-// FreePort is a port free on the host now, for tests and for a check's
-// SIP peers.
-func FreePort(network, host string) (int, error) {
-	switch network {
-	case "udp":
-		c, err := net.ListenPacket("udp", net.JoinHostPort(host, "0"))
-		if err != nil {
-			return 0, err
-		}
-		defer c.Close()
-		return c.LocalAddr().(*net.UDPAddr).Port, nil
-	}
-	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	_, p, _ := net.SplitHostPort(l.Addr().String())
-	return strconv.Atoi(p)
 }

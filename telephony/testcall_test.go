@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"minyi/media"
+	"minyi/telephony/peers"
 )
 
 // minyi sip test-call against SIPp as the carrier: each number's answer
@@ -14,8 +15,8 @@ import (
 // an answered call carries the callee's tone on the right and what was
 // played on the left, in the WAV whose hash is printed.
 func TestTestCallAgainstTheCarrier(t *testing.T) {
-	c := startCarrier(t)
-	cfg := testConfig(t, c.uri())
+	c := peers.StartCarrier(t)
+	cfg := testConfig(t, c.URI())
 	ctx := context.Background()
 	for _, tc := range []struct {
 		number      string
@@ -61,7 +62,7 @@ func TestTestCallAgainstTheCarrier(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		checkChannels(t, pcm, 440, 1000)
+		peers.CheckChannels(t, pcm, 440, 1000)
 	})
 	t.Run("the callee hangs up", func(t *testing.T) {
 		res, err := TestCall(ctx, cfg, "13900000201", nil, "", 20*time.Second, nil)
@@ -76,10 +77,7 @@ func TestTestCallAgainstTheCarrier(t *testing.T) {
 
 // A trunk that does not answer at all fails within seconds, saying so.
 func TestTestCallTrunkUnreachable(t *testing.T) {
-	port, err := FreePort("udp", "127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	port := peers.FreePort(t)
 	cfg := testConfig(t, "sip:127.0.0.1:"+itoa(port))
 	start := time.Now()
 	res, err := TestCall(context.Background(), cfg, "13900000200", nil, "", time.Second, nil)

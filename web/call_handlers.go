@@ -155,6 +155,11 @@ type caseData struct {
 	// opened: only a started interview can be broken off.
 	Draft *dialer.Draft
 	Rule  dialer.BreakOffRule
+	// Switch: Minyi places the calls (拨打); LastCall is the
+	// interviewer's latest call on the case, CallActive when under way.
+	Switch     bool
+	LastCall   *dialer.Call
+	CallActive bool
 }
 
 func (s *Server) casePage(c echo.Context) error {
@@ -180,10 +185,16 @@ func (s *Server) showCase(c echo.Context, status int, errMsg *core.Text, appt st
 	if err != nil {
 		return err
 	}
+	d := caseData{Case: cs, Dial: linkOf(dial), Attempts: as, Outcomes: dialer.Outcomes, MinTime: s.opt.Now().In(core.Shanghai).Format("2006-01-02T15:04"), Appt: appt,
+		Draft: draft, Rule: s.partialRule()}
+	if sw, ok := s.switchOf(); ok {
+		d.Switch = true
+		if st, err := sw.Status(c.Request().Context(), cs.ID, currentUser(c).ID); err == nil {
+			d.LastCall, d.CallActive = &st.Call, st.State != dialer.CallEnded
+		}
+	}
 	return s.renderView(c, status, "case", &view{
-		Title: core.Text{ZH: "样本 " + strconv.FormatInt(cs.ID, 10), EN: "Case " + strconv.FormatInt(cs.ID, 10)}, Err: errMsg,
-		Data: caseData{Case: cs, Dial: linkOf(dial), Attempts: as, Outcomes: dialer.Outcomes, MinTime: s.opt.Now().In(core.Shanghai).Format("2006-01-02T15:04"), Appt: appt,
-			Draft: draft, Rule: s.partialRule()},
+		Title: core.Text{ZH: "样本 " + strconv.FormatInt(cs.ID, 10), EN: "Case " + strconv.FormatInt(cs.ID, 10)}, Err: errMsg, Data: d,
 	})
 }
 

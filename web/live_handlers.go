@@ -28,7 +28,7 @@ func (s *Server) live(c echo.Context) error {
 	return s.renderView(c, http.StatusOK, "live", &view{
 		Title: core.Text{ZH: "实时进度 · " + w.Name, EN: "Live progress · " + w.Name},
 		Data: map[string]any{"Wave": w.Name, "Live": l, "Every": refreshEvery(c.QueryParam("every")),
-			"Chart": progressChart(l.Days, l.Districts)},
+			"Chart": progressChart(l.Days, l.Districts), "Switch": s.opt.Telephony != nil},
 	})
 }
 

@@ -70,6 +70,8 @@ type interviewPage struct {
 	// Reviewer: the signed-in user may decide on the interview; otherwise
 	// it is its interviewer correcting it.
 	Reviewer bool
+	// Recordings of the calls on the interview's case, for reviewers.
+	Recordings []dialer.Recording
 }
 
 // viewInterview loads an interview for the signed-in user: supervisors and
@@ -135,10 +137,16 @@ func (s *Server) showInterview(c echo.Context, status int, iv *survey.StoredInte
 	if answers == nil {
 		answers = iv.Answers
 	}
+	var recs []dialer.Recording
+	if reviewer {
+		if recs, err = dialer.RecordingsOfInterview(ctx, s.db, iv.ID); err != nil {
+			return err
+		}
+	}
 	title := core.Text{ZH: "访问 #" + strconv.FormatInt(iv.ID, 10), EN: "Interview #" + strconv.FormatInt(iv.ID, 10)}
 	return s.renderView(c, status, "interview_review", &view{Title: title, Err: msg, Data: interviewPage{
 		IV: iv, Q: q, Rows: rows, Changes: changes, Paradata: pd,
-		Answers: answers, Errors: errs, Districts: ds, Reviewer: reviewer,
+		Answers: answers, Errors: errs, Districts: ds, Reviewer: reviewer, Recordings: recs,
 	}})
 }
 

@@ -27,6 +27,7 @@ import (
 	"minyi/dialer"
 	"minyi/sampler"
 	"minyi/schedule"
+	"minyi/telephony"
 )
 
 // Options configure a server.
@@ -39,6 +40,9 @@ type Options struct {
 	PartialRule dialer.BreakOffRule
 	// Dialer places calls; preview dialing (a tel: link) by default.
 	Dialer dialer.Dialer
+	// Telephony is Minyi's own SIP telephony when a trunk is configured
+	// (then also the Dialer): phones, listen-in, recording consent.
+	Telephony *telephony.Service
 	// Jobs runs the long work started from pages (draws, frame imports);
 	// the server's own runner (schedule.Start) in production, one that
 	// lives as long as the process when nil.

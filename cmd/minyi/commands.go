@@ -24,6 +24,7 @@ import (
 	"minyi/schedule"
 	"minyi/sql/pg"
 	"minyi/survey"
+	"minyi/telephony"
 	"minyi/users"
 	"minyi/web"
 )
@@ -58,7 +59,12 @@ func cmdServe(ctx context.Context, e *cli.Env, args []string) error {
 	share := fs.Float64("partial-share", dialer.PartialRule.MinShare,
 		"中断访问计为部分完成(AAPOR 1.2)所需已答指标题的比例 / share of the indicator questions asked that a break-off needs to count as a partial interview (AAPOR 1.2)")
 	debugAddr := fs.String("debug-addr", "", "在此本机地址提供运行时剖析 / serve runtime profiles (/debug/pprof/, /debug/runtime) on this local address")
+	sip := sipFlags(fs)
 	if _, err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	sipConfig := sip()
+	if err := sipConfig.Check(); err != nil {
 		return err
 	}
 	if !(*share > 0 && *share <= 1) {
@@ -76,7 +82,24 @@ func cmdServe(ctx context.Context, e *cli.Env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	return serve(ctx, e, db, *addr, web.Options{SecureCookies: *secure, PartialRule: dialer.BreakOffRule{MinShare: *share}}, *outbox)
+	opt := web.Options{SecureCookies: *secure, PartialRule: dialer.BreakOffRule{MinShare: *share}}
+	if sipConfig.Enabled() {
+		if err := pg.CheckQueries(db.DB); err != nil {
+			return err
+		}
+		tctx, stop := context.WithCancel(ctx)
+		defer stop()
+		phone, err := telephony.Start(tctx, db.DB, sipConfig, nil)
+		if err != nil {
+			return err
+		}
+		// The calls under way end before the database goes.
+		defer phone.Wait()
+		defer stop()
+		opt.Dialer, opt.Telephony = phone, phone
+		fmt.Fprintf(e.Stdout, "电话线路 / SIP trunk %s, SIP on %s\n", sipConfig.Trunk, sipConfig.Listen)
+	}
+	return serve(ctx, e, db, *addr, opt, *outbox)
 }
 
 // defaultOutbox is outbox/ in the data directory (MINYI_DATA).
