@@ -177,3 +177,49 @@ func deleteExpiredBatch(ctx context.Context, db *sqlx.DB, now time.Time) (int, e
 	}
 	return len(due), tx.Commit()
 }
+
+// WaveRecording is whether a wave records its calls, and for how long.
+type WaveRecording struct {
+	WaveID int64  `db:"wave_id"`
+	Name   string `db:"name"`
+	Record bool   `db:"record_calls"`
+	Days   *int   `db:"recording_retention_days"` // nil: the server's setting
+}
+
+// WaveRecordings lists every wave's recording setting, newest first.
+func WaveRecordings(ctx context.Context, db sqlx.QueryerContext) ([]WaveRecording, error) {
+	var out []WaveRecording
+	if err := sqlx.SelectContext(ctx, db, &out, pg.Q("recordings/wave-settings")); err != nil {
+		return nil, fmt.Errorf("dialer: wave recordings: %w", err)
+	}
+	return out, nil
+}
+
+// SetWaveRecording sets whether a wave records its calls and for how many
+// days it keeps them (0: the server's setting); audited.
+func SetWaveRecording(ctx context.Context, db *sqlx.DB, waveID int64, record bool, days int, actorID int64, actor string) error {
+	if days < 0 || days > 3650 {
+		return core.Errorf(core.EInvalid, "录音保存天数须在 1 到 3650 之间(0:按服务器设置)", "the retention must be 1 to 3650 days (0: the server's setting)")
+	}
+	var d any
+	if days > 0 {
+		d = days
+	}
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var name string
+	if err := tx.GetContext(ctx, &name, pg.Q("recordings/set-wave"), waveID, record, d); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return core.Errorf(core.ENotFound, "没有这个轮次", "no such wave")
+		}
+		return err
+	}
+	if err := core.Audit(ctx, tx, core.AuditEntry{ActorID: actorID, Actor: actor, Action: "wave-recording", Subject: name,
+		Details: map[string]any{"record_calls": record, "retention_days": days}}); err != nil {
+		return err
+	}
+	return tx.Commit()
+}

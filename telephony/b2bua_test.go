@@ -198,3 +198,63 @@ func TestRTPOnlyFromTheNegotiatedAddress(t *testing.T) {
 		t.Errorf("the injected tone is in the recording: 2500 Hz %.3g against the respondent's 1000 Hz %.3g", inj, real)
 	}
 }
+
+// A recorded call plays the consent prompt to the respondent when they
+// answer (the interviewer's voice held back meanwhile, and the prompt
+// recorded on the left); a refusal stops the recording there, the answer
+// stored and audited, while the call goes on.
+func TestConsentPromptAndRefusal(t *testing.T) {
+	f := newField(t)
+	const number = "13900000200"
+	resp := peers.StartRespondent(t, number, 1000)
+	cfg := testConfig(t, resp.URI())
+	cfg.ConsentPrompt = t.TempDir() + "/prompt.wav"
+	peers.WriteToneWAV(t, cfg.ConsentPrompt, 2000, 1.5)
+	ctx, cancel := context.WithCancel(context.Background())
+	s, err := Start(ctx, f.db, cfg, nil)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); s.Wait() })
+	registerPhone(t, f, s)
+	c := f.caseFor(number)
+	id, err := s.Call(ctx, c, f.ann)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := waitState(t, s, c.ID, f.ann, dialer.CallTalking, 30*time.Second)
+	if !st.Recording {
+		t.Fatal("the call is not being recorded")
+	}
+	time.Sleep(3 * time.Second)
+	if err := s.Consent(ctx, c.ID, f.ann, "ann", false); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := s.Status(ctx, c.ID, f.ann); st.Recording {
+		t.Error("still recording after the refusal")
+	}
+	time.Sleep(2 * time.Second)
+	s.Hangup(ctx, c.ID, f.ann)
+	st = waitState(t, s, c.ID, f.ann, dialer.CallEnded, 20*time.Second)
+	var r dialer.Recording
+	if err := f.db.Get(&r, `SELECT id, path, seconds, coalesce(sha256, '') AS sha256 FROM recordings WHERE call_id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	if st.Consent != "no" || r.SHA256 == "" || r.Seconds > float64(st.TalkMS)/1000-1.5 || r.Seconds < 2 {
+		t.Errorf("consent %q; recorded %.1f s of a %.1f s call (sha %q)", st.Consent, r.Seconds, float64(st.TalkMS)/1000, r.SHA256)
+	}
+	var audited int
+	f.db.Get(&audited, `SELECT count(*) FROM audit_log WHERE action = 'recording-consent' AND details ->> 'consent' = 'no'`)
+	if audited != 1 {
+		t.Errorf("%d consent entries audited, want 1", audited)
+	}
+	left := media.Channel(peers.ReadRecording(t, r.Path), media.Left)
+	prompt, after := left[:media.SampleRate], left[2*media.SampleRate:]
+	if p, i := media.Goertzel(prompt, 2000), media.Goertzel(prompt, 440); p < 100*i {
+		t.Errorf("the first second of the left channel: prompt %.3g, interviewer %.3g, want the prompt alone", p, i)
+	}
+	if p, i := media.Goertzel(after, 2000), media.Goertzel(after, 440); i < 100*p {
+		t.Errorf("after the prompt: prompt %.3g, interviewer %.3g, want the interviewer", p, i)
+	}
+}

@@ -56,8 +56,13 @@ func TestNetworkOutcomesAreStored(t *testing.T) {
 		})
 	}
 	t.Run("answered calls are left to the interviewer", func(t *testing.T) {
+		// This wave does not record its calls.
+		if err := dialer.SetWaveRecording(ctx, f.db, f.wave, false, 0, 0, "test"); err != nil {
+			t.Fatal(err)
+		}
 		k := f.caseFor("13900000201")
-		if _, err := s.Call(ctx, k, f.ann); err != nil {
+		id, err := s.Call(ctx, k, f.ann)
+		if err != nil {
 			t.Fatal(err)
 		}
 		st := waitState(t, s, k.ID, f.ann, dialer.CallEnded, 60*time.Second)
@@ -66,6 +71,11 @@ func TestNetworkOutcomesAreStored(t *testing.T) {
 		}
 		if as, _ := dialer.Attempts(ctx, f.db, k.ID); len(as) != 0 {
 			t.Errorf("an answered call was coded without the interviewer: %+v", as)
+		}
+		var recorded int
+		f.db.Get(&recorded, `SELECT count(*) FROM recordings WHERE call_id = $1`, id)
+		if recorded != 0 {
+			t.Error("a call of a wave that does not record was recorded")
 		}
 		if err := dialer.RecordOutcome(ctx, f.db, k.ID, f.ann, "refusal", time.Time{}, time.Now()); err != nil {
 			t.Fatal(err)

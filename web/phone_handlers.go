@@ -23,6 +23,7 @@ import (
 
 func init() {
 	notices["phoneuri"] = core.Text{ZH: "话机地址已保存。", EN: "The phone address is saved."}
+	notices["waverecording"] = core.Text{ZH: "轮次的录音设置已保存。", EN: "The wave's recording setting is saved."}
 }
 
 // switchOf is the telephony placing calls, ok=false with preview dialing.
@@ -213,6 +214,11 @@ func (s *Server) showTelephony(c echo.Context, status int, errMsg *core.Text) er
 		}
 		data["Phones"] = rows
 	}
+	waves, err := dialer.WaveRecordings(ctx, s.db)
+	if err != nil {
+		return err
+	}
+	data["Waves"] = waves
 	return s.renderView(c, status, "telephony", &view{Title: core.Text{ZH: "电话线路", EN: "Telephony"}, Err: errMsg, Data: data})
 }
 
@@ -232,6 +238,30 @@ func (s *Server) setPhoneURI(c echo.Context) error {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/telephony?msg=phoneuri")
+}
+
+// setWaveRecording sets whether a wave records its calls and how long.
+func (s *Server) setWaveRecording(c echo.Context) error {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return echo.NewHTTPError(http.StatusNotFound)
+	}
+	days := 0
+	if v := strings.TrimSpace(c.FormValue("days")); v != "" {
+		if days, err = strconv.Atoi(v); err != nil {
+			return s.showTelephony(c, http.StatusUnprocessableEntity, &core.Text{ZH: "保存天数须为整数", EN: "the retention must be a whole number of days"})
+		}
+	}
+	u := currentUser(c)
+	err = dialer.SetWaveRecording(c.Request().Context(), s.db, id, c.FormValue("record") == "1", days, u.ID, u.Username)
+	var de *core.Error
+	if errors.As(err, &de) && de.Code == core.EInvalid {
+		return s.showTelephony(c, http.StatusUnprocessableEntity, &core.Text{ZH: de.ZH, EN: de.EN})
+	}
+	if err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/telephony?msg=waverecording")
 }
 
 // liveCalls lists a wave's calls under way, for the live view's listen-in.

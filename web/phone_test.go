@@ -28,7 +28,7 @@ func phoneFixture(t *testing.T, trunk string) (*fixture, *telephony.Service) {
 	t.Helper()
 	fx := newFixture(t, 0.0001)
 	lo, hi := peers.RTPPorts()
-	cfg := telephony.Config{Trunk: trunk, CallerID: "02312345678", Listen: fmt.Sprintf("127.0.0.1:%d", peers.FreePort(t)),
+	cfg := telephony.Config{Trunk: trunk, User: "minyi", Password: "trunk-secret-xyz", CallerID: "02312345678", Listen: fmt.Sprintf("127.0.0.1:%d", peers.FreePort(t)),
 		RTPPorts: fmt.Sprintf("%d-%d", lo, hi), Channels: 4, RingTimeout: 10 * time.Second, Recordings: t.TempDir(), RateLimit: telephony.DefaultRateLimit}
 	ctx, cancel := context.WithCancel(context.Background())
 	svc, err := telephony.Start(ctx, fx.db, cfg, nil)
@@ -97,13 +97,37 @@ func TestPreviewDialingWithoutTrunk(t *testing.T) {
 	}
 }
 
-// The admin's page shows the trunk's settings but never its password.
+// The admin's page shows the trunk's settings but never its password, and
+// sets whether each wave records its calls and for how long (audited).
 func TestTelephonyPageHidesThePassword(t *testing.T) {
 	c := peers.StartCarrier(t)
 	fx, _ := phoneFixture(t, c.URI())
-	page := fx.signIn(t, "admin").get("/telephony")
+	admin := fx.signIn(t, "admin")
+	page := admin.get("/telephony")
 	if !strings.Contains(page, c.URI()) || !strings.Contains(page, "telephony-phones") || !strings.Contains(page, "interviewer") {
 		t.Errorf("the telephony page:\n%.600s", page)
+	}
+	if strings.Contains(page, "trunk-secret-xyz") || !strings.Contains(page, "已设置 / set") {
+		t.Error("the telephony page shows the trunk's password, or not that it is set")
+	}
+	var waveID int64
+	fx.db.Get(&waveID, `SELECT id FROM waves WHERE name = $1`, fx.wave)
+	res := admin.post(fmt.Sprintf("/telephony/waves/%d", waveID), url.Values{"days": {"30"}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("setting the wave's recording: %d", res.StatusCode)
+	}
+	var setting struct {
+		Record bool `db:"record_calls"`
+		Days   int  `db:"recording_retention_days"`
+	}
+	fx.db.Get(&setting, `SELECT record_calls, recording_retention_days FROM waves WHERE id = $1`, waveID)
+	var audited int
+	fx.db.Get(&audited, `SELECT count(*) FROM audit_log WHERE action = 'wave-recording' AND subject = $1 AND actor = 'admin'`, fx.wave)
+	if setting.Record || setting.Days != 30 || audited != 1 {
+		t.Errorf("the wave records %v for %d days, %d audit entries", setting.Record, setting.Days, audited)
+	}
+	if res := fx.signIn(t, "supervisor").post(fmt.Sprintf("/telephony/waves/%d", waveID), url.Values{"record": {"1"}}); res.StatusCode != http.StatusForbidden {
+		t.Errorf("a supervisor changed the recording setting: %d", res.StatusCode)
 	}
 }
 

@@ -95,6 +95,7 @@ func (s *Server) Routes() []Route {
 		{http.MethodGet, "/phone", callers, s.phonePage, false},
 		{http.MethodGet, "/telephony", admin, s.telephonyPage, false},
 		{http.MethodPost, "/telephony/phones/:id", admin, s.setPhoneURI, false},
+		{http.MethodPost, "/telephony/waves/:id", admin, s.setWaveRecording, false},
 		{http.MethodGet, "/waves/:wave/calls.json", managers, s.liveCalls, false},
 		{http.MethodGet, "/calls/:id/listen", managers, s.listen, false},
 		{http.MethodGet, "/recordings/:id", managers, s.recording, false},

@@ -101,3 +101,9 @@ FOR UPDATE SKIP LOCKED
 
 -- name: recordings/mark-deleted
 UPDATE recordings SET deleted_at = now() WHERE id = $1
+
+-- name: recordings/wave-settings
+SELECT id AS wave_id, name, record_calls, recording_retention_days FROM waves ORDER BY id DESC
+
+-- name: recordings/set-wave
+UPDATE waves SET record_calls = $2, recording_retention_days = $3 WHERE id = $1 RETURNING name
