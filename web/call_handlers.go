@@ -72,6 +72,8 @@ type callsData struct {
 	Wave  *sampler.Wave
 	Held  string // the page of the task the interviewer holds
 	Rules dialer.Rules
+	// Switch: Minyi places the calls, and offers progressive dialing.
+	Switch bool
 }
 
 // calls is the interviewer's home: one big button for the next case.
@@ -85,7 +87,8 @@ func (s *Server) showCalls(c echo.Context, status int, errMsg *core.Text) error 
 	if err != nil && !errors.Is(err, errNoWaveDrawn) {
 		return err
 	}
-	d := callsData{Wave: w, Rules: rules} // no wave: the page says there is nothing to call
+	_, sw := s.switchOf()
+	d := callsData{Wave: w, Rules: rules, Switch: sw} // no wave: the page says there is nothing to call
 	if w != nil {
 		if t, err := dialer.HeldTask(ctx, s.db, w.ID, currentUser(c).ID); err == nil {
 			d.Held = taskPath(t)
@@ -130,6 +133,22 @@ func (s *Server) nextCase(c echo.Context) error {
 	}
 	if err != nil {
 		return err
+	}
+	if sw, ok := s.switchOf(); ok && c.FormValue("dial") == "1" && t.Kind == dialer.TaskCase {
+		// Progressive dialing: the interviewer is ready, and the case is
+		// called at once; a call that cannot be placed is said on the
+		// case page, where the number can be dialled by hand.
+		if cs, err := dialer.CaseFor(ctx, s.db, t.ID, user); err == nil {
+			if _, err := sw.Call(ctx, cs, user); err != nil {
+				var de *core.Error
+				if !errors.As(err, &de) {
+					return err
+				}
+				c.SetParamNames("id")
+				c.SetParamValues(strconv.FormatInt(t.ID, 10))
+				return s.showCase(c, http.StatusConflict, &core.Text{ZH: de.ZH, EN: de.EN}, "")
+			}
+		}
 	}
 	return c.Redirect(http.StatusSeeOther, taskPath(t))
 }

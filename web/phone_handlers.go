@@ -89,17 +89,19 @@ type callJSON struct {
 	Consent   string  `json:"consent,omitempty"`
 }
 
-// callStatus is the interviewer's latest call on the case, as JSON.
+// callStatus is the interviewer's latest call on the case, as JSON. It
+// answers after the case has left them too (a busy line codes and
+// releases it), since it only ever shows their own calls.
 func (s *Server) callStatus(c echo.Context) error {
 	sw, ok := s.switchOf()
 	if !ok {
 		return echo.NewHTTPError(http.StatusNotFound)
 	}
-	cs, err := s.heldCase(c)
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil {
-		return err
+		return echo.NewHTTPError(http.StatusNotFound)
 	}
-	st, err := sw.Status(c.Request().Context(), cs.ID, currentUser(c).ID)
+	st, err := sw.Status(c.Request().Context(), id, currentUser(c).ID)
 	if core.ErrorCode(err) == core.ENotFound {
 		return c.JSON(http.StatusOK, callJSON{State: "none"})
 	}

@@ -345,3 +345,53 @@ func storeRecording(t *testing.T, fx *fixture, path string) int64 {
 	}
 	return id
 }
+
+// Progressive dialing: the interviewer says they are ready (P), and the
+// next case is called at once; the network's answer codes it, and the
+// next ready takes the next case.
+func TestProgressiveDialing(t *testing.T) {
+	carrier := peers.StartCarrier(t)
+	fx, _ := phoneFixture(t, carrier.URI())
+	if _, err := fx.db.Exec(`UPDATE cases SET phone = '13900000486'`); err != nil {
+		t.Fatal(err)
+	}
+	iv := fx.signIn(t, "interviewer")
+	registerFromPhonePage(t, iv)
+	if !strings.Contains(iv.get("/calls"), "next-and-call") {
+		t.Fatal("the calls page offers no progressive dialing")
+	}
+	var seen []int64
+	for range 2 {
+		res := iv.post("/calls/next", url.Values{"dial": {"1"}})
+		var id int64
+		if _, err := fmt.Sscanf(res.Header.Get("Location"), "/cases/%d", &id); err != nil {
+			t.Fatalf("ready: %d %s", res.StatusCode, res.Header.Get("Location"))
+		}
+		peers.WaitFor(t, "the call to end", 30*time.Second, func() bool {
+			return strings.Contains(iv.get(fmt.Sprintf("/cases/%d/call", id)), `"state":"ended"`)
+		})
+		as, err := dialer.Attempts(context.Background(), fx.db, id)
+		if err != nil || len(as) != 1 || as[0].SIPCode != 486 || as[0].AAPOR != "3.12" {
+			t.Fatalf("case %d's attempts: %+v (%v)", id, as, err)
+		}
+		seen = append(seen, id)
+	}
+	if seen[0] == seen[1] {
+		t.Errorf("the same case was dialled twice: %v", seen)
+	}
+	// In the browser: P on the calls page, and the case page says what
+	// the network answered and leads on to the next case.
+	ctx, _ := newBrowser(t)
+	var coded string
+	mustRun(t, ctx,
+		signInBrowser(fx.srv.URL, "interviewer"),
+		chromedp.Navigate(fx.srv.URL+"/calls"),
+		chromedp.WaitVisible("#next-and-call", chromedp.ByID),
+		press("p"),
+		chromedp.WaitVisible("#call-next", chromedp.ByID),
+		chromedp.Text("#call-coded", &coded, chromedp.ByID),
+	)
+	if !strings.Contains(coded, "占线") || !strings.Contains(coded, "486") {
+		t.Errorf("the case page says %q, want busy (486)", coded)
+	}
+}

@@ -14,6 +14,7 @@
   var consent = document.getElementById("consent-form");
   var problem = document.getElementById("call-problem");
   var coded = document.getElementById("call-coded");
+  var next = document.getElementById("call-next");
   var csrf = box.querySelector('input[name="csrf"]').value;
   var seconds = 0, state = "", polling = null, ticking = null;
 
@@ -37,6 +38,8 @@
     problem.textContent = d.problem || "";
     coded.hidden = !d.coded;
     coded.textContent = d.coded ? d.coded + " (SIP " + d.sip_code + ")" : "";
+    // A call the network coded has released the case: on to the next.
+    next.hidden = !(d.coded && !d.answered);
     if (!live) stop();
   }
 
