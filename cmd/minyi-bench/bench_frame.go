@@ -34,7 +34,7 @@ const (
 	benchMemoryName = "sample-draw-memory"
 )
 
-var benchNames = []string{benchSubmitName, benchImportName, benchDrawName, benchSoakName, benchExportName, benchScoresName, benchNextCaseName}
+var benchNames = []string{benchSubmitName, benchImportName, benchDrawName, benchSoakName, benchExportName, benchScoresName, benchNextCaseName, benchCallsName, benchTalkTimeName}
 
 // selectBenches reads --only; empty selects every benchmark.
 func selectBenches(only string) (map[string]bool, error) {
