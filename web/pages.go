@@ -280,7 +280,7 @@ func (s *Server) setLang(c echo.Context) error {
 	if l != "en" {
 		l = "zh"
 	}
-	c.SetCookie(&http.Cookie{Name: "lang", Value: l, Path: "/", MaxAge: 365 * 24 * 3600, SameSite: http.SameSiteLaxMode, HttpOnly: true})
+	c.SetCookie(&http.Cookie{Name: "lang", Value: l, Path: "/", MaxAge: 365 * 24 * 3600, SameSite: http.SameSiteLaxMode, HttpOnly: true, Secure: s.secureCookies(c)})
 	back := c.Request().Referer()
 	if u, err := parseLocal(back); err == nil {
 		return c.Redirect(http.StatusSeeOther, u)

@@ -14,7 +14,10 @@ type Route struct {
 	Path    string
 	Roles   []users.Role // nil: public
 	Handler echo.HandlerFunc
-	Upload  bool // takes a file: a larger body limit
+	// Upload: takes a file, streamed with the server's upload limit; the
+	// form's fields before the file are read first, the CSRF token first of
+	// all. Other routes take forms or JSON of up to 1 MB.
+	Upload bool
 }
 
 var (

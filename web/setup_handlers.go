@@ -2,7 +2,6 @@ package web
 
 import (
 	"errors"
-	"io"
 	"net/http"
 	"sort"
 	"strconv"
@@ -17,19 +16,14 @@ import (
 	"minyi/schedule"
 )
 
-// uploaded opens the file of a form's "file" field.
-func uploaded(c echo.Context) (io.ReadCloser, string, error) {
-	fh, err := c.FormFile("file")
-	if err != nil {
-		return nil, "", core.Errorf(core.EInvalid, "请选择要上传的 CSV 文件", "choose a CSV file to upload")
-	}
-	f, err := fh.Open()
-	return f, fh.Filename, err
-}
-
 // domainText turns a domain error into the message for the page, with its
 // details (such as every bad line of a file).
 func domainText(err error) (*core.Text, bool) {
+	// An upload cut off at its limit or its deadline is not the file's
+	// fault: handleError says which.
+	if _, big := tooLarge(err); big || tooSlow(err) {
+		return nil, false
+	}
 	var de *core.Error
 	if !errors.As(err, &de) || de.Code == core.EInternal {
 		return nil, false

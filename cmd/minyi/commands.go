@@ -51,10 +51,12 @@ func cmdMigrate(ctx context.Context, e *cli.Env, args []string) error {
 }
 
 func cmdServe(ctx context.Context, e *cli.Env, args []string) error {
-	fs := cli.NewFlags(e, "serve", "serve [--addr HOST:PORT] [--partial-share 0.5] [--outbox DIR] [--debug-addr 127.0.0.1:PORT]")
+	fs := cli.NewFlags(e, "serve", "serve [--addr HOST:PORT] [--partial-share 0.5] [--outbox DIR] [--debug-addr 127.0.0.1:PORT] [--max-upload 2G] [--trusted-proxy CIDR]…")
 	addr := fs.String("addr", ":8080", "监听地址 / listen address")
 	outbox := fs.String("outbox", defaultOutbox(), "定时导出写入的目录 / directory scheduled exports are written into")
-	secure := fs.Bool("secure-cookies", false, "Cookie 加 Secure 标志(在 TLS 代理之后)/ set Secure on cookies (behind a TLS proxy)")
+	secure := fs.Bool("secure-cookies", false, "Cookie 总加 Secure 标志(不需要:经 TLS 或可信代理的 https 请求自动加)/ always set Secure on cookies (not needed: set on requests over TLS or via a trusted proxy's https)")
+	maxUpload := sizeFlag(fs, "max-upload", web.DefaultMaxUpload, "上传文件(抽样框、区县、边际)的大小上限,如 500M、2G / the largest upload (frames, districts, margins), e.g. 500M, 2G")
+	proxies := cidrFlag(fs, "trusted-proxy", "可信反向代理的地址段(可重复或用逗号分隔),只信任它们的 X-Forwarded-For 和 X-Forwarded-Proto / a trusted reverse proxy's network (repeat or comma-separate); only theirs X-Forwarded-For and X-Forwarded-Proto are believed")
 	share := fs.Float64("partial-share", dialer.PartialRule.MinShare,
 		"中断访问计为部分完成(AAPOR 1.2)所需已答指标题的比例 / share of the indicator questions asked that a break-off needs to count as a partial interview (AAPOR 1.2)")
 	debugAddr := fs.String("debug-addr", "", "在此本机地址提供运行时剖析 / serve runtime profiles (/debug/pprof/, /debug/runtime) on this local address")
@@ -76,7 +78,8 @@ func cmdServe(ctx context.Context, e *cli.Env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	return serve(ctx, e, db, *addr, web.Options{SecureCookies: *secure, PartialRule: dialer.BreakOffRule{MinShare: *share}}, *outbox)
+	return serve(ctx, e, db, *addr, web.Options{SecureCookies: *secure, PartialRule: dialer.BreakOffRule{MinShare: *share},
+		MaxUpload: *maxUpload, TrustedProxies: *proxies}, *outbox)
 }
 
 // defaultOutbox is outbox/ in the data directory (MINYI_DATA).
