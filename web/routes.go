@@ -45,6 +45,8 @@ func (s *Server) Routes() []Route {
 
 		{http.MethodGet, "/", anyone, s.home, false},
 		{http.MethodPost, "/logout", anyone, s.logout, false},
+		{http.MethodGet, "/password", anyone, s.passwordPage, false},
+		{http.MethodPost, "/password", anyone, s.changePassword, false},
 
 		{http.MethodGet, "/districts", managers, s.districts, false},
 		{http.MethodPost, "/districts", admin, s.importDistricts, true},
@@ -77,7 +79,12 @@ func (s *Server) Routes() []Route {
 		{http.MethodPost, "/paper/:id/resolve", managers, s.resolvePaper, false},
 		{http.MethodGet, "/jobs/:id", managers, s.job, false},
 		{http.MethodGet, "/users", admin, s.users, false},
+		{http.MethodPost, "/users", admin, s.createUser, false},
 		{http.MethodPost, "/users/:id/converter", admin, s.setConverter, false},
+		{http.MethodPost, "/users/:id/deactivate", admin, s.deactivateUser, false},
+		{http.MethodPost, "/users/:id/activate", admin, s.activateUser, false},
+		{http.MethodPost, "/users/:id/reset", admin, s.resetUser, false},
+		{http.MethodPost, "/users/:id/signout", admin, s.endUserSessions, false},
 		{http.MethodGet, "/questionnaires", managers, s.questionnaireList, false},
 		{http.MethodPost, "/questionnaires", admin, s.uploadQuestionnaire, true},
 		{http.MethodGet, "/questionnaires/:id", managers, s.questionnairePreview, false},
