@@ -291,8 +291,9 @@ var lastPrune atomic.Int64
 // success always, otherwise at most once a minute per process.
 func prune(ctx context.Context, db *sqlx.DB, always bool) {
 	now := time.Now().Unix()
-	last := lastPrune.Load()
-	if !always && now-last < 60 || !lastPrune.CompareAndSwap(last, now) && !always {
+	if always {
+		lastPrune.Store(now)
+	} else if last := lastPrune.Load(); now-last < 60 || !lastPrune.CompareAndSwap(last, now) {
 		return
 	}
 	db.ExecContext(ctx, qPruneAttempts, interval(AttemptsKept))
