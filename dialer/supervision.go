@@ -79,12 +79,13 @@ type Flagged struct {
 	TooShort      bool      `db:"too_short"`
 	StraightLined bool      `db:"straight_lined"`
 	NotConfirmed  bool      `db:"not_confirmed"` // the respondent denied it on a verification call-back
+	Imported      bool      `db:"imported"`      // from a responses file: no one saw it collected
 	CompletedAt   time.Time `db:"completed_at"`
 }
 
 // FlaggedInterviews lists interviews shorter than minLength, with the same
-// answer to every one of items, or not confirmed on a verification
-// call-back, newest first.
+// answer to every one of items, not confirmed on a verification call-back,
+// or imported and not yet reviewed, newest first.
 func FlaggedInterviews(ctx context.Context, db sqlx.QueryerContext, waveID int64, minLength time.Duration, items []string) ([]Flagged, error) {
 	var out []Flagged
 	if err := sqlx.SelectContext(ctx, db, &out, qFlagged, waveID, fmt.Sprintf("%d seconds", int(minLength.Seconds())), pq.StringArray(items)); err != nil {
