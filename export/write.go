@@ -41,6 +41,9 @@ type File struct {
 // audit records the export; extra adds what is known of the file.
 func (r Request) audit(ctx context.Context, db *sqlx.DB, extra map[string]any) error {
 	d := map[string]any{"encoding": r.Encoding, "min_cell": r.Options.Threshold(), "via": r.Via}
+	if r.Options.WithContacts {
+		d["with_contacts"] = true
+	}
 	for k, v := range extra {
 		d[k] = v
 	}
@@ -52,6 +55,9 @@ func (r Request) audit(ctx context.Context, db *sqlx.DB, extra map[string]any) e
 func (r Request) check(ctx context.Context, db *sqlx.DB) error {
 	if !Known(r.Kind) {
 		return unknownKind(r.Kind)
+	}
+	if r.Options.WithContacts && r.Kind != "sample" {
+		return core.Errorf(core.EInvalid, "只有样本文件(sample)可以带联系方式", "only the sample file can carry contacts")
 	}
 	_, err := sampler.GetWave(ctx, db, r.Wave)
 	return err

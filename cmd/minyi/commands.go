@@ -439,13 +439,17 @@ func cmdExport(ctx context.Context, e *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fs := cli.NewFlags(e, "export "+kind, "export "+strings.Join(exportKinds, "|")+" --wave NAME -o FILE [--encoding utf-8|gb18030] [--min-cell K]")
+	fs := cli.NewFlags(e, "export "+kind, "export "+strings.Join(exportKinds, "|")+" --wave NAME -o FILE [--encoding utf-8|gb18030] [--min-cell K] [--with-contacts (sample only)]")
 	wave := fs.String("wave", "", "轮次 / wave")
 	out := fs.String("o", "", "输出文件 / output file")
 	encoding := fs.String("encoding", "utf-8", "编码 / encoding: utf-8 (with BOM) or gb18030")
 	minCell := fs.Int("min-cell", survey.MinCell, "访问数少于此数的分组不显示估计值 / breakdowns with fewer interviews than this are suppressed")
+	contacts := fs.Bool("with-contacts", false, "样本文件附带电话号码和地址(记入审计日志)/ add telephone numbers and addresses to the sample file (audited)")
 	if _, err := cli.Parse(fs, rest); err != nil {
 		return err
+	}
+	if *contacts && kind != "sample" {
+		return cli.UsageError("--with-contacts 只能用于 sample / --with-contacts is for the sample file only")
 	}
 	if err := cli.Need(fs, "wave", "o"); err != nil {
 		return err
@@ -463,7 +467,7 @@ func cmdExport(ctx context.Context, e *cli.Env, args []string) error {
 	}
 	defer db.Close()
 	f, err := export.ToFile(ctx, db.DB, export.Request{Kind: kind, Wave: *wave, Encoding: enc,
-		Options: export.Options{MinCell: *minCell}, Actor: "minyi export", Via: "command"}, *out)
+		Options: export.Options{MinCell: *minCell, WithContacts: *contacts}, Actor: "minyi export", Via: "command"}, *out)
 	if err != nil {
 		return err
 	}

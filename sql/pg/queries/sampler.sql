@@ -35,3 +35,13 @@ INSERT INTO wave_district_rates (wave_id, district_code, expected_rate) VALUES (
 
 -- name: sampler/set-assessment-weight
 UPDATE waves SET assessment_weight = $2 WHERE id = $1
+
+-- name: sampler/sampled-cases
+-- A wave's drawn cases in the order drawn, for the sample file. Contacts
+-- leave the database only when $2 asks for them.
+SELECT c.id, c.mode, coalesce(c.stratum, '') AS stratum, c.inclusion_prob, c.replicate,
+       CASE WHEN $2 THEN coalesce(c.phone, '') ELSE '' END AS phone,
+       CASE WHEN $2 THEN coalesce(h.address, '') ELSE '' END AS address
+FROM cases c LEFT JOIN household_frame h ON $2 AND h.id = c.household_id
+WHERE c.wave_id = $1
+ORDER BY c.id
