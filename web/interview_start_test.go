@@ -1,12 +1,16 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"minyi/survey"
 )
 
 // TestInterviewStartIsTheServers performs the fabrication the start field
@@ -77,5 +81,40 @@ func TestInterviewStartIsTheServers(t *testing.T) {
 		if !regexp.MustCompile(`过短`).MatchString(row) {
 			t.Errorf("%s: interview #%d is listed but not as too short: %s", name, iv.ID, row)
 		}
+	}
+}
+
+// TestImportedInterviewsAreOnTheReviewList: interviews imported from a
+// file, which no one saw being collected, wait on the supervisors' review
+// list, marked as imported, until someone decides on them.
+func TestImportedInterviewsAreOnTheReviewList(t *testing.T) {
+	fx := newFixture(t, 0.0005)
+	var b strings.Builder
+	b.WriteString("interview_id,district_code,mode,weight,sex,age_group,q01,q02,q03,q04,q05,q06,q07,q08,q09,q10,q11,q12,q13\n")
+	for i := range 3 {
+		fmt.Fprintf(&b, "p%d,500103,phone,500,1,2,%d%s\n", i, 1+i, strings.Repeat(",3", 12))
+	}
+	if _, err := survey.ImportResponses(t.Context(), fx.db, fx.wave, strings.NewReader(b.String()), survey.ImportOptions{Actor: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	fx.db.Select(&ids, `SELECT id FROM interviews WHERE source = 'import' ORDER BY id`)
+	sup := fx.signIn(t, "supervisor")
+	page := sup.get("/waves/" + url.PathEscape(fx.wave) + "/reviews")
+	for _, id := range ids {
+		row := regexp.MustCompile(`(?s)<tr><td><a href="/interviews/` + strconv.FormatInt(id, 10) + `">.*?</tr>`).FindString(page)
+		if !strings.Contains(row, "文件导入") {
+			t.Errorf("imported interview #%d is not on the review list as imported: %q", id, row)
+		}
+	}
+	// Approved, it leaves the list.
+	form := url.Values{"action": {"approve"}, "version": {"1"}}
+	if res := sup.post("/interviews/"+strconv.FormatInt(ids[0], 10)+"/review", form); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("approve: %d %s", res.StatusCode, readAll(res))
+	}
+	page = sup.get("/waves/" + url.PathEscape(fx.wave) + "/reviews")
+	toReview := regexp.MustCompile(`(?s)id="to-review".*?</table>`).FindString(page)
+	if strings.Contains(toReview, `href="/interviews/`+strconv.FormatInt(ids[0], 10)+`"`) || !strings.Contains(toReview, `href="/interviews/`+strconv.FormatInt(ids[1], 10)+`"`) {
+		t.Errorf("after approving #%d, to review:\n%s", ids[0], toReview)
 	}
 }

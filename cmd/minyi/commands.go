@@ -315,8 +315,9 @@ func cmdResponses(ctx context.Context, e *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fs := cli.NewFlags(e, "responses import", "responses import --wave NAME FILE")
+	fs := cli.NewFlags(e, "responses import", "responses import --wave NAME [--allow-weights REASON] FILE")
 	wave := fs.String("wave", "", "轮次 / wave")
+	allow := fs.String("allow-weights", "", fmt.Sprintf("超出合理范围(文件权重中位数的 1/%[1]d 到 %[1]d 倍)的权重也导入,并写明理由(记入审计日志)/ import weights outside the plausible range (1/%[1]d to %[1]d times the file's median weight) too, for this reason (audited)", survey.WeightRange))
 	pos, err := cli.Parse(fs, rest)
 	if err != nil {
 		return err
@@ -334,14 +335,17 @@ func cmdResponses(ctx context.Context, e *cli.Env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	n, err := survey.ImportResponses(ctx, db.DB, *wave, f)
+	res, err := survey.ImportResponses(ctx, db.DB, *wave, f, survey.ImportOptions{AllowWeights: *allow, Actor: "minyi responses import", FileName: filepath.Base(f.Name())})
 	if err != nil {
 		if ie, ok := err.(*survey.ImportError); ok {
 			return fmt.Errorf("文件有 %d 处错误,未导入任何行 / the file has %d problems; nothing was imported:\n%w", ie.Count(), ie.Count(), err)
 		}
 		return err
 	}
-	fmt.Fprintf(e.Stdout, "已导入 %d 份答卷 / imported %d interviews into wave %s\n", n, n, *wave)
+	fmt.Fprintf(e.Stdout, "已导入 %d 份答卷,待督导复核 / imported %d interviews into wave %s, to be reviewed (sha256 %s)\n", res.Rows, res.Rows, *wave, res.SHA256)
+	if res.Outside > 0 {
+		fmt.Fprintf(e.Stdout, "其中 %d 份的权重超出合理范围,已按 --allow-weights 导入并记入审计日志 / %d of them have weights outside the plausible range, imported by --allow-weights and audited\n", res.Outside, res.Outside)
+	}
 	return nil
 }
 
