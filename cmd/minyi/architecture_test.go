@@ -27,6 +27,7 @@ var allowed = map[string][]string{
 	"sql/pgtest":       {"sql/pg"},
 	"core":             {"sql/pg"},
 	"csvfile":          {"core"},
+	"csvfile/csvtest":  {},
 	"users":            {"core", "sql/pg"},
 	"survey":           {"core", "csvfile", "sql/pg"},
 	"sampler":          {"core", "csvfile", "sql/pg"},
