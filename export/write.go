@@ -57,7 +57,7 @@ func (r Request) check(ctx context.Context, db *sqlx.DB) error {
 		return unknownKind(r.Kind)
 	}
 	if r.Options.WithContacts && r.Kind != "sample" {
-		return core.Errorf(core.EInvalid, "只有样本文件(sample)可以带联系方式", "only the sample file can carry contacts")
+		return core.Errorf(core.EInvalid, "只有样本文件（sample）可以带联系方式", "only the sample file can carry contacts")
 	}
 	_, err := sampler.GetWave(ctx, db, r.Wave)
 	return err

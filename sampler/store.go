@@ -63,7 +63,7 @@ func ParseDistricts(r io.Reader) ([]District, error) {
 			case seen[d.Code] > 0:
 				f.Reject(rec.Line, "code", "代码 %s 与第 %d 行重复", "code %s repeats line %d", csvfile.Quote(d.Code), seen[d.Code])
 			case len(out) == MaxDistricts:
-				f.Reject(rec.Line, "", "区县超过 %d 个,文件可能不是区县文件", "more than %d districts: the file is probably not a districts file", MaxDistricts)
+				f.Reject(rec.Line, "", "区县超过 %d 个，文件可能不是区县文件", "more than %d districts: the file is probably not a districts file", MaxDistricts)
 			default:
 				// The cells share the memory of their whole line: a kept
 				// value is copied out so as not to keep the line.

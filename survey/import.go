@@ -242,7 +242,7 @@ func checkWeights(ctx context.Context, tx *sqlx.Tx, found *foundProblems, allowe
 		rng := strconv.FormatFloat(wc.low, 'g', 6, 64) + "–" + strconv.FormatFloat(wc.high, 'g', 6, 64)
 		med := strconv.FormatFloat(wc.median, 'g', 6, 64)
 		found.list = append(found.list, csvfile.Problem{Line: o.Line, Column: "weight", Message: core.Text{
-			ZH: fmt.Sprintf("权重 %s 超出合理范围 %s(本文件权重中位数 %s 的千分之一到一千倍);如确有依据,请用 --allow-weights 写明理由后导入", w, rng, med),
+			ZH: fmt.Sprintf("权重 %s 超出合理范围 %s（本文件权重中位数 %s 的千分之一到一千倍）；如确有依据，请用 --allow-weights 写明理由后导入", w, rng, med),
 			EN: fmt.Sprintf("weight %s is outside the plausible range %s (1/%d to %d times the file's median weight %s); if it is right, import with --allow-weights REASON", w, rng, WeightRange, WeightRange, med)}})
 	}
 	if !allowed {

@@ -317,7 +317,7 @@ func cmdResponses(ctx context.Context, e *cli.Env, args []string) error {
 	}
 	fs := cli.NewFlags(e, "responses import", "responses import --wave NAME [--allow-weights REASON] FILE")
 	wave := fs.String("wave", "", "轮次 / wave")
-	allow := fs.String("allow-weights", "", fmt.Sprintf("超出合理范围(文件权重中位数的 1/%[1]d 到 %[1]d 倍)的权重也导入,并写明理由(记入审计日志)/ import weights outside the plausible range (1/%[1]d to %[1]d times the file's median weight) too, for this reason (audited)", survey.WeightRange))
+	allow := fs.String("allow-weights", "", fmt.Sprintf("超出合理范围（文件权重中位数的 1/%[1]d 到 %[1]d 倍）的权重也导入，并写明理由（记入审计日志）/ import weights outside the plausible range (1/%[1]d to %[1]d times the file's median weight) too, for this reason (audited)", survey.WeightRange))
 	pos, err := cli.Parse(fs, rest)
 	if err != nil {
 		return err
@@ -342,9 +342,9 @@ func cmdResponses(ctx context.Context, e *cli.Env, args []string) error {
 		}
 		return err
 	}
-	fmt.Fprintf(e.Stdout, "已导入 %d 份答卷,待督导复核 / imported %d interviews into wave %s, to be reviewed (sha256 %s)\n", res.Rows, res.Rows, *wave, res.SHA256)
+	fmt.Fprintf(e.Stdout, "已导入 %d 份答卷，待督导复核 / imported %d interviews into wave %s, to be reviewed (sha256 %s)\n", res.Rows, res.Rows, *wave, res.SHA256)
 	if res.Outside > 0 {
-		fmt.Fprintf(e.Stdout, "其中 %d 份的权重超出合理范围,已按 --allow-weights 导入并记入审计日志 / %d of them have weights outside the plausible range, imported by --allow-weights and audited\n", res.Outside, res.Outside)
+		fmt.Fprintf(e.Stdout, "其中 %d 份的权重超出合理范围，已按 --allow-weights 导入并记入审计日志 / %d of them have weights outside the plausible range, imported by --allow-weights and audited\n", res.Outside, res.Outside)
 	}
 	return nil
 }
@@ -448,7 +448,7 @@ func cmdExport(ctx context.Context, e *cli.Env, args []string) error {
 	out := fs.String("o", "", "输出文件 / output file")
 	encoding := fs.String("encoding", "utf-8", "编码 / encoding: utf-8 (with BOM) or gb18030")
 	minCell := fs.Int("min-cell", survey.MinCell, "访问数少于此数的分组不显示估计值 / breakdowns with fewer interviews than this are suppressed")
-	contacts := fs.Bool("with-contacts", false, "样本文件附带电话号码和地址(记入审计日志)/ add telephone numbers and addresses to the sample file (audited)")
+	contacts := fs.Bool("with-contacts", false, "样本文件附带电话号码和地址（记入审计日志）/ add telephone numbers and addresses to the sample file (audited)")
 	if _, err := cli.Parse(fs, rest); err != nil {
 		return err
 	}

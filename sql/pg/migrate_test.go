@@ -109,6 +109,14 @@ func TestMigrateUpgradesLegacyDatabase(t *testing.T) {
 		if got := spotValues(t, db); got != values {
 			t.Errorf("values changed:\n got %+v\nwant %+v", got, values)
 		}
+		// The households in the field get their paper form numbers.
+		var issued, missing int
+		db.Get(&issued, `SELECT count(*) FROM paper_form_numbers`)
+		db.Get(&missing, `SELECT count(*) FROM cases c WHERE c.mode = 'door' AND c.assigned_to IS NOT NULL AND c.status <> 'final'
+			AND NOT EXISTS (SELECT 1 FROM paper_form_numbers n WHERE n.case_id = c.id AND n.interviewer_id = c.assigned_to)`)
+		if issued == 0 || missing != 0 {
+			t.Errorf("%d paper form numbers issued, %d households in the field without one", issued, missing)
+		}
 		rep, err := core.VerifyAudit(context.Background(), db)
 		if err != nil || rep.Entries != 9 || len(rep.Problems) > 0 {
 			t.Errorf("audit chain after the upgrade: %d entries, problems %v (%v)", rep.Entries, rep.Problems, err)
