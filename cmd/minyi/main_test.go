@@ -342,7 +342,7 @@ func TestAuditLogFindsTampering(t *testing.T) {
 		mustRun(t, dsn, "export", "scores", "--wave", "w", "-o", filepath.Join(t.TempDir(), "s.csv"))
 	}
 	out := mustRun(t, dsn, "audit", "verify")
-	if !strings.Contains(out, "intact: 4 entries") {
+	if !strings.Contains(out, "intact: 5 entries") {
 		t.Fatalf("verify: %s", out)
 	}
 	db, err := sqlx.Open("postgres", dsn)
@@ -352,27 +352,27 @@ func TestAuditLogFindsTampering(t *testing.T) {
 	defer db.Close()
 	var actions []string
 	db.Select(&actions, `SELECT action || ' ' || subject FROM audit_log ORDER BY seq`)
-	if strings.Join(actions, ";") != "user-add zhao;export scores:w;export scores:w;export scores:w" {
+	if strings.Join(actions, ";") != "responses-import w;user-add zhao;export scores:w;export scores:w;export scores:w" {
 		t.Fatalf("audit log: %v", actions)
 	}
-	if _, err := db.Exec(`UPDATE audit_log SET subject = 'x' WHERE seq = 2`); err == nil {
+	if _, err := db.Exec(`UPDATE audit_log SET subject = 'x' WHERE seq = 3`); err == nil {
 		t.Fatal("the audit log accepted an update")
 	}
 	// Someone with the database's keys goes round the trigger.
 	db.Exec(`ALTER TABLE audit_log DISABLE TRIGGER USER`)
-	db.Exec(`UPDATE audit_log SET details = '{"rows": 1}' WHERE seq = 2`)
-	db.Exec(`DELETE FROM audit_log WHERE seq = 3`)
+	db.Exec(`UPDATE audit_log SET details = '{"rows": 1}' WHERE seq = 3`)
+	db.Exec(`DELETE FROM audit_log WHERE seq = 4`)
 	_, err = minyi(t, dsn, "audit", "verify")
 	out, _ = minyi(t, dsn, "audit", "verify")
-	if err == nil || !strings.Contains(out, "entry 2 was changed") || !strings.Contains(out, "entries 3–3 are missing") {
+	if err == nil || !strings.Contains(out, "entry 3 was changed") || !strings.Contains(out, "entries 4–4 are missing") {
 		t.Fatalf("tampering not found: %v\n%s", err, out)
 	}
 	// A forged entry slipped in between, renumbering what follows.
-	db.Exec(`UPDATE audit_log SET seq = 5 WHERE seq = 4`)
-	db.Exec(`INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash) SELECT 4, now(), 'x', 'export', 'scores:w', '{}', hash, hash FROM audit_log WHERE seq = 2`)
-	db.Exec(`INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash) SELECT 3, now(), 'x', 'export', 'scores:w', '{}', hash, hash FROM audit_log WHERE seq = 2`)
+	db.Exec(`UPDATE audit_log SET seq = 6 WHERE seq = 5`)
+	db.Exec(`INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash) SELECT 5, now(), 'x', 'export', 'scores:w', '{}', hash, hash FROM audit_log WHERE seq = 3`)
+	db.Exec(`INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash) SELECT 4, now(), 'x', 'export', 'scores:w', '{}', hash, hash FROM audit_log WHERE seq = 3`)
 	out, _ = minyi(t, dsn, "audit", "verify")
-	if !strings.Contains(out, "entry 3 was changed or inserted") || !strings.Contains(out, "entry 5 was changed or inserted") {
+	if !strings.Contains(out, "entry 4 was changed or inserted") || !strings.Contains(out, "entry 6 was changed or inserted") {
 		t.Fatalf("insertion not found:\n%s", out)
 	}
 }
