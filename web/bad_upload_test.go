@@ -92,9 +92,10 @@ func TestBadReferenceFilesGiveShortPages(t *testing.T) {
 }
 
 // TestBadFrameUploadHoldsBoundedMemory uploads a 2 GB telephone frame of
-// bad rows, made as it is sent, through the web: the upload is kept for the
-// import job and the job reads it. While the job imports it the server's
-// heap stays within 64 MiB of idle; the job fails with a short message and
+// bad rows, made as it is sent, through the web: the upload is streamed into
+// the import job's directory and the job reads it. While the upload arrives,
+// and while the job imports it, the server's heap stays within 64 MiB of
+// idle; the job fails with a short message and
 // the import's report keeps its first problems.
 func TestBadFrameUploadHoldsBoundedMemory(t *testing.T) {
 	fx := newFixture(t, 0)
@@ -121,6 +122,9 @@ func TestBadFrameUploadHoldsBoundedMemory(t *testing.T) {
 	})
 	t.Logf("telephone frame over the web: %d lines of a 2 GB file; upload heap idle %.1f MiB, peak %.1f MiB (%.1f above); import job heap idle %.1f MiB, peak %.1f MiB (%.1f above)",
 		f.Lines(), csvtest.MiB(idleUp), csvtest.MiB(peakUp), csvtest.MiB(peakUp-idleUp), csvtest.MiB(idle), csvtest.MiB(peak), csvtest.MiB(peak-idle))
+	if peakUp > idleUp+64<<20 {
+		t.Errorf("receiving a 2 GB upload took %.1f MiB above idle, more than 64", csvtest.MiB(peakUp-idleUp))
+	}
 	if peak > idle+64<<20 {
 		t.Errorf("the import job of a 2 GB bad file took %.1f MiB above idle, more than 64", csvtest.MiB(peak-idle))
 	}
