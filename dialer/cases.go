@@ -422,22 +422,13 @@ func BreakOff(ctx context.Context, db *sqlx.DB, caseID, userID int64, rule Break
 		case CodePartial:
 			sex, _ := strconv.Atoi(ans["sex"])
 			age, _ := strconv.Atoi(ans["age_group"])
-			id, created, err := survey.InsertInterview(ctx, db, tx, survey.Interview{
+			id, _, err := survey.InsertInterview(ctx, db, tx, survey.Interview{
 				WaveID: lc.WaveID, CaseID: caseID, QuestionnaireID: q.ID, InterviewerID: userID,
 				District: ans["district"], Mode: lc.Mode, PSU: lc.PSU, Sex: sex, AgeGroup: age, Answers: ans,
-				IdempotencyKey: d.Key, Source: lc.InterviewSource(), StartedAt: d.StartedAt, Paradata: d.Paradata(),
+				IdempotencyKey: d.Key, Source: lc.InterviewSource(), StartedAt: d.StartedAt, Paradata: d.Paradata(), Partial: true,
 			})
 			if err != nil {
 				return err
-			}
-			if created {
-				mark, err := pg.TxStmt(ctx, db, tx, "dialer/mark-partial")
-				if err != nil {
-					return err
-				}
-				if _, err := mark.ExecContext(ctx, id); err != nil {
-					return fmt.Errorf("dialer: mark partial: %w", err)
-				}
 			}
 			res.InterviewID = id
 			return recordAttempt(ctx, db, tx, lc, userID, transition{Outcome: outcomeBreakOffPartial, AAPOR: CodePartial, Status: "final", Final: CodePartial}, now)

@@ -225,6 +225,10 @@ func TestSuspendSetsDistrictKeyAside(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tx.Rollback()
+	// As a load does: the frame locked against other writers first.
+	if _, err := tx.Exec(`LOCK TABLE phone_frame IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := tx.Exec(`SELECT phone_frame_suspend_indexes()`); err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package sampler
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -74,26 +73,6 @@ func ParseMargins(r io.Reader, districts map[string]bool) ([]Margin, error) {
 		return nil, err
 	}
 	return out, nil
-}
-
-// SaveMargins stores margins in one transaction and returns how many rows
-// changed.
-func SaveMargins(ctx context.Context, db *sqlx.DB, ms []Margin) (int, error) {
-	tx, err := db.BeginTxx(ctx, nil)
-	if err != nil {
-		return 0, err
-	}
-	defer tx.Rollback()
-	changed := 0
-	for _, m := range ms {
-		res, err := tx.ExecContext(ctx, qUpsertMargin, m.District, m.Variable, m.Category, m.Population)
-		if err != nil {
-			return 0, fmt.Errorf("sampler: save margin: %w", err)
-		}
-		n, _ := res.RowsAffected()
-		changed += int(n)
-	}
-	return changed, tx.Commit()
 }
 
 // ListMargins returns every margin.

@@ -78,26 +78,6 @@ func ParseDistricts(r io.Reader) ([]District, error) {
 	return out, nil
 }
 
-// SaveDistricts inserts or updates districts in one transaction and returns
-// how many rows changed.
-func SaveDistricts(ctx context.Context, db *sqlx.DB, ds []District) (int, error) {
-	tx, err := db.BeginTxx(ctx, nil)
-	if err != nil {
-		return 0, err
-	}
-	defer tx.Rollback()
-	changed := 0
-	for _, d := range ds {
-		res, err := tx.ExecContext(ctx, qUpsertDistrict, d.Code, d.Name, d.Population)
-		if err != nil {
-			return 0, fmt.Errorf("sampler: save district %s: %w", d.Code, err)
-		}
-		n, _ := res.RowsAffected()
-		changed += int(n)
-	}
-	return changed, tx.Commit()
-}
-
 // ListDistricts returns every district in code order.
 func ListDistricts(ctx context.Context, db sqlx.QueryerContext) ([]District, error) {
 	var ds []District

@@ -16,6 +16,7 @@ import (
 
 	"minyi/dialer"
 	"minyi/sampler"
+	"minyi/signing"
 	"minyi/sql/pgtest"
 	"minyi/survey"
 	"minyi/users"
@@ -34,6 +35,7 @@ type fixture struct {
 	s     *Server
 	wave  string
 	users map[users.Role]int64
+	key   *signing.Key // signs the server's downloads
 }
 
 // newFixture builds a fixture in a fresh database. rate sets the wave's
@@ -101,7 +103,12 @@ func newFixture(t *testing.T, rate float64) *fixture {
 	if _, err := users.Add(ctx, db, "interviewer2", "", testPassword, users.RoleInterview); err != nil {
 		t.Fatal(err)
 	}
-	fx.s, err = New(db, Options{})
+	key, _, err := signing.LoadOrCreate(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx.key = key
+	fx.s, err = New(db, Options{Signer: key})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,7 @@ import (
 	"minyi/dialer"
 	"minyi/sampler"
 	"minyi/schedule"
+	"minyi/signing"
 	"minyi/users"
 )
 
@@ -55,6 +56,8 @@ type Options struct {
 	// the server's own runner (schedule.Start) in production, one that
 	// lives as long as the process when nil.
 	Jobs *schedule.Jobs
+	// Signer signs downloads (docs/evidence.md §5); none when nil.
+	Signer *signing.Key
 }
 
 // Server serves the web interface.

@@ -19,9 +19,11 @@ import (
 	"minyi/core"
 	"minyi/csvfile"
 	"minyi/dialer"
+	"minyi/evidence"
 	"minyi/export"
 	"minyi/sampler"
 	"minyi/schedule"
+	"minyi/signing"
 	"minyi/sql/pg"
 	"minyi/survey"
 	"minyi/users"
@@ -60,6 +62,7 @@ func cmdServe(ctx context.Context, e *cli.Env, args []string) error {
 	share := fs.Float64("partial-share", dialer.PartialRule.MinShare,
 		"中断访问计为部分完成(AAPOR 1.2)所需已答指标题的比例 / share of the indicator questions asked that a break-off needs to count as a partial interview (AAPOR 1.2)")
 	debugAddr := fs.String("debug-addr", "", "在此本机地址提供运行时剖析 / serve runtime profiles (/debug/pprof/, /debug/runtime) on this local address")
+	keys := fs.String("keys", keysDir(), "签名密钥目录(首次启动时生成)/ directory of the signing key, made at first start (MINYI_KEYS)")
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -73,13 +76,17 @@ func cmdServe(ctx context.Context, e *cli.Env, args []string) error {
 		}
 		fmt.Fprintf(e.Stdout, "剖析 / debug profiles on http://%s/debug/pprof/\n", a)
 	}
+	key, err := signer(e, *keys)
+	if err != nil {
+		return err
+	}
 	db, err := cli.OpenDB(true)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	return serve(ctx, e, db, *addr, web.Options{SecureCookies: *secure, PartialRule: dialer.BreakOffRule{MinShare: *share},
-		MaxUpload: *maxUpload, TrustedProxies: *proxies}, *outbox)
+		MaxUpload: *maxUpload, TrustedProxies: *proxies, Signer: key}, *outbox)
 }
 
 // defaultOutbox is outbox/ in the data directory (MINYI_DATA).
@@ -93,9 +100,13 @@ func serve(ctx context.Context, e *cli.Env, db *pg.DB, addr string, opt web.Opti
 	if err := pg.CheckQueries(db.DB); err != nil {
 		return err
 	}
-	// Every server runs the schedulers; each scheduled run happens once.
-	// Their work, and the jobs started from pages, stop with ctx.
-	work, err := schedule.Start(ctx, db.DB, outbox, jobsDir(), nil)
+	if opt.Signer != nil {
+		fmt.Fprintf(e.Stdout, "签名公钥 / signing key %s (minyi keys show)\n", opt.Signer.Public().ID())
+	}
+	// Every server runs the schedulers and seals interview evidence; each
+	// scheduled run happens once. Their work, and the jobs started from
+	// pages, stop with ctx.
+	work, err := schedule.Start(ctx, db.DB, outbox, jobsDir(), opt.Signer, nil)
 	if err != nil {
 		return err
 	}
@@ -205,7 +216,8 @@ func cmdDistricts(ctx context.Context, e *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fs := cli.NewFlags(e, "districts import", "districts import FILE   (CSV: code,name,resident_population)")
+	fs := cli.NewFlags(e, "districts import", "districts import FILE [--reason TEXT]   (CSV: code,name,resident_population)")
+	reason := fs.String("reason", "", "更改人口的原因,得分发布后必填,记入审计日志 / why populations change: required once scores are published, kept in the audit log")
 	pos, err := cli.Parse(fs, rest)
 	if err != nil {
 		return err
@@ -215,20 +227,16 @@ func cmdDistricts(ctx context.Context, e *cli.Env, args []string) error {
 		return err
 	}
 	defer f.Close()
-	ds, err := sampler.ParseDistricts(f)
-	if err != nil {
-		return err
-	}
 	db, err := cli.OpenDB(true)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	n, err := sampler.SaveDistricts(ctx, db.DB, ds)
+	read, n, err := sampler.ImportDistricts(ctx, db.DB, f, sampler.Upload{Actor: osActor("minyi districts import"), File: f.Name(), Reason: *reason})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.Stdout, "读取 %d 个区县,新增或更新 %d 个 / read %d districts, %d added or changed\n", len(ds), n, len(ds), n)
+	fmt.Fprintf(e.Stdout, "读取 %d 个区县,新增或更新 %d 个 / read %d districts, %d added or changed\n", read, n, read, n)
 	return nil
 }
 
@@ -335,7 +343,7 @@ func cmdResponses(ctx context.Context, e *cli.Env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	res, err := survey.ImportResponses(ctx, db.DB, *wave, f, survey.ImportOptions{AllowWeights: *allow, Actor: "minyi responses import", FileName: filepath.Base(f.Name())})
+	res, err := survey.ImportResponses(ctx, db.DB, *wave, f, survey.ImportOptions{AllowWeights: *allow, Actor: osActor("minyi responses import"), FileName: filepath.Base(f.Name())})
 	if err != nil {
 		if ie, ok := err.(*survey.ImportError); ok {
 			return fmt.Errorf("文件有 %d 处错误,未导入任何行 / the file has %d problems; nothing was imported:\n%w", ie.Count(), ie.Count(), err)
@@ -350,10 +358,11 @@ func cmdResponses(ctx context.Context, e *cli.Env, args []string) error {
 }
 
 func cmdScores(ctx context.Context, e *cli.Env, args []string) error {
-	fs := cli.NewFlags(e, "scores", "scores --wave NAME [--long]")
+	fs := cli.NewFlags(e, "scores", "scores --wave NAME [--long | --publish [-o FILE] | --check]")
 	wave := fs.String("wave", "", "轮次 / wave")
 	long := fs.Bool("long", false, "输出长格式 CSV / print the long-form CSV")
 	publish := fs.Bool("publish", false, "计算并存档为已发布的得分 / compute and store the scores as published")
+	out := fs.String("o", "", "发布时把得分写入此文件并签名(FILE.sig)/ with --publish: write the published scores to FILE, signed (FILE.sig)")
 	check := fs.Bool("check", false, "重新计算并与已发布的得分比对 / recompute and compare with the published scores")
 	db, _, err := cli.OpenWith(fs, args, "wave")
 	if err != nil {
@@ -362,13 +371,18 @@ func cmdScores(ctx context.Context, e *cli.Env, args []string) error {
 	defer db.Close()
 	switch {
 	case *publish:
-		p, err := survey.PublishScores(ctx, db.DB, *wave, "minyi scores --publish")
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(e.Stdout, "已发布 / published the scores of %s at %s (sha256 %s)\n", *wave, p.PublishedAt.In(core.Shanghai).Format("2006-01-02 15:04:05"), p.SHA256)
-		return nil
+		return publishScores(ctx, e, db.DB, *wave, *out)
 	case *check:
+		// The publication itself first: a CSV rewritten in the database
+		// together with its sha256 would otherwise compare as published.
+		if problems, err := evidence.PublicationProblems(ctx, db.DB, *wave); err != nil {
+			return err
+		} else if len(problems) > 0 {
+			for _, p := range problems {
+				fmt.Fprintln(e.Stdout, p)
+			}
+			return errors.New("发布的得分在数据库中被改动 / the published scores were changed in the database")
+		}
 		chk, err := survey.CheckScores(ctx, db.DB, *wave)
 		if err != nil {
 			return err
@@ -387,9 +401,16 @@ func cmdScores(ctx context.Context, e *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	live, err := survey.CompareWithPublication(ctx, db.DB, *wave, sc)
+	if err != nil {
+		return err
+	}
 	if *long {
+		// The CSV alone on standard output; the note beside it.
+		sayLive(e.Stderr, live)
 		return survey.WriteScoresLong(e.Stdout, sc.Estimates)
 	}
+	defer sayLive(e.Stdout, live)
 	tw := tabwriter.NewWriter(e.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "code\tdistrict\tn\tscore\t95% CI\trank\trank range")
 	for _, d := range sc.Districts {
@@ -470,13 +491,17 @@ func cmdExport(ctx context.Context, e *cli.Env, args []string) error {
 		return err
 	}
 	defer db.Close()
+	key, err := signer(e, keysDir())
+	if err != nil {
+		return err
+	}
 	f, err := export.ToFile(ctx, db.DB, export.Request{Kind: kind, Wave: *wave, Encoding: enc,
-		Options: export.Options{MinCell: *minCell, WithContacts: *contacts}, Actor: "minyi export", Via: "command"}, *out)
+		Options: export.Options{MinCell: *minCell, WithContacts: *contacts}, Actor: "minyi export", Via: "command", Signer: key}, *out)
 	if err != nil {
 		return err
 	}
 	rows := f.Rows
-	fmt.Fprintf(e.Stdout, "已导出 %d 行 / exported %d rows to %s\n", rows, rows, *out)
+	fmt.Fprintf(e.Stdout, "已导出 %d 行 / exported %d rows to %s,签名 / signed in %s\n", rows, rows, *out, *out+signing.SigSuffix)
 	return nil
 }
 

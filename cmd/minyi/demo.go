@@ -53,7 +53,11 @@ func cmdDemo(ctx context.Context, e *cli.Env, args []string) error {
 	if *noServe {
 		return nil
 	}
-	return serve(ctx, e, db, *addr, web.Options{}, defaultOutbox())
+	key, err := signer(e, keysDir())
+	if err != nil {
+		return err
+	}
+	return serve(ctx, e, db, *addr, web.Options{Signer: key}, defaultOutbox())
 }
 
 // prepareDemo migrates and loads the demo data. Every step checks what is

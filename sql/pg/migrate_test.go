@@ -16,6 +16,7 @@ import (
 	"github.com/lib/pq"
 
 	"minyi/core"
+	"minyi/evidence"
 	"minyi/sql/pg"
 	"minyi/sql/pgtest"
 )
@@ -96,6 +97,10 @@ func TestMigrateUpgradesLegacyDatabase(t *testing.T) {
 	t.Run("data survived", func(t *testing.T) {
 		after := tableCounts(t, db)
 		before["schema_migrations"] += int64(len(baselineAndLater()))
+		// Migration 0102 records what it found: one chained entry, and
+		// the evidence of every interview.
+		before["audit_log"]++
+		before["interview_evidence"] = before["interviews"]
 		for table, n := range before {
 			if after[table] != n {
 				t.Errorf("%s has %d rows, had %d", table, after[table], n)
@@ -118,9 +123,21 @@ func TestMigrateUpgradesLegacyDatabase(t *testing.T) {
 			t.Errorf("%d paper form numbers issued, %d households in the field without one", issued, missing)
 		}
 		rep, err := core.VerifyAudit(context.Background(), db)
-		if err != nil || rep.Entries != 9 || len(rep.Problems) > 0 {
+		if err != nil || rep.Entries != 10 || len(rep.Problems) > 0 {
 			t.Errorf("audit chain after the upgrade: %d entries, problems %v (%v)", rep.Entries, rep.Problems, err)
 		}
+		// The evidence recorded at the upgrade holds, and catches a change
+		// made after it.
+		ev, err := evidence.Verify(context.Background(), db, nil)
+		if err != nil || len(ev.Problems) > 0 || ev.Interviews != 327 || ev.Districts != 40 || ev.Published == 0 {
+			t.Fatalf("evidence after the upgrade: %+v (%v)", ev, err)
+		}
+		db.MustExec(`UPDATE districts SET population = population * 10 WHERE code = '500101'`)
+		ev, err = evidence.Verify(context.Background(), db, nil)
+		if err != nil || len(ev.Problems) != 1 || !strings.Contains(ev.Problems[0], "population of district 500101") {
+			t.Fatalf("a population changed after the upgrade: %v (%v)", ev.Problems, err)
+		}
+		db.MustExec(`UPDATE districts SET population = population / 10 WHERE code = '500101'`)
 	})
 
 	t.Run("CheckSchema accepts it", func(t *testing.T) {
@@ -220,6 +237,15 @@ func TestCheckSchemaRefusesNewerSchema(t *testing.T) {
 	if err := pg.CheckSchema(db); err == nil || !strings.Contains(err.Error(), "newer than this binary") {
 		t.Fatalf("CheckSchema of a newer schema: %v", err)
 	}
+}
+
+// allVersions are the versions of every migration, in order.
+func allVersions() []int {
+	var vs []int
+	for _, m := range pg.Migrations() {
+		vs = append(vs, m.Version)
+	}
+	return vs
 }
 
 func migrateErr(db *sqlx.DB) error {
@@ -357,7 +383,8 @@ func spotValues(t *testing.T, db *sqlx.DB) values {
 		{&v.Published, `SELECT string_agg(sha256 || ':' || md5(long_csv), ',' ORDER BY id) FROM score_publications`},
 		{&v.PhoneFrame, `SELECT version || ':' || checksum FROM frame_versions WHERE kind = 'phone'`},
 		{&v.HouseholdFrame, `SELECT version || ':' || checksum FROM frame_versions WHERE kind = 'household'`},
-		{&v.Sequences, `SELECT string_agg(sequencename || '=' || coalesce(last_value, 0), ',' ORDER BY sequencename) FROM pg_sequences`},
+		{&v.Sequences, `SELECT string_agg(sequencename || '=' || coalesce(last_value, 0), ',' ORDER BY sequencename) FROM pg_sequences
+			WHERE sequencename <> 'interview_evidence_id_seq'`},
 		{&v.Interviews, `SELECT md5(string_agg(id || ':' || coalesce(case_id::text, '') || ':' || district_code || ':' || answers::text, ',' ORDER BY id)) FROM interviews`},
 	} {
 		if err := db.Get(q.dst, q.query); err != nil {

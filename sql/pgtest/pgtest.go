@@ -31,14 +31,18 @@ var testSettings = []string{"fsync = off", "synchronous_commit = off", "full_pag
 // Main starts the test cluster and its migrated template, then runs the
 // tests; each test makes its own databases with NewDatabase, dropped when it
 // ends. Use it from TestMain: func TestMain(m *testing.M) { pgtest.Main(m) }.
-func Main(m *testing.M) {
+func Main(m *testing.M) { os.Exit(Run(m)) }
+
+// Run is Main returning the exit status, for a TestMain with cleaning up
+// of its own to do.
+func Run(m *testing.M) int {
 	if err := setup(); err != nil {
 		fmt.Fprintln(os.Stderr, "pgtest:", err)
-		os.Exit(1)
+		return 1
 	}
 	code := m.Run()
 	admin.Close()
-	os.Exit(code)
+	return code
 }
 
 // DataDir is where the test cluster lives: MINYI_TEST_DATA, else var/test in

@@ -186,11 +186,12 @@ SELECT phone_frame_restore_indexes()
 -- (sampler/frameimport_bulk.go), computed while the rows streamed past, so
 -- that the trigger need not keep every inserted row in a transition table
 -- and read it back. Only within the load's transaction, which holds the
--- frame exclusively.
-ALTER TABLE phone_frame DISABLE TRIGGER phone_frame_version_ins
+-- frame exclusively. Through a function with the owner's rights, since the
+-- server's role owns no table (0102_evidence.sql).
+SELECT phone_frame_set_version_trigger(false)
 
 -- name: frames/enable-phone-version-trigger
-ALTER TABLE phone_frame ENABLE TRIGGER phone_frame_version_ins
+SELECT phone_frame_set_version_trigger(true)
 
 -- name: frames/next-phone-id
 SELECT nextval(pg_get_serial_sequence('phone_frame', 'id'))

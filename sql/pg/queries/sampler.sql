@@ -3,6 +3,9 @@ INSERT INTO districts (code, name, population) VALUES ($1, $2, $3)
 ON CONFLICT (code) DO UPDATE SET name = excluded.name, population = excluded.population, updated_at = now()
 WHERE (districts.name, districts.population) IS DISTINCT FROM (excluded.name, excluded.population)
 
+-- name: sampler/any-publication
+SELECT EXISTS (SELECT 1 FROM score_publications)
+
 -- name: sampler/list-districts
 SELECT code, name, population FROM districts ORDER BY code
 
