@@ -43,7 +43,8 @@ type fixture struct {
 func newFixture(t *testing.T, rate float64) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlx.Open("postgres", pgtest.NewDatabase(t))
+	dsn := pgtest.NewDatabase(t)
+	db, err := sqlx.Open("postgres", dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,12 +104,19 @@ func newFixture(t *testing.T, rate float64) *fixture {
 	if _, err := users.Add(ctx, db, "interviewer2", "", testPassword, users.RoleInterview); err != nil {
 		t.Fatal(err)
 	}
+	// The server connects as minyi serve does, as the application's role;
+	// the tests look and tamper as the database's superuser (fx.db).
+	appDB, err := sqlx.Open("postgres", pgtest.AppDSN(t, dsn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { appDB.Close() })
 	key, _, err := signing.LoadOrCreate(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	fx.key = key
-	fx.s, err = New(db, Options{Signer: key})
+	fx.s, err = New(appDB, Options{Signer: key})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,11 +31,12 @@ import (
 )
 
 func cmdMigrate(ctx context.Context, e *cli.Env, args []string) error {
-	fs := cli.NewFlags(e, "migrate", "migrate")
+	fs := cli.NewFlags(e, "migrate", "migrate [--app-role ROLE]   (as the schema's owner: DATABASE_OWNER_URL, else DATABASE_URL)")
+	appRole := fs.String("app-role", "", "服务器连接所用的角色:授予其所需权限并检查 / the role the server connects as: grant it what it needs and check it (embedded cluster: "+pg.AppRole+")")
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	db, err := cli.OpenDB(false)
+	db, err := cli.OpenOwner()
 	if err != nil {
 		return err
 	}
@@ -46,10 +47,37 @@ func cmdMigrate(ctx context.Context, e *cli.Env, args []string) error {
 	}
 	if len(applied) == 0 {
 		fmt.Fprintf(e.Stdout, "数据库结构已是最新(版本 %d)/ schema is up to date (version %d)\n", pg.LatestVersion(), pg.LatestVersion())
+	} else {
+		fmt.Fprintf(e.Stdout, "已应用迁移 / applied migrations: %v;数据库结构版本 / schema version %d\n", applied, pg.LatestVersion())
+	}
+	return checkAppRole(e, db, *appRole)
+}
+
+// checkAppRole grants the server's role what it needs after a migration
+// and reports what is still wrong with it (docs/evidence.md §8).
+func checkAppRole(e *cli.Env, db *pg.DB, role string) error {
+	if role == "" && db.Cluster != nil {
+		role = pg.AppRole
+	}
+	if role == "" {
+		fmt.Fprintln(e.Stdout, "提示:用 --app-role ROLE 授予并检查服务器所用角色的权限(见 README)/ hint: --app-role ROLE grants and checks the privileges of the role the server connects as (see the README)")
 		return nil
 	}
-	fmt.Fprintf(e.Stdout, "已应用迁移 / applied migrations: %v;数据库结构版本 / schema version %d\n", applied, pg.LatestVersion())
-	return nil
+	if err := pg.GrantApp(db.DB, role); err != nil {
+		return err
+	}
+	problems, err := pg.CheckApp(db.DB, role)
+	if err != nil {
+		return err
+	}
+	if len(problems) == 0 {
+		fmt.Fprintf(e.Stdout, "服务器角色 %[1]s 的权限正确 / the server's role %[1]s has what it needs and no more\n", role)
+		return nil
+	}
+	for _, p := range problems {
+		fmt.Fprintln(e.Stdout, p)
+	}
+	return core.Errorf(core.EInvalid, "服务器角色 %s 的权限不对,见上", "the server's role %s is not as it should be: see above", role)
 }
 
 func cmdServe(ctx context.Context, e *cli.Env, args []string) error {
@@ -99,6 +127,13 @@ func jobsDir() string { return filepath.Join(pg.ConfigFromEnv().DataDir, "jobs")
 func serve(ctx context.Context, e *cli.Env, db *pg.DB, addr string, opt web.Options, outbox string) error {
 	if err := pg.CheckQueries(db.DB); err != nil {
 		return err
+	}
+	// With DATABASE_URL the operator chose the role; one that can rewrite
+	// the audit log is worth a word every time the server starts.
+	if why, err := pg.Privileged(db.DB); err != nil {
+		return err
+	} else if why != "" {
+		fmt.Fprintf(e.Stderr, "警告 / warning: %s;服务器应以只能追加审计日志的角色连接(见 README)/ the server should connect as a role that can only append to the audit log (see the README)\n", why)
 	}
 	if opt.Signer != nil {
 		fmt.Fprintf(e.Stdout, "签名公钥 / signing key %s (minyi keys show)\n", opt.Signer.Public().ID())

@@ -345,9 +345,14 @@ func (c *Cluster) ForceStop() error {
 	return c.pgctl("stop", "-m", "fast", "-w", "-t", "60")
 }
 
-// DSN returns a lib/pq connection string for a database of the cluster.
-func (c *Cluster) DSN(dbname string) string {
-	return fmt.Sprintf("host=%s port=5432 user=%s dbname=%s sslmode=disable binary_parameters=yes", c.Socket, Superuser, dbname)
+// DSN returns a lib/pq connection string for a database of the cluster,
+// as its superuser.
+func (c *Cluster) DSN(dbname string) string { return c.DSNAs(dbname, Superuser) }
+
+// DSNAs returns a lib/pq connection string for a database of the cluster
+// as role.
+func (c *Cluster) DSNAs(dbname, role string) string {
+	return fmt.Sprintf("host=%s port=5432 user=%s dbname=%s sslmode=disable binary_parameters=yes", c.Socket, role, dbname)
 }
 
 // lockFile takes an exclusive flock, waiting for other processes.
