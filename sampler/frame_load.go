@@ -50,6 +50,7 @@ var (
 	qImportHouseholdDupCount   = pg.Q("frames/household-duplicate-count")
 	qImportMergeHouseholds     = pg.Q("frames/merge-households")
 	qImportRecord              = pg.Q("frames/insert-import")
+	qImportAudit               = pg.Q("frames/import-audit")
 )
 
 // ImportPhoneFrame imports a telephone frame CSV (see ParsePhoneFrame) in
@@ -432,8 +433,32 @@ func recordImport(ctx context.Context, db *sqlx.DB, kind string, opt ImportOptio
 	if ierr != nil {
 		return ierr
 	}
+	if err == nil {
+		err = auditImport(ctx, db, kind, opt, rep)
+	}
 	if err != nil {
 		return fmt.Errorf("sampler: record frame import (the frame itself was imported): %w", err)
 	}
 	return nil
+}
+
+// auditImport chains an import with who made it, its counts and the
+// frame's checksum after it, which covers every row of the frame
+// (docs/evidence.md §4).
+func auditImport(ctx context.Context, db *sqlx.DB, kind string, opt ImportOptions, rep *FrameReport) error {
+	var e struct {
+		Actor    string `db:"actor"`
+		Version  int64  `db:"version"`
+		Checksum string `db:"checksum"`
+	}
+	if err := db.GetContext(ctx, &e, qImportAudit, kind, opt.CreatedBy); err != nil {
+		return err
+	}
+	var id int64
+	if opt.CreatedBy != nil {
+		id = *opt.CreatedBy
+	}
+	return core.AuditNow(ctx, db, core.AuditEntry{ActorID: id, Actor: e.Actor, Action: "frame-import", Subject: kind,
+		Details: map[string]any{"file": opt.FileName, "read": rep.Read, "kept": rep.Kept, "fixed": rep.Fixed, "rejected": rep.Rejected,
+			"duplicates": rep.Duplicates, "frame_version": e.Version, "frame_checksum": e.Checksum}})
 }

@@ -161,6 +161,12 @@ INSERT INTO frame_imports (kind, file_name, encoding, status, error, started_at,
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 RETURNING id
 
+-- name: frames/import-audit
+-- Who imported (the command when no user is known) and the frame's
+-- checksum after the import, for its audit entry.
+SELECT coalesce((SELECT username FROM users WHERE id = $2), 'minyi frame import') AS actor, version, checksum
+FROM frame_versions WHERE kind = $1
+
 -- name: frames/phone-frame-empty
 SELECT NOT EXISTS (SELECT 1 FROM phone_frame)
 
