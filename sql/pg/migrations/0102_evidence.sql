@@ -13,7 +13,12 @@
 -- chain soon after (an evidence-seal entry lists each one), in the order of
 -- xid: every row of a transaction whose xid is below the oldest running one
 -- is committed or gone for good, so a seal covering [from, to) of xids is
--- complete and never grows later. Append-only like the audit log.
+-- complete and never grows later. Append-only like the audit log. Any
+-- statement that changes a column of an interview the hash covers must
+-- move its row_version on and record the new version here in its
+-- transaction (survey.RecordEvidence, with an interview-change entry), or
+-- verification reports the interview as changed behind the application's
+-- back.
 CREATE TABLE interview_evidence (
     id            bigserial PRIMARY KEY,
     interview_id  bigint NOT NULL,
