@@ -451,7 +451,11 @@ func auditImport(ctx context.Context, db *sqlx.DB, kind string, opt ImportOption
 		Version  int64  `db:"version"`
 		Checksum string `db:"checksum"`
 	}
-	if err := db.GetContext(ctx, &e, qImportAudit, kind, opt.CreatedBy); err != nil {
+	frame := kind
+	if kind == "rdd" {
+		frame = "phone" // random-digit numbers go into the telephone frame
+	}
+	if err := db.GetContext(ctx, &e, qImportAudit, frame, opt.CreatedBy); err != nil {
 		return err
 	}
 	var id int64
