@@ -68,6 +68,18 @@ func GrantApp(db *sqlx.DB, role string) error {
 			stmts = append(stmts, "GRANT EXECUTE ON FUNCTION "+f+" TO "+r)
 		}
 	}
+	// Tables a later migration makes can be read and appended to at once;
+	// the grants above, run again after it, give the rest. Only in the
+	// schema: a table the owner's functions make in pg_temp must stay the
+	// owner's alone (0102_evidence.sql).
+	var owner string
+	if err := db.Get(&owner, `SELECT coalesce((SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = to_regclass('public.audit_log')), current_user::text)`); err != nil {
+		return err
+	}
+	o := pq.QuoteIdentifier(owner)
+	stmts = append(stmts,
+		"ALTER DEFAULT PRIVILEGES FOR ROLE "+o+" IN SCHEMA public GRANT SELECT, INSERT ON TABLES TO "+r,
+		"ALTER DEFAULT PRIVILEGES FOR ROLE "+o+" IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO "+r)
 	for _, s := range stmts {
 		if _, err := db.Exec(s); err != nil {
 			return fmt.Errorf("pg: %s: %w", s, err)

@@ -169,7 +169,20 @@ func NewDatabase(tb testing.TB) string {
 	tb.Cleanup(func() {
 		admin.Exec("DROP DATABASE IF EXISTS " + pq.QuoteIdentifier(name) + " WITH (FORCE)")
 	})
-	return pg.WithDatabase(dsn, name)
+	db := pg.WithDatabase(dsn, name)
+	if roles {
+		// The grants of this code, not of whichever built the template
+		// (it is keyed on the migrations alone).
+		owner, err := sqlx.Open("postgres", pg.WithUser(db, pg.OwnerRole))
+		if err == nil {
+			err = pg.GrantApp(owner, pg.AppRole)
+			owner.Close()
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return db
 }
 
 var nonWord = regexp.MustCompile(`[^a-z0-9]+`)
