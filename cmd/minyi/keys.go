@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"regexp"
 
 	"minyi/cmd/internal/cli"
 	"minyi/core"
@@ -75,8 +76,12 @@ func cmdVerify(ctx context.Context, e *cli.Env, args []string) error {
 	}
 	var trusted []signing.PublicKey
 	for _, k := range keys {
+		// A file holding the key: the output of minyi keys show will do.
 		if b, err := os.ReadFile(k); err == nil {
 			k = string(b)
+			if m := keyInText.FindString(k); m != "" {
+				k = m
+			}
 		}
 		pk, err := signing.ParsePublicKey(k)
 		if err != nil {
@@ -109,6 +114,8 @@ func cmdVerify(ctx context.Context, e *cli.Env, args []string) error {
 	}
 	return nil
 }
+
+var keyInText = regexp.MustCompile(`ed25519:[A-Za-z0-9+/=]+`)
 
 // stringList is a flag that may repeat.
 type stringList []string
