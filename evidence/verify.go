@@ -27,7 +27,7 @@ var (
 	qEntryHash = pg.Q("evidence/entry-hash")
 )
 
-// BaselineAction is the entry migration 0102 wrote for a database that
+// BaselineAction is the entry migration 0104 wrote for a database that
 // held data before evidence was recorded.
 const BaselineAction = "evidence-baseline"
 

@@ -56,6 +56,11 @@ func TestPopulationsAfterPublicationNeedAReasonOnTheWeb(t *testing.T) {
 	if pop == 15630510 {
 		t.Fatal("the refused upload changed the population")
 	}
+	// The form sends the reason before the file: fields after the file of
+	// a streamed upload are never read.
+	if form := admin.get("/districts"); strings.Index(form, `name="reason"`) < 0 || strings.Index(form, `name="reason"`) > strings.Index(form, `name="file"`) {
+		t.Fatal("the districts form does not put its reason field before the file")
+	}
 	res, page = admin.uploadWith("/districts", tenfold, map[string]string{"reason": "统计局更正函 2026-17 号"})
 	if res.StatusCode != http.StatusOK || !strings.Contains(page, "15,630,510") {
 		t.Fatalf("upload with a reason: %d", res.StatusCode)

@@ -19,7 +19,7 @@ func TestEvidenceHashesAreOneExpression(t *testing.T) {
 			migration = m.SQL
 		}
 	}
-	texts := map[string]string{"migration 0102": migration}
+	texts := map[string]string{"migration 0104": migration}
 	for _, q := range []string{"survey/insert-interview", "survey/record-evidence", "survey/interview-hashes",
 		"survey/publication-weights-hash", "survey/publications-evidence"} {
 		texts[q] = Q(q)

@@ -97,7 +97,7 @@ func TestMigrateUpgradesLegacyDatabase(t *testing.T) {
 	t.Run("data survived", func(t *testing.T) {
 		after := tableCounts(t, db)
 		before["schema_migrations"] += int64(len(baselineAndLater()))
-		// Migration 0102 records what it found: one chained entry, and
+		// Migration 0104 records what it found: one chained entry, and
 		// the evidence of every interview.
 		before["audit_log"]++
 		before["interview_evidence"] = before["interviews"]

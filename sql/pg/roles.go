@@ -71,7 +71,7 @@ func GrantApp(db *sqlx.DB, role string) error {
 	// Tables a later migration makes can be read and appended to at once;
 	// the grants above, run again after it, give the rest. Only in the
 	// schema: a table the owner's functions make in pg_temp must stay the
-	// owner's alone (0102_evidence.sql).
+	// owner's alone (0104_evidence.sql).
 	var owner string
 	if err := db.Get(&owner, `SELECT coalesce((SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = to_regclass('public.audit_log')), current_user::text)`); err != nil {
 		return err

@@ -193,7 +193,7 @@ SELECT phone_frame_restore_indexes()
 -- that the trigger need not keep every inserted row in a transition table
 -- and read it back. Only within the load's transaction, which holds the
 -- frame exclusively. Through a function with the owner's rights, since the
--- server's role owns no table (0102_evidence.sql).
+-- server's role owns no table (0104_evidence.sql).
 SELECT phone_frame_set_version_trigger(false)
 
 -- name: frames/enable-phone-version-trigger

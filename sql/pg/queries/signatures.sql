@@ -1,6 +1,6 @@
 -- name: export/save-download-signature
 -- The signature of the copy of a file a user last downloaded
--- (0102_evidence.sql).
+-- (0104_evidence.sql).
 INSERT INTO download_signatures (user_id, kind, wave, signature) VALUES ($1, $2, $3, $4)
 ON CONFLICT (user_id, kind, wave) DO UPDATE SET signature = excluded.signature, created_at = now()
 
