@@ -58,7 +58,7 @@ func TestPopulationsAfterPublicationNeedAReasonOnTheWeb(t *testing.T) {
 	}
 	// The form sends the reason before the file: fields after the file of
 	// a streamed upload are never read.
-	if form := admin.get("/districts"); strings.Index(form, `name="reason"`) < 0 || strings.Index(form, `name="reason"`) > strings.Index(form, `name="file"`) {
+	if form := admin.get("/districts"); !strings.Contains(form, `name="reason"`) || strings.Index(form, `name="reason"`) > strings.Index(form, `name="file"`) {
 		t.Fatal("the districts form does not put its reason field before the file")
 	}
 	res, page = admin.uploadWith("/districts", tenfold, map[string]string{"reason": "统计局更正函 2026-17 号"})

@@ -240,14 +240,6 @@ func TestCheckSchemaRefusesNewerSchema(t *testing.T) {
 }
 
 // allVersions are the versions of every migration, in order.
-func allVersions() []int {
-	var vs []int
-	for _, m := range pg.Migrations() {
-		vs = append(vs, m.Version)
-	}
-	return vs
-}
-
 func migrateErr(db *sqlx.DB) error {
 	_, err := pg.Migrate(db)
 	return err
