@@ -11,6 +11,7 @@ import (
 	"hash"
 	"io"
 	"strconv"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -46,6 +47,15 @@ var (
 	qImportPhoneIDs        = pg.Q("frames/phone-ids")
 )
 
+// The steps of a bulk load that ImportOptions.Phase is told about.
+const (
+	PhasePrepare = "prepare"  // lock the districts, set the indexes and the foreign key aside
+	PhaseCopy    = "copy"     // read, check and COPY the rows
+	PhaseIndexes = "indexes"  // rebuild the indexes and check the foreign key
+	PhaseFinish  = "checksum" // fold the digest into the frame checksum, list duplicates
+	PhaseCommit  = "commit"
+)
+
 // copyPhoneFrame is the COPY of a bulk load; a COPY cannot be a named
 // query, since preparing it at boot would start it.
 const copyPhoneFrame = `COPY phone_frame (id, phone, district_code, ordinal) FROM STDIN`
@@ -62,6 +72,7 @@ type copyDataStmt interface {
 // bulkLoadPhones loads a telephone frame file into the empty frame within
 // tx, which runs on conn and already holds the frame's import lock.
 func bulkLoadPhones(ctx context.Context, conn *sqlx.Conn, tx *sqlx.Tx, r io.Reader, opt ImportOptions) (FrameReport, error) {
+	since := time.Now()
 	districts, err := knownDistrictCodes(ctx, tx, qImportLockDistricts)
 	if err != nil {
 		return FrameReport{}, err
@@ -75,6 +86,7 @@ func bulkLoadPhones(ctx context.Context, conn *sqlx.Conn, tx *sqlx.Tx, r io.Read
 	if err := tx.GetContext(ctx, &base, qImportNextPhoneID); err != nil {
 		return FrameReport{}, fmt.Errorf("sampler: phone frame ids: %w", err)
 	}
+	opt.phase(PhasePrepare, &since)
 	l := newBulkPhones(base)
 	var rep FrameReport
 	var perr error
@@ -124,11 +136,13 @@ func bulkLoadPhones(ctx context.Context, conn *sqlx.Conn, tx *sqlx.Tx, r io.Read
 	rep.Kept -= l.dups
 	rep.Fixed -= l.fixedDups
 	rep.Duplicates += l.dups
+	opt.phase(PhaseCopy, &since)
 	for _, q := range []string{qImportRestoreIndexes, qImportEnableVersion} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return rep, fmt.Errorf("sampler: finish phone frame load: %w", err)
 		}
 	}
+	opt.phase(PhaseIndexes, &since)
 	if _, err := tx.ExecContext(ctx, qImportFoldPhoneDigest, l.digest.sum()); err != nil {
 		return rep, fmt.Errorf("sampler: phone frame checksum: %w", err)
 	}
@@ -140,6 +154,7 @@ func bulkLoadPhones(ctx context.Context, conn *sqlx.Conn, tx *sqlx.Tx, r io.Read
 		return rep, err
 	}
 	rep.mergeProblems(dups)
+	opt.phase(PhaseFinish, &since)
 	return rep, nil
 }
 
