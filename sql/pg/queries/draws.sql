@@ -90,13 +90,23 @@ SELECT a.district_code, d.name, a.population, a.target, a.released, a.door_targe
 FROM allocations a JOIN districts d ON d.code = a.district_code WHERE a.wave_id = $1 ORDER BY a.district_code
 
 -- name: draws/release-phone-cases
--- Every stratum's numbers in one statement: $2..$5 are parallel arrays
--- (stratum, number, replicate, inclusion probability), strata in draw order
--- and each stratum's numbers in frame order, which is the order of the ids.
-INSERT INTO cases (wave_id, district_code, stratum, mode, phone, replicate, inclusion_prob)
-SELECT $1, nullif(x.stratum, ''), x.stratum, 'phone', x.phone, x.replicate, x.prob
-FROM unnest($2::text[], $3::text[], $4::int[], $5::float8[]) WITH ORDINALITY AS x(stratum, phone, replicate, prob, i)
-ORDER BY x.i
+-- Every stratum's numbers in one statement, each found in the frame by its
+-- stratum and ordinal: $2..$5 are parallel arrays (stratum, ordinal,
+-- replicate, inclusion probability), strata in draw order and each
+-- stratum's ordinals in frame order, which is the order of the ids. The
+-- LIMIT keeps each look-up a probe of the stratum-and-ordinal index,
+-- whatever the planner makes of the frame's statistics: a hash join would
+-- read the whole frame. It returns how many cases each stratum got.
+WITH released AS (
+    INSERT INTO cases (wave_id, district_code, stratum, mode, phone, replicate, inclusion_prob)
+    SELECT $1, nullif(x.stratum, ''), x.stratum, 'phone', p.phone, x.replicate, x.prob
+    FROM unnest($2::text[], $3::bigint[], $4::int[], $5::float8[]) WITH ORDINALITY AS x(stratum, ordinal, replicate, prob, i)
+    CROSS JOIN LATERAL (SELECT f.phone FROM phone_frame f
+                        WHERE coalesce(f.district_code, '') = x.stratum AND f.ordinal = x.ordinal LIMIT 1) p
+    ORDER BY x.i
+    RETURNING stratum
+)
+SELECT stratum, count(*) AS n FROM released GROUP BY stratum
 
 -- name: draws/release-door-cases
 INSERT INTO cases (wave_id, district_code, stratum, mode, household_id, psu, inclusion_prob)
