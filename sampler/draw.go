@@ -412,11 +412,17 @@ func (s *sample) store(ctx context.Context, tx *sqlx.Tx, waveID, seed int64) err
 	if _, err := tx.ExecContext(ctx, qInsertDraw, waveID, s.algorithm, s.version, seed, s.checksum, doorAlg, doorVer, s.cityWide, s.cityExcluded); err != nil {
 		return fmt.Errorf("sampler: record draw: %w", err)
 	}
-	for _, r := range s.rows {
-		if _, err := tx.ExecContext(ctx, qInsertAllocation, waveID, r.District, r.Population, r.Target, r.Released,
-			r.DoorTarget, r.DoorReleased, r.Excluded); err != nil {
-			return fmt.Errorf("sampler: record allocation of %s: %w", r.District, err)
-		}
+	n := len(s.rows)
+	codes, pops := make([]string, n), make([]int64, n)
+	targets, released, doorTargets, doorReleased, excluded := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+	for i, r := range s.rows {
+		codes[i], pops[i] = r.District, r.Population
+		targets[i], released[i], doorTargets[i] = int64(r.Target), int64(r.Released), int64(r.DoorTarget)
+		doorReleased[i], excluded[i] = int64(r.DoorReleased), int64(r.Excluded)
+	}
+	if _, err := tx.ExecContext(ctx, qInsertAllocation, waveID, pq.StringArray(codes), pq.Int64Array(pops), pq.Int64Array(targets),
+		pq.Int64Array(released), pq.Int64Array(doorTargets), pq.Int64Array(doorReleased), pq.Int64Array(excluded)); err != nil {
+		return fmt.Errorf("sampler: record allocations: %w", err)
 	}
 	// All strata in one statement each: a statement per stratum costs a
 	// round trip and a plan per district, a noticeable share of a wave.

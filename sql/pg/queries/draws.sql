@@ -82,8 +82,11 @@ SELECT algorithm, version, seed, frame_checksum, coalesce(door_algorithm, '') AS
 FROM draws WHERE wave_id = $1
 
 -- name: draws/insert-allocation
+-- Every district's allocation in one statement: $2..$8 are parallel arrays.
 INSERT INTO allocations (wave_id, district_code, population, target, released, door_target, door_released, excluded)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+SELECT $1, x.district_code, x.population, x.target, x.released, x.door_target, x.door_released, x.excluded
+FROM unnest($2::text[], $3::bigint[], $4::int[], $5::int[], $6::int[], $7::int[], $8::int[])
+     AS x(district_code, population, target, released, door_target, door_released, excluded)
 
 -- name: draws/list-allocations
 SELECT a.district_code, d.name, a.population, a.target, a.released, a.door_target, a.door_released, a.excluded
