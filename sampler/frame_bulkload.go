@@ -50,10 +50,10 @@ var (
 
 // The steps of a bulk load that ImportOptions.Phase is told about.
 const (
-	PhasePrepare = "prepare"  // lock the districts, set the indexes and the foreign key aside
-	PhaseCopy    = "copy"     // read, check and COPY the rows
-	PhaseIndexes = "indexes"  // rebuild the indexes and check the foreign key
-	PhaseFinish  = "checksum" // fold the digest into the frame checksum, list duplicates
+	PhasePrepare = "prepare"                 // lock the districts, set the indexes and the foreign key aside
+	PhaseCopy    = "copy"                    // read, check and COPY the rows
+	PhaseIndexes = "indexes and foreign key" // rebuild the indexes, check the foreign key
+	PhaseFinish  = "checksum"                // fold the digest into the frame checksum, list duplicates
 	PhaseCommit  = "commit"
 )
 

@@ -62,7 +62,12 @@ func benchImport(ctx context.Context, b *benchDB, ds []sampler.District, scale f
 	if !slices.Equal(after, indexes) {
 		return res, fmt.Errorf("bench: the import left the frame with the indexes %q, not the %q it had", after, indexes)
 	}
-	fmt.Fprintf(progress, "bench: the frame's foreign keys checked again, alone…\n")
+	// Settled first, so that the check does not also set every row's hint
+	// bits, which the import's own check, inside its transaction, need not.
+	fmt.Fprintf(progress, "bench: vacuuming the frame, then checking its foreign keys again, alone…\n")
+	if _, err := b.db.ExecContext(ctx, `VACUUM phone_frame`); err != nil {
+		return res, err
+	}
 	fk, err := timeFrameForeignKeys(ctx, b)
 	if err != nil {
 		return res, err
@@ -78,7 +83,7 @@ func benchImport(ctx context.Context, b *benchDB, ds []sampler.District, scale f
 		"duplicates checked, the frame's indexes rebuilt and its foreign key to districts checked, frame checksum updated, all in one transaction (%s). "+
 		"Baseline: in one psql transaction, \\copy of the same rows as the frame holds them (id, number, district, ordinal; %d bytes) into a table LIKE phone_frame, "+
 		"then CREATE INDEX of each of the frame's %d indexes, read from the catalog, primary key and unique ones included, with the import's index memory (%s). "+
-		"The foreign key is no index and only ours checks it: checking it again on its own took %.2f s.",
+		"The foreign key is no index and only ours checks it: checking it again on its own, on the settled frame, took %.2f s.",
 		n, strings.Join(phases, ", "), fileSize(rowsName), len(indexes), strings.Join(steps, ", "), fk.Seconds())
 	return res, nil
 }
