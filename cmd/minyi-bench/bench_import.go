@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -60,9 +61,15 @@ func benchImport(ctx context.Context, b *benchDB, ds []sampler.District, scale f
 		return res, err
 	}
 	loads[1] = loadAverage()
+	if profileTo != nil {
+		pprof.StartCPUProfile(profileTo)
+	}
 	ours, err := importBenchFrame(ctx, b, name, n, func(step string, took time.Duration) {
 		phases = append(phases, fmt.Sprintf("%s %.2f s", step, took.Seconds()))
 	})
+	if profileTo != nil {
+		pprof.StopCPUProfile()
+	}
 	if err != nil {
 		return res, err
 	}
