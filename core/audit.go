@@ -2,7 +2,9 @@ package core
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/jmoiron/sqlx"
@@ -23,43 +25,88 @@ var (
 	qAuditLock   = pg.Q("audit/lock")
 	qAuditAppend = pg.Q("audit/append")
 	qAuditVerify = pg.Q("audit/verify")
+	qAuditHead   = pg.Q("audit/head")
 )
+
+// Head names an entry of the chain by its sequence number and hash: the
+// state of the whole log up to it, since each hash covers the one before.
+type Head struct {
+	Seq  int64  `db:"seq" json:"seq"`
+	Hash string `db:"hash" json:"hash"`
+}
 
 // Audit appends an entry inside the caller's transaction, so that the
 // record and the change it records commit together.
 func Audit(ctx context.Context, tx *sqlx.Tx, e AuditEntry) error {
+	_, err := AuditHead(ctx, tx, e)
+	return err
+}
+
+// AuditHead is Audit returning the entry's place in the chain.
+func AuditHead(ctx context.Context, tx *sqlx.Tx, e AuditEntry) (Head, error) {
 	details := []byte("{}")
 	if e.Details != nil {
 		b, err := json.Marshal(e.Details)
 		if err != nil {
-			return err
+			return Head{}, err
 		}
 		details = b
 	}
-	if _, err := tx.ExecContext(ctx, qAuditLock); err != nil {
-		return fmt.Errorf("core: audit lock: %w", err)
+	if err := LockAudit(ctx, tx); err != nil {
+		return Head{}, err
 	}
 	var actor any
 	if e.ActorID > 0 {
 		actor = e.ActorID
 	}
-	if _, err := tx.ExecContext(ctx, qAuditAppend, actor, e.Actor, e.Action, e.Subject, string(details)); err != nil {
-		return fmt.Errorf("core: audit: %w", err)
+	var h Head
+	if err := tx.QueryRowxContext(ctx, qAuditAppend, actor, e.Actor, e.Action, e.Subject, string(details)).StructScan(&h); err != nil {
+		return Head{}, fmt.Errorf("core: audit: %w", err)
+	}
+	return h, nil
+}
+
+// LockAudit takes the lock that serialises appends, until tx ends: work
+// that reads the log before appending to it (sealing evidence) takes it
+// first, so that no append comes in between.
+func LockAudit(ctx context.Context, tx *sqlx.Tx) error {
+	if _, err := tx.ExecContext(ctx, qAuditLock); err != nil {
+		return fmt.Errorf("core: audit lock: %w", err)
 	}
 	return nil
 }
 
+// ChainHead returns the newest entry; Seq is 0 for an empty log.
+func ChainHead(ctx context.Context, db sqlx.QueryerContext) (Head, error) {
+	var h Head
+	err := sqlx.GetContext(ctx, db, &h, qAuditHead)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Head{}, nil
+	}
+	if err != nil {
+		return Head{}, fmt.Errorf("core: audit head: %w", err)
+	}
+	return h, nil
+}
+
 // AuditNow appends an entry in a transaction of its own.
 func AuditNow(ctx context.Context, db *sqlx.DB, e AuditEntry) error {
+	_, err := AuditNowHead(ctx, db, e)
+	return err
+}
+
+// AuditNowHead is AuditNow returning the entry's place in the chain.
+func AuditNowHead(ctx context.Context, db *sqlx.DB, e AuditEntry) (Head, error) {
 	tx, err := db.BeginTxx(ctx, nil)
 	if err != nil {
-		return err
+		return Head{}, err
 	}
 	defer tx.Rollback()
-	if err := Audit(ctx, tx, e); err != nil {
-		return err
+	h, err := AuditHead(ctx, tx, e)
+	if err != nil {
+		return Head{}, err
 	}
-	return tx.Commit()
+	return h, tx.Commit()
 }
 
 // AuditReport is the outcome of checking the chain.

@@ -39,6 +39,36 @@ type Columns struct {
 	Required []string
 	Optional []string
 	Others   Others // what becomes of a column neither required nor optional
+	// Chinese gives columns the Chinese name a header may call them by
+	// instead (docs/design.md §7), by their name in Required or Optional:
+	// files made by hand in a Chinese spreadsheet are headed in Chinese.
+	Chinese map[string]string
+}
+
+// canonical is the name a header cell stands for: a column's Chinese name
+// stands for the column.
+func (cols Columns) canonical(name string) string {
+	for c, zh := range cols.Chinese {
+		if name == zh {
+			return c
+		}
+	}
+	return name
+}
+
+// list names the columns for messages, with their Chinese names.
+func (cols Columns) list(known []string) string {
+	s := strings.Join(known, ",")
+	var zh []string
+	for _, c := range known {
+		if n, ok := cols.Chinese[c]; ok {
+			zh = append(zh, n)
+		}
+	}
+	if len(zh) > 0 {
+		s += " / " + strings.Join(zh, ",")
+	}
+	return s
 }
 
 // Others is what becomes of a column a header should not have.
@@ -174,12 +204,12 @@ func (r *Reader) ReadHeader(cols Columns) error {
 	}
 	line, _ := r.cr.FieldPos(0)
 	known := append(slices.Clip(cols.Required), cols.Optional...)
-	want := strings.Join(known, ",")
+	want := cols.list(known)
 	r.names = make([]string, len(rec))
 	r.index = make(map[string]int, len(rec))
 	var unknown, repeated []string
 	for i, h := range rec {
-		name := strings.ToLower(strings.TrimSpace(h))
+		name := cols.canonical(strings.ToLower(strings.TrimSpace(h)))
 		r.names[i] = name
 		if !slices.Contains(known, name) {
 			unknown = append(unknown, Quote(h))
@@ -193,6 +223,9 @@ func (r *Reader) ReadHeader(cols Columns) error {
 	var missing []string
 	for _, name := range cols.Required {
 		if _, ok := r.index[name]; !ok {
+			if zh, ok := cols.Chinese[name]; ok {
+				name += "/" + zh
+			}
 			missing = append(missing, name)
 		}
 	}

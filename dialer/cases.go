@@ -32,6 +32,7 @@ var (
 	qCaseAttempts    = pg.Q("dialer/case-attempts")
 	qWaveProgress    = pg.Q("dialer/wave-progress")
 	qInterviewOfCase = pg.Q("dialer/interview-of-case")
+	qTransactionTime = pg.Q("dialer/transaction-time")
 )
 
 type probe struct {
@@ -300,6 +301,13 @@ type LockedCase struct {
 // case's draft the form resumed: the draft is deleted with the save, and
 // when another tab has written a newer draft meanwhile it returns a
 // *DraftConflict and stores nothing; 0 skips that check.
+//
+// The interview's start is the server's own record, whatever build says:
+// when its questionnaire was first opened (the draft's start). A form
+// cannot move it back to make a fabricated interview look long enough, nor
+// leave it out to escape the length check; a submission for a case whose
+// questionnaire the server never opened starts now, takes no time, and is
+// flagged as too short.
 func CompleteInterview(ctx context.Context, db *sqlx.DB, caseID, userID int64, key string, draftVersion int, build func(LockedCase) (survey.Interview, error)) (int64, error) {
 	var id int64
 	err := withHeldCase(ctx, db, caseID, userID, func(tx *sqlx.Tx, lc LockedCase) error {
@@ -310,6 +318,11 @@ func CompleteInterview(ctx context.Context, db *sqlx.DB, caseID, userID int64, k
 		iv, err := build(lc)
 		if err != nil {
 			return err
+		}
+		if d != nil {
+			iv.StartedAt = d.StartedAt
+		} else if err := tx.GetContext(ctx, &iv.StartedAt, qTransactionTime); err != nil {
+			return fmt.Errorf("dialer: transaction time: %w", err)
 		}
 		if iv.Paradata == nil {
 			// The page sent none (no script): keep what the draft gathered.
@@ -416,22 +429,13 @@ func BreakOff(ctx context.Context, db *sqlx.DB, caseID, userID int64, rule Break
 		case CodePartial:
 			sex, _ := strconv.Atoi(ans["sex"])
 			age, _ := strconv.Atoi(ans["age_group"])
-			id, created, err := survey.InsertInterview(ctx, db, tx, survey.Interview{
+			id, _, err := survey.InsertInterview(ctx, db, tx, survey.Interview{
 				WaveID: lc.WaveID, CaseID: caseID, QuestionnaireID: q.ID, InterviewerID: userID,
 				District: ans["district"], Mode: lc.Mode, PSU: lc.PSU, Sex: sex, AgeGroup: age, Answers: ans,
-				IdempotencyKey: d.Key, Source: lc.InterviewSource(), StartedAt: d.StartedAt, Paradata: d.Paradata(),
+				IdempotencyKey: d.Key, Source: lc.InterviewSource(), StartedAt: d.StartedAt, Paradata: d.Paradata(), Partial: true,
 			})
 			if err != nil {
 				return err
-			}
-			if created {
-				mark, err := pg.TxStmt(ctx, db, tx, "dialer/mark-partial")
-				if err != nil {
-					return err
-				}
-				if _, err := mark.ExecContext(ctx, id); err != nil {
-					return fmt.Errorf("dialer: mark partial: %w", err)
-				}
 			}
 			res.InterviewID = id
 			return recordAttempt(ctx, db, tx, lc, userID, transition{Outcome: outcomeBreakOffPartial, AAPOR: CodePartial, Status: "final", Final: CodePartial}, now)

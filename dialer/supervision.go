@@ -79,6 +79,7 @@ type Flagged struct {
 	TooShort      bool    `db:"too_short"`
 	StraightLined bool    `db:"straight_lined"`
 	NotConfirmed  bool    `db:"not_confirmed"` // the respondent denied it on a verification call-back
+	Imported      bool    `db:"imported"`      // from a responses file: no one saw it collected
 	// NoAnsweredCall: Minyi places the calls, and none on the case was
 	// ever answered.
 	NoAnsweredCall bool      `db:"no_answered_call"`
@@ -87,8 +88,8 @@ type Flagged struct {
 
 // FlaggedInterviews lists interviews shorter than minLength, with the same
 // answer to every one of items, not confirmed on a verification call-back,
-// or, when Minyi places the calls (placesCalls), whose case never had an
-// answered call; newest first.
+// or imported and not yet reviewed, or, when Minyi places the calls
+// (placesCalls), whose case never had an answered call; newest first.
 func FlaggedInterviews(ctx context.Context, db sqlx.QueryerContext, waveID int64, minLength time.Duration, items []string, placesCalls bool) ([]Flagged, error) {
 	var out []Flagged
 	if err := sqlx.SelectContext(ctx, db, &out, qFlagged, waveID, fmt.Sprintf("%d seconds", int(minLength.Seconds())), pq.StringArray(items), placesCalls); err != nil {

@@ -24,6 +24,9 @@ const (
 	CodeVacant = "4.61"
 	// OutcomeNoOneHome is the visit outcome of finding no one home.
 	OutcomeNoOneHome = "no_one_home"
+	// OutcomePaper is the outcome of a household whose interview, done on
+	// a paper form, was keyed (door.KeyPaperForm).
+	OutcomePaper = "paper"
 )
 
 // FieldOutcomes are what a field interviewer records after a visit, in the
@@ -55,6 +58,8 @@ func VisitLabel(outcome string) core.Text {
 	switch outcome {
 	case outcomeComplete:
 		return core.Text{ZH: "完成访问", EN: "Interviewed"}
+	case OutcomePaper:
+		return core.Text{ZH: "完成访问（纸质问卷，已录入）", EN: "Interviewed on paper (keyed)"}
 	case outcomeScreened:
 		return core.Text{ZH: "甄别不符合条件", EN: "Screened out"}
 	case outcomeBreakOffPartial:

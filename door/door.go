@@ -93,7 +93,8 @@ type Assignment struct {
 
 // AssignCommunities gives communities of a wave's door-to-door sample to a
 // field interviewer and moves their unfinished households to them;
-// finished households stay with whoever finished them. It returns the
+// finished households stay with whoever finished them. Each household of
+// theirs gets a paper form number for them (see paper.go). It returns the
 // number of households moved. The assignment is audited in the same
 // transaction.
 func AssignCommunities(ctx context.Context, db *sqlx.DB, waveID int64, a Assignment) (int, error) {
@@ -127,8 +128,14 @@ func AssignCommunities(ctx context.Context, db *sqlx.DB, waveID int64, a Assignm
 		n, _ := res.RowsAffected()
 		moved += int(n)
 	}
+	// The households get the numbers their paper forms are keyed under,
+	// printed on the interviewer's visit sheet.
+	issued, err := issueFormNumbers(ctx, tx, waveID, a.InterviewerID, a.ByID)
+	if err != nil {
+		return 0, err
+	}
 	if err := core.Audit(ctx, tx, core.AuditEntry{ActorID: a.ByID, Actor: a.By, Action: "field-assign", Subject: a.WaveName,
-		Details: map[string]any{"interviewer_id": a.InterviewerID, "communities": a.Communities, "moved": moved}}); err != nil {
+		Details: map[string]any{"interviewer_id": a.InterviewerID, "communities": a.Communities, "moved": moved, "form_numbers_issued": issued}}); err != nil {
 		return 0, err
 	}
 	return moved, tx.Commit()
@@ -166,6 +173,9 @@ type Household struct {
 	FinalCode    string `db:"final_code"`
 	Visits       int    `db:"attempts"`
 	InInterview  bool   `db:"in_interview"`
+	// FormNumber is the number to write on a paper form for the household
+	// (AssignedHousehold only).
+	FormNumber string `db:"form_number"`
 	// History is the visits so far, oldest first; Next the suggested
 	// window for the next one (unfinished households only).
 	History []dialer.Attempt

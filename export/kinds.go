@@ -7,6 +7,7 @@ package export
 
 import (
 	"context"
+	"slices"
 	"sort"
 
 	"github.com/jmoiron/sqlx"
@@ -24,6 +25,9 @@ type Options struct {
 	// MinCell is the suppression threshold of breakdowns (see
 	// survey.Suppressed); 0 means survey.MinCell.
 	MinCell int
+	// WithContacts adds each case's telephone number and address to the
+	// sample file (`minyi export sample --with-contacts`, audited).
+	WithContacts bool
 }
 
 // Threshold is the suppression threshold to apply.
@@ -53,9 +57,10 @@ var (
 )
 
 // kinds are the files of a wave. A test checks every one of them for
-// respondent identity. Dispositions carry case ids, which admins can link to
-// numbers: they are for admins only; paradata names the interviewer of each
-// interview: for supervisors.
+// respondent identity. Dispositions and the sample carry case ids, which
+// admins can link to numbers: they are for admins only (and only the
+// sample, on request, carries the numbers and addresses themselves);
+// paradata names the interviewer of each interview: for supervisors.
 var kinds = map[string]kind{
 	"scores": {office, func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer, opt Options) (int, error) {
 		sc, err := survey.ScoreWaveNamed(ctx, db, wave)
@@ -106,6 +111,25 @@ var kinds = map[string]kind{
 		err = dialer.EachDisposition(ctx, db, wv.ID, func(d dialer.Disposition) error {
 			n++
 			return w.Write(d.Record())
+		})
+		return n, err
+	}},
+	"sample": {admins, func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer, opt Options) (int, error) {
+		wv, err := sampler.GetWave(ctx, db, wave)
+		if err != nil {
+			return 0, err
+		}
+		header := sampler.SampleHeader
+		if opt.WithContacts {
+			header = append(slices.Clip(header), sampler.SampleContactHeader...)
+		}
+		if err := w.Write(header); err != nil {
+			return 0, err
+		}
+		n := 0
+		err = sampler.EachSampledCase(ctx, db, wv.ID, opt.WithContacts, func(c sampler.SampledCase) error {
+			n++
+			return w.Write(c.Record(opt.WithContacts))
 		})
 		return n, err
 	}},

@@ -15,10 +15,14 @@ import (
 
 	"minyi/core"
 	"minyi/csvfile"
+	"minyi/signing"
 )
 
 // ManifestName is the file of a run's directory that lists the others.
 const ManifestName = "manifest.csv"
+
+// ManifestKind is the kind a manifest's signature names.
+const ManifestKind = "manifest"
 
 // ManifestHeader is the manifest's header: every file with its data rows,
 // size and SHA-256, so that the receiver can check what arrived.
@@ -47,6 +51,11 @@ func ToDir(ctx context.Context, db *sqlx.DB, reqs []Request, dir string, details
 	}
 	for _, r := range reqs {
 		if err := r.check(ctx, db); err != nil {
+			return nil, err
+		}
+	}
+	if len(reqs) > 0 {
+		if err := reqs[0].seal(ctx, db); err != nil {
 			return nil, err
 		}
 	}
@@ -83,12 +92,24 @@ func ToDir(ctx context.Context, db *sqlx.DB, reqs []Request, dir string, details
 	if err := syncDir(tmp); err != nil {
 		return nil, err
 	}
+	var head core.Head
 	for i, f := range files {
 		d := map[string]any{"file": filepath.Join(dir, f.File), "rows": f.Rows, "sha256": f.SHA256}
 		for k, v := range details {
 			d[k] = v
 		}
-		if err := reqs[i].audit(ctx, db, d); err != nil {
+		if head, err = reqs[i].audit(ctx, db, d); err != nil {
+			return nil, err
+		}
+	}
+	// The manifest's signature covers every file by its hash, and names
+	// the audit entry of the run's last file.
+	if len(reqs) > 0 && reqs[0].Signer != nil {
+		st := signing.Statement{Kind: ManifestKind, Wave: reqs[0].Wave, Chain: head}
+		if _, err := reqs[0].Signer.SignFile(filepath.Join(tmp, ManifestName), st); err != nil {
+			return nil, fmt.Errorf("export: sign the manifest: %w", err)
+		}
+		if err := syncDir(tmp); err != nil {
 			return nil, err
 		}
 	}

@@ -14,6 +14,8 @@ import (
 	"minyi/core"
 	"minyi/csvfile"
 	"minyi/sampler"
+	"minyi/signing"
+	"minyi/survey"
 )
 
 // Request is one file to export and who asked for it.
@@ -27,6 +29,9 @@ type Request struct {
 	ActorID int64
 	Actor   string
 	Via     string // web, command or schedule
+	// Signer, when set, signs what is written (docs/evidence.md §5): a
+	// file gets FILE.sig beside it, a run its manifest's signature.
+	Signer *signing.Key
 }
 
 // File is one written file as its receiver can check it.
@@ -38,14 +43,34 @@ type File struct {
 	SHA256 string `json:"sha256"`
 }
 
-// audit records the export; extra adds what is known of the file.
-func (r Request) audit(ctx context.Context, db *sqlx.DB, extra map[string]any) error {
+// audit records the export and returns its entry, which a signature
+// names; extra adds what is known of the file.
+func (r Request) audit(ctx context.Context, db *sqlx.DB, extra map[string]any) (core.Head, error) {
 	d := map[string]any{"encoding": r.Encoding, "min_cell": r.Options.Threshold(), "via": r.Via}
+	if r.Options.WithContacts {
+		d["with_contacts"] = true
+	}
 	for k, v := range extra {
 		d[k] = v
 	}
-	return core.AuditNow(context.WithoutCancel(ctx), db, core.AuditEntry{ActorID: r.ActorID, Actor: r.Actor, Action: "export",
+	return core.AuditNowHead(context.WithoutCancel(ctx), db, core.AuditEntry{ActorID: r.ActorID, Actor: r.Actor, Action: "export",
 		Subject: r.Kind + ":" + r.Wave, Details: d})
+}
+
+// seal folds the interviews stored so far into the chain before a signed
+// export, so that the head its signature names covers them.
+func (r Request) seal(ctx context.Context, db *sqlx.DB) error {
+	if r.Signer == nil {
+		return nil
+	}
+	_, err := survey.SealEvidence(context.WithoutCancel(ctx), db, r.Actor)
+	return err
+}
+
+// statement is what the signature of this request's file says, but the
+// file's own name, hash and size.
+func (r Request) statement(head core.Head) signing.Statement {
+	return signing.Statement{Kind: r.Kind, Wave: r.Wave, Chain: head}
 }
 
 // check fails when the kind or the wave does not exist.
@@ -53,15 +78,22 @@ func (r Request) check(ctx context.Context, db *sqlx.DB) error {
 	if !Known(r.Kind) {
 		return unknownKind(r.Kind)
 	}
+	if r.Options.WithContacts && r.Kind != "sample" {
+		return core.Errorf(core.EInvalid, "只有样本文件（sample）可以带联系方式", "only the sample file can carry contacts")
+	}
 	_, err := sampler.GetWave(ctx, db, r.Wave)
 	return err
 }
 
 // Begin checks and audits an export that is about to be streamed to a
-// reader (a download), before any byte of it leaves.
-func Begin(ctx context.Context, db *sqlx.DB, r Request) error {
+// reader (a download), before any byte of it leaves, and returns its
+// audit entry for the download's signature.
+func Begin(ctx context.Context, db *sqlx.DB, r Request) (core.Head, error) {
 	if err := r.check(ctx, db); err != nil {
-		return err
+		return core.Head{}, err
+	}
+	if err := r.seal(ctx, db); err != nil {
+		return core.Head{}, err
 	}
 	return r.audit(ctx, db, nil)
 }
@@ -92,6 +124,9 @@ func ToFile(ctx context.Context, db *sqlx.DB, r Request, path string) (File, err
 	if err := r.check(ctx, db); err != nil {
 		return File{}, err
 	}
+	if err := r.seal(ctx, db); err != nil {
+		return File{}, err
+	}
 	f := File{File: path, Kind: r.Kind}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".minyi-export-*")
 	if err != nil {
@@ -101,10 +136,19 @@ func ToFile(ctx context.Context, db *sqlx.DB, r Request, path string) (File, err
 	if err := writeFile(tmp, func(w io.Writer) (int, error) { return Write(ctx, db, r, w) }, &f); err != nil {
 		return f, err
 	}
-	if err := r.audit(ctx, db, map[string]any{"file": path, "rows": f.Rows, "sha256": f.SHA256}); err != nil {
+	head, err := r.audit(ctx, db, map[string]any{"file": path, "rows": f.Rows, "sha256": f.SHA256})
+	if err != nil {
 		return f, err
 	}
-	return f, os.Rename(tmp.Name(), path)
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return f, err
+	}
+	if r.Signer != nil {
+		if _, err := r.Signer.SignFile(path, r.statement(head)); err != nil {
+			return f, fmt.Errorf("export: sign %s: %w", path, err)
+		}
+	}
+	return f, nil
 }
 
 // writeFile fills out with body through a SHA-256 and a byte count, syncs

@@ -238,7 +238,7 @@ func Draw(ctx context.Context, db *sqlx.DB, waveName string, seed int64) (*DrawR
 	if err := tx.GetContext(ctx, &at, qNow); err != nil {
 		return nil, err
 	}
-	s, err := derive(ctx, tx, w, design, seed, at)
+	s, err := derive(ctx, tx, w, design, seed, at, false)
 	if err != nil {
 		return nil, err
 	}
@@ -333,8 +333,11 @@ func loadExpectedRates(ctx context.Context, tx *sqlx.Tx, w *Wave) (expectedRates
 }
 
 // derive computes the draw of wave w with the given seed as of time at (the
-// draw's time, which fixes the freshness window).
-func derive(ctx context.Context, tx *sqlx.Tx, w *Wave, d Design, seed int64, at time.Time) (*sample, error) {
+// draw's time, which fixes the freshness window). With numbers, every drawn
+// telephone case has its number and frame row, as verification compares
+// them; without, a draw reads the frame only where the freshness rule needs
+// the numbers, and its cases are written straight from the frame by ordinal.
+func derive(ctx context.Context, tx *sqlx.Tx, w *Wave, d Design, seed int64, at time.Time, numbers bool) (*sample, error) {
 	alloc, err := Plan(ctx, tx, w)
 	if err != nil {
 		return nil, err
@@ -386,7 +389,7 @@ func derive(ctx context.Context, tx *sqlx.Tx, w *Wave, d Design, seed int64, at 
 			Target: a.Target, DoorTarget: doorTargets[i]}
 	}
 	if hasPhone {
-		if err := s.drawPhone(ctx, tx, alloc, doorTargets, rates, d, seed, fresh); err != nil {
+		if err := s.drawPhone(ctx, tx, alloc, doorTargets, rates, d, seed, fresh, numbers); err != nil {
 			return nil, err
 		}
 	}
@@ -409,16 +412,22 @@ func (s *sample) store(ctx context.Context, tx *sqlx.Tx, waveID, seed int64) err
 	if _, err := tx.ExecContext(ctx, qInsertDraw, waveID, s.algorithm, s.version, seed, s.checksum, doorAlg, doorVer, s.cityWide, s.cityExcluded); err != nil {
 		return fmt.Errorf("sampler: record draw: %w", err)
 	}
-	for _, r := range s.rows {
-		if _, err := tx.ExecContext(ctx, qInsertAllocation, waveID, r.District, r.Population, r.Target, r.Released,
-			r.DoorTarget, r.DoorReleased, r.Excluded); err != nil {
-			return fmt.Errorf("sampler: record allocation of %s: %w", r.District, err)
-		}
+	n := len(s.rows)
+	codes, pops := make([]string, n), make([]int64, n)
+	targets, released, doorTargets, doorReleased, excluded := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+	for i, r := range s.rows {
+		codes[i], pops[i] = r.District, r.Population
+		targets[i], released[i], doorTargets[i] = int64(r.Target), int64(r.Released), int64(r.DoorTarget)
+		doorReleased[i], excluded[i] = int64(r.DoorReleased), int64(r.Excluded)
+	}
+	if _, err := tx.ExecContext(ctx, qInsertAllocation, waveID, pq.StringArray(codes), pq.Int64Array(pops), pq.Int64Array(targets),
+		pq.Int64Array(released), pq.Int64Array(doorTargets), pq.Int64Array(doorReleased), pq.Int64Array(excluded)); err != nil {
+		return fmt.Errorf("sampler: record allocations: %w", err)
 	}
 	// All strata in one statement each: a statement per stratum costs a
 	// round trip and a plan per district, a noticeable share of a wave.
-	var strata, phones, repStrata []string
-	var reps, repCounts []int64
+	var strata, repStrata []string
+	var ordinals, reps, repCounts []int64
 	var probs []float64
 	for _, st := range s.strata {
 		cs := s.phone[st]
@@ -426,15 +435,14 @@ func (s *sample) store(ctx context.Context, tx *sqlx.Tx, waveID, seed int64) err
 			continue
 		}
 		for _, c := range cs {
-			strata, phones = append(strata, st), append(phones, c.Phone)
+			strata, ordinals = append(strata, st), append(ordinals, c.Ordinal)
 			reps, probs = append(reps, int64(c.Replicate)), append(probs, c.Prob)
 		}
 		repStrata, repCounts = append(repStrata, st), append(repCounts, int64(s.replicates[st]))
 	}
-	if len(phones) > 0 {
-		if _, err := tx.ExecContext(ctx, qReleasePhoneCases, waveID, pq.StringArray(strata), pq.StringArray(phones),
-			pq.Int64Array(reps), pq.Float64Array(probs)); err != nil {
-			return fmt.Errorf("sampler: release telephone cases: %w", err)
+	if len(ordinals) > 0 {
+		if err := releasePhones(ctx, tx, waveID, strata, ordinals, reps, probs); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, qInsertReplicates, waveID, pq.StringArray(repStrata), pq.Int64Array(repCounts)); err != nil {
 			return fmt.Errorf("sampler: replicates: %w", err)
@@ -442,6 +450,39 @@ func (s *sample) store(ctx context.Context, tx *sqlx.Tx, waveID, seed int64) err
 	}
 	if err := storeDoor(ctx, tx, waveID, s.door, s.units); err != nil {
 		return err
+	}
+	return nil
+}
+
+// releasePhones writes the telephone cases, each found in the frame by its
+// stratum and ordinal (parallel arrays, strata in draw order and each
+// stratum's ordinals in frame order), so that the numbers go from the frame
+// to the cases without a trip through the draw. A stratum whose ordinals
+// have a hole, which only a frame changed by hand can have, writes fewer
+// cases than it drew, and the draw fails.
+func releasePhones(ctx context.Context, tx *sqlx.Tx, waveID int64, strata []string, ordinals, reps []int64, probs []float64) error {
+	var written []struct {
+		Stratum string `db:"stratum"`
+		N       int    `db:"n"`
+	}
+	if err := tx.SelectContext(ctx, &written, qReleasePhoneCases, waveID, pq.StringArray(strata), pq.Int64Array(ordinals),
+		pq.Int64Array(reps), pq.Float64Array(probs)); err != nil {
+		return fmt.Errorf("sampler: release telephone cases: %w", err)
+	}
+	got := make(map[string]int, len(written))
+	for _, w := range written {
+		got[w.Stratum] = w.N
+	}
+	for i := 0; i < len(strata); {
+		j := i
+		for j < len(strata) && strata[j] == strata[i] {
+			j++
+		}
+		if got[strata[i]] != j-i {
+			return core.Errorf(core.EConflict, "抽样框分层 %q 的序号不连续(取 %d 行只得到 %d 行),无法抽样",
+				"the ordinals of frame stratum %q are not dense (asked for %d rows, found %d); cannot draw", strata[i], j-i, got[strata[i]])
+		}
+		i = j
 	}
 	return nil
 }

@@ -80,8 +80,9 @@ func CityWideSize(quota, shares []float64, rate float64) int {
 }
 
 // drawPhone draws every district's telephone release from its hinted
-// stratum and, where those fall short, the city-wide stratum.
-func (s *sample) drawPhone(ctx context.Context, tx *sqlx.Tx, alloc []Allocation, doorTargets []int, r expectedRates, d Design, seed int64, fresh *freshness) error {
+// stratum and, where those fall short, the city-wide stratum; with numbers,
+// the drawn rows are read from the frame (see derive).
+func (s *sample) drawPhone(ctx context.Context, tx *sqlx.Tx, alloc []Allocation, doorTargets []int, r expectedRates, d Design, seed int64, fresh *freshness, numbers bool) error {
 	quota := make([]float64, len(alloc))
 	shares := make([]float64, len(alloc))
 	var pop float64
@@ -98,7 +99,7 @@ func (s *sample) drawPhone(ctx context.Context, tx *sqlx.Tx, alloc []Allocation,
 		target := a.Target - doorTargets[i]
 		want := release(target, r.of(a.Code))
 		N := sizes[a.Code]
-		cs, excluded, err := drawStratum(ctx, tx, seed, a.Code, N, want, fresh)
+		cs, excluded, err := drawStratum(ctx, tx, seed, a.Code, N, want, fresh, numbers)
 		if err != nil {
 			return err
 		}
@@ -118,7 +119,7 @@ func (s *sample) drawPhone(ctx context.Context, tx *sqlx.Tx, alloc []Allocation,
 		return nil
 	}
 	N := sizes[cityWideStratumID]
-	cs, excluded, err := drawStratum(ctx, tx, seed, cityWideStratumID, N, n, fresh)
+	cs, excluded, err := drawStratum(ctx, tx, seed, cityWideStratumID, N, n, fresh, numbers)
 	if err != nil {
 		return err
 	}
@@ -167,12 +168,22 @@ func stratumSizes(ctx context.Context, db sqlx.QueryerContext, strata []string) 
 }
 
 // drawStratum draws a simple random sample of n numbers from the stratum's
-// N ordinals (see drawOrdinals) and fetches only the drawn rows. It returns
-// the kept numbers in frame order, so that the stored order does not reveal
-// which numbers were replacements, and how many were excluded.
-func drawStratum(ctx context.Context, db sqlx.QueryerContext, seed int64, stratum string, N int64, n int, fresh *freshness) ([]plannedCase, int, error) {
+// N ordinals (see drawOrdinals). It fetches only the drawn rows, and only
+// when it needs their numbers: for the freshness rule or when asked for
+// them. It returns the kept numbers in frame order, so that the stored
+// order does not reveal which numbers were replacements, and how many were
+// excluded.
+func drawStratum(ctx context.Context, db sqlx.QueryerContext, seed int64, stratum string, N int64, n int, fresh *freshness, numbers bool) ([]plannedCase, int, error) {
 	var kept []plannedCase
 	check := func(batch []int64) ([]bool, error) {
+		if fresh == nil && !numbers {
+			ok := make([]bool, len(batch))
+			for i, o := range batch {
+				ok[i] = true
+				kept = append(kept, plannedCase{Stratum: stratum, Mode: "phone", Ordinal: o})
+			}
+			return ok, nil
+		}
 		var rows []struct {
 			ID      int64  `db:"id"`
 			Ordinal int64  `db:"ordinal"`

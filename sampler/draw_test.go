@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/jmoiron/sqlx"
 
+	"minyi/core"
 	"minyi/sql/pgtest"
 )
 
@@ -248,6 +250,30 @@ func TestDrawSameSeedSameSample(t *testing.T) {
 	}
 	if !slices.Equal(replicates("one"), replicates("two")) {
 		t.Error("same seed, different replicates")
+	}
+}
+
+// A draw writes its cases straight from the frame by ordinal. A stratum
+// whose ordinals have a hole (a row deleted by hand) cannot give a simple
+// random sample of its rows that way: the draw is refused and nothing is
+// written, rather than releasing fewer numbers than it drew.
+func TestDrawRefusesOrdinalsWithAHole(t *testing.T) {
+	db := drawCity(t)
+	// C's release is larger than its 30 numbers, so every ordinal is drawn.
+	drawPhones(t, db, 11, map[string]int{"A": 1000, "B": 500, "C": 30})
+	if _, err := db.Exec(`DELETE FROM phone_frame WHERE district_code = 'C' AND ordinal = 7`); err != nil {
+		t.Fatal(err)
+	}
+	drawWave(t, db, "w", "phone")
+	_, err := Draw(dctx, db, "w", 1)
+	if core.ErrorCode(err) != core.EConflict || !strings.Contains(err.Error(), `"C"`) {
+		t.Fatalf("draw over a hole in C's ordinals: %v, want a conflict naming C", err)
+	}
+	if n := drawCount(t, db, `SELECT count(*) FROM cases`); n != 0 {
+		t.Errorf("%d cases written by the refused draw", n)
+	}
+	if w, err := GetWave(dctx, db, "w"); err != nil || w.Drawn() {
+		t.Errorf("the wave counts as drawn: %v", err)
 	}
 }
 

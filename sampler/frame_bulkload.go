@@ -11,6 +11,8 @@ import (
 	"hash"
 	"io"
 	"strconv"
+	"time"
+	"unsafe"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -46,6 +48,15 @@ var (
 	qImportPhoneIDs        = pg.Q("frames/phone-ids")
 )
 
+// The steps of a bulk load that ImportOptions.Phase is told about.
+const (
+	PhasePrepare = "prepare"                 // lock the districts, set the indexes and the foreign key aside
+	PhaseCopy    = "copy"                    // read, check and COPY the rows
+	PhaseIndexes = "indexes and foreign key" // rebuild the indexes, check the foreign key
+	PhaseFinish  = "checksum"                // fold the digest into the frame checksum, list duplicates
+	PhaseCommit  = "commit"
+)
+
 // copyPhoneFrame is the COPY of a bulk load; a COPY cannot be a named
 // query, since preparing it at boot would start it.
 const copyPhoneFrame = `COPY phone_frame (id, phone, district_code, ordinal) FROM STDIN`
@@ -62,6 +73,7 @@ type copyDataStmt interface {
 // bulkLoadPhones loads a telephone frame file into the empty frame within
 // tx, which runs on conn and already holds the frame's import lock.
 func bulkLoadPhones(ctx context.Context, conn *sqlx.Conn, tx *sqlx.Tx, r io.Reader, opt ImportOptions) (FrameReport, error) {
+	since := time.Now()
 	districts, err := knownDistrictCodes(ctx, tx, qImportLockDistricts)
 	if err != nil {
 		return FrameReport{}, err
@@ -75,6 +87,7 @@ func bulkLoadPhones(ctx context.Context, conn *sqlx.Conn, tx *sqlx.Tx, r io.Read
 	if err := tx.GetContext(ctx, &base, qImportNextPhoneID); err != nil {
 		return FrameReport{}, fmt.Errorf("sampler: phone frame ids: %w", err)
 	}
+	opt.phase(PhasePrepare, &since)
 	l := newBulkPhones(base)
 	var rep FrameReport
 	var perr error
@@ -97,7 +110,7 @@ func bulkLoadPhones(ctx context.Context, conn *sqlx.Conn, tx *sqlx.Tx, r io.Read
 			return err
 		}
 		var aerr error
-		rep, perr, aerr = parsePipelined(r, ParseOptions{Encoding: opt.Encoding, Districts: districts}, l.add)
+		rep, perr, aerr = parsePipelined(r, ParseOptions{Encoding: opt.Encoding, Districts: districts}, l.addBatch)
 		if aerr != nil {
 			return fmt.Errorf("sampler: copy phones: %w", aerr)
 		}
@@ -124,11 +137,13 @@ func bulkLoadPhones(ctx context.Context, conn *sqlx.Conn, tx *sqlx.Tx, r io.Read
 	rep.Kept -= l.dups
 	rep.Fixed -= l.fixedDups
 	rep.Duplicates += l.dups
+	opt.phase(PhaseCopy, &since)
 	for _, q := range []string{qImportRestoreIndexes, qImportEnableVersion} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return rep, fmt.Errorf("sampler: finish phone frame load: %w", err)
 		}
 	}
+	opt.phase(PhaseIndexes, &since)
 	if _, err := tx.ExecContext(ctx, qImportFoldPhoneDigest, l.digest.sum()); err != nil {
 		return rep, fmt.Errorf("sampler: phone frame checksum: %w", err)
 	}
@@ -140,6 +155,7 @@ func bulkLoadPhones(ctx context.Context, conn *sqlx.Conn, tx *sqlx.Tx, r io.Read
 		return rep, err
 	}
 	rep.mergeProblems(dups)
+	opt.phase(PhaseFinish, &since)
 	return rep, nil
 }
 
@@ -152,17 +168,28 @@ var errPipelineStopped = errors.New("sampler: stopped")
 // of the importer's time, and they can run side by side. perr is the
 // parser's error, aerr the first error of add, after which the parser is
 // stopped.
-func parsePipelined(r io.Reader, opt ParseOptions, add func(PhoneRow) error) (rep FrameReport, perr, aerr error) {
+func parsePipelined(r io.Reader, opt ParseOptions, add func([]PhoneRow) error) (rep FrameReport, perr, aerr error) {
 	const batchRows = 4096
 	batches := make(chan []PhoneRow, 8)
+	// Batches come back once added and are filled again: tens of millions
+	// of rows would otherwise be gigabytes of garbage.
+	free := make(chan []PhoneRow, cap(batches)+2)
 	stop := make(chan struct{})
 	go func() {
 		defer close(batches)
-		batch := make([]PhoneRow, 0, batchRows)
+		fresh := func() []PhoneRow {
+			select {
+			case b := <-free:
+				return b[:0]
+			default:
+				return make([]PhoneRow, 0, batchRows)
+			}
+		}
+		batch := fresh()
 		send := func() error {
 			select {
 			case batches <- batch:
-				batch = make([]PhoneRow, 0, batchRows)
+				batch = fresh()
 				return nil
 			case <-stop:
 				return errPipelineStopped
@@ -183,11 +210,13 @@ func parsePipelined(r io.Reader, opt ParseOptions, add func(PhoneRow) error) (re
 		if aerr != nil {
 			continue // the parser is stopping; let it finish
 		}
-		for _, row := range b {
-			if aerr = add(row); aerr != nil {
-				close(stop)
-				break
-			}
+		if aerr = add(b); aerr != nil {
+			close(stop)
+			continue
+		}
+		select {
+		case free <- b:
+		default:
 		}
 	}
 	// batches is closed: the parser has returned, and rep and perr are set.
@@ -209,6 +238,7 @@ type bulkPhones struct {
 	fixedDups    int
 	dupRows      []dupRow // the first MaxStoredProblems duplicates
 	digest       frameDigest
+	dup          []bool
 	buf          []byte
 	send         func(string) error
 }
@@ -223,8 +253,27 @@ func newBulkPhones(base int64) *bulkPhones {
 		buf: make([]byte, 0, copyChunk+1024)}
 }
 
-func (l *bulkPhones) add(row PhoneRow) error {
-	if l.seen.add(row.Phone) {
+// addBatch adds a batch of rows in file order. The numbers are looked up
+// in the set of those seen before anything else is done with the rows: the
+// set is megabytes of bitmaps and each look-up a likely cache miss, which a
+// loop of look-ups alone lets the processor overlap, where look-ups between
+// the hashing and formatting of each row wait one by one.
+func (l *bulkPhones) addBatch(rows []PhoneRow) error {
+	dup := l.dup[:0]
+	for i := range rows {
+		dup = append(dup, l.seen.add(rows[i].Phone))
+	}
+	l.dup = dup
+	for i := range rows {
+		if err := l.add(&rows[i], dup[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (l *bulkPhones) add(row *PhoneRow, dup bool) error {
+	if dup {
 		l.dups++
 		if row.Fixed {
 			l.fixedDups++
@@ -247,8 +296,13 @@ func (l *bulkPhones) add(row PhoneRow) error {
 	*l.lastNext++
 	ord := *l.lastNext
 	l.lines.add(row.Line)
-	l.digest.add(id, row.District, ord, row.Phone)
-	b := strconv.AppendInt(l.buf, id, 10)
+	// The digits of the id and the ordinal, written once for the digest
+	// and the COPY.
+	var digits [40]byte
+	idText := strconv.AppendInt(digits[:0], id, 10)
+	ordText := strconv.AppendInt(digits[len(idText):len(idText)], ord, 10)
+	l.digest.add(id, idText, row.District, ordText, row.Phone)
+	b := append(l.buf, idText...)
 	b = append(b, '\t')
 	b = appendCopyText(b, row.Phone)
 	b = append(b, '\t')
@@ -258,7 +312,7 @@ func (l *bulkPhones) add(row PhoneRow) error {
 		b = appendCopyText(b, row.District)
 	}
 	b = append(b, '\t')
-	b = strconv.AppendInt(b, ord, 10)
+	b = append(b, ordText...)
 	b = append(b, '\n')
 	l.buf = b
 	if len(b) >= copyChunk {
@@ -268,12 +322,14 @@ func (l *bulkPhones) add(row PhoneRow) error {
 }
 
 // flush hands the buffered rows to the COPY; the driver adds the last
-// line break.
+// line break. The driver copies the text before it returns, so the buffer
+// is lent to it rather than copied into a string of its own: a census-scale
+// frame is a gigabyte of COPY text.
 func (l *bulkPhones) flush() error {
 	if len(l.buf) == 0 {
 		return nil
 	}
-	err := l.send(string(l.buf[:len(l.buf)-1]))
+	err := l.send(unsafe.String(&l.buf[0], len(l.buf)-1))
 	l.buf = l.buf[:0]
 	return err
 }
@@ -440,7 +496,8 @@ type frameDigest struct {
 	text   []byte
 }
 
-func (d *frameDigest) add(id int64, district string, ordinal int64, phone string) {
+// add adds a row given its id, and its id and ordinal as decimal text.
+func (d *frameDigest) add(id int64, idText []byte, district string, ordText []byte, phone string) {
 	if b := id >> 16; b != d.block {
 		d.finishBlock()
 		d.block = b
@@ -449,11 +506,11 @@ func (d *frameDigest) add(id int64, district string, ordinal int64, phone string
 	if d.rows > 0 {
 		t = append(t, '\n')
 	}
-	t = strconv.AppendInt(t, id, 10)
+	t = append(t, idText...)
 	t = append(t, '|')
 	t = append(t, district...)
 	t = append(t, '|')
-	t = strconv.AppendInt(t, ordinal, 10)
+	t = append(t, ordText...)
 	t = append(t, '|')
 	t = append(t, phone...)
 	d.h.Write(t)

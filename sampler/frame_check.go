@@ -67,9 +67,11 @@ type HouseholdRow struct {
 // shifted header.
 var (
 	phoneColumns = csvfile.Columns{Required: []string{"phone"}, Optional: []string{"district_code"},
-		Others: csvfile.RefuseOthers}
+		Others: csvfile.RefuseOthers, Chinese: map[string]string{"phone": "电话号码", "district_code": "区县代码"}}
 	householdColumns = csvfile.Columns{Required: []string{"district_code", "street", "community", "household_id", "address"},
-		Optional: []string{"street_size", "community_size"}, Others: csvfile.RefuseOthers}
+		Optional: []string{"street_size", "community_size"}, Others: csvfile.RefuseOthers,
+		Chinese: map[string]string{"district_code": "区县代码", "street": "街道", "community": "社区", "household_id": "住户编号",
+			"address": "地址", "street_size": "街道规模", "community_size": "社区规模"}}
 )
 
 // openFrame opens a frame file and reads its header.

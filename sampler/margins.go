@@ -2,9 +2,9 @@ package sampler
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/jmoiron/sqlx"
 
@@ -30,14 +30,20 @@ var (
 	qListMargins  = pg.Q("sampler/list-margins")
 )
 
+// marginColumns are the columns of the margins CSV (docs/design.md §7).
+var marginColumns = csvfile.Columns{Required: []string{"district_code", "variable", "category", "population"},
+	Chinese: map[string]string{"district_code": "区县代码", "variable": "变量", "category": "类别", "population": "人口"}}
+
 // ParseMargins reads the margins CSV (district_code,variable,category,
-// population), in UTF-8 or GB18030, and reports every bad line at once.
-// districts holds the known district codes.
+// population, or 区县代码,变量,类别,人口), in UTF-8 or GB18030, and reports
+// every bad line at once. districts holds the known district codes; only
+// rows of known districts, variables and categories are kept, so what is
+// kept is bounded by the districts whatever the file holds.
 func ParseMargins(r io.Reader, districts map[string]bool) ([]Margin, error) {
 	var out []Margin
 	seen := map[[3]string]int{}
 	err := readTable(r, core.Text{ZH: "普查边际文件", EN: "the margins file"}, core.Text{ZH: "普查边际", EN: "a margins"},
-		[]string{"district_code", "variable", "category", "population"}, func(f *csvfile.Reader, rec csvfile.Row) {
+		marginColumns, func(f *csvfile.Reader, rec csvfile.Row) {
 			m := Margin{District: rec.Get("district_code"), Variable: rec.Get("variable")}
 			cat, cerr := strconv.Atoi(rec.Get("category"))
 			pop, perr := strconv.ParseInt(rec.Get("population"), 10, 64)
@@ -45,17 +51,20 @@ func ParseMargins(r io.Reader, districts map[string]bool) ([]Margin, error) {
 			key := [3]string{m.District, m.Variable, rec.Get("category")}
 			switch {
 			case !districts[m.District]:
-				f.Reject(rec.Line, "district_code", "未知区县代码 %q", "unknown district code %q", m.District)
+				f.Reject(rec.Line, "district_code", "未知区县代码 %s", "unknown district code %s", csvfile.Quote(m.District))
 			case !knownVar:
-				f.Reject(rec.Line, "variable", "变量 %q 应为 sex、age_group 或 urban", "variable %q is not sex, age_group or urban", m.Variable)
+				f.Reject(rec.Line, "variable", "变量 %s 应为 sex、age_group 或 urban", "variable %s is not sex, age_group or urban", csvfile.Quote(m.Variable))
 			case cerr != nil || cat < rng[0] || cat > rng[1]:
-				f.Reject(rec.Line, "category", "%s 的类别 %q 应在 %d–%d 之间", "%s category %q is not in %d–%d", m.Variable, rec.Get("category"), rng[0], rng[1])
+				f.Reject(rec.Line, "category", "%s 的类别 %s 应在 %d–%d 之间", "%s category %s is not in %d–%d", m.Variable, csvfile.Quote(rec.Get("category")), rng[0], rng[1])
 			case perr != nil || pop < 0:
-				f.Reject(rec.Line, "population", "人口 %q 不是非负整数", "population %q is not a non-negative integer", rec.Get("population"))
+				f.Reject(rec.Line, "population", "人口 %s 不是非负整数", "population %s is not a non-negative integer", csvfile.Quote(rec.Get("population")))
 			case seen[key] > 0:
 				f.Reject(rec.Line, "", "与第 %d 行重复", "repeats line %d", seen[key])
 			default:
-				m.Category, m.Population = cat, pop
+				// The cells share the memory of their whole line: a kept
+				// value is copied out so as not to keep the line.
+				m.District, m.Variable, m.Category, m.Population = strings.Clone(m.District), strings.Clone(m.Variable), cat, pop
+				key = [3]string{m.District, m.Variable, strings.Clone(key[2])}
 				seen[key] = rec.Line
 				out = append(out, m)
 			}
@@ -64,26 +73,6 @@ func ParseMargins(r io.Reader, districts map[string]bool) ([]Margin, error) {
 		return nil, err
 	}
 	return out, nil
-}
-
-// SaveMargins stores margins in one transaction and returns how many rows
-// changed.
-func SaveMargins(ctx context.Context, db *sqlx.DB, ms []Margin) (int, error) {
-	tx, err := db.BeginTxx(ctx, nil)
-	if err != nil {
-		return 0, err
-	}
-	defer tx.Rollback()
-	changed := 0
-	for _, m := range ms {
-		res, err := tx.ExecContext(ctx, qUpsertMargin, m.District, m.Variable, m.Category, m.Population)
-		if err != nil {
-			return 0, fmt.Errorf("sampler: save margin: %w", err)
-		}
-		n, _ := res.RowsAffected()
-		changed += int(n)
-	}
-	return changed, tx.Commit()
 }
 
 // ListMargins returns every margin.

@@ -31,25 +31,43 @@ var (
 	qListDistricts  = pg.Q("sampler/list-districts")
 )
 
-// ParseDistricts reads the districts CSV (code,name,resident_population; more
-// columns are ignored), in UTF-8 or GB18030, and reports every bad line at
-// once.
+// districtColumns are the columns of the districts CSV (docs/design.md §7).
+var districtColumns = csvfile.Columns{Required: []string{"code", "name", "resident_population"},
+	Chinese: map[string]string{"code": "代码", "name": "名称", "resident_population": "常住人口"}}
+
+// MaxDistricts bounds the districts of a file: China has fewer than 3,000
+// county-level divisions, so a longer file is another kind of file, and the
+// bound keeps the rows kept for the import small whatever the file holds.
+const MaxDistricts = 10_000
+
+// maxDistrictText bounds a district's code and name, which every page shows.
+const maxDistrictText = 100
+
+// ParseDistricts reads the districts CSV (code,name,resident_population, or
+// 代码,名称,常住人口; more columns are ignored), in UTF-8 or GB18030, and
+// reports every bad line at once.
 func ParseDistricts(r io.Reader) ([]District, error) {
 	var out []District
 	seen := map[string]int{}
 	err := readTable(r, core.Text{ZH: "区县文件", EN: "the districts file"}, core.Text{ZH: "区县", EN: "a districts"},
-		[]string{"code", "name", "resident_population"}, func(f *csvfile.Reader, rec csvfile.Row) {
+		districtColumns, func(f *csvfile.Reader, rec csvfile.Row) {
 			d := District{Code: rec.Get("code"), Name: rec.Get("name")}
 			pop, perr := strconv.ParseInt(rec.Get("resident_population"), 10, 64)
 			switch {
 			case d.Code == "" || d.Name == "":
 				f.Reject(rec.Line, "", "代码和名称不能为空", "code and name are required")
+			case len(d.Code) > maxDistrictText || len(d.Name) > maxDistrictText:
+				f.Reject(rec.Line, "", "代码或名称超过 %d 字节", "the code or the name is longer than %d bytes", maxDistrictText)
 			case perr != nil || pop <= 0:
-				f.Reject(rec.Line, "resident_population", "常住人口 %q 不是正整数", "resident_population %q is not a positive integer", rec.Get("resident_population"))
+				f.Reject(rec.Line, "resident_population", "常住人口 %s 不是正整数", "resident_population %s is not a positive integer", csvfile.Quote(rec.Get("resident_population")))
 			case seen[d.Code] > 0:
-				f.Reject(rec.Line, "code", "代码 %s 与第 %d 行重复", "code %s repeats line %d", d.Code, seen[d.Code])
+				f.Reject(rec.Line, "code", "代码 %s 与第 %d 行重复", "code %s repeats line %d", csvfile.Quote(d.Code), seen[d.Code])
+			case len(out) == MaxDistricts:
+				f.Reject(rec.Line, "", "区县超过 %d 个，文件可能不是区县文件", "more than %d districts: the file is probably not a districts file", MaxDistricts)
 			default:
-				d.Population = pop
+				// The cells share the memory of their whole line: a kept
+				// value is copied out so as not to keep the line.
+				d.Code, d.Name, d.Population = strings.Clone(d.Code), strings.Clone(d.Name), pop
 				seen[d.Code] = rec.Line
 				out = append(out, d)
 			}
@@ -58,26 +76,6 @@ func ParseDistricts(r io.Reader) ([]District, error) {
 		return nil, err
 	}
 	return out, nil
-}
-
-// SaveDistricts inserts or updates districts in one transaction and returns
-// how many rows changed.
-func SaveDistricts(ctx context.Context, db *sqlx.DB, ds []District) (int, error) {
-	tx, err := db.BeginTxx(ctx, nil)
-	if err != nil {
-		return 0, err
-	}
-	defer tx.Rollback()
-	changed := 0
-	for _, d := range ds {
-		res, err := tx.ExecContext(ctx, qUpsertDistrict, d.Code, d.Name, d.Population)
-		if err != nil {
-			return 0, fmt.Errorf("sampler: save district %s: %w", d.Code, err)
-		}
-		n, _ := res.RowsAffected()
-		changed += int(n)
-	}
-	return changed, tx.Commit()
 }
 
 // ListDistricts returns every district in code order.

@@ -9,16 +9,16 @@ import (
 )
 
 // readTable reads a small reference CSV (districts, margins) that is
-// imported whole or not at all. The header must name the columns (others
-// are ignored); each data row is handed to row, which rejects through f
+// imported whole or not at all. The header must name the columns, in
+// English or in Chinese (others are ignored); each data row is handed to row, which rejects through f
 // what is wrong with it. Every problem is collected, up to the reader's
 // limit, so that the file can be mended in one pass.
-func readTable(r io.Reader, what, kind core.Text, columns []string, row func(f *csvfile.Reader, rec csvfile.Row)) error {
+func readTable(r io.Reader, what, kind core.Text, columns csvfile.Columns, row func(f *csvfile.Reader, rec csvfile.Row)) error {
 	f, err := csvfile.NewReader(r, csvfile.Options{Kind: kind})
 	if err != nil {
 		return tableError(what, nil, err)
 	}
-	if err := f.ReadHeader(csvfile.Columns{Required: columns}); err != nil {
+	if err := f.ReadHeader(columns); err != nil {
 		return tableError(what, f, err)
 	}
 	for {

@@ -47,7 +47,7 @@ func TestParseDistrictsProblems(t *testing.T) {
 	for _, tc := range []struct{ name, file, want string }{
 		{"empty", "", "区县文件有错误,未导入任何行 / the districts file has errors; nothing was imported: 文件为空 / the file is empty"},
 		{"header only", "code,name,resident_population\n", "区县文件没有数据行 / the districts file has no data rows"},
-		{"missing column", "code,name\n500101,万州区\n", "第 1 行 / line 1: 缺少列 resident_population(可用列:code,name,resident_population)"},
+		{"missing column", "code,name\n500101,万州区\n", "第 1 行 / line 1: 缺少列 resident_population/常住人口(可用列:code,name,resident_population / 代码,名称,常住人口)"},
 		{"repeated column", "code,name,resident_population,name\n500101,万州区,1,x\n", "第 1 行 / line 1: 列 name 重复"},
 		{"spreadsheet", "PK\x03\x04", "this is an Excel or ZIP file"},
 	} {
@@ -74,5 +74,47 @@ func TestParseDistrictsManyProblems(t *testing.T) {
 	if len(lines) != 101 || !strings.HasPrefix(lines[0], "第 2 行 / line 2: ") || !strings.HasPrefix(lines[99], "第 101 行 / line 101: ") ||
 		lines[100] != "……另有 400 处 / … and 400 more" {
 		t.Errorf("%d lines: first %q, last %q", len(lines), lines[0], lines[len(lines)-1])
+	}
+}
+
+// Files made by hand in a Chinese spreadsheet are headed in Chinese and
+// saved in GB18030: the names of docs/design.md §7 are read as the columns.
+func TestChineseColumnNames(t *testing.T) {
+	gb := func(s string) string {
+		t.Helper()
+		out, err := simplifiedchinese.GB18030.NewEncoder().String(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	ds, err := ParseDistricts(strings.NewReader(gb("代码,名称,常住人口,备注\n500101,万州区,1563050,三峡库区\n500102,涪陵区,1066714,\n")))
+	if want := []District{{"500101", "万州区", 1563050}, {"500102", "涪陵区", 1066714}}; err != nil || fmt.Sprint(ds) != fmt.Sprint(want) {
+		t.Errorf("districts headed in Chinese: %v, %v", ds, err)
+	}
+	ms, err := ParseMargins(strings.NewReader(gb("区县代码,变量,类别,人口\n500101,sex,1,779146\n500101,sex,2,783904\n")), map[string]bool{"500101": true})
+	if want := []Margin{{"500101", "sex", 1, 779146}, {"500101", "sex", 2, 783904}}; err != nil || fmt.Sprint(ms) != fmt.Sprint(want) {
+		t.Errorf("margins headed in Chinese: %v, %v", ms, err)
+	}
+	var phones []PhoneRow
+	rep, err := ParsePhoneFrame(strings.NewReader(gb("电话号码,区县代码\n13902300001,500101\n")), ParseOptions{}, func(r PhoneRow) error {
+		phones = append(phones, r)
+		return nil
+	})
+	if err != nil || len(phones) != 1 || phones[0].District != "500101" || rep.Encoding != "gb18030" {
+		t.Errorf("telephone frame headed in Chinese: %+v, %+v, %v", phones, rep, err)
+	}
+	var hs []HouseholdRow
+	_, err = ParseHouseholdFrame(strings.NewReader(gb("区县代码,街道,社区,住户编号,地址,街道规模,社区规模\n500101,高笋塘街道,白岩社区,H1,白岩路1号,3000,800\n")), ParseOptions{}, func(r HouseholdRow) error {
+		hs = append(hs, r)
+		return nil
+	})
+	if err != nil || len(hs) != 1 || hs[0].Address != "白岩路1号" || hs[0].CommunitySize != 800 {
+		t.Errorf("household frame headed in Chinese: %+v, %v", hs, err)
+	}
+	// A header that lacks a column names it in both languages.
+	_, err = ParseDistricts(strings.NewReader(gb("代码,名称\n500101,万州区\n")))
+	if err == nil || !strings.Contains(err.Error(), "缺少列 resident_population/常住人口") {
+		t.Errorf("missing column: %v", err)
 	}
 }

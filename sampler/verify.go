@@ -100,7 +100,7 @@ func Verify(ctx context.Context, db *sqlx.DB, waveName string) (*VerifyReport, e
 	if err != nil {
 		return nil, err
 	}
-	s, err := derive(ctx, tx, w, design, st.Seed, st.CreatedAt)
+	s, err := derive(ctx, tx, w, design, st.Seed, st.CreatedAt, true)
 	if err != nil {
 		return nil, err
 	}

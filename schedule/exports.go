@@ -18,6 +18,7 @@ import (
 	"minyi/csvfile"
 	"minyi/export"
 	"minyi/sampler"
+	"minyi/signing"
 	"minyi/sql/pg"
 )
 
@@ -146,6 +147,8 @@ type ExportScheduler struct {
 	Backoff     func(attempt int) time.Duration
 	// Now is the clock, for tests.
 	Now func() time.Time
+	// Signer, when set, signs each run's manifest.
+	Signer *signing.Key
 	// write writes a run's files; export.ToDir but in tests.
 	write func(ctx context.Context, db *sqlx.DB, reqs []export.Request, dir string, details map[string]any) ([]export.File, error)
 }
@@ -344,7 +347,7 @@ func (s *ExportScheduler) writeRun(ctx context.Context, sc ExportSchedule, at ti
 	reqs := make([]export.Request, len(sc.Kinds))
 	for i, k := range sc.Kinds {
 		reqs[i] = export.Request{Kind: k, Wave: sc.Wave, Encoding: enc, Options: export.Options{MinCell: sc.MinCell},
-			Actor: "minyi scheduled export", Via: "schedule"}
+			Actor: "minyi scheduled export", Via: "schedule", Signer: s.Signer}
 	}
 	dir := export.RunDir(s.outbox, sc.Wave, at)
 	files, err := s.write(ctx, s.db, reqs, dir, map[string]any{"schedule": sc.Name})

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"minyi/signing"
 )
 
 // Runner is everything a server runs outside requests: the wave and export
@@ -17,9 +19,11 @@ type Runner struct {
 }
 
 // Start recovers jobs a stopped server left running, and starts the
-// schedulers and the job runner; all of them stop when ctx ends. outbox is
-// where scheduled exports go, jobsDir where jobs keep their files.
-func Start(ctx context.Context, db *sqlx.DB, outbox, jobsDir string, log *slog.Logger) (*Runner, error) {
+// schedulers, the sealer of interview evidence and the job runner; all of
+// them stop when ctx ends. outbox is where scheduled exports go, jobsDir
+// where jobs keep their files; signer, when set, signs the exports and the
+// chain heads the sealer anchors.
+func Start(ctx context.Context, db *sqlx.DB, outbox, jobsDir string, signer *signing.Key, log *slog.Logger) (*Runner, error) {
 	r := &Runner{Jobs: NewJobs(ctx, db, jobsDir, log)}
 	if _, err := r.Jobs.Recover(ctx); err != nil {
 		return nil, fmt.Errorf("后台任务无法恢复 / cannot recover background jobs: %w", err)
@@ -28,7 +32,9 @@ func Start(ctx context.Context, db *sqlx.DB, outbox, jobsDir string, log *slog.L
 	if err != nil {
 		return nil, fmt.Errorf("定时任务无法启动 / the scheduler cannot start: %w", err)
 	}
-	exports, err := NewExportScheduler(db, outbox, log).Start(ctx)
+	es := NewExportScheduler(db, outbox, log)
+	es.Signer = signer
+	exports, err := es.Start(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("定时导出无法启动 / the export scheduler cannot start: %w", err)
 	}
@@ -36,7 +42,7 @@ func Start(ctx context.Context, db *sqlx.DB, outbox, jobsDir string, log *slog.L
 		log = slog.Default()
 	}
 	recordings := startRecordingRetention(ctx, db, log, time.Now)
-	r.stopped = []<-chan struct{}{waves, exports, recordings}
+	r.stopped = []<-chan struct{}{waves, exports, recordings, NewSealer(db, signer, log).Start(ctx)}
 	return r, nil
 }
 

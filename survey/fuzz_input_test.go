@@ -16,7 +16,7 @@ func FuzzParseResponses(f *testing.F) {
 	f.Add([]byte("interview_id,district_code\n,,,\n"))
 	f.Add([]byte("\xff\xfe\x00"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		rows, err := ParseResponses(bytes.NewReader(data), items, map[string]bool{"500101": true})
+		rows, err := parseWhole(bytes.NewReader(data), items, map[string]bool{"500101": true})
 		if err != nil && rows != nil {
 			t.Fatal("rows returned with an error")
 		}

@@ -86,15 +86,18 @@ type Interview struct {
 	IdempotencyKey  string
 	Source          string // cati, capi, import
 	StartedAt       time.Time
+	// Partial marks a break-off late enough to count (AAPOR 1.2).
+	Partial bool
 	// Paradata and the browser's User-Agent, for interviews entered in a
 	// form; nil for imported ones.
 	Paradata  *Paradata
 	UserAgent string
 }
 
-// InsertInterview stores an interview inside the caller's transaction. A
-// repeat of the same submission (same idempotency key, or the same case)
-// stores nothing and returns the first one's id with created=false.
+// InsertInterview stores an interview inside the caller's transaction,
+// with its evidence (docs/evidence.md §2). A repeat of the same submission
+// (same idempotency key, or the same case) stores nothing and returns the
+// first one's id with created=false.
 func InsertInterview(ctx context.Context, db *sqlx.DB, tx *sqlx.Tx, iv Interview) (id int64, created bool, err error) {
 	ans, err := json.Marshal(iv.Answers)
 	if err != nil {
@@ -107,7 +110,7 @@ func InsertInterview(ctx context.Context, db *sqlx.DB, tx *sqlx.Tx, iv Interview
 	err = st.GetContext(ctx, &id,
 		iv.WaveID, nullInt(iv.CaseID), nullStr(iv.ExternalID), iv.QuestionnaireID, nullInt(iv.InterviewerID),
 		iv.District, iv.Mode, nullStr(iv.PSU), nullFloat(iv.Weight), nullInt(int64(iv.Sex)), nullInt(int64(iv.AgeGroup)),
-		string(ans), nullStr(iv.IdempotencyKey), iv.Source, nullTime(iv.StartedAt))
+		string(ans), nullStr(iv.IdempotencyKey), iv.Source, nullTime(iv.StartedAt), iv.Partial)
 	if err == nil {
 		if iv.Source == "cati" || iv.Source == "capi" {
 			if err := SaveParadata(ctx, tx, id, iv.Paradata, iv.UserAgent); err != nil {

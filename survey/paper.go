@@ -37,6 +37,7 @@ var (
 	qPaperForm    = pg.Q("survey/paper-form")
 	qPaperLock    = pg.Q("survey/paper-form-lock")
 	qPaperForms   = pg.Q("survey/paper-forms")
+	qPaperStatus  = pg.Q("survey/paper-form-status")
 )
 
 var formNumberRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,40}$`)
@@ -50,6 +51,8 @@ type PaperForm struct {
 	Status      string    `db:"status"`
 	InterviewID int64     `db:"interview_id"`
 	UpdatedAt   time.Time `db:"updated_at"`
+	// Interviewer is the field interviewer the number was issued to.
+	Interviewer string `db:"interviewer"`
 	Entries     []PaperEntry
 }
 
@@ -97,18 +100,41 @@ type PaperResult struct {
 	Differences []string
 }
 
-// KeyPaperForm stores one operator's keying of paper form number in a wave.
-// The answers are checked as an interview's are (a returned Validation with
+// PaperKeying is the issued form a keying is for: its number, its wave,
+// and the household and field interviewer it was issued to.
+type PaperKeying struct {
+	Number        string
+	WaveID        int64
+	Wave          string
+	CaseID        int64 // 0 for a form keyed before numbers were issued
+	InterviewerID int64
+	Interviewer   string
+	PSU           string
+	// Close, when set, finishes the household as interviewed inside the
+	// transaction that stores the interview, before it is stored (so that
+	// the household's row is locked before its interview, as an interview
+	// at the door locks it); it fails when the household is finished
+	// already, which stores nothing.
+	Close func(ctx context.Context, tx *sqlx.Tx) error
+}
+
+// KeyPaperForm stores one operator's keying of an issued paper form. The
+// answers are checked as an interview's are (a returned Validation with
 // errors means nothing was stored). The second keying, by another
-// operator, is compared with the first: equal, the interview is stored;
-// different, the form waits for a supervisor.
-func KeyPaperForm(ctx context.Context, db *sqlx.DB, wave, number string, op Editor, answers Answers, districts map[string]bool) (PaperResult, *Validation, error) {
-	if !formNumberRE.MatchString(number) {
+// operator, is compared with the first: equal, the interview is stored,
+// tied to the form's household and field interviewer; different, the form
+// waits for a supervisor. Each keying, and the interview stored, is
+// audited.
+func KeyPaperForm(ctx context.Context, db *sqlx.DB, k PaperKeying, op Editor, answers Answers, districts map[string]bool) (PaperResult, *Validation, error) {
+	if !formNumberRE.MatchString(k.Number) {
 		return PaperResult{}, nil, core.Errorf(core.EInvalid, "问卷编号只能由 1–40 个字母、数字、- 或 _ 组成", "the form number must be 1–40 letters, digits, - or _")
 	}
-	waveID, q, err := WaveQuestionnaire(ctx, db, wave)
+	waveID, q, err := WaveQuestionnaire(ctx, db, k.Wave)
 	if err != nil {
 		return PaperResult{}, nil, err
+	}
+	if waveID != k.WaveID {
+		return PaperResult{}, nil, fmt.Errorf("survey: form %s is of wave %d, not %s", k.Number, k.WaveID, k.Wave)
 	}
 	val := q.Validate(answers, districts)
 	if !val.Eligible {
@@ -127,14 +153,14 @@ func KeyPaperForm(ctx context.Context, db *sqlx.DB, wave, number string, op Edit
 		Status      string `db:"status"`
 		InterviewID int64  `db:"interview_id"`
 	}
-	if err := tx.GetContext(ctx, &form, qPaperUpsert, waveID, number); err != nil {
+	if err := tx.GetContext(ctx, &form, qPaperUpsert, waveID, k.Number); err != nil {
 		return PaperResult{}, nil, fmt.Errorf("survey: paper form: %w", err)
 	}
 	switch form.Status {
 	case PaperAccepted:
-		return PaperResult{}, nil, core.Errorf(core.EConflict, "问卷 %s 已录入完毕(访问 #%d)", "form %s is already stored (interview #%d)", number, form.InterviewID)
+		return PaperResult{}, nil, core.Errorf(core.EConflict, "问卷 %s 已录入完毕(访问 #%d)", "form %s is already stored (interview #%d)", k.Number, form.InterviewID)
 	case PaperMismatch:
-		return PaperResult{}, nil, core.Errorf(core.EConflict, "问卷 %s 已录入两次,正等待督导裁定不一致之处", "form %s has been keyed twice and awaits a supervisor's decision on the differences", number)
+		return PaperResult{}, nil, core.Errorf(core.EConflict, "问卷 %s 已录入两次,正等待督导裁定不一致之处", "form %s has been keyed twice and awaits a supervisor's decision on the differences", k.Number)
 	}
 	entries, err := paperEntries(ctx, tx, form.ID)
 	if err != nil {
@@ -142,7 +168,7 @@ func KeyPaperForm(ctx context.Context, db *sqlx.DB, wave, number string, op Edit
 	}
 	for _, e := range entries {
 		if e.OperatorID == op.ID {
-			return PaperResult{}, nil, core.Errorf(core.EConflict, "您已录入过问卷 %s;第二次录入须由另一位录入员独立完成", "you have keyed form %s already; the second keying must be done independently by another operator", number)
+			return PaperResult{}, nil, core.Errorf(core.EConflict, "您已录入过问卷 %s;第二次录入须由另一位录入员独立完成", "you have keyed form %s already; the second keying must be done independently by another operator", k.Number)
 		}
 	}
 	b, err := json.Marshal(val.Answers)
@@ -158,7 +184,7 @@ func KeyPaperForm(ctx context.Context, db *sqlx.DB, wave, number string, op Edit
 		res.Differences = f.Differences(q)
 		if len(res.Differences) == 0 {
 			res.Status = PaperAccepted
-			res.InterviewID, err = acceptPaper(ctx, db, tx, form.ID, waveID, number, q, val.Answers, 0)
+			res.InterviewID, err = acceptPaper(ctx, db, tx, form.ID, k, q, val.Answers, 0)
 		} else {
 			res.Status = PaperMismatch
 			_, err = tx.ExecContext(ctx, qPaperSet, form.ID, PaperMismatch, nil, nil)
@@ -167,22 +193,50 @@ func KeyPaperForm(ctx context.Context, db *sqlx.DB, wave, number string, op Edit
 			return PaperResult{}, nil, err
 		}
 	}
+	if err := core.Audit(ctx, tx, core.AuditEntry{ActorID: op.ID, Actor: op.Username, Action: "paper-key", Subject: "paper:" + k.Number,
+		Details: map[string]any{"wave": k.Wave, "entry": res.Entry, "status": res.Status, "case_id": k.CaseID,
+			"interviewer_id": k.InterviewerID, "interviewer": k.Interviewer, "differences": res.Differences}}); err != nil {
+		return PaperResult{}, nil, err
+	}
+	if res.Status == PaperAccepted {
+		operators := []string{entries[0].Operator, op.Username}
+		if err := auditAccepted(ctx, tx, op, "paper-accept", res.InterviewID, k, map[string]any{"operators": operators}); err != nil {
+			return PaperResult{}, nil, err
+		}
+	}
 	return res, nil, tx.Commit()
 }
 
-// acceptPaper stores a paper form's agreed answers as an interview.
-func acceptPaper(ctx context.Context, db *sqlx.DB, tx *sqlx.Tx, formID, waveID int64, number string, q *Questionnaire, ans Answers, resolvedBy int64) (int64, error) {
+// auditAccepted records the interview a paper form became, with its
+// household and field interviewer.
+func auditAccepted(ctx context.Context, tx *sqlx.Tx, by Editor, action string, interviewID int64, k PaperKeying, more map[string]any) error {
+	d := map[string]any{"wave": k.Wave, "form": k.Number, "case_id": k.CaseID, "interviewer_id": k.InterviewerID, "interviewer": k.Interviewer}
+	for key, v := range more {
+		d[key] = v
+	}
+	return core.Audit(ctx, tx, core.AuditEntry{ActorID: by.ID, Actor: by.Username, Action: action,
+		Subject: "interview:" + strconv.FormatInt(interviewID, 10), Details: d})
+}
+
+// acceptPaper stores a paper form's agreed answers as the interview of its
+// household, by its field interviewer, and finishes the household.
+func acceptPaper(ctx context.Context, db *sqlx.DB, tx *sqlx.Tx, formID int64, k PaperKeying, q *Questionnaire, ans Answers, resolvedBy int64) (int64, error) {
+	if k.Close != nil {
+		if err := k.Close(ctx, tx); err != nil {
+			return 0, err
+		}
+	}
 	sex, _ := strconv.Atoi(ans["sex"])
 	age, _ := strconv.Atoi(ans["age_group"])
 	id, created, err := InsertInterview(ctx, db, tx, Interview{
-		WaveID: waveID, ExternalID: "paper-" + number, QuestionnaireID: q.ID, District: ans["district"],
-		Mode: "door", Sex: sex, AgeGroup: age, Answers: ans, Source: "paper",
+		WaveID: k.WaveID, CaseID: k.CaseID, InterviewerID: k.InterviewerID, ExternalID: "paper-" + k.Number, QuestionnaireID: q.ID,
+		District: ans["district"], Mode: "door", PSU: k.PSU, Sex: sex, AgeGroup: age, Answers: ans, Source: "paper",
 	})
 	if err != nil {
 		return 0, err
 	}
 	if !created {
-		return 0, core.Errorf(core.EConflict, "问卷 %s 已作为访问入库", "form %s is already stored as an interview", number)
+		return 0, core.Errorf(core.EConflict, "问卷 %s 已作为访问入库", "form %s is already stored as an interview", k.Number)
 	}
 	var by any
 	if resolvedBy > 0 {
@@ -205,6 +259,20 @@ func paperEntries(ctx context.Context, db sqlx.QueryerContext, formID int64) ([]
 		}
 	}
 	return es, nil
+}
+
+// PaperFormStatus is the status of the form with a number in a wave, ""
+// when it has not been keyed.
+func PaperFormStatus(ctx context.Context, db sqlx.QueryerContext, waveID int64, number string) (string, error) {
+	var status string
+	err := sqlx.GetContext(ctx, db, &status, qPaperStatus, waveID, number)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("survey: paper form status: %w", err)
+	}
+	return status, nil
 }
 
 // GetPaperForm loads a paper form with its keyings.
@@ -233,9 +301,10 @@ func PaperForms(ctx context.Context, db sqlx.QueryerContext, operatorID int64) (
 
 // ResolvePaperForm stores a form whose keyings differ, with the value a
 // supervisor chose for each difference (chosen maps every differing
-// question to its right answer, "" for no answer). The choices are checked
-// as an interview's answers are; each is audited with both keyings.
-func ResolvePaperForm(ctx context.Context, db *sqlx.DB, id int64, by Editor, chosen map[string]string, districts map[string]bool) (int64, *Validation, error) {
+// question to its right answer, "" for no answer), as the interview of the
+// household k says. The choices are checked as an interview's answers are;
+// each is audited with both keyings.
+func ResolvePaperForm(ctx context.Context, db *sqlx.DB, id int64, k PaperKeying, by Editor, chosen map[string]string, districts map[string]bool) (int64, *Validation, error) {
 	tx, err := db.BeginTxx(ctx, nil)
 	if err != nil {
 		return 0, nil, err
@@ -284,13 +353,16 @@ func ResolvePaperForm(ctx context.Context, db *sqlx.DB, id int64, by Editor, cho
 		sort.Slice(val.Errors, func(i, j int) bool { return val.Errors[i].Question < val.Errors[j].Question })
 		return 0, &val, nil
 	}
-	ivID, err := acceptPaper(ctx, db, tx, id, f.WaveID, f.Number, q, val.Answers, by.ID)
+	if k.Number != f.Number || k.WaveID != f.WaveID {
+		return 0, nil, fmt.Errorf("survey: resolving form %s of wave %d as form %s of wave %d", f.Number, f.WaveID, k.Number, k.WaveID)
+	}
+	k.Wave = f.WaveName
+	ivID, err := acceptPaper(ctx, db, tx, id, k, q, val.Answers, by.ID)
 	if err != nil {
 		return 0, nil, err
 	}
-	if err := core.Audit(ctx, tx, core.AuditEntry{ActorID: by.ID, Actor: by.Username, Action: "paper-resolve",
-		Subject: "interview:" + strconv.FormatInt(ivID, 10),
-		Details: map[string]any{"wave": f.WaveName, "form": f.Number, "decisions": decided}}); err != nil {
+	operators := []string{f.Entries[0].Operator, f.Entries[1].Operator}
+	if err := auditAccepted(ctx, tx, by, "paper-resolve", ivID, k, map[string]any{"decisions": decided, "operators": operators}); err != nil {
 		return 0, nil, err
 	}
 	return ivID, nil, tx.Commit()

@@ -24,6 +24,8 @@ var (
 	qLatestPublication = pg.Q("survey/latest-publication")
 	qScoreWaves        = pg.Q("survey/score-waves")
 	qInsertWeights     = pg.Q("survey/insert-published-weights")
+	qWeightsHash       = pg.Q("survey/publication-weights-hash")
+	qPublications      = pg.Q("survey/publications-evidence")
 )
 
 // Publication is scores as published to the assessment office.
@@ -33,7 +35,14 @@ type Publication struct {
 	PublishedBy string    `db:"published_by"`
 	LongCSV     string    `db:"long_csv"`
 	SHA256      string    `db:"sha256"`
+	// Head is the audit entry that recorded the publication, for its
+	// signature; set by PublishScores only.
+	Head core.Head `db:"-"`
 }
+
+// PublishAction is the audit action of a publication; its details carry
+// the publication's id, wave and the hashes of its CSV and weights.
+const PublishAction = "publish-scores"
 
 func longCSV(sc *WaveScores) (string, error) {
 	var b bytes.Buffer
@@ -66,6 +75,11 @@ func PublishScores(ctx context.Context, db *sqlx.DB, wave, actor string) (*Publi
 		return nil, err
 	}
 	defer tx.Rollback()
+	// The interviews it counts are sealed into the chain before the
+	// publication's own entry, which its signature names.
+	if _, err := sealIn(ctx, tx, actor); err != nil {
+		return nil, err
+	}
 	if err := tx.QueryRowxContext(ctx, qInsertPublication, waveID, q.ID, actor, text, p.SHA256).Scan(&p.ID, &p.PublishedAt); err != nil {
 		return nil, fmt.Errorf("survey: publish: %w", err)
 	}
@@ -83,7 +97,12 @@ func PublishScores(ctx context.Context, db *sqlx.DB, wave, actor string) (*Publi
 	if _, err := tx.ExecContext(ctx, qInsertWeights, p.ID, waveID, pq.StringArray(ds), pq.StringArray(sex), pq.StringArray(age), pq.StringArray(urban), pq.StringArray(weight)); err != nil {
 		return nil, fmt.Errorf("survey: publish weights: %w", err)
 	}
-	if err := core.Audit(ctx, tx, core.AuditEntry{Actor: actor, Action: "publish-scores", Subject: wave, Details: map[string]string{"sha256": p.SHA256}}); err != nil {
+	var weights string
+	if err := tx.GetContext(ctx, &weights, qWeightsHash, p.ID); err != nil {
+		return nil, fmt.Errorf("survey: publish weights: %w", err)
+	}
+	if p.Head, err = core.AuditHead(ctx, tx, core.AuditEntry{Actor: actor, Action: PublishAction, Subject: wave,
+		Details: map[string]any{"publication": p.ID, "wave": wave, "sha256": p.SHA256, "weights_sha256": weights}}); err != nil {
 		return nil, err
 	}
 	return p, tx.Commit()
@@ -163,4 +182,99 @@ func CheckScores(ctx context.Context, db sqlx.QueryerContext, wave string) (*Sco
 		}
 	}
 	return chk, nil
+}
+
+// StoredPublication is a publication as the database holds it now, with
+// the hashes of its CSV and weights recomputed, for verification.
+type StoredPublication struct {
+	ID            int64     `db:"id"`
+	Wave          string    `db:"wave"`
+	PublishedAt   time.Time `db:"published_at"`
+	StoredSHA256  string    `db:"stored_sha256"` // the sha256 column
+	SHA256        string    `db:"sha256"`        // of long_csv as stored
+	WeightsSHA256 string    `db:"weights_sha256"`
+}
+
+// StoredPublications lists every publication, oldest first.
+func StoredPublications(ctx context.Context, db sqlx.QueryerContext) ([]StoredPublication, error) {
+	var out []StoredPublication
+	if err := sqlx.SelectContext(ctx, db, &out, qPublications); err != nil {
+		return nil, fmt.Errorf("survey: publications: %w", err)
+	}
+	return out, nil
+}
+
+// LiveDiff says how a wave's live scores differ from its latest
+// publication.
+type LiveDiff struct {
+	Published *Publication
+	// Districts are the codes (AllDistricts for the city) whose lines of
+	// the long table differ, in the order of the table; none when the live
+	// scores are those published.
+	Districts []string
+}
+
+// CompareWithPublication compares a wave's scores computed now, sc, with
+// its latest publication, district by district; nil when the wave was
+// never published.
+func CompareWithPublication(ctx context.Context, db sqlx.QueryerContext, wave string, sc *WaveScores) (*LiveDiff, error) {
+	waveID, _, err := WaveQuestionnaire(ctx, db, wave)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := LatestPublication(ctx, db, waveID)
+	if err != nil || pub == nil {
+		return nil, err
+	}
+	now, err := longCSV(sc)
+	if err != nil {
+		return nil, err
+	}
+	d := &LiveDiff{Published: pub}
+	if now == pub.LongCSV {
+		return d, nil
+	}
+	old, cur := linesByDistrict(pub.LongCSV), linesByDistrict(now)
+	seen := map[string]bool{}
+	for _, lines := range [][]districtLines{cur, old} {
+		for _, dl := range lines {
+			if seen[dl.code] {
+				continue
+			}
+			seen[dl.code] = true
+			if linesOf(old, dl.code) != linesOf(cur, dl.code) {
+				d.Districts = append(d.Districts, dl.code)
+			}
+		}
+	}
+	return d, nil
+}
+
+type districtLines struct{ code, text string }
+
+// linesByDistrict groups the rows of a long table (header first, the
+// district in the first column) by district, in the order they come.
+func linesByDistrict(text string) []districtLines {
+	var out []districtLines
+	for i, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
+		if i == 0 {
+			continue
+		}
+		code, _, _ := strings.Cut(line, ",")
+		if n := len(out); n > 0 && out[n-1].code == code {
+			out[n-1].text += "\n" + line
+			continue
+		}
+		out = append(out, districtLines{code, line})
+	}
+	return out
+}
+
+func linesOf(ls []districtLines, code string) string {
+	for _, l := range ls {
+		if l.code == code {
+			return l.text
+		}
+	}
+	return ""
 }

@@ -3,7 +3,9 @@ package survey
 import (
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -13,12 +15,32 @@ import (
 	"minyi/csvfile"
 )
 
+// parseWhole reads a Responses CSV held whole, with repeated interview ids
+// found as the rows go by: the rows, or an *ImportError listing the
+// problems by line.
+func parseWhole(r io.Reader, items []string, districts map[string]bool) ([]ResponseRow, error) {
+	var rows []ResponseRow
+	problems, err := readResponses(r, items, districts, map[string]int{}, func(row ResponseRow) error {
+		rows = append(rows, row)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if problems.Len() > 0 {
+		e := importError(problems)
+		slices.SortStableFunc(e.Problems, func(a, b csvfile.Problem) int { return a.Line - b.Line })
+		return nil, e
+	}
+	return rows, nil
+}
+
 var testItems = []string{"q01", "q02", "q03"}
 var testDistricts = map[string]bool{"500101": true, "500102": true}
 
 func parse(t *testing.T, text string) ([]ResponseRow, *ImportError) {
 	t.Helper()
-	rows, err := ParseResponses(strings.NewReader(text), testItems, testDistricts)
+	rows, err := parseWhole(strings.NewReader(text), testItems, testDistricts)
 	if err == nil {
 		return rows, nil
 	}
@@ -161,14 +183,14 @@ func TestParseResponsesMalformedCSV(t *testing.T) {
 
 func TestParseResponsesReadError(t *testing.T) {
 	boom := errors.New("boom")
-	_, err := ParseResponses(iotest.ErrReader(boom), testItems, testDistricts)
+	_, err := parseWhole(iotest.ErrReader(boom), testItems, testDistricts)
 	if !errors.Is(err, boom) {
 		t.Errorf("read error: %v", err)
 	}
 }
 
 func TestParseResponsesNilDistricts(t *testing.T) {
-	rows, err := ParseResponses(strings.NewReader(
+	rows, err := parseWhole(strings.NewReader(
 		"interview_id,district_code,mode,weight,sex,age_group,q01,q02,q03\nA1,123,door,,1,1,1,1,1\n"), testItems, nil)
 	if err != nil || len(rows) != 1 || rows[0].District != "123" {
 		t.Errorf("nil districts: %v %v", rows, err)

@@ -286,12 +286,16 @@ func withInterview(ctx context.Context, db *sqlx.DB, id int64, version int, fn f
 	return tx.Commit()
 }
 
-// recordChanges keeps each change in the interview's history and in the
-// audit log, in the transaction that makes it (whose UPDATE moved the
-// version on).
+// recordChanges keeps each change in the interview's history, its new
+// content as evidence, and both in the audit log, in the transaction that
+// makes it (whose UPDATE moved the version on).
 func recordChanges(ctx context.Context, tx *sqlx.Tx, iv *StoredInterview, by Editor, note string, changes []fieldChange) error {
 	if len(changes) == 0 {
 		return nil
+	}
+	version, hash, err := RecordEvidence(ctx, tx, iv.ID)
+	if err != nil {
+		return err
 	}
 	details := make([]map[string]string, 0, len(changes))
 	for _, c := range changes {
@@ -302,7 +306,7 @@ func recordChanges(ctx context.Context, tx *sqlx.Tx, iv *StoredInterview, by Edi
 	}
 	return core.Audit(ctx, tx, core.AuditEntry{ActorID: by.ID, Actor: by.Username, Action: "interview-change",
 		Subject: "interview:" + strconv.FormatInt(iv.ID, 10),
-		Details: map[string]any{"wave": iv.WaveName, "changes": details, "note": note, "version": iv.Version + 1}})
+		Details: map[string]any{"wave": iv.WaveName, "changes": details, "note": note, "version": version, "hash": hash}})
 }
 
 // ReviewItem is a line of a review list.

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 
 	"minyi/core"
 
@@ -13,47 +12,59 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
-// Sign-in throttling: after this many failures for one username (since its
-// last success) or from one address within the window, further attempts
-// are refused until the window has passed, without checking the password.
-const (
-	MaxFailuresPerUser    = 5
-	MaxFailuresPerAddress = 20
-	LockoutWindow         = 15 * time.Minute
-)
-
-// ErrLockedOut says that sign-ins are refused for a while.
-var ErrLockedOut = core.Errorf(core.EInvalid, "登录失败次数过多,请 15 分钟后再试,或请管理员协助", "too many failed sign-ins: try again in 15 minutes, or ask an admin")
-
-// SignIn checks a password with throttling and records the attempt.
+// SignIn checks a password behind the back-off of throttle.go and records
+// the attempt. A refused attempt is a *Throttled and reaches no bcrypt;
+// a checked one is a row of sign_in_attempts, and only successes (with the
+// failures and refusals since the previous one) and the start of a
+// back-off are entries of the audit log.
 func SignIn(ctx context.Context, db *sqlx.DB, username, password, address string) (int64, error) {
-	var f struct {
-		ByUser    int        `db:"by_user"`
-		ByAddress int        `db:"by_address"`
-		Last      *time.Time `db:"last_failure"`
-	}
-	window := fmt.Sprintf("%d seconds", int(LockoutWindow.Seconds()))
-	if err := db.GetContext(ctx, &f, qRecentFailures, username, address, window); err != nil {
+	return verify(ctx, db, username, password, address, errBadLogin, func(tx *sqlx.Tx, id int64, failed, refused int) error {
+		return core.Audit(ctx, tx, core.AuditEntry{ActorID: id, Actor: username, Action: "sign-in",
+			Details: map[string]any{"address": address, "failed_before": failed, "refused_before": refused}})
+	})
+}
+
+// verify runs one throttled password check; ok runs in the transaction
+// that records a success.
+func verify(ctx context.Context, db *sqlx.DB, username, password, address string, wrong error, ok func(tx *sqlx.Tx, id int64, failed, refused int) error) (int64, error) {
+	known, err := knownAddress(ctx, db, username, address)
+	if err != nil {
 		return 0, fmt.Errorf("users: sign-in throttle: %w", err)
 	}
-	if f.ByUser >= MaxFailuresPerUser || f.ByAddress >= MaxFailuresPerAddress {
-		if err := core.AuditNow(ctx, db, core.AuditEntry{Actor: username, Action: "sign-in-refused", Details: map[string]string{"address": address}}); err != nil {
-			return 0, err
-		}
-		return 0, ErrLockedOut
+	if err := admit(ctx, db, throttleKeys(username, address, !known), username, address); err != nil {
+		return 0, err
 	}
 	id, err := Authenticate(ctx, db, username, password)
-	if _, rerr := db.ExecContext(ctx, qRecordAttempt, username, address, err == nil); rerr != nil && err == nil {
-		return 0, rerr
-	}
-	action := "sign-in"
 	if err != nil {
-		action = "sign-in-failed"
+		if _, rerr := db.ExecContext(ctx, qRecordAttempt, accountName(username), address, false); rerr != nil {
+			return 0, rerr
+		}
+		prune(ctx, db, false)
+		if errors.Is(err, errBadLogin) {
+			return 0, wrong
+		}
+		return 0, err
 	}
-	if aerr := core.AuditNow(ctx, db, core.AuditEntry{ActorID: id, Actor: username, Action: action, Details: map[string]string{"address": address}}); aerr != nil && err == nil {
-		return 0, aerr
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return 0, err
 	}
-	return id, err
+	defer tx.Rollback()
+	failed, refused, err := succeeded(ctx, tx, username, address, !known)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, qRecordAttempt, accountName(username), address, true); err != nil {
+		return 0, err
+	}
+	if err := ok(tx, id, failed, refused); err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, err
+	}
+	prune(ctx, db, true)
+	return id, nil
 }
 
 // errBadLogin does not say which of the two was wrong.

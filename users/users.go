@@ -75,7 +75,6 @@ var (
 	qExpireSessions = pg.Q("users/delete-expired-sessions")
 	qSetPassword    = pg.Q("users/set-password")
 	qRecordAttempt  = pg.Q("users/record-attempt")
-	qRecentFailures = pg.Q("users/recent-failures")
 	qSetConverter   = pg.Q("users/set-refusal-converter")
 )
 
@@ -86,6 +85,9 @@ type User struct {
 	DisplayName string `db:"display_name"`
 	Role        Role   `db:"role"`
 	CSRF        string `db:"csrf_token"`
+	// MustChangePassword: the password is a temporary one an admin set;
+	// the user may do nothing but choose their own.
+	MustChangePassword bool `db:"must_change_password"`
 }
 
 // Add creates a user with a bcrypt-hashed password. created is false when
@@ -94,8 +96,11 @@ func Add(ctx context.Context, db *sqlx.DB, username, displayName, password strin
 	if !ValidRole(string(role)) {
 		return false, core.Errorf(core.EInvalid, "角色 %q 无效", "invalid role %q", role)
 	}
-	if len(password) < 8 {
-		return false, core.Errorf(core.EInvalid, "密码至少 8 个字符", "the password needs at least 8 characters")
+	if err := CheckUsername(username); err != nil {
+		return false, err
+	}
+	if err := CheckPassword(username, password); err != nil {
+		return false, err
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), BcryptCost)
 	if err != nil {
@@ -118,6 +123,11 @@ func Add(ctx context.Context, db *sqlx.DB, username, displayName, password strin
 func AddMany(ctx context.Context, db *sqlx.DB, usernames []string, password string, role Role) ([]int64, error) {
 	if !ValidRole(string(role)) {
 		return nil, core.Errorf(core.EInvalid, "角色 %q 无效", "invalid role %q", role)
+	}
+	for _, u := range usernames {
+		if err := CheckPassword(u, password); err != nil {
+			return nil, err
+		}
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), BcryptCost)
 	if err != nil {
@@ -164,6 +174,8 @@ type Account struct {
 	Active      bool      `db:"active"`
 	Converter   bool      `db:"refusal_converter"`
 	CreatedAt   time.Time `db:"created_at"`
+	MustChange  bool      `db:"must_change_password"`
+	Sessions    int       `db:"sessions"` // signed in on this many browsers
 }
 
 // List returns every user.

@@ -19,7 +19,6 @@ import (
 	"minyi/sampler"
 	"minyi/schedule"
 	"minyi/survey"
-	"minyi/users"
 )
 
 func (s *Server) districts(c echo.Context) error {
@@ -39,14 +38,6 @@ func (s *Server) showDistricts(c echo.Context, status int, msg, errMsg *core.Tex
 		Title: core.Text{ZH: "区县与常住人口", EN: "Districts and resident population"}, Msg: msg, Err: errMsg,
 		Data: map[string]any{"Districts": ds, "Total": total},
 	})
-}
-
-func (s *Server) users(c echo.Context) error {
-	us, err := users.List(c.Request().Context(), s.db)
-	if err != nil {
-		return err
-	}
-	return s.render(c, http.StatusOK, "users", core.Text{ZH: "用户", EN: "Users"}, us)
 }
 
 type wavesData struct {

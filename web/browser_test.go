@@ -76,9 +76,12 @@ func signInBrowser(base, user string) chromedp.Tasks {
 	}
 }
 
+// signOut waits for the sign-in button, not a user name field: the users
+// page has one too, and typing into it while the sign-in page loads loses
+// the keys.
 var signOut = chromedp.Tasks{
 	chromedp.Click(`header .who button`, chromedp.ByQuery),
-	chromedp.WaitVisible("#username", chromedp.ByID),
+	chromedp.WaitVisible("#login", chromedp.ByID),
 }
 
 // press types one key, as a person at the keyboard would.

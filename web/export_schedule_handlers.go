@@ -29,6 +29,9 @@ type exportSchedulesData struct {
 	Waves     []sampler.Wave
 	Kinds     []string
 	Form      exportScheduleForm
+	// PublicKey checks the signatures of what the server hands out; the
+	// office keeps it to check files with minyi verify.
+	PublicKey, KeyID string
 }
 
 func (s *Server) exportSchedules(c echo.Context) error {
@@ -55,9 +58,12 @@ func (s *Server) showExportSchedules(c echo.Context, status int, f exportSchedul
 	for _, sc := range ss {
 		next[sc.ID] = sc.Next(s.opt.Now())
 	}
+	d := exportSchedulesData{Schedules: ss, Next: next, Runs: runs, Waves: waves, Kinds: export.Kinds, Form: f}
+	if s.opt.Signer != nil {
+		d.PublicKey, d.KeyID = s.opt.Signer.Public().String(), s.opt.Signer.Public().ID()
+	}
 	return s.renderView(c, status, "exports", &view{
-		Title: core.Text{ZH: "定时导出", EN: "Scheduled exports"}, Msg: msg, Err: errText,
-		Data: exportSchedulesData{Schedules: ss, Next: next, Runs: runs, Waves: waves, Kinds: export.Kinds, Form: f},
+		Title: core.Text{ZH: "定时导出", EN: "Scheduled exports"}, Msg: msg, Err: errText, Data: d,
 	})
 }
 

@@ -37,21 +37,47 @@ func (s *Server) sendExport(c echo.Context, kind, wave string) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	req := export.Request{Kind: kind, Wave: wave, Encoding: enc, Options: opt, ActorID: u.ID, Actor: u.Username, Via: "web"}
-	if err := export.Begin(ctx, s.db, req); err != nil {
+	req := export.Request{Kind: kind, Wave: wave, Encoding: enc, Options: opt, ActorID: u.ID, Actor: u.Username, Via: "web", Signer: s.opt.Signer}
+	head, err := export.Begin(ctx, s.db, req)
+	if err != nil {
 		return err
 	}
+	name := kind + "-" + wave + ".csv"
 	h := c.Response().Header()
 	h.Set("Content-Type", "text/csv; charset="+string(enc))
-	h.Set("Content-Disposition", "attachment; filename*=UTF-8''"+url.PathEscape(kind+"-"+wave+".csv"))
+	h.Set("Content-Disposition", "attachment; filename*=UTF-8''"+url.PathEscape(name))
 	h.Set("Cache-Control", "no-store")
 	c.Response().WriteHeader(http.StatusOK)
 	// Rows stream to the client as they are written; a failure midway
 	// cuts the file short, which the client sees as an incomplete download.
-	if _, err := export.Write(ctx, s.db, req, c.Response()); err != nil {
+	// Once it is whole, its signature is kept for the page's second link.
+	out := export.NewHasher(c.Response())
+	if _, err := export.Write(ctx, s.db, req, out); err != nil {
 		s.opt.Logger.Error("export failed midway", "kind", kind, "wave", wave, "err", err)
+		return nil
+	}
+	if err := export.SignDownload(ctx, s.db, req, head, name, out); err != nil {
+		s.opt.Logger.Error("export signature", "kind", kind, "wave", wave, "err", err)
 	}
 	return nil
+}
+
+// downloadSignature sends the signature of the copy of a file the user
+// last downloaded, for the office to check it with minyi verify.
+func (s *Server) downloadSignature(c echo.Context) error {
+	kind, wave := c.Param("kind"), c.Param("wave")
+	u := currentUser(c)
+	if !export.Known(kind) || !export.MayDownload(u.Role, kind) {
+		return echo.NewHTTPError(http.StatusNotFound)
+	}
+	b, err := export.DownloadSignature(c.Request().Context(), s.db, u.ID, kind, wave)
+	if err != nil {
+		return err
+	}
+	h := c.Response().Header()
+	h.Set("Content-Disposition", "attachment; filename*=UTF-8''"+url.PathEscape(kind+"-"+wave+".csv.sig"))
+	h.Set("Cache-Control", "no-store")
+	return c.Blob(http.StatusOK, "application/json", b)
 }
 
 // exportOptions reads the suppression threshold of a download (min_cell).

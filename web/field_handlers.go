@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -60,6 +61,9 @@ type fieldAssignData struct {
 	MaxVisits    int
 	Households   int
 	Unassigned   int
+	// Sheets are the field interviewers with communities in the wave, for
+	// the links to their visit sheets.
+	Sheets []door.Interviewer
 }
 
 // fieldAssignments lists a wave's door-to-door communities with their
@@ -98,10 +102,14 @@ func (s *Server) showFieldAssignments(c echo.Context, status int, errMsg *core.T
 	if d.MaxVisits, err = door.MaxVisits(ctx, s.db, w.ID); err != nil {
 		return err
 	}
+	seen := map[int64]bool{}
 	for _, cm := range d.Communities {
 		d.Households += cm.Households
 		if cm.InterviewerID == nil {
 			d.Unassigned += cm.Households
+		} else if !seen[*cm.InterviewerID] {
+			seen[*cm.InterviewerID] = true
+			d.Sheets = append(d.Sheets, door.Interviewer{ID: *cm.InterviewerID, Username: cm.Interviewer})
 		}
 	}
 	return s.renderView(c, status, "field_assign", &view{
@@ -310,4 +318,72 @@ func (s *Server) fieldBreakOff(c echo.Context) error {
 		return c.Redirect(http.StatusSeeOther, "/field?msg=breakoff")
 	}
 	return c.Redirect(http.StatusSeeOther, "/field?msg=fieldcallback")
+}
+
+// sheetCommunity is one community of a visit sheet.
+type sheetCommunity struct {
+	DistrictName, Street, Community, WaveName string
+	Households                                []door.SheetHousehold
+}
+
+type visitSheet struct {
+	Interviewer string
+	Printed     time.Time
+	Communities []sheetCommunity
+	// Visits are the columns for writing each visit down, K of the wave.
+	Visits []int
+}
+
+// fieldSheet is the signed-in field interviewer's visit sheet, to print
+// and take into the field: each unfinished household with the number to
+// write on its paper form.
+func (s *Server) fieldSheet(c echo.Context) error {
+	u := currentUser(c)
+	return s.showSheet(c, u.ID, u.Username, 0)
+}
+
+// interviewerSheet is a field interviewer's visit sheet in a wave, for an
+// admin to print for them (supervisors do not see addresses, §8).
+func (s *Server) interviewerSheet(c echo.Context) error {
+	ctx := c.Request().Context()
+	w, err := sampler.GetWave(ctx, s.db, c.Param("wave"))
+	if err != nil {
+		return err
+	}
+	id, err := strconv.ParseInt(c.Param("user"), 10, 64)
+	if err != nil {
+		return echo.NewHTTPError(http.StatusNotFound)
+	}
+	fis, err := door.Interviewers(ctx, s.db)
+	if err != nil {
+		return err
+	}
+	for _, fi := range fis {
+		if fi.ID == id {
+			return s.showSheet(c, id, fi.Username, w.ID)
+		}
+	}
+	return echo.NewHTTPError(http.StatusNotFound)
+}
+
+func (s *Server) showSheet(c echo.Context, userID int64, name string, waveID int64) error {
+	hs, err := door.VisitSheet(c.Request().Context(), s.db, userID, waveID)
+	if err != nil {
+		return err
+	}
+	d := visitSheet{Interviewer: name, Printed: s.opt.Now()}
+	k := 0
+	for _, h := range hs {
+		n := len(d.Communities)
+		if n == 0 || d.Communities[n-1].WaveName != h.WaveName || d.Communities[n-1].Community != h.Community ||
+			d.Communities[n-1].Street != h.Street || d.Communities[n-1].DistrictName != h.DistrictName {
+			d.Communities = append(d.Communities, sheetCommunity{DistrictName: h.DistrictName, Street: h.Street, Community: h.Community, WaveName: h.WaveName})
+		}
+		d.Communities[len(d.Communities)-1].Households = append(d.Communities[len(d.Communities)-1].Households, h)
+		k = max(k, h.MaxVisits)
+	}
+	for i := 1; i <= k; i++ {
+		d.Visits = append(d.Visits, i)
+	}
+	return s.render(c, http.StatusOK, "visit_sheet", core.Text{ZH: "走访单 · " + name, EN: "Visit sheet · " + name}, d)
 }

@@ -16,6 +16,7 @@ import (
 
 	"minyi/dialer"
 	"minyi/sampler"
+	"minyi/signing"
 	"minyi/sql/pgtest"
 	"minyi/survey"
 	"minyi/users"
@@ -34,6 +35,7 @@ type fixture struct {
 	s     *Server
 	wave  string
 	users map[users.Role]int64
+	key   *signing.Key // signs the server's downloads
 }
 
 // newFixture builds a fixture in a fresh database. rate sets the wave's
@@ -41,7 +43,8 @@ type fixture struct {
 func newFixture(t *testing.T, rate float64) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlx.Open("postgres", pgtest.NewDatabase(t))
+	dsn := pgtest.NewDatabase(t)
+	db, err := sqlx.Open("postgres", dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +104,19 @@ func newFixture(t *testing.T, rate float64) *fixture {
 	if _, err := users.Add(ctx, db, "interviewer2", "", testPassword, users.RoleInterview); err != nil {
 		t.Fatal(err)
 	}
-	fx.s, err = New(db, Options{})
+	// The server connects as minyi serve does, as the application's role;
+	// the tests look and tamper as the database's superuser (fx.db).
+	appDB, err := sqlx.Open("postgres", pgtest.AppDSN(t, dsn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { appDB.Close() })
+	key, _, err := signing.LoadOrCreate(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx.key = key
+	fx.s, err = New(appDB, Options{Signer: key})
 	if err != nil {
 		t.Fatal(err)
 	}

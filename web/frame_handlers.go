@@ -75,26 +75,27 @@ func (s *Server) uploadFrame(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	fh, err := c.FormFile("file")
-	if err != nil {
-		return core.Errorf(core.EInvalid, "请选择要上传的 CSV 文件", "choose a CSV file to upload")
-	}
-	src, err := fh.Open()
+	// The file streams from the request into the job's directory, its
+	// limit enforced as it arrives.
+	src, name, err := uploaded(c)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
-	size := fh.Size
 	user := currentUser(c).ID
-	spec := schedule.JobSpec{Kind: "frame-" + kind, Subject: fh.Filename, UserID: user, Input: src}
+	spec := schedule.JobSpec{Kind: "frame-" + kind, Subject: name, UserID: user, Input: src}
 	id, err := s.opt.Jobs.Start(c.Request().Context(), spec, func(ctx context.Context, run *schedule.Run) (string, error) {
 		f, err := os.Open(run.Input)
 		if err != nil {
 			return "", err
 		}
 		defer f.Close()
-		r := &countingReader{r: f, total: size, progress: run.Progress}
-		opt := sampler.ImportOptions{Encoding: enc, FileName: fh.Filename, CreatedBy: &user}
+		st, err := f.Stat()
+		if err != nil {
+			return "", err
+		}
+		r := &countingReader{r: f, total: st.Size(), progress: run.Progress}
+		opt := sampler.ImportOptions{Encoding: enc, FileName: name, CreatedBy: &user}
 		var rep sampler.FrameReport
 		if kind == "phone" {
 			rep, err = sampler.ImportPhoneFrame(ctx, s.db, r, opt)

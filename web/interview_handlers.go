@@ -118,7 +118,8 @@ func (s *Server) submitInterview(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	started, _ := time.Parse(time.RFC3339, form.Get("started"))
+	// The form's "started" is the page's own clock, for its paradata; the
+	// interview's start is the server's (dialer.CompleteInterview).
 	version, _ := strconv.Atoi(form.Get("draft_version"))
 	_, err = dialer.CompleteInterview(ctx, s.db, caseID, user.ID, key, version, func(lc dialer.LockedCase) (survey.Interview, error) {
 		q, err := s.questionnaireOf(ctx, &dialer.Case{QuestionnaireID: lc.QuestionnaireID})
@@ -141,7 +142,7 @@ func (s *Server) submitInterview(c echo.Context) error {
 		return survey.Interview{
 			WaveID: lc.WaveID, CaseID: caseID, QuestionnaireID: q.ID, InterviewerID: user.ID,
 			District: ans["district"], Mode: lc.Mode, PSU: lc.PSU, Sex: sex, AgeGroup: age, Answers: ans,
-			IdempotencyKey: key, Source: lc.InterviewSource(), StartedAt: started,
+			IdempotencyKey: key, Source: lc.InterviewSource(),
 			Paradata: pd, UserAgent: c.Request().UserAgent(),
 		}, nil
 	})

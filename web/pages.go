@@ -245,6 +245,10 @@ var notices = map[string]core.Text{
 	"opened":      {ZH: "已开放新的样本批次(如有符合条件的)。", EN: "New replicates are open (where due)."},
 	"rules":       {ZH: "拨打规则已保存。", EN: "The calling rules are saved."},
 	"converter":   {ZH: "已更新拒访转化员。", EN: "The refusal converter mark is updated."},
+	"deactivated": {ZH: "用户已停用,其登录已全部退出。", EN: "The user is deactivated and all their sessions have ended."},
+	"activated":   {ZH: "用户已重新启用。", EN: "The user is active again."},
+	"signedout":   {ZH: "该用户的登录已全部退出。", EN: "All sessions of the user have ended."},
+	"password":    {ZH: "密码已修改,其他设备上的登录已退出。", EN: "Your password is changed; you are signed out on other devices."},
 }
 
 func notice(key string) *core.Text {
@@ -280,7 +284,7 @@ func (s *Server) setLang(c echo.Context) error {
 	if l != "en" {
 		l = "zh"
 	}
-	c.SetCookie(&http.Cookie{Name: "lang", Value: l, Path: "/", MaxAge: 365 * 24 * 3600, SameSite: http.SameSiteLaxMode, HttpOnly: true})
+	c.SetCookie(&http.Cookie{Name: "lang", Value: l, Path: "/", MaxAge: 365 * 24 * 3600, SameSite: http.SameSiteLaxMode, HttpOnly: true, Secure: s.secureCookies(c)})
 	back := c.Request().Referer()
 	if u, err := parseLocal(back); err == nil {
 		return c.Redirect(http.StatusSeeOther, u)

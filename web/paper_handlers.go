@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"minyi/core"
+	"minyi/door"
 	"minyi/sampler"
 	"minyi/survey"
 	"minyi/users"
@@ -21,19 +23,21 @@ func init() {
 }
 
 type paperData struct {
-	Waves  []sampler.Wave
-	Wave   string
+	// Number is the form number as typed; Form its issued form, once it is
+	// found.
 	Number string
+	Form   *door.IssuedForm
 	Forms  []survey.PaperForm
-	// The keying form, once a wave and form number are chosen.
+	// The keying form, once an issued number is chosen.
 	Q         *survey.Questionnaire
 	Answers   survey.Answers
 	Errors    map[string]core.Text
 	Districts []sampler.District
 }
 
-// paper is the keyed-entry page: choose the wave and type the form number,
-// then key the form with the same keyboard form as a telephone interview.
+// paper is the keyed-entry page: type the number printed on the form (from
+// the interviewer's visit sheet), check the household it names, then key
+// the form with the same keyboard form as a telephone interview.
 func (s *Server) paper(c echo.Context) error {
 	return s.showPaper(c, http.StatusOK, nil, nil, nil)
 }
@@ -41,30 +45,37 @@ func (s *Server) paper(c echo.Context) error {
 func (s *Server) showPaper(c echo.Context, status int, msg *core.Text, answers survey.Answers, errs map[string]core.Text) error {
 	ctx := c.Request().Context()
 	u := currentUser(c)
-	ws, err := sampler.ListWaves(ctx, s.db)
-	if err != nil {
-		return err
-	}
-	d := paperData{Waves: ws, Wave: c.FormValue("wave"), Number: strings.TrimSpace(c.FormValue("number")), Answers: answers, Errors: errs}
-	if d.Wave == "" && len(ws) > 0 {
-		d.Wave = ws[0].Name
-	}
+	d := paperData{Number: strings.TrimSpace(c.FormValue("number")), Answers: answers, Errors: errs}
 	var mine int64
 	if u.Role != users.RoleAdmin && u.Role != users.RoleSupervisor {
 		mine = u.ID
 	}
+	var err error
 	if d.Forms, err = survey.PaperForms(ctx, s.db, mine); err != nil {
 		return err
 	}
-	if d.Number != "" && d.Wave != "" {
-		if _, d.Q, err = survey.WaveQuestionnaire(ctx, s.db, d.Wave); err != nil {
+	if d.Number != "" {
+		d.Form, err = door.LookupForm(ctx, s.db, d.Number)
+		var de *core.Error
+		switch {
+		case errors.As(err, &de) && de.Code == core.EInvalid:
+			// A number no sheet carried: say so, and offer no form to key.
+			if msg == nil {
+				msg, status = &core.Text{ZH: de.ZH, EN: de.EN}, http.StatusUnprocessableEntity
+			}
+		case err != nil:
 			return err
-		}
-		if d.Districts, err = sampler.ListDistricts(ctx, s.db); err != nil {
-			return err
-		}
-		if d.Answers == nil {
-			d.Answers = survey.Answers{}
+		default:
+			d.Number = d.Form.Number
+			if _, d.Q, err = survey.WaveQuestionnaire(ctx, s.db, d.Form.WaveName); err != nil {
+				return err
+			}
+			if d.Districts, err = sampler.ListDistricts(ctx, s.db); err != nil {
+				return err
+			}
+			if d.Answers == nil {
+				d.Answers = survey.Answers{}
+			}
 		}
 	}
 	return s.renderView(c, status, "paper", &view{Title: core.Text{ZH: "纸质问卷双录入", EN: "Paper forms: double entry"}, Err: msg, Data: d})
@@ -83,7 +94,7 @@ func (s *Server) keyPaper(c echo.Context) error {
 		return err
 	}
 	u := currentUser(c)
-	res, val, err := survey.KeyPaperForm(ctx, s.db, form.Get("wave"), strings.TrimSpace(form.Get("number")), survey.Editor{ID: u.ID, Username: u.Username}, ans, districts)
+	res, val, err := door.KeyPaperForm(ctx, s.db, strings.TrimSpace(form.Get("number")), survey.Editor{ID: u.ID, Username: u.Username}, ans, districts)
 	if de, ok := err.(*core.Error); ok && (de.Code == core.EInvalid || de.Code == core.EConflict) {
 		status := http.StatusUnprocessableEntity
 		if de.Code == core.EConflict {
@@ -166,7 +177,7 @@ func (s *Server) resolvePaper(c echo.Context) error {
 		return err
 	}
 	u := currentUser(c)
-	_, val, err := survey.ResolvePaperForm(ctx, s.db, id, survey.Editor{ID: u.ID, Username: u.Username}, chosen, districts)
+	_, val, err := door.ResolvePaperForm(ctx, s.db, id, survey.Editor{ID: u.ID, Username: u.Username}, chosen, districts)
 	if de, ok := err.(*core.Error); ok && (de.Code == core.EInvalid || de.Code == core.EConflict) {
 		return s.showPaperForm(c, http.StatusUnprocessableEntity, &core.Text{ZH: de.ZH, EN: de.EN})
 	}

@@ -40,21 +40,17 @@ func (s *Server) showQuestionnaires(c echo.Context, status int, errMsg *core.Tex
 // stored unless the whole definition is valid; a bad one comes back with
 // every problem listed.
 func (s *Server) uploadQuestionnaire(c echo.Context) error {
-	fh, err := c.FormFile("file")
+	f, name, err := uploaded(c)
 	if err != nil {
 		msg := core.Text{ZH: "请选择要上传的问卷定义文件(JSON)", EN: "choose a questionnaire definition file (JSON) to upload"}
 		return s.showQuestionnaires(c, http.StatusUnprocessableEntity, &msg, questionnairesData{})
-	}
-	f, err := fh.Open()
-	if err != nil {
-		return err
 	}
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, maxDefinitionUpload+1))
 	if err != nil {
 		return err
 	}
-	d := questionnairesData{FileName: fh.Filename}
+	d := questionnairesData{FileName: name}
 	if len(b) > maxDefinitionUpload {
 		msg := core.Text{ZH: fmt.Sprintf("文件超过 %d MB", maxDefinitionUpload>>20), EN: fmt.Sprintf("the file is larger than %d MB", maxDefinitionUpload>>20)}
 		return s.showQuestionnaires(c, http.StatusUnprocessableEntity, &msg, d)

@@ -14,7 +14,10 @@ type Route struct {
 	Path    string
 	Roles   []users.Role // nil: public
 	Handler echo.HandlerFunc
-	Upload  bool // takes a file: a larger body limit
+	// Upload: takes a file, streamed with the server's upload limit; the
+	// form's fields before the file are read first, the CSRF token first of
+	// all. Other routes take forms or JSON of up to 1 MB.
+	Upload bool
 }
 
 var (
@@ -42,6 +45,8 @@ func (s *Server) Routes() []Route {
 
 		{http.MethodGet, "/", anyone, s.home, false},
 		{http.MethodPost, "/logout", anyone, s.logout, false},
+		{http.MethodGet, "/password", anyone, s.passwordPage, false},
+		{http.MethodPost, "/password", anyone, s.changePassword, false},
 
 		{http.MethodGet, "/districts", managers, s.districts, false},
 		{http.MethodPost, "/districts", admin, s.importDistricts, true},
@@ -74,7 +79,12 @@ func (s *Server) Routes() []Route {
 		{http.MethodPost, "/paper/:id/resolve", managers, s.resolvePaper, false},
 		{http.MethodGet, "/jobs/:id", managers, s.job, false},
 		{http.MethodGet, "/users", admin, s.users, false},
+		{http.MethodPost, "/users", admin, s.createUser, false},
 		{http.MethodPost, "/users/:id/converter", admin, s.setConverter, false},
+		{http.MethodPost, "/users/:id/deactivate", admin, s.deactivateUser, false},
+		{http.MethodPost, "/users/:id/activate", admin, s.activateUser, false},
+		{http.MethodPost, "/users/:id/reset", admin, s.resetUser, false},
+		{http.MethodPost, "/users/:id/signout", admin, s.endUserSessions, false},
 		{http.MethodGet, "/questionnaires", managers, s.questionnaireList, false},
 		{http.MethodPost, "/questionnaires", admin, s.uploadQuestionnaire, true},
 		{http.MethodGet, "/questionnaires/:id", managers, s.questionnairePreview, false},
@@ -105,7 +115,9 @@ func (s *Server) Routes() []Route {
 		{http.MethodGet, "/waves/:wave/field", managers, s.fieldAssignments, false},
 		{http.MethodPost, "/waves/:wave/field", managers, s.assignField, false},
 		{http.MethodPost, "/waves/:wave/field/visits", admin, s.setMaxVisits, false},
+		{http.MethodGet, "/waves/:wave/field/sheet/:user", admin, s.interviewerSheet, false},
 		{http.MethodGet, "/field", field, s.fieldList, false},
+		{http.MethodGet, "/field/sheet", field, s.fieldSheet, false},
 		{http.MethodGet, "/field/cases/:id", field, s.fieldCase, false},
 		{http.MethodPost, "/field/cases/:id/visit", field, s.recordVisit, false},
 		{http.MethodPost, "/field/cases/:id/interview", field, s.startFieldInterview, false},
@@ -115,6 +127,7 @@ func (s *Server) Routes() []Route {
 		{http.MethodGet, "/scores/:wave", readers, s.scores, false},
 		{http.MethodGet, "/scores/:wave/scores.csv", office, s.exportScores, false},
 		{http.MethodGet, "/waves/:wave/export/:kind", readers, s.download, false},
+		{http.MethodGet, "/waves/:wave/signature/:kind", readers, s.downloadSignature, false},
 		{http.MethodGet, "/waves/:wave/rates", readers, s.rates, false},
 	}
 }

@@ -58,6 +58,11 @@ type scoresData struct {
 	CanExport bool
 	Downloads []string  // export kinds the user may download
 	Rates     []rateRow // 满意率 and 不清楚率 per district, then city-wide
+	// Live is how the live scores differ from the latest publication;
+	// Changed names the districts that differ.
+	Live    *survey.LiveDiff
+	Changed []string
+	Signed  bool // downloads are signed: the page links their signatures
 }
 
 func (s *Server) scores(c echo.Context) error {
@@ -67,10 +72,22 @@ func (s *Server) scores(c echo.Context) error {
 		return err
 	}
 	d := scoresData{Wave: name, Scores: sc, Labels: map[string]core.Text{}, City: sc.Composite("ALL"), Items: sc.Items, Lo: 100, Hi: 0,
-		CanExport: hasRole(office, currentUser(c).Role), Downloads: export.For(currentUser(c).Role)}
+		CanExport: hasRole(office, currentUser(c).Role), Downloads: export.For(currentUser(c).Role), Signed: s.opt.Signer != nil}
 	names := make(map[string]string, len(sc.Districts))
 	for _, di := range sc.Districts {
 		names[di.Code] = di.Name
+	}
+	if d.Live, err = survey.CompareWithPublication(c.Request().Context(), s.db, name, sc); err != nil {
+		return err
+	}
+	if d.Live != nil {
+		for _, code := range d.Live.Districts {
+			n := names[code]
+			if code == survey.AllDistricts {
+				n = survey.CityName
+			}
+			d.Changed = append(d.Changed, n)
+		}
 	}
 	for _, di := range sc.Districts {
 		r := scoreRow{District: di, Score: sc.Composite(di.Code), Rank: sc.RankOf(di.Code)}

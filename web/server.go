@@ -12,11 +12,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
-	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/labstack/echo/v4"
@@ -27,14 +27,27 @@ import (
 	"minyi/dialer"
 	"minyi/sampler"
 	"minyi/schedule"
+	"minyi/signing"
 	"minyi/telephony"
+	"minyi/users"
 )
 
 // Options configure a server.
 type Options struct {
-	SecureCookies bool // set the Secure flag even without TLS (behind a TLS proxy)
-	Logger        *slog.Logger
-	Now           func() time.Time // for tests; time.Now by default
+	// SecureCookies sets the Secure flag on every cookie. Without it a
+	// cookie is Secure when its request came over TLS, to this server or to
+	// a trusted proxy that says so in X-Forwarded-Proto.
+	SecureCookies bool
+	// TrustedProxies are the reverse proxies in front of the server: only
+	// from them are X-Forwarded-For (the client's address, which sign-in
+	// throttling counts by) and X-Forwarded-Proto believed.
+	TrustedProxies []*net.IPNet
+	// MaxUpload bounds an uploaded file's request; DefaultMaxUpload when 0.
+	MaxUpload int64
+	// Timeouts of slow clients; DefaultTimeouts for each one left 0.
+	Timeouts Timeouts
+	Logger   *slog.Logger
+	Now      func() time.Time // for tests; time.Now by default
 	// PartialRule decides what a break-off after the indicators began
 	// counts as; dialer.PartialRule when zero.
 	PartialRule dialer.BreakOffRule
@@ -47,6 +60,8 @@ type Options struct {
 	// the server's own runner (schedule.Start) in production, one that
 	// lives as long as the process when nil.
 	Jobs *schedule.Jobs
+	// Signer signs downloads (docs/evidence.md §5); none when nil.
+	Signer *signing.Key
 }
 
 // Server serves the web interface.
@@ -85,6 +100,20 @@ func New(db *sqlx.DB, opt Options) (*Server, error) {
 	if opt.Jobs == nil {
 		opt.Jobs = schedule.NewJobs(context.Background(), db, "", opt.Logger)
 	}
+	if opt.MaxUpload <= 0 {
+		opt.MaxUpload = DefaultMaxUpload
+	}
+	for _, t := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{
+		{&opt.Timeouts.Header, DefaultTimeouts.Header}, {&opt.Timeouts.Form, DefaultTimeouts.Form},
+		{&opt.Timeouts.Upload, DefaultTimeouts.Upload}, {&opt.Timeouts.Idle, DefaultTimeouts.Idle},
+	} {
+		if *t.v <= 0 {
+			*t.v = t.def
+		}
+	}
 	p, err := loadPages()
 	if err != nil {
 		return nil, err
@@ -94,25 +123,23 @@ func New(db *sqlx.DB, opt Options) (*Server, error) {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	// The peer's address, not a header a client can forge: sign-in
-	// throttling counts by it. Behind a proxy, configure the proxy's range.
+	// throttling counts by it. Behind proxies, X-Forwarded-For is read
+	// back to the first address that is not a trusted proxy's.
 	e.IPExtractor = echo.ExtractIPDirect()
-	e.Pre(decodedPaths)
+	if len(opt.TrustedProxies) > 0 {
+		trust := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+		for _, n := range opt.TrustedProxies {
+			trust = append(trust, echo.TrustIPRange(n))
+		}
+		e.IPExtractor = echo.ExtractIPFromXFFHeader(trust...)
+	}
+	e.Pre(s.guardBodies, decodedPaths)
 	e.Use(middleware.Recover())
 	e.Use(securityHeaders)
 	e.Use(s.loadUser)
-	small, upload := middleware.BodyLimit("2M"), middleware.BodyLimit("2G")
 	for _, r := range s.Routes() {
-		h := r.Handler
-		if r.Roles != nil {
-			h = s.requireRoles(r.Roles, h)
-		}
-		// Forms are small; only file uploads may be large.
-		limit := small
-		if r.Upload {
-			limit = upload
-		}
-		// The body limit applies before anything reads the body.
-		e.Add(r.Method, r.Path, h, limit, s.rejectBadUTF8)
+		// The gate decides who may send a body before any of it is read.
+		e.Add(r.Method, r.Path, r.Handler, s.gate(r))
 	}
 	return s, nil
 }
@@ -122,7 +149,11 @@ func (s *Server) Handler() http.Handler { return s.echo }
 
 // Serve answers on the listener until ctx ends, then drains open requests.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{Handler: s.echo, ReadHeaderTimeout: 10 * time.Second}
+	// No server-wide read timeout: a body's deadline is the route's (see
+	// guardBodies and gate), and a handler that has read its body may take
+	// as long as its work does without its context being cancelled.
+	t := s.opt.Timeouts
+	srv := &http.Server{Handler: s.echo, ReadHeaderTimeout: t.Header, IdleTimeout: t.Idle, MaxHeaderBytes: 64 << 10}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -152,6 +183,24 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 // user and a log line for us.
 func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
+		return
+	}
+	if me, ok := tooLarge(err); ok {
+		s.errorPage(c, http.StatusRequestEntityTooLarge, core.Text{ZH: "提交的内容太大(上限 " + sizeText(me.Limit) + ")", EN: "the request is too large (the limit is " + sizeText(me.Limit) + ")"})
+		return
+	}
+	if tooSlow(err) {
+		s.errorPage(c, http.StatusRequestTimeout, core.Text{ZH: "提交的内容没有及时送达,请重试", EN: "the request did not arrive in time; please try again"})
+		return
+	}
+	if errors.Is(err, errBadUTF8) {
+		s.errorPage(c, http.StatusBadRequest, core.Text{ZH: "提交的内容含有无效的字符编码(不是 UTF-8),请检查后重新输入", EN: "the request contains text that is not valid UTF-8; please check and enter it again"})
+		return
+	}
+	var th *users.Throttled
+	if errors.As(err, &th) {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(th.Seconds()))
+		s.errorPage(c, http.StatusTooManyRequests, th.Text())
 		return
 	}
 	var he *echo.HTTPError
@@ -205,39 +254,6 @@ func unavailable(err error) bool {
 		return pe.Code.Class() == "08" || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"
 	}
 	return false
-}
-
-// rejectBadUTF8 refuses requests whose parameters are not valid UTF-8: they
-// would be stored as mojibake or refused by PostgreSQL halfway through.
-func (s *Server) rejectBadUTF8(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		bad := false
-		if isUnsafe(c.Request().Method) {
-			if form, err := c.FormParams(); err == nil {
-				for k, vs := range form {
-					if !utf8.ValidString(k) {
-						bad = true
-					}
-					for _, v := range vs {
-						if !utf8.ValidString(v) {
-							bad = true
-						}
-					}
-				}
-			}
-		}
-		for _, v := range c.Request().URL.Query() {
-			for _, x := range v {
-				if !utf8.ValidString(x) {
-					bad = true
-				}
-			}
-		}
-		if bad {
-			return s.errorPage(c, http.StatusBadRequest, core.Text{ZH: "提交的内容含有无效的字符编码(不是 UTF-8),请检查后重新输入", EN: "the request contains text that is not valid UTF-8; please check and enter it again"})
-		}
-		return next(c)
-	}
 }
 
 // decodedPaths routes on the decoded path, so that a parameter such as a

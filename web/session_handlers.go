@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"minyi/core"
@@ -48,6 +49,12 @@ func (s *Server) login(c echo.Context) error {
 	username := strings.TrimSpace(c.FormValue("username"))
 	id, err := users.SignIn(c.Request().Context(), s.db, username, c.FormValue("password"), c.RealIP())
 	if err != nil {
+		var th *users.Throttled
+		if errors.As(err, &th) {
+			c.Response().Header().Set("Retry-After", strconv.Itoa(th.Seconds()))
+			t := th.Text()
+			return s.showLogin(c, http.StatusTooManyRequests, username, &t)
+		}
 		var de *core.Error
 		if errors.As(err, &de) {
 			return s.showLogin(c, http.StatusUnauthorized, username, &core.Text{ZH: de.ZH, EN: de.EN})

@@ -2,7 +2,6 @@ package web
 
 import (
 	"errors"
-	"io"
 	"net/http"
 	"sort"
 	"strconv"
@@ -17,19 +16,14 @@ import (
 	"minyi/schedule"
 )
 
-// uploaded opens the file of a form's "file" field.
-func uploaded(c echo.Context) (io.ReadCloser, string, error) {
-	fh, err := c.FormFile("file")
-	if err != nil {
-		return nil, "", core.Errorf(core.EInvalid, "请选择要上传的 CSV 文件", "choose a CSV file to upload")
-	}
-	f, err := fh.Open()
-	return f, fh.Filename, err
-}
-
 // domainText turns a domain error into the message for the page, with its
 // details (such as every bad line of a file).
 func domainText(err error) (*core.Text, bool) {
+	// An upload cut off at its limit or its deadline is not the file's
+	// fault: handleError says which.
+	if _, big := tooLarge(err); big || tooSlow(err) {
+		return nil, false
+	}
 	var de *core.Error
 	if !errors.As(err, &de) || de.Code == core.EInternal {
 		return nil, false
@@ -42,19 +36,22 @@ func domainText(err error) (*core.Text, bool) {
 	return &t, true
 }
 
+// uploader says who uploads a file, for its audit entry.
+func uploader(c echo.Context, file string) sampler.Upload {
+	u := currentUser(c)
+	return sampler.Upload{ActorID: u.ID, Actor: u.Username, File: file, Reason: c.FormValue("reason")}
+}
+
 func (s *Server) importDistricts(c echo.Context) error {
-	f, _, err := uploaded(c)
+	f, name, err := uploaded(c)
 	if err == nil {
 		defer f.Close()
-		var ds []sampler.District
-		if ds, err = sampler.ParseDistricts(f); err == nil {
-			var n int
-			if n, err = sampler.SaveDistricts(c.Request().Context(), s.db, ds); err == nil {
-				s.forgetDistricts()
-				msg := core.Text{ZH: "已读取 " + strconv.Itoa(len(ds)) + " 个区县,新增或更新 " + strconv.Itoa(n) + " 个。",
-					EN: "Read " + strconv.Itoa(len(ds)) + " districts; " + strconv.Itoa(n) + " added or changed."}
-				return s.showDistricts(c, http.StatusOK, &msg, nil)
-			}
+		var read, n int
+		if read, n, err = sampler.ImportDistricts(c.Request().Context(), s.db, f, uploader(c, name)); err == nil {
+			s.forgetDistricts()
+			msg := core.Text{ZH: "已读取 " + strconv.Itoa(read) + " 个区县,新增或更新 " + strconv.Itoa(n) + " 个。",
+				EN: "Read " + strconv.Itoa(read) + " districts; " + strconv.Itoa(n) + " added or changed."}
+			return s.showDistricts(c, http.StatusOK, &msg, nil)
 		}
 	}
 	if t, ok := domainText(err); ok {
@@ -115,20 +112,14 @@ func (s *Server) showMargins(c echo.Context, status int, msg, errMsg *core.Text)
 
 func (s *Server) importMargins(c echo.Context) error {
 	ctx := c.Request().Context()
-	f, _, err := uploaded(c)
+	f, name, err := uploaded(c)
 	if err == nil {
 		defer f.Close()
-		var ds []sampler.District
-		if ds, err = sampler.ListDistricts(ctx, s.db); err == nil {
-			var ms []sampler.Margin
-			if ms, err = sampler.ParseMargins(f, sampler.DistrictSet(ds)); err == nil {
-				var n int
-				if n, err = sampler.SaveMargins(ctx, s.db, ms); err == nil {
-					msg := core.Text{ZH: "已读取 " + strconv.Itoa(len(ms)) + " 行,新增或更新 " + strconv.Itoa(n) + " 行。",
-						EN: "Read " + strconv.Itoa(len(ms)) + " rows; " + strconv.Itoa(n) + " added or changed."}
-					return s.showMargins(c, http.StatusOK, &msg, nil)
-				}
-			}
+		var read, n int
+		if read, n, err = sampler.ImportMargins(ctx, s.db, f, uploader(c, name)); err == nil {
+			msg := core.Text{ZH: "已读取 " + strconv.Itoa(read) + " 行,新增或更新 " + strconv.Itoa(n) + " 行。",
+				EN: "Read " + strconv.Itoa(read) + " rows; " + strconv.Itoa(n) + " added or changed."}
+			return s.showMargins(c, http.StatusOK, &msg, nil)
 		}
 	}
 	if t, ok := domainText(err); ok {

@@ -477,11 +477,16 @@ func benchSubmit(ctx context.Context, b *benchDB, clients int, d time.Duration, 
 
 // benchTransaction is what one submission does in the database, in
 // pgbench's script language: lock the case (with its wave's rules and
-// quota state), insert the interview, sample it for verification, record
-// the attempt and close the case, and count the quota last.
+// quota state), insert the interview with its evidence, sample it for
+// verification, record the attempt and close the case, and count the
+// quota last.
 func benchTransaction(waveID, qid, firstUser, lastUser, maxCase int64, districts []string) string {
 	district := fmt.Sprintf("(ARRAY['%s'])[:d]", strings.Join(districts, "','"))
 	answers := `{"s1": "1", "s2": "1", "district": "500101", "sex": "1", "age_group": "2", "urban": "1", "q01": "2", "q02": "3", "q03": "4", "q04": "5", "q05": "1", "q06": "2", "q07": "3", "q08": "4", "q09": "5", "q10": "1", "q11": "2", "q12": "3", "q13": "4"}`
+	// The interview and its evidence, by the server's own statement.
+	insert := strings.Replace(inline("survey/insert-interview", " \\gset", strconv.FormatInt(waveID, 10), "NULL", "NULL", strconv.FormatInt(qid, 10), ":uid",
+		district, "'phone'", "NULL", "NULL", "1", "2", "'"+answers+"'", "gen_random_uuid()::text", "'cati'", "now()", "false"),
+		"SELECT id FROM iv", "SELECT id AS iid FROM iv", 1)
 	return fmt.Sprintf(`\set cid random(1, %[1]d)
 \set uid random(%[4]d, %[6]d)
 \set d random(1, %[8]d)
@@ -493,9 +498,7 @@ SELECT c.id, c.attempts, c.wave_id, w.questionnaire_id, c.mode, coalesce(c.psu, 
        EXISTS (SELECT 1 FROM quota_cells q WHERE q.wave_id = c.wave_id AND q.district_code = c.district_code
                  AND q.sex = 0 AND q.age_group = 0 AND q.completes >= q.target) AS quota_full
   FROM cases c JOIN waves w ON w.id = c.wave_id WHERE c.id = :cid FOR UPDATE OF c;
-INSERT INTO interviews (wave_id, questionnaire_id, interviewer_id, district_code, mode, sex, age_group, answers, idempotency_key, source, started_at)
-  VALUES (%[2]d, %[3]d, :uid, %[7]s, 'phone', 1, 2, '%[5]s', gen_random_uuid()::text, 'cati', now()) ON CONFLICT DO NOTHING RETURNING id AS iid \gset
-WITH c AS (INSERT INTO verification_counters (wave_id, interviewer_id, completes, start) VALUES (%[2]d, :uid, 1, random())
+%[9]sWITH c AS (INSERT INTO verification_counters (wave_id, interviewer_id, completes, start) VALUES (%[2]d, :uid, 1, random())
     ON CONFLICT (wave_id, interviewer_id) DO UPDATE SET completes = verification_counters.completes + 1 RETURNING completes, start)
   INSERT INTO verification_calls (wave_id, interview_id, case_id, interviewer_id, phone, next_at)
   SELECT %[2]d, :iid, :cid, :uid, '13902300001', now() + interval '3600 seconds' FROM c JOIN waves w ON w.id = %[2]d
@@ -507,7 +510,7 @@ UPDATE quota_cells SET completes = completes + 1
   WHERE wave_id = %[2]d AND district_code = %[7]s AND ((sex = 0 AND age_group = 0) OR (sex = 1 AND age_group = 2))
   RETURNING sex, completes, target;
 COMMIT;
-`, maxCase, waveID, qid, firstUser, answers, lastUser, district, len(districts))
+`, maxCase, waveID, qid, firstUser, answers, lastUser, district, len(districts), insert)
 }
 
 var tpsRe = regexp.MustCompile(`tps = ([0-9.]+) \(without initial connection time\)`)

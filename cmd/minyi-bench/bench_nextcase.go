@@ -155,7 +155,7 @@ func nextCaseScript(waveID, qid, firstUser int64) string {
 	b.WriteString(inline("dialer/delete-draft", ";", ":cid"))
 	answers := `'{"s1": "1", "s2": "1", "district": "500101", "sex": "1", "age_group": "2", "urban": "1", "q01": "2", "q02": "3", "q03": "4", "q04": "5", "q05": "1", "q06": "2", "q07": "3", "q08": "4", "q09": "5", "q10": "1", "q11": "2", "q12": "3", "q13": "4"}'`
 	b.WriteString(strings.Replace(inline("survey/insert-interview", " \\gset\n", w, ":cid", "NULL", q, ":uid", "'500101'", "'phone'", "NULL", "NULL", "1", "2",
-		answers, "md5(random()::text)", "'cati'", "now()"), "RETURNING id", "RETURNING id AS iid", 1))
+		answers, "md5(random()::text)", "'cati'", "now()", "false"), "SELECT id FROM iv", "SELECT id AS iid FROM iv", 1))
 	b.WriteString(inline("dialer/sample-verification", ";", w, ":uid", ":iid", ":cid", "'13902300001'", "'3600 seconds'"))
 	b.WriteString(inline("dialer/record-attempt", ";", ":cid", ":uid", "'complete'", "'1.1'", "true", "NULL", "'final'", "'1.1'", "NULL", "NULL", "false", "1", "NULL"))
 	b.WriteString(inline("dialer/count-quota", ";", w, "'500101'", "1", "2"))

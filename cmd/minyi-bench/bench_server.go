@@ -45,6 +45,7 @@ func serverBinary(given string) (string, error) {
 // goroutines are the server's alone, not the simulated interviewers'.
 type benchServer struct {
 	cmd   *exec.Cmd
+	data  string // its MINYI_DATA: outbox, jobs and signing key of its own
 	base  string // the application, http://host:port
 	debug string // its /debug listener, http://host:port
 	done  chan struct{}
@@ -63,17 +64,25 @@ var (
 // startBenchServer starts the server bin on dsn, on loopback ports of its own,
 // and waits until it answers.
 func startBenchServer(bin, dsn string) (*benchServer, error) {
+	// A data directory of its own, so that a run leaves no signing key or
+	// outbox behind in the directory it was started from.
+	data, err := os.MkdirTemp("", "minyi-bench-serve-")
+	if err != nil {
+		return nil, err
+	}
 	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--debug-addr", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+dsn)
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+dsn, "MINYI_DATA="+data, "MINYI_KEYS=")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
+		os.RemoveAll(data)
 		return nil, err
 	}
 	cmd.Stderr = cmd.Stdout
 	if err := cmd.Start(); err != nil {
+		os.RemoveAll(data)
 		return nil, err
 	}
-	s := &benchServer{cmd: cmd, done: make(chan struct{})}
+	s := &benchServer{cmd: cmd, data: data, done: make(chan struct{})}
 	ready := make(chan struct{})
 	var early strings.Builder
 	go func() {
@@ -194,4 +203,5 @@ func (s *benchServer) stop() {
 		s.cmd.Process.Kill()
 		<-s.done
 	}
+	os.RemoveAll(s.data)
 }

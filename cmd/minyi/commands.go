@@ -19,9 +19,11 @@ import (
 	"minyi/core"
 	"minyi/csvfile"
 	"minyi/dialer"
+	"minyi/evidence"
 	"minyi/export"
 	"minyi/sampler"
 	"minyi/schedule"
+	"minyi/signing"
 	"minyi/sql/pg"
 	"minyi/survey"
 	"minyi/telephony"
@@ -30,11 +32,12 @@ import (
 )
 
 func cmdMigrate(ctx context.Context, e *cli.Env, args []string) error {
-	fs := cli.NewFlags(e, "migrate", "migrate")
+	fs := cli.NewFlags(e, "migrate", "migrate [--app-role ROLE]   (as the schema's owner: DATABASE_OWNER_URL, else DATABASE_URL)")
+	appRole := fs.String("app-role", "", "服务器连接所用的角色:授予其所需权限并检查 / the role the server connects as: grant it what it needs and check it (embedded cluster: "+pg.AppRole+")")
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	db, err := cli.OpenDB(false)
+	db, err := cli.OpenOwner()
 	if err != nil {
 		return err
 	}
@@ -45,21 +48,51 @@ func cmdMigrate(ctx context.Context, e *cli.Env, args []string) error {
 	}
 	if len(applied) == 0 {
 		fmt.Fprintf(e.Stdout, "数据库结构已是最新(版本 %d)/ schema is up to date (version %d)\n", pg.LatestVersion(), pg.LatestVersion())
+	} else {
+		fmt.Fprintf(e.Stdout, "已应用迁移 / applied migrations: %v;数据库结构版本 / schema version %d\n", applied, pg.LatestVersion())
+	}
+	return checkAppRole(e, db, *appRole)
+}
+
+// checkAppRole grants the server's role what it needs after a migration
+// and reports what is still wrong with it (docs/evidence.md §8).
+func checkAppRole(e *cli.Env, db *pg.DB, role string) error {
+	if role == "" && db.Cluster != nil {
+		role = pg.AppRole
+	}
+	if role == "" {
+		fmt.Fprintln(e.Stdout, "提示:用 --app-role ROLE 授予并检查服务器所用角色的权限(见 README)/ hint: --app-role ROLE grants and checks the privileges of the role the server connects as (see the README)")
 		return nil
 	}
-	fmt.Fprintf(e.Stdout, "已应用迁移 / applied migrations: %v;数据库结构版本 / schema version %d\n", applied, pg.LatestVersion())
-	return nil
+	if err := pg.GrantApp(db.DB, role); err != nil {
+		return err
+	}
+	problems, err := pg.CheckApp(db.DB, role)
+	if err != nil {
+		return err
+	}
+	if len(problems) == 0 {
+		fmt.Fprintf(e.Stdout, "服务器角色 %[1]s 的权限正确 / the server's role %[1]s has what it needs and no more\n", role)
+		return nil
+	}
+	for _, p := range problems {
+		fmt.Fprintln(e.Stdout, p)
+	}
+	return core.Errorf(core.EInvalid, "服务器角色 %s 的权限不对,见上", "the server's role %s is not as it should be: see above", role)
 }
 
 func cmdServe(ctx context.Context, e *cli.Env, args []string) error {
-	fs := cli.NewFlags(e, "serve", "serve [--addr HOST:PORT] [--partial-share 0.5] [--outbox DIR] [--debug-addr 127.0.0.1:PORT]")
+	fs := cli.NewFlags(e, "serve", "serve [--addr HOST:PORT] [--partial-share 0.5] [--outbox DIR] [--debug-addr 127.0.0.1:PORT] [--max-upload 2G] [--trusted-proxy CIDR]…")
 	addr := fs.String("addr", ":8080", "监听地址 / listen address")
 	outbox := fs.String("outbox", defaultOutbox(), "定时导出写入的目录 / directory scheduled exports are written into")
-	secure := fs.Bool("secure-cookies", false, "Cookie 加 Secure 标志(在 TLS 代理之后)/ set Secure on cookies (behind a TLS proxy)")
+	secure := fs.Bool("secure-cookies", false, "Cookie 总加 Secure 标志(不需要:经 TLS 或可信代理的 https 请求自动加)/ always set Secure on cookies (not needed: set on requests over TLS or via a trusted proxy's https)")
+	maxUpload := sizeFlag(fs, "max-upload", web.DefaultMaxUpload, "上传文件(抽样框、区县、边际)的大小上限,如 500M、2G / the largest upload (frames, districts, margins), e.g. 500M, 2G")
+	proxies := cidrFlag(fs, "trusted-proxy", "可信反向代理的地址段(可重复或用逗号分隔),只信任它们的 X-Forwarded-For 和 X-Forwarded-Proto / a trusted reverse proxy's network (repeat or comma-separate); only theirs X-Forwarded-For and X-Forwarded-Proto are believed")
 	share := fs.Float64("partial-share", dialer.PartialRule.MinShare,
 		"中断访问计为部分完成(AAPOR 1.2)所需已答指标题的比例 / share of the indicator questions asked that a break-off needs to count as a partial interview (AAPOR 1.2)")
 	debugAddr := fs.String("debug-addr", "", "在此本机地址提供运行时剖析 / serve runtime profiles (/debug/pprof/, /debug/runtime) on this local address")
 	sip := sipFlags(fs)
+	keys := fs.String("keys", keysDir(), "签名密钥目录(首次启动时生成)/ directory of the signing key, made at first start (MINYI_KEYS)")
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -77,12 +110,17 @@ func cmdServe(ctx context.Context, e *cli.Env, args []string) error {
 		}
 		fmt.Fprintf(e.Stdout, "剖析 / debug profiles on http://%s/debug/pprof/\n", a)
 	}
+	key, err := signer(e, *keys)
+	if err != nil {
+		return err
+	}
 	db, err := cli.OpenDB(true)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	opt := web.Options{SecureCookies: *secure, PartialRule: dialer.BreakOffRule{MinShare: *share}}
+	opt := web.Options{SecureCookies: *secure, PartialRule: dialer.BreakOffRule{MinShare: *share},
+		MaxUpload: *maxUpload, TrustedProxies: *proxies, Signer: key}
 	if sipConfig.Enabled() {
 		if err := pg.CheckQueries(db.DB); err != nil {
 			return err
@@ -113,9 +151,20 @@ func serve(ctx context.Context, e *cli.Env, db *pg.DB, addr string, opt web.Opti
 	if err := pg.CheckQueries(db.DB); err != nil {
 		return err
 	}
-	// Every server runs the schedulers; each scheduled run happens once.
-	// Their work, and the jobs started from pages, stop with ctx.
-	work, err := schedule.Start(ctx, db.DB, outbox, jobsDir(), nil)
+	// With DATABASE_URL the operator chose the role; one that can rewrite
+	// the audit log is worth a word every time the server starts.
+	if why, err := pg.Privileged(db.DB); err != nil {
+		return err
+	} else if why != "" {
+		fmt.Fprintf(e.Stderr, "警告 / warning: %s;服务器应以只能追加审计日志的角色连接(见 README)/ the server should connect as a role that can only append to the audit log (see the README)\n", why)
+	}
+	if opt.Signer != nil {
+		fmt.Fprintf(e.Stdout, "签名公钥 / signing key %s (minyi keys show)\n", opt.Signer.Public().ID())
+	}
+	// Every server runs the schedulers and seals interview evidence; each
+	// scheduled run happens once. Their work, and the jobs started from
+	// pages, stop with ctx.
+	work, err := schedule.Start(ctx, db.DB, outbox, jobsDir(), opt.Signer, nil)
 	if err != nil {
 		return err
 	}
@@ -225,7 +274,8 @@ func cmdDistricts(ctx context.Context, e *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fs := cli.NewFlags(e, "districts import", "districts import FILE   (CSV: code,name,resident_population)")
+	fs := cli.NewFlags(e, "districts import", "districts import FILE [--reason TEXT]   (CSV: code,name,resident_population)")
+	reason := fs.String("reason", "", "更改人口的原因,得分发布后必填,记入审计日志 / why populations change: required once scores are published, kept in the audit log")
 	pos, err := cli.Parse(fs, rest)
 	if err != nil {
 		return err
@@ -235,20 +285,16 @@ func cmdDistricts(ctx context.Context, e *cli.Env, args []string) error {
 		return err
 	}
 	defer f.Close()
-	ds, err := sampler.ParseDistricts(f)
-	if err != nil {
-		return err
-	}
 	db, err := cli.OpenDB(true)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	n, err := sampler.SaveDistricts(ctx, db.DB, ds)
+	read, n, err := sampler.ImportDistricts(ctx, db.DB, f, sampler.Upload{Actor: osActor("minyi districts import"), File: f.Name(), Reason: *reason})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.Stdout, "读取 %d 个区县,新增或更新 %d 个 / read %d districts, %d added or changed\n", len(ds), n, len(ds), n)
+	fmt.Fprintf(e.Stdout, "读取 %d 个区县,新增或更新 %d 个 / read %d districts, %d added or changed\n", read, n, read, n)
 	return nil
 }
 
@@ -335,8 +381,9 @@ func cmdResponses(ctx context.Context, e *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fs := cli.NewFlags(e, "responses import", "responses import --wave NAME FILE")
+	fs := cli.NewFlags(e, "responses import", "responses import --wave NAME [--allow-weights REASON] FILE")
 	wave := fs.String("wave", "", "轮次 / wave")
+	allow := fs.String("allow-weights", "", fmt.Sprintf("超出合理范围（文件权重中位数的 1/%[1]d 到 %[1]d 倍）的权重也导入，并写明理由（记入审计日志）/ import weights outside the plausible range (1/%[1]d to %[1]d times the file's median weight) too, for this reason (audited)", survey.WeightRange))
 	pos, err := cli.Parse(fs, rest)
 	if err != nil {
 		return err
@@ -354,22 +401,26 @@ func cmdResponses(ctx context.Context, e *cli.Env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	n, err := survey.ImportResponses(ctx, db.DB, *wave, f)
+	res, err := survey.ImportResponses(ctx, db.DB, *wave, f, survey.ImportOptions{AllowWeights: *allow, Actor: osActor("minyi responses import"), FileName: filepath.Base(f.Name())})
 	if err != nil {
 		if ie, ok := err.(*survey.ImportError); ok {
 			return fmt.Errorf("文件有 %d 处错误,未导入任何行 / the file has %d problems; nothing was imported:\n%w", ie.Count(), ie.Count(), err)
 		}
 		return err
 	}
-	fmt.Fprintf(e.Stdout, "已导入 %d 份答卷 / imported %d interviews into wave %s\n", n, n, *wave)
+	fmt.Fprintf(e.Stdout, "已导入 %d 份答卷，待督导复核 / imported %d interviews into wave %s, to be reviewed (sha256 %s)\n", res.Rows, res.Rows, *wave, res.SHA256)
+	if res.Outside > 0 {
+		fmt.Fprintf(e.Stdout, "其中 %d 份的权重超出合理范围，已按 --allow-weights 导入并记入审计日志 / %d of them have weights outside the plausible range, imported by --allow-weights and audited\n", res.Outside, res.Outside)
+	}
 	return nil
 }
 
 func cmdScores(ctx context.Context, e *cli.Env, args []string) error {
-	fs := cli.NewFlags(e, "scores", "scores --wave NAME [--long]")
+	fs := cli.NewFlags(e, "scores", "scores --wave NAME [--long | --publish [-o FILE] | --check]")
 	wave := fs.String("wave", "", "轮次 / wave")
 	long := fs.Bool("long", false, "输出长格式 CSV / print the long-form CSV")
 	publish := fs.Bool("publish", false, "计算并存档为已发布的得分 / compute and store the scores as published")
+	out := fs.String("o", "", "发布时把得分写入此文件并签名(FILE.sig)/ with --publish: write the published scores to FILE, signed (FILE.sig)")
 	check := fs.Bool("check", false, "重新计算并与已发布的得分比对 / recompute and compare with the published scores")
 	db, _, err := cli.OpenWith(fs, args, "wave")
 	if err != nil {
@@ -378,13 +429,18 @@ func cmdScores(ctx context.Context, e *cli.Env, args []string) error {
 	defer db.Close()
 	switch {
 	case *publish:
-		p, err := survey.PublishScores(ctx, db.DB, *wave, "minyi scores --publish")
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(e.Stdout, "已发布 / published the scores of %s at %s (sha256 %s)\n", *wave, p.PublishedAt.In(core.Shanghai).Format("2006-01-02 15:04:05"), p.SHA256)
-		return nil
+		return publishScores(ctx, e, db.DB, *wave, *out)
 	case *check:
+		// The publication itself first: a CSV rewritten in the database
+		// together with its sha256 would otherwise compare as published.
+		if problems, err := evidence.PublicationProblems(ctx, db.DB, *wave); err != nil {
+			return err
+		} else if len(problems) > 0 {
+			for _, p := range problems {
+				fmt.Fprintln(e.Stdout, p)
+			}
+			return errors.New("发布的得分在数据库中被改动 / the published scores were changed in the database")
+		}
 		chk, err := survey.CheckScores(ctx, db.DB, *wave)
 		if err != nil {
 			return err
@@ -403,9 +459,16 @@ func cmdScores(ctx context.Context, e *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	live, err := survey.CompareWithPublication(ctx, db.DB, *wave, sc)
+	if err != nil {
+		return err
+	}
 	if *long {
+		// The CSV alone on standard output; the note beside it.
+		sayLive(e.Stderr, live)
 		return survey.WriteScoresLong(e.Stdout, sc.Estimates)
 	}
+	defer sayLive(e.Stdout, live)
 	tw := tabwriter.NewWriter(e.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "code\tdistrict\tn\tscore\t95% CI\trank\trank range")
 	for _, d := range sc.Districts {
@@ -459,13 +522,17 @@ func cmdExport(ctx context.Context, e *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fs := cli.NewFlags(e, "export "+kind, "export "+strings.Join(exportKinds, "|")+" --wave NAME -o FILE [--encoding utf-8|gb18030] [--min-cell K]")
+	fs := cli.NewFlags(e, "export "+kind, "export "+strings.Join(exportKinds, "|")+" --wave NAME -o FILE [--encoding utf-8|gb18030] [--min-cell K] [--with-contacts (sample only)]")
 	wave := fs.String("wave", "", "轮次 / wave")
 	out := fs.String("o", "", "输出文件 / output file")
 	encoding := fs.String("encoding", "utf-8", "编码 / encoding: utf-8 (with BOM) or gb18030")
 	minCell := fs.Int("min-cell", survey.MinCell, "访问数少于此数的分组不显示估计值 / breakdowns with fewer interviews than this are suppressed")
+	contacts := fs.Bool("with-contacts", false, "样本文件附带电话号码和地址（记入审计日志）/ add telephone numbers and addresses to the sample file (audited)")
 	if _, err := cli.Parse(fs, rest); err != nil {
 		return err
+	}
+	if *contacts && kind != "sample" {
+		return cli.UsageError("--with-contacts 只能用于 sample / --with-contacts is for the sample file only")
 	}
 	if err := cli.Need(fs, "wave", "o"); err != nil {
 		return err
@@ -482,13 +549,17 @@ func cmdExport(ctx context.Context, e *cli.Env, args []string) error {
 		return err
 	}
 	defer db.Close()
+	key, err := signer(e, keysDir())
+	if err != nil {
+		return err
+	}
 	f, err := export.ToFile(ctx, db.DB, export.Request{Kind: kind, Wave: *wave, Encoding: enc,
-		Options: export.Options{MinCell: *minCell}, Actor: "minyi export", Via: "command"}, *out)
+		Options: export.Options{MinCell: *minCell, WithContacts: *contacts}, Actor: "minyi export", Via: "command", Signer: key}, *out)
 	if err != nil {
 		return err
 	}
 	rows := f.Rows
-	fmt.Fprintf(e.Stdout, "已导出 %d 行 / exported %d rows to %s\n", rows, rows, *out)
+	fmt.Fprintf(e.Stdout, "已导出 %d 行 / exported %d rows to %s,签名 / signed in %s\n", rows, rows, *out, *out+signing.SigSuffix)
 	return nil
 }
 

@@ -42,18 +42,32 @@ func cmdDemo(ctx context.Context, e *cli.Env, args []string) error {
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	db, err := cli.OpenDB(false)
+	// The schema's owner migrates and loads; the server runs as the
+	// application's role, as minyi serve does.
+	owner, err := cli.OpenOwner()
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	if err := prepareDemo(ctx, e, db); err != nil {
+	defer owner.Close()
+	if err := prepareDemo(ctx, e, owner); err != nil {
+		return err
+	}
+	if err := checkAppRole(e, owner, ""); err != nil {
 		return err
 	}
 	if *noServe {
 		return nil
 	}
-	return serve(ctx, e, db, *addr, web.Options{}, defaultOutbox())
+	key, err := signer(e, keysDir())
+	if err != nil {
+		return err
+	}
+	db, err := cli.OpenDB(true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return serve(ctx, e, db, *addr, web.Options{Signer: key}, defaultOutbox())
 }
 
 // prepareDemo migrates and loads the demo data. Every step checks what is

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -22,12 +23,36 @@ import (
 	"minyi/users"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+func TestMain(m *testing.M) {
+	// Commands run in-process sign with keys of their own, kept out of
+	// the source tree (their default place is MINYI_DATA/keys, ./var/keys).
+	dir, err := os.MkdirTemp("", "minyi-keys-")
+	if err != nil {
+		panic(err)
+	}
+	keysBase = dir
+	os.Setenv("MINYI_KEYS", filepath.Join(dir, "default"))
+	code := pgtest.Run(m)
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// keysOf are the signing keys of the databases tests use: one per
+// database, as one per installation, so that the chain heads kept beside a
+// key are those of its own database.
+var keysOf = map[string]string{}
+
+// keysBase holds the keys of the tests' databases.
+var keysBase string
 
 // minyi runs the command line in-process against the database of dsn.
 func minyi(t *testing.T, dsn string, args ...string) (string, error) {
 	t.Helper()
 	t.Setenv("DATABASE_URL", dsn)
+	if keysOf[dsn] == "" {
+		keysOf[dsn] = filepath.Join(keysBase, strconv.Itoa(len(keysOf)))
+	}
+	t.Setenv("MINYI_KEYS", keysOf[dsn])
 	var out, errb bytes.Buffer
 	err := run(context.Background(), &cli.Env{Prog: "minyi", Stdout: &out, Stderr: &errb, Stdin: strings.NewReader("")}, args)
 	return out.String(), err
@@ -330,8 +355,8 @@ func TestBackupAndRestoreRoundTrip(t *testing.T) {
 	}
 }
 
-// TestAuditLogFindsTampering: exports and user changes are logged; a
-// changed, deleted or inserted entry is found and named.
+// TestAuditLogFindsTampering: uploads, imports, exports and user changes
+// are logged; a changed, deleted or inserted entry is found and named.
 func TestAuditLogFindsTampering(t *testing.T) {
 	dsn := pgtest.NewDatabase(t)
 	mustRun(t, dsn, "districts", "import", writeFile(t, "d.csv", twoDistricts))
@@ -342,7 +367,7 @@ func TestAuditLogFindsTampering(t *testing.T) {
 		mustRun(t, dsn, "export", "scores", "--wave", "w", "-o", filepath.Join(t.TempDir(), "s.csv"))
 	}
 	out := mustRun(t, dsn, "audit", "verify")
-	if !strings.Contains(out, "intact: 4 entries") {
+	if !strings.Contains(out, "intact: 7 entries") || !strings.Contains(out, "5 interviews, 2 districts") {
 		t.Fatalf("verify: %s", out)
 	}
 	db, err := sqlx.Open("postgres", dsn)
@@ -352,27 +377,28 @@ func TestAuditLogFindsTampering(t *testing.T) {
 	defer db.Close()
 	var actions []string
 	db.Select(&actions, `SELECT action || ' ' || subject FROM audit_log ORDER BY seq`)
-	if strings.Join(actions, ";") != "user-add zhao;export scores:w;export scores:w;export scores:w" {
+	// The first export seals the five imported interviews into the chain.
+	if strings.Join(actions, ";") != "districts-upload districts;responses-import w;user-add zhao;evidence-seal interviews;export scores:w;export scores:w;export scores:w" {
 		t.Fatalf("audit log: %v", actions)
 	}
-	if _, err := db.Exec(`UPDATE audit_log SET subject = 'x' WHERE seq = 2`); err == nil {
+	if _, err := db.Exec(`UPDATE audit_log SET subject = 'x' WHERE seq = 3`); err == nil {
 		t.Fatal("the audit log accepted an update")
 	}
 	// Someone with the database's keys goes round the trigger.
 	db.Exec(`ALTER TABLE audit_log DISABLE TRIGGER USER`)
-	db.Exec(`UPDATE audit_log SET details = '{"rows": 1}' WHERE seq = 2`)
-	db.Exec(`DELETE FROM audit_log WHERE seq = 3`)
+	db.Exec(`UPDATE audit_log SET details = '{"rows": 1}' WHERE seq = 3`)
+	db.Exec(`DELETE FROM audit_log WHERE seq = 4`)
 	_, err = minyi(t, dsn, "audit", "verify")
 	out, _ = minyi(t, dsn, "audit", "verify")
-	if err == nil || !strings.Contains(out, "entry 2 was changed") || !strings.Contains(out, "entries 3–3 are missing") {
+	if err == nil || !strings.Contains(out, "entry 3 was changed") || !strings.Contains(out, "entries 4–4 are missing") {
 		t.Fatalf("tampering not found: %v\n%s", err, out)
 	}
 	// A forged entry slipped in between, renumbering what follows.
-	db.Exec(`UPDATE audit_log SET seq = 5 WHERE seq = 4`)
-	db.Exec(`INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash) SELECT 4, now(), 'x', 'export', 'scores:w', '{}', hash, hash FROM audit_log WHERE seq = 2`)
+	db.Exec(`UPDATE audit_log SET seq = 8 WHERE seq = 7`)
+	db.Exec(`INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash) SELECT 7, now(), 'x', 'export', 'scores:w', '{}', hash, hash FROM audit_log WHERE seq = 6`)
 	db.Exec(`INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash) SELECT 3, now(), 'x', 'export', 'scores:w', '{}', hash, hash FROM audit_log WHERE seq = 2`)
 	out, _ = minyi(t, dsn, "audit", "verify")
-	if !strings.Contains(out, "entry 3 was changed or inserted") || !strings.Contains(out, "entry 5 was changed or inserted") {
+	if !strings.Contains(out, "entry 3 was changed or inserted") || !strings.Contains(out, "entry 7 was changed or inserted") || !strings.Contains(out, "entry 8 was changed or inserted") {
 		t.Fatalf("insertion not found:\n%s", out)
 	}
 }

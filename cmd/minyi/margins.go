@@ -28,18 +28,10 @@ func cmdMargins(ctx context.Context, e *cli.Env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	ds, err := sampler.ListDistricts(ctx, db.DB)
+	read, n, err := sampler.ImportMargins(ctx, db.DB, f, sampler.Upload{Actor: osActor("minyi margins import"), File: f.Name()})
 	if err != nil {
 		return err
 	}
-	ms, err := sampler.ParseMargins(f, sampler.DistrictSet(ds))
-	if err != nil {
-		return err
-	}
-	n, err := sampler.SaveMargins(ctx, db.DB, ms)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.Stdout, "读取 %d 行,新增或更新 %d 行 / read %d rows, %d added or changed\n", len(ms), n, len(ms), n)
+	fmt.Fprintf(e.Stdout, "读取 %d 行,新增或更新 %d 行 / read %d rows, %d added or changed\n", read, n, read, n)
 	return nil
 }

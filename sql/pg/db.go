@@ -23,13 +23,28 @@ const DatabaseName = "minyi"
 type Config struct {
 	URL     string // DATABASE_URL; empty means the embedded cluster
 	DataDir string // MINYI_DATA, default ./var
+	// OwnerURL is DATABASE_OWNER_URL: the schema owner's connection to the
+	// same database, for migrations; URL when empty.
+	OwnerURL string
+	// Owner connects as the schema's owner (for migrations) rather than
+	// as the application's role.
+	Owner bool
 }
 
-// ConfigFromEnv reads DATABASE_URL and MINYI_DATA.
+// ConfigFromEnv reads DATABASE_URL, DATABASE_OWNER_URL and MINYI_DATA.
 func ConfigFromEnv() Config {
-	c := Config{URL: os.Getenv("DATABASE_URL"), DataDir: os.Getenv("MINYI_DATA")}
+	c := Config{URL: os.Getenv("DATABASE_URL"), OwnerURL: os.Getenv("DATABASE_OWNER_URL"), DataDir: os.Getenv("MINYI_DATA")}
 	if c.DataDir == "" {
 		c.DataDir = "var"
+	}
+	return c
+}
+
+// AsOwner is the configuration connecting as the schema's owner.
+func (c Config) AsOwner() Config {
+	c.Owner = true
+	if c.OwnerURL != "" {
+		c.URL = c.OwnerURL
 	}
 	return c
 }
@@ -41,7 +56,9 @@ type DB struct {
 }
 
 // Open connects to the configured database, starting the embedded cluster
-// when no URL is given.
+// when no URL is given. In the embedded cluster it sets the roles up and
+// connects as the application's role, or as the owner with cfg.Owner; a
+// URL connects as its own user.
 func Open(cfg Config) (*DB, error) {
 	if cfg.URL != "" {
 		db, err := sqlx.Open("postgres", WithBinaryParameters(cfg.URL))
@@ -59,13 +76,34 @@ func Open(cfg Config) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := c.Connect(DatabaseName)
+	role := AppRole
+	if cfg.Owner {
+		role = OwnerRole
+	}
+	db, err := c.ConnectAs(DatabaseName, role)
 	if err != nil {
 		_ = c.Stop()
 		return nil, err
 	}
 	configurePool(db)
 	return &DB{DB: db, Cluster: c}, nil
+}
+
+// ConnectAs sets the cluster's roles and database up (see provision) and
+// connects to it as role.
+func (c *Cluster) ConnectAs(dbname, role string) (*sqlx.DB, error) {
+	if err := c.provision(dbname); err != nil {
+		return nil, err
+	}
+	db, err := sqlx.Open("postgres", c.DSNAs(dbname, role))
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Ping(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("pg: connect to %s as %s: %w", dbname, role, err)
+	}
+	return db, nil
 }
 
 // PoolSize is how many connections one process keeps to PostgreSQL. Idle
@@ -169,6 +207,22 @@ func ModuleRoot(dir string) string {
 			return ""
 		}
 	}
+}
+
+// WithUser replaces the user of a key=value or URL connection string.
+func WithUser(conn, user string) string {
+	if strings.HasPrefix(conn, "postgres://") || strings.HasPrefix(conn, "postgresql://") {
+		scheme, rest, _ := strings.Cut(conn, "://")
+		if at := strings.Index(rest, "@"); at >= 0 && at < strings.IndexAny(rest+"/", "/") {
+			rest = rest[at+1:]
+		}
+		return scheme + "://" + user + "@" + rest
+	}
+	re := regexp.MustCompile(`user=\S+`)
+	if re.MatchString(conn) {
+		return re.ReplaceAllString(conn, "user="+user)
+	}
+	return conn + " user=" + user
 }
 
 // WithDatabase replaces the database of a key=value or URL connection string.

@@ -129,6 +129,10 @@ func StartCluster(dataDir string, opt ClusterOptions) (*Cluster, error) {
 	return c, nil
 }
 
+// rootBase is where a cluster run as root goes when the postgres user
+// cannot reach its data directory; tests move it.
+var rootBase = "/var/lib/minyi"
+
 // placeAndOwn decides where the cluster lives and as whom it runs.
 // PostgreSQL refuses to run as root, so as root it runs as the unprivileged
 // "postgres" user that Debian's package creates. That user must be able to
@@ -146,7 +150,10 @@ func (c *Cluster) placeAndOwn() error {
 		c.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
 		if !reachableByOthers(base) {
 			sum := sha256.Sum256([]byte(c.DataDir))
-			base = filepath.Join("/var/lib/minyi", hex.EncodeToString(sum[:6]))
+			base = filepath.Join(rootBase, hex.EncodeToString(sum[:6]))
+			if err := c.ownBase(base); err != nil {
+				return err
+			}
 		}
 	}
 	c.PGData = filepath.Join(base, "pg", "data")
@@ -174,6 +181,35 @@ func (c *Cluster) placeAndOwn() error {
 		_ = os.WriteFile(filepath.Join(c.DataDir, "pg-location"), []byte(filepath.Dir(c.PGData)+"\n"), 0o644)
 	}
 	return nil
+}
+
+// ownBase makes the directory a moved cluster lives in: rootBase open for
+// the postgres user to pass through (the programs run as postgres start in
+// the cluster's directory, and a base made 0700 for root stops them with
+// "fork/exec initdb: permission denied"), and base itself the postgres
+// user's alone.
+func (c *Cluster) ownBase(base string) error {
+	if !reachableByOthers(filepath.Dir(rootBase)) {
+		return fmt.Errorf("pg: postgres 用户无法进入 %[1]s 的上级目录 / the postgres user cannot reach the parent of %[1]s", rootBase)
+	}
+	if err := os.MkdirAll(rootBase, 0o755); err != nil {
+		return fmt.Errorf("pg: create %s: %w", rootBase, err)
+	}
+	if fi, err := os.Stat(rootBase); err != nil {
+		return err
+	} else if fi.Mode().Perm()&0o001 == 0 {
+		// Made closed by an earlier version: ours to open.
+		if err := os.Chmod(rootBase, fi.Mode().Perm()|0o711); err != nil {
+			return err
+		}
+	}
+	if err := os.MkdirAll(base, 0o700); err != nil {
+		return fmt.Errorf("pg: create %s: %w", base, err)
+	}
+	if err := os.Chmod(base, 0o700); err != nil {
+		return err
+	}
+	return os.Chown(base, int(c.cred.Uid), int(c.cred.Gid))
 }
 
 // reachableByOthers reports whether every ancestor of dir can be traversed by
@@ -309,9 +345,14 @@ func (c *Cluster) ForceStop() error {
 	return c.pgctl("stop", "-m", "fast", "-w", "-t", "60")
 }
 
-// DSN returns a lib/pq connection string for a database of the cluster.
-func (c *Cluster) DSN(dbname string) string {
-	return fmt.Sprintf("host=%s port=5432 user=%s dbname=%s sslmode=disable binary_parameters=yes", c.Socket, Superuser, dbname)
+// DSN returns a lib/pq connection string for a database of the cluster,
+// as its superuser.
+func (c *Cluster) DSN(dbname string) string { return c.DSNAs(dbname, Superuser) }
+
+// DSNAs returns a lib/pq connection string for a database of the cluster
+// as role.
+func (c *Cluster) DSNAs(dbname, role string) string {
+	return fmt.Sprintf("host=%s port=5432 user=%s dbname=%s sslmode=disable binary_parameters=yes", c.Socket, role, dbname)
 }
 
 // lockFile takes an exclusive flock, waiting for other processes.

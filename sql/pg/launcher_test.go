@@ -159,3 +159,61 @@ func waitChildrenGone(t *testing.T, pgdata string) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// TestRootClusterOutsideAClosedDataDir: as root, with MINYI_DATA inside a
+// directory the postgres user cannot enter, the cluster goes under the
+// root base, which did not exist before; it must be made so that the
+// postgres user can reach the cluster (it was made 0700 for root, and
+// initdb, started there as postgres, failed with "fork/exec initdb:
+// permission denied").
+func TestRootClusterOutsideAClosedDataDir(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("this fault happens only as root: run the tests as root, as .ci/run does")
+	}
+	parent, err := os.MkdirTemp("", "minyi-varlib-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(parent, 0o755)
+	t.Cleanup(func() { os.RemoveAll(parent) })
+	old := rootBase
+	rootBase = filepath.Join(parent, "var-lib-minyi")
+	t.Cleanup(func() { rootBase = old })
+
+	closed := t.TempDir()
+	if err := os.Chmod(closed, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(closed, "data")
+	c, err := StartCluster(data, ClusterOptions{Settings: []string{"fsync = off"}})
+	if err != nil {
+		t.Fatalf("start as root with a closed data directory: %v", err)
+	}
+	t.Cleanup(func() { c.ForceStop() })
+	if !strings.HasPrefix(c.PGData, rootBase+string(filepath.Separator)) {
+		t.Fatalf("cluster at %s, want under %s", c.PGData, rootBase)
+	}
+	db, err := c.Connect("minyi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var one int
+	if err := db.Get(&one, `SELECT 1`); err != nil || one != 1 {
+		t.Fatalf("query: %d %v", one, err)
+	}
+	loc, err := os.ReadFile(filepath.Join(data, "pg-location"))
+	if err != nil || !strings.HasPrefix(string(loc), rootBase) {
+		t.Fatalf("pg-location: %q %v", loc, err)
+	}
+	// A base an earlier version left closed is opened again.
+	if err := c.ForceStop(); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(rootBase, 0o700)
+	c2, err := StartCluster(data, ClusterOptions{Settings: []string{"fsync = off"}})
+	if err != nil {
+		t.Fatalf("restart with the base closed: %v", err)
+	}
+	t.Cleanup(func() { c2.ForceStop() })
+}

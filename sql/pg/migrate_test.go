@@ -16,6 +16,7 @@ import (
 	"github.com/lib/pq"
 
 	"minyi/core"
+	"minyi/evidence"
 	"minyi/sql/pg"
 	"minyi/sql/pgtest"
 )
@@ -27,8 +28,9 @@ import (
 // assignments, and an audit log with a valid hash chain.
 const legacyDump = "testdata/legacy-schema-0061.sql.gz"
 
-// allVersions are the versions of every migration: the baseline first.
-func allVersions() []int {
+// baselineAndLater is what a new or legacy database is migrated with: the
+// baseline, then each migration numbered after it.
+func baselineAndLater() []int {
 	var vs []int
 	for _, m := range pg.Migrations() {
 		vs = append(vs, m.Version)
@@ -45,8 +47,8 @@ func TestMigrateFreshDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(applied, allVersions()) {
-		t.Fatalf("applied %v, want the baseline and the migrations after it, %v", applied, allVersions())
+	if !slices.Equal(applied, baselineAndLater()) {
+		t.Fatalf("applied %v, want the baseline and the migrations after it, %v", applied, baselineAndLater())
 	}
 	if err := pg.CheckSchema(db); err != nil {
 		t.Fatal(err)
@@ -73,8 +75,8 @@ func TestMigrateUpgradesLegacyDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(applied, allVersions()) {
-		t.Fatalf("applied %v, want the baseline and the migrations after it, %v", applied, allVersions())
+	if !slices.Equal(applied, baselineAndLater()) {
+		t.Fatalf("applied %v, want the baseline and the migrations after it, %v", applied, baselineAndLater())
 	}
 
 	t.Run("schema equals a new database's", func(t *testing.T) {
@@ -94,7 +96,11 @@ func TestMigrateUpgradesLegacyDatabase(t *testing.T) {
 
 	t.Run("data survived", func(t *testing.T) {
 		after := tableCounts(t, db)
-		before["schema_migrations"] += int64(len(allVersions()))
+		before["schema_migrations"] += int64(len(baselineAndLater()))
+		// Migration 0104 records what it found: one chained entry, and
+		// the evidence of every interview.
+		before["audit_log"]++
+		before["interview_evidence"] = before["interviews"]
 		for table, n := range before {
 			if after[table] != n {
 				t.Errorf("%s has %d rows, had %d", table, after[table], n)
@@ -108,10 +114,30 @@ func TestMigrateUpgradesLegacyDatabase(t *testing.T) {
 		if got := spotValues(t, db); got != values {
 			t.Errorf("values changed:\n got %+v\nwant %+v", got, values)
 		}
+		// The households in the field get their paper form numbers.
+		var issued, missing int
+		db.Get(&issued, `SELECT count(*) FROM paper_form_numbers`)
+		db.Get(&missing, `SELECT count(*) FROM cases c WHERE c.mode = 'door' AND c.assigned_to IS NOT NULL AND c.status <> 'final'
+			AND NOT EXISTS (SELECT 1 FROM paper_form_numbers n WHERE n.case_id = c.id AND n.interviewer_id = c.assigned_to)`)
+		if issued == 0 || missing != 0 {
+			t.Errorf("%d paper form numbers issued, %d households in the field without one", issued, missing)
+		}
 		rep, err := core.VerifyAudit(context.Background(), db)
-		if err != nil || rep.Entries != 9 || len(rep.Problems) > 0 {
+		if err != nil || rep.Entries != 10 || len(rep.Problems) > 0 {
 			t.Errorf("audit chain after the upgrade: %d entries, problems %v (%v)", rep.Entries, rep.Problems, err)
 		}
+		// The evidence recorded at the upgrade holds, and catches a change
+		// made after it.
+		ev, err := evidence.Verify(context.Background(), db, nil)
+		if err != nil || len(ev.Problems) > 0 || ev.Interviews != 327 || ev.Districts != 40 || ev.Published == 0 {
+			t.Fatalf("evidence after the upgrade: %+v (%v)", ev, err)
+		}
+		db.MustExec(`UPDATE districts SET population = population * 10 WHERE code = '500101'`)
+		ev, err = evidence.Verify(context.Background(), db, nil)
+		if err != nil || len(ev.Problems) != 1 || !strings.Contains(ev.Problems[0], "population of district 500101") {
+			t.Fatalf("a population changed after the upgrade: %v (%v)", ev.Problems, err)
+		}
+		db.MustExec(`UPDATE districts SET population = population / 10 WHERE code = '500101'`)
 	})
 
 	t.Run("CheckSchema accepts it", func(t *testing.T) {
@@ -213,6 +239,7 @@ func TestCheckSchemaRefusesNewerSchema(t *testing.T) {
 	}
 }
 
+// allVersions are the versions of every migration, in order.
 func migrateErr(db *sqlx.DB) error {
 	_, err := pg.Migrate(db)
 	return err
@@ -348,7 +375,8 @@ func spotValues(t *testing.T, db *sqlx.DB) values {
 		{&v.Published, `SELECT string_agg(sha256 || ':' || md5(long_csv), ',' ORDER BY id) FROM score_publications`},
 		{&v.PhoneFrame, `SELECT version || ':' || checksum FROM frame_versions WHERE kind = 'phone'`},
 		{&v.HouseholdFrame, `SELECT version || ':' || checksum FROM frame_versions WHERE kind = 'household'`},
-		{&v.Sequences, `SELECT string_agg(sequencename || '=' || last_value, ',' ORDER BY sequencename) FROM pg_sequences WHERE last_value IS NOT NULL`},
+		{&v.Sequences, `SELECT string_agg(sequencename || '=' || coalesce(last_value, 0), ',' ORDER BY sequencename) FROM pg_sequences
+			WHERE sequencename <> 'interview_evidence_id_seq'`},
 		{&v.Interviews, `SELECT md5(string_agg(id || ':' || coalesce(case_id::text, '') || ':' || district_code || ':' || answers::text, ',' ORDER BY id)) FROM interviews`},
 	} {
 		if err := db.Get(q.dst, q.query); err != nil {

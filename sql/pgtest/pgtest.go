@@ -22,6 +22,10 @@ var (
 	admin  *sql.DB
 	dsn    string // the admin connection string, for pg.WithDatabase
 	dbName string // prefix of this package's databases
+	// roles says the test databases are owned by pg.OwnerRole with
+	// pg.AppRole granted as in the embedded cluster, so that AppDSN
+	// connects as the server's role does.
+	roles bool
 )
 
 // testSettings make a throwaway cluster fast; durability is not under test
@@ -31,14 +35,18 @@ var testSettings = []string{"fsync = off", "synchronous_commit = off", "full_pag
 // Main starts the test cluster and its migrated template, then runs the
 // tests; each test makes its own databases with NewDatabase, dropped when it
 // ends. Use it from TestMain: func TestMain(m *testing.M) { pgtest.Main(m) }.
-func Main(m *testing.M) {
+func Main(m *testing.M) { os.Exit(Run(m)) }
+
+// Run is Main returning the exit status, for a TestMain with cleaning up
+// of its own to do.
+func Run(m *testing.M) int {
 	if err := setup(); err != nil {
 		fmt.Fprintln(os.Stderr, "pgtest:", err)
-		os.Exit(1)
+		return 1
 	}
 	code := m.Run()
 	admin.Close()
-	os.Exit(code)
+	return code
 }
 
 // DataDir is where the test cluster lives: MINYI_TEST_DATA, else var/test in
@@ -59,13 +67,19 @@ func setup() error {
 			return err
 		}
 		adminDSN = c.DSN("postgres")
+		roles = true
 	}
 	var err error
 	admin, err = sql.Open("postgres", adminDSN)
 	if err != nil {
 		return err
 	}
-	tmpl := "minyi_tmpl_" + pg.MigrationsChecksum()
+	if roles {
+		if err := pg.EnsureRoles(sqlx.NewDb(admin, "postgres")); err != nil {
+			return err
+		}
+	}
+	tmpl := templateName()
 	if err := ensureTemplate(adminDSN, tmpl); err != nil {
 		return err
 	}
@@ -106,14 +120,22 @@ func buildTemplate(conn *sql.Conn, adminDSN, tmpl string) error {
 	}
 	building := tmpl + "_build"
 	conn.ExecContext(bg, "DROP DATABASE IF EXISTS "+pq.QuoteIdentifier(building)+" WITH (FORCE)")
-	if _, err := conn.ExecContext(bg, "CREATE DATABASE "+pq.QuoteIdentifier(building)); err != nil {
+	if _, err := conn.ExecContext(bg, "CREATE DATABASE "+pq.QuoteIdentifier(building)+owner()); err != nil {
 		return err
 	}
-	tdb, err := sqlx.Open("postgres", pg.WithDatabase(adminDSN, building))
+	// Migrated by the owner, as minyi migrate does in the embedded cluster.
+	migrator := pg.WithDatabase(adminDSN, building)
+	if roles {
+		migrator = pg.WithUser(migrator, pg.OwnerRole)
+	}
+	tdb, err := sqlx.Open("postgres", migrator)
 	if err != nil {
 		return err
 	}
 	_, err = pg.Migrate(tdb)
+	if err == nil && roles {
+		err = pg.GrantApp(tdb, pg.AppRole)
+	}
 	tdb.Close()
 	if err != nil {
 		return fmt.Errorf("migrate template: %w", err)
@@ -129,7 +151,7 @@ func buildTemplate(conn *sql.Conn, adminDSN, tmpl string) error {
 // session is connected to the template, so clones are serialised too.
 func cloneTemplate(tmpl, name string) error {
 	return locked(func(conn *sql.Conn) error {
-		_, err := conn.ExecContext(bg, "CREATE DATABASE "+pq.QuoteIdentifier(name)+" TEMPLATE "+pq.QuoteIdentifier(tmpl))
+		_, err := conn.ExecContext(bg, "CREATE DATABASE "+pq.QuoteIdentifier(name)+" TEMPLATE "+pq.QuoteIdentifier(tmpl)+owner())
 		return err
 	})
 }
@@ -141,13 +163,26 @@ func NewDatabase(tb testing.TB) string {
 		tb.Fatal("pgtest: call pgtest.Main from TestMain")
 	}
 	name := fmt.Sprintf("%s_%d", dbName, rand.IntN(1e9))
-	if err := cloneTemplate("minyi_tmpl_"+pg.MigrationsChecksum(), name); err != nil {
+	if err := cloneTemplate(templateName(), name); err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() {
 		admin.Exec("DROP DATABASE IF EXISTS " + pq.QuoteIdentifier(name) + " WITH (FORCE)")
 	})
-	return pg.WithDatabase(dsn, name)
+	db := pg.WithDatabase(dsn, name)
+	if roles {
+		// The grants of this code, not of whichever built the template
+		// (it is keyed on the migrations alone).
+		owner, err := sqlx.Open("postgres", pg.WithUser(db, pg.OwnerRole))
+		if err == nil {
+			err = pg.GrantApp(owner, pg.AppRole)
+			owner.Close()
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return db
 }
 
 var nonWord = regexp.MustCompile(`[^a-z0-9]+`)
@@ -165,4 +200,30 @@ func NewEmptyDatabase(tb testing.TB) string {
 		admin.Exec("DROP DATABASE IF EXISTS " + pq.QuoteIdentifier(name) + " WITH (FORCE)")
 	})
 	return pg.WithDatabase(dsn, name)
+}
+
+// templateName names the migrated template of this set of migrations,
+// built with the roles or without them.
+func templateName() string {
+	if roles {
+		return "minyi_tmpl_" + pg.MigrationsChecksum() + "_r"
+	}
+	return "minyi_tmpl_" + pg.MigrationsChecksum()
+}
+
+// owner is the OWNER clause of a test database.
+func owner() string {
+	if roles {
+		return " OWNER " + pg.OwnerRole
+	}
+	return ""
+}
+
+// AppDSN is dsn (a database of NewDatabase) as the role the server
+// connects as: no superuser, and on the audit log only INSERT and SELECT.
+func AppDSN(tb testing.TB, dsn string) string {
+	if !roles {
+		tb.Fatal("pgtest: the server's role exists only in the embedded test cluster; unset DATABASE_URL")
+	}
+	return pg.WithUser(dsn, pg.AppRole)
 }

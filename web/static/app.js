@@ -16,6 +16,11 @@
     if (el) { e.preventDefault(); el.click(); }
   });
 
+  // A print button prints the page (the visit sheet).
+  Array.prototype.forEach.call(document.querySelectorAll("[data-print]"), function (b) {
+    b.addEventListener("click", function () { window.print(); });
+  });
+
   var form = document.getElementById("questionnaire");
   if (!form) return;
 

@@ -117,6 +117,11 @@ func OpenDB(checkSchema bool) (*pg.DB, error) {
 	return db, nil
 }
 
+// OpenOwner opens the configured database as the schema's owner, for
+// migrations: in the embedded cluster its owner role, with a URL
+// DATABASE_OWNER_URL if set, else DATABASE_URL.
+func OpenOwner() (*pg.DB, error) { return pg.Open(pg.ConfigFromEnv().AsOwner()) }
+
 // OpenWith parses a command's flags, checks the required ones and opens
 // the database; the caller closes it.
 func OpenWith(fs *flag.FlagSet, args []string, required ...string) (*pg.DB, []string, error) {

@@ -16,10 +16,15 @@ SELECT seq, at, $1::bigint, $2::text, $3::text, $4::text, $5::jsonb, prev,
        encode(sha256(convert_to(concat_ws(E'\n', prev, seq::text, (extract(epoch FROM at) * 1000000)::bigint::text,
               coalesce($1::bigint::text, ''), $2::text, $3::text, $4::text, $5::jsonb::text), 'UTF8')), 'hex')
 FROM new
-RETURNING seq
+RETURNING seq, hash
 
 -- name: audit/verify
 SELECT seq, prev_hash, hash,
        encode(sha256(convert_to(concat_ws(E'\n', prev_hash, seq::text, (extract(epoch FROM at) * 1000000)::bigint::text,
               coalesce(actor_id::text, ''), actor, action, subject, details::text), 'UTF8')), 'hex') AS computed
 FROM audit_log ORDER BY seq
+
+-- name: audit/head
+-- The newest entry: what a signed file or an anchor names as the chain's
+-- state when it was made.
+SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1

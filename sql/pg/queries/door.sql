@@ -62,14 +62,17 @@ WHERE c.assigned_to = $1 AND c.mode = 'door'
 ORDER BY w.id DESC, h.district_code, h.street, h.community, h.ordinal
 
 -- name: door/household
+-- With the paper form number issued to the household for its interviewer.
 SELECT c.id AS case_id, c.wave_id, w.name AS wave_name, w.max_visits,
        h.district_code, coalesce(d.name, h.district_code) AS district_name, h.street, h.community,
        h.household_id, h.address, c.status, coalesce(c.final_code, '') AS final_code, c.attempts,
-       c.held_by IS NOT NULL AND c.held_until > now() AS in_interview
+       c.held_by IS NOT NULL AND c.held_until > now() AS in_interview,
+       coalesce(n.form_number, '') AS form_number
 FROM cases c
 JOIN waves w ON w.id = c.wave_id
 JOIN household_frame h ON h.id = c.household_id
 LEFT JOIN districts d ON d.code = h.district_code
+LEFT JOIN paper_form_numbers n ON n.case_id = c.id AND n.interviewer_id = $2
 WHERE c.id = $1 AND c.assigned_to = $2 AND c.mode = 'door'
 
 -- name: door/visits
@@ -117,3 +120,61 @@ SELECT max_visits FROM waves WHERE id = $1
 UPDATE cases c SET status = 'final', final_code = $2, next_at = NULL, held_by = NULL, held_until = NULL, updated_at = now()
 FROM waves w
 WHERE c.id = $1 AND w.id = c.wave_id AND c.mode = 'door' AND c.status <> 'final' AND c.attempts >= w.max_visits
+
+-- name: door/households-without-form-number
+-- The unfinished households of a wave assigned to an interviewer that have
+-- no paper form number of theirs yet.
+SELECT c.id FROM cases c
+WHERE c.wave_id = $1 AND c.assigned_to = $2 AND c.mode = 'door' AND c.status <> 'final'
+  AND NOT EXISTS (SELECT 1 FROM paper_form_numbers n WHERE n.case_id = c.id AND n.interviewer_id = $2)
+ORDER BY c.id
+
+-- name: door/issue-form-numbers
+-- $1 and $3 are parallel arrays: numbers and the households they are for.
+INSERT INTO paper_form_numbers (form_number, wave_id, case_id, interviewer_id, issued_by)
+SELECT n, $2, c, $4, $5 FROM unnest($1::text[], $3::bigint[]) AS x(n, c)
+
+-- name: door/issued-form
+-- An issued paper form number with its household and field interviewer.
+SELECT n.form_number, n.wave_id, w.name AS wave_name, n.case_id, n.interviewer_id, u.username AS interviewer,
+       h.district_code, coalesce(d.name, h.district_code) AS district_name, h.street, h.community, h.household_id,
+       coalesce(c.psu, '') AS psu, c.status, coalesce(c.final_code, '') AS final_code
+FROM paper_form_numbers n
+JOIN waves w ON w.id = n.wave_id
+JOIN cases c ON c.id = n.case_id
+JOIN household_frame h ON h.id = c.household_id
+LEFT JOIN districts d ON d.code = h.district_code
+JOIN users u ON u.id = n.interviewer_id
+WHERE n.form_number = $1
+
+-- name: door/lock-household
+SELECT status, coalesce(final_code, '') AS final_code FROM cases WHERE id = $1 AND mode = 'door' FOR UPDATE
+
+-- name: door/interviewed-on-paper
+-- The household's interview was keyed from paper: it is finished as
+-- interviewed by its field interviewer, and a questionnaire left open on a
+-- device for it goes.
+WITH attempt AS (
+    INSERT INTO attempts (case_id, interviewer_id, outcome, aapor_code, final)
+    VALUES ($1, $2, 'paper', '1.1', true)
+), draft AS (
+    DELETE FROM interview_drafts WHERE case_id = $1
+)
+UPDATE cases SET attempts = attempts + 1, status = 'final', final_code = '1.1', next_at = NULL,
+       held_by = NULL, held_until = NULL, updated_at = now()
+WHERE id = $1
+
+-- name: door/visit-sheet
+-- A field interviewer's unfinished households (of wave $2, or of every
+-- wave when $2 is 0) with the paper form number issued to them for each,
+-- in walking order.
+SELECT c.id AS case_id, w.name AS wave_name, w.max_visits,
+       h.district_code, coalesce(d.name, h.district_code) AS district_name, h.street, h.community,
+       h.household_id, h.address, c.attempts, coalesce(n.form_number, '') AS form_number
+FROM cases c
+JOIN waves w ON w.id = c.wave_id
+JOIN household_frame h ON h.id = c.household_id
+LEFT JOIN districts d ON d.code = h.district_code
+LEFT JOIN paper_form_numbers n ON n.case_id = c.id AND n.interviewer_id = $1
+WHERE c.assigned_to = $1 AND c.mode = 'door' AND c.status <> 'final' AND ($2 = 0 OR c.wave_id = $2)
+ORDER BY w.id DESC, h.district_code, h.street, h.community, h.ordinal

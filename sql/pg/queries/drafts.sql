@@ -32,5 +32,7 @@ FROM interview_drafts WHERE case_id = $1 FOR UPDATE
 -- name: dialer/delete-draft
 DELETE FROM interview_drafts WHERE case_id = $1
 
--- name: dialer/mark-partial
-UPDATE interviews SET partial = true WHERE id = $1
+-- name: dialer/transaction-time
+-- The database's time of the transaction: the completed_at that an
+-- interview stored in it gets.
+SELECT now()

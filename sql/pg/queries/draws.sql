@@ -82,21 +82,34 @@ SELECT algorithm, version, seed, frame_checksum, coalesce(door_algorithm, '') AS
 FROM draws WHERE wave_id = $1
 
 -- name: draws/insert-allocation
+-- Every district's allocation in one statement: $2..$8 are parallel arrays.
 INSERT INTO allocations (wave_id, district_code, population, target, released, door_target, door_released, excluded)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+SELECT $1, x.district_code, x.population, x.target, x.released, x.door_target, x.door_released, x.excluded
+FROM unnest($2::text[], $3::bigint[], $4::int[], $5::int[], $6::int[], $7::int[], $8::int[])
+     AS x(district_code, population, target, released, door_target, door_released, excluded)
 
 -- name: draws/list-allocations
 SELECT a.district_code, d.name, a.population, a.target, a.released, a.door_target, a.door_released, a.excluded
 FROM allocations a JOIN districts d ON d.code = a.district_code WHERE a.wave_id = $1 ORDER BY a.district_code
 
 -- name: draws/release-phone-cases
--- Every stratum's numbers in one statement: $2..$5 are parallel arrays
--- (stratum, number, replicate, inclusion probability), strata in draw order
--- and each stratum's numbers in frame order, which is the order of the ids.
-INSERT INTO cases (wave_id, district_code, stratum, mode, phone, replicate, inclusion_prob)
-SELECT $1, nullif(x.stratum, ''), x.stratum, 'phone', x.phone, x.replicate, x.prob
-FROM unnest($2::text[], $3::text[], $4::int[], $5::float8[]) WITH ORDINALITY AS x(stratum, phone, replicate, prob, i)
-ORDER BY x.i
+-- Every stratum's numbers in one statement, each found in the frame by its
+-- stratum and ordinal: $2..$5 are parallel arrays (stratum, ordinal,
+-- replicate, inclusion probability), strata in draw order and each
+-- stratum's ordinals in frame order, which is the order of the ids. The
+-- LIMIT keeps each look-up a probe of the stratum-and-ordinal index,
+-- whatever the planner makes of the frame's statistics: a hash join would
+-- read the whole frame. It returns how many cases each stratum got.
+WITH released AS (
+    INSERT INTO cases (wave_id, district_code, stratum, mode, phone, replicate, inclusion_prob)
+    SELECT $1, nullif(x.stratum, ''), x.stratum, 'phone', p.phone, x.replicate, x.prob
+    FROM unnest($2::text[], $3::bigint[], $4::int[], $5::float8[]) WITH ORDINALITY AS x(stratum, ordinal, replicate, prob, i)
+    CROSS JOIN LATERAL (SELECT f.phone FROM phone_frame f
+                        WHERE coalesce(f.district_code, '') = x.stratum AND f.ordinal = x.ordinal LIMIT 1) p
+    ORDER BY x.i
+    RETURNING stratum
+)
+SELECT stratum, count(*) AS n FROM released GROUP BY stratum
 
 -- name: draws/release-door-cases
 INSERT INTO cases (wave_id, district_code, stratum, mode, household_id, psu, inclusion_prob)

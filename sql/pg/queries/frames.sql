@@ -161,6 +161,12 @@ INSERT INTO frame_imports (kind, file_name, encoding, status, error, started_at,
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 RETURNING id
 
+-- name: frames/import-audit
+-- Who imported (the command when no user is known) and the frame's
+-- checksum after the import, for its audit entry.
+SELECT coalesce((SELECT username FROM users WHERE id = $2), 'minyi frame import') AS actor, version, checksum
+FROM frame_versions WHERE kind = $1
+
 -- name: frames/phone-frame-empty
 SELECT NOT EXISTS (SELECT 1 FROM phone_frame)
 
@@ -186,11 +192,12 @@ SELECT phone_frame_restore_indexes()
 -- (sampler/frameimport_bulk.go), computed while the rows streamed past, so
 -- that the trigger need not keep every inserted row in a transition table
 -- and read it back. Only within the load's transaction, which holds the
--- frame exclusively.
-ALTER TABLE phone_frame DISABLE TRIGGER phone_frame_version_ins
+-- frame exclusively. Through a function with the owner's rights, since the
+-- server's role owns no table (0104_evidence.sql).
+SELECT phone_frame_set_version_trigger(false)
 
 -- name: frames/enable-phone-version-trigger
-ALTER TABLE phone_frame ENABLE TRIGGER phone_frame_version_ins
+SELECT phone_frame_set_version_trigger(true)
 
 -- name: frames/next-phone-id
 SELECT nextval(pg_get_serial_sequence('phone_frame', 'id'))

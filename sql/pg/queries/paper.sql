@@ -17,15 +17,27 @@ INSERT INTO paper_entries (form_id, entry, operator_id, answers) VALUES ($1, $2,
 UPDATE paper_forms SET status = $2, interview_id = $3, resolved_by = $4, updated_at = now() WHERE id = $1
 
 -- name: survey/paper-form
-SELECT f.id, f.wave_id, w.name AS wave_name, f.form_number, f.status, coalesce(f.interview_id, 0) AS interview_id, f.updated_at
-FROM paper_forms f JOIN waves w ON w.id = f.wave_id WHERE f.id = $1
+-- With the field interviewer the form's number was issued to ('' for a
+-- form keyed before numbers were issued).
+SELECT f.id, f.wave_id, w.name AS wave_name, f.form_number, f.status, coalesce(f.interview_id, 0) AS interview_id, f.updated_at,
+       coalesce(u.username, '') AS interviewer
+FROM paper_forms f JOIN waves w ON w.id = f.wave_id
+LEFT JOIN paper_form_numbers n ON n.wave_id = f.wave_id AND n.form_number = f.form_number
+LEFT JOIN users u ON u.id = n.interviewer_id
+WHERE f.id = $1
 
 -- name: survey/paper-form-lock
 SELECT status FROM paper_forms WHERE id = $1 FOR UPDATE
 
 -- name: survey/paper-forms
-SELECT f.id, f.wave_id, w.name AS wave_name, f.form_number, f.status, coalesce(f.interview_id, 0) AS interview_id, f.updated_at
+SELECT f.id, f.wave_id, w.name AS wave_name, f.form_number, f.status, coalesce(f.interview_id, 0) AS interview_id, f.updated_at,
+       coalesce(u.username, '') AS interviewer
 FROM paper_forms f JOIN waves w ON w.id = f.wave_id
+LEFT JOIN paper_form_numbers n ON n.wave_id = f.wave_id AND n.form_number = f.form_number
+LEFT JOIN users u ON u.id = n.interviewer_id
 WHERE ($1 = 0 OR f.id IN (SELECT form_id FROM paper_entries WHERE operator_id = $1))
 ORDER BY (f.status = 'mismatch') DESC, f.updated_at DESC
 LIMIT 500
+
+-- name: survey/paper-form-status
+SELECT status FROM paper_forms WHERE wave_id = $1 AND form_number = $2

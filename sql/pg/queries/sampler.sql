@@ -3,6 +3,9 @@ INSERT INTO districts (code, name, population) VALUES ($1, $2, $3)
 ON CONFLICT (code) DO UPDATE SET name = excluded.name, population = excluded.population, updated_at = now()
 WHERE (districts.name, districts.population) IS DISTINCT FROM (excluded.name, excluded.population)
 
+-- name: sampler/any-publication
+SELECT EXISTS (SELECT 1 FROM score_publications)
+
 -- name: sampler/list-districts
 SELECT code, name, population FROM districts ORDER BY code
 
@@ -35,3 +38,13 @@ INSERT INTO wave_district_rates (wave_id, district_code, expected_rate) VALUES (
 
 -- name: sampler/set-assessment-weight
 UPDATE waves SET assessment_weight = $2 WHERE id = $1
+
+-- name: sampler/sampled-cases
+-- A wave's drawn cases in the order drawn, for the sample file. Contacts
+-- leave the database only when $2 asks for them.
+SELECT c.id, c.mode, coalesce(c.stratum, '') AS stratum, c.inclusion_prob, c.replicate,
+       CASE WHEN $2 THEN coalesce(c.phone, '') ELSE '' END AS phone,
+       CASE WHEN $2 THEN coalesce(h.address, '') ELSE '' END AS address
+FROM cases c LEFT JOIN household_frame h ON $2 AND h.id = c.household_id
+WHERE c.wave_id = $1
+ORDER BY c.id

@@ -29,27 +29,32 @@ ORDER BY u.username
 
 -- name: dialer/flagged-interviews
 -- Interviews to review: shorter than the threshold, straight-lined (the
--- same answer to every indicator question), or not confirmed by the
--- respondent on a verification call-back, and not yet decided on; with
--- those an interviewer corrected after they were sent back. When Minyi
--- places the calls ($4), also a telephone interview whose case never had
--- an answered call: it was never talked through Minyi.
+-- same answer to every indicator question), not confirmed by the
+-- respondent on a verification call-back, or imported from a file (which
+-- no one saw being collected), and not yet decided on; with those an
+-- interviewer corrected after they were sent back. An interview from a form
+-- with no start on record cannot show how long it took: it counts as too
+-- short. Paper forms are not timed.
+-- When Minyi places the calls ($4), also a telephone interview whose case
+-- never had an answered call: it was never talked through Minyi.
 SELECT i.id, coalesce(u.username, '') AS interviewer, i.district_code,
        coalesce(extract(epoch FROM i.completed_at - i.started_at), 0) AS seconds,
-       i.started_at IS NOT NULL AND i.completed_at - i.started_at < $2::interval AS too_short,
+       i.source IN ('cati', 'capi') AND (i.started_at IS NULL OR i.completed_at - i.started_at < $2::interval) AS too_short,
        (SELECT count(DISTINCT i.answers ->> k) FROM unnest($3::text[]) k) = 1 AS straight_lined,
        v.interview_id IS NOT NULL AS not_confirmed,
        $4::boolean AND i.source = 'cati' AND i.case_id IS NOT NULL
          AND NOT EXISTS (SELECT 1 FROM calls k WHERE k.case_id = i.case_id AND k.answered_at IS NOT NULL) AS no_answered_call,
+       i.source = 'import' AS imported,
        i.completed_at
 FROM interviews i LEFT JOIN users u ON u.id = i.interviewer_id
 LEFT JOIN verification_calls v ON v.interview_id = i.id AND v.result = 'not_confirmed'
-WHERE i.wave_id = $1 AND i.source <> 'import' AND i.review_status IN ('none', 'corrected')
-  AND ((i.started_at IS NOT NULL AND i.completed_at - i.started_at < $2::interval)
+WHERE i.wave_id = $1 AND i.review_status IN ('none', 'corrected')
+  AND ((i.source IN ('cati', 'capi') AND (i.started_at IS NULL OR i.completed_at - i.started_at < $2::interval))
        OR (SELECT count(DISTINCT i.answers ->> k) FROM unnest($3::text[]) k) = 1
        OR v.interview_id IS NOT NULL
+       OR i.source = 'import'
        OR i.review_status = 'corrected'
        OR ($4::boolean AND i.source = 'cati' AND i.case_id IS NOT NULL
            AND NOT EXISTS (SELECT 1 FROM calls k WHERE k.case_id = i.case_id AND k.answered_at IS NOT NULL)))
-ORDER BY i.completed_at DESC
+ORDER BY i.completed_at DESC, i.id DESC
 LIMIT 500
