@@ -157,11 +157,11 @@ func nextCaseScript(waveID, qid, firstUser int64) string {
 	b.WriteString(strings.Replace(inline("survey/insert-interview", " \\gset\n", w, ":cid", "NULL", q, ":uid", "'500101'", "'phone'", "NULL", "NULL", "1", "2",
 		answers, "md5(random()::text)", "'cati'", "now()", "false"), "SELECT id FROM iv", "SELECT id AS iid FROM iv", 1))
 	b.WriteString(inline("dialer/sample-verification", ";", w, ":uid", ":iid", ":cid", "'13902300001'", "'3600 seconds'"))
-	b.WriteString(inline("dialer/record-attempt", ";", ":cid", ":uid", "'complete'", "'1.1'", "true", "NULL", "'final'", "'1.1'", "NULL", "NULL", "false", "1", "NULL"))
+	b.WriteString(inline("dialer/record-attempt", ";", ":cid", ":uid", "'complete'", "'1.1'", "true", "NULL", "'final'", "'1.1'", "NULL", "NULL", "false", "1", "NULL", "NULL"))
 	b.WriteString(inline("dialer/count-quota", ";", w, "'500101'", "1", "2"))
 	b.WriteString("COMMIT;\n\\else\nBEGIN;\n")
 	b.WriteString(inline("dialer/lock-held-case", ";", ":cid", ":uid"))
-	b.WriteString(inline("dialer/record-attempt", ";", ":cid", ":uid", "'no_answer'", "'3.13'", "false", "NULL", "'pending'", "NULL", "now() + interval '2 hours'", "NULL", "false", "1", "NULL"))
+	b.WriteString(inline("dialer/record-attempt", ";", ":cid", ":uid", "'no_answer'", "'3.13'", "false", "NULL", "'pending'", "NULL", "now() + interval '2 hours'", "NULL", "false", "1", "NULL", "NULL"))
 	b.WriteString("COMMIT;\n\\endif\n")
 	return b.String()
 }
