@@ -56,8 +56,8 @@ func (r *Relay) Mute(dir int, on bool) { r.muted[dir].Store(on) }
 func (r *Relay) Wait() { r.wg.Wait() }
 
 // pump relays one direction. Its buffers are made once; per packet it only
-// decodes into the tap, rewrites the header to this side's stream and
-// sends. DTMF and other non-audio payloads are not relayed.
+// decodes, rewrites the header to this side's stream, sends, and then
+// hands the decoded samples to the tap. DTMF and other non-audio payloads are not relayed.
 func (r *Relay) pump(from Leg, to *Sender, dir int, tap *Tap) {
 	defer r.wg.Done()
 	buf := make([]byte, 1500)
@@ -71,12 +71,18 @@ func (r *Relay) pump(from Leg, to *Sender, dir int, tap *Tap) {
 		if p.PayloadType != pt || r.muted[dir].Load() {
 			continue
 		}
+		// The packet goes on before it is recorded: the tap may encode a
+		// frame of the recording, which must not make the audio late.
+		// Send transcodes the payload in place, so it is decoded first.
+		n := 0
 		if tap != nil {
-			n := decodeG711(pt, p.Payload, pcm)
-			tap.Write(dir, pcm[:n])
+			n = decodeG711(pt, p.Payload, pcm)
 		}
 		if err := to.Send(&p, pt); err != nil && isClosed(err) {
 			return
+		}
+		if tap != nil {
+			tap.Write(dir, pcm[:n])
 		}
 	}
 }

@@ -111,7 +111,7 @@ func Start(ctx context.Context, db *sqlx.DB, cfg Config, log *slog.Logger) (*Ser
 	srv.OnRegister(s.guard.wrap(s.reg.handle))
 	// Minyi takes no incoming calls (yet): the guard refuses them before
 	// they reach this.
-	err = s.dg.ServeBackground(ctx, func(d *diago.DialogServerSession) {
+	err = serve(ctx, ua, s.dg, tran.Transport, func(d *diago.DialogServerSession) {
 		d.Respond(sip.StatusForbidden, "Forbidden", nil)
 	})
 	if err != nil {

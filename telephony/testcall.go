@@ -71,7 +71,7 @@ func TestCall(ctx context.Context, cfg Config, to string, play []int16, recordPa
 	s.dg = diago.NewDiago(ua, diago.WithTransport(tran), diago.WithLogger(quiet(log)))
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
-	if err := s.dg.ServeBackground(sctx, func(d *diago.DialogServerSession) {}); err != nil {
+	if err := serve(sctx, ua, s.dg, tran.Transport, func(d *diago.DialogServerSession) {}); err != nil {
 		return TestCallResult{}, err
 	}
 	number := digits(to)

@@ -92,6 +92,13 @@ func benchCalls(ctx context.Context, n int, d time.Duration, progress io.Writer)
 	if err := dg.ServeBackground(sctx, func(d *diago.DialogServerSession) {}); err != nil {
 		return nil, err
 	}
+	// As telephony's serve: calls go out once sipgo has the listening
+	// socket in its pool, or it binds the same port again and fails.
+	for deadline := time.Now().Add(5 * time.Second); ua.TransportLayer().Pool("udp").Size() == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			return nil, errors.New("bench: the SIP listener did not start")
+		}
+	}
 
 	fmt.Fprintf(progress, "bench: %d calls bridged and recorded between two SIPp, speech both ways, for %s…\n", n, d)
 	ours, err := runCalls(ctx, dg, peers, n, d, filepath.Join(dir, "recordings"))
