@@ -16,8 +16,9 @@ import (
 // time; the importers (frame_load.go) find duplicates in the database.
 
 // MaxStoredProblems is how many problems a frame import's report keeps and
-// stores; the counts stay exact beyond it.
-const MaxStoredProblems = 1000
+// stores, as every import lists (csvfile.MaxProblems); the counts stay
+// exact beyond it, and the report says how many more there are.
+const MaxStoredProblems = csvfile.MaxProblems
 
 // FrameReport says what a frame import did with each data row (the header
 // is not counted): Kept + Rejected + Duplicates == Read. Fixed counts the
