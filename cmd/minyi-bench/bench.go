@@ -62,6 +62,7 @@ func cmdBench(ctx context.Context, e *cli.Env, args []string) error {
 	soak := fs.Duration("soak", 10*time.Minute, "耐久测试时长 / how long the soak runs")
 	soakN := fs.Int("soak-interviewers", 200, "耐久测试的模拟访员人数 / simulated interviewers in the soak")
 	nextN := fs.Int("next-case-interviewers", 200, "下一个样本基准的模拟访员人数 / simulated interviewers in the next-case benchmark")
+	nextD := fs.Duration("next-case-duration", 2*time.Minute, "下一个样本基准每方的测量时长 / measuring time of each side of the next-case benchmark")
 	calls := fs.Int("calls", 100, "通话基准的同时通话数 / calls at once in the calls benchmark")
 	scale := fs.Float64("scale", 1, "抽样框规模,1 = 2010 年普查的 2880 万常住人口 / frame size as a share of the 28.8 million residents of the 2010 census (0.01 for a quick run)")
 	minyiBin := fs.String("minyi", "", "耐久测试运行其 serve 的 minyi 程序(默认:本程序旁边的,或 PATH 中的)/ the minyi binary whose serve the soak runs (default: the one beside this program, else on PATH)")
@@ -118,11 +119,11 @@ func cmdBench(ctx context.Context, e *cli.Env, args []string) error {
 		results = append(results, res...)
 	}
 	if selected[benchNextCaseName] {
-		res, err := benchNextCase(ctx, b, *nextN, *duration, progress)
+		res, err := benchNextCase(ctx, b, *nextN, *nextD, *scale, progress)
 		if err != nil {
 			return err
 		}
-		results = append(results, res)
+		results = append(results, res...)
 	}
 	if selected[benchSoakName] {
 		res, err := benchSoak(ctx, b, server, *soakN, *soak, *memprofile, progress)
@@ -517,6 +518,20 @@ var tpsRe = regexp.MustCompile(`tps = ([0-9.]+) \(without initial connection tim
 
 // pgbench runs Debian's pgbench with a custom script and returns its rate.
 func pgbench(ctx context.Context, b *benchDB, clients int, d time.Duration, script string) (float64, error) {
+	out, err := runPgbench(ctx, b, script, "-c", strconv.Itoa(clients), "-j", "2", "-T", strconv.Itoa(int(d.Seconds())))
+	if err != nil {
+		return 0, err
+	}
+	m := tpsRe.FindSubmatch(out)
+	if m == nil {
+		return 0, fmt.Errorf("pgbench: no rate in its output:\n%s", out)
+	}
+	return strconv.ParseFloat(string(m[1]), 64)
+}
+
+// runPgbench runs Debian's pgbench with a custom script and the options
+// given, and returns its output; a failed transaction is an error.
+func runPgbench(ctx context.Context, b *benchDB, script string, opts ...string) ([]byte, error) {
 	bin, err := exec.LookPath("pgbench")
 	if err != nil {
 		if dir, ferr := pg.FindBinaries(); ferr == nil {
@@ -524,27 +539,23 @@ func pgbench(ctx context.Context, b *benchDB, clients int, d time.Duration, scri
 		}
 	}
 	if _, serr := os.Stat(bin); serr != nil {
-		return 0, errors.New("找不到 pgbench,请安装 Debian 软件包 postgresql-contrib 或 postgresql-client / pgbench not found: install postgresql-client")
+		return nil, errors.New("找不到 pgbench,请安装 Debian 软件包 postgresql-contrib 或 postgresql-client / pgbench not found: install postgresql-client")
 	}
 	f, err := os.CreateTemp("", "minyi-pgbench-*.sql")
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer os.Remove(f.Name())
 	f.WriteString(script)
 	f.Close()
-	args := []string{"-n", "-c", strconv.Itoa(clients), "-j", "2", "-T", strconv.Itoa(int(d.Seconds())), "-f", f.Name()}
-	cmd := exec.CommandContext(ctx, bin, append(args, b.libpqDSN())...)
+	args := append([]string{"-n"}, opts...)
+	cmd := exec.CommandContext(ctx, bin, append(args, "-f", f.Name(), b.libpqDSN())...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return 0, fmt.Errorf("pgbench: %w\n%s", err, out)
-	}
-	m := tpsRe.FindSubmatch(out)
-	if m == nil {
-		return 0, fmt.Errorf("pgbench: no rate in its output:\n%s", out)
+		return nil, fmt.Errorf("pgbench: %w\n%s", err, out)
 	}
 	if bytes.Contains(out, []byte("number of failed transactions: ")) && !bytes.Contains(out, []byte("number of failed transactions: 0 ")) {
-		return 0, fmt.Errorf("pgbench: transactions failed:\n%s", out)
+		return nil, fmt.Errorf("pgbench: transactions failed:\n%s", out)
 	}
-	return strconv.ParseFloat(string(m[1]), 64)
+	return out, nil
 }

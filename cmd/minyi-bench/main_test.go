@@ -36,7 +36,7 @@ func TestBenchPrintsJSON(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", server, "minyi/cmd/minyi").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	out := mustRun(t, pgtest.NewDatabase(t), "--json", "--minyi", server, "--duration", "1s", "--clients", "4", "--scale", "0.0005", "--soak", "4s", "--soak-interviewers", "8", "--next-case-interviewers", "8", "--calls", "2")
+	out := mustRun(t, pgtest.NewDatabase(t), "--json", "--minyi", server, "--duration", "1s", "--clients", "4", "--scale", "0.0005", "--soak", "4s", "--soak-interviewers", "8", "--next-case-interviewers", "8", "--next-case-duration", "2s", "--calls", "2")
 	names := map[string]bool{}
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		var r BenchResult
@@ -48,7 +48,7 @@ func TestBenchPrintsJSON(t *testing.T) {
 		}
 		names[r.Name] = true
 	}
-	for _, want := range []string{"interview-submit-http", "frame-import-phone", "sample-draw-phone", "soak-interviewers", "scores", "next-case-http", "calls-bridged-recorded", "calls-relay-late-p99", "recording-size", "talk-time-share"} {
+	for _, want := range []string{"interview-submit-http", "frame-import-phone", "sample-draw-phone", "soak-interviewers", "scores", "next-case-http", "next-case-http-p50", "calls-bridged-recorded", "calls-relay-late-p99", "recording-size", "talk-time-share"} {
 		if !names[want] {
 			t.Errorf("no result for %s:\n%s", want, out)
 		}

@@ -70,7 +70,12 @@ type simulation struct {
 	districts []string
 	agents    []*agent
 	think     time.Duration
-	client    *http.Client
+	// pace, when set, starts each agent's cases pace apart (whatever the
+	// case took, so long as it took less), which holds the whole
+	// simulation at len(agents)/pace cases a second, as interviewers
+	// talking to respondents would.
+	pace   time.Duration
+	client *http.Client
 
 	holders sync.Map // case id -> agent index, while held
 	acked   sync.Map // idempotency key -> case id, for interviews acknowledged
@@ -142,7 +147,10 @@ func newSimulation(ctx context.Context, db *sqlx.DB, waveName string, n int, thi
 		s.base = "http://" + ln.Addr().String()
 	}
 	s.client = &http.Client{
-		Transport:     &http.Transport{MaxIdleConnsPerHost: 2 * n, MaxConnsPerHost: 2 * n},
+		// Idle connections are closed before the server's two minutes
+		// would close them: a request sent on a connection the server is
+		// closing at that moment fails, and a POST is not retried.
+		Transport:     &http.Transport{MaxIdleConnsPerHost: 2 * n, MaxConnsPerHost: 2 * n, IdleConnTimeout: time.Minute},
 		Timeout:       30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
@@ -178,7 +186,22 @@ func (s *simulation) run(ctx context.Context, d time.Duration, interval time.Dur
 			defer wg.Done()
 			var lat []time.Duration
 			outcomes := map[string]int64{}
+			var next time.Time
+			if s.pace > 0 {
+				// Spread over the first period, not all at once.
+				next = time.Now().Add(time.Duration(a.rng.Int64N(int64(s.pace))))
+			}
 			for time.Now().Before(deadline) && ctx.Err() == nil {
+				if s.pace > 0 {
+					if wait := time.Until(next); wait > 0 {
+						time.Sleep(min(wait, time.Until(deadline)))
+						if !time.Now().Before(deadline) {
+							break
+						}
+					}
+					// Late cases start at once but do not bunch up later.
+					next = later(next.Add(s.pace), time.Now())
+				}
 				err := s.step(i, a, &lat, outcomes, &interviews, &noCase, &closed)
 				if err != nil {
 					if errs.Add(1) == 1 {
@@ -219,6 +242,13 @@ func (s *simulation) run(ctx context.Context, d time.Duration, interval time.Dur
 	rep.Duration = time.Since(start)
 	rep.Interviews, rep.NoCase, rep.Closed, rep.Errors = interviews.Load(), noCase.Load(), closed.Load(), errs.Load()
 	return rep
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 var (
