@@ -17,29 +17,13 @@ import (
 )
 
 var (
-	qHeldTask = pg.Q("dialer/held-task")
-	// queueProbes are tried in order: due appointments (hard for their
-	// maker during the grace, missed ones first), verification call-backs,
-	// conversions of soft refusals, due retries, fresh cases.
-	queueProbes = []probe{
-		{kind: TaskCase, q: pg.Q("dialer/next-appointment"), grace: true},
-		{kind: TaskVerification, q: pg.Q("dialer/next-verification")},
-		{kind: TaskCase, q: pg.Q("dialer/next-conversion")},
-		{kind: TaskCase, q: pg.Q("dialer/next-retry")},
-		{kind: TaskCase, q: pg.Q("dialer/next-fresh")},
-	}
+	qHeldTask        = pg.Q("dialer/held-task")
 	qGetCase         = pg.Q("dialer/get-case")
 	qCaseAttempts    = pg.Q("dialer/case-attempts")
 	qWaveProgress    = pg.Q("dialer/wave-progress")
 	qInterviewOfCase = pg.Q("dialer/interview-of-case")
 	qTransactionTime = pg.Q("dialer/transaction-time")
 )
-
-type probe struct {
-	kind  string
-	q     string
-	grace bool // takes the appointment grace as $4
-}
 
 // Kinds of call task.
 const (
@@ -89,30 +73,24 @@ var ErrNoCase = core.Errorf(core.ENotFound, "现在没有可拨打的样本", "t
 // out nothing and returns an error wrapping ErrClosed that says when
 // calling resumes.
 func NextTask(ctx context.Context, db *sqlx.DB, waveID, userID int64, rules Rules, now time.Time) (Task, error) {
-	t, err := HeldTask(ctx, db, waveID, userID)
-	if err == nil {
-		return t, nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return t, fmt.Errorf("dialer: held task: %w", err)
-	}
-	if !rules.Open(now) {
-		return t, rules.ClosedError(now)
-	}
+	open := rules.Open(now)
 	grace := fmt.Sprintf("%d seconds", int(rules.Grace().Seconds()))
-	for _, p := range queueProbes {
-		args := []any{waveID, userID, leaseInterval}
-		if p.grace {
-			args = append(args, grace)
-		}
-		err = db.GetContext(ctx, &t.ID, p.q, args...)
-		if err == nil {
-			t.Kind = p.kind
-			return t, nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return Task{}, fmt.Errorf("dialer: next case: %w", err)
-		}
+	var t Task
+	// Prepared, so that its plan is made once per connection rather than
+	// on every request: planning the whole queue costs more than running it.
+	st, err := pg.Stmt(ctx, db, "dialer/next-task")
+	if err != nil {
+		return Task{}, err
+	}
+	err = st.GetContext(ctx, &t, waveID, userID, leaseInterval, grace, open)
+	switch {
+	case err == nil:
+		return t, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return Task{}, fmt.Errorf("dialer: next case: %w", err)
+	case !open:
+		// Nothing held, and nothing handed out outside the hours.
+		return Task{}, rules.ClosedError(now)
 	}
 	return Task{}, ErrNoCase
 }

@@ -36,21 +36,29 @@ func TestReplicatesOpenByThresholdAndByHand(t *testing.T) {
 		}
 	}
 
-	// The dialer serves only cases of open replicates.
-	var user int64
-	if err := db.Get(&user, `INSERT INTO users (username, password_hash, role) VALUES ('caller', 'x', 'interviewer') RETURNING id`); err != nil {
+	// The dialer serves only cases of open replicates: 151 interviewers
+	// ask for one each, and the last finds none.
+	var callers []int64
+	if err := db.Select(&callers, `INSERT INTO users (username, password_hash, role)
+		SELECT 'caller' || g, 'x', 'interviewer' FROM generate_series(1, 151) g RETURNING id`); err != nil {
 		t.Fatal(err)
 	}
-	next := pg.Q("dialer/next-fresh")
+	next := pg.Q("dialer/next-task")
 	for i := 0; i < 150; i++ {
-		var id int64
-		if err := db.Get(&id, next, w.ID, user, "1 hour"); err != nil {
+		var task struct {
+			Kind string `db:"kind"`
+			ID   int64  `db:"id"`
+		}
+		if err := db.Get(&task, next, w.ID, callers[i], "1 hour", "15 minutes", true); err != nil {
 			t.Fatalf("case %d: %v", i, err)
 		}
 	}
-	var id int64
-	if err := db.Get(&id, next, w.ID, user, "1 hour"); err != sql.ErrNoRows {
-		t.Fatalf("the dialer served a case of a closed replicate: %d %v", id, err)
+	var task struct {
+		Kind string `db:"kind"`
+		ID   int64  `db:"id"`
+	}
+	if err := db.Get(&task, next, w.ID, callers[150], "1 hour", "15 minutes", true); err != sql.ErrNoRows {
+		t.Fatalf("the dialer served a case of a closed replicate: %+v %v", task, err)
 	}
 	if n := drawCount(t, db, `SELECT count(*) FROM cases WHERE wave_id = $1 AND held_by IS NOT NULL AND replicate <> 1`, w.ID); n != 0 {
 		t.Errorf("%d cases of closed replicates handed out", n)

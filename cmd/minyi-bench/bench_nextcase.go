@@ -163,7 +163,7 @@ func benchNextCase(ctx context.Context, b *benchDB, n int, d time.Duration, scal
 	note := fmt.Sprintf("milliseconds, lower is better; the target is on ours. %d interviewers on %d cases (a fifth tried once and coming due, a fiftieth with appointments), each starting a case every %s: "+
 		"ours %d next-case requests in %s (%.1f/s; p50 %.1f ms, p99 %.1f ms, max %.0f ms), %d interviews, %d with no case; invariants hold. "+
 		"Meanwhile %d draws of another 2‰ wave from a frame of %d numbers (%d more cut short at the end) and %d exports of the wave (dispositions, responses; %d rows) ran, %s. "+
-		"pgbench: the same statements alone (-c %d -j 2 --rate %.0f), %d transactions (p50 %.1f ms, p99 %.1f ms), each probe run only if those before found nothing, as the server does, and timed by the database's clock from just before the first to just after the last; the sides take turns, %d rounds each; load average %s.",
+		"pgbench: the same statements alone (-M prepared -c %d -j 2 --rate %.0f), %d transactions (p50 %.1f ms, p99 %.1f ms), each probe run only if those before found nothing, as the server does, and timed by the database's clock from just before the first to just after the last; the sides take turns, %d rounds each; load average %s.",
 		n, perDistrict*40, sim.pace, len(total.NextCase), ours.Round(time.Millisecond), float64(len(total.NextCase))/ours.Seconds(),
 		ms(total.percentile(0.5)), ms(total.percentile(0.99)), ms(total.percentile(1)), total.Interviews, total.NoCase,
 		bg.draws, frameRows, bg.cutShort, bg.exports, bg.exportRows, bg.drawTimes(),
@@ -190,7 +190,8 @@ func pgbenchLatencies(ctx context.Context, b *benchDB, n int, d time.Duration, s
 	if _, err := b.db.ExecContext(ctx, `TRUNCATE bench_next_case_ms`); err != nil {
 		return nil, err
 	}
-	if _, err := runPgbench(ctx, b, script, "-c", strconv.Itoa(n), "-j", "2", "--rate", strconv.FormatFloat(nextCaseRate, 'f', -1, 64),
+	// Prepared statements, as the server prepares the queue's.
+	if _, err := runPgbench(ctx, b, script, "-M", "prepared", "-c", strconv.Itoa(n), "-j", "2", "--rate", strconv.FormatFloat(nextCaseRate, 'f', -1, 64),
 		"-T", strconv.Itoa(int(d.Seconds()))); err != nil {
 		return nil, err
 	}
@@ -231,19 +232,9 @@ func nextCaseScript(waveID, qid, firstUser int64) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\\set uid %d + :client_id\n\\set cid 0\n\\set vid 0\n", firstUser)
 	b.WriteString("SELECT extract(epoch FROM clock_timestamp()) AS t0 \\gset\n")
-	// \aset leaves cid and vid alone when a probe finds nothing.
-	b.WriteString(strings.Replace(inline("dialer/held-task", " \\aset\n", w, ":uid"), "SELECT kind, id FROM (",
-		"SELECT CASE kind WHEN 'case' THEN id ELSE 0 END AS cid, CASE kind WHEN 'verification' THEN id ELSE 0 END AS vid FROM (", 1))
-	probe := func(name, as string, args ...string) {
-		b.WriteString("\\if :cid = 0 and :vid = 0\n")
-		b.WriteString(strings.Replace(inline(name, " \\aset\n", args...), "RETURNING id", "RETURNING id AS "+as, 1))
-		b.WriteString("\\endif\n")
-	}
-	probe("dialer/next-appointment", "cid", w, ":uid", lease, grace)
-	probe("dialer/next-verification", "vid", w, ":uid", lease)
-	probe("dialer/next-conversion", "cid", w, ":uid", lease)
-	probe("dialer/next-retry", "cid", w, ":uid", lease)
-	probe("dialer/next-fresh", "cid", w, ":uid", lease)
+	// \aset leaves cid and vid alone when nothing is held or handed out.
+	b.WriteString(strings.Replace(inline("dialer/next-task", " \\aset\n", w, ":uid", lease, grace, "true"),
+		"\nSELECT kind, id FROM (\n", "\nSELECT CASE kind WHEN 'case' THEN id ELSE 0 END AS cid, CASE kind WHEN 'verification' THEN id ELSE 0 END AS vid FROM (\n", 1))
 	b.WriteString("SELECT (extract(epoch FROM clock_timestamp()) - :t0) * 1000 AS ms \\gset\n")
 	b.WriteString("\\if :cid > 0\n\\set r random(1, 3)\n\\if :r = 1\n")
 	b.WriteString(inline("dialer/open-draft", ";", ":cid", ":uid", "md5(random()::text)", "now()"))

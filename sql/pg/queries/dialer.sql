@@ -1,82 +1,111 @@
--- name: dialer/next-appointment
--- The queue is a few probes, each an index range that stops at the first
--- eligible case, so that handing out a case does not sort the whole wave:
--- due appointments first, then verification call-backs, conversions of
--- soft refusals (for refusal converters), retries that are due, and fresh
--- cases of open replicates. SKIP LOCKED lets concurrent interviewers pass
--- each other's candidates instead of queueing on them, and the row lock
--- makes the lease exclusive. Door-to-door cases belong to field lists, not
--- to the telephone queue.
+-- name: dialer/next-task
+-- The interviewer's next task, in one statement and one round trip: the
+-- task they hold, else (when $5, the wave's calling hours, says calling is
+-- open) the first of the queue, leased to them for $3. The queue is a few
+-- probes, each an index range that stops at the first eligible row, so
+-- that handing out a case does not sort the whole wave: due appointments
+-- first, then verification call-backs, conversions of soft refusals (for
+-- refusal converters), retries that are due, and fresh cases of open
+-- replicates. Each probe runs only when everything before it found nothing:
+-- its gate is a one-time filter, checked before its index is read. SKIP
+-- LOCKED lets concurrent interviewers pass each other's candidates instead
+-- of queueing on them, and the row lock makes the lease exclusive.
+-- Door-to-door cases belong to field lists, not to the telephone queue.
+WITH held AS (
+    SELECT kind, id FROM (
+        (SELECT 'case' AS kind, id FROM cases
+         WHERE wave_id = $1 AND held_by = $2 AND status <> 'final' AND held_until > now() ORDER BY id LIMIT 1)
+        UNION ALL
+        (SELECT 'verification', id FROM verification_calls
+         WHERE wave_id = $1 AND held_by = $2 AND status = 'open' AND held_until > now() ORDER BY id LIMIT 1)
+    ) t LIMIT 1
+),
 -- An appointment is hard: it waits for the interviewer who made it until
 -- $4 after its time; after that it is missed and goes to anyone, and being
 -- the oldest it comes first.
-UPDATE cases SET held_by = $2, held_until = now() + $3::interval, updated_at = now()
-WHERE id = (SELECT id FROM cases
-            WHERE wave_id = $1 AND status = 'appointment' AND mode = 'phone' AND next_at <= now()
-              AND (appointment_by IS NULL OR appointment_by = $2 OR next_at <= now() - $4::interval)
-              AND (NOT converter_only OR EXISTS (SELECT 1 FROM users WHERE id = $2 AND refusal_converter))
-              AND (held_by IS NULL OR held_until < now())
-            ORDER BY next_at, id LIMIT 1
-            FOR UPDATE SKIP LOCKED)
-RETURNING id
-
--- name: dialer/next-verification
+appointment AS (
+    SELECT id FROM cases
+    WHERE $5 AND NOT EXISTS (SELECT 1 FROM held)
+      AND wave_id = $1 AND status = 'appointment' AND mode = 'phone' AND next_at <= now()
+      AND (appointment_by IS NULL OR appointment_by = $2 OR next_at <= now() - $4::interval)
+      AND (NOT converter_only OR EXISTS (SELECT 1 FROM users WHERE id = $2 AND refusal_converter))
+      AND (held_by IS NULL OR held_until < now())
+    ORDER BY next_at, id LIMIT 1
+    FOR UPDATE SKIP LOCKED
+),
 -- A verification call-back goes to anyone but the interviewer verified.
-UPDATE verification_calls SET held_by = $2, held_until = now() + $3::interval, updated_at = now()
-WHERE id = (SELECT id FROM verification_calls
-            WHERE wave_id = $1 AND status = 'open' AND next_at <= now() AND interviewer_id <> $2
-              AND (held_by IS NULL OR held_until < now())
-            ORDER BY next_at, id LIMIT 1
-            FOR UPDATE SKIP LOCKED)
-RETURNING id
-
--- name: dialer/next-conversion
+verification AS (
+    SELECT id FROM verification_calls
+    WHERE $5 AND NOT EXISTS (SELECT 1 FROM held UNION ALL SELECT 1 FROM appointment)
+      AND wave_id = $1 AND status = 'open' AND next_at <= now() AND interviewer_id <> $2
+      AND (held_by IS NULL OR held_until < now())
+    ORDER BY next_at, id LIMIT 1
+    FOR UPDATE SKIP LOCKED
+),
 -- Soft refusals are called back only by refusal converters; for anyone
 -- else the probe is a one-time false filter and reads nothing.
-UPDATE cases SET held_by = $2, held_until = now() + $3::interval, updated_at = now()
-WHERE id = (SELECT id FROM cases
-            WHERE wave_id = $1 AND status = 'pending' AND mode = 'phone' AND converter_only AND next_at <= now()
-              AND EXISTS (SELECT 1 FROM users WHERE id = $2 AND refusal_converter)
-              AND (held_by IS NULL OR held_until < now())
-            ORDER BY next_at, id LIMIT 1
-            FOR UPDATE SKIP LOCKED)
-RETURNING id
-
--- name: dialer/next-retry
-UPDATE cases SET held_by = $2, held_until = now() + $3::interval, updated_at = now()
-WHERE id = (SELECT id FROM cases
-            WHERE wave_id = $1 AND status = 'pending' AND mode = 'phone' AND NOT converter_only AND next_at <= now()
-              AND (held_by IS NULL OR held_until < now())
-            ORDER BY next_at, id LIMIT 1
-            FOR UPDATE SKIP LOCKED)
-RETURNING id
-
--- name: dialer/next-fresh
+conversion AS (
+    SELECT id FROM cases
+    WHERE $5 AND NOT EXISTS (SELECT 1 FROM held UNION ALL SELECT 1 FROM appointment UNION ALL SELECT 1 FROM verification)
+      AND EXISTS (SELECT 1 FROM users WHERE id = $2 AND refusal_converter)
+      AND wave_id = $1 AND status = 'pending' AND mode = 'phone' AND converter_only AND next_at <= now()
+      AND (held_by IS NULL OR held_until < now())
+    ORDER BY next_at, id LIMIT 1
+    FOR UPDATE SKIP LOCKED
+),
+retry AS (
+    SELECT id FROM cases
+    WHERE $5 AND NOT EXISTS (SELECT 1 FROM held UNION ALL SELECT 1 FROM appointment UNION ALL SELECT 1 FROM verification
+                             UNION ALL SELECT 1 FROM conversion)
+      AND wave_id = $1 AND status = 'pending' AND mode = 'phone' AND NOT converter_only AND next_at <= now()
+      AND (held_by IS NULL OR held_until < now())
+    ORDER BY next_at, id LIMIT 1
+    FOR UPDATE SKIP LOCKED
+),
 -- Only cases of open replicates are handed out, so that the sample is
--- worked one replicate at a time (docs/statistics.md §3). The first few fresh
--- cases of each open replicate are the candidates; among those of the
+-- worked one replicate at a time (docs/statistics.md §3). The first few
+-- fresh cases of each open replicate are the candidates; among those of the
 -- highest priority one is taken at random, which spreads interviewers over
 -- the districts and keeps them from all reaching for the same row. A
 -- district whose quota is full hands out nothing more.
-WITH candidates AS (
+fresh_candidates AS (
     SELECT c.id FROM replicates r
     CROSS JOIN LATERAL (
         SELECT id FROM cases
         WHERE wave_id = r.wave_id AND stratum = r.district_code AND replicate = r.number
           AND status = 'fresh' AND mode = 'phone' AND (held_by IS NULL OR held_until < now())
         ORDER BY priority DESC, id LIMIT 8) c
-    WHERE r.wave_id = $1 AND r.opened_at IS NOT NULL
+    WHERE $5 AND NOT EXISTS (SELECT 1 FROM held UNION ALL SELECT 1 FROM appointment UNION ALL SELECT 1 FROM verification
+                             UNION ALL SELECT 1 FROM conversion UNION ALL SELECT 1 FROM retry)
+      AND r.wave_id = $1 AND r.opened_at IS NOT NULL
       AND NOT EXISTS (SELECT 1 FROM quota_cells q
                       WHERE q.wave_id = r.wave_id AND q.district_code = r.district_code
                         AND q.sex = 0 AND q.age_group = 0 AND q.completes >= q.target)
+),
+fresh AS (
+    SELECT id FROM cases
+    WHERE id IN (SELECT id FROM fresh_candidates) AND status = 'fresh'
+      AND (held_by IS NULL OR held_until < now())
+    ORDER BY priority DESC, random() LIMIT 1
+    FOR UPDATE SKIP LOCKED
+),
+-- At most one of the probes found a row, and it is locked: lease it.
+leased_case AS (
+    UPDATE cases SET held_by = $2, held_until = now() + $3::interval, updated_at = now()
+    WHERE id = (SELECT id FROM appointment UNION ALL SELECT id FROM conversion UNION ALL SELECT id FROM retry
+                UNION ALL SELECT id FROM fresh LIMIT 1)
+    RETURNING id
+),
+leased_verification AS (
+    UPDATE verification_calls SET held_by = $2, held_until = now() + $3::interval, updated_at = now()
+    WHERE id = (SELECT id FROM verification)
+    RETURNING id
 )
-UPDATE cases SET held_by = $2, held_until = now() + $3::interval, updated_at = now()
-WHERE id = (SELECT id FROM cases
-            WHERE id IN (SELECT id FROM candidates) AND status = 'fresh'
-              AND (held_by IS NULL OR held_until < now())
-            ORDER BY priority DESC, random() LIMIT 1
-            FOR UPDATE SKIP LOCKED)
-RETURNING id
+SELECT kind, id FROM (
+    SELECT kind, id FROM held
+    UNION ALL SELECT 'case', id FROM leased_case
+    UNION ALL SELECT 'verification', id FROM leased_verification
+) t
 
 -- name: dialer/get-case
 SELECT c.id, c.wave_id, w.name AS wave_name, coalesce(c.district_code, '') AS district_code, coalesce(d.name, '') AS district_name,
