@@ -102,7 +102,11 @@ func benchNextCase(ctx context.Context, b *benchDB, n int, d time.Duration, scal
 	if _, err := b.db.ExecContext(ctx, `CREATE UNLOGGED TABLE bench_next_case_ms (ms float8 NOT NULL)`); err != nil {
 		return nil, err
 	}
-	script := nextCaseScript(w.ID, *w.QuestionnaireID, first)
+	var districts []string
+	if err := b.db.SelectContext(ctx, &districts, `SELECT code FROM districts ORDER BY code`); err != nil {
+		return nil, err
+	}
+	script := nextCaseScript(w.ID, *w.QuestionnaireID, first, districts)
 	// The two sides take turns, twice each, so that a change in the
 	// machine's load meanwhile weighs on both alike (once for a run too
 	// short to halve: pgbench counts whole seconds).
@@ -225,7 +229,7 @@ func inline(name string, end string, args ...string) string {
 // clock; then on a case, for one in three the interview (draft, then the
 // save's transaction), else a no-answer; on a verification call-back, its
 // outcome. The time the probes took goes into bench_next_case_ms.
-func nextCaseScript(waveID, qid, firstUser int64) string {
+func nextCaseScript(waveID, qid, firstUser int64, districts []string) string {
 	w, q := strconv.FormatInt(waveID, 10), strconv.FormatInt(qid, 10)
 	lease := fmt.Sprintf("'%d seconds'", int(dialer.LeaseDuration.Seconds()))
 	grace := fmt.Sprintf("'%d seconds'", dialer.DefaultRules.GraceMinutes*60)
@@ -236,18 +240,21 @@ func nextCaseScript(waveID, qid, firstUser int64) string {
 	b.WriteString(strings.Replace(inline("dialer/next-task", " \\aset\n", w, ":uid", lease, grace, "true"),
 		"\nSELECT kind, id FROM (\n", "\nSELECT CASE kind WHEN 'case' THEN id ELSE 0 END AS cid, CASE kind WHEN 'verification' THEN id ELSE 0 END AS vid FROM (\n", 1))
 	b.WriteString("SELECT (extract(epoch FROM clock_timestamp()) - :t0) * 1000 AS ms \\gset\n")
-	b.WriteString("\\if :cid > 0\n\\set r random(1, 3)\n\\if :r = 1\n")
+	// Respondents live all over the city, as the simulated interviewers'
+	// do: each district's quota row is one save's at a time.
+	district := fmt.Sprintf("(ARRAY['%s'])[:d]", strings.Join(districts, "','"))
+	fmt.Fprintf(&b, "\\if :cid > 0\n\\set r random(1, 3)\n\\set d random(1, %d)\n\\if :r = 1\n", len(districts))
 	b.WriteString(inline("dialer/open-draft", ";", ":cid", ":uid", "md5(random()::text)", "now()"))
 	b.WriteString("BEGIN;\n")
 	b.WriteString(inline("dialer/lock-held-case", ";", ":cid", ":uid"))
 	b.WriteString(inline("dialer/lock-draft", ";", ":cid"))
 	b.WriteString(inline("dialer/delete-draft", ";", ":cid"))
 	answers := `'{"s1": "1", "s2": "1", "district": "500101", "sex": "1", "age_group": "2", "urban": "1", "q01": "2", "q02": "3", "q03": "4", "q04": "5", "q05": "1", "q06": "2", "q07": "3", "q08": "4", "q09": "5", "q10": "1", "q11": "2", "q12": "3", "q13": "4"}'`
-	b.WriteString(strings.Replace(inline("survey/insert-interview", " \\gset\n", w, ":cid", "NULL", q, ":uid", "'500101'", "'phone'", "NULL", "NULL", "1", "2",
+	b.WriteString(strings.Replace(inline("survey/insert-interview", " \\gset\n", w, ":cid", "NULL", q, ":uid", district, "'phone'", "NULL", "NULL", "1", "2",
 		answers, "md5(random()::text)", "'cati'", "now()", "false"), "SELECT id FROM iv", "SELECT id AS iid FROM iv", 1))
 	b.WriteString(inline("dialer/sample-verification", ";", w, ":uid", ":iid", ":cid", "'13902300001'", "'3600 seconds'"))
 	b.WriteString(inline("dialer/record-attempt", ";", ":cid", ":uid", "'complete'", "'1.1'", "true", "NULL", "'final'", "'1.1'", "NULL", "NULL", "false", "1", "NULL", "NULL"))
-	b.WriteString(inline("dialer/count-quota", ";", w, "'500101'", "1", "2"))
+	b.WriteString(inline("dialer/count-quota", ";", w, district, "1", "2"))
 	b.WriteString("COMMIT;\n\\else\nBEGIN;\n")
 	b.WriteString(inline("dialer/lock-held-case", ";", ":cid", ":uid"))
 	b.WriteString(inline("dialer/record-attempt", ";", ":cid", ":uid", "'no_answer'", "'3.13'", "false", "NULL", "'pending'", "NULL", "now() + interval '2 hours'", "NULL", "false", "1", "NULL", "NULL"))
