@@ -75,7 +75,9 @@ func setup() error {
 		return err
 	}
 	if roles {
-		if err := pg.EnsureRoles(sqlx.NewDb(admin, "postgres")); err != nil {
+		// Under the lock: test packages, and fuzzing's workers, start at
+		// once, and two making the roles together collide.
+		if err := locked(func(*sql.Conn) error { return pg.EnsureRoles(sqlx.NewDb(admin, "postgres")) }); err != nil {
 			return err
 		}
 	}
