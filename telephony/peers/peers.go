@@ -27,26 +27,51 @@ import (
 //go:embed carrier.xml
 var carrierScenario []byte
 
-// FreePort is a port free on loopback now.
+// Ports for SIP and RTP in tests come from below the kernel's ephemeral
+// range (32768 and up on Linux), so no outgoing socket of another test can
+// take one between its choice and its use. Each test process starts at an
+// offset of its own, and the ports a process hands out never repeat.
+var nextSIP, portBlock atomic.Int64
+
+// FreePort is a SIP port free on loopback now: UDP and TCP on the port and
+// TCP on the next one, which baresip takes for SIP over TLS. Ports are
+// even, so the next one is never handed out itself.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	start := int64(os.Getpid()) * 37
+	for i := 0; i < 5000; i++ {
+		port := 10000 + int((start+nextSIP.Add(1))%5000)*2
+		if bindable(port) {
+			return port
+		}
 	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
+	t.Fatal("no free SIP port on loopback between 10000 and 20000")
+	return 0
 }
 
-// portBlock hands out ranges of RTP ports that tests in one process do
-// not share.
-var portBlock atomic.Int64
+// bindable says whether UDP and TCP on port and TCP on port+1 can be
+// bound on loopback now.
+func bindable(port int) bool {
+	u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		return false
+	}
+	defer u.Close()
+	for _, p := range []int{port, port + 1} {
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			return false
+		}
+		defer l.Close()
+	}
+	return true
+}
 
-// RTPPorts is a range of 100 ports for one peer's or one server's RTP.
+// RTPPorts is a range of 100 ports for one peer's or one server's RTP,
+// between 20000 and 32700.
 func RTPPorts() (int, int) {
 	n := portBlock.Add(1)
-	lo := 20000 + int((int64(os.Getpid())*7+n*100)%40000)
-	lo -= lo % 2
+	lo := 20000 + int((int64(os.Getpid())*7+n)%127)*100
 	return lo, lo + 98
 }
 
