@@ -30,7 +30,8 @@ var carrierScenario []byte
 // Ports for SIP and RTP in tests come from below the kernel's ephemeral
 // range (32768 and up on Linux), so no outgoing socket of another test can
 // take one between its choice and its use. Each test process starts at an
-// offset of its own, and the ports a process hands out never repeat.
+// offset of its own and walks on from there, so processes running at once
+// seldom reach for the same port, and a port found taken is passed over.
 var nextSIP, portBlock atomic.Int64
 
 // FreePort is a SIP port free on loopback now: UDP and TCP on the port and
@@ -39,7 +40,7 @@ var nextSIP, portBlock atomic.Int64
 func FreePort(t testing.TB) int {
 	t.Helper()
 	start := int64(os.Getpid()) * 37
-	for i := 0; i < 5000; i++ {
+	for range 5000 {
 		port := 10000 + int((start+nextSIP.Add(1))%5000)*2
 		if bindable(port) {
 			return port
