@@ -95,6 +95,24 @@ func NextTask(ctx context.Context, db *sqlx.DB, waveID, userID int64, rules Rule
 	return Task{}, ErrNoCase
 }
 
+// WarmNextTask prepares and plans the next-task statement on tx's
+// connection without handing anything out: wave 0 has no cases and user 0
+// holds none. PostgreSQL plans a prepared statement afresh for each of its
+// first five runs before it settles on one plan, and planning this one costs
+// ten times what running it does, so it is run six times.
+func WarmNextTask(ctx context.Context, db *sqlx.DB, tx *sqlx.Tx) error {
+	st, err := pg.TxStmt(ctx, db, tx, "dialer/next-task")
+	if err != nil {
+		return err
+	}
+	for range 6 {
+		if _, err := st.ExecContext(ctx, 0, 0, leaseInterval, "0 seconds", true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // GetCase loads a case.
 func GetCase(ctx context.Context, db sqlx.QueryerContext, id int64) (*Case, error) {
 	var c Case

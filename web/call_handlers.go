@@ -37,34 +37,61 @@ func (s *Server) newestDrawnWave(ctx context.Context) (*sampler.Wave, error) {
 // callingWave is the wave interviewers call and its calling rules, read at
 // most once a second: every "next case" needs them, and they change only
 // when a wave is drawn or its rules are edited (this server forgets them
-// then; another server sees the change within the second). With no wave
-// drawn it returns errNoWaveDrawn.
+// then; another server sees the change within the second). Once a second
+// one request reads them afresh while the others go on with what was read
+// a second ago, so a slow read never holds up a queue of interviewers.
+// With no wave drawn it returns errNoWaveDrawn.
 func (s *Server) callingWave(ctx context.Context) (*sampler.Wave, dialer.Rules, error) {
 	s.callingMu.Lock()
+	known := !s.callingWaveAt.IsZero()
+	w, r := s.callingWaveCached, s.callingRules
+	if known && (time.Since(s.callingWaveAt) <= time.Second || s.callingReading) {
+		s.callingMu.Unlock()
+		return cachedCallingWave(w, r)
+	}
+	s.callingReading = true
+	gen := s.callingGen
+	s.callingMu.Unlock()
+
+	w, r, err := s.readCallingWave(ctx)
+	s.callingMu.Lock()
 	defer s.callingMu.Unlock()
-	if s.callingWaveAt.IsZero() || time.Since(s.callingWaveAt) > time.Second {
-		w, err := s.newestDrawnWave(ctx)
-		if err != nil && !errors.Is(err, errNoWaveDrawn) {
-			return nil, dialer.Rules{}, err
-		}
-		var r dialer.Rules
-		if w != nil {
-			if r, err = dialer.GetRules(ctx, s.db, w.ID); err != nil {
-				return nil, r, err
-			}
-		}
+	s.callingReading = false
+	if err != nil {
+		return nil, dialer.Rules{}, err
+	}
+	if gen == s.callingGen {
 		s.callingWaveCached, s.callingRules, s.callingWaveAt = w, r, time.Now()
 	}
-	if s.callingWaveCached == nil {
+	return cachedCallingWave(w, r)
+}
+
+func cachedCallingWave(w *sampler.Wave, r dialer.Rules) (*sampler.Wave, dialer.Rules, error) {
+	if w == nil {
 		return nil, dialer.Rules{}, errNoWaveDrawn
 	}
-	return s.callingWaveCached, s.callingRules, nil
+	return w, r, nil
+}
+
+// readCallingWave reads the newest drawn wave and its rules (nil and no
+// error when none is drawn).
+func (s *Server) readCallingWave(ctx context.Context) (*sampler.Wave, dialer.Rules, error) {
+	w, err := s.newestDrawnWave(ctx)
+	if errors.Is(err, errNoWaveDrawn) {
+		return nil, dialer.Rules{}, nil
+	}
+	if err != nil {
+		return nil, dialer.Rules{}, err
+	}
+	r, err := dialer.GetRules(ctx, s.db, w.ID)
+	return w, r, err
 }
 
 // forgetCallingWave makes the next request read the wave and rules afresh.
 func (s *Server) forgetCallingWave() {
 	s.callingMu.Lock()
 	s.callingWaveAt = time.Time{}
+	s.callingGen++
 	s.callingMu.Unlock()
 }
 

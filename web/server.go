@@ -78,6 +78,8 @@ type Server struct {
 	callingWaveCached *sampler.Wave
 	callingRules      dialer.Rules
 	callingWaveAt     time.Time
+	callingGen        int  // counts forgets: a read begun before one is not kept
+	callingReading    bool // one request is reading them afresh
 
 	districtsMu   sync.Mutex
 	districtCodes map[string]bool

@@ -23,6 +23,7 @@ import (
 	"minyi/core"
 	"minyi/dialer"
 	"minyi/sampler"
+	"minyi/sql/pg"
 	"minyi/survey"
 	"minyi/users"
 	"minyi/web"
@@ -135,6 +136,12 @@ func newSimulation(ctx context.Context, db *sqlx.DB, waveName string, n int, thi
 	if base == "" {
 		srv, err := web.New(db, web.Options{})
 		if err != nil {
+			return nil, err
+		}
+		// Its connections readied at start, as `minyi serve` does.
+		if err := pg.WarmPool(ctx, db, pg.WarmConnections(), func(ctx context.Context, tx *sqlx.Tx) error {
+			return dialer.WarmNextTask(ctx, db, tx)
+		}); err != nil {
 			return nil, err
 		}
 		ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 
 	"minyi/cmd/internal/cli"
 	"minyi/core"
@@ -114,6 +117,16 @@ func serve(ctx context.Context, e *cli.Env, db *pg.DB, addr string, opt web.Opti
 		return fmt.Errorf("无法监听 %s / cannot listen on %s: %w", addr, addr, err)
 	}
 	fmt.Fprintf(e.Stdout, "民意已启动 / Minyi is serving on http://%s  (Ctrl-C 停止 / to stop)\n", displayAddr(ln.Addr()))
+	// The pool's connections are opened and readied while the server
+	// already answers, so that the evening's first burst finds them ready.
+	go func() {
+		err := pg.WarmPool(ctx, db.DB, pg.WarmConnections(), func(ctx context.Context, tx *sqlx.Tx) error {
+			return dialer.WarmNextTask(ctx, db.DB, tx)
+		})
+		if err != nil && ctx.Err() == nil {
+			slog.Warn("warming the database connections", "err", err)
+		}
+	}()
 	err = srv.Serve(ctx, ln)
 	// Scheduled runs and jobs see ctx end with the requests; give them as
 	// long as the requests to stop before the database goes.

@@ -6,7 +6,9 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -125,4 +127,65 @@ func TxStmt(ctx context.Context, db *sqlx.DB, tx *sqlx.Tx, name string) (*sqlx.S
 		return nil, err
 	}
 	return tx.StmtxContext(ctx, st), nil
+}
+
+// WarmConnections is how many connections a server opens at start-up: the
+// whole pool, unless MINYI_DB_WARM says fewer (the tests' shared cluster).
+func WarmConnections() int {
+	if n, err := strconv.Atoi(os.Getenv("MINYI_DB_WARM")); err == nil && n >= 0 && n < PoolSize {
+		return n
+	}
+	return PoolSize
+}
+
+// WarmPool opens n connections of the pool at once and runs warm on each,
+// in a transaction that is rolled back. A new connection's first statements
+// load the catalog into a fresh backend and plan from scratch; a server that
+// opens its connections as the first burst of interviewers arrives does
+// that work for dozens of backends at once, on the same cores, while they
+// wait. Done at start-up, the connections are ready before anyone needs
+// them. A connection that cannot be opened ends the warm-up early: the pool
+// opens it later, as it would have.
+//
+// warm runs once first on a connection of its own, which goes back to the
+// pool: statements it prepares on the pool are prepared before the n
+// connections are held, since preparing needs a free one.
+func WarmPool(ctx context.Context, db *sqlx.DB, n int, warm func(context.Context, *sqlx.Tx) error) error {
+	if n == 0 {
+		return nil
+	}
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	err = warm(ctx, tx)
+	tx.Rollback()
+	if err != nil {
+		return err
+	}
+	conns := make([]*sqlx.Conn, 0, n)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range n {
+		c, err := db.Connx(ctx)
+		if err != nil {
+			return err
+		}
+		conns = append(conns, c)
+	}
+	for _, c := range conns {
+		tx, err := c.BeginTxx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		err = warm(ctx, tx)
+		tx.Rollback()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -40,6 +40,9 @@ func Main(m *testing.M) { os.Exit(Run(m)) }
 // Run is Main returning the exit status, for a TestMain with cleaning up
 // of its own to do.
 func Run(m *testing.M) int {
+	// Every test package shares one cluster: servers started by tests
+	// open a couple of connections at start, not a whole pool each.
+	os.Setenv("MINYI_DB_WARM", "2")
 	if err := setup(); err != nil {
 		fmt.Fprintln(os.Stderr, "pgtest:", err)
 		return 1
