@@ -75,6 +75,9 @@ func prepareDemo(ctx context.Context, e *cli.Env, db *pg.DB) error {
 	if _, err := pg.Migrate(db.DB); err != nil {
 		return err
 	}
+	if err := oldBoundaries(ctx, db); err != nil {
+		return err
+	}
 	ds, margins, err := demoCensus()
 	if err != nil {
 		return err

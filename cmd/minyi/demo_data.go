@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"minyi/cmd/minyi/data"
+	"minyi/core"
 	"minyi/sampler"
 	"minyi/sql/pg"
 	"minyi/survey"
@@ -50,6 +51,30 @@ func demoCensus() ([]sampler.District, []sampler.Margin, error) {
 	}
 	return ds, ms, nil
 }
+
+// oldBoundaries refuses a database an earlier demo filled on the 2010
+// boundaries: its wave was drawn on districts that no longer exist, and
+// adding those of today beside them would give a wave on both.
+func oldBoundaries(ctx context.Context, db *pg.DB) error {
+	ds, err := sampler.ListDistricts(ctx, db.DB)
+	if err != nil {
+		return err
+	}
+	for _, d := range ds {
+		if gone2010[d.Code] {
+			return core.Errorf(core.EConflict,
+				"数据库里是旧版示范的 2010 年区划（如 %s %s），而示范现用 2016 年起的 38 个区县：停止服务后删除数据目录（MINYI_DATA，默认 ./var）再运行",
+				"the database holds an earlier demo on the 2010 boundaries (such as %s %s), and the demo now uses the 38 districts since 2016: stop the server, remove the data directory (MINYI_DATA, ./var by default) and run it again",
+				d.Code, d.Name)
+		}
+	}
+	return nil
+}
+
+// gone2010 are the codes of 2010 that no district has had since 2016
+// (docs/demo-data.md §1).
+var gone2010 = map[string]bool{"500222": true, "500223": true, "500224": true, "500225": true,
+	"500226": true, "500227": true, "500228": true, "500232": true, "500234": true}
 
 // demoRespondents is how many keyed-in interviews the demo gives a
 // district: a tenth of its 2‰ target, and at least 30, so that every

@@ -1,15 +1,21 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"encoding/csv"
+	"io"
 	"math"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/jmoiron/sqlx"
 
+	"minyi/cmd/internal/cli"
 	"minyi/cmd/minyi/data"
 	"minyi/sampler"
 	"minyi/sql/pgtest"
@@ -178,5 +184,150 @@ func TestDemoOnCurrentBoundariesWithRakedWeights(t *testing.T) {
 	}
 	if !strings.Contains(out, "38") || !strings.Contains(out, "raked to the census margins (sex)") {
 		t.Errorf("the demo does not say what it loaded and how it weighted:\n%s", out)
+	}
+
+	// The assessment office sees it on the scores page: every district by
+	// its name of today, with its score and its weights raked to sex.
+	m := regexp.MustCompile(`office\s.*password: (\S+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no password for office in:\n%s", out)
+	}
+	page := signIn(t, serveInProcess(t), "office", m[1]).get("/scores/" + DemoWave)
+	weighting := page[strings.Index(page, `id="weighting"`):]
+	if n := strings.Count(weighting, "迭代加权到"); n != 38 {
+		t.Errorf("the weighting table shows %d districts raked, want 38", n)
+	}
+	for _, d := range ds {
+		if !strings.Contains(page, ">"+d.Name+"<") {
+			t.Errorf("the scores page does not name %s", d.Name)
+		}
+	}
+	if strings.Contains(page, "开县") || strings.Contains(page, "万盛区") {
+		t.Error("the scores page names a district of 2010")
+	}
+}
+
+// serveInProcess runs minyi serve on the test's database (DATABASE_URL, as
+// set by the last command run) until the test ends, and returns its URL.
+func serveInProcess(t *testing.T) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		run(ctx, &cli.Env{Prog: "minyi", Stdout: pw, Stderr: pw, Stdin: strings.NewReader("")}, []string{"serve", "--addr", "127.0.0.1:0"})
+		pw.Close()
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	sc := bufio.NewScanner(pr)
+	var said []string
+	for sc.Scan() {
+		said = append(said, sc.Text())
+		if m := regexp.MustCompile(`serving on (http://\S+)`).FindStringSubmatch(sc.Text()); m != nil {
+			go io.Copy(io.Discard, pr)
+			return m[1]
+		}
+	}
+	t.Fatalf("serve did not start:\n%s", strings.Join(said, "\n"))
+	return ""
+}
+
+// TestDemoDistrictsFileFollowsThe2010Census checks the embedded 2016 file
+// row by row against the 2010 census file it is made from
+// (docs/demo-data.md): every 2010 unit in exactly one district, each
+// district's residents the sum of its units', men and women the published
+// sums where published, and elsewhere the derived split.
+func TestDemoDistrictsFileFollowsThe2010Census(t *testing.T) {
+	read := func(b []byte) []map[string]string {
+		recs, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []map[string]string
+		for _, r := range recs[1:] {
+			m := map[string]string{}
+			for i, h := range recs[0] {
+				m[h] = r[i]
+			}
+			out = append(out, m)
+		}
+		return out
+	}
+	num := func(s string) int64 {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil && s != "" {
+			t.Fatal(err)
+		}
+		return n
+	}
+	units := map[string]map[string]string{}
+	for _, r := range read(data.ChongqingDistricts) {
+		units[r["code"]] = r
+	}
+	used := map[string]bool{}
+	for _, d := range read(data.Chongqing2016Districts) {
+		var pop, men, women int64
+		exact := true
+		for _, part := range strings.Split(d["census_2010"], " + ") {
+			code, name, _ := strings.Cut(part, " ")
+			u, ok := units[code]
+			if !ok || u["name"] != name || used[code] {
+				t.Errorf("%s: 2010 unit %q unknown, misnamed or used twice", d["name"], part)
+				continue
+			}
+			used[code] = true
+			pop += num(u["resident_population"])
+			men += num(u["male"])
+			women += num(u["female"])
+			exact = exact && u["exact"] == "yes"
+		}
+		if num(d["resident_population"]) != pop {
+			t.Errorf("%s: %s residents, its 2010 units %d", d["name"], d["resident_population"], pop)
+		}
+		if !exact {
+			// The nine without published sexes share the men the city
+			// total leaves: 2,979,051 of 5,856,444.
+			men = int64(math.Round(float64(pop) * 2979051 / 5856444))
+			women = pop - men
+		}
+		if want := map[bool]string{true: "census", false: "derived"}[exact]; d["sex_source"] != want {
+			t.Errorf("%s: sex_source %s, want %s", d["name"], d["sex_source"], want)
+		}
+		if num(d["male"]) != men || num(d["female"]) != women {
+			t.Errorf("%s: men %s women %s, want %d and %d", d["name"], d["male"], d["female"], men, women)
+		}
+	}
+	if len(used) != len(units) {
+		t.Errorf("%d of the %d units of 2010 are in a district of 2016", len(used), len(units))
+	}
+}
+
+// TestDemoRefusesTheOldDemo: a database an earlier demo filled on the
+// 2010 boundaries is refused with what to do, and left as it was.
+func TestDemoRefusesTheOldDemo(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	db, err := sqlx.Open("postgres", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	mustRun(t, dsn, "migrate")
+	old, err := sampler.ParseDistricts(bytes.NewReader(data.ChongqingDistricts))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sampler.SaveDistricts(context.Background(), db, old); err != nil {
+		t.Fatal(err)
+	}
+	_, err = minyi(t, dsn, "demo", "--no-serve")
+	if err == nil || !strings.Contains(err.Error(), "./var") || !strings.Contains(err.Error(), "2010") {
+		t.Fatalf("the demo on a 2010 database: %v", err)
+	}
+	var districts, margins int
+	db.Get(&districts, "SELECT count(*) FROM districts")
+	db.Get(&margins, "SELECT count(*) FROM margins")
+	if districts != 40 || margins != 0 {
+		t.Errorf("after the refusal: %d districts, %d margins; want the 40 of 2010 and none", districts, margins)
 	}
 }
