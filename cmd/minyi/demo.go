@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"fmt"
 	"math/big"
 
 	"minyi/cmd/internal/cli"
-	"minyi/cmd/minyi/data"
 	"minyi/core"
 	"minyi/dialer"
 	"minyi/sampler"
@@ -77,18 +75,25 @@ func prepareDemo(ctx context.Context, e *cli.Env, db *pg.DB) error {
 	if _, err := pg.Migrate(db.DB); err != nil {
 		return err
 	}
-	ds, err := sampler.ParseDistricts(bytes.NewReader(data.ChongqingDistricts))
+	if err := oldBoundaries(ctx, db); err != nil {
+		return err
+	}
+	ds, margins, err := demoCensus()
 	if err != nil {
 		return err
 	}
-	if _, err := sampler.SaveDistricts(ctx, db.DB, ds); err != nil {
+	census := sampler.Upload{Actor: "minyi demo", File: demoDistrictsFile}
+	if _, err := sampler.SaveDistrictsAs(ctx, db.DB, ds, census); err != nil {
+		return err
+	}
+	if _, err := sampler.SaveMarginsAs(ctx, db.DB, margins, census); err != nil {
 		return err
 	}
 	var total int64
 	for _, d := range ds {
 		total += d.Population
 	}
-	fmt.Fprintf(out, "区县 / districts: %d 个,常住人口 / resident population %d (2010 年人口普查 / 2010 census)\n", len(ds), total)
+	fmt.Fprintf(out, "区县 / districts: %d 个（2016 年起的区划），常住人口 %d（2010 年人口普查），普查边际：性别 / %d (boundaries since 2016), resident population %d (2010 census), census margins: sex\n", len(ds), total, len(ds), total)
 
 	qid, err := survey.SaveQuestionnaire(ctx, db.DB, survey.Default())
 	if err != nil {
@@ -135,6 +140,21 @@ func prepareDemo(ctx context.Context, e *cli.Env, db *pg.DB) error {
 	} else {
 		fmt.Fprintf(out, "轮次已抽样 / wave %s already drawn, 种子 / seed %d\n", DemoWave, *w.Draw.Seed)
 	}
+
+	n, added, err := importDemoInterviews(ctx, db, ds)
+	if err != nil {
+		return err
+	}
+	if added {
+		fmt.Fprintf(out, "录入合成访问 / keyed in synthetic interviews: %d\n", n)
+	} else {
+		fmt.Fprintf(out, "合成访问已录入 / synthetic interviews already keyed in: %d\n", n)
+	}
+	sc, err := survey.ScoreWaveNamed(ctx, db.DB, DemoWave)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(out, demoWeighting(sc.Weighting))
 
 	fmt.Fprintln(out, "\n示范账号(每次运行重新生成密码)/ demo accounts (fresh passwords on every run):")
 	for _, a := range demoAccounts {

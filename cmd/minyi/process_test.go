@@ -130,7 +130,7 @@ func TestDemoTwiceDuplicatesNothing(t *testing.T) {
 	defer db.Close()
 	counts := func() map[string]int {
 		m := map[string]int{}
-		for _, table := range []string{"districts", "questionnaires", "phone_frame", "waves", "draws", "cases", "users", "allocations"} {
+		for _, table := range []string{"districts", "questionnaires", "phone_frame", "waves", "draws", "cases", "users", "allocations", "margins", "interviews"} {
 			var n int
 			if err := db.Get(&n, "SELECT count(*) FROM "+table); err != nil {
 				t.Fatal(err)
@@ -148,7 +148,7 @@ func TestDemoTwiceDuplicatesNothing(t *testing.T) {
 			t.Errorf("%s: %d rows after the first demo, %d after the second", k, v, c2[k])
 		}
 	}
-	if c1["districts"] != 40 || c1["users"] != 6 || c1["cases"] == 0 {
+	if c1["districts"] != 38 || c1["margins"] != 76 || c1["interviews"] == 0 || c1["users"] != 6 || c1["cases"] == 0 {
 		t.Errorf("demo data: %v", c1)
 	}
 	// 2‰ of 28,846,157 residents, by largest remainder.
