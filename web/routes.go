@@ -57,6 +57,7 @@ func (s *Server) Routes() []Route {
 		{http.MethodGet, "/frames/imports/:id", managers, s.frameImport, false},
 		{http.MethodGet, "/schedules", managers, s.schedules, false},
 		{http.MethodPost, "/schedules", admin, s.saveSchedule, false},
+		{http.MethodGet, "/schedules/next", admin, s.scheduleNext, false},
 		{http.MethodGet, "/exports", admin, s.exportSchedules, false},
 		{http.MethodPost, "/exports", admin, s.saveExportSchedule, false},
 		{http.MethodGet, "/waves", managers, s.waves, false},
