@@ -90,6 +90,8 @@ func (s *Server) Routes() []Route {
 		{http.MethodPost, "/questionnaires", admin, s.uploadQuestionnaire, true},
 		{http.MethodGet, "/questionnaires/:id", managers, s.questionnairePreview, false},
 		{http.MethodGet, "/questionnaires/:id/definition.json", admin, s.questionnaireDefinition, false},
+		{http.MethodGet, "/questionnaires/:id/edit", admin, s.questionnaireEditor, false},
+		{http.MethodPost, "/questionnaires/:id/edit", admin, s.saveQuestionnaireEdit, false},
 
 		{http.MethodGet, "/calls", callers, s.calls, false},
 		{http.MethodPost, "/calls/next", callers, s.nextCase, false},
