@@ -23,14 +23,73 @@ import (
 )
 
 // ParseSpec reads a five-field cron spec ("0 2 1 * *": 02:00 on the first
-// of every month) or a descriptor such as @monthly.
+// of every month) or a descriptor such as @monthly. Its error never shows
+// the cron library's English: the reason is said in both languages.
 func ParseSpec(spec string) (cron.Schedule, error) {
-	cs, err := cron.ParseStandard(strings.TrimSpace(spec))
+	spec = strings.TrimSpace(spec)
+	if strings.HasPrefix(spec, "TZ=") || strings.HasPrefix(spec, "CRON_TZ=") {
+		return nil, &core.Error{Code: core.EInvalid,
+			ZH: fmt.Sprintf("定时规则“%s”不能指定时区：一律按北京时间运行。", spec),
+			EN: fmt.Sprintf("schedule %q may not name a time zone: every schedule runs in Beijing time", spec)}
+	}
+	cs, err := cron.ParseStandard(spec)
 	if err != nil {
-		return nil, core.Errorf(core.EInvalid, "定时规则 %q 无效(格式:分 时 日 月 周,例如 0 2 1 * * 表示每月 1 日 02:00):%v",
-			"schedule %q is not a valid cron spec (minute hour day month weekday, e.g. 0 2 1 * * for 02:00 on the 1st of each month): %v", spec, err)
+		why := cronReason(err)
+		return nil, &core.Error{Code: core.EInvalid,
+			ZH: fmt.Sprintf("定时规则“%s”无效：%s。格式为“分 时 日 月 周”，例如 0 2 1 * * 表示每月 1 日 02:00。", spec, why.ZH),
+			EN: fmt.Sprintf("schedule %q is not a valid cron spec: %s (minute hour day month weekday, e.g. 0 2 1 * * for 02:00 on the 1st of each month)", spec, why.EN)}
 	}
 	return cs, nil
+}
+
+// cronReasons turn the cron library's parse errors into words for people.
+var cronReasons = []struct {
+	re   *regexp.Regexp
+	text func(m []string) core.Text
+}{
+	{regexp.MustCompile(`^empty spec string`), func([]string) core.Text {
+		return core.Text{ZH: "规则是空的", EN: "it is empty"}
+	}},
+	{regexp.MustCompile(`^expected exactly (\d+) fields, found (\d+)`), func(m []string) core.Text {
+		return core.Text{ZH: "应有 " + m[1] + " 项，实际有 " + m[2] + " 项", EN: "it needs " + m[1] + " fields, not " + m[2]}
+	}},
+	{regexp.MustCompile(`^unrecognized descriptor: (.*)`), func(m []string) core.Text {
+		return core.Text{ZH: "不认识 " + m[1] + "（可用 @daily、@weekly、@monthly）", EN: "unknown descriptor " + m[1] + " (use @daily, @weekly, @monthly)"}
+	}},
+	{regexp.MustCompile(`^failed to parse duration`), func([]string) core.Text {
+		return core.Text{ZH: "@every 后的时长无效", EN: "the duration after @every is not valid"}
+	}},
+	{regexp.MustCompile(`^beginning of range \((-?\d+)\) below minimum \((\d+)\): (.*)`), func(m []string) core.Text {
+		return core.Text{ZH: m[3] + " 中的 " + m[1] + " 小于最小值 " + m[2], EN: m[1] + " in " + m[3] + " is below the minimum " + m[2]}
+	}},
+	{regexp.MustCompile(`^end of range \((\d+)\) above maximum \((\d+)\): (.*)`), func(m []string) core.Text {
+		return core.Text{ZH: m[3] + " 中的 " + m[1] + " 大于最大值 " + m[2], EN: m[1] + " in " + m[3] + " is above the maximum " + m[2]}
+	}},
+	{regexp.MustCompile(`^beginning of range \((\d+)\) beyond end of range \((\d+)\): (.*)`), func(m []string) core.Text {
+		return core.Text{ZH: "范围 " + m[3] + " 的起点大于终点", EN: "the range " + m[3] + " starts after it ends"}
+	}},
+	{regexp.MustCompile(`^step of range should be a positive number: (.*)`), func(m []string) core.Text {
+		return core.Text{ZH: m[1] + " 的步长须为正整数", EN: "the step in " + m[1] + " must be a positive number"}
+	}},
+	{regexp.MustCompile(`^too many (hyphens|slashes): (.*)`), func(m []string) core.Text {
+		sign := map[string]string{"hyphens": "-", "slashes": "/"}[m[1]]
+		return core.Text{ZH: m[2] + " 中的 " + sign + " 太多", EN: "too many " + sign + " in " + m[2]}
+	}},
+	{regexp.MustCompile(`^failed to parse int from ([^:]*)`), func(m []string) core.Text {
+		return core.Text{ZH: m[1] + " 不是数字（月份可写 1-12，星期可写 0-6）", EN: m[1] + " is not a number (months are 1-12, weekdays 0-6)"}
+	}},
+	{regexp.MustCompile(`^negative number \((-?\d+)\) not allowed`), func(m []string) core.Text {
+		return core.Text{ZH: "不能用负数 " + m[1], EN: "negative numbers such as " + m[1] + " are not allowed"}
+	}},
+}
+
+func cronReason(err error) core.Text {
+	for _, r := range cronReasons {
+		if m := r.re.FindStringSubmatch(err.Error()); m != nil {
+			return r.text(m)
+		}
+	}
+	return core.Text{ZH: "格式不对", EN: "it is not in the expected form"}
 }
 
 // nextAfter is a spec's next time after t, zero for a bad spec.

@@ -27,6 +27,7 @@ import (
 type ExportSchedule struct {
 	ID        int64          `db:"id"`
 	Name      string         `db:"name"`
+	Title     string         `db:"title"` // the name people read
 	WaveID    int64          `db:"wave_id"`
 	Wave      string         `db:"wave"`
 	Kinds     pq.StringArray `db:"kinds"`
@@ -49,6 +50,7 @@ func (s *ExportSchedule) Next(t time.Time) time.Time { return nextAfter(s.Spec, 
 type ExportRun struct {
 	ID            int64      `db:"id"`
 	Schedule      string     `db:"schedule"`
+	Title         string     `db:"schedule_title"`
 	Wave          string     `db:"wave"`
 	ScheduledFor  time.Time  `db:"scheduled_for"`
 	Status        string     `db:"status"`
@@ -87,7 +89,13 @@ func SaveExportSchedule(ctx context.Context, db *sqlx.DB, s ExportSchedule) (*Ex
 	if err := checkName(s.Name); err != nil {
 		return nil, err
 	}
-	if _, err := ParseSpec(s.Spec); err != nil {
+	if s.Title == "" {
+		s.Title = s.Name
+	}
+	if err := checkTitle(s.Title); err != nil {
+		return nil, err
+	}
+	if _, err := NextTimes(s.Spec, time.Now(), 1); err != nil {
 		return nil, err
 	}
 	if len(s.Kinds) == 0 {
@@ -110,7 +118,7 @@ func SaveExportSchedule(ctx context.Context, db *sqlx.DB, s ExportSchedule) (*Ex
 		return nil, err
 	}
 	var id int64
-	if err := db.GetContext(ctx, &id, qUpsertExportSchedule, s.Name, w.ID, pq.StringArray(s.Kinds), strings.TrimSpace(s.Spec), string(enc), s.MinCell, s.Enabled); err != nil {
+	if err := db.GetContext(ctx, &id, qUpsertExportSchedule, s.Name, w.ID, pq.StringArray(s.Kinds), strings.TrimSpace(s.Spec), string(enc), s.MinCell, s.Enabled, s.Title); err != nil {
 		return nil, fmt.Errorf("schedule: save export schedule: %w", err)
 	}
 	var out ExportSchedule

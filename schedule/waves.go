@@ -24,6 +24,7 @@ import (
 type WaveSchedule struct {
 	ID             int64          `db:"id"`
 	Name           string         `db:"name"`
+	Title          string         `db:"title"` // the name people read
 	Spec           string         `db:"spec"`
 	Rate           float64        `db:"rate"`
 	MinPerDistrict int            `db:"min_per_district"`
@@ -45,6 +46,7 @@ func (s *WaveSchedule) Next(t time.Time) time.Time { return nextAfter(s.Spec, t)
 type WaveRun struct {
 	ID           int64      `db:"id"`
 	Schedule     string     `db:"schedule"`
+	Title        string     `db:"schedule_title"`
 	ScheduledFor time.Time  `db:"scheduled_for"`
 	Status       string     `db:"status"`
 	WaveName     string     `db:"wave_name"`
@@ -71,7 +73,13 @@ func SaveWaveSchedule(ctx context.Context, db *sqlx.DB, s WaveSchedule) (*WaveSc
 	if err := checkName(s.Name); err != nil {
 		return nil, err
 	}
-	if _, err := ParseSpec(s.Spec); err != nil {
+	if s.Title == "" {
+		s.Title = s.Name
+	}
+	if err := checkTitle(s.Title); err != nil {
+		return nil, err
+	}
+	if _, err := NextTimes(s.Spec, time.Now(), 1); err != nil {
 		return nil, err
 	}
 	if s.Rate <= 0 || s.Rate > 1 {
@@ -84,7 +92,7 @@ func SaveWaveSchedule(ctx context.Context, db *sqlx.DB, s WaveSchedule) (*WaveSc
 		s.Modes = pq.StringArray{"phone"}
 	}
 	var id int64
-	if err := db.GetContext(ctx, &id, qUpsertWaveSchedule, s.Name, strings.TrimSpace(s.Spec), s.Rate, s.MinPerDistrict, s.ExpectedRate, s.Modes, s.Enabled); err != nil {
+	if err := db.GetContext(ctx, &id, qUpsertWaveSchedule, s.Name, strings.TrimSpace(s.Spec), s.Rate, s.MinPerDistrict, s.ExpectedRate, s.Modes, s.Enabled, s.Title); err != nil {
 		return nil, fmt.Errorf("schedule: save wave schedule: %w", err)
 	}
 	var out WaveSchedule

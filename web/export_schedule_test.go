@@ -25,14 +25,15 @@ func TestExportSchedulesPage(t *testing.T) {
 	if !strings.Contains(page, `id="export-schedules"`) || !strings.Contains(page, "还没有定时导出") {
 		t.Fatalf("empty page:\n%s", page)
 	}
-	form := url.Values{"name": {"office-weekly"}, "wave": {fx.wave}, "kind": {"scores", "indicators"}, "spec": {"0 6 * * 1"},
+	form := url.Values{"name": {"office-weekly"}, "wave": {fx.wave}, "kind": {"scores", "indicators"}, "title": {"每周报考核办"},
+		"repeat": {"weekly"}, "day": {"1"}, "time": {"06:00"},
 		"encoding": {"gb18030"}, "min_cell": {"10"}, "enabled": {"1"}}
 	res := admin.post("/exports", form)
 	body := readAll(res)
-	if res.StatusCode != http.StatusOK || !strings.Contains(body, "office-weekly") || !strings.Contains(body, "scores indicators") {
+	if res.StatusCode != http.StatusOK || !strings.Contains(body, "每周报考核办") || !strings.Contains(body, "每周一 06:00") || !strings.Contains(body, "scores indicators") {
 		t.Fatalf("save: %d\n%s", res.StatusCode, body)
 	}
-	bad := url.Values{"name": {"x"}, "wave": {fx.wave}, "kind": {"scores"}, "spec": {"every monday"}, "encoding": {"utf-8"}, "min_cell": {"10"}}
+	bad := url.Values{"name": {"x"}, "wave": {fx.wave}, "kind": {"scores"}, "title": {"坏"}, "repeat": {"cron"}, "cron": {"every monday"}, "encoding": {"utf-8"}, "min_cell": {"10"}}
 	if res := admin.post("/exports", bad); res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(readAll(res), "定时规则") {
 		t.Fatalf("bad spec accepted: %d", res.StatusCode)
 	}

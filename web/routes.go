@@ -57,6 +57,7 @@ func (s *Server) Routes() []Route {
 		{http.MethodGet, "/frames/imports/:id", managers, s.frameImport, false},
 		{http.MethodGet, "/schedules", managers, s.schedules, false},
 		{http.MethodPost, "/schedules", admin, s.saveSchedule, false},
+		{http.MethodGet, "/schedules/next", admin, s.scheduleNext, false},
 		{http.MethodGet, "/exports", admin, s.exportSchedules, false},
 		{http.MethodPost, "/exports", admin, s.saveExportSchedule, false},
 		{http.MethodGet, "/waves", managers, s.waves, false},
@@ -89,6 +90,8 @@ func (s *Server) Routes() []Route {
 		{http.MethodPost, "/questionnaires", admin, s.uploadQuestionnaire, true},
 		{http.MethodGet, "/questionnaires/:id", managers, s.questionnairePreview, false},
 		{http.MethodGet, "/questionnaires/:id/definition.json", admin, s.questionnaireDefinition, false},
+		{http.MethodGet, "/questionnaires/:id/edit", admin, s.questionnaireEditor, false},
+		{http.MethodPost, "/questionnaires/:id/edit", admin, s.saveQuestionnaireEdit, false},
 
 		{http.MethodGet, "/calls", callers, s.calls, false},
 		{http.MethodPost, "/calls/next", callers, s.nextCase, false},

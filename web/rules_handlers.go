@@ -32,6 +32,7 @@ func (s *Server) saveRules(c echo.Context) error {
 	u := currentUser(c)
 	if err := core.AuditNow(ctx, s.db, core.AuditEntry{ActorID: u.ID, Actor: u.Username, Action: "calling-rules", Subject: w.Name,
 		Details: map[string]any{"hours": r.HoursText(), "days": r.DaysText(), "max_attempts": r.MaxAttempts, "grace": r.GraceMinutes,
+			"retry_busy": r.RetryBusy, "retry_no_answer": r.RetryNoAnswer, "retry_soft_refusal": r.RetrySoftRefusal,
 			"verify_share": r.VerifyShare, "quota_by_sex_age": r.QuotaBySexAge}}); err != nil {
 		return err
 	}
@@ -55,9 +56,6 @@ func rulesFromForm(c echo.Context) (dialer.Rules, error) {
 	}{
 		{"grace", &r.GraceMinutes, core.Text{ZH: "预约保留时间", EN: "appointment grace"}},
 		{"max_attempts", &r.MaxAttempts, core.Text{ZH: "最多拨打次数", EN: "maximum attempts"}},
-		{"retry_busy", &r.RetryBusy, core.Text{ZH: "占线重拨间隔", EN: "busy retry delay"}},
-		{"retry_no_answer", &r.RetryNoAnswer, core.Text{ZH: "无人接听重拨间隔", EN: "no-answer retry delay"}},
-		{"retry_soft_refusal", &r.RetrySoftRefusal, core.Text{ZH: "婉拒再访间隔", EN: "soft-refusal retry delay"}},
 	}
 	for _, f := range ints {
 		n, err := strconv.Atoi(strings.TrimSpace(c.FormValue(f.field)))
@@ -65,6 +63,9 @@ func rulesFromForm(c echo.Context) (dialer.Rules, error) {
 			return r, &core.Error{Code: core.EInvalid, ZH: f.label.ZH + " 应为整数", EN: f.label.EN + " must be a whole number"}
 		}
 		*f.dst = n
+	}
+	if err := delaysFromForm(c.FormValue, &r); err != nil {
+		return r, err
 	}
 	share, err := strconv.ParseFloat(strings.TrimSpace(c.FormValue("verify_share")), 64)
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/lib/pq"
@@ -129,20 +128,37 @@ func (s *Server) importMargins(c echo.Context) error {
 }
 
 type scheduleForm struct {
-	Name, Spec, Rate, MinPer, Expected, Modes string
-	Enabled                                   bool
-	Err                                       *core.Text
+	Name, Title, Rate, MinPer, Expected, Modes string
+	Builder                                    schedule.Builder
+	Enabled                                    bool
+	Err                                        *core.Text
 }
 
 type schedulesData struct {
 	Schedules []schedule.WaveSchedule
-	Next      map[int64]time.Time
+	Next      map[int64]string
+	When      map[int64]string
 	Runs      []schedule.WaveRun
 	Form      scheduleForm
+	Builder   builderView
 }
 
 func (s *Server) schedules(c echo.Context) error {
-	return s.showSchedules(c, http.StatusOK, scheduleForm{Spec: "0 2 1 * *", Rate: "0.002", MinPer: "2", Expected: "0.5", Modes: "phone", Enabled: true}, nil)
+	f := scheduleForm{Builder: schedule.BuilderFor("0 2 1 * *"), Rate: "0.002", MinPer: "2", Expected: "0.5", Modes: "phone", Enabled: true}
+	if name := c.QueryParam("edit"); name != "" {
+		ss, err := schedule.ListWaveSchedules(c.Request().Context(), s.db)
+		if err != nil {
+			return err
+		}
+		for _, sc := range ss {
+			if sc.Name == name {
+				f = scheduleForm{Name: sc.Name, Title: sc.Title, Builder: schedule.BuilderFor(sc.Spec), Rate: strconv.FormatFloat(sc.Rate, 'g', -1, 64),
+					MinPer: strconv.Itoa(sc.MinPerDistrict), Expected: strconv.FormatFloat(sc.ExpectedRate, 'g', -1, 64),
+					Modes: strings.Join(sc.Modes, ","), Enabled: sc.Enabled}
+			}
+		}
+	}
+	return s.showSchedules(c, http.StatusOK, f, nil)
 }
 
 func (s *Server) showSchedules(c echo.Context, status int, f scheduleForm, msg *core.Text) error {
@@ -155,21 +171,28 @@ func (s *Server) showSchedules(c echo.Context, status int, f scheduleForm, msg *
 	if err != nil {
 		return err
 	}
-	next := map[int64]time.Time{}
+	l := lang(c)
+	next, when := map[int64]string{}, map[int64]string{}
 	for _, sc := range ss {
-		next[sc.ID] = sc.Next(s.opt.Now())
+		next[sc.ID] = runTime(l, sc.Next(s.opt.Now()))
+		when[sc.ID] = specText(l, sc.Spec)
 	}
 	sort.SliceStable(ss, func(i, j int) bool { return ss[i].Name < ss[j].Name })
 	return s.renderView(c, status, "schedules", &view{
 		Title: core.Text{ZH: "定时抽样", EN: "Scheduled waves"}, Msg: msg, Err: f.Err,
-		Data: schedulesData{Schedules: ss, Next: next, Runs: runs, Form: f},
+		Data: schedulesData{Schedules: ss, Next: next, When: when, Runs: runs, Form: f, Builder: viewBuilder(l, f.Builder, s.opt.Now())},
 	})
 }
 
 func (s *Server) saveSchedule(c echo.Context) error {
-	f := scheduleForm{Name: strings.TrimSpace(c.FormValue("name")), Spec: strings.TrimSpace(c.FormValue("spec")),
-		Rate: c.FormValue("rate"), MinPer: strings.TrimSpace(c.FormValue("min_per_district")), Expected: c.FormValue("expected"),
-		Modes: c.FormValue("modes"), Enabled: c.FormValue("enabled") != ""}
+	form, err := c.FormParams()
+	if err != nil {
+		return err
+	}
+	f := scheduleForm{Name: strings.TrimSpace(form.Get("name")), Title: strings.TrimSpace(form.Get("title")),
+		Builder: builderFromForm(form.Get, form["day"]),
+		Rate:    form.Get("rate"), MinPer: strings.TrimSpace(form.Get("min_per_district")), Expected: form.Get("expected"),
+		Modes: form.Get("modes"), Enabled: form.Get("enabled") != ""}
 	rate, err1 := strconv.ParseFloat(f.Rate, 64)
 	exp, err2 := strconv.ParseFloat(f.Expected, 64)
 	if err1 != nil || err2 != nil {
@@ -185,9 +208,16 @@ func (s *Server) saveSchedule(c echo.Context) error {
 		}
 		minPer = n
 	}
-	modes := pq.StringArray(strings.Split(f.Modes, ","))
-	_, err := schedule.SaveWaveSchedule(c.Request().Context(), s.db, schedule.WaveSchedule{Name: f.Name, Spec: f.Spec, Rate: rate,
-		MinPerDistrict: minPer, ExpectedRate: exp, Modes: modes, Enabled: f.Enabled})
+	if f.Title == "" {
+		f.Err = &core.Text{ZH: "请填写中文名称", EN: "enter a title"}
+		return s.showSchedules(c, http.StatusUnprocessableEntity, f, nil)
+	}
+	spec, err := f.Builder.Spec()
+	var saved *schedule.WaveSchedule
+	if err == nil {
+		saved, err = schedule.SaveWaveSchedule(c.Request().Context(), s.db, schedule.WaveSchedule{Name: f.Name, Title: f.Title, Spec: spec, Rate: rate,
+			MinPerDistrict: minPer, ExpectedRate: exp, Modes: pq.StringArray(strings.Split(f.Modes, ",")), Enabled: f.Enabled})
+	}
 	if t, ok := domainText(err); ok {
 		f.Err = t
 		return s.showSchedules(c, http.StatusUnprocessableEntity, f, nil)
@@ -195,6 +225,13 @@ func (s *Server) saveSchedule(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	msg := core.Text{ZH: "定时抽样 " + f.Name + " 已保存。", EN: "Schedule " + f.Name + " saved."}
-	return s.showSchedules(c, http.StatusOK, scheduleForm{Spec: f.Spec, Rate: f.Rate, MinPer: f.MinPer, Expected: f.Expected, Modes: f.Modes, Enabled: true}, &msg)
+	u := currentUser(c)
+	if err := core.AuditNow(c.Request().Context(), s.db, core.AuditEntry{ActorID: u.ID, Actor: u.Username, Action: "wave-schedule", Subject: saved.Name,
+		Details: map[string]any{"title": saved.Title, "spec": saved.Spec, "rate": saved.Rate, "min_per_district": saved.MinPerDistrict,
+			"expected_rate": saved.ExpectedRate, "modes": []string(saved.Modes), "enabled": saved.Enabled}}); err != nil {
+		return err
+	}
+	msg := core.Text{ZH: "定时抽样“" + saved.Title + "”已保存。", EN: "Schedule " + saved.Title + " saved."}
+	f.Err = nil
+	return s.showSchedules(c, http.StatusOK, f, &msg)
 }

@@ -61,28 +61,63 @@ func TestMarginsAndDistrictsUpload(t *testing.T) {
 	}
 }
 
+// TestSchedulesPage: an admin names a schedule in Chinese and builds it
+// without cron syntax; the list shows the name and when it runs in words,
+// the change is audited, and a bad advanced spec is refused in Chinese
+// without the cron library's English.
 func TestSchedulesPage(t *testing.T) {
 	fx := newFixture(t, 0)
 	c := fx.signIn(t, "admin")
-	res := c.post("/schedules", map[string][]string{"name": {"monthly"}, "spec": {"every month"}, "rate": {"0.002"}, "expected": {"0.5"}, "modes": {"phone"}, "enabled": {"1"}})
-	page := readAll(res)
-	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "定时规则") {
-		t.Fatalf("bad spec: %d", res.StatusCode)
+	form := func(kv ...string) map[string][]string {
+		f := map[string][]string{"name": {"monthly"}, "title": {"每月满意度抽样"}, "repeat": {"monthly"}, "monthday": {"1"}, "time": {"02:00"},
+			"rate": {"0.002"}, "expected": {"0.5"}, "modes": {"phone"}, "enabled": {"1"}}
+		for i := 0; i < len(kv); i += 2 {
+			f[kv[i]] = []string{kv[i+1]}
+		}
+		return f
 	}
-	res = c.post("/schedules", map[string][]string{"name": {"monthly"}, "spec": {"0 2 1 * *"}, "rate": {"0.002"}, "expected": {"0.5"}, "modes": {"phone"}, "enabled": {"1"}})
+	res := c.post("/schedules", form("repeat", "cron", "cron", "0 2 1 *"))
+	page := readAll(res)
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "应有 5 项，实际有 4 项") || strings.Contains(page, "expected exactly") {
+		t.Fatalf("bad spec: %d\n%s", res.StatusCode, page)
+	}
+	res = c.post("/schedules", form())
 	page = readAll(res)
-	if res.StatusCode != http.StatusOK || !strings.Contains(page, "<code>0 2 1 * *</code>") || !strings.Contains(page, " 02:00") {
+	if res.StatusCode != http.StatusOK || !strings.Contains(page, "每月满意度抽样") || !strings.Contains(page, "每月 1 日 02:00") {
 		t.Fatalf("save schedule: %d\n%s", res.StatusCode, page)
 	}
-	res = c.post("/schedules", map[string][]string{"name": {"monthly"}, "spec": {"0 2 1 * *"}, "rate": {"0.002"}, "min_per_district": {"-3"}, "expected": {"0.5"}, "modes": {"phone"}})
+	var spec, title string
+	fx.db.QueryRow(`SELECT spec, title FROM wave_schedules WHERE name = 'monthly'`).Scan(&spec, &title)
+	if spec != "0 2 1 * *" || title != "每月满意度抽样" {
+		t.Fatalf("stored %q %q", spec, title)
+	}
+	res = c.post("/schedules", form("min_per_district", "-3"))
 	if page = readAll(res); res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "每区县最少完成访问数须为非负整数") {
 		t.Fatalf("a negative minimum accepted: %d", res.StatusCode)
 	}
-	c.post("/schedules", map[string][]string{"name": {"monthly"}, "spec": {"0 2 1 * *"}, "rate": {"0.002"}, "min_per_district": {"30"}, "expected": {"0.5"}, "modes": {"phone"}, "enabled": {"1"}})
+	c.post("/schedules", form("min_per_district", "30", "title", "每月抽样(改)"))
 	var minPer int
 	fx.db.Get(&minPer, `SELECT min_per_district FROM wave_schedules WHERE name = 'monthly'`)
 	if minPer != 30 {
 		t.Fatalf("the schedule's minimum per district is %d, want 30", minPer)
+	}
+	var audited int
+	fx.db.Get(&audited, `SELECT count(*) FROM audit_log WHERE action = 'wave-schedule' AND subject = 'monthly' AND details->>'title' = '每月抽样(改)'`)
+	if audited != 1 {
+		t.Fatalf("the renamed schedule was audited %d times", audited)
+	}
+	// The builder's preview speaks the page's language.
+	zh := c.get("/schedules/next?repeat=weekly&day=1&day=3&time=06:30")
+	if !strings.Contains(zh, "周一 06:30") || !strings.Contains(zh, "周三 06:30") || strings.Count(zh, "<li>") != 5 {
+		t.Fatalf("the preview in Chinese:\n%s", zh)
+	}
+	c.get("/lang/en")
+	en := c.get("/schedules/next?repeat=cron&cron=0+2+*+*")
+	if !strings.Contains(en, "it needs 5 fields, not 4") || strings.ContainsFunc(en, func(r rune) bool { return r >= 0x4e00 && r <= 0x9fff }) {
+		t.Fatalf("the preview in English:\n%s", en)
+	}
+	if en := c.get("/schedules/next?repeat=weekly&day=1&time=06:30"); !strings.Contains(en, "Mon ") || !strings.Contains(en, " 06:30") {
+		t.Fatalf("the preview in English:\n%s", en)
 	}
 }
 

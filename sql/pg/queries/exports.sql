@@ -9,18 +9,18 @@ FROM interviews WHERE wave_id = $1 AND review_status <> 'invalid'
 GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
 
 -- name: exports/upsert-schedule
-INSERT INTO export_schedules (name, wave_id, kinds, spec, encoding, min_cell, enabled)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
-ON CONFLICT (name) DO UPDATE SET wave_id = excluded.wave_id, kinds = excluded.kinds, spec = excluded.spec,
+INSERT INTO export_schedules (name, wave_id, kinds, spec, encoding, min_cell, enabled, title)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (name) DO UPDATE SET title = excluded.title, wave_id = excluded.wave_id, kinds = excluded.kinds, spec = excluded.spec,
     encoding = excluded.encoding, min_cell = excluded.min_cell, enabled = excluded.enabled, updated_at = now()
 RETURNING id
 
 -- name: exports/list-schedules
-SELECT s.id, s.name, s.wave_id, w.name AS wave, s.kinds, s.spec, s.encoding, s.min_cell, s.enabled, s.created_at, s.updated_at
+SELECT s.id, s.name, s.title, s.wave_id, w.name AS wave, s.kinds, s.spec, s.encoding, s.min_cell, s.enabled, s.created_at, s.updated_at
 FROM export_schedules s JOIN waves w ON w.id = s.wave_id ORDER BY s.name
 
 -- name: exports/get-schedule
-SELECT s.id, s.name, s.wave_id, w.name AS wave, s.kinds, s.spec, s.encoding, s.min_cell, s.enabled, s.created_at, s.updated_at
+SELECT s.id, s.name, s.title, s.wave_id, w.name AS wave, s.kinds, s.spec, s.encoding, s.min_cell, s.enabled, s.created_at, s.updated_at
 FROM export_schedules s JOIN waves w ON w.id = s.wave_id WHERE s.id = $1
 
 -- name: exports/claim-run
@@ -53,7 +53,7 @@ UPDATE export_runs SET status = 'failed', error = $1, finished_at = now(), next_
 WHERE status = 'running' AND started_at < now() - interval '1 hour'
 
 -- name: exports/list-runs
-SELECT r.id, s.name AS schedule, w.name AS wave, r.scheduled_for, r.status, r.attempts, coalesce(r.directory, '') AS directory,
+SELECT r.id, s.name AS schedule, s.title AS schedule_title, w.name AS wave, r.scheduled_for, r.status, r.attempts, coalesce(r.directory, '') AS directory,
        r.files, coalesce(r.error, '') AS error, r.started_at, r.finished_at, r.next_attempt_at
 FROM export_runs r JOIN export_schedules s ON s.id = r.schedule_id JOIN waves w ON w.id = s.wave_id
 ORDER BY r.scheduled_for DESC, r.id DESC LIMIT $1
