@@ -222,6 +222,11 @@ func (s *Server) exportScores(c echo.Context) error {
 	return s.sendExport(c, "scores", c.Param("wave"))
 }
 
+// mainRates are the rates the rates page shows beside the counts, so that
+// the table fits a laptop's screen; all of them are behind a toggle and in
+// the CSV.
+var mainRates = []string{"RR1", "RR3", "COOP1", "REF1", "CON1"}
+
 // rates shows the AAPOR outcome rates of a wave per district.
 func (s *Server) rates(c echo.Context) error {
 	ctx := c.Request().Context()
@@ -242,5 +247,5 @@ func (s *Server) rates(c echo.Context) error {
 		names[d.Code] = d.Name
 	}
 	return s.render(c, http.StatusOK, "rates", core.Text{ZH: "应答率 · " + w.Name, EN: "Outcome rates · " + w.Name},
-		map[string]any{"Wave": w.Name, "Rows": rows, "Names": names, "Rates": dialer.RateNames, "Note": dialer.EstimateNote})
+		map[string]any{"Wave": w.Name, "Rows": rows, "Names": names, "Main": mainRates, "Rates": dialer.RateNames, "Note": dialer.EstimateNote})
 }
