@@ -101,8 +101,8 @@ func TestLiveCharts(t *testing.T) {
 			BarW: num(row.querySelector("rect.bar"), "width"), TargetX: num(row.querySelector(".target-mark"), "x1"), X0: num(row.querySelector("rect.bar"), "x"),
 			Hours: hours, HourTitles: [...document.querySelectorAll("#chart-rates g.hour > title")].map(t => t.textContent),
 			Pace: pace, PaceTitle: document.querySelector('#chart-pace g[data-username="interviewer"] > title').textContent,
-			Sizes: [...document.querySelectorAll("svg.fluid")].map(s => { const b = s.getBoundingClientRect(); return [b.width, b.height, b.right]; }),
-			Titles: [...document.querySelectorAll("svg.fluid > title")].map(t => t.textContent),
+			Sizes: [...document.querySelectorAll("svg#progress, svg#chart-targets, svg#chart-rates, svg#chart-pace")].map(s => { const b = s.getBoundingClientRect(); return [b.width, b.height, b.right]; }),
+			Titles: [...document.querySelectorAll("svg#chart-targets > title, svg#chart-rates > title, svg#chart-pace > title")].map(t => t.textContent),
 		};
 	})()`
 	near := func(a, b float64) bool { return math.Abs(a-b) < 0.06 }
@@ -141,13 +141,15 @@ func TestLiveCharts(t *testing.T) {
 		if p := r.Pace["interviewer2"]; len(p) != 2 || !near(p[0], 90) || !near(p[1], 180) {
 			t.Errorf("%s: interviewer2's pace bars %v, want 90 and 180", v.lang, p)
 		}
-		if len(r.Sizes) != 3 {
-			t.Fatalf("%s: %d charts", v.lang, len(r.Sizes))
+		if len(r.Sizes) != 4 || len(r.Titles) != 3 {
+			t.Fatalf("%s: %d charts, %d of them titled, want the progress line and three titled charts", v.lang, len(r.Sizes), len(r.Titles))
 		}
 		for i, s := range r.Sizes {
 			if s[0] < 200 || s[1] < 30 || s[2] > float64(v.width) {
 				t.Errorf("%s at %d px: chart %d is %.0f×%.0f px ending at %.0f", v.lang, v.width, i, s[0], s[1], s[2])
 			}
+		}
+		for i := range r.Titles {
 			if !strings.Contains(r.Titles[i], v.titles[i]) {
 				t.Errorf("%s: chart %d titled %q, want %q in it", v.lang, i, r.Titles[i], v.titles[i])
 			}
