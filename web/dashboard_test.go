@@ -68,7 +68,7 @@ func TestScoresPageTiesAndRates(t *testing.T) {
 	}
 	page := fx.signIn(t, "office").get("/scores/" + fx.wave)
 	row := func(name string) string {
-		i := strings.Index(page, "<td>"+name+"</td>")
+		i := strings.Index(page, `<td class="name">`+name+"</td>")
 		if i < 0 {
 			t.Fatalf("no row for %s:\n%s", name, page)
 		}
@@ -76,18 +76,23 @@ func TestScoresPageTiesAndRates(t *testing.T) {
 		k := strings.LastIndex(page[:i], "<tr>")
 		return page[k : i+j]
 	}
+	// Ties are bands, not lists of names: 万州区 and 涪陵区 share band a,
+	// 渝中区 is alone in band b.
 	wz, fl, yz, ddk := row("万州区"), row("涪陵区"), row("渝中区"), row("大渡口区")
-	if !strings.Contains(wz, "≈") || !strings.Contains(wz, `<td class="tied">涪陵区</td>`) {
-		t.Errorf("万州区 should be tied with 涪陵区:\n%s", wz)
+	if !strings.Contains(wz, "≈") || !strings.Contains(wz, `<td class="bands">a</td>`) || strings.Contains(wz, "涪陵区") {
+		t.Errorf("万州区 should be tied with 涪陵区 in band a:\n%s", wz)
 	}
-	if !strings.Contains(fl, "≈") || !strings.Contains(fl, `<td class="tied">万州区</td>`) {
-		t.Errorf("涪陵区 should be tied with 万州区:\n%s", fl)
+	if !strings.Contains(fl, "≈") || !strings.Contains(fl, `<td class="bands">a</td>`) || !strings.Contains(fl, ">1–2</td>") {
+		t.Errorf("涪陵区 should be tied with 万州区 in band a, ranks 1–2:\n%s", fl)
 	}
-	if strings.Contains(yz, "≈") || !strings.Contains(yz, `<td class="tied"></td>`) {
-		t.Errorf("渝中区 is tied with nobody:\n%s", yz)
+	if strings.Contains(yz, "≈") || !strings.Contains(yz, `<td class="bands">b</td>`) || !strings.Contains(yz, ">3</td>") {
+		t.Errorf("渝中区 is tied with nobody, rank 3:\n%s", yz)
 	}
-	if !strings.Contains(ddk, "样本不足") || strings.Contains(ddk, "≈") {
+	if !strings.Contains(ddk, "样本不足") || strings.Contains(ddk, "≈") || !strings.Contains(ddk, `<td class="bands"></td>`) {
 		t.Errorf("大渡口区 has one interview: flagged, not ranked:\n%s", ddk)
+	}
+	if !strings.Contains(page, "<strong>a</strong> 名次 1–2，2 个区县") || !strings.Contains(page, "<strong>b</strong> 名次 3，1 个区县") {
+		t.Errorf("the bands legend does not give band a ranks 1–2 and band b rank 3")
 	}
 	// The rates table: 满意率 of q01 in 涪陵区 is 3 of 4 valid answers; q13
 	// there has two don't-knows of four interviews.
@@ -96,15 +101,15 @@ func TestScoresPageTiesAndRates(t *testing.T) {
 		t.Fatalf("no rates table:\n%s", page)
 	}
 	rates := page[i:]
-	fl = rates[strings.Index(rates, "<td rowspan=\"2\">涪陵区</td>"):]
-	fl = fl[:strings.Index(fl[1:], "<td rowspan")+1]
-	if !strings.Contains(fl, `75.0%<span class="den">3/4</span>`) {
+	fl = rates[strings.Index(rates, `<td class="name">涪陵区</td>`):]
+	fl = fl[:strings.Index(fl, "</tr>")]
+	if !strings.Contains(fl, `<td class="n sat">75.0%<span class="den">3/4</span></td>`) {
 		t.Errorf("涪陵区 satisfaction rate of q01 should be 75.0%% (3/4):\n%s", fl)
 	}
-	if !strings.Contains(fl, `50.0%<span class="den">2/4</span>`) {
+	if !strings.Contains(fl, `<td class="n dk">50.0%<span class="den">2/4</span></td>`) {
 		t.Errorf("涪陵区 don't-know rate of q13 should be 50.0%% (2/4):\n%s", fl)
 	}
-	city := rates[strings.Index(rates, "<td rowspan=\"2\">全市</td>"):]
+	city := rates[strings.Index(rates, `<td class="name">全市</td>`):]
 	if !strings.Contains(city, `53.8%<span class="den">7/13</span>`) { // 1,1,2,2 and 1,2,2 of 4+4+4+1 valid answers
 		t.Errorf("city satisfaction rate of q01 should be 7/13:\n%.600s", city)
 	}

@@ -25,10 +25,19 @@ func (s *Server) live(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	hours, err := dialer.LiveHours(c.Request().Context(), s.db, w.ID)
+	if err != nil {
+		return err
+	}
+	pace, err := dialer.LiveInterviewers(c.Request().Context(), s.db, w.ID)
+	if err != nil {
+		return err
+	}
 	return s.renderView(c, http.StatusOK, "live", &view{
 		Title: core.Text{ZH: "实时进度 · " + w.Name, EN: "Live progress · " + w.Name},
 		Data: map[string]any{"Wave": w.Name, "Live": l, "Every": refreshEvery(c.QueryParam("every")),
-			"Chart": progressChart(l.Days, l.Districts), "Switch": s.opt.Telephony != nil},
+			"Chart": progressChart(l.Days, l.Districts), "Switch": s.opt.Telephony != nil,
+			"Targets": targetChart(l.Districts), "Rates": rateChart(hours), "Pace": paceChart(pace)},
 	})
 }
 

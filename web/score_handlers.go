@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"slices"
 	"sort"
 
 	"github.com/labstack/echo/v4"
@@ -27,7 +28,29 @@ type scoreRow struct {
 	Score    *survey.Estimate
 	Rank     *survey.Rank
 	Points   float64
-	TiedWith []string // names of the districts it is statistically tied with
+	Bands    []string // the labels of its tie bands: districts sharing one are tied
+	Tied     int      // how many districts it is statistically tied with
+	Effect   float64  // Kish's weighting effect of its weights
+	HasEff   bool
+}
+
+// bandRow is a tie band as the page shows it: its label, the ranks it
+// spans and how many districts it holds, never their names (a row of 39
+// names made the page 22,892 px tall).
+type bandRow struct {
+	Label             string
+	RankLow, RankHigh int
+	Districts         int
+}
+
+// weightingGroup is the districts weighted the same way, with the range of
+// their sweeps and weighting effects; each district's effect is in the
+// scores table.
+type weightingGroup struct {
+	survey.DistrictWeighting // the method: FixedOnly and Raked
+	Districts                int
+	SweepsLo, SweepsHi       int
+	EffectLo, EffectHi       float64
 }
 
 // rateCell is one indicator's satisfaction and don't-know rates in one
@@ -58,6 +81,8 @@ type scoresData struct {
 	CanExport bool
 	Downloads []string  // export kinds the user may download
 	Rates     []rateRow // 满意率 and 不清楚率 per district, then city-wide
+	Bands     []bandRow
+	Weighting []weightingGroup
 	// Live is how the live scores differ from the latest publication;
 	// Changed names the districts that differ.
 	Live    *survey.LiveDiff
@@ -89,12 +114,23 @@ func (s *Server) scores(c echo.Context) error {
 			d.Changed = append(d.Changed, n)
 		}
 	}
+	bandsOf := map[string][]string{}
+	for _, b := range sc.Bands() {
+		d.Bands = append(d.Bands, bandRow{Label: b.Label, RankLow: b.RankLow, RankHigh: b.RankHigh, Districts: len(b.Districts)})
+		for _, code := range b.Districts {
+			bandsOf[code] = append(bandsOf[code], b.Label)
+		}
+	}
+	effect := map[string]float64{}
+	for _, w := range sc.Weighting {
+		effect[w.District] = w.Effect
+	}
+	d.Weighting = weightingGroups(sc.Weighting)
 	for _, di := range sc.Districts {
-		r := scoreRow{District: di, Score: sc.Composite(di.Code), Rank: sc.RankOf(di.Code)}
+		r := scoreRow{District: di, Score: sc.Composite(di.Code), Rank: sc.RankOf(di.Code), Bands: bandsOf[di.Code]}
+		r.Effect, r.HasEff = effect[di.Code]
 		if r.Rank != nil {
-			for _, code := range r.Rank.TiedWith {
-				r.TiedWith = append(r.TiedWith, names[code])
-			}
+			r.Tied = len(r.Rank.TiedWith)
 		}
 		if r.Score != nil && r.Score.HasScore {
 			r.Points = sc.AssessmentWeight * r.Score.Score
@@ -126,6 +162,26 @@ func (s *Server) scores(c echo.Context) error {
 		return ha && a.Score > b.Score
 	})
 	return s.render(c, http.StatusOK, "scores", core.Text{ZH: "民调得分 · " + name, EN: "Poll scores · " + name}, d)
+}
+
+// weightingGroups groups the districts by how their weights were made, in
+// the order each way first appears.
+func weightingGroups(ws []survey.DistrictWeighting) []weightingGroup {
+	var out []weightingGroup
+	for _, w := range ws {
+		i := slices.IndexFunc(out, func(g weightingGroup) bool {
+			return g.FixedOnly == w.FixedOnly && slices.Equal(g.Raked, w.Raked)
+		})
+		if i < 0 {
+			out = append(out, weightingGroup{DistrictWeighting: w, SweepsLo: w.Sweeps, SweepsHi: w.Sweeps, EffectLo: w.Effect, EffectHi: w.Effect})
+			i = len(out) - 1
+		}
+		g := &out[i]
+		g.Districts++
+		g.SweepsLo, g.SweepsHi = min(g.SweepsLo, w.Sweeps), max(g.SweepsHi, w.Sweeps)
+		g.EffectLo, g.EffectHi = min(g.EffectLo, w.Effect), max(g.EffectHi, w.Effect)
+	}
+	return out
 }
 
 // rateRows lays out survey.IndicatorRates as district × item, districts
@@ -166,6 +222,11 @@ func (s *Server) exportScores(c echo.Context) error {
 	return s.sendExport(c, "scores", c.Param("wave"))
 }
 
+// mainRates are the rates the rates page shows beside the counts, so that
+// the table fits a laptop's screen; all of them are behind a toggle and in
+// the CSV.
+var mainRates = []string{"RR1", "RR3", "COOP1", "REF1", "CON1"}
+
 // rates shows the AAPOR outcome rates of a wave per district.
 func (s *Server) rates(c echo.Context) error {
 	ctx := c.Request().Context()
@@ -186,5 +247,5 @@ func (s *Server) rates(c echo.Context) error {
 		names[d.Code] = d.Name
 	}
 	return s.render(c, http.StatusOK, "rates", core.Text{ZH: "应答率 · " + w.Name, EN: "Outcome rates · " + w.Name},
-		map[string]any{"Wave": w.Name, "Rows": rows, "Names": names, "Rates": dialer.RateNames, "Note": dialer.EstimateNote})
+		map[string]any{"Wave": w.Name, "Rows": rows, "Names": names, "Main": mainRates, "Rates": dialer.RateNames, "Note": dialer.EstimateNote})
 }
