@@ -1,0 +1,10 @@
+-- The id an interview carries in exports (the interview_id column of the
+-- responses file): random, drawn once when the interview is stored and kept
+-- for good, so that the same interview has the same id in every export,
+-- whatever is added or marked invalid meanwhile, while the id says nothing
+-- of the case, the respondent or the order of interviewing (the row id
+-- does). 64 random bits as 16 hex digits; existing interviews draw theirs
+-- here. Not part of the interview's evidence hash: it is no answer.
+ALTER TABLE interviews ADD COLUMN public_id text NOT NULL
+    DEFAULT left(md5(gen_random_uuid()::text), 16) CHECK (public_id ~ '^[0-9a-f]{16}$');
+CREATE UNIQUE INDEX interviews_public_id ON interviews (public_id);
