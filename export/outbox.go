@@ -69,7 +69,7 @@ func ToDir(ctx context.Context, db *sqlx.DB, reqs []Request, dir string, details
 	defer os.RemoveAll(tmp) // gone after the rename; otherwise the debris of a failed run
 	var files []File
 	for _, r := range reqs {
-		f := File{File: r.Kind + "-" + unsafePath.ReplaceAllString(r.Wave, "_") + ".csv", Kind: r.Kind}
+		f := File{File: FileName(r.Kind, r.Wave, r.Encoding), Kind: r.Kind}
 		if err := create(filepath.Join(tmp, f.File), func(w io.Writer) (int, error) { return Write(ctx, db, r, w) }, &f); err != nil {
 			return nil, fmt.Errorf("%s: %w", f.File, err)
 		}

@@ -180,3 +180,20 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	c.n += int64(n)
 	return n, err
 }
+
+// FileName is the name a file of a wave goes by, in downloads, the outbox
+// and `minyi export` without -o: kind-wave-encoding.csv, so that the UTF-8
+// and GB18030 copies of a file are told apart by name (and never overwrite
+// each other in a folder). Characters of the wave name that a path cannot
+// carry safely become _.
+func FileName(kind, wave string, enc csvfile.Encoding) string {
+	return kind + "-" + unsafePath.ReplaceAllString(wave, "_") + "-" + EncodingTag(enc) + ".csv"
+}
+
+// EncodingTag is an encoding as a file name states it: utf8 or gb18030.
+func EncodingTag(enc csvfile.Encoding) string {
+	if enc == csvfile.GB18030 {
+		return "gb18030"
+	}
+	return "utf8"
+}

@@ -87,7 +87,7 @@ func TestScheduledExportWritesFilesWithManifest(t *testing.T) {
 	}
 	dir := filepath.Join(outbox, "2026-11", "20261130-0600")
 	m := readManifest(t, dir)
-	if len(m) != 2 || m["responses-2026-11.csv"][0] != "12" {
+	if len(m) != 2 || m["responses-2026-11-gb18030.csv"][0] != "12" {
 		t.Fatalf("manifest %v", m)
 	}
 	for name, rec := range m {

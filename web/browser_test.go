@@ -227,7 +227,7 @@ func TestBrowserPoll(t *testing.T) {
 	}
 	shot(t, ctx, "scores")
 	mustRun(t, ctx, chromedp.Click("#export-scores", chromedp.ByID))
-	csv := waitDownload(t, downloads, "scores-2026-12.csv")
+	csv := waitDownload(t, downloads, "scores-2026-12-utf8.csv")
 	if !bytes.HasPrefix(csv, []byte("\xef\xbb\xbfdistrict_code,district_name,n,score")) {
 		t.Fatalf("CSV starts %q", csv[:min(60, len(csv))])
 	}

@@ -42,7 +42,7 @@ func (s *Server) sendExport(c echo.Context, kind, wave string) error {
 	if err != nil {
 		return err
 	}
-	name := kind + "-" + wave + ".csv"
+	name := export.FileName(kind, wave, enc)
 	h := c.Response().Header()
 	h.Set("Content-Type", "text/csv; charset="+string(enc))
 	h.Set("Content-Disposition", "attachment; filename*=UTF-8''"+url.PathEscape(name))
@@ -70,12 +70,12 @@ func (s *Server) downloadSignature(c echo.Context) error {
 	if !export.Known(kind) || !export.MayDownload(u.Role, kind) {
 		return echo.NewHTTPError(http.StatusNotFound)
 	}
-	b, err := export.DownloadSignature(c.Request().Context(), s.db, u.ID, kind, wave)
+	b, file, err := export.DownloadSignature(c.Request().Context(), s.db, u.ID, kind, wave)
 	if err != nil {
 		return err
 	}
 	h := c.Response().Header()
-	h.Set("Content-Disposition", "attachment; filename*=UTF-8''"+url.PathEscape(kind+"-"+wave+".csv.sig"))
+	h.Set("Content-Disposition", "attachment; filename*=UTF-8''"+url.PathEscape(file+".sig"))
 	h.Set("Cache-Control", "no-store")
 	return c.Blob(http.StatusOK, "application/json", b)
 }

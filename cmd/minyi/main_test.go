@@ -608,6 +608,19 @@ func TestResponsesExportRoundTrip(t *testing.T) {
 	if a != c {
 		t.Fatalf("scores differ after export and import:\n%s\nvs\n%s", a, c)
 	}
+	// Without -o the file is named for its kind, wave and encoding, so
+	// that both encodings can lie side by side.
+	t.Chdir(t.TempDir())
+	mustRun(t, dsn, "export", "responses", "--wave", "w")
+	mustRun(t, dsn, "export", "responses", "--wave", "w", "--encoding", "gb18030")
+	utf, _ := os.ReadFile("responses-w-utf8.csv")
+	gb, _ := os.ReadFile("responses-w-gb18030.csv")
+	if !bytes.HasPrefix(utf, []byte("\ufeffinterview_id,")) || !bytes.HasPrefix(gb, []byte("interview_id,")) {
+		t.Fatalf("default names: %.40q, %.40q", utf, gb)
+	}
+	if _, err := os.Stat("responses-w-gb18030.csv.sig"); err != nil {
+		t.Fatal(err)
+	}
 	cb := filepath.Join(t.TempDir(), "codebook.csv")
 	mustRun(t, dsn, "export", "codebook", "--wave", "w", "-o", cb)
 	b, _ = os.ReadFile(cb)
