@@ -60,7 +60,9 @@ var (
 // respondent identity. Dispositions and the sample carry case ids, which
 // admins can link to numbers: they are for admins only (and only the
 // sample, on request, carries the numbers and addresses themselves);
-// paradata names the interviewer of each interview: for supervisors.
+// paradata names the interviewer of each interview, and the call records
+// give each attempt's interviewer and keyed case reference: for
+// supervisors.
 var kinds = map[string]kind{
 	"scores": {office, func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer, opt Options) (int, error) {
 		sc, err := survey.ScoreWaveNamed(ctx, db, wave)
@@ -98,6 +100,9 @@ var kinds = map[string]kind{
 	}},
 	"paradata": {managers, func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer, opt Options) (int, error) {
 		return survey.WriteParadata(ctx, db, wave, w)
+	}},
+	"calls": {managers, func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer, opt Options) (int, error) {
+		return writeCalls(ctx, db, wave, w)
 	}},
 	"dispositions": {admins, func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer, opt Options) (int, error) {
 		wv, err := sampler.GetWave(ctx, db, wave)

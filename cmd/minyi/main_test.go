@@ -415,6 +415,19 @@ func TestExportsCarryNoIdentity(t *testing.T) {
 	mustRun(t, dsn, "wave", "create", "w", "--rate", "0.01")
 	mustRun(t, dsn, "sample", "draw", "--wave", "w", "--seed", "3")
 	mustRun(t, dsn, "responses", "import", "--wave", "w", writeFile(t, "r.csv", responsesCSV()))
+	// Every drawn case was called once, through Minyi, and was busy.
+	db, err := sqlx.Open("postgres", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`INSERT INTO users (username, password_hash, role) VALUES ('li', '', 'interviewer');
+		WITH k AS (INSERT INTO calls (case_id, interviewer_id, state, sip_code, ring_ms, hangup_by)
+			SELECT c.id, u.id, 'ended', 486, 3000, 'network' FROM cases c, users u WHERE u.username = 'li' RETURNING id, case_id, interviewer_id)
+		INSERT INTO attempts (case_id, interviewer_id, outcome, aapor_code, final, call_id)
+		SELECT case_id, interviewer_id, 'busy', '3.12', false, id FROM k`); err != nil {
+		t.Fatal(err)
+	}
 	for _, kind := range exportKinds {
 		out := filepath.Join(t.TempDir(), kind+".csv")
 		mustRun(t, dsn, "export", kind, "--wave", "w", "-o", out)
@@ -437,6 +450,9 @@ func TestExportsCarryNoIdentity(t *testing.T) {
 			if strings.Contains(text, p) {
 				t.Errorf("%s export carries telephone number %s", kind, p)
 			}
+		}
+		if kind == "calls" && strings.Count(text, ",busy,3.12,0,486,3.0,,network\r\n") == 0 {
+			t.Errorf("the call records lack the calls:\n%s", text)
 		}
 		for _, id := range []string{"a1", "a2", "a3", "b1", "b2"} {
 			if strings.Contains(text, ","+id+",") || strings.HasPrefix(strings.SplitN(text, "\n", 3)[1], id+",") {
