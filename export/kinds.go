@@ -13,7 +13,6 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"minyi/core"
-	"minyi/csvfile"
 	"minyi/dialer"
 	"minyi/sampler"
 	"minyi/survey"
@@ -28,6 +27,8 @@ type Options struct {
 	// WithContacts adds each case's telephone number and address to the
 	// sample file (`minyi export sample --with-contacts`, audited).
 	WithContacts bool
+	// Header names the columns by codes (the default) or Chinese labels.
+	Header Header
 }
 
 // Threshold is the suppression threshold to apply.
@@ -40,7 +41,7 @@ func (o Options) Threshold() int {
 
 // writeFunc writes one kind of file of a wave and returns how many data
 // rows it wrote.
-type writeFunc func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer, opt Options) (int, error)
+type writeFunc func(ctx context.Context, db *sqlx.DB, wave string, w *rowWriter, opt Options) (int, error)
 
 // kind is one file a wave can be exported as, and who may download it from
 // the web (the command line is for those who hold the database's keys).
@@ -64,47 +65,47 @@ var (
 // give each attempt's interviewer and keyed case reference: for
 // supervisors.
 var kinds = map[string]kind{
-	"scores": {office, func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer, opt Options) (int, error) {
+	"scores": {office, func(ctx context.Context, db *sqlx.DB, wave string, w *rowWriter, opt Options) (int, error) {
 		sc, err := survey.ScoreWaveNamed(ctx, db, wave)
 		if err != nil {
 			return 0, err
 		}
 		return len(sc.Districts) + 1, survey.WriteScoresWide(w, sc.Estimates, sc.Districts, sc.Ranks, sc.AssessmentWeight, sc.Items, opt.Threshold())
 	}},
-	"scores-long": {office, func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer, opt Options) (int, error) {
+	"scores-long": {office, func(ctx context.Context, db *sqlx.DB, wave string, w *rowWriter, opt Options) (int, error) {
 		sc, err := survey.ScoreWaveNamed(ctx, db, wave)
 		if err != nil {
 			return 0, err
 		}
 		return len(sc.Estimates), survey.WriteScoresLongTo(w, sc.Estimates, opt.Threshold())
 	}},
-	"indicators": {office, func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer, opt Options) (int, error) {
+	"indicators": {office, func(ctx context.Context, db *sqlx.DB, wave string, w *rowWriter, opt Options) (int, error) {
 		sc, err := survey.ScoreWaveNamed(ctx, db, wave)
 		if err != nil {
 			return 0, err
 		}
 		return survey.WriteIndicatorDetail(w, sc, opt.Threshold())
 	}},
-	"rates": {readers, func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer, opt Options) (int, error) {
+	"rates": {readers, func(ctx context.Context, db *sqlx.DB, wave string, w *rowWriter, opt Options) (int, error) {
 		rows, err := WaveRates(ctx, db, wave)
 		if err != nil {
 			return 0, err
 		}
 		return len(rows), WriteRates(w, rows)
 	}},
-	"responses": {office, func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer, opt Options) (int, error) {
+	"responses": {office, func(ctx context.Context, db *sqlx.DB, wave string, w *rowWriter, opt Options) (int, error) {
 		return survey.WriteResponses(ctx, db, wave, w)
 	}},
-	"codebook": {readers, func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer, opt Options) (int, error) {
+	"codebook": {readers, func(ctx context.Context, db *sqlx.DB, wave string, w *rowWriter, opt Options) (int, error) {
 		return survey.WriteCodebook(ctx, db, wave, w)
 	}},
-	"paradata": {managers, func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer, opt Options) (int, error) {
+	"paradata": {managers, func(ctx context.Context, db *sqlx.DB, wave string, w *rowWriter, opt Options) (int, error) {
 		return survey.WriteParadata(ctx, db, wave, w)
 	}},
-	"calls": {managers, func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer, opt Options) (int, error) {
+	"calls": {managers, func(ctx context.Context, db *sqlx.DB, wave string, w *rowWriter, opt Options) (int, error) {
 		return writeCalls(ctx, db, wave, w)
 	}},
-	"dispositions": {admins, func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer, opt Options) (int, error) {
+	"dispositions": {admins, func(ctx context.Context, db *sqlx.DB, wave string, w *rowWriter, opt Options) (int, error) {
 		wv, err := sampler.GetWave(ctx, db, wave)
 		if err != nil {
 			return 0, err
@@ -119,7 +120,7 @@ var kinds = map[string]kind{
 		})
 		return n, err
 	}},
-	"sample": {admins, func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer, opt Options) (int, error) {
+	"sample": {admins, func(ctx context.Context, db *sqlx.DB, wave string, w *rowWriter, opt Options) (int, error) {
 		wv, err := sampler.GetWave(ctx, db, wave)
 		if err != nil {
 			return 0, err

@@ -50,6 +50,9 @@ func (r Request) audit(ctx context.Context, db *sqlx.DB, extra map[string]any) (
 	if r.Options.WithContacts {
 		d["with_contacts"] = true
 	}
+	if r.Options.Header == HeaderLabels {
+		d["header"] = string(HeaderLabels)
+	}
 	for k, v := range extra {
 		d[k] = v
 	}
@@ -110,7 +113,13 @@ func Write(ctx context.Context, db *sqlx.DB, r Request, out io.Writer) (int, err
 	if err != nil {
 		return 0, err
 	}
-	n, err := k.write(ctx, db, r.Wave, w, r.Options)
+	rw := &rowWriter{Writer: w}
+	if r.Options.Header == HeaderLabels {
+		if rw.labels, err = labelsFor(ctx, db, r.Wave); err != nil {
+			return 0, err
+		}
+	}
+	n, err := k.write(ctx, db, r.Wave, rw, r.Options)
 	if err != nil {
 		return n, err
 	}

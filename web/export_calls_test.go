@@ -40,7 +40,7 @@ func TestCallRecordsExport(t *testing.T) {
 	if page := sup.get("/scores/" + fx.wave); !strings.Contains(page, `href="/waves/`+fx.wave+`/export/calls"`) {
 		t.Fatal("the scores page has no link to the call records")
 	}
-	res := sup.do("GET", "/waves/"+fx.wave+"/export/calls", nil)
+	res := sup.do("GET", "/waves/"+fx.wave+"/export/calls?header=codes", nil)
 	body := readAll(res)
 	if res.StatusCode != http.StatusOK || res.Header.Get("Content-Disposition") != "attachment; filename*=UTF-8''calls-"+fx.wave+"-utf8.csv" {
 		t.Fatalf("call records: %d %q", res.StatusCode, res.Header.Get("Content-Disposition"))
@@ -81,13 +81,28 @@ func TestCallRecordsExport(t *testing.T) {
 	}
 
 	// In GB18030 the same rows, the same references.
-	res = fx.signIn(t, "admin").do("GET", "/waves/"+fx.wave+"/export/calls?encoding=gb18030", nil)
+	res = fx.signIn(t, "admin").do("GET", "/waves/"+fx.wave+"/export/calls?encoding=gb18030&header=codes", nil)
 	gb := readAll(res)
 	utf, _ := simplifiedchinese.GB18030.NewDecoder().String(gb)
 	if res.StatusCode != http.StatusOK || res.Header.Get("Content-Disposition") != "attachment; filename*=UTF-8''calls-"+fx.wave+"-gb18030.csv" || utf != strings.TrimPrefix(body, "\ufeff") {
 		t.Fatalf("GB18030 copy: %d %q\n%s", res.StatusCode, res.Header.Get("Content-Disposition"), utf)
 	}
 
+	// The scores page's download form asks for the same file, by default
+	// with Chinese column names in Chinese.
+	if page := sup.get("/scores/" + fx.wave); !strings.Contains(page, `<option value="calls">calls.csv</option>`) || !strings.Contains(page, `<option value="labels" selected>中文标签</option>`) {
+		t.Fatal("the download form does not offer the call records with Chinese labels")
+	}
+	res = sup.do("GET", "/waves/"+fx.wave+"/export?kind=calls&encoding=utf-8&header=labels", nil)
+	if b := readAll(res); res.StatusCode != http.StatusOK || !strings.HasPrefix(b, "\ufeff样本编号,拨打时间,访员编号,访问方式,拨打结果,AAPOR 代码,是否最终,SIP 代码,振铃时长（秒）,通话时长（秒）,挂断方\r\n") {
+		t.Fatalf("call records from the form: %d\n%s", res.StatusCode, b)
+	}
+	if res := fx.signIn(t, "office").do("GET", "/waves/"+fx.wave+"/export?kind=calls", nil); res.StatusCode != http.StatusForbidden {
+		t.Fatalf("the office downloaded the call records through the form: %d", res.StatusCode)
+	}
+	if res := sup.do("GET", "/waves/"+fx.wave+"/export?kind=nonsense", nil); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("an unknown kind through the form: %d", res.StatusCode)
+	}
 	for _, role := range []string{"office", "interviewer", "interviewer2"} {
 		if res := fx.signIn(t, role).do("GET", "/waves/"+fx.wave+"/export/calls", nil); res.StatusCode != http.StatusForbidden {
 			t.Fatalf("%s downloaded the call records: %d", role, res.StatusCode)
@@ -95,7 +110,7 @@ func TestCallRecordsExport(t *testing.T) {
 	}
 	var audited []string
 	fx.db.Select(&audited, `SELECT actor || ' ' || (details->>'encoding') FROM audit_log WHERE action = 'export' AND subject = $1 ORDER BY seq`, "calls:"+fx.wave)
-	if strings.Join(audited, ";") != "supervisor utf-8;admin gb18030" {
+	if strings.Join(audited, ";") != "supervisor utf-8;admin gb18030;supervisor utf-8" {
 		t.Fatalf("audit entries %v", audited)
 	}
 }

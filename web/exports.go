@@ -36,6 +36,9 @@ func (s *Server) sendExport(c echo.Context, kind, wave string) error {
 	if err != nil {
 		return err
 	}
+	if opt.Header, err = exportHeader(c); err != nil {
+		return err
+	}
 	ctx := c.Request().Context()
 	req := export.Request{Kind: kind, Wave: wave, Encoding: enc, Options: opt, ActorID: u.ID, Actor: u.Username, Via: "web", Signer: s.opt.Signer}
 	head, err := export.Begin(ctx, s.db, req)
@@ -60,6 +63,30 @@ func (s *Server) sendExport(c echo.Context, kind, wave string) error {
 		s.opt.Logger.Error("export signature", "kind", kind, "wave", wave, "err", err)
 	}
 	return nil
+}
+
+// downloadChosen sends the file chosen in the scores page's download
+// form: its kind, encoding and column names.
+func (s *Server) downloadChosen(c echo.Context) error {
+	return s.sendExport(c, c.QueryParam("kind"), c.Param("wave"))
+}
+
+// exportHeader reads how a download names its columns (header=labels or
+// codes): by default in the page's language, Chinese labels in Chinese
+// and codes in English.
+func exportHeader(c echo.Context) (export.Header, error) {
+	v := c.QueryParam("header")
+	if v == "" {
+		if lang(c) == "zh" {
+			return export.HeaderLabels, nil
+		}
+		return export.HeaderCodes, nil
+	}
+	h, ok := export.ParseHeader(v)
+	if !ok {
+		return "", core.Errorf(core.EInvalid, "列名只能是 labels（中文）或 codes（代码）", "column names must be labels (Chinese) or codes")
+	}
+	return h, nil
 }
 
 // downloadSignature sends the signature of the copy of a file the user

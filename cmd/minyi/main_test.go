@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/jmoiron/sqlx"
 	"golang.org/x/crypto/bcrypt"
@@ -406,6 +408,15 @@ func TestAuditLogFindsTampering(t *testing.T) {
 // identityColumns may never appear in an export for the assessment office.
 var identityColumns = []string{"phone", "telephone", "mobile", "address", "name_of", "respondent", "household_id", "external_id", "interviewer", "psu"}
 
+func hasHan(s string) bool {
+	for _, r := range s {
+		if unicode.Is(unicode.Han, r) {
+			return true
+		}
+	}
+	return false
+}
+
 // TestExportsCarryNoIdentity writes every export kind of a wave whose
 // cases have telephone numbers, and checks each file's columns and content.
 func TestExportsCarryNoIdentity(t *testing.T) {
@@ -450,6 +461,19 @@ func TestExportsCarryNoIdentity(t *testing.T) {
 			if strings.Contains(text, p) {
 				t.Errorf("%s export carries telephone number %s", kind, p)
 			}
+		}
+		// With Chinese labels every column is named in Chinese, but
+		// AAPOR's rates, which keep the standard's names.
+		labelled := filepath.Join(t.TempDir(), kind+"-labels.csv")
+		mustRun(t, dsn, "export", kind, "--wave", "w", "-o", labelled, "--header", "labels")
+		lb, _ := os.ReadFile(labelled)
+		for _, col := range strings.Split(strings.TrimPrefix(strings.SplitN(string(lb), "\r\n", 2)[0], "\ufeff"), ",") {
+			if !hasHan(col) && !slices.Contains(dialer.RatesHeader, col) {
+				t.Errorf("%s export with labels has column %q", kind, col)
+			}
+		}
+		if lines := strings.SplitN(string(lb), "\r\n", 2); len(lines) < 2 || !strings.HasSuffix(text, lines[1]) {
+			t.Errorf("%s export with labels has other rows", kind)
 		}
 		if kind == "calls" && strings.Count(text, ",busy,3.12,0,486,3.0,,network\r\n") == 0 {
 			t.Errorf("the call records lack the calls:\n%s", text)
