@@ -7,12 +7,14 @@ package export
 
 import (
 	"context"
+	"io"
 	"slices"
 	"sort"
 
 	"github.com/jmoiron/sqlx"
 
 	"minyi/core"
+	"minyi/csvfile"
 	"minyi/dialer"
 	"minyi/sampler"
 	"minyi/survey"
@@ -48,6 +50,9 @@ type writeFunc func(ctx context.Context, db *sqlx.DB, wave string, w *rowWriter,
 type kind struct {
 	readers []users.Role
 	write   writeFunc
+	// text, for a file that is not a CSV (the SPSS syntax), writes it in
+	// UTF-8; Write encodes it.
+	text func(ctx context.Context, db *sqlx.DB, wave string, enc csvfile.Encoding, out io.Writer) (int, error)
 }
 
 var (
@@ -71,40 +76,44 @@ var kinds = map[string]kind{
 			return 0, err
 		}
 		return len(sc.Districts) + 1, survey.WriteScoresWide(w, sc.Estimates, sc.Districts, sc.Ranks, sc.AssessmentWeight, sc.Items, opt.Threshold())
-	}},
+	}, nil},
 	"scores-long": {office, func(ctx context.Context, db *sqlx.DB, wave string, w *rowWriter, opt Options) (int, error) {
 		sc, err := survey.ScoreWaveNamed(ctx, db, wave)
 		if err != nil {
 			return 0, err
 		}
 		return len(sc.Estimates), survey.WriteScoresLongTo(w, sc.Estimates, opt.Threshold())
-	}},
+	}, nil},
 	"indicators": {office, func(ctx context.Context, db *sqlx.DB, wave string, w *rowWriter, opt Options) (int, error) {
 		sc, err := survey.ScoreWaveNamed(ctx, db, wave)
 		if err != nil {
 			return 0, err
 		}
 		return survey.WriteIndicatorDetail(w, sc, opt.Threshold())
-	}},
+	}, nil},
 	"rates": {readers, func(ctx context.Context, db *sqlx.DB, wave string, w *rowWriter, opt Options) (int, error) {
 		rows, err := WaveRates(ctx, db, wave)
 		if err != nil {
 			return 0, err
 		}
 		return len(rows), WriteRates(w, rows)
-	}},
+	}, nil},
 	"responses": {office, func(ctx context.Context, db *sqlx.DB, wave string, w *rowWriter, opt Options) (int, error) {
 		return survey.WriteResponses(ctx, db, wave, w)
-	}},
+	}, nil},
 	"codebook": {readers, func(ctx context.Context, db *sqlx.DB, wave string, w *rowWriter, opt Options) (int, error) {
 		return survey.WriteCodebook(ctx, db, wave, w)
-	}},
+	}, nil},
+	"value-labels": {readers, func(ctx context.Context, db *sqlx.DB, wave string, w *rowWriter, opt Options) (int, error) {
+		return writeValueLabels(ctx, db, wave, w)
+	}, nil},
+	"spss": {office, nil, writeSPSS},
 	"paradata": {managers, func(ctx context.Context, db *sqlx.DB, wave string, w *rowWriter, opt Options) (int, error) {
 		return survey.WriteParadata(ctx, db, wave, w)
-	}},
+	}, nil},
 	"calls": {managers, func(ctx context.Context, db *sqlx.DB, wave string, w *rowWriter, opt Options) (int, error) {
 		return writeCalls(ctx, db, wave, w)
-	}},
+	}, nil},
 	"dispositions": {admins, func(ctx context.Context, db *sqlx.DB, wave string, w *rowWriter, opt Options) (int, error) {
 		wv, err := sampler.GetWave(ctx, db, wave)
 		if err != nil {
@@ -119,7 +128,7 @@ var kinds = map[string]kind{
 			return w.Write(d.Record())
 		})
 		return n, err
-	}},
+	}, nil},
 	"sample": {admins, func(ctx context.Context, db *sqlx.DB, wave string, w *rowWriter, opt Options) (int, error) {
 		wv, err := sampler.GetWave(ctx, db, wave)
 		if err != nil {
@@ -138,7 +147,7 @@ var kinds = map[string]kind{
 			return w.Write(c.Record(opt.WithContacts))
 		})
 		return n, err
-	}},
+	}, nil},
 }
 
 // Kinds lists the kinds of file in a stable order.

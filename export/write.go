@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 
 	"github.com/jmoiron/sqlx"
+	"golang.org/x/text/encoding/simplifiedchinese"
+	"golang.org/x/text/transform"
 
 	"minyi/core"
 	"minyi/csvfile"
@@ -109,6 +111,9 @@ func Write(ctx context.Context, db *sqlx.DB, r Request, out io.Writer) (int, err
 	if !ok {
 		return 0, unknownKind(r.Kind)
 	}
+	if k.text != nil {
+		return writeText(ctx, db, r, k, out)
+	}
 	w, err := csvfile.NewWriter(out, r.Encoding)
 	if err != nil {
 		return 0, err
@@ -196,7 +201,32 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 // each other in a folder). Characters of the wave name that a path cannot
 // carry safely become _.
 func FileName(kind, wave string, enc csvfile.Encoding) string {
+	if kind == "spss" {
+		// The syntax goes by the name of the data it reads.
+		return "responses-" + unsafePath.ReplaceAllString(wave, "_") + "-" + EncodingTag(enc) + ".sps"
+	}
 	return kind + "-" + unsafePath.ReplaceAllString(wave, "_") + "-" + EncodingTag(enc) + ".csv"
+}
+
+// ContentType is the media type of a kind of file in an encoding.
+func ContentType(kind string, enc csvfile.Encoding) string {
+	if kind == "spss" {
+		return "text/plain; charset=" + string(enc)
+	}
+	return "text/csv; charset=" + string(enc)
+}
+
+// writeText writes a file that is not a CSV in the request's encoding.
+func writeText(ctx context.Context, db *sqlx.DB, r Request, k kind, out io.Writer) (int, error) {
+	if r.Encoding != csvfile.GB18030 {
+		return k.text(ctx, db, r.Wave, r.Encoding, out)
+	}
+	w := transform.NewWriter(out, simplifiedchinese.GB18030.NewEncoder())
+	n, err := k.text(ctx, db, r.Wave, r.Encoding, w)
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	return n, err
 }
 
 // EncodingTag is an encoding as a file name states it: utf8 or gb18030.

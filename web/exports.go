@@ -47,7 +47,7 @@ func (s *Server) sendExport(c echo.Context, kind, wave string) error {
 	}
 	name := export.FileName(kind, wave, enc)
 	h := c.Response().Header()
-	h.Set("Content-Type", "text/csv; charset="+string(enc))
+	h.Set("Content-Type", export.ContentType(kind, enc))
 	h.Set("Content-Disposition", "attachment; filename*=UTF-8''"+url.PathEscape(name))
 	h.Set("Cache-Control", "no-store")
 	c.Response().WriteHeader(http.StatusOK)
