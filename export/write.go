@@ -219,6 +219,10 @@ func ContentType(kind string, enc csvfile.Encoding) string {
 // writeText writes a file that is not a CSV in the request's encoding.
 func writeText(ctx context.Context, db *sqlx.DB, r Request, k kind, out io.Writer) (int, error) {
 	if r.Encoding != csvfile.GB18030 {
+		// The byte-order mark tells SPSS (and Notepad) the file is UTF-8.
+		if _, err := io.WriteString(out, "\ufeff"); err != nil {
+			return 0, err
+		}
 		return k.text(ctx, db, r.Wave, r.Encoding, out)
 	}
 	w := transform.NewWriter(out, simplifiedchinese.GB18030.NewEncoder())

@@ -80,7 +80,10 @@ func TestValueLabelsAndSPSSSyntax(t *testing.T) {
 	if !strings.HasSuffix(string(sps), "EXECUTE.\r\n") {
 		t.Fatal("the syntax does not have Windows line ends")
 	}
-	syntax := strings.ReplaceAll(string(sps), "\r\n", "\n")
+	syntax, ok := strings.CutPrefix(strings.ReplaceAll(string(sps), "\r\n", "\n"), "\ufeff")
+	if !ok {
+		t.Fatal("the UTF-8 syntax has no byte-order mark, by which SPSS knows its encoding")
+	}
 	if !strings.Contains(syntax, "/FILE='responses-w-utf8.csv'") || !strings.Contains(syntax, "/ENCODING='UTF8'") || !strings.Contains(syntax, "/FIRSTCASE=2") {
 		t.Fatalf("GET DATA does not read the responses file:\n%s", syntax)
 	}
