@@ -7,6 +7,7 @@ package export
 
 import (
 	"context"
+	"io"
 	"slices"
 	"sort"
 
@@ -28,6 +29,8 @@ type Options struct {
 	// WithContacts adds each case's telephone number and address to the
 	// sample file (`minyi export sample --with-contacts`, audited).
 	WithContacts bool
+	// Header names the columns by codes (the default) or Chinese labels.
+	Header Header
 }
 
 // Threshold is the suppression threshold to apply.
@@ -40,13 +43,16 @@ func (o Options) Threshold() int {
 
 // writeFunc writes one kind of file of a wave and returns how many data
 // rows it wrote.
-type writeFunc func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer, opt Options) (int, error)
+type writeFunc func(ctx context.Context, db *sqlx.DB, wave string, w *rowWriter, opt Options) (int, error)
 
 // kind is one file a wave can be exported as, and who may download it from
 // the web (the command line is for those who hold the database's keys).
 type kind struct {
 	readers []users.Role
 	write   writeFunc
+	// text, for a file that is not a CSV (the SPSS syntax), writes it in
+	// UTF-8; Write encodes it.
+	text func(ctx context.Context, db *sqlx.DB, wave string, enc csvfile.Encoding, out io.Writer) (int, error)
 }
 
 var (
@@ -60,46 +66,55 @@ var (
 // respondent identity. Dispositions and the sample carry case ids, which
 // admins can link to numbers: they are for admins only (and only the
 // sample, on request, carries the numbers and addresses themselves);
-// paradata names the interviewer of each interview: for supervisors.
+// paradata names the interviewer of each interview, and the call records
+// give each attempt's interviewer and keyed case reference: for
+// supervisors.
 var kinds = map[string]kind{
-	"scores": {office, func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer, opt Options) (int, error) {
+	"scores": {office, func(ctx context.Context, db *sqlx.DB, wave string, w *rowWriter, opt Options) (int, error) {
 		sc, err := survey.ScoreWaveNamed(ctx, db, wave)
 		if err != nil {
 			return 0, err
 		}
 		return len(sc.Districts) + 1, survey.WriteScoresWide(w, sc.Estimates, sc.Districts, sc.Ranks, sc.AssessmentWeight, sc.Items, opt.Threshold())
-	}},
-	"scores-long": {office, func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer, opt Options) (int, error) {
+	}, nil},
+	"scores-long": {office, func(ctx context.Context, db *sqlx.DB, wave string, w *rowWriter, opt Options) (int, error) {
 		sc, err := survey.ScoreWaveNamed(ctx, db, wave)
 		if err != nil {
 			return 0, err
 		}
 		return len(sc.Estimates), survey.WriteScoresLongTo(w, sc.Estimates, opt.Threshold())
-	}},
-	"indicators": {office, func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer, opt Options) (int, error) {
+	}, nil},
+	"indicators": {office, func(ctx context.Context, db *sqlx.DB, wave string, w *rowWriter, opt Options) (int, error) {
 		sc, err := survey.ScoreWaveNamed(ctx, db, wave)
 		if err != nil {
 			return 0, err
 		}
 		return survey.WriteIndicatorDetail(w, sc, opt.Threshold())
-	}},
-	"rates": {readers, func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer, opt Options) (int, error) {
+	}, nil},
+	"rates": {readers, func(ctx context.Context, db *sqlx.DB, wave string, w *rowWriter, opt Options) (int, error) {
 		rows, err := WaveRates(ctx, db, wave)
 		if err != nil {
 			return 0, err
 		}
 		return len(rows), WriteRates(w, rows)
-	}},
-	"responses": {office, func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer, opt Options) (int, error) {
+	}, nil},
+	"responses": {office, func(ctx context.Context, db *sqlx.DB, wave string, w *rowWriter, opt Options) (int, error) {
 		return survey.WriteResponses(ctx, db, wave, w)
-	}},
-	"codebook": {readers, func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer, opt Options) (int, error) {
+	}, nil},
+	"codebook": {readers, func(ctx context.Context, db *sqlx.DB, wave string, w *rowWriter, opt Options) (int, error) {
 		return survey.WriteCodebook(ctx, db, wave, w)
-	}},
-	"paradata": {managers, func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer, opt Options) (int, error) {
+	}, nil},
+	"value-labels": {readers, func(ctx context.Context, db *sqlx.DB, wave string, w *rowWriter, opt Options) (int, error) {
+		return writeValueLabels(ctx, db, wave, w)
+	}, nil},
+	"spss": {office, nil, writeSPSS},
+	"paradata": {managers, func(ctx context.Context, db *sqlx.DB, wave string, w *rowWriter, opt Options) (int, error) {
 		return survey.WriteParadata(ctx, db, wave, w)
-	}},
-	"dispositions": {admins, func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer, opt Options) (int, error) {
+	}, nil},
+	"calls": {managers, func(ctx context.Context, db *sqlx.DB, wave string, w *rowWriter, opt Options) (int, error) {
+		return writeCalls(ctx, db, wave, w)
+	}, nil},
+	"dispositions": {admins, func(ctx context.Context, db *sqlx.DB, wave string, w *rowWriter, opt Options) (int, error) {
 		wv, err := sampler.GetWave(ctx, db, wave)
 		if err != nil {
 			return 0, err
@@ -113,8 +128,8 @@ var kinds = map[string]kind{
 			return w.Write(d.Record())
 		})
 		return n, err
-	}},
-	"sample": {admins, func(ctx context.Context, db *sqlx.DB, wave string, w *csvfile.Writer, opt Options) (int, error) {
+	}, nil},
+	"sample": {admins, func(ctx context.Context, db *sqlx.DB, wave string, w *rowWriter, opt Options) (int, error) {
 		wv, err := sampler.GetWave(ctx, db, wave)
 		if err != nil {
 			return 0, err
@@ -132,7 +147,7 @@ var kinds = map[string]kind{
 			return w.Write(c.Record(opt.WithContacts))
 		})
 		return n, err
-	}},
+	}, nil},
 }
 
 // Kinds lists the kinds of file in a stable order.

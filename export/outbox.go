@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -49,6 +50,7 @@ func ToDir(ctx context.Context, db *sqlx.DB, reqs []Request, dir string, details
 	if _, err := os.Stat(dir); err == nil {
 		return nil, fmt.Errorf("目录 %s 已存在 / directory %s already exists", dir, dir)
 	}
+	reqs = withCompanions(reqs)
 	for _, r := range reqs {
 		if err := r.check(ctx, db); err != nil {
 			return nil, err
@@ -69,7 +71,7 @@ func ToDir(ctx context.Context, db *sqlx.DB, reqs []Request, dir string, details
 	defer os.RemoveAll(tmp) // gone after the rename; otherwise the debris of a failed run
 	var files []File
 	for _, r := range reqs {
-		f := File{File: r.Kind + "-" + unsafePath.ReplaceAllString(r.Wave, "_") + ".csv", Kind: r.Kind}
+		f := File{File: FileName(r.Kind, r.Wave, r.Encoding), Kind: r.Kind}
 		if err := create(filepath.Join(tmp, f.File), func(w io.Writer) (int, error) { return Write(ctx, db, r, w) }, &f); err != nil {
 			return nil, fmt.Errorf("%s: %w", f.File, err)
 		}
@@ -118,6 +120,30 @@ func ToDir(ctx context.Context, db *sqlx.DB, reqs []Request, dir string, details
 	}
 	syncDir(filepath.Dir(dir))
 	return files, nil
+}
+
+// withCompanions adds to each responses file its value labels and the SPSS
+// syntax that reads it, in the same encoding, unless the run has them.
+func withCompanions(reqs []Request) []Request {
+	has := map[string]bool{}
+	for _, r := range reqs {
+		has[FileName(r.Kind, r.Wave, r.Encoding)] = true
+	}
+	out := slices.Clone(reqs)
+	for _, r := range reqs {
+		if r.Kind != "responses" {
+			continue
+		}
+		for _, k := range []string{"value-labels", "spss"} {
+			c := r
+			c.Kind = k
+			if name := FileName(k, r.Wave, r.Encoding); !has[name] {
+				has[name] = true
+				out = append(out, c)
+			}
+		}
+	}
+	return out
 }
 
 // create makes a new file name and fills it (see writeFile).

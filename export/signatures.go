@@ -68,27 +68,28 @@ func SignDownload(ctx context.Context, db *sqlx.DB, r Request, head core.Head, f
 }
 
 // DownloadSignature returns, as a signature file, the signature of the
-// copy of a file the user last downloaded.
-func DownloadSignature(ctx context.Context, db sqlx.QueryerContext, userID int64, kind, wave string) ([]byte, error) {
+// copy of a file the user last downloaded, and the name that file was
+// downloaded under.
+func DownloadSignature(ctx context.Context, db sqlx.QueryerContext, userID int64, kind, wave string) ([]byte, string, error) {
 	var b []byte
 	err := sqlx.GetContext(ctx, db, &b, qGetDownloadSig, userID, kind, wave)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, core.Errorf(core.ENotFound, "您还没有下载过这个文件:请先下载,再取它的签名", "you have not downloaded this file yet: download it first, then its signature")
+		return nil, "", core.Errorf(core.ENotFound, "您还没有下载过这个文件:请先下载,再取它的签名", "you have not downloaded this file yet: download it first, then its signature")
 	}
 	if err != nil {
-		return nil, fmt.Errorf("export: download signature: %w", err)
+		return nil, "", fmt.Errorf("export: download signature: %w", err)
 	}
 	st, err := signing.ParseSig(b)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	var out bytes.Buffer
 	enc := json.NewEncoder(&out)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(st); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return out.Bytes(), nil
+	return out.Bytes(), st.File, nil
 }
 
 // CheckManifest checks that every file a run's manifest lists is in dir

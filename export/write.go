@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 
 	"github.com/jmoiron/sqlx"
+	"golang.org/x/text/encoding/simplifiedchinese"
+	"golang.org/x/text/transform"
 
 	"minyi/core"
 	"minyi/csvfile"
@@ -49,6 +51,9 @@ func (r Request) audit(ctx context.Context, db *sqlx.DB, extra map[string]any) (
 	d := map[string]any{"encoding": r.Encoding, "min_cell": r.Options.Threshold(), "via": r.Via}
 	if r.Options.WithContacts {
 		d["with_contacts"] = true
+	}
+	if r.Options.Header == HeaderLabels {
+		d["header"] = string(HeaderLabels)
 	}
 	for k, v := range extra {
 		d[k] = v
@@ -106,11 +111,20 @@ func Write(ctx context.Context, db *sqlx.DB, r Request, out io.Writer) (int, err
 	if !ok {
 		return 0, unknownKind(r.Kind)
 	}
+	if k.text != nil {
+		return writeText(ctx, db, r, k, out)
+	}
 	w, err := csvfile.NewWriter(out, r.Encoding)
 	if err != nil {
 		return 0, err
 	}
-	n, err := k.write(ctx, db, r.Wave, w, r.Options)
+	rw := &rowWriter{Writer: w}
+	if r.Options.Header == HeaderLabels {
+		if rw.labels, err = labelsFor(ctx, db, r.Wave); err != nil {
+			return 0, err
+		}
+	}
+	n, err := k.write(ctx, db, r.Wave, rw, r.Options)
 	if err != nil {
 		return n, err
 	}
@@ -179,4 +193,50 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// FileName is the name a file of a wave goes by, in downloads, the outbox
+// and `minyi export` without -o: kind-wave-encoding.csv, so that the UTF-8
+// and GB18030 copies of a file are told apart by name (and never overwrite
+// each other in a folder). Characters of the wave name that a path cannot
+// carry safely become _.
+func FileName(kind, wave string, enc csvfile.Encoding) string {
+	if kind == "spss" {
+		// The syntax goes by the name of the data it reads.
+		return "responses-" + unsafePath.ReplaceAllString(wave, "_") + "-" + EncodingTag(enc) + ".sps"
+	}
+	return kind + "-" + unsafePath.ReplaceAllString(wave, "_") + "-" + EncodingTag(enc) + ".csv"
+}
+
+// ContentType is the media type of a kind of file in an encoding.
+func ContentType(kind string, enc csvfile.Encoding) string {
+	if kind == "spss" {
+		return "text/plain; charset=" + string(enc)
+	}
+	return "text/csv; charset=" + string(enc)
+}
+
+// writeText writes a file that is not a CSV in the request's encoding.
+func writeText(ctx context.Context, db *sqlx.DB, r Request, k kind, out io.Writer) (int, error) {
+	if r.Encoding != csvfile.GB18030 {
+		// The byte-order mark tells SPSS (and Notepad) the file is UTF-8.
+		if _, err := io.WriteString(out, "\ufeff"); err != nil {
+			return 0, err
+		}
+		return k.text(ctx, db, r.Wave, r.Encoding, out)
+	}
+	w := transform.NewWriter(out, simplifiedchinese.GB18030.NewEncoder())
+	n, err := k.text(ctx, db, r.Wave, r.Encoding, w)
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	return n, err
+}
+
+// EncodingTag is an encoding as a file name states it: utf8 or gb18030.
+func EncodingTag(enc csvfile.Encoding) string {
+	if enc == csvfile.GB18030 {
+		return "gb18030"
+	}
+	return "utf8"
 }

@@ -87,7 +87,8 @@ func TestScheduledExportWritesFilesWithManifest(t *testing.T) {
 	}
 	dir := filepath.Join(outbox, "2026-11", "20261130-0600")
 	m := readManifest(t, dir)
-	if len(m) != 2 || m["responses-2026-11.csv"][0] != "12" {
+	// The responses come with their value labels and SPSS syntax.
+	if len(m) != 4 || m["responses-2026-11-gb18030.csv"][0] != "12" || m["value-labels-2026-11-gb18030.csv"] == nil || m["responses-2026-11-gb18030.sps"] == nil {
 		t.Fatalf("manifest %v", m)
 	}
 	for name, rec := range m {
@@ -108,12 +109,12 @@ func TestScheduledExportWritesFilesWithManifest(t *testing.T) {
 		t.Fatalf("outbox holds %d entries, want only the run's directory", len(entries))
 	}
 	runs, err := ListExportRuns(ctx, db, 10)
-	if err != nil || len(runs) != 1 || runs[0].Status != "ok" || runs[0].Directory != dir || len(runs[0].Files()) != 2 || runs[0].Files()[1].Rows != 12 {
+	if err != nil || len(runs) != 1 || runs[0].Status != "ok" || runs[0].Directory != dir || len(runs[0].Files()) != 4 || runs[0].Files()[1].Rows != 12 {
 		t.Fatalf("runs: %v %+v", err, runs)
 	}
 	var audited int
 	db.Get(&audited, `SELECT count(*) FROM audit_log WHERE action = 'export' AND actor = 'minyi scheduled export' AND details->>'schedule' = 'office'`)
-	if audited != 2 {
+	if audited != 4 {
 		t.Fatalf("%d audit entries, want one per file", audited)
 	}
 }
@@ -193,7 +194,7 @@ func TestFailedScheduledExportIsRetried(t *testing.T) {
 	if runs[0].Status != "ok" || runs[0].Attempts != 3 || runs[0].NextAttemptAt != nil || runs[0].Error != "" {
 		t.Fatalf("after the repair: %+v", runs[0])
 	}
-	if m := readManifest(t, runs[0].Directory); len(m) != 2 {
+	if m := readManifest(t, runs[0].Directory); len(m) != 4 {
 		t.Fatalf("manifest %v", m)
 	}
 

@@ -4,7 +4,6 @@ import (
 	"strconv"
 
 	"minyi/core"
-	"minyi/csvfile"
 )
 
 // IndicatorDetailHeader is the header of the indicator detail CSV. The
@@ -21,7 +20,7 @@ var IndicatorDetailHeader = []string{"district_code", "district_name", "item", "
 // empty cells; a row with fewer than minCell interviews keeps its n and
 // n_valid but not its estimates, and says it was suppressed. It returns the
 // number of rows written. The caller flushes w.
-func WriteIndicatorDetail(w *csvfile.Writer, sc *WaveScores, minCell int) (int, error) {
+func WriteIndicatorDetail(w interface{ Write([]string) error }, sc *WaveScores, minCell int) (int, error) {
 	if err := w.Write(IndicatorDetailHeader); err != nil {
 		return 0, err
 	}

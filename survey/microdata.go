@@ -19,14 +19,16 @@ func ResponsesHeader(items []string) []string {
 
 // WriteResponses writes a wave's anonymised microdata: one row per
 // interview with its final weight, demographics and indicator codes. The
-// interview_id column numbers the rows 1…n in an order shuffled afresh for
-// every export, so that a row cannot be traced back to a case, a number or
-// an interviewer.
+// interview_id column is the interview's public id, random and drawn once
+// when it was stored: the same in every export, so that files can be
+// compared and joined, yet it cannot be traced back to a case, a number, an
+// interviewer or the order of interviewing. Rows are in the order of these
+// ids, which is no order of the interviews.
 //
 // Rows stream from PostgreSQL to w one at a time, so memory does not grow
 // with the wave: the server extracts the answer codes, joins each interview
 // to the final weight of its weighting cell (computed beforehand from
-// counts, not from the interviews) and shuffles; the weights and the rows
+// counts, not from the interviews) and sorts by public id; the weights and the rows
 // are read in one snapshot, so an interview saved meanwhile is in neither.
 func WriteResponses(ctx context.Context, db *sqlx.DB, wave string, w interface{ Write([]string) error }) (int, error) {
 	tx, err := db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
@@ -46,7 +48,7 @@ func WriteResponses(ctx context.Context, db *sqlx.DB, wave string, w interface{ 
 	if err := w.Write(ResponsesHeader(items)); err != nil {
 		return 0, err
 	}
-	// The shuffle is a sort on the server; room for it in memory spares a
+	// The order is a sort on the server; room for it in memory spares a
 	// sort on disk.
 	if _, err := tx.ExecContext(ctx, `SET LOCAL work_mem = '64MB'`); err != nil {
 		return 0, err
@@ -61,8 +63,8 @@ func WriteResponses(ctx context.Context, db *sqlx.DB, wave string, w interface{ 
 		return 0, fmt.Errorf("survey: responses: %w", err)
 	}
 	defer rows.Close()
-	// Columns: the weight given on import, the cell's weight, district and
-	// mode, then sex, age group and the items; each group of text values
+	// Columns: the weight given on import, the cell's weight, public id,
+	// district and mode, then sex, age group and the items; each group of text values
 	// joined by the unit separator, so that the driver hands over three
 	// strings a row rather than one per column.
 	var fixed sql.NullFloat64
@@ -76,9 +78,7 @@ func WriteResponses(ctx context.Context, db *sqlx.DB, wave string, w interface{ 
 		if err := rows.Scan(&fixed, &cellWeight, &head, &tail); err != nil {
 			return n, err
 		}
-		line = strconv.AppendInt(line[:0], int64(n+1), 10)
-		line = append(line, ',')
-		line = appendJoined(line, head)
+		line = appendJoined(line[:0], head)
 		line = append(line, ',')
 		switch {
 		case fixed.Valid:
@@ -101,10 +101,10 @@ func WriteResponses(ctx context.Context, db *sqlx.DB, wave string, w interface{ 
 		}
 		if !done {
 			hs, ts := bytes.Split(head, sep), bytes.Split(tail, sep)
-			if len(hs) != 2 || len(ts) != 2+len(items) {
-				return n, fmt.Errorf("survey: a row of the responses has %d and %d fields, want 2 and %d", len(hs), len(ts), 2+len(items))
+			if len(hs) != 3 || len(ts) != 2+len(items) {
+				return n, fmt.Errorf("survey: a row of the responses has %d and %d fields, want 3 and %d", len(hs), len(ts), 2+len(items))
 			}
-			rec[0], rec[1], rec[2] = strconv.Itoa(n+1), string(hs[0]), string(hs[1])
+			rec[0], rec[1], rec[2] = string(hs[0]), string(hs[1]), string(hs[2])
 			if fixed.Valid {
 				rec[3] = strconv.FormatFloat(fixed.Float64, 'f', 6, 64)
 			} else {
@@ -140,7 +140,7 @@ func responsesQuery(waveID int64, items []string, cells []weightCell, bind func(
 	}
 	wave := bind(waveID)
 	var b strings.Builder
-	b.WriteString(`SELECT i.weight, c.weight, i.district_code || E'\x1f' || i.mode,
+	b.WriteString(`SELECT i.weight, c.weight, i.public_id || E'\x1f' || i.district_code || E'\x1f' || i.mode,
        concat_ws(E'\x1f', coalesce(i.answers->>'sex', ''), coalesce(i.answers->>'age_group', '')`)
 	for _, it := range items {
 		fmt.Fprintf(&b, ",\n           coalesce(i.answers->>%s::text, '')", bind(it))
@@ -152,7 +152,7 @@ LEFT JOIN unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[]) AS 
   ON i.weight IS NULL AND c.district = i.district_code AND c.sex = coalesce(i.answers->>'sex', '')
  AND c.age_group = coalesce(i.answers->>'age_group', '') AND c.urban = coalesce(i.answers->>'urban', '')
 WHERE i.wave_id = %s AND i.review_status <> 'invalid'
-ORDER BY random()`, bind(pq.StringArray(ds)), bind(pq.StringArray(sex)), bind(pq.StringArray(age)), bind(pq.StringArray(urban)), bind(pq.StringArray(weight)), wave)
+ORDER BY i.public_id`, bind(pq.StringArray(ds)), bind(pq.StringArray(sex)), bind(pq.StringArray(age)), bind(pq.StringArray(urban)), bind(pq.StringArray(weight)), wave)
 	return b.String()
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -82,8 +83,8 @@ func mustExec(t *testing.T, db *sqlx.DB, q string, args ...any) {
 
 // TestResponsesExportStreamsTheEstimatorsData: the streamed microdata carry,
 // for every interview, exactly what the estimator uses — the final weight
-// (raked, base or given on import) and the answer codes — numbered 1…n in
-// an order that changes from one export to the next.
+// (raked, base or given on import) and the answer codes — under the
+// interview's public id, in the order of those ids.
 func TestResponsesExportStreamsTheEstimatorsData(t *testing.T) {
 	ctx := context.Background()
 	db, err := sqlx.Open("postgres", pgtest.NewDatabase(t))
@@ -132,10 +133,9 @@ func TestResponsesExportStreamsTheEstimatorsData(t *testing.T) {
 		k := key(r.District, r.Mode, code(r.Sex), code(r.AgeGroup), cs)
 		want[k] = append(want[k], r.Weight)
 	}
-	var ids []int
+	var ids []string
 	for _, rec := range got[1:] {
-		id, _ := strconv.Atoi(rec[0])
-		ids = append(ids, id)
+		ids = append(ids, rec[0])
 		k := key(rec[1], rec[2], rec[4], rec[5], rec[6:])
 		w, _ := strconv.ParseFloat(rec[3], 64)
 		ws := want[k]
@@ -150,8 +150,8 @@ func TestResponsesExportStreamsTheEstimatorsData(t *testing.T) {
 			t.Fatalf("interview %s with weight %v not exported", k, ws)
 		}
 	}
-	if !slices.Equal(ids, seq(1, 90)) {
-		t.Fatalf("interview ids are not 1…n in file order: %v", ids)
+	if !slices.IsSorted(ids) || len(slices.Compact(slices.Clone(ids))) != 90 {
+		t.Fatalf("interview ids are not distinct and in file order: %v", ids)
 	}
 	if !slices.ContainsFunc(got[1:], func(rec []string) bool { return rec[1] == "500102" && rec[10] == "" }) {
 		t.Fatal("the question not asked is not empty")
@@ -192,28 +192,89 @@ func TestResponsesExportStreamsTheEstimatorsData(t *testing.T) {
 		t.Fatalf("the file differs from the records:\n%v\n%v", sorted(file), sorted(records))
 	}
 
-	// Another export lists the interviews in another order.
-	var again recordRows
-	if _, err := WriteResponses(ctx, db, wave, &again); err != nil {
-		t.Fatal(err)
-	}
-	same := true
-	for i := range got {
-		if strings.Join(got[i][1:], ",") != strings.Join(again[i][1:], ",") {
-			same = false
-		}
-	}
-	if same {
-		t.Fatal("two exports list the interviews in the same order")
-	}
 }
 
-func seq(a, b int) []int {
-	var s []int
-	for i := a; i <= b; i++ {
-		s = append(s, i)
+// TestResponsesExportKeepsInterviewIDs: an interview has the same
+// interview_id in every export, after interviews are added and others
+// found invalid; the ids are no row numbers, do not follow the order of
+// interviewing and are not the database's ids.
+func TestResponsesExportKeepsInterviewIDs(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlx.Open("postgres", pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
 	}
-	return s
+	t.Cleanup(func() { db.Close() })
+	wave := seedScoredWave(t, db, 40)
+	byID := func() map[string]string {
+		t.Helper()
+		var got recordRows
+		if _, err := WriteResponses(ctx, db, wave, &got); err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]string{}
+		for _, rec := range got[1:] {
+			if !regexp.MustCompile(`^[0-9a-f]{16}$`).MatchString(rec[0]) {
+				t.Fatalf("interview_id %q is not 16 hex digits", rec[0])
+			}
+			if _, dup := m[rec[0]]; dup {
+				t.Fatalf("interview_id %s twice", rec[0])
+			}
+			// The weights move with the interviews added; the rest stays.
+			m[rec[0]] = strings.Join(append(slices.Clone(rec[1:3]), rec[4:]...), ",")
+		}
+		return m
+	}
+	first := byID()
+	// An interview is added (a copy of another's answers) and one is
+	// found invalid.
+	mustExec(t, db, `INSERT INTO interviews (wave_id, questionnaire_id, district_code, mode, weight, answers, source, external_id)
+		SELECT wave_id, questionnaire_id, district_code, mode, weight, answers, source, 'added' FROM interviews WHERE external_id = 'x3'`)
+	mustExec(t, db, `UPDATE interviews SET review_status = 'invalid' WHERE external_id = 'x10'`)
+	var added, dropped string
+	if err := db.Get(&added, `SELECT public_id FROM interviews WHERE external_id = 'added'`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Get(&dropped, `SELECT public_id FROM interviews WHERE external_id = 'x10'`); err != nil {
+		t.Fatal(err)
+	}
+	second := byID()
+	if len(second) != len(first) {
+		t.Fatalf("%d rows, then %d", len(first), len(second))
+	}
+	for id, row := range first {
+		if id == dropped {
+			if _, ok := second[id]; ok {
+				t.Fatal("the invalid interview is still exported")
+			}
+			continue
+		}
+		if second[id] != row {
+			t.Fatalf("interview %s was %s, now %q", id, row, second[id])
+		}
+	}
+	if _, ok := second[added]; !ok {
+		t.Fatal("the added interview is missing")
+	}
+
+	// In the order of interviewing, the ids are not sorted, and no id is
+	// a row's database id.
+	var order []string
+	if err := db.Select(&order, `SELECT public_id FROM interviews WHERE review_status <> 'invalid' ORDER BY completed_at, id`); err != nil {
+		t.Fatal(err)
+	}
+	if slices.IsSorted(order) || slices.IsSortedFunc(order, func(a, b string) int { return strings.Compare(b, a) }) {
+		t.Fatalf("ids follow the order of interviewing: %v", order)
+	}
+	var rowIDs []string
+	if err := db.Select(&rowIDs, `SELECT id::text FROM interviews`); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range rowIDs {
+		if _, ok := second[id]; ok {
+			t.Fatalf("the database id %s is an interview_id", id)
+		}
+	}
 }
 
 // TestResponsesExportOfAnEmptyWave: before the first interview the file

@@ -7,8 +7,6 @@ import (
 	"math"
 	"slices"
 	"strconv"
-
-	"minyi/csvfile"
 )
 
 // longHeader is the header of the long scores CSV (docs/design.md §7).
@@ -39,7 +37,7 @@ func WriteScoresLong(w io.Writer, ests []Estimate) error {
 // (byte-order mark, CRLF, neutralised cells), with small cells suppressed:
 // a row with fewer than minCell interviews keeps its n but not its
 // estimates, and its last column, suppressed, says so. The caller flushes.
-func WriteScoresLongTo(w *csvfile.Writer, ests []Estimate, minCell int) error {
+func WriteScoresLongTo(w interface{ Write([]string) error }, ests []Estimate, minCell int) error {
 	return writeLong(w, ests, minCell, true)
 }
 
@@ -87,7 +85,7 @@ type DistrictInfo struct{ Code, Name string }
 //
 // It takes only estimates, so no respondent can be identified from it. The
 // caller flushes w.
-func WriteScoresWide(w *csvfile.Writer, ests []Estimate, districts []DistrictInfo, ranks []Rank, assessmentWeight float64, items []string, minCell int) error {
+func WriteScoresWide(w interface{ Write([]string) error }, ests []Estimate, districts []DistrictInfo, ranks []Rank, assessmentWeight float64, items []string, minCell int) error {
 	if math.IsNaN(assessmentWeight) || math.IsInf(assessmentWeight, 0) {
 		return fmt.Errorf("survey: assessment weight %v is not a finite number", assessmentWeight)
 	}

@@ -227,8 +227,9 @@ func TestBrowserPoll(t *testing.T) {
 	}
 	shot(t, ctx, "scores")
 	mustRun(t, ctx, chromedp.Click("#export-scores", chromedp.ByID))
-	csv := waitDownload(t, downloads, "scores-2026-12.csv")
-	if !bytes.HasPrefix(csv, []byte("\xef\xbb\xbfdistrict_code,district_name,n,score")) {
+	csv := waitDownload(t, downloads, "scores-2026-12-utf8.csv")
+	// In Chinese the columns are named in Chinese.
+	if !bytes.HasPrefix(csv, []byte("\xef\xbb\xbf区县代码,区县,样本量,得分")) {
 		t.Fatalf("CSV starts %q", csv[:min(60, len(csv))])
 	}
 	if !bytes.Contains(csv, []byte("500103,渝中区,1,")) {

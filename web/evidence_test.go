@@ -127,8 +127,22 @@ func TestDownloadsAreSigned(t *testing.T) {
 	if !strings.Contains(page, `id="scores-signature" href="/waves/`+fx.wave+`/signature/scores"`) {
 		t.Fatal("the scores page has no link to the signature")
 	}
-	body := office.get("/scores/" + fx.wave + "/scores.csv")
-	sig := office.get("/waves/" + fx.wave + "/signature/scores")
+	// Each copy is named for its encoding, and the signature for the copy.
+	res := office.do("GET", "/scores/"+fx.wave+"/scores.csv?encoding=gb18030", nil)
+	readAll(res)
+	if got := res.Header.Get("Content-Disposition"); got != "attachment; filename*=UTF-8''scores-"+fx.wave+"-gb18030.csv" {
+		t.Fatalf("GB18030 download named %q", got)
+	}
+	res = office.do("GET", "/scores/"+fx.wave+"/scores.csv", nil)
+	body := readAll(res)
+	if got := res.Header.Get("Content-Disposition"); got != "attachment; filename*=UTF-8''scores-"+fx.wave+"-utf8.csv" {
+		t.Fatalf("UTF-8 download named %q", got)
+	}
+	res = office.do("GET", "/waves/"+fx.wave+"/signature/scores", nil)
+	sig := readAll(res)
+	if got := res.Header.Get("Content-Disposition"); got != "attachment; filename*=UTF-8''scores-"+fx.wave+"-utf8.csv.sig" {
+		t.Fatalf("signature named %q", got)
+	}
 	st, err := signing.ParseSig([]byte(sig))
 	if err != nil {
 		t.Fatalf("signature %q: %v", sig, err)

@@ -58,7 +58,7 @@ func TestExportSchedulesPage(t *testing.T) {
 	if !strings.Contains(page, `class="run-failed"`) || !strings.Contains(page, "not a directory") || !strings.Contains(page, "下次重试") {
 		t.Fatalf("failed run not shown:\n%s", page)
 	}
-	if !strings.Contains(page, `class="run-ok"`) || !strings.Contains(page, "indicators-"+fx.wave+".csv") || !strings.Contains(page, "SHA-256") {
+	if !strings.Contains(page, `class="run-ok"`) || !strings.Contains(page, "indicators-"+fx.wave+"-gb18030.csv") || !strings.Contains(page, "SHA-256") {
 		t.Fatalf("successful run not shown:\n%s", page)
 	}
 	if office := fx.signIn(t, "office"); office.do("GET", "/exports", nil).StatusCode != http.StatusForbidden {

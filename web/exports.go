@@ -36,15 +36,18 @@ func (s *Server) sendExport(c echo.Context, kind, wave string) error {
 	if err != nil {
 		return err
 	}
+	if opt.Header, err = exportHeader(c); err != nil {
+		return err
+	}
 	ctx := c.Request().Context()
 	req := export.Request{Kind: kind, Wave: wave, Encoding: enc, Options: opt, ActorID: u.ID, Actor: u.Username, Via: "web", Signer: s.opt.Signer}
 	head, err := export.Begin(ctx, s.db, req)
 	if err != nil {
 		return err
 	}
-	name := kind + "-" + wave + ".csv"
+	name := export.FileName(kind, wave, enc)
 	h := c.Response().Header()
-	h.Set("Content-Type", "text/csv; charset="+string(enc))
+	h.Set("Content-Type", export.ContentType(kind, enc))
 	h.Set("Content-Disposition", "attachment; filename*=UTF-8''"+url.PathEscape(name))
 	h.Set("Cache-Control", "no-store")
 	c.Response().WriteHeader(http.StatusOK)
@@ -62,6 +65,30 @@ func (s *Server) sendExport(c echo.Context, kind, wave string) error {
 	return nil
 }
 
+// downloadChosen sends the file chosen in the scores page's download
+// form: its kind, encoding and column names.
+func (s *Server) downloadChosen(c echo.Context) error {
+	return s.sendExport(c, c.QueryParam("kind"), c.Param("wave"))
+}
+
+// exportHeader reads how a download names its columns (header=labels or
+// codes): by default in the page's language, Chinese labels in Chinese
+// and codes in English.
+func exportHeader(c echo.Context) (export.Header, error) {
+	v := c.QueryParam("header")
+	if v == "" {
+		if lang(c) == "zh" {
+			return export.HeaderLabels, nil
+		}
+		return export.HeaderCodes, nil
+	}
+	h, ok := export.ParseHeader(v)
+	if !ok {
+		return "", core.Errorf(core.EInvalid, "列名只能是 labels（中文）或 codes（代码）", "column names must be labels (Chinese) or codes")
+	}
+	return h, nil
+}
+
 // downloadSignature sends the signature of the copy of a file the user
 // last downloaded, for the office to check it with minyi verify.
 func (s *Server) downloadSignature(c echo.Context) error {
@@ -70,12 +97,12 @@ func (s *Server) downloadSignature(c echo.Context) error {
 	if !export.Known(kind) || !export.MayDownload(u.Role, kind) {
 		return echo.NewHTTPError(http.StatusNotFound)
 	}
-	b, err := export.DownloadSignature(c.Request().Context(), s.db, u.ID, kind, wave)
+	b, file, err := export.DownloadSignature(c.Request().Context(), s.db, u.ID, kind, wave)
 	if err != nil {
 		return err
 	}
 	h := c.Response().Header()
-	h.Set("Content-Disposition", "attachment; filename*=UTF-8''"+url.PathEscape(kind+"-"+wave+".csv.sig"))
+	h.Set("Content-Disposition", "attachment; filename*=UTF-8''"+url.PathEscape(file+".sig"))
 	h.Set("Cache-Control", "no-store")
 	return c.Blob(http.StatusOK, "application/json", b)
 }

@@ -25,7 +25,7 @@ func TestDownloadSuppressesSmallCells(t *testing.T) {
 	c.post("/cases/"+id+"/interview", form)
 
 	office := fx.signIn(t, "office")
-	res := office.do("GET", "/waves/"+fx.wave+"/export/indicators", nil)
+	res := office.do("GET", "/waves/"+fx.wave+"/export/indicators?header=codes", nil)
 	body := readAll(res)
 	if res.StatusCode != http.StatusOK || !strings.Contains(body, "suppressed\r\n") {
 		t.Fatalf("indicators: %d\n%s", res.StatusCode, body)

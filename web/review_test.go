@@ -215,7 +215,7 @@ func TestParadataStoredShownAndExported(t *testing.T) {
 	if page := sup.get("/interviews/" + strconv.FormatInt(iv, 10)); !strings.Contains(page, "computer 1280x800") || !strings.Contains(page, "<td class=\"n\">1.5</td>") {
 		t.Fatalf("paradata not shown:\n%s", page)
 	}
-	res := sup.do("GET", "/waves/"+fx.wave+"/export/paradata", nil)
+	res := sup.do("GET", "/waves/"+fx.wave+"/export/paradata?header=codes", nil)
 	csv := readAll(res)
 	if res.StatusCode != http.StatusOK || !strings.HasPrefix(strings.TrimPrefix(csv, "\ufeff"), strings.Join(survey.ParadataHeader, ",")+"\r\n") {
 		t.Fatalf("paradata export: %d\n%s", res.StatusCode, csv)

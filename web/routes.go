@@ -130,6 +130,7 @@ func (s *Server) Routes() []Route {
 		{http.MethodGet, "/scores/:wave", readers, s.scores, false},
 		{http.MethodGet, "/scores/:wave/scores.csv", office, s.exportScores, false},
 		{http.MethodGet, "/waves/:wave/export/:kind", readers, s.download, false},
+		{http.MethodGet, "/waves/:wave/export", readers, s.downloadChosen, false},
 		{http.MethodGet, "/waves/:wave/signature/:kind", readers, s.downloadSignature, false},
 		{http.MethodGet, "/waves/:wave/rates", readers, s.rates, false},
 	}

@@ -322,9 +322,17 @@ func TestDownloadsByRole(t *testing.T) {
 		t.Fatalf("office dispositions: %d", res.StatusCode)
 	}
 	admin := fx.signIn(t, "admin")
+	// In Chinese the columns are named in Chinese unless codes are asked for.
 	res := admin.do("GET", "/waves/"+fx.wave+"/export/dispositions", nil)
-	if body := readAll(res); res.StatusCode != http.StatusOK || !strings.Contains(body, "case_id,district_code,mode,attempts,final_code") || !strings.Contains(body, ",1.1\r\n") {
-		t.Fatalf("admin dispositions: %d", res.StatusCode)
+	if body := readAll(res); res.StatusCode != http.StatusOK || !strings.HasPrefix(body, "\ufeff样本编号,区县代码,访问方式,拨打次数,最终结果代码\r\n") || !strings.Contains(body, ",1.1\r\n") {
+		t.Fatalf("admin dispositions: %d\n%s", res.StatusCode, body)
+	}
+	res = admin.do("GET", "/waves/"+fx.wave+"/export/dispositions?header=codes", nil)
+	if body := readAll(res); res.StatusCode != http.StatusOK || !strings.HasPrefix(body, "\ufeffcase_id,district_code,mode,attempts,final_code\r\n") {
+		t.Fatalf("admin dispositions with codes: %d\n%s", res.StatusCode, body)
+	}
+	if res := admin.do("GET", "/waves/"+fx.wave+"/export/dispositions?header=english", nil); res.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("an unknown header choice: %d", res.StatusCode)
 	}
 	if res := admin.do("GET", "/waves/"+fx.wave+"/export/nonsense", nil); res.StatusCode != http.StatusNotFound {
 		t.Fatalf("unknown kind: %d", res.StatusCode)

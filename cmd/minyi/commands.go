@@ -401,10 +401,11 @@ func cmdExport(ctx context.Context, e *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fs := cli.NewFlags(e, "export "+kind, "export "+strings.Join(exportKinds, "|")+" --wave NAME -o FILE [--encoding utf-8|gb18030] [--min-cell K] [--with-contacts (sample only)]")
+	fs := cli.NewFlags(e, "export "+kind, "export "+strings.Join(exportKinds, "|")+" --wave NAME [-o FILE] [--encoding utf-8|gb18030] [--header codes|labels] [--min-cell K] [--with-contacts (sample only)]")
 	wave := fs.String("wave", "", "轮次 / wave")
-	out := fs.String("o", "", "输出文件 / output file")
+	out := fs.String("o", "", "输出文件，默认为 类型-轮次-编码.csv / output file, by default kind-wave-encoding.csv")
 	encoding := fs.String("encoding", "utf-8", "编码 / encoding: utf-8 (with BOM) or gb18030")
+	header := fs.String("header", "codes", "列名 / column names: codes (代码) or labels (中文标签)")
 	minCell := fs.Int("min-cell", survey.MinCell, "访问数少于此数的分组不显示估计值 / breakdowns with fewer interviews than this are suppressed")
 	contacts := fs.Bool("with-contacts", false, "样本文件附带电话号码和地址（记入审计日志）/ add telephone numbers and addresses to the sample file (audited)")
 	if _, err := cli.Parse(fs, rest); err != nil {
@@ -413,7 +414,7 @@ func cmdExport(ctx context.Context, e *cli.Env, args []string) error {
 	if *contacts && kind != "sample" {
 		return cli.UsageError("--with-contacts 只能用于 sample / --with-contacts is for the sample file only")
 	}
-	if err := cli.Need(fs, "wave", "o"); err != nil {
+	if err := cli.Need(fs, "wave"); err != nil {
 		return err
 	}
 	if *minCell < 1 {
@@ -422,6 +423,13 @@ func cmdExport(ctx context.Context, e *cli.Env, args []string) error {
 	enc, err := csvfile.ParseEncoding(*encoding)
 	if err != nil {
 		return cli.UsageError(err.Error())
+	}
+	hdr, ok := export.ParseHeader(*header)
+	if !ok {
+		return cli.UsageError(fmt.Sprintf("--header 只能是 codes 或 labels / --header must be codes or labels: %s", *header))
+	}
+	if *out == "" {
+		*out = export.FileName(kind, *wave, enc)
 	}
 	db, err := cli.OpenDB(true)
 	if err != nil {
@@ -433,7 +441,7 @@ func cmdExport(ctx context.Context, e *cli.Env, args []string) error {
 		return err
 	}
 	f, err := export.ToFile(ctx, db.DB, export.Request{Kind: kind, Wave: *wave, Encoding: enc,
-		Options: export.Options{MinCell: *minCell, WithContacts: *contacts}, Actor: "minyi export", Via: "command", Signer: key}, *out)
+		Options: export.Options{MinCell: *minCell, WithContacts: *contacts, Header: hdr}, Actor: "minyi export", Via: "command", Signer: key}, *out)
 	if err != nil {
 		return err
 	}

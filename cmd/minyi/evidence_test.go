@@ -194,10 +194,10 @@ func TestSignedFilesVerifyOffline(t *testing.T) {
 	if out := mustRun(t, offline, "verify", manifest, "--key", key); !strings.Contains(out, "kind: manifest") {
 		t.Fatalf("verify the manifest: %s", out)
 	}
-	f := filepath.Join(dir, "indicators-w.csv")
+	f := filepath.Join(dir, "indicators-w-utf8.csv")
 	b, _ = os.ReadFile(f)
 	os.WriteFile(f, append(b, "500101,q01,1,1,1,1\r\n"...), 0o644)
-	if out, err := minyi(t, offline, "verify", manifest, "--key", key); err == nil || !strings.Contains(out, "indicators-w.csv does not match the manifest") {
+	if out, err := minyi(t, offline, "verify", manifest, "--key", key); err == nil || !strings.Contains(out, "indicators-w-utf8.csv does not match the manifest") {
 		t.Fatalf("a changed file of a run passed: %v\n%s", err, out)
 	}
 }

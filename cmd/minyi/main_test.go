@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/jmoiron/sqlx"
 	"golang.org/x/crypto/bcrypt"
@@ -406,6 +408,15 @@ func TestAuditLogFindsTampering(t *testing.T) {
 // identityColumns may never appear in an export for the assessment office.
 var identityColumns = []string{"phone", "telephone", "mobile", "address", "name_of", "respondent", "household_id", "external_id", "interviewer", "psu"}
 
+func hasHan(s string) bool {
+	for _, r := range s {
+		if unicode.Is(unicode.Han, r) {
+			return true
+		}
+	}
+	return false
+}
+
 // TestExportsCarryNoIdentity writes every export kind of a wave whose
 // cases have telephone numbers, and checks each file's columns and content.
 func TestExportsCarryNoIdentity(t *testing.T) {
@@ -415,6 +426,19 @@ func TestExportsCarryNoIdentity(t *testing.T) {
 	mustRun(t, dsn, "wave", "create", "w", "--rate", "0.01")
 	mustRun(t, dsn, "sample", "draw", "--wave", "w", "--seed", "3")
 	mustRun(t, dsn, "responses", "import", "--wave", "w", writeFile(t, "r.csv", responsesCSV()))
+	// Every drawn case was called once, through Minyi, and was busy.
+	db, err := sqlx.Open("postgres", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`INSERT INTO users (username, password_hash, role) VALUES ('li', '', 'interviewer');
+		WITH k AS (INSERT INTO calls (case_id, interviewer_id, state, sip_code, ring_ms, hangup_by)
+			SELECT c.id, u.id, 'ended', 486, 3000, 'network' FROM cases c, users u WHERE u.username = 'li' RETURNING id, case_id, interviewer_id)
+		INSERT INTO attempts (case_id, interviewer_id, outcome, aapor_code, final, call_id)
+		SELECT case_id, interviewer_id, 'busy', '3.12', false, id FROM k`); err != nil {
+		t.Fatal(err)
+	}
 	for _, kind := range exportKinds {
 		out := filepath.Join(t.TempDir(), kind+".csv")
 		mustRun(t, dsn, "export", kind, "--wave", "w", "-o", out)
@@ -437,6 +461,22 @@ func TestExportsCarryNoIdentity(t *testing.T) {
 			if strings.Contains(text, p) {
 				t.Errorf("%s export carries telephone number %s", kind, p)
 			}
+		}
+		// With Chinese labels every column is named in Chinese, but
+		// AAPOR's rates, which keep the standard's names.
+		labelled := filepath.Join(t.TempDir(), kind+"-labels.csv")
+		mustRun(t, dsn, "export", kind, "--wave", "w", "-o", labelled, "--header", "labels")
+		lb, _ := os.ReadFile(labelled)
+		for _, col := range strings.Split(strings.TrimPrefix(strings.SplitN(string(lb), "\r\n", 2)[0], "\ufeff"), ",") {
+			if !hasHan(col) && !slices.Contains(dialer.RatesHeader, col) {
+				t.Errorf("%s export with labels has column %q", kind, col)
+			}
+		}
+		if lines := strings.SplitN(string(lb), "\r\n", 2); len(lines) < 2 || !strings.HasSuffix(text, lines[1]) {
+			t.Errorf("%s export with labels has other rows", kind)
+		}
+		if kind == "calls" && strings.Count(text, ",busy,3.12,0,486,3.0,,network\r\n") == 0 {
+			t.Errorf("the call records lack the calls:\n%s", text)
 		}
 		for _, id := range []string{"a1", "a2", "a3", "b1", "b2"} {
 			if strings.Contains(text, ","+id+",") || strings.HasPrefix(strings.SplitN(text, "\n", 3)[1], id+",") {
@@ -607,6 +647,19 @@ func TestResponsesExportRoundTrip(t *testing.T) {
 	c := mustRun(t, dsn, "scores", "--wave", "copy", "--long")
 	if a != c {
 		t.Fatalf("scores differ after export and import:\n%s\nvs\n%s", a, c)
+	}
+	// Without -o the file is named for its kind, wave and encoding, so
+	// that both encodings can lie side by side.
+	t.Chdir(t.TempDir())
+	mustRun(t, dsn, "export", "responses", "--wave", "w")
+	mustRun(t, dsn, "export", "responses", "--wave", "w", "--encoding", "gb18030")
+	utf, _ := os.ReadFile("responses-w-utf8.csv")
+	gb, _ := os.ReadFile("responses-w-gb18030.csv")
+	if !bytes.HasPrefix(utf, []byte("\ufeffinterview_id,")) || !bytes.HasPrefix(gb, []byte("interview_id,")) {
+		t.Fatalf("default names: %.40q, %.40q", utf, gb)
+	}
+	if _, err := os.Stat("responses-w-gb18030.csv.sig"); err != nil {
+		t.Fatal(err)
 	}
 	cb := filepath.Join(t.TempDir(), "codebook.csv")
 	mustRun(t, dsn, "export", "codebook", "--wave", "w", "-o", cb)

@@ -60,3 +60,15 @@ ORDER BY r.scheduled_for DESC, r.id DESC LIMIT $1
 
 -- name: exports/last-run
 SELECT max(scheduled_for) FROM export_runs WHERE schedule_id = $1
+
+-- name: exports/secret
+SELECT secret FROM export_secret
+
+-- name: exports/call-records
+-- Every attempt on a case of a wave, with the call Minyi placed for it if
+-- any: never the number called.
+SELECT a.case_id, a.created_at, a.interviewer_id, c.mode, a.outcome, a.aapor_code, a.final,
+       k.sip_code, k.ring_ms, k.talk_ms, coalesce(k.hangup_by, '') AS hangup_by
+FROM attempts a JOIN cases c ON c.id = a.case_id LEFT JOIN calls k ON k.id = a.call_id
+WHERE c.wave_id = $1
+ORDER BY a.created_at, a.id
