@@ -31,7 +31,7 @@ func chromiumPath(t *testing.T) string {
 }
 
 // newBrowser starts a headless Chromium with a fresh profile.
-func newBrowser(t *testing.T) (context.Context, string) {
+func newBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) (context.Context, string) {
 	t.Helper()
 	// Chromium may still write to its profile while it shuts down, so the
 	// profile is removed after the browser is gone, not by t.TempDir.
@@ -52,6 +52,7 @@ func newBrowser(t *testing.T) (context.Context, string) {
 		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(1200, 900),
 	)
+	opts = append(opts, extra...)
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancel)
 	ctx, cancel2 := chromedp.NewContext(actx)
