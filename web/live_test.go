@@ -85,9 +85,16 @@ func TestSupervisionPage(t *testing.T) {
 	if live := sup.get("/waves/" + fx.wave + "/live"); !strings.Contains(live, `id="progress"`) || !strings.Contains(live, "累计完成") {
 		t.Error("the live view has no progress chart after a complete")
 	}
-	for _, want := range []string{`id="calendar"`, "已错过", "#" + id, "过短", "直线作答", "interviewer"} {
+	for _, want := range []string{`id="calendar"`, "已错过", "过短", "直线作答", "interviewer"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("supervision page lacks %q", want)
+		}
+	}
+	// The appointments themselves are listed on a page of their own.
+	appts := sup.get("/waves/" + fx.wave + "/appointments")
+	for _, want := range []string{"#" + id, "已错过", "共 1 条，第 1/1 页"} {
+		if !strings.Contains(appts, want) {
+			t.Errorf("appointments page lacks %q", want)
 		}
 	}
 }
