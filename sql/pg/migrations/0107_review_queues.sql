@@ -40,6 +40,9 @@ CREATE INDEX interviews_reviewed ON interviews (wave_id, reviewed_at DESC, id DE
     WHERE review_status <> 'none';
 CREATE INDEX interviews_returned_to ON interviews (interviewer_id, reviewed_at, id)
     WHERE review_status = 'returned';
+-- Each interviewer's median interview length on the supervision page,
+-- read from the index alone.
+CREATE INDEX interviews_interviewer_length ON interviews (wave_id, interviewer_id) INCLUDE (started_at, completed_at);
 -- Every appointment of a wave, whatever its mode.
 CREATE INDEX cases_appointments ON cases (wave_id, next_at, id) WHERE status = 'appointment';
 -- The jobs page, newest first, and the audit page by who and what.
