@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -88,6 +89,12 @@ func TestSupervisionPage(t *testing.T) {
 	for _, want := range []string{`id="calendar"`, "已错过", "过短", "直线作答", "interviewer"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("supervision page lacks %q", want)
+		}
+	}
+	// The straight-lined interview is counted as such, and as too short.
+	for reason, want := range map[string]string{"straight_lined": "1", "too_short": "1", "not_confirmed": "0"} {
+		if !regexp.MustCompile(`flag=` + reason + `">[^<]+</a>[^<]*</td><td class="n">` + want + `</td>`).MatchString(body) {
+			t.Errorf("the supervision page does not count %s interviews to review as %s", want, reason)
 		}
 	}
 	// The appointments themselves are listed on a page of their own.

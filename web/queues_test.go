@@ -357,3 +357,22 @@ func TestOtherQueuesPagedAndFiltered(t *testing.T) {
 		t.Errorf("audit log, an unknown action: %d", res.StatusCode)
 	}
 }
+
+// TestStraightLiningFollowsTheAnswers: whether an interview is
+// straight-lined is kept on its row; changing its answers changes it, and
+// the review list's reason filter follows.
+func TestStraightLiningFollowsTheAnswers(t *testing.T) {
+	fx := newFixture(t, 0.0001)
+	ids := seedInterviews(t, fx, 2, "500103", fx.users[users.RoleInterview], false, time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC))
+	fx.db.MustExec(`UPDATE interviews SET answers = answers || '{"q01": "3", "q02": "3", "q03": "3", "q04": "3", "q05": "3", "q06": "3", "q07": "3",
+		"q08": "3", "q09": "3", "q10": "3", "q11": "3", "q12": "3", "q13": "3"}' WHERE id = $1`, ids[0])
+	sup := fx.signIn(t, "supervisor")
+	page := sup.get("/waves/" + fx.wave + "/reviews?flag=straight_lined")
+	if got := listed(page, "to-review"); len(got) != 1 || got[0] != strconv.FormatInt(ids[0], 10) {
+		t.Fatalf("straight-lined: %v, want only #%d", got, ids[0])
+	}
+	fx.db.MustExec(`UPDATE interviews SET answers = answers || '{"q13": "4"}' WHERE id = $1`, ids[0])
+	if got := listed(sup.get("/waves/"+fx.wave+"/reviews"), "to-review"); len(got) != 0 {
+		t.Errorf("after its answers changed, still to review: %v", got)
+	}
+}
