@@ -1,11 +1,13 @@
 package web
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -99,27 +101,39 @@ func (s *Server) supervision(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	hours, err := dialer.AppointmentCalendar(ctx, s.db, w.ID, rules.Grace())
-	if err != nil {
-		return err
+	// The page's figures count over the whole wave, each in a query of
+	// its own: they run side by side, on connections of their own.
+	var (
+		hours         []dialer.AppointmentHour
+		verifications []dialer.VerificationPageRow
+		total         int
+		summary       []dialer.VerificationCount
+		stats         []dialer.InterviewerStats
+		counts        dialer.FlagCounts
+	)
+	errs := make([]error, 5)
+	var wg sync.WaitGroup
+	for i, run := range []func() error{
+		func() (err error) { hours, err = dialer.AppointmentCalendar(ctx, s.db, w.ID, rules.Grace()); return },
+		func() (err error) {
+			verifications, total, err = dialer.VerificationsPage(ctx, s.db, w.ID, p.Filter)
+			return
+		},
+		func() (err error) { summary, err = dialer.VerificationSummary(ctx, s.db, w.ID); return },
+		func() (err error) { stats, err = dialer.Interviewers(ctx, s.db, w.ID); return },
+		func() (err error) {
+			_, counts, err = s.reviewQueue(w).Page(ctx, s.db, core.ListFilter{Limit: 1})
+			return
+		},
+	} {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = run() }()
 	}
-	verifications, total, err := dialer.VerificationsPage(ctx, s.db, w.ID, p.Filter)
-	if err != nil {
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
 		return err
 	}
 	p.counted(total)
-	summary, err := dialer.VerificationSummary(ctx, s.db, w.ID)
-	if err != nil {
-		return err
-	}
-	stats, err := dialer.Interviewers(ctx, s.db, w.ID)
-	if err != nil {
-		return err
-	}
-	_, counts, err := s.reviewQueue(w).Page(ctx, s.db, core.ListFilter{Limit: 1})
-	if err != nil {
-		return err
-	}
 	appts, missed := 0, 0
 	for _, h := range hours {
 		appts += h.N
