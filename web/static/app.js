@@ -327,6 +327,15 @@
       sel.value = o ? o.value : "";
       show();
     });
+    // The arrow keys still step through the list, as on the list itself.
+    code.addEventListener("keydown", function (e) {
+      if (e.key !== "ArrowDown" && e.key !== "ArrowUp") return;
+      e.preventDefault();
+      var i = sel.selectedIndex + (e.key === "ArrowDown" ? 1 : -1);
+      if (i < 0 || i >= sel.options.length) return;
+      sel.selectedIndex = i;
+      sel.dispatchEvent(new Event("change", { bubbles: true }));
+    });
     sel.addEventListener("change", function () { code.value = sel.value; show(); });
     if (sel.value) { code.value = sel.value; show(); }
   });
