@@ -12,7 +12,6 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"minyi/core"
-	"minyi/dialer"
 	"minyi/media"
 )
 
@@ -210,13 +209,7 @@ func (s *Service) BrowserState(userID int64) BrowserState {
 	s.mu.Unlock()
 	if lc != nil {
 		lc.mu.Lock()
-		st.Call, st.CaseID = lc.state, lc.caseID
-		switch lc.state {
-		case dialer.CallRinging:
-			st.Seconds = time.Since(lc.startedAt).Seconds()
-		case dialer.CallTalking:
-			st.Seconds = time.Since(lc.answeredAt).Seconds()
-		}
+		st.Call, st.CaseID, st.Seconds = lc.state, lc.caseID, lc.seconds(lc.state)
 		lc.mu.Unlock()
 	}
 	return st
@@ -241,6 +234,9 @@ type browserLeg struct {
 	s      *Service
 	userID int64
 	done   chan struct{}
+	// recheck wakes a read now and then to look for a replaced
+	// connection; one ticker for the call, not a timer per packet.
+	recheck *time.Ticker
 }
 
 func (s *Service) browserLeg(userID int64) *browserLeg {
@@ -250,7 +246,7 @@ func (s *Service) browserLeg(userID int64) *browserLeg {
 			<-ph.in
 		}
 	}
-	return &browserLeg{s: s, userID: userID, done: make(chan struct{})}
+	return &browserLeg{s: s, userID: userID, done: make(chan struct{}), recheck: time.NewTicker(100 * time.Millisecond)}
 }
 
 func (l *browserLeg) current() *browserPhone {
@@ -264,21 +260,16 @@ func (l *browserLeg) current() *browserPhone {
 // DTLS-SRTP connection reach it: nothing else can be decrypted.
 func (l *browserLeg) ReadRTP(buf []byte, p *rtp.Packet) error {
 	for {
-		ph := l.current()
-		if ph == nil {
-			select {
-			case <-l.done:
-				return net.ErrClosed
-			case <-time.After(100 * time.Millisecond):
-				continue
-			}
+		var in chan packet // nil while the page reconnects: only the other cases
+		if ph := l.current(); ph != nil {
+			in = ph.in
 		}
 		select {
 		case <-l.done:
 			return net.ErrClosed
-		case <-time.After(100 * time.Millisecond):
+		case <-l.recheck.C:
 			continue // the connection may have been replaced
-		case pk := <-ph.in:
+		case pk := <-in:
 			n := copy(buf, pk.b[:pk.n])
 			if err := p.Unmarshal(buf[:n]); err != nil || len(p.Payload) == 0 {
 				continue
@@ -307,4 +298,7 @@ func (l *browserLeg) WriteRTP(p *rtp.Packet) error {
 // PayloadType is PCMU, the only law the browser phone negotiates.
 func (l *browserLeg) PayloadType() uint8 { return media.PCMU }
 
-func (l *browserLeg) close() { close(l.done) }
+func (l *browserLeg) close() {
+	l.recheck.Stop()
+	close(l.done)
+}

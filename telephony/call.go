@@ -35,6 +35,18 @@ type liveCall struct {
 	legs       [2]media.Leg // the interviewer's and the respondent's, once bridged
 }
 
+// seconds is how long a call in state has rung, or been talked once
+// answered; lc.mu is held.
+func (lc *liveCall) seconds(state string) float64 {
+	switch state {
+	case dialer.CallRinging:
+		return time.Since(lc.startedAt).Seconds()
+	case dialer.CallTalking:
+		return time.Since(lc.answeredAt).Seconds()
+	}
+	return 0
+}
+
 func (lc *liveCall) set(f func(*liveCall)) {
 	lc.mu.Lock()
 	f(lc)
@@ -199,12 +211,7 @@ func (s *Service) Status(ctx context.Context, caseID, userID int64) (dialer.Call
 		}
 		st.Problem = lc.problem
 		st.Recording = lc.recording && c.State != dialer.CallEnded
-		switch {
-		case st.State == dialer.CallRinging:
-			st.Seconds = time.Since(lc.startedAt).Seconds()
-		case st.State == dialer.CallTalking:
-			st.Seconds = time.Since(lc.answeredAt).Seconds()
-		}
+		st.Seconds = lc.seconds(st.State)
 		lc.mu.Unlock()
 	}
 	if st.State == dialer.CallEnded {
