@@ -119,6 +119,9 @@ func (q *Questionnaire) check() []DefinitionProblem {
 			ps.add(path+".zh", "文字为空", "the text is empty")
 		}
 	}
+	if (q.Consent.ZH != "" || q.Consent.EN != "") && strings.TrimSpace(q.Consent.ZH) == "" {
+		ps.add("consent.zh", "文字为空", "the text is empty")
+	}
 	q.checkPoints(&ps)
 	if len(q.Questions) == 0 {
 		ps.add("questions", "问卷没有题目", "the questionnaire has no questions")

@@ -43,7 +43,7 @@ var (
 	shInts   = &shape{kind: sArray, elem: shInt}
 	shCond   = &shape{kind: sObject}
 	shDef    = &shape{kind: sObject, fields: map[string]*shape{
-		"name": shString, "version": shInt, "title": shText, "introduction": shText, "closing": shText,
+		"name": shString, "version": shInt, "title": shText, "introduction": shText, "consent": shText, "closing": shText,
 		"points": {kind: sMap, elem: shNumber}, "satisfied": shInts, "dont_know": shInts,
 		"questions": {kind: sArray, elem: &shape{kind: sObject, fields: map[string]*shape{
 			"id": shString, "section": shString, "type": shString, "text": shText, "note": shText,
