@@ -160,6 +160,13 @@ func cmdBench(ctx context.Context, e *cli.Env, args []string) error {
 		}
 		results = append(results, res...)
 	}
+	if selected[benchBrowserCallsName] {
+		res, err := benchBrowserCalls(ctx, *calls, *duration, progress)
+		if err != nil {
+			return err
+		}
+		results = append(results, res...)
+	}
 	if selected[benchTalkTimeName] {
 		results = append(results, benchTalkTime(100000))
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/zaf/g711"
 
 	"minyi/media"
+	"minyi/telephony"
 )
 
 // Names of the calls benchmark's results; --only takes the first.
@@ -54,59 +55,19 @@ const speechPcap = "/usr/share/sip-tester/g711a.pcap"
 // the same calls and sockets with each packet copied from leg to leg and
 // nothing else: no decoding, no tap, no recording.
 func benchCalls(ctx context.Context, n int, d time.Duration, progress io.Writer) ([]BenchResult, error) {
-	if _, err := exec.LookPath("sipp"); err != nil {
-		return nil, errors.New("找不到 sipp,请安装 Debian 软件包 sip-tester / sipp not found: install Debian's sip-tester")
-	}
-	dir, err := os.MkdirTemp("", "minyi-bench-calls-")
+	rig, err := startCallRig(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
-	speech, err := readSpeech(speechPcap)
-	if err != nil {
-		return nil, err
-	}
-	var peers [2]*sippPeer
-	for i := range peers {
-		// The two sides speak the same sample half its length apart, so
-		// that the two directions of a call differ.
-		rot := append(slices.Clone(speech[len(speech)/2*i:]), speech[:len(speech)/2*i]...)
-		if peers[i], err = startSIPp(filepath.Join(dir, strconv.Itoa(i)), rot, 32000+4000*i); err != nil {
-			return nil, err
-		}
-		defer peers[i].stop()
-	}
-	dmedia.RTPPortStart, dmedia.RTPPortEnd = 44000, 47999
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("Minyi bench"))
-	if err != nil {
-		return nil, err
-	}
-	defer ua.Close()
-	port, err := freeUDPPort()
-	if err != nil {
-		return nil, err
-	}
-	dg := diago.NewDiago(ua, diago.WithTransport(diago.Transport{Transport: "udp", BindHost: "127.0.0.1", BindPort: port}))
-	sctx, stop := context.WithCancel(ctx)
-	defer stop()
-	if err := dg.ServeBackground(sctx, func(d *diago.DialogServerSession) {}); err != nil {
-		return nil, err
-	}
-	// As telephony's serve: calls go out once sipgo has the listening
-	// socket in its pool, or it binds the same port again and fails.
-	for deadline := time.Now().Add(5 * time.Second); ua.TransportLayer().Pool("udp").Size() == 0; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			return nil, errors.New("bench: the SIP listener did not start")
-		}
-	}
-
+	defer rig.close()
+	dg, peers, dir := rig.dg, rig.peers, rig.dir
 	fmt.Fprintf(progress, "bench: %d calls bridged and recorded between two SIPp, speech both ways, for %s…\n", n, d)
-	ours, err := runCalls(ctx, dg, peers, n, d, filepath.Join(dir, "recordings"))
+	ours, err := runCalls(ctx, dg, peers, n, d, filepath.Join(dir, "recordings"), nil)
 	if err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(progress, "bench: the same %d calls through a plain packet copy…\n", n)
-	base, err := runCalls(ctx, dg, peers, n, d, "")
+	base, err := runCalls(ctx, dg, peers, n, d, "", nil)
 	if err != nil {
 		return nil, err
 	}
@@ -126,6 +87,78 @@ func benchCalls(ctx context.Context, n int, d time.Duration, progress io.Writer)
 	size.Note = fmt.Sprintf("the recordings of those calls: Ogg Opus at 8 kHz, two mono streams (interviewer left, respondent right) at %d kbit/s together, on speech with its pauses; %.0f s recorded in %d files, %d bytes. Baseline: the same audio as a stereo G.711 WAV (8 kHz, 8 bits, two channels), 960 KB a minute.",
 		media.RecordBitrate/1000, ours.recSeconds, n, ours.recBytes)
 	return []BenchResult{perCore, late, size}, nil
+}
+
+// callRig is what the calls benchmarks run on: two SIPp answering with
+// speech (the interviewers' phones and the carrier) and diago placing the
+// calls' legs.
+type callRig struct {
+	dg    *diago.Diago
+	peers [2]*sippPeer
+	dir   string
+	close func()
+}
+
+func startCallRig(ctx context.Context) (_ *callRig, err error) {
+	var undo []func()
+	rig := &callRig{close: func() {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+	}}
+	defer func() {
+		if err != nil {
+			rig.close()
+		}
+	}()
+	if _, err := exec.LookPath("sipp"); err != nil {
+		return nil, errors.New("找不到 sipp,请安装 Debian 软件包 sip-tester / sipp not found: install Debian's sip-tester")
+	}
+	dir, err := os.MkdirTemp("", "minyi-bench-calls-")
+	if err != nil {
+		return nil, err
+	}
+	rig.dir = dir
+	undo = append(undo, func() { os.RemoveAll(dir) })
+	speech, err := readSpeech(speechPcap)
+	if err != nil {
+		return nil, err
+	}
+	for i := range rig.peers {
+		// The two sides speak the same sample half its length apart, so
+		// that the two directions of a call differ.
+		rot := append(slices.Clone(speech[len(speech)/2*i:]), speech[:len(speech)/2*i]...)
+		p, err := startSIPp(filepath.Join(dir, strconv.Itoa(i)), rot, 32000+4000*i)
+		if err != nil {
+			return nil, err
+		}
+		rig.peers[i] = p
+		undo = append(undo, p.stop)
+	}
+	dmedia.RTPPortStart, dmedia.RTPPortEnd = 44000, 47999
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("Minyi bench"))
+	if err != nil {
+		return nil, err
+	}
+	undo = append(undo, func() { ua.Close() })
+	port, err := freeUDPPort()
+	if err != nil {
+		return nil, err
+	}
+	rig.dg = diago.NewDiago(ua, diago.WithTransport(diago.Transport{Transport: "udp", BindHost: "127.0.0.1", BindPort: port}))
+	sctx, stop := context.WithCancel(ctx)
+	undo = append(undo, stop)
+	if err := rig.dg.ServeBackground(sctx, func(d *diago.DialogServerSession) {}); err != nil {
+		return nil, err
+	}
+	// As telephony's serve: calls go out once sipgo has the listening
+	// socket in its pool, or it binds the same port again and fails.
+	for deadline := time.Now().Add(5 * time.Second); ua.TransportLayer().Pool("udp").Size() == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			return nil, errors.New("bench: the SIP listener did not start")
+		}
+	}
+	return rig, nil
 }
 
 // callsRun is what one run of n calls measured.
@@ -165,12 +198,15 @@ type benchCall struct {
 	relay   *media.Relay
 	tap     *media.Tap
 	copying sync.WaitGroup
+	stops   []func() // browser legs' ends
 }
 
 // runCalls places n calls, each to both SIPp, and bridges them: through
 // the relay into a recording in recDir, or by a plain copy when recDir is
-// empty. It measures for d once all are talking, then hangs them up.
-func runCalls(ctx context.Context, dg *diago.Diago, peers [2]*sippPeer, n int, d time.Duration, recDir string) (callsRun, error) {
+// empty. With browsers, the interviewer's side of call i is browser phone
+// i+1 instead of the first SIPp. It measures for d once all are talking,
+// then hangs them up.
+func runCalls(ctx context.Context, dg *diago.Diago, peers [2]*sippPeer, n int, d time.Duration, recDir string, browsers *telephony.BrowserEndpoint) (callsRun, error) {
 	run := callsRun{n: n}
 	if recDir != "" {
 		if err := os.MkdirAll(recDir, 0o700); err != nil {
@@ -188,6 +224,12 @@ func runCalls(ctx context.Context, dg *diago.Diago, peers [2]*sippPeer, n int, d
 		c := &benchCall{}
 		calls = append(calls, c)
 		for side, p := range peers {
+			if side == 0 && browsers != nil {
+				leg, stop := browsers.Leg(int64(i + 1))
+				c.stops = append(c.stops, stop)
+				c.legs[side] = newTimedLeg(leg, &measuring, d)
+				continue
+			}
 			dlg, med, err := benchInvite(ctx, dg, p.uri(fmt.Sprintf("%d%06d", side, i)))
 			if err != nil {
 				return run, fmt.Errorf("bench: call %d, side %d: %w", i, side, err)
@@ -197,8 +239,7 @@ func runCalls(ctx context.Context, dg *diago.Diago, peers [2]*sippPeer, n int, d
 			if err != nil {
 				return run, err
 			}
-			c.legs[side] = &timedLeg{SessionLeg: leg, on: &measuring, d: make([]float64, 0, int(d.Seconds()*60)+100),
-				held: make([]float64, 0, int(d.Seconds()*60)+100)}
+			c.legs[side] = newTimedLeg(leg, &measuring, d)
 		}
 		c.legs[0].feed, c.legs[1].feed = c.legs[1], c.legs[0]
 		if recDir == "" {
@@ -256,6 +297,10 @@ func (c *benchCall) hangup(ctx context.Context) (media.RecordingInfo, error) {
 			c.dialogs[side] = nil
 		}
 	}
+	for _, stop := range c.stops {
+		stop()
+	}
+	c.stops = nil
 	c.copying.Wait()
 	if c.relay == nil {
 		return media.RecordingInfo{}, nil
@@ -307,7 +352,7 @@ func copyPackets(from, to *timedLeg, wg *sync.WaitGroup) {
 // its RTP timestamp says it was due. One goroutine reads a leg and writes
 // the other, so feed's read time is that of the packet written.
 type timedLeg struct {
-	*media.SessionLeg
+	media.Leg
 	on       *atomic.Bool
 	feed     *timedLeg
 	lastRead time.Time
@@ -320,13 +365,13 @@ type timedLeg struct {
 }
 
 func (l *timedLeg) ReadRTP(buf []byte, p *rtp.Packet) error {
-	err := l.SessionLeg.ReadRTP(buf, p)
+	err := l.Leg.ReadRTP(buf, p)
 	l.lastRead = time.Now()
 	return err
 }
 
 func (l *timedLeg) WriteRTP(p *rtp.Packet) error {
-	err := l.SessionLeg.WriteRTP(p)
+	err := l.Leg.WriteRTP(p)
 	if !l.on.Load() {
 		l.started = false
 		return err
@@ -341,6 +386,11 @@ func (l *timedLeg) WriteRTP(p *rtp.Packet) error {
 	l.lastTS = p.Timestamp
 	l.d = append(l.d, float64(now.Sub(l.t0).Microseconds())/1000-float64(l.ext)/8)
 	return err
+}
+
+func newTimedLeg(leg media.Leg, on *atomic.Bool, d time.Duration) *timedLeg {
+	n := int(d.Seconds()*60) + 100
+	return &timedLeg{Leg: leg, on: on, d: make([]float64, 0, n), held: make([]float64, 0, n)}
 }
 
 // behind is each packet's delay against its sender's schedule, behind the
