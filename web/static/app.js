@@ -9,12 +9,29 @@
     return t && (t.tagName === "INPUT" && t.type !== "radio" && t.type !== "checkbox" || t.tagName === "SELECT" || t.tagName === "TEXTAREA");
   }
 
-  // Buttons and links with data-key are pressed by their key.
+  // Buttons and links with data-key are pressed by their key; a label's
+  // key puts the cursor in its field.
   document.addEventListener("keydown", function (e) {
     if (e.ctrlKey || e.metaKey || e.altKey || typing(e) || document.getElementById("questionnaire")) return;
     var el = document.querySelector('[data-key="' + e.key.toLowerCase() + '"]');
-    if (el) { e.preventDefault(); el.click(); }
+    if (!el) return;
+    e.preventDefault();
+    if (el.tagName === "LABEL" && el.control) el.control.focus(); else el.click();
   });
+
+  // Enter in a field with data-enter presses the button it names rather
+  // than the form's first (the appointment time books the appointment).
+  document.addEventListener("keydown", function (e) {
+    var t = e.target;
+    if (e.key !== "Enter" || !t || !t.dataset || !t.dataset.enter) return;
+    var b = document.getElementById(t.dataset.enter);
+    if (b) { e.preventDefault(); e.stopPropagation(); b.click(); }
+  }, true);
+  // Its keypress would submit the form with its first button all the same.
+  document.addEventListener("keypress", function (e) {
+    var t = e.target;
+    if (e.key === "Enter" && t && t.dataset && t.dataset.enter) e.preventDefault();
+  }, true);
 
   // A print button prints the page (the visit sheet).
   Array.prototype.forEach.call(document.querySelectorAll("[data-print]"), function (b) {
