@@ -129,7 +129,7 @@ func (s *Server) supervision(c echo.Context) error {
 
 // calendarDay is one day of the appointment calendar: counts by hour.
 type calendarDay struct {
-	Day   string
+	Day   core.Text // the date and its day of the week
 	Hours [24]int
 	Total int
 }
@@ -138,7 +138,8 @@ func calendarOf(appts []dialer.Appointment) []calendarDay {
 	var days []calendarDay
 	for _, a := range appts {
 		t := a.At.In(core.Shanghai)
-		day := t.Format("2006-01-02 Mon")
+		wd := weekdayText[t.Weekday()]
+		day := core.Text{ZH: t.Format("2006-01-02") + " " + wd.ZH, EN: t.Format("2006-01-02") + " " + wd.EN}
 		if len(days) == 0 || days[len(days)-1].Day != day {
 			days = append(days, calendarDay{Day: day})
 		}
