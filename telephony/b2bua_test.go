@@ -160,7 +160,7 @@ func TestRTPOnlyFromTheNegotiatedAddress(t *testing.T) {
 		s.mu.Unlock()
 		lc.mu.Lock()
 		defer lc.mu.Unlock()
-		legB = lc.legs[1]
+		legB, _ = lc.legs[1].(*media.SessionLeg)
 		return legB != nil
 	})
 	// 2 s of a 2500 Hz tone from another port, as RTP to the leg's port.

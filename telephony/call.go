@@ -32,7 +32,19 @@ type liveCall struct {
 	problem    *core.Text
 	tap        *media.Tap
 	recording  bool
-	legs       [2]*media.SessionLeg // the interviewer's and the respondent's, once bridged
+	legs       [2]media.Leg // the interviewer's and the respondent's, once bridged
+}
+
+// seconds is how long a call in state has rung, or been talked once
+// answered; lc.mu is held.
+func (lc *liveCall) seconds(state string) float64 {
+	switch state {
+	case dialer.CallRinging:
+		return time.Since(lc.startedAt).Seconds()
+	case dialer.CallTalking:
+		return time.Since(lc.answeredAt).Seconds()
+	}
+	return 0
 }
 
 func (lc *liveCall) set(f func(*liveCall)) {
@@ -72,7 +84,11 @@ func (s *Service) Call(ctx context.Context, c *dialer.Case, userID int64) (int64
 		return 0, err
 	}
 	var phone sip.Uri
-	if acct.PhoneURI != "" {
+	_, inBrowser := s.browser(userID)
+	if inBrowser {
+		// The browser phone is there: it is not rung, the interviewer has
+		// just pressed 拨打 on it.
+	} else if acct.PhoneURI != "" {
 		if err := sip.ParseUri(acct.PhoneURI, &phone); err != nil {
 			return 0, core.Errorf(core.EInvalid, "话机地址 %q 无效", "the phone address %q is not valid", acct.PhoneURI)
 		}
@@ -104,13 +120,19 @@ func (s *Service) Call(ctx context.Context, c *dialer.Case, userID int64) (int64
 	s.mu.Lock()
 	s.byUser[userID], s.byID[id] = lc, lc
 	s.mu.Unlock()
-	s.addPeer(phone, 1)
+	if !inBrowser {
+		s.addPeer(phone, 1)
+	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		defer func() { <-s.slots }()
-		defer s.addPeer(phone, -1)
-		s.run(lc, phone, number, record, days)
+		if inBrowser {
+			s.run(lc, nil, number, record, days)
+		} else {
+			defer s.addPeer(phone, -1)
+			s.run(lc, &phone, number, record, days)
+		}
 		s.mu.Lock()
 		delete(s.byID, id)
 		s.mu.Unlock()
@@ -189,12 +211,7 @@ func (s *Service) Status(ctx context.Context, caseID, userID int64) (dialer.Call
 		}
 		st.Problem = lc.problem
 		st.Recording = lc.recording && c.State != dialer.CallEnded
-		switch {
-		case st.State == dialer.CallRinging:
-			st.Seconds = time.Since(lc.startedAt).Seconds()
-		case st.State == dialer.CallTalking:
-			st.Seconds = time.Since(lc.answeredAt).Seconds()
-		}
+		st.Seconds = lc.seconds(st.State)
 		lc.mu.Unlock()
 	}
 	if st.State == dialer.CallEnded {
@@ -203,9 +220,10 @@ func (s *Service) Status(ctx context.Context, caseID, userID int64) (dialer.Call
 	return st, nil
 }
 
-// run is a call's life: ring the interviewer, ring the respondent, bridge,
-// and store how it ended.
-func (s *Service) run(lc *liveCall, phone sip.Uri, number string, record bool, days int) {
+// run is a call's life: ring the interviewer (at phone; nil: their
+// browser phone, which is not rung), ring the respondent, bridge, and
+// store how it ended.
+func (s *Service) run(lc *liveCall, phone *sip.Uri, number string, record bool, days int) {
 	ctx := s.ctx
 	end := dialer.CallEnd{ID: lc.id}
 	store := context.WithoutCancel(ctx)
@@ -220,23 +238,25 @@ func (s *Service) run(lc *liveCall, phone sip.Uri, number string, record bool, d
 
 	// The interviewer's phone first: only when they are there is the
 	// respondent called.
-	dA, medA, _, err := s.invite(ctx, phone, legOptions{ring: s.cfg.RingTimeout, hangup: lc.hangup, from: "minyi"})
-	if err != nil {
-		p := core.Text{ZH: "您的话机没有接听，没有拨打受访者。", EN: "Your phone did not answer; the respondent was not called."}
-		if errors.Is(err, errHungUp) {
-			p = core.Text{ZH: "已取消。", EN: "Cancelled."}
+	var a interviewerLeg
+	if phone == nil {
+		a = s.browserInterviewer(lc.userID)
+	} else {
+		dA, medA, _, err := s.invite(ctx, *phone, legOptions{ring: s.cfg.RingTimeout, hangup: lc.hangup, from: "minyi"})
+		if err != nil {
+			p := core.Text{ZH: "您的话机没有接听，没有拨打受访者。", EN: "Your phone did not answer; the respondent was not called."}
+			if errors.Is(err, errHungUp) {
+				p = core.Text{ZH: "已取消。", EN: "Cancelled."}
+			}
+			lc.set(func(lc *liveCall) { lc.problem = &p })
+			end.HangupBy, end.Error = dialer.ByInterviewer, "interviewer phone: "+err.Error()
+			finish()
+			return
 		}
-		lc.set(func(lc *liveCall) { lc.problem = &p })
-		end.HangupBy, end.Error = dialer.ByInterviewer, "interviewer phone: "+err.Error()
-		finish()
-		return
+		defer dA.Close()
+		a = sipInterviewer(dA, medA, store)
 	}
-	defer dA.Close()
-	hangupA := func() {
-		hctx, cancel := context.WithTimeout(store, 5*time.Second)
-		defer cancel()
-		dA.Hangup(hctx)
-	}
+	hangupA := a.hangup
 
 	startB := time.Now()
 	dB, medB, code, err := s.invite(ctx, s.trunkTarget(number), legOptions{ring: s.cfg.RingTimeout, hangup: lc.hangup,
@@ -270,22 +290,53 @@ func (s *Service) run(lc *liveCall, phone sip.Uri, number string, record bool, d
 	}
 	lc.set(func(lc *liveCall) { lc.state, lc.answeredAt = dialer.CallTalking, answered })
 
-	end.HangupBy = s.bridge(ctx, lc, dA, medA, dB, medB, record, days)
+	end.HangupBy = s.bridge(ctx, lc, a, dB, medB, record, days)
 	end.TalkMS = time.Since(answered).Milliseconds()
 	hctx, cancel := context.WithTimeout(store, 5*time.Second)
-	dA.Hangup(hctx)
+	a.hangup()
 	dB.Hangup(hctx)
 	cancel()
 	finish()
 }
 
+// interviewerLeg is the interviewer's side of a call: a SIP phone's
+// dialog, or their browser phone.
+type interviewerLeg struct {
+	leg    media.Leg
+	done   <-chan struct{} // the interviewer hung up (a SIP phone's BYE)
+	stop   func()          // ends the leg's reads, for the relay to stop
+	hangup func()          // hangs the phone up
+}
+
+func sipInterviewer(d *diago.DialogClientSession, med *diago.DialogMedia, store context.Context) interviewerLeg {
+	var leg media.Leg
+	if l, err := media.NewSessionLeg(med.MediaSession()); err == nil {
+		leg = l
+	}
+	return interviewerLeg{leg: leg, done: d.Context().Done(), stop: func() { med.Close() }, hangup: func() {
+		hctx, cancel := context.WithTimeout(store, 5*time.Second)
+		defer cancel()
+		d.Hangup(hctx)
+	}}
+}
+
+// browserInterviewer is the browser phone as a call's interviewer leg: it
+// stays connected when the call ends, ready for the next one; the page's
+// hang-up ends the call through lc.hangup.
+func (s *Service) browserInterviewer(userID int64) interviewerLeg {
+	l := s.browserLeg(userID)
+	var once sync.Once
+	stop := func() { once.Do(l.close) }
+	return interviewerLeg{leg: l, done: nil, stop: stop, hangup: stop}
+}
+
 // bridge relays an answered call's audio until a side hangs up, recording
 // it when the wave records; it returns who hung up.
-func (s *Service) bridge(ctx context.Context, lc *liveCall, dA *diago.DialogClientSession, medA *diago.DialogMedia,
+func (s *Service) bridge(ctx context.Context, lc *liveCall, a interviewerLeg,
 	dB *diago.DialogClientSession, medB *diago.DialogMedia, record bool, days int) string {
-	legA, errA := media.NewSessionLeg(medA.MediaSession())
-	legB, errB := media.NewSessionLeg(medB.MediaSession())
-	if err := errors.Join(errA, errB); err != nil {
+	legA := a.leg
+	legB, err := media.NewSessionLeg(medB.MediaSession())
+	if legA == nil || err != nil {
 		s.log.Error("sip: no common codec", "call", lc.id, "err", err)
 		return dialer.ByMinyi
 	}
@@ -294,7 +345,7 @@ func (s *Service) bridge(ctx context.Context, lc *liveCall, dA *diago.DialogClie
 		rec = s.startRecording(lc.id, days)
 	}
 	tap := media.NewTap(rec)
-	lc.set(func(lc *liveCall) { lc.tap, lc.recording, lc.legs = tap, rec != nil, [2]*media.SessionLeg{legA, legB} })
+	lc.set(func(lc *liveCall) { lc.tap, lc.recording, lc.legs = tap, rec != nil, [2]media.Leg{legA, legB} })
 	relay := media.StartRelay(legA, legB, tap)
 	if rec != nil && s.prompt != nil {
 		// The respondent hears the consent prompt first, and only it;
@@ -307,7 +358,7 @@ func (s *Service) bridge(ctx context.Context, lc *liveCall, dA *diago.DialogClie
 	}
 	by := dialer.ByMinyi
 	select {
-	case <-dA.Context().Done():
+	case <-a.done:
 		by = dialer.ByInterviewer
 	case <-dB.Context().Done():
 		by = dialer.ByRespondent
@@ -316,7 +367,7 @@ func (s *Service) bridge(ctx context.Context, lc *liveCall, dA *diago.DialogClie
 	case <-ctx.Done():
 	}
 	// Closing the media ends the relay's reads.
-	medA.Close()
+	a.stop()
 	medB.Close()
 	relay.Wait()
 	info, recorded, err := tap.Close()

@@ -42,6 +42,11 @@ type Config struct {
 	ConsentPrompt string
 	// RateLimit is the SIP requests per second accepted from one address.
 	RateLimit int
+	// ICEServers are STUN and TURN URLs (comma-separated) for browser
+	// phones outside the centre's network; on a LAN none are needed.
+	ICEServers   string
+	TURNUser     string
+	TURNPassword string // never shown
 }
 
 // Defaults of the settings.
@@ -64,7 +69,8 @@ func ConfigFromEnv() Config {
 		CallerID: os.Getenv("MINYI_SIP_CALLER_ID"), Listen: envOr("MINYI_SIP_LISTEN", DefaultListen),
 		RTPPorts: envOr("MINYI_SIP_RTP_PORTS", DefaultRTPPorts), ExternalIP: os.Getenv("MINYI_SIP_EXTERNAL_IP"),
 		Channels: DefaultChannels, RingTimeout: DefaultRingTimeout, ConsentPrompt: os.Getenv("MINYI_SIP_CONSENT_PROMPT"),
-		RateLimit: DefaultRateLimit,
+		RateLimit: DefaultRateLimit, ICEServers: os.Getenv("MINYI_WEBRTC_ICE_SERVERS"),
+		TURNUser: os.Getenv("MINYI_WEBRTC_TURN_USER"), TURNPassword: os.Getenv("MINYI_WEBRTC_TURN_PASSWORD"),
 	}
 	if n, err := strconv.Atoi(os.Getenv("MINYI_SIP_CHANNELS")); err == nil {
 		c.Channels = n
@@ -203,6 +209,7 @@ func (c Config) Settings() []Setting {
 		{core.Text{ZH: "录音保存期（默认）", EN: "Recording retention (default)"}, "", core.Text{ZH: fmt.Sprintf("%d 天", int(c.retention()/(24*time.Hour))), EN: fmt.Sprintf("%d days", int(c.retention()/(24*time.Hour)))}},
 		{core.Text{ZH: "录音告知提示音", EN: "Recording consent prompt"}, "", or(c.ConsentPrompt, same("—"))},
 		{core.Text{ZH: "每地址 SIP 请求限速（每秒）", EN: "SIP requests per address (per second)"}, "", same(strconv.Itoa(c.RateLimit))},
+		{core.Text{ZH: "浏览器话机 STUN/TURN", EN: "Browser phones' STUN/TURN"}, "MINYI_WEBRTC_ICE_SERVERS", or(c.ICEServers, same("—"))},
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/jmoiron/sqlx"
+	"github.com/pion/webrtc/v4"
 
 	"minyi/core"
 	"minyi/dialer"
@@ -35,6 +36,7 @@ type Service struct {
 	reg     *registrar
 	guard   *guard
 	prompt  []int16
+	rtc     *webrtc.API
 	slots   chan struct{}
 	wg      sync.WaitGroup
 
@@ -42,6 +44,8 @@ type Service struct {
 	byUser map[int64]*liveCall // each interviewer's latest call
 	byID   map[int64]*liveCall // calls under way
 	peers  map[string]int      // hosts of the legs of calls under way
+	// browsers are the interviewers' browser phones.
+	browsers map[int64]*browserPhone
 }
 
 var _ dialer.Switch = (*Service)(nil)
@@ -57,7 +61,7 @@ func Start(ctx context.Context, db *sqlx.DB, cfg Config, log *slog.Logger) (*Ser
 		log = slog.Default()
 	}
 	s := &Service{cfg: cfg, db: db, log: log, ctx: ctx, slots: make(chan struct{}, cfg.Channels),
-		byUser: map[int64]*liveCall{}, byID: map[int64]*liveCall{}, peers: map[string]int{}}
+		byUser: map[int64]*liveCall{}, byID: map[int64]*liveCall{}, peers: map[string]int{}, browsers: map[int64]*browserPhone{}}
 	var err error
 	if s.trunk, err = cfg.trunkURI(); err != nil {
 		return nil, err
@@ -96,6 +100,9 @@ func Start(ctx context.Context, db *sqlx.DB, cfg Config, log *slog.Logger) (*Ser
 	}
 	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(quiet(log)))
 	if err != nil {
+		return nil, err
+	}
+	if s.rtc, err = s.browserAPI(); err != nil {
 		return nil, err
 	}
 	s.reg = newRegistrar(db, log)

@@ -88,6 +88,11 @@ type User struct {
 	// MustChangePassword: the password is a temporary one an admin set;
 	// the user may do nothing but choose their own.
 	MustChangePassword bool `db:"must_change_password"`
+	// Team is the interviewer's group, empty for the default one: the wave they
+	// call is the one a supervisor chose for it.
+	Team string `db:"team"`
+	// AutoNext: the next case opens once an outcome is recorded.
+	AutoNext bool `db:"auto_next"`
 }
 
 // Add creates a user with a bcrypt-hashed password. created is false when

@@ -31,7 +31,7 @@ func chromiumPath(t *testing.T) string {
 }
 
 // newBrowser starts a headless Chromium with a fresh profile.
-func newBrowser(t *testing.T) (context.Context, string) {
+func newBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) (context.Context, string) {
 	t.Helper()
 	// Chromium may still write to its profile while it shuts down, so the
 	// profile is removed after the browser is gone, not by t.TempDir.
@@ -52,6 +52,7 @@ func newBrowser(t *testing.T) (context.Context, string) {
 		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(1200, 900),
 	)
+	opts = append(opts, extra...)
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancel)
 	ctx, cancel2 := chromedp.NewContext(actx)
@@ -144,8 +145,18 @@ func TestBrowserPoll(t *testing.T) {
 	if err := dialer.SetRules(context.Background(), fx.db, w.ID, dialer.AllDay()); err != nil {
 		t.Fatal(err)
 	}
+	// A supervisor sets the wave the interviewers call.
+	mustRun(t, ctx,
+		signInBrowser(base, "supervisor"),
+		chromedp.Navigate(base+"/teams"),
+		chromedp.SetValue(`tr[data-team=""] select[name=wave]`, "2026-12", chromedp.ByQuery),
+		chromedp.Click(`tr[data-team=""] button`, chromedp.ByQuery),
+		chromedp.WaitVisible(".notice", chromedp.ByQuery),
+		signOut,
+	)
 
-	// The interviewer: next case, no answer, next case, interview.
+	// The interviewer: next case, no answer, and the next case opens;
+	// interview.
 	var phone, href string
 	var ok bool
 	mustRun(t, ctx,
@@ -167,7 +178,6 @@ func TestBrowserPoll(t *testing.T) {
 	}
 	var phone2 string
 	mustRun(t, ctx,
-		press("n"), // the keyboard shortcut of "next case"
 		chromedp.WaitVisible("#dial", chromedp.ByID),
 		chromedp.Text("#dial", &phone2, chromedp.ByID),
 		press("0"), // answered: start the interview

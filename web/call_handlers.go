@@ -16,78 +16,98 @@ import (
 	"minyi/sampler"
 )
 
-// errNoWaveDrawn says that no wave has been drawn: there is nothing to call.
-var errNoWaveDrawn = core.Errorf(core.ENotFound, "还没有已抽样的轮次", "no wave has been drawn yet")
+// errNoWaveDrawn says that the interviewer's group has no wave to call: a
+// supervisor has not chosen one for it.
+var errNoWaveDrawn = core.Errorf(core.ENotFound, "督导还没有为您的组指定电话访问的轮次", "a supervisor has not chosen the wave your group calls")
 
-// newestDrawnWave is the wave interviewers call: the newest drawn one, or
-// errNoWaveDrawn.
-func (s *Server) newestDrawnWave(ctx context.Context) (*sampler.Wave, error) {
-	ws, err := sampler.ListWaves(ctx, s.db)
-	if err != nil {
-		return nil, err
-	}
-	for i := range ws {
-		if ws[i].Drawn() {
-			return &ws[i], nil
-		}
-	}
-	return nil, errNoWaveDrawn
+// callingEntry is the wave a group calls and its calling rules.
+type callingEntry struct {
+	wave  *sampler.Wave
+	rules dialer.Rules
 }
 
-// callingWave is the wave interviewers call and its calling rules, read at
-// most once a second: every "next case" needs them, and they change only
-// when a wave is drawn or its rules are edited (this server forgets them
-// then; another server sees the change within the second). Once a second
-// one request reads them afresh while the others go on with what was read
-// a second ago, so a slow read never holds up a queue of interviewers.
-// With no wave drawn it returns errNoWaveDrawn.
-func (s *Server) callingWave(ctx context.Context) (*sampler.Wave, dialer.Rules, error) {
+// callingWave is the wave the user's group calls, as a supervisor chose it,
+// and its calling rules. The choices of every group are read at most once a
+// second: every "next case" needs them, and they change only when a
+// supervisor sets a group's wave or a wave's rules are edited (this server
+// forgets them then; another server sees the change within the second).
+// Once a second one request reads them afresh while the others go on with
+// what was read a second ago, so a slow read never holds up a queue of
+// interviewers. With no wave chosen for the group it returns
+// errNoWaveDrawn.
+func (s *Server) callingWave(ctx context.Context, team string) (*sampler.Wave, dialer.Rules, error) {
+	m, err := s.callingWaves(ctx)
+	if err != nil {
+		return nil, dialer.Rules{}, err
+	}
+	e, ok := m[team]
+	if !ok {
+		return nil, dialer.Rules{}, errNoWaveDrawn
+	}
+	return e.wave, e.rules, nil
+}
+
+// callingWaves is every group's calling wave, read at most once a second.
+func (s *Server) callingWaves(ctx context.Context) (map[string]callingEntry, error) {
 	s.callingMu.Lock()
 	known := !s.callingWaveAt.IsZero()
-	w, r := s.callingWaveCached, s.callingRules
+	m := s.callingByTeam
 	if known && (time.Since(s.callingWaveAt) <= time.Second || s.callingReading) {
 		s.callingMu.Unlock()
-		return cachedCallingWave(w, r)
+		return m, nil
 	}
 	s.callingReading = true
 	gen := s.callingGen
 	s.callingMu.Unlock()
 
-	w, r, err := s.readCallingWave(ctx)
+	m, err := s.readCallingWaves(ctx)
 	s.callingMu.Lock()
 	defer s.callingMu.Unlock()
 	s.callingReading = false
 	if err != nil {
-		return nil, dialer.Rules{}, err
+		return nil, err
 	}
 	if gen == s.callingGen {
-		s.callingWaveCached, s.callingRules, s.callingWaveAt = w, r, time.Now()
+		s.callingByTeam, s.callingWaveAt = m, time.Now()
 	}
-	return cachedCallingWave(w, r)
+	return m, nil
 }
 
-func cachedCallingWave(w *sampler.Wave, r dialer.Rules) (*sampler.Wave, dialer.Rules, error) {
-	if w == nil {
-		return nil, dialer.Rules{}, errNoWaveDrawn
-	}
-	return w, r, nil
-}
-
-// readCallingWave reads the newest drawn wave and its rules (nil and no
-// error when none is drawn).
-func (s *Server) readCallingWave(ctx context.Context) (*sampler.Wave, dialer.Rules, error) {
-	w, err := s.newestDrawnWave(ctx)
-	if errors.Is(err, errNoWaveDrawn) {
-		return nil, dialer.Rules{}, nil
-	}
+// readCallingWaves reads the wave each group calls and its rules.
+func (s *Server) readCallingWaves(ctx context.Context) (map[string]callingEntry, error) {
+	tws, err := dialer.TeamWaves(ctx, s.db)
 	if err != nil {
-		return nil, dialer.Rules{}, err
+		return nil, err
 	}
-	r, err := dialer.GetRules(ctx, s.db, w.ID)
-	return w, r, err
+	m := make(map[string]callingEntry, len(tws))
+	if len(tws) == 0 {
+		return m, nil
+	}
+	ws, err := sampler.ListWaves(ctx, s.db)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[int64]callingEntry{}
+	for i := range ws {
+		byID[ws[i].ID] = callingEntry{wave: &ws[i]}
+	}
+	for _, tw := range tws {
+		e, ok := byID[tw.WaveID]
+		if !ok {
+			continue
+		}
+		if e.wave.Draw.Seed != nil && e.rules == (dialer.Rules{}) {
+			if e.rules, err = dialer.GetRules(ctx, s.db, tw.WaveID); err != nil {
+				return nil, err
+			}
+			byID[tw.WaveID] = e
+		}
+		m[tw.Team] = e
+	}
+	return m, nil
 }
 
-// forgetCallingWave makes the next request read the wave and rules afresh.
+// forgetCallingWave makes the next request read the waves and rules afresh.
 func (s *Server) forgetCallingWave() {
 	s.callingMu.Lock()
 	s.callingWaveAt = time.Time{}
@@ -96,9 +116,12 @@ func (s *Server) forgetCallingWave() {
 }
 
 type callsData struct {
-	Wave  *sampler.Wave
-	Held  string // the page of the task the interviewer holds
-	Rules dialer.Rules
+	// AutoNext: the interviewer's setting, the next case opens once an
+	// outcome is recorded.
+	AutoNext bool
+	Wave     *sampler.Wave
+	Held     string // the page of the task the interviewer holds
+	Rules    dialer.Rules
 	// Switch: Minyi places the calls, and offers progressive dialing.
 	Switch bool
 }
@@ -110,12 +133,12 @@ func (s *Server) calls(c echo.Context) error {
 
 func (s *Server) showCalls(c echo.Context, status int, errMsg *core.Text) error {
 	ctx := c.Request().Context()
-	w, rules, err := s.callingWave(ctx)
+	w, rules, err := s.callingWave(ctx, currentUser(c).Team)
 	if err != nil && !errors.Is(err, errNoWaveDrawn) {
 		return err
 	}
 	_, sw := s.switchOf()
-	d := callsData{Wave: w, Rules: rules, Switch: sw} // no wave: the page says there is nothing to call
+	d := callsData{Wave: w, Rules: rules, Switch: sw, AutoNext: currentUser(c).AutoNext} // no wave: the page says there is nothing to call
 	if w != nil {
 		if t, err := dialer.HeldTask(ctx, s.db, w.ID, currentUser(c).ID); err == nil {
 			d.Held = taskPath(t)
@@ -133,8 +156,14 @@ func taskPath(t dialer.Task) string {
 }
 
 func (s *Server) nextCase(c echo.Context) error {
+	return s.openNext(c, "")
+}
+
+// openNext hands the interviewer their next task and opens its page, with
+// the notice named by msg (after an outcome was recorded).
+func (s *Server) openNext(c echo.Context, msg string) error {
 	ctx := c.Request().Context()
-	w, rules, err := s.callingWave(ctx)
+	w, rules, err := s.callingWave(ctx, currentUser(c).Team)
 	if errors.Is(err, errNoWaveDrawn) {
 		return c.Redirect(http.StatusSeeOther, "/calls?msg=nocase")
 	}
@@ -151,7 +180,7 @@ func (s *Server) nextCase(c echo.Context) error {
 		}
 	}
 	if err == dialer.ErrNoCase {
-		return c.Redirect(http.StatusSeeOther, "/calls?msg=nocase")
+		return c.Redirect(http.StatusSeeOther, "/calls?msg=nocase"+msg)
 	}
 	var de *core.Error
 	if errors.Is(err, dialer.ErrClosed) && errors.As(err, &de) {
@@ -176,6 +205,9 @@ func (s *Server) nextCase(c echo.Context) error {
 				return s.showCase(c, http.StatusConflict, &core.Text{ZH: de.ZH, EN: de.EN}, "")
 			}
 		}
+	}
+	if msg != "" {
+		return c.Redirect(http.StatusSeeOther, taskPath(t)+"?msg="+msg)
 	}
 	return c.Redirect(http.StatusSeeOther, taskPath(t))
 }
@@ -206,6 +238,8 @@ type caseData struct {
 	Switch     bool
 	LastCall   *dialer.Call
 	CallActive bool
+	// Notes are those left on the case, for whoever calls it next.
+	Notes []dialer.Note
 }
 
 func (s *Server) casePage(c echo.Context) error {
@@ -227,12 +261,16 @@ func (s *Server) showCase(c echo.Context, status int, errMsg *core.Text, appt st
 	}
 	// The telephony decides how the number is called: a tel: link to
 	// click (preview dialing), or a call the switch has placed.
+	notes, err := dialer.Notes(c.Request().Context(), s.db, cs.ID)
+	if err != nil {
+		return err
+	}
 	dial, err := s.opt.Dialer.Dial(c.Request().Context(), cs)
 	if err != nil {
 		return err
 	}
 	d := caseData{Case: cs, Dial: linkOf(dial), Attempts: as, Outcomes: dialer.Outcomes, MinTime: s.opt.Now().In(core.Shanghai).Format("2006-01-02T15:04"), Appt: appt,
-		Draft: draft, Rule: s.partialRule()}
+		Draft: draft, Rule: s.partialRule(), Notes: notes}
 	if sw, ok := s.switchOf(); ok {
 		d.Switch = true
 		if st, err := sw.Status(c.Request().Context(), cs.ID, currentUser(c).ID); err == nil {
@@ -257,13 +295,33 @@ func (s *Server) recordOutcome(c echo.Context) error {
 			return s.showCase(c, http.StatusUnprocessableEntity, &core.Text{ZH: "预约时间格式不正确", EN: "the appointment time is not a valid date and time"}, raw)
 		}
 	}
+	u := currentUser(c)
+	// A note given with the outcome (with an appointment, say) is kept
+	// first, while the case is still held; it stays even if the outcome is
+	// refused, and the page shows it then.
+	if note := strings.TrimSpace(c.FormValue("note")); note != "" {
+		kind := dialer.NoteCase
+		if o, ok := dialer.OutcomeByCode(c.FormValue("outcome")); ok && o.NeedTime {
+			kind = dialer.NoteAppointment
+		}
+		err := dialer.AddNote(c.Request().Context(), s.db, id, u.ID, u.Username, kind, note)
+		if de, ok := err.(*core.Error); ok && de.Code == core.EInvalid {
+			return s.showCase(c, http.StatusUnprocessableEntity, &core.Text{ZH: de.ZH, EN: de.EN}, raw)
+		}
+		if err != nil {
+			return err
+		}
+	}
 	// RecordOutcome refuses (404) a case the interviewer does not hold.
-	err = dialer.RecordOutcome(c.Request().Context(), s.db, id, currentUser(c).ID, c.FormValue("outcome"), appt, s.opt.Now())
+	err = dialer.RecordOutcome(c.Request().Context(), s.db, id, u.ID, c.FormValue("outcome"), appt, s.opt.Now())
 	if de, ok := err.(*core.Error); ok && de.Code == core.EInvalid {
 		return s.showCase(c, http.StatusUnprocessableEntity, &core.Text{ZH: de.ZH, EN: de.EN}, raw)
 	}
 	if err != nil {
 		return err
+	}
+	if u.AutoNext {
+		return s.openNext(c, "recorded")
 	}
 	return c.Redirect(http.StatusSeeOther, "/calls?msg=recorded")
 }
@@ -273,6 +331,7 @@ func init() {
 	notices["partial"] = core.Text{ZH: "访问中断，已答题目足够，按部分完成（AAPOR 1.2）保存。", EN: "Interview broken off; enough was answered to keep it as a partial interview (AAPOR 1.2)."}
 	notices["breakoff"] = core.Text{ZH: "访问中断，已答题目不足，样本按中断（AAPOR 2.12）结束。", EN: "Interview broken off with too few answers; the case is closed as a break-off (AAPOR 2.12)."}
 	notices["quotafull"] = core.Text{ZH: dialer.ErrQuotaFilled.ZH, EN: dialer.ErrQuotaFilled.EN}
+	notices["nocaserecorded"] = core.Text{ZH: "呼叫结果已记录。现在没有可拨打的样本。", EN: "The outcome is recorded. There is no case to call now."}
 	notices["verified"] = core.Text{ZH: "回访结果已记录。", EN: "The verification outcome is recorded."}
 	notices["callback"] = core.Text{ZH: "访问在满意度题目之前中断，样本已放回队列，稍后回拨。", EN: "Interview broken off before the satisfaction questions; the case is back in the queue for a callback."}
 }

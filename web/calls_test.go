@@ -222,6 +222,10 @@ func TestVanishedInterviewerAndExhaustedAttempts(t *testing.T) {
 	fx := newFixture(t, 0.0005)
 	a := fx.signIn(t, "interviewer")
 	b := fx.signIn(t, "interviewer2")
+	// b asks for each case, rather than being handed the next on recording.
+	if res := b.post("/calls/settings", url.Values{"auto_next": {"0"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("turn off the next case: %d", res.StatusCode)
+	}
 	id := a.nextCase()
 	// Interviewer a's browser is gone; the lease runs out.
 	fx.db.Exec(`UPDATE cases SET held_until = now() - interval '1 second' WHERE id = $1`, id)

@@ -94,6 +94,11 @@ func newFixture(t *testing.T, rate float64) *fixture {
 		if _, err := sampler.Draw(ctx, db, fx.wave, 42); err != nil {
 			t.Fatal(err)
 		}
+		// The default group calls the fixture's wave, as a supervisor
+		// would have set it.
+		if err := dialer.SetTeamWave(ctx, db, 0, "test", "", fx.wave); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, r := range users.Roles {
 		if _, err := users.Add(ctx, db, string(r), "", testPassword, r); err != nil {

@@ -1,13 +1,13 @@
 package web
 
 import (
-	"context"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -15,7 +15,6 @@ import (
 	"minyi/core"
 	"minyi/dialer"
 	"minyi/sampler"
-	"minyi/survey"
 )
 
 // live is the supervisors' live view of a wave; a small script refreshes
@@ -74,20 +73,10 @@ func refreshEvery(q string) int {
 // flagged for review.
 const MinInterviewLength = 2 * time.Minute
 
-// flagged lists a wave's interviews to review: too short, straight-lined
-// over its questionnaire's indicators, or corrected after being sent back.
-func (s *Server) flagged(ctx context.Context, w *sampler.Wave) ([]dialer.Flagged, error) {
-	_, q, err := survey.WaveQuestionnaire(ctx, s.db, w.Name)
-	if err != nil {
-		return nil, err
-	}
-	_, placesCalls := s.opt.Dialer.(dialer.Switch)
-	return dialer.FlaggedInterviews(ctx, s.db, w.ID, MinInterviewLength, q.IndicatorIDs(), placesCalls)
-}
-
-// supervision shows a wave's appointments (a list and a day-by-hour
-// calendar), its interviewers' figures and the interviews flagged for
-// review.
+// supervision shows a wave's appointments (how many, and a day-by-hour
+// calendar, the list on their own page), its interviewers' figures, how
+// many interviews wait for review and why (the list on the review page),
+// and its verification call-backs a page at a time.
 func (s *Server) supervision(c echo.Context) error {
 	ctx := c.Request().Context()
 	w, err := sampler.GetWave(ctx, s.db, c.Param("wave"))
@@ -98,56 +87,71 @@ func (s *Server) supervision(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	appts, err := dialer.Appointments(ctx, s.db, w.ID, rules.Grace())
+	ds, err := s.districtOptions(ctx)
 	if err != nil {
 		return err
 	}
-	verifications, err := dialer.Verifications(ctx, s.db, w.ID)
+	us, err := s.userOptions(ctx, interviewerRoles...)
 	if err != nil {
 		return err
 	}
-	stats, err := dialer.Interviewers(ctx, s.db, w.ID)
+	p, err := parseList(c, listSpec{Districts: ds, Users: us, UserLabel: core.Text{ZH: "被核实访员", EN: "Interviewer verified"},
+		Flags: flagOptions(dialer.VerificationResults, verificationResultNames), FlagLabel: core.Text{ZH: "回访结果", EN: "Result"},
+		Dates: true, DateLabel: core.Text{ZH: "抽取日期", EN: "Chosen"}})
 	if err != nil {
 		return err
 	}
-	flagged, err := s.flagged(ctx, w)
-	if err != nil {
+	// The page's figures count over the whole wave, each in a query of
+	// its own: they run side by side, on connections of their own.
+	var (
+		hours         []dialer.AppointmentHour
+		verifications []dialer.VerificationPageRow
+		total         int
+		summary       []dialer.VerificationCount
+		stats         []dialer.InterviewerStats
+		counts        dialer.FlagCounts
+	)
+	errs := make([]error, 5)
+	var wg sync.WaitGroup
+	for i, run := range []func() error{
+		func() (err error) { hours, err = dialer.AppointmentCalendar(ctx, s.db, w.ID, rules.Grace()); return },
+		func() (err error) {
+			verifications, total, err = dialer.VerificationsPage(ctx, s.db, w.ID, p.Filter)
+			return
+		},
+		func() (err error) { summary, err = dialer.VerificationSummary(ctx, s.db, w.ID); return },
+		func() (err error) { stats, err = dialer.Interviewers(ctx, s.db, w.ID); return },
+		func() (err error) {
+			_, counts, err = s.reviewQueue(w).Page(ctx, s.db, core.ListFilter{Limit: 1})
+			return
+		},
+	} {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = run() }()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	missed := 0
-	for _, a := range appts {
-		if a.Missed {
-			missed++
-		}
+	p.counted(total)
+	appts, missed := 0, 0
+	for _, h := range hours {
+		appts += h.N
+		missed += h.Missed
 	}
 	return s.render(c, http.StatusOK, "supervision", core.Text{ZH: "督导 · " + w.Name, EN: "Supervision · " + w.Name}, map[string]any{
-		"Wave": w.Name, "Appointments": appts, "Missed": missed, "Calendar": calendarOf(appts),
-		"Stats": stats, "Flagged": flagged, "MinLength": int(MinInterviewLength.Seconds()),
-		"Grace": rules.GraceMinutes, "Verifications": verifications, "VerifySummary": verifySummary(verifications),
+		"Wave": w.Name, "Appointments": appts, "Missed": missed, "Calendar": calendarOf(hours),
+		"Stats": stats, "Counts": counts, "MinLength": int(MinInterviewLength.Seconds()),
+		"Grace": rules.GraceMinutes, "Verifications": verifications, "VerifySummary": summary, "List": p,
 	})
 }
 
-// calendarDay is one day of the appointment calendar: counts by hour.
-type calendarDay struct {
-	Day   core.Text // the date and its day of the week
-	Hours [24]int
-	Total int
-}
-
-func calendarOf(appts []dialer.Appointment) []calendarDay {
-	var days []calendarDay
-	for _, a := range appts {
-		t := a.At.In(core.Shanghai)
-		wd := weekdayText[t.Weekday()]
-		day := core.Text{ZH: t.Format("2006-01-02") + " " + wd.ZH, EN: t.Format("2006-01-02") + " " + wd.EN}
-		if len(days) == 0 || days[len(days)-1].Day != day {
-			days = append(days, calendarDay{Day: day})
-		}
-		d := &days[len(days)-1]
-		d.Hours[t.Hour()]++
-		d.Total++
-	}
-	return days
+var verificationResultNames = map[string]core.Text{
+	"open":          {ZH: "待回访", EN: "open"},
+	"confirmed":     {ZH: "已确认", EN: "confirmed"},
+	"not_confirmed": {ZH: "未确认", EN: "not confirmed"},
+	"refused":       {ZH: "拒答", EN: "refused"},
+	"unreachable":   {ZH: "联系不上", EN: "unreachable"},
 }
 
 // chart is a cumulative completes line against the wave's target, drawn as
@@ -187,37 +191,4 @@ func progressChart(days []dialer.DayCount, ds []dialer.LiveDistrict) chart {
 	c.Total = cum
 	c.Points = strings.Join(pts, " ")
 	return c
-}
-
-// verifyCount is one interviewer's verification call-backs by result.
-type verifyCount struct {
-	Interviewer                               string
-	Open, Confirmed, NotConfirmed, Unresolved int
-}
-
-// verifySummary counts the call-backs per interviewer verified; those not
-// confirmed are what a supervisor looks at.
-func verifySummary(vs []dialer.VerificationRow) []verifyCount {
-	idx := map[string]int{}
-	var out []verifyCount
-	for _, v := range vs {
-		i, ok := idx[v.Interviewer]
-		if !ok {
-			i = len(out)
-			idx[v.Interviewer] = i
-			out = append(out, verifyCount{Interviewer: v.Interviewer})
-		}
-		switch v.Result {
-		case "":
-			out[i].Open++
-		case "confirmed":
-			out[i].Confirmed++
-		case "not_confirmed":
-			out[i].NotConfirmed++
-		default:
-			out[i].Unresolved++
-		}
-	}
-	sort.Slice(out, func(a, b int) bool { return out[a].Interviewer < out[b].Interviewer })
-	return out
 }

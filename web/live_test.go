@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -85,9 +86,22 @@ func TestSupervisionPage(t *testing.T) {
 	if live := sup.get("/waves/" + fx.wave + "/live"); !strings.Contains(live, `id="progress"`) || !strings.Contains(live, "累计完成") {
 		t.Error("the live view has no progress chart after a complete")
 	}
-	for _, want := range []string{`id="calendar"`, "已错过", "#" + id, "过短", "直线作答", "interviewer"} {
+	for _, want := range []string{`id="calendar"`, "已错过", "过短", "直线作答", "interviewer"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("supervision page lacks %q", want)
+		}
+	}
+	// The straight-lined interview is counted as such, and as too short.
+	for reason, want := range map[string]string{"straight_lined": "1", "too_short": "1", "not_confirmed": "0"} {
+		if !regexp.MustCompile(`flag=` + reason + `">[^<]+</a>[^<]*</td><td class="n">` + want + `</td>`).MatchString(body) {
+			t.Errorf("the supervision page does not count %s interviews to review as %s", want, reason)
+		}
+	}
+	// The appointments themselves are listed on a page of their own.
+	appts := sup.get("/waves/" + fx.wave + "/appointments")
+	for _, want := range []string{"#" + id, "已错过", "共 1 条，第 1/1 页"} {
+		if !strings.Contains(appts, want) {
+			t.Errorf("appointments page lacks %q", want)
 		}
 	}
 }

@@ -68,7 +68,9 @@ func TestRatesPageFitsTheScreen(t *testing.T) {
 		}
 		checkNamesOneLine(t, ctx, lang+" all rates")
 	}
-	csv := fx.signIn(t, "office").get(r.CSV)
+	// Codes as column names, as a statistician's script reads them (the
+	// Chinese page's default is its labels).
+	csv := fx.signIn(t, "office").get(r.CSV + "?header=codes")
 	if !strings.Contains(csv, strings.Join(dialer.RatesHeader, ",")) || strings.Count(csv, "\n") < 42 {
 		t.Errorf("the rates CSV at %s lacks the header %v or rows:\n%.300s", r.CSV, dialer.RatesHeader, csv)
 	}

@@ -19,36 +19,6 @@ func init() {
 	notices["corrected"] = core.Text{ZH: "修改已保存，已交回督导复核。", EN: "Your correction is saved and back with the supervisor."}
 }
 
-// reviews lists a wave's interviews to review (flagged, or corrected after
-// being sent back) and the decisions already taken.
-func (s *Server) reviews(c echo.Context) error {
-	ctx := c.Request().Context()
-	w, err := sampler.GetWave(ctx, s.db, c.Param("wave"))
-	if err != nil {
-		return err
-	}
-	flagged, err := s.flagged(ctx, w)
-	if err != nil {
-		return err
-	}
-	done, err := survey.Reviewed(ctx, s.db, w.ID)
-	if err != nil {
-		return err
-	}
-	return s.render(c, http.StatusOK, "reviews", core.Text{ZH: "访问复核 · " + w.Name, EN: "Review · " + w.Name}, map[string]any{
-		"Wave": w.Name, "Flagged": flagged, "Reviewed": done, "MinLength": int(MinInterviewLength.Seconds()),
-	})
-}
-
-// returned lists the interviews sent back to the signed-in interviewer.
-func (s *Server) returned(c echo.Context) error {
-	items, err := survey.ReturnedTo(c.Request().Context(), s.db, currentUser(c).ID)
-	if err != nil {
-		return err
-	}
-	return s.render(c, http.StatusOK, "returned", core.Text{ZH: "退回的访问", EN: "Interviews sent back"}, items)
-}
-
 // answerRow is one question of an interview as the review page shows it.
 type answerRow struct {
 	Q       survey.Question

@@ -25,8 +25,11 @@ var (
 	admin    = []users.Role{users.RoleAdmin}
 	managers = []users.Role{users.RoleAdmin, users.RoleSupervisor}
 	callers  = []users.Role{users.RoleInterview}
-	readers  = []users.Role{users.RoleAdmin, users.RoleSupervisor, users.RoleOffice}
-	office   = []users.Role{users.RoleAdmin, users.RoleOffice}
+	// callbackers find a called-back case by its number: interviewers
+	// take it, supervisors find it for them.
+	callbackers = []users.Role{users.RoleAdmin, users.RoleSupervisor, users.RoleInterview}
+	readers     = []users.Role{users.RoleAdmin, users.RoleSupervisor, users.RoleOffice}
+	office      = []users.Role{users.RoleAdmin, users.RoleOffice}
 	// editors may open an interview: supervisors any, interviewers only
 	// their own sent back to them (an object-level check in the handler).
 	editors = []users.Role{users.RoleAdmin, users.RoleSupervisor, users.RoleInterview, users.RoleField}
@@ -70,6 +73,9 @@ func (s *Server) Routes() []Route {
 		{http.MethodGet, "/waves/:wave/live.json", managers, s.liveJSON, false},
 		{http.MethodGet, "/waves/:wave/supervision", managers, s.supervision, false},
 		{http.MethodGet, "/waves/:wave/reviews", managers, s.reviews, false},
+		{http.MethodGet, "/waves/:wave/reviews/approve", managers, s.approveConfirm, false},
+		{http.MethodPost, "/waves/:wave/reviews/approve", managers, s.approveAll, false},
+		{http.MethodGet, "/waves/:wave/appointments", managers, s.appointments, false},
 		{http.MethodGet, "/interviews/:id", editors, s.interviewPage, false},
 		{http.MethodPost, "/interviews/:id/review", managers, s.reviewInterview, false},
 		{http.MethodPost, "/interviews/:id/answers", editors, s.editInterview, false},
@@ -78,7 +84,12 @@ func (s *Server) Routes() []Route {
 		{http.MethodPost, "/paper", editors, s.keyPaper, false},
 		{http.MethodGet, "/paper/:id", managers, s.paperForm, false},
 		{http.MethodPost, "/paper/:id/resolve", managers, s.resolvePaper, false},
+		{http.MethodGet, "/jobs", managers, s.jobs, false},
 		{http.MethodGet, "/jobs/:id", managers, s.job, false},
+		{http.MethodGet, "/audit", office, s.auditLog, false},
+		{http.MethodGet, "/teams", managers, s.teams, false},
+		{http.MethodPost, "/teams/wave", managers, s.setTeamWave, false},
+		{http.MethodPost, "/teams/members/:id", managers, s.setMemberTeam, false},
 		{http.MethodGet, "/users", admin, s.users, false},
 		{http.MethodPost, "/users", admin, s.createUser, false},
 		{http.MethodPost, "/users/:id/converter", admin, s.setConverter, false},
@@ -97,6 +108,8 @@ func (s *Server) Routes() []Route {
 		{http.MethodPost, "/calls/next", callers, s.nextCase, false},
 		{http.MethodGet, "/cases/:id", callers, s.casePage, false},
 		{http.MethodPost, "/cases/:id/outcome", callers, s.recordOutcome, false},
+		{http.MethodPost, "/cases/:id/notes", callers, s.addNote, false},
+		{http.MethodPost, "/calls/settings", callers, s.setAutoNext, false},
 		{http.MethodGet, "/cases/:id/interview", workers, s.interviewForm, false},
 		{http.MethodPost, "/cases/:id/interview", workers, s.submitInterview, false},
 		{http.MethodPost, "/cases/:id/draft", workers, s.saveDraft, false},
@@ -105,7 +118,14 @@ func (s *Server) Routes() []Route {
 		{http.MethodGet, "/cases/:id/call", callers, s.callStatus, false},
 		{http.MethodPost, "/cases/:id/hangup", callers, s.hangupCall, false},
 		{http.MethodPost, "/cases/:id/consent", callers, s.callConsent, false},
+		{http.MethodGet, "/callbacks", callbackers, s.callbacks, false},
+		{http.MethodPost, "/callbacks", callbackers, s.searchCallback, false},
+		{http.MethodPost, "/callbacks/:id/take", callers, s.takeCallback, false},
 		{http.MethodGet, "/phone", callers, s.phonePage, false},
+		{http.MethodGet, "/phone/browser", callers, s.browserPhonePage, false},
+		{http.MethodPost, "/phone/browser/offer", callers, s.browserOffer, false},
+		{http.MethodGet, "/phone/browser/state", callers, s.browserState, false},
+		{http.MethodPost, "/phone/browser/hangup", callers, s.browserHangup, false},
 		{http.MethodGet, "/telephony", admin, s.telephonyPage, false},
 		{http.MethodPost, "/telephony/phones/:id", admin, s.setPhoneURI, false},
 		{http.MethodPost, "/telephony/waves/:id", admin, s.setWaveRecording, false},

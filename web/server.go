@@ -74,12 +74,11 @@ type Server struct {
 	// are immutable once stored.
 	questionnaires sync.Map
 
-	callingMu         sync.Mutex
-	callingWaveCached *sampler.Wave
-	callingRules      dialer.Rules
-	callingWaveAt     time.Time
-	callingGen        int  // counts forgets: a read begun before one is not kept
-	callingReading    bool // one request is reading them afresh
+	callingMu      sync.Mutex
+	callingByTeam  map[string]callingEntry // group → the wave it calls
+	callingWaveAt  time.Time
+	callingGen     int  // counts forgets: a read begun before one is not kept
+	callingReading bool // one request is reading them afresh
 
 	districtsMu   sync.Mutex
 	districtCodes map[string]bool

@@ -146,6 +146,13 @@ func cmdBench(ctx context.Context, e *cli.Env, args []string) error {
 		}
 		results = append(results, res)
 	}
+	if selected[benchQueuesName] {
+		res, err := benchQueues(ctx, b, *scale, progress)
+		if err != nil {
+			return err
+		}
+		results = append(results, res...)
+	}
 	if selected[benchCallsName] {
 		res, err := benchCalls(ctx, *calls, *duration, progress)
 		if err != nil {

@@ -125,6 +125,17 @@ func newSimulation(ctx context.Context, db *sqlx.DB, waveName string, n int, thi
 	if err != nil {
 		return nil, err
 	}
+	// They are a group of their own, calling the wave simulated.
+	team := strings.TrimSuffix(prefix, "-")
+	by := &users.User{Username: "minyi-bench simulate"}
+	for _, id := range ids {
+		if err := users.SetTeam(ctx, db, by, id, team); err != nil {
+			return nil, err
+		}
+	}
+	if err := dialer.SetTeamWave(ctx, db, 0, by.Username, team, waveName); err != nil {
+		return nil, err
+	}
 	for i, id := range ids {
 		tok, csrf, err := users.SessionFor(ctx, db, id)
 		if err != nil {

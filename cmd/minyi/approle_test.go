@@ -65,6 +65,7 @@ func TestServeRunsAsTheApplicationRole(t *testing.T) {
 	const password = "Zhuang-Hu-7781"
 	run(password+"\n", "users", "add", "iv", "--role", "interviewer", "--password-stdin")
 	run(password+"\n", "users", "add", "off", "--role", "office", "--password-stdin")
+	run(password+"\n", "users", "add", "sup", "--role", "supervisor", "--password-stdin")
 	publicKey := regexp.MustCompile(`public key: (\S+)`).FindStringSubmatch(run("", "keys", "show"))[1]
 
 	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0")
@@ -93,7 +94,12 @@ func TestServeRunsAsTheApplicationRole(t *testing.T) {
 	}
 	go io.Copy(io.Discard, stdout)
 
-	// An interviewer takes a case and saves an interview.
+	// A supervisor sets the wave the interviewers call; an interviewer
+	// takes a case and saves an interview.
+	sup := signIn(t, base, "sup", password)
+	if res := sup.post("/teams/wave", sup.csrf("/teams"), url.Values{"team": {""}, "wave": {"w"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("set the group's wave: %d", res.StatusCode)
+	}
 	iv := signIn(t, base, "iv", password)
 	res := iv.post("/calls/next", iv.csrf("/calls"), nil)
 	loc := res.Header.Get("Location")

@@ -140,6 +140,21 @@ func prepareDemo(ctx context.Context, e *cli.Env, db *pg.DB) error {
 	} else {
 		fmt.Fprintf(out, "轮次已抽样 / wave %s already drawn, 种子 / seed %d\n", DemoWave, *w.Draw.Seed)
 	}
+	// The demo's interviewers (the default group) call the demo wave unless
+	// a supervisor already chose another.
+	tws, err := dialer.TeamWaves(ctx, db.DB)
+	if err != nil {
+		return err
+	}
+	chosen := false
+	for _, tw := range tws {
+		chosen = chosen || tw.Team == ""
+	}
+	if !chosen {
+		if err := dialer.SetTeamWave(ctx, db.DB, 0, "minyi demo", "", DemoWave); err != nil {
+			return err
+		}
+	}
 
 	n, added, err := importDemoInterviews(ctx, db, ds)
 	if err != nil {

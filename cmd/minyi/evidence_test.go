@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -15,6 +16,7 @@ import (
 	"minyi/export"
 	"minyi/signing"
 	"minyi/sql/pgtest"
+	"minyi/survey"
 )
 
 // twoMargins are census margins of sex in both districts.
@@ -39,7 +41,35 @@ func publishedWave(t *testing.T, margins bool) (dsn string, db *sqlx.DB, pub str
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	sealed(t, db)
 	return dsn, db, pub
+}
+
+// sealed waits until every evidence row is sealed into the chain. The
+// horizon a seal reaches is the cluster's oldest open transaction, and the
+// tests of other packages share this cluster, so one of theirs can hold a
+// seal back for a moment, as a long transaction would on a server.
+func sealed(t *testing.T, db *sqlx.DB) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if _, err := survey.SealEvidence(context.Background(), db, "test"); err != nil {
+			t.Fatal(err)
+		}
+		var pending int
+		if err := db.Get(&pending, `SELECT count(*) FROM interview_evidence e WHERE NOT EXISTS (
+			SELECT 1 FROM audit_log a, jsonb_array_elements(a.details->'items') i
+			WHERE a.action = $1 AND (i->>0)::bigint = e.id)`, survey.SealAction); err != nil {
+			t.Fatal(err)
+		}
+		if pending == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d evidence rows still unsealed after a minute", pending)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // tampered runs audit verify, which must fail and say each of want.

@@ -30,10 +30,12 @@ func sipFlags(fs *flag.FlagSet) func() telephony.Config {
 	prompt := fs.String("sip-consent-prompt", env.ConsentPrompt, "接通时向受访者播放的录音告知 WAV(8000 Hz 16 位)/ WAV played to the respondent on answer of a recorded call")
 	recordings := fs.String("recordings", filepath.Join(pg.ConfigFromEnv().DataDir, "recordings"), "录音目录 / recordings directory")
 	retention := fs.Int("recording-retention-days", 180, "录音保存天数(轮次未设置时)/ days a recording is kept when its wave does not say")
+	ice := fs.String("webrtc-ice-servers", env.ICEServers, "浏览器话机的 STUN/TURN 地址,逗号分隔(MINYI_WEBRTC_ICE_SERVERS;局域网内不需要)/ STUN and TURN URLs for browser phones, comma-separated (not needed on a LAN)")
 	return func() telephony.Config {
 		return telephony.Config{Trunk: *trunk, User: *user, Password: *password, CallerID: *callerID, Listen: *listen,
 			RTPPorts: *rtp, ExternalIP: *external, Channels: *channels, RingTimeout: *ring, ConsentPrompt: *prompt,
-			Recordings: *recordings, Retention: time.Duration(*retention) * 24 * time.Hour, RateLimit: env.RateLimit}
+			Recordings: *recordings, Retention: time.Duration(*retention) * 24 * time.Hour, RateLimit: env.RateLimit,
+			ICEServers: *ice, TURNUser: env.TURNUser, TURNPassword: env.TURNPassword}
 	}
 }
 

@@ -23,7 +23,7 @@ const (
 
 // AppendOnly are the tables the application's role may only read and
 // append to.
-var AppendOnly = []string{"audit_log", "interview_evidence", "interview_changes", "score_publications", "published_weights"}
+var AppendOnly = []string{"audit_log", "interview_evidence", "interview_changes", "score_publications", "published_weights", "case_notes"}
 
 // securityDefiners are the functions that do, with the owner's rights and
 // checks of their own, what the bulk load of a frame needs of the owner.

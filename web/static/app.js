@@ -255,7 +255,7 @@
   // --- moving ------------------------------------------------------------------
 
   function control(fs) {
-    return fs.querySelector("select") || fs.querySelector("input[type=radio]:checked") ||
+    return fs.querySelector("input.district-code") || fs.querySelector("select") || fs.querySelector("input[type=radio]:checked") ||
       fs.querySelector("input[type=radio], input[type=checkbox], input, textarea");
   }
 
@@ -301,6 +301,43 @@
     fs.addEventListener("focusin", function () {
       if (cur !== i) { tally(); qs[cur].classList.remove("current"); cur = i; fs.classList.add("current"); scheduleSave(); }
     });
+  });
+
+  // The district question takes the district's code typed on the keyboard
+  // (all six digits, or the last three when no other district ends so)
+  // instead of a choice among 40; the list stays for a name.
+  Array.prototype.forEach.call(form.querySelectorAll("input.district-code"), function (code) {
+    var fs = code.closest("fieldset.question");
+    var sel = fs.querySelector("select");
+    var picked = fs.querySelector(".district-picked");
+    function byCode(typed) {
+      var opts = Array.prototype.filter.call(sel.options, function (o) { return o.value !== ""; });
+      var exact = opts.filter(function (o) { return o.value === typed; });
+      if (exact.length) return exact[0];
+      if (typed.length !== 3) return null;
+      var ends = opts.filter(function (o) { return o.value.slice(-3) === typed; });
+      return ends.length === 1 ? ends[0] : null;
+    }
+    function show() {
+      var o = sel.options[sel.selectedIndex];
+      picked.textContent = o && o.value ? o.textContent : (code.value ? tr("没有这个区县代码", "no district has this code") : "");
+    }
+    code.addEventListener("input", function () {
+      var o = byCode(code.value.trim());
+      sel.value = o ? o.value : "";
+      show();
+    });
+    // The arrow keys still step through the list, as on the list itself.
+    code.addEventListener("keydown", function (e) {
+      if (e.key !== "ArrowDown" && e.key !== "ArrowUp") return;
+      e.preventDefault();
+      var i = sel.selectedIndex + (e.key === "ArrowDown" ? 1 : -1);
+      if (i < 0 || i >= sel.options.length) return;
+      sel.selectedIndex = i;
+      sel.dispatchEvent(new Event("change", { bubbles: true }));
+    });
+    sel.addEventListener("change", function () { code.value = sel.value; show(); });
+    if (sel.value) { code.value = sel.value; show(); }
   });
 
   // Codes above 9 are typed as two or three digits in quick succession.

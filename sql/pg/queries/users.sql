@@ -14,7 +14,7 @@ FROM users u ORDER BY u.role, u.username
 INSERT INTO sessions (token_hash, user_id, csrf_token, expires_at) VALUES ($1, $2, $3, $4)
 
 -- name: users/session-user
-SELECT s.csrf_token, u.id, u.username, u.display_name, u.role, u.must_change_password
+SELECT s.csrf_token, u.id, u.username, u.display_name, u.role, u.must_change_password, u.team, u.auto_next
 FROM sessions s JOIN users u ON u.id = s.user_id
 WHERE s.token_hash = $1 AND s.expires_at > now() AND u.active
 
@@ -82,3 +82,12 @@ DELETE FROM sign_in_attempts WHERE at < now() - $1::interval
 
 -- name: users/throttle-prune-keys
 DELETE FROM sign_in_throttle WHERE last_at < now() - $1::interval AND (blocked_until IS NULL OR blocked_until < now())
+
+-- name: users/set-team
+UPDATE users SET team = $2 WHERE id = $1 AND role = 'interviewer' RETURNING username, (SELECT team FROM users WHERE id = $1) AS old
+
+-- name: users/set-auto-next
+UPDATE users SET auto_next = $2 WHERE id = $1
+
+-- name: users/interviewers
+SELECT id, username, display_name, team FROM users WHERE role = 'interviewer' AND active ORDER BY team, username
