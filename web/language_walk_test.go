@@ -246,6 +246,15 @@ func newWalkFixture(t *testing.T) *walkFixture {
 	u["/field/cases/:id"] = []string{"/field/cases/" + fieldCase}
 	u["/scores/:wave"] = []string{"/scores/" + esc}
 	u["/waves/:wave/rates"] = []string{"/waves/" + esc + "/rates"}
+	u["/waves/:wave/reviews"] = append(u["/waves/:wave/reviews"], "/waves/"+esc+"/reviews?list=reviewed", "/waves/"+esc+"/reviews?flag=not_confirmed&district=500101")
+	u["/waves/:wave/reviews/approve"] = []string{"/waves/" + esc + "/reviews/approve"}
+	u["/waves/:wave/appointments"] = []string{"/waves/" + esc + "/appointments", "/waves/" + esc + "/appointments?flag=missed"}
+	u["/waves/:wave/supervision"] = append(u["/waves/:wave/supervision"], "/waves/"+esc+"/supervision?flag=not_confirmed")
+	u["/jobs"] = []string{"/jobs", "/jobs?flag=failed"}
+	u["/audit"] = []string{"/audit", "/audit?flag=interview-change"}
+	u["/teams"] = []string{"/teams"}
+	u["/callbacks"] = []string{"/callbacks"}
+	u["/phone/browser"] = []string{"/phone/browser"}
 
 	// The users' own text.
 	var data []string
@@ -258,7 +267,7 @@ func newWalkFixture(t *testing.T) *walkFixture {
 		}
 		data = append(data, xs...)
 	}
-	data = append(data, "第1题请再核实", "受访者说没接过电话", "每月满意度抽样", "号码.csv")
+	data = append(data, "第1题请再核实", "受访者说没接过电话", "每月满意度抽样", "monthly", "号码.csv")
 	// Longest first, so that a name inside another is not cut out of it.
 	sort.Slice(data, func(i, j int) bool { return len(data[i]) > len(data[j]) })
 	w.data = data
@@ -272,6 +281,7 @@ var walkSkip = map[string]string{
 	"/waves/:wave/live.json":              "data for the live page's script",
 	"/questionnaires/:id/definition.json": "a download of the definition",
 	"/cases/:id/call":                     "the call's state for the case page's script",
+	"/phone/browser/state":                "the browser phone's state for its script",
 	"/waves/:wave/calls.json":             "data for the live page's script",
 	"/calls/:id/listen":                   "live audio",
 	"/recordings/:id":                     "audio",
@@ -292,7 +302,7 @@ var zhAllowed = map[string]bool{
 	"I": true, "P": true, "R": true, "NC": true, "O": true, "UH": true, "UO": true, "NE": true, "e": true,
 	"RR": true, "COOP": true, "REF": true, "CON": true,
 	// Encodings and a name.
-	"GBK": true, "Floyd": true, "RTP": true, "Excel": true, "ZIP": true,
+	"GBK": true, "Floyd": true, "RTP": true, "Excel": true, "ZIP": true, "STUN": true, "TURN": true, "WebRTC": true,
 }
 
 var (
@@ -514,7 +524,7 @@ var (
 func TestErrorsInOneLanguage(t *testing.T) {
 	fx := newFixture(t, 0.0005)
 	// What the users typed, and their names, come back as they were.
-	own := []string{fx.wave, "每月抽样", "万州区", "funday", "bad name!", "upload.csv", "default"}
+	own := []string{fx.wave, "没有这一轮", "一组", "每月抽样", "万州区", "funday", "bad name!", "upload.csv", "default"}
 	var names, districts []string
 	fx.db.Select(&names, `SELECT username FROM users`)
 	fx.db.Select(&districts, `SELECT name FROM districts`)
@@ -561,6 +571,10 @@ func TestErrorsInOneLanguage(t *testing.T) {
 			{"a file that is not CSV", upload("/districts", "PK\x03\x04\x00\x00binary")},
 			{"a questionnaire that is not JSON", upload("/questionnaires", `{"name": "x", "questions": [}`)},
 			{"a questionnaire with problems", upload("/questionnaires", `{"name": "bad name!", "title": {"zh": "问卷"}, "questions": []}`)},
+			{"a group's wave that does not exist", post("/teams/wave", url.Values{"team": {"一组"}, "wave": {"没有这一轮"}})},
+			{"a group name too long", post("/teams/wave", url.Values{"team": {strings.Repeat("组", 200)}, "wave": {fx.wave}})},
+			{"a call-back search with too few digits", post("/callbacks", url.Values{"digits": {"12"}})},
+			{"a bulk approval of a set that changed", post("/waves/"+fx.wave+"/reviews/approve", url.Values{"ids": {"999999"}, "count": {"1"}})},
 		} {
 			res, page := a.res()
 			if res.StatusCode < 400 && a.what != "cron preview" {
