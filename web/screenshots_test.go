@@ -61,6 +61,12 @@ func TestScreenshots(t *testing.T) {
 		{"scores-index", office, "/scores"},
 		{"scores", office, u("/scores/:wave")},
 		{"rates", office, u("/waves/:wave/rates")},
+		{"appointments", sup, u("/waves/:wave/appointments")},
+		{"teams", sup, "/teams"},
+		{"jobs", admin, "/jobs"},
+		{"audit", office, "/audit"},
+		{"callbacks", iv, "/callbacks"},
+		{"browser-phone", iv, "/phone/browser"},
 	}
 	ctx, _ := newBrowser(t)
 	base := w.srv.URL
