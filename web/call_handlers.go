@@ -365,12 +365,12 @@ func (s *Server) recordOutcome(c echo.Context) error {
 
 func init() {
 	// The outcomes of a break-off, shown on the calls page after it.
-	notices["partial"] = core.Text{ZH: "访问中断,已答题目足够,按部分完成(AAPOR 1.2)保存。", EN: "Interview broken off; enough was answered to keep it as a partial interview (AAPOR 1.2)."}
-	notices["breakoff"] = core.Text{ZH: "访问中断,已答题目不足,样本按中断(AAPOR 2.12)结束。", EN: "Interview broken off with too few answers; the case is closed as a break-off (AAPOR 2.12)."}
+	notices["partial"] = core.Text{ZH: "访问中断，已答题目足够，按部分完成（AAPOR 1.2）保存。", EN: "Interview broken off; enough was answered to keep it as a partial interview (AAPOR 1.2)."}
+	notices["breakoff"] = core.Text{ZH: "访问中断，已答题目不足，样本按中断（AAPOR 2.12）结束。", EN: "Interview broken off with too few answers; the case is closed as a break-off (AAPOR 2.12)."}
 	notices["quotafull"] = core.Text{ZH: dialer.ErrQuotaFilled.ZH, EN: dialer.ErrQuotaFilled.EN}
 	notices["nocaserecorded"] = core.Text{ZH: "呼叫结果已记录。现在没有可拨打的样本。", EN: "The outcome is recorded. There is no case to call now."}
 	notices["verified"] = core.Text{ZH: "回访结果已记录。", EN: "The verification outcome is recorded."}
-	notices["callback"] = core.Text{ZH: "访问在满意度题目之前中断,样本已放回队列,稍后回拨。", EN: "Interview broken off before the satisfaction questions; the case is back in the queue for a callback."}
+	notices["callback"] = core.Text{ZH: "访问在满意度题目之前中断，样本已放回队列，稍后回拨。", EN: "Interview broken off before the satisfaction questions; the case is back in the queue for a callback."}
 }
 
 // dialLink is a dial result for a template: the link as a URL the template
