@@ -15,6 +15,7 @@ import (
 	"minyi/dialer"
 	"minyi/sampler"
 	"minyi/survey"
+	"minyi/users"
 )
 
 // errNoWaveDrawn says that the interviewer's group has no wave to call: a
@@ -283,7 +284,9 @@ func (s *Server) showCase(c echo.Context, status int, errMsg *core.Text, appt st
 	if q, err := s.questionnaireOf(c.Request().Context(), cs); err == nil {
 		d.Intro, d.Consent = q.Introduction, q.ConsentScript()
 	}
-	if sw, ok := s.switchOf(); ok {
+	// Minyi places calls from an interviewer's phone; a supervisor on a
+	// call-back is on the line already.
+	if sw, ok := s.switchOf(); ok && currentUser(c).Role == users.RoleInterview {
 		d.Switch = true
 		if st, err := sw.Status(c.Request().Context(), cs.ID, currentUser(c).ID); err == nil {
 			d.LastCall, d.CallActive = &st.Call, st.State != dialer.CallEnded
@@ -313,10 +316,7 @@ func (s *Server) participation(c echo.Context) error {
 	if answer == "yes" {
 		return c.Redirect(http.StatusSeeOther, "/cases/"+strconv.FormatInt(cs.ID, 10)+"/interview")
 	}
-	if u.AutoNext {
-		return s.openNext(c, "recorded")
-	}
-	return c.Redirect(http.StatusSeeOther, "/calls?msg=recorded")
+	return s.afterOutcome(c)
 }
 
 func (s *Server) recordOutcome(c echo.Context) error {
@@ -357,10 +357,17 @@ func (s *Server) recordOutcome(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if u.AutoNext {
+	return s.afterOutcome(c)
+}
+
+// afterOutcome opens the interviewer's next case, unless they turned that
+// off; a supervisor, who takes no cases from the queue, goes back to the
+// call-backs.
+func (s *Server) afterOutcome(c echo.Context) error {
+	if u := currentUser(c); u.AutoNext && u.Role == users.RoleInterview {
 		return s.openNext(c, "recorded")
 	}
-	return c.Redirect(http.StatusSeeOther, "/calls?msg=recorded")
+	return c.Redirect(http.StatusSeeOther, workHome(c)+"?msg=recorded")
 }
 
 func init() {

@@ -33,7 +33,7 @@ func (s *Server) callbacks(c echo.Context) error {
 
 func (s *Server) showCallbacks(c echo.Context, status int, errMsg *core.Text, d callbacksData) error {
 	u := currentUser(c)
-	d.Taker = u.Role == users.RoleInterview
+	d.Taker = u.Role == users.RoleInterview || u.Role == users.RoleSupervisor
 	d.Min = dialer.MinCallbackDigits
 	for _, m := range d.Matches {
 		if d.Taker && m.Takeable(u.ID) {
@@ -99,9 +99,14 @@ func (s *Server) takeCallback(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusNotFound)
 	}
 	u := currentUser(c)
-	w, _, err := s.callingWave(c.Request().Context(), u.Team)
-	if err == nil {
-		err = dialer.TakeCallback(c.Request().Context(), s.db, u.ID, u.Username, w.ID, id, c.FormValue("digits"))
+	// The waves searched are those the case may be taken from: an
+	// interviewer's group's, or for a supervisor every wave being called.
+	waves, err := s.callbackWaves(c)
+	for _, w := range waves {
+		err = dialer.TakeCallback(c.Request().Context(), s.db, u.ID, u.Username, w, id, c.FormValue("digits"))
+		if core.ErrorCode(err) != core.ENotFound {
+			break
+		}
 	}
 	if msg, status, ok := userError(err); ok && !errors.Is(err, errNoWaveDrawn) {
 		return s.showCallbacks(c, status, msg, callbacksData{Digits: c.FormValue("digits")})

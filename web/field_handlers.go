@@ -34,8 +34,13 @@ func init() {
 // workHome is where an interviewer goes back to after a case: the call
 // page, or the field list.
 func workHome(c echo.Context) string {
-	if u := currentUser(c); u != nil && u.Role == users.RoleField {
+	u := currentUser(c)
+	switch {
+	case u != nil && u.Role == users.RoleField:
 		return "/field"
+	case u != nil && u.Role == users.RoleSupervisor:
+		// A supervisor works only the call-backs they take.
+		return "/callbacks"
 	}
 	return "/calls"
 }

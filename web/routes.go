@@ -25,9 +25,13 @@ var (
 	admin    = []users.Role{users.RoleAdmin}
 	managers = []users.Role{users.RoleAdmin, users.RoleSupervisor}
 	callers  = []users.Role{users.RoleInterview}
-	// callbackers find a called-back case by its number: interviewers
-	// take it, supervisors find it for them.
+	// callbackers find a called-back case by its number; takers take it
+	// up and continue it: interviewers, and supervisors who answered the
+	// respondent's call themselves. A case's pages are its holder's alone
+	// (heldCase), so a supervisor reaches only a case they took.
 	callbackers = []users.Role{users.RoleAdmin, users.RoleSupervisor, users.RoleInterview}
+	takers      = []users.Role{users.RoleInterview, users.RoleSupervisor}
+	caseWorkers = []users.Role{users.RoleInterview, users.RoleField, users.RoleSupervisor}
 	readers     = []users.Role{users.RoleAdmin, users.RoleSupervisor, users.RoleOffice}
 	office      = []users.Role{users.RoleAdmin, users.RoleOffice}
 	// editors may open an interview: supervisors any, interviewers only
@@ -106,22 +110,22 @@ func (s *Server) Routes() []Route {
 
 		{http.MethodGet, "/calls", callers, s.calls, false},
 		{http.MethodPost, "/calls/next", callers, s.nextCase, false},
-		{http.MethodGet, "/cases/:id", callers, s.casePage, false},
-		{http.MethodPost, "/cases/:id/outcome", callers, s.recordOutcome, false},
-		{http.MethodPost, "/cases/:id/participation", callers, s.participation, false},
-		{http.MethodPost, "/cases/:id/notes", callers, s.addNote, false},
+		{http.MethodGet, "/cases/:id", takers, s.casePage, false},
+		{http.MethodPost, "/cases/:id/outcome", takers, s.recordOutcome, false},
+		{http.MethodPost, "/cases/:id/participation", takers, s.participation, false},
+		{http.MethodPost, "/cases/:id/notes", takers, s.addNote, false},
 		{http.MethodPost, "/calls/settings", callers, s.setAutoNext, false},
-		{http.MethodGet, "/cases/:id/interview", workers, s.interviewForm, false},
-		{http.MethodPost, "/cases/:id/interview", workers, s.submitInterview, false},
-		{http.MethodPost, "/cases/:id/draft", workers, s.saveDraft, false},
-		{http.MethodPost, "/cases/:id/breakoff", callers, s.breakOff, false},
+		{http.MethodGet, "/cases/:id/interview", caseWorkers, s.interviewForm, false},
+		{http.MethodPost, "/cases/:id/interview", caseWorkers, s.submitInterview, false},
+		{http.MethodPost, "/cases/:id/draft", caseWorkers, s.saveDraft, false},
+		{http.MethodPost, "/cases/:id/breakoff", takers, s.breakOff, false},
 		{http.MethodPost, "/cases/:id/call", callers, s.callCase, false},
 		{http.MethodGet, "/cases/:id/call", callers, s.callStatus, false},
 		{http.MethodPost, "/cases/:id/hangup", callers, s.hangupCall, false},
 		{http.MethodPost, "/cases/:id/consent", callers, s.callConsent, false},
 		{http.MethodGet, "/callbacks", callbackers, s.callbacks, false},
 		{http.MethodPost, "/callbacks", callbackers, s.searchCallback, false},
-		{http.MethodPost, "/callbacks/:id/take", callers, s.takeCallback, false},
+		{http.MethodPost, "/callbacks/:id/take", takers, s.takeCallback, false},
 		{http.MethodGet, "/phone", callers, s.phonePage, false},
 		{http.MethodGet, "/phone/browser", callers, s.browserPhonePage, false},
 		{http.MethodPost, "/phone/browser/offer", callers, s.browserOffer, false},
