@@ -45,7 +45,7 @@ var allowed = map[string][]string{
 	"cmd/internal/cli": {"core", "sql/pg"},
 	"cmd/minyi/data":   {},
 	"cmd/minyi":        {"cmd/internal/cli", "cmd/minyi/data", "core", "csvfile", "dialer", "evidence", "export", "media", "sampler", "schedule", "signing", "sql/pg", "survey", "telephony", "users", "web"},
-	"cmd/minyi-bench":  {"cmd/internal/cli", "cmd/minyi/data", "core", "csvfile", "dialer", "export", "media", "sampler", "sql/pg", "survey", "users", "web"},
+	"cmd/minyi-bench":  {"cmd/internal/cli", "cmd/minyi/data", "core", "csvfile", "dialer", "export", "media", "sampler", "sql/pg", "survey", "telephony", "users", "web"},
 }
 
 // webOnly are outside packages only the web layer may import.
