@@ -52,8 +52,10 @@ const speechPcap = "/usr/share/sip-tester/g711a.pcap"
 // calls one core carries, and how late each relayed packet leaves Minyi
 // against the schedule its sender's RTP timestamps set. The baseline is
 // the same calls and sockets with each packet copied from leg to leg and
-// nothing else: no decoding, no tap, no recording.
-func benchCalls(ctx context.Context, n int, d time.Duration, progress io.Writer) ([]BenchResult, error) {
+// nothing else: no decoding, no tap, no recording. With browser, the same
+// calls are then run with the interviewer on a browser phone, against the
+// SIP phone's figures of this run.
+func benchCalls(ctx context.Context, b *benchDB, n int, d time.Duration, browser bool, progress io.Writer) ([]BenchResult, error) {
 	if _, err := exec.LookPath("sipp"); err != nil {
 		return nil, errors.New("找不到 sipp,请安装 Debian 软件包 sip-tester / sipp not found: install Debian's sip-tester")
 	}
@@ -100,13 +102,14 @@ func benchCalls(ctx context.Context, n int, d time.Duration, progress io.Writer)
 		}
 	}
 
+	sipp := [2]legMaker{sippLegs(dg, peers[0], 0), sippLegs(dg, peers[1], 1)}
 	fmt.Fprintf(progress, "bench: %d calls bridged and recorded between two SIPp, speech both ways, for %s…\n", n, d)
-	ours, err := runCalls(ctx, dg, peers, n, d, filepath.Join(dir, "recordings"))
+	ours, err := runCalls(ctx, sipp, n, d, filepath.Join(dir, "recordings"))
 	if err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(progress, "bench: the same %d calls through a plain packet copy…\n", n)
-	base, err := runCalls(ctx, dg, peers, n, d, "")
+	base, err := runCalls(ctx, sipp, n, d, "")
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +128,15 @@ func benchCalls(ctx context.Context, n int, d time.Duration, progress io.Writer)
 	size.Pass = size.Ours <= 240
 	size.Note = fmt.Sprintf("the recordings of those calls: Ogg Opus at 8 kHz, two mono streams (interviewer left, respondent right) at %d kbit/s together, on speech with its pauses; %.0f s recorded in %d files, %d bytes. Baseline: the same audio as a stereo G.711 WAV (8 kHz, 8 bits, two channels), 960 KB a minute.",
 		media.RecordBitrate/1000, ours.recSeconds, n, ours.recBytes)
-	return []BenchResult{perCore, late, size}, nil
+	results := []BenchResult{perCore, late, size}
+	if browser {
+		br, err := runBrowserCalls(ctx, b, sipp[1], peers[1], n, d, dir, progress)
+		if err != nil {
+			return nil, err
+		}
+		results = append(results, browserCallsResults(br, ours)...)
+	}
+	return results, nil
 }
 
 // callsRun is what one run of n calls measured.
@@ -159,18 +170,44 @@ func (r callsRun) kbPerMinute() float64 {
 
 // benchCall is one bridged call of the benchmark.
 type benchCall struct {
-	dialogs [2]*diago.DialogClientSession
-	media   [2]*diago.DialogMedia
+	hangups [2]func(context.Context) // each leg's, until it is hung up
 	legs    [2]*timedLeg
 	relay   *media.Relay
 	tap     *media.Tap
 	copying sync.WaitGroup
 }
 
-// runCalls places n calls, each to both SIPp, and bridges them: through
-// the relay into a recording in recDir, or by a plain copy when recDir is
-// empty. It measures for d once all are talking, then hangs them up.
-func runCalls(ctx context.Context, dg *diago.Diago, peers [2]*sippPeer, n int, d time.Duration, recDir string) (callsRun, error) {
+// legMaker gives call i its leg on one side (the interviewer's, the
+// respondent's), and what hangs that leg up.
+type legMaker func(ctx context.Context, i int) (media.Leg, func(context.Context), error)
+
+// sippLegs places each call's leg to SIPp peer p, side the first digit of
+// the number it calls.
+func sippLegs(dg *diago.Diago, p *sippPeer, side int) legMaker {
+	return func(ctx context.Context, i int) (media.Leg, func(context.Context), error) {
+		dlg, med, err := benchInvite(ctx, dg, p.uri(fmt.Sprintf("%d%06d", side, i)))
+		if err != nil {
+			return nil, nil, err
+		}
+		hangup := func(ctx context.Context) {
+			dlg.Hangup(ctx)
+			med.Close()
+			dlg.Close()
+		}
+		leg, err := media.NewSessionLeg(med.MediaSession())
+		if err != nil {
+			hangup(ctx)
+			return nil, nil, err
+		}
+		return leg, hangup, nil
+	}
+}
+
+// runCalls places n calls, each with a leg from both sides, and bridges
+// them: through the relay into a recording in recDir, or by a plain copy
+// when recDir is empty. It measures for d once all are talking, then hangs
+// them up.
+func runCalls(ctx context.Context, sides [2]legMaker, n int, d time.Duration, recDir string) (callsRun, error) {
 	run := callsRun{n: n}
 	if recDir != "" {
 		if err := os.MkdirAll(recDir, 0o700); err != nil {
@@ -187,17 +224,13 @@ func runCalls(ctx context.Context, dg *diago.Diago, peers [2]*sippPeer, n int, d
 	for i := range n {
 		c := &benchCall{}
 		calls = append(calls, c)
-		for side, p := range peers {
-			dlg, med, err := benchInvite(ctx, dg, p.uri(fmt.Sprintf("%d%06d", side, i)))
+		for side, place := range sides {
+			leg, hangup, err := place(ctx, i)
 			if err != nil {
 				return run, fmt.Errorf("bench: call %d, side %d: %w", i, side, err)
 			}
-			c.dialogs[side], c.media[side] = dlg, med
-			leg, err := media.NewSessionLeg(med.MediaSession())
-			if err != nil {
-				return run, err
-			}
-			c.legs[side] = &timedLeg{SessionLeg: leg, on: &measuring, d: make([]float64, 0, int(d.Seconds()*60)+100),
+			c.hangups[side] = hangup
+			c.legs[side] = &timedLeg{Leg: leg, on: &measuring, d: make([]float64, 0, int(d.Seconds()*60)+100),
 				held: make([]float64, 0, int(d.Seconds()*60)+100)}
 		}
 		c.legs[0].feed, c.legs[1].feed = c.legs[1], c.legs[0]
@@ -248,12 +281,10 @@ func runCalls(ctx context.Context, dg *diago.Diago, peers [2]*sippPeer, n int, d
 func (c *benchCall) hangup(ctx context.Context) (media.RecordingInfo, error) {
 	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	for side, dlg := range c.dialogs {
-		if dlg != nil {
-			dlg.Hangup(hctx)
-			c.media[side].Close()
-			dlg.Close()
-			c.dialogs[side] = nil
+	for side, hangup := range c.hangups {
+		if hangup != nil {
+			hangup(hctx)
+			c.hangups[side] = nil
 		}
 	}
 	c.copying.Wait()
@@ -307,7 +338,7 @@ func copyPackets(from, to *timedLeg, wg *sync.WaitGroup) {
 // its RTP timestamp says it was due. One goroutine reads a leg and writes
 // the other, so feed's read time is that of the packet written.
 type timedLeg struct {
-	*media.SessionLeg
+	media.Leg
 	on       *atomic.Bool
 	feed     *timedLeg
 	lastRead time.Time
@@ -320,13 +351,13 @@ type timedLeg struct {
 }
 
 func (l *timedLeg) ReadRTP(buf []byte, p *rtp.Packet) error {
-	err := l.SessionLeg.ReadRTP(buf, p)
+	err := l.Leg.ReadRTP(buf, p)
 	l.lastRead = time.Now()
 	return err
 }
 
 func (l *timedLeg) WriteRTP(p *rtp.Packet) error {
-	err := l.SessionLeg.WriteRTP(p)
+	err := l.Leg.WriteRTP(p)
 	if !l.on.Load() {
 		l.started = false
 		return err

@@ -30,7 +30,7 @@ const (
 	benchMemoryName = "sample-draw-memory"
 )
 
-var benchNames = []string{benchSubmitName, benchImportName, benchDrawName, benchSoakName, benchExportName, benchScoresName, benchNextCaseName, benchCallsName, benchTalkTimeName, benchQueuesName}
+var benchNames = []string{benchSubmitName, benchImportName, benchDrawName, benchSoakName, benchExportName, benchScoresName, benchNextCaseName, benchCallsName, benchBrowserCallsName, benchTalkTimeName, benchQueuesName}
 
 // selectBenches reads --only; empty selects every benchmark.
 func selectBenches(only string) (map[string]bool, error) {
