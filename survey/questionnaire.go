@@ -64,16 +64,19 @@ const DefaultMaxLength = 500
 
 // Questionnaire is one version of a questionnaire definition.
 type Questionnaire struct {
-	ID           int64              `json:"-"`
-	Name         string             `json:"name"`
-	Version      int                `json:"version"` // 0 in an upload: the next version of Name
-	Title        core.Text          `json:"title"`
-	Introduction core.Text          `json:"introduction"`
-	Closing      core.Text          `json:"closing"`
-	Points       map[string]float64 `json:"points"` // answer code -> points, the score map of this version
-	Satisfied    []int              `json:"satisfied"`
-	DontKnow     []int              `json:"dont_know"`
-	Questions    []Question         `json:"questions"`
+	ID           int64     `json:"-"`
+	Name         string    `json:"name"`
+	Version      int       `json:"version"` // 0 in an upload: the next version of Name
+	Title        core.Text `json:"title"`
+	Introduction core.Text `json:"introduction"`
+	// Consent is the question read after the introduction, asking the
+	// respondent to take part; empty: DefaultConsent.
+	Consent   core.Text          `json:"consent,omitzero"`
+	Closing   core.Text          `json:"closing"`
+	Points    map[string]float64 `json:"points"` // answer code -> points, the score map of this version
+	Satisfied []int              `json:"satisfied"`
+	DontKnow  []int              `json:"dont_know"`
+	Questions []Question         `json:"questions"`
 }
 
 //go:embed questionnaires/default.json
@@ -103,14 +106,14 @@ func ParseQuestionnaire(b []byte) (*Questionnaire, error) {
 		}
 		// checkShape accepted it, so this is a value out of Go's range.
 		return nil, &DefinitionError{Problems: []DefinitionProblem{{Path: "", Message: core.Text{
-			ZH: "无法读取问卷定义:" + err.Error(), EN: "cannot read the definition: " + err.Error()}}}}
+			ZH: "无法读取问卷定义：" + err.Error(), EN: "cannot read the definition: " + err.Error()}}}}
 	}
 	// Unknown fields alone leave a readable definition: check its meaning
 	// too, so that one report lists everything.
 	if ps := append(shapeProblems, q.check()...); len(ps) > 0 {
 		sortProblems(ps)
 		if len(ps) > maxProblems+1 {
-			ps = append(ps[:maxProblems:maxProblems], DefinitionProblem{Message: core.Text{ZH: "错误太多,其余未列出", EN: "too many problems; the rest are not listed"}})
+			ps = append(ps[:maxProblems:maxProblems], DefinitionProblem{Message: core.Text{ZH: "错误太多，其余未列出", EN: "too many problems; the rest are not listed"}})
 		}
 		return nil, &DefinitionError{Problems: ps}
 	}
@@ -310,3 +313,14 @@ func (q *Questionnaire) SortedCodes() []int {
 
 // String names the version for people.
 func (q *Questionnaire) String() string { return fmt.Sprintf("%s v%d", q.Name, q.Version) }
+
+// DefaultConsent is the consent script of a questionnaire that sets none.
+var DefaultConsent = core.Text{ZH: "请问您愿意接受这次访问吗？", EN: "Would you be willing to take part in this interview?"}
+
+// ConsentScript is the question asking the respondent to take part.
+func (q *Questionnaire) ConsentScript() core.Text {
+	if q.Consent.ZH == "" && q.Consent.EN == "" {
+		return DefaultConsent
+	}
+	return q.Consent
+}

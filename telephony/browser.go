@@ -249,18 +249,6 @@ func (s *Service) browserLeg(userID int64) *browserLeg {
 	return &browserLeg{s: s, userID: userID, done: make(chan struct{}), recheck: time.NewTicker(100 * time.Millisecond)}
 }
 
-// BrowserLeg is the interviewer's connected browser phone as a call
-// bridges it (the call's interviewer leg), and the function that ends the
-// leg's reads; the phone stays connected. The browser-calls benchmark
-// bridges it so, without a call's SIP and database work.
-func (s *Service) BrowserLeg(userID int64) (media.Leg, func(), error) {
-	if _, ok := s.browser(userID); !ok {
-		return nil, nil, core.Errorf(core.ENotFound, "浏览器话机没有连接", "the browser phone is not connected")
-	}
-	a := s.browserInterviewer(userID)
-	return a.leg, a.stop, nil
-}
-
 func (l *browserLeg) current() *browserPhone {
 	l.s.bmu.RLock()
 	defer l.s.bmu.RUnlock()

@@ -14,6 +14,7 @@ import (
 	"minyi/core"
 	"minyi/dialer"
 	"minyi/sampler"
+	"minyi/survey"
 )
 
 // errNoWaveDrawn says that the interviewer's group has no wave to call: a
@@ -240,6 +241,10 @@ type caseData struct {
 	CallActive bool
 	// Notes are those left on the case, for whoever calls it next.
 	Notes []dialer.Note
+	// Intro and Consent are the questionnaire's introduction and consent
+	// script, read when someone answers; Consents the answers recorded.
+	Intro, Consent core.Text
+	Consents       []dialer.Consent
 }
 
 func (s *Server) casePage(c echo.Context) error {
@@ -269,8 +274,15 @@ func (s *Server) showCase(c echo.Context, status int, errMsg *core.Text, appt st
 	if err != nil {
 		return err
 	}
+	consents, err := dialer.Consents(c.Request().Context(), s.db, cs.ID)
+	if err != nil {
+		return err
+	}
 	d := caseData{Case: cs, Dial: linkOf(dial), Attempts: as, Outcomes: dialer.Outcomes, MinTime: s.opt.Now().In(core.Shanghai).Format("2006-01-02T15:04"), Appt: appt,
-		Draft: draft, Rule: s.partialRule(), Notes: notes}
+		Draft: draft, Rule: s.partialRule(), Notes: notes, Consent: survey.DefaultConsent, Consents: consents}
+	if q, err := s.questionnaireOf(c.Request().Context(), cs); err == nil {
+		d.Intro, d.Consent = q.Introduction, q.ConsentScript()
+	}
 	if sw, ok := s.switchOf(); ok {
 		d.Switch = true
 		if st, err := sw.Status(c.Request().Context(), cs.ID, currentUser(c).ID); err == nil {
@@ -280,6 +292,31 @@ func (s *Server) showCase(c echo.Context, status int, errMsg *core.Text, appt st
 	return s.renderView(c, status, "case", &view{
 		Title: core.Text{ZH: "样本 " + strconv.FormatInt(cs.ID, 10), EN: "Case " + strconv.FormatInt(cs.ID, 10)}, Err: errMsg, Data: d,
 	})
+}
+
+// participation records the respondent's answer to the consent script:
+// agreed, the questionnaire opens; declined, the case is coded a refusal
+// and the interviewer moves on as after any outcome.
+func (s *Server) participation(c echo.Context) error {
+	cs, err := s.heldCase(c)
+	if err != nil {
+		return err
+	}
+	answer := c.FormValue("answer")
+	if answer != "yes" && answer != "no" {
+		return s.showCase(c, http.StatusUnprocessableEntity, &core.Text{ZH: "请记录受访者是否同意接受访问。", EN: "Record whether the respondent agreed to take part."}, "")
+	}
+	u := currentUser(c)
+	if err := dialer.RecordConsent(c.Request().Context(), s.db, cs.ID, u.ID, u.Username, answer == "yes", s.opt.Now()); err != nil {
+		return err
+	}
+	if answer == "yes" {
+		return c.Redirect(http.StatusSeeOther, "/cases/"+strconv.FormatInt(cs.ID, 10)+"/interview")
+	}
+	if u.AutoNext {
+		return s.openNext(c, "recorded")
+	}
+	return c.Redirect(http.StatusSeeOther, "/calls?msg=recorded")
 }
 
 func (s *Server) recordOutcome(c echo.Context) error {
@@ -328,12 +365,12 @@ func (s *Server) recordOutcome(c echo.Context) error {
 
 func init() {
 	// The outcomes of a break-off, shown on the calls page after it.
-	notices["partial"] = core.Text{ZH: "访问中断,已答题目足够,按部分完成(AAPOR 1.2)保存。", EN: "Interview broken off; enough was answered to keep it as a partial interview (AAPOR 1.2)."}
-	notices["breakoff"] = core.Text{ZH: "访问中断,已答题目不足,样本按中断(AAPOR 2.12)结束。", EN: "Interview broken off with too few answers; the case is closed as a break-off (AAPOR 2.12)."}
+	notices["partial"] = core.Text{ZH: "访问中断，已答题目足够，按部分完成（AAPOR 1.2）保存。", EN: "Interview broken off; enough was answered to keep it as a partial interview (AAPOR 1.2)."}
+	notices["breakoff"] = core.Text{ZH: "访问中断，已答题目不足，样本按中断（AAPOR 2.12）结束。", EN: "Interview broken off with too few answers; the case is closed as a break-off (AAPOR 2.12)."}
 	notices["quotafull"] = core.Text{ZH: dialer.ErrQuotaFilled.ZH, EN: dialer.ErrQuotaFilled.EN}
 	notices["nocaserecorded"] = core.Text{ZH: "呼叫结果已记录。现在没有可拨打的样本。", EN: "The outcome is recorded. There is no case to call now."}
 	notices["verified"] = core.Text{ZH: "回访结果已记录。", EN: "The verification outcome is recorded."}
-	notices["callback"] = core.Text{ZH: "访问在满意度题目之前中断,样本已放回队列,稍后回拨。", EN: "Interview broken off before the satisfaction questions; the case is back in the queue for a callback."}
+	notices["callback"] = core.Text{ZH: "访问在满意度题目之前中断，样本已放回队列，稍后回拨。", EN: "Interview broken off before the satisfaction questions; the case is back in the queue for a callback."}
 }
 
 // dialLink is a dial result for a template: the link as a URL the template

@@ -20,6 +20,9 @@ type callbacksData struct {
 	// the case and tell them).
 	Taker bool
 	Min   int
+	// Focus is the first match the user may take: its button has the
+	// keyboard, so Enter takes it (0: the digits keep it).
+	Focus int64
 }
 
 // callbacks is where a respondent who calls back is found by the end of
@@ -29,8 +32,15 @@ func (s *Server) callbacks(c echo.Context) error {
 }
 
 func (s *Server) showCallbacks(c echo.Context, status int, errMsg *core.Text, d callbacksData) error {
-	d.Taker = currentUser(c).Role == users.RoleInterview
+	u := currentUser(c)
+	d.Taker = u.Role == users.RoleInterview
 	d.Min = dialer.MinCallbackDigits
+	for _, m := range d.Matches {
+		if d.Taker && m.Takeable(u.ID) {
+			d.Focus = m.ID
+			break
+		}
+	}
 	return s.renderView(c, status, "callbacks", &view{Title: core.Text{ZH: "来电回拨", EN: "Call-backs"}, Err: errMsg, Data: d})
 }
 

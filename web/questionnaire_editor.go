@@ -42,6 +42,7 @@ type editQuestion struct {
 
 type editorData struct {
 	Info      survey.QuestionnaireInfo
+	Script    editScript
 	Questions []editQuestion
 	IDs       []string
 	Sections  []string
@@ -50,6 +51,28 @@ type editorData struct {
 	// Preview is the edited questionnaire as an interviewer sees it, in
 	// the view the interview form's "questions" template takes.
 	Preview *view
+}
+
+// editScript is what the interviewer reads when someone answers: the
+// introduction and the consent script, in both languages.
+type editScript struct {
+	IntroZH, IntroEN, ConsentZH, ConsentEN string
+}
+
+func scriptOf(q *survey.Questionnaire) editScript {
+	return editScript{IntroZH: q.Introduction.ZH, IntroEN: q.Introduction.EN, ConsentZH: q.Consent.ZH, ConsentEN: q.Consent.EN}
+}
+
+// scriptFromForm reads the script's fields; a form without them (posted
+// by a page from before they were there) leaves base's as they are.
+func scriptFromForm(f url.Values, base *survey.Questionnaire) editScript {
+	sc := scriptOf(base)
+	for k, dst := range map[string]*string{"intro_zh": &sc.IntroZH, "intro_en": &sc.IntroEN, "consent_zh": &sc.ConsentZH, "consent_en": &sc.ConsentEN} {
+		if _, ok := f[k]; ok {
+			*dst = strings.TrimSpace(f.Get(k))
+		}
+	}
+	return sc
 }
 
 // previewData is what the interview form's "questions" template needs.
@@ -127,9 +150,11 @@ var codeSep = regexp.MustCompile(`[\s,，、]+`)
 // edited builds the definition the form describes on top of base. Input
 // that cannot even be put into the definition (a code that is not a
 // number, a condition that is not JSON) is reported with the question.
-func edited(base *survey.Questionnaire, qs []editQuestion) (*survey.Questionnaire, []core.Text) {
+func edited(base *survey.Questionnaire, sc editScript, qs []editQuestion) (*survey.Questionnaire, []core.Text) {
 	q := *base
 	q.ID, q.Version, q.Questions = 0, 0, nil
+	q.Introduction = core.Text{ZH: sc.IntroZH, EN: sc.IntroEN}
+	q.Consent = core.Text{ZH: sc.ConsentZH, EN: sc.ConsentEN}
 	var probs []core.Text
 	for _, e := range qs {
 		if e.Delete || (e.Orig == "" && e.ID == "" && e.ZH == "" && e.EN == "" && len(e.Options) <= 1) {
@@ -218,8 +243,8 @@ func checkEdited(q *survey.Questionnaire) (*survey.Questionnaire, []core.Text, e
 	return nil, out, nil
 }
 
-func (s *Server) showEditor(c echo.Context, status int, info survey.QuestionnaireInfo, qs []editQuestion, probs []core.Text, preview *survey.Questionnaire) error {
-	d := editorData{Info: info, Questions: qs, Sections: editSections, Types: editTypes, Problems: probs}
+func (s *Server) showEditor(c echo.Context, status int, info survey.QuestionnaireInfo, sc editScript, qs []editQuestion, probs []core.Text, preview *survey.Questionnaire) error {
+	d := editorData{Info: info, Script: sc, Questions: qs, Sections: editSections, Types: editTypes, Problems: probs}
 	for _, e := range qs {
 		if e.ID != "" {
 			d.IDs = append(d.IDs, e.ID)
@@ -249,7 +274,7 @@ func (s *Server) questionnaireEditor(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.showEditor(c, http.StatusOK, info, editQuestions(q), nil, nil)
+	return s.showEditor(c, http.StatusOK, info, scriptOf(q), editQuestions(q), nil, nil)
 }
 
 // saveQuestionnaireEdit previews or stores the edited questionnaire. It is
@@ -264,17 +289,17 @@ func (s *Server) saveQuestionnaireEdit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	qs := editQuestionsFromForm(form)
-	q, probs := edited(base, qs)
+	qs, sc := editQuestionsFromForm(form), scriptFromForm(form, base)
+	q, probs := edited(base, sc, qs)
 	checked, more, err := checkEdited(q)
 	if err != nil {
 		return err
 	}
 	if probs = append(probs, more...); len(probs) > 0 {
-		return s.showEditor(c, http.StatusUnprocessableEntity, info, qs, probs, nil)
+		return s.showEditor(c, http.StatusUnprocessableEntity, info, sc, qs, probs, nil)
 	}
 	if form.Get("action") != "save" {
-		return s.showEditor(c, http.StatusOK, info, qs, nil, checked)
+		return s.showEditor(c, http.StatusOK, info, sc, qs, nil, checked)
 	}
 	u := currentUser(c)
 	res, err := survey.UploadQuestionnaire(c.Request().Context(), s.db, checked, u.ID)

@@ -154,3 +154,54 @@ func TestQuestionnaireEditor(t *testing.T) {
 		t.Fatalf("%d versions after the attacks, want %d", versions, versionsBefore+1)
 	}
 }
+
+// TestEditorSetsTheConsentScript: the introduction and the consent script
+// are edited with the questions, checked like an upload (the Chinese may
+// not be empty), and the new version's script is what its case pages read.
+func TestEditorSetsTheConsentScript(t *testing.T) {
+	fx := newFixture(t, 0.0001)
+	var baseID int64
+	if err := fx.db.Get(&baseID, `SELECT questionnaire_id FROM waves WHERE name = $1`, fx.wave); err != nil {
+		t.Fatal(err)
+	}
+	var def string
+	fx.db.Get(&def, `SELECT definition FROM questionnaires WHERE id = $1`, baseID)
+	base, err := survey.ParseQuestionnaire([]byte(def))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := "/questionnaires/" + strconv.FormatInt(baseID, 10) + "/edit"
+	admin := fx.signIn(t, "admin")
+	if page := admin.get(path); !strings.Contains(page, `id="consent_zh"`) || !strings.Contains(page, base.Introduction.ZH) {
+		t.Fatalf("the editor does not offer the script:\n%.2000s", page)
+	}
+	form := editorForm(editQuestions(base), "save")
+	form.Set("intro_zh", "您好，我是区民意调查中心的访员小李。")
+	form.Set("intro_en", "Hello, this is Li from the district's opinion poll centre.")
+	form.Set("consent_zh", "")
+	form.Set("consent_en", "May I ask you a few questions?")
+	if res := admin.post(path, form); res.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("an English consent without the Chinese: %d", res.StatusCode)
+	}
+	form.Set("consent_zh", "可以耽误您五分钟，问几个问题吗？")
+	res := admin.post(path, form)
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save: %d %s", res.StatusCode, readAll(res))
+	}
+	var newDef string
+	fx.db.Get(&newDef, `SELECT definition FROM questionnaires WHERE name = $1 AND version = $2`, base.Name, base.Version+1)
+	nq, err := survey.ParseQuestionnaire([]byte(newDef))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nq.Introduction.ZH != "您好，我是区民意调查中心的访员小李。" || nq.ConsentScript().ZH != "可以耽误您五分钟，问几个问题吗？" || nq.Consent.EN != "May I ask you a few questions?" {
+		t.Fatalf("the new version's script: %+v %+v", nq.Introduction, nq.Consent)
+	}
+	// The wave collects with the new version: its case pages read it.
+	fx.db.MustExec(`UPDATE waves SET questionnaire_id = (SELECT id FROM questionnaires WHERE name = $1 AND version = $2) WHERE name = $3`, base.Name, base.Version+1, fx.wave)
+	iv := fx.signIn(t, "interviewer")
+	id := iv.nextCase()
+	if page := iv.get("/cases/" + id); !strings.Contains(page, "可以耽误您五分钟，问几个问题吗？") || !strings.Contains(page, "访员小李") {
+		t.Fatal("the case page does not read the wave's questionnaire's script")
+	}
+}

@@ -108,6 +108,7 @@ func (s *Server) Routes() []Route {
 		{http.MethodPost, "/calls/next", callers, s.nextCase, false},
 		{http.MethodGet, "/cases/:id", callers, s.casePage, false},
 		{http.MethodPost, "/cases/:id/outcome", callers, s.recordOutcome, false},
+		{http.MethodPost, "/cases/:id/participation", callers, s.participation, false},
 		{http.MethodPost, "/cases/:id/notes", callers, s.addNote, false},
 		{http.MethodPost, "/calls/settings", callers, s.setAutoNext, false},
 		{http.MethodGet, "/cases/:id/interview", workers, s.interviewForm, false},

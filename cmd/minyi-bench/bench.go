@@ -63,7 +63,7 @@ func cmdBench(ctx context.Context, e *cli.Env, args []string) error {
 	soakN := fs.Int("soak-interviewers", 200, "耐久测试的模拟访员人数 / simulated interviewers in the soak")
 	nextN := fs.Int("next-case-interviewers", 200, "下一个样本基准的模拟访员人数 / simulated interviewers in the next-case benchmark")
 	nextD := fs.Duration("next-case-duration", 2*time.Minute, "下一个样本基准每方的测量时长 / measuring time of each side of the next-case benchmark")
-	calls := fs.Int("calls", 100, "通话基准(含浏览器话机)的同时通话数 / calls at once in the calls benchmarks (SIP and browser phones)")
+	calls := fs.Int("calls", 100, "通话基准的同时通话数 / calls at once in the calls benchmark")
 	scale := fs.Float64("scale", 1, "抽样框规模,1 = 2010 年普查的 2880 万常住人口 / frame size as a share of the 28.8 million residents of the 2010 census (0.01 for a quick run)")
 	minyiBin := fs.String("minyi", "", "耐久测试运行其 serve 的 minyi 程序(默认:本程序旁边的,或 PATH 中的)/ the minyi binary whose serve the soak runs (default: the one beside this program, else on PATH)")
 	pos, err := cli.Parse(fs, args)
@@ -153,9 +153,15 @@ func cmdBench(ctx context.Context, e *cli.Env, args []string) error {
 		}
 		results = append(results, res...)
 	}
-	if selected[benchCallsName] || selected[benchBrowserCallsName] {
-		// The browser phone's calls are measured against the SIP phone's.
-		res, err := benchCalls(ctx, b, *calls, *duration, selected[benchBrowserCallsName], progress)
+	if selected[benchCallsName] {
+		res, err := benchCalls(ctx, *calls, *duration, progress)
+		if err != nil {
+			return err
+		}
+		results = append(results, res...)
+	}
+	if selected[benchBrowserCallsName] {
+		res, err := benchBrowserCalls(ctx, *calls, *duration, progress)
 		if err != nil {
 			return err
 		}

@@ -28,6 +28,7 @@ import (
 	"github.com/zaf/g711"
 
 	"minyi/media"
+	"minyi/telephony"
 )
 
 // Names of the calls benchmark's results; --only takes the first.
@@ -52,64 +53,21 @@ const speechPcap = "/usr/share/sip-tester/g711a.pcap"
 // calls one core carries, and how late each relayed packet leaves Minyi
 // against the schedule its sender's RTP timestamps set. The baseline is
 // the same calls and sockets with each packet copied from leg to leg and
-// nothing else: no decoding, no tap, no recording. With browser, the same
-// calls are then run with the interviewer on a browser phone, against the
-// SIP phone's figures of this run.
-func benchCalls(ctx context.Context, b *benchDB, n int, d time.Duration, browser bool, progress io.Writer) ([]BenchResult, error) {
-	if _, err := exec.LookPath("sipp"); err != nil {
-		return nil, errors.New("找不到 sipp,请安装 Debian 软件包 sip-tester / sipp not found: install Debian's sip-tester")
-	}
-	dir, err := os.MkdirTemp("", "minyi-bench-calls-")
+// nothing else: no decoding, no tap, no recording.
+func benchCalls(ctx context.Context, n int, d time.Duration, progress io.Writer) ([]BenchResult, error) {
+	rig, err := startCallRig(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
-	speech, err := readSpeech(speechPcap)
-	if err != nil {
-		return nil, err
-	}
-	var peers [2]*sippPeer
-	for i := range peers {
-		// The two sides speak the same sample half its length apart, so
-		// that the two directions of a call differ.
-		rot := append(slices.Clone(speech[len(speech)/2*i:]), speech[:len(speech)/2*i]...)
-		if peers[i], err = startSIPp(filepath.Join(dir, strconv.Itoa(i)), rot, 32000+4000*i); err != nil {
-			return nil, err
-		}
-		defer peers[i].stop()
-	}
-	dmedia.RTPPortStart, dmedia.RTPPortEnd = 44000, 47999
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("Minyi bench"))
-	if err != nil {
-		return nil, err
-	}
-	defer ua.Close()
-	port, err := freeUDPPort()
-	if err != nil {
-		return nil, err
-	}
-	dg := diago.NewDiago(ua, diago.WithTransport(diago.Transport{Transport: "udp", BindHost: "127.0.0.1", BindPort: port}))
-	sctx, stop := context.WithCancel(ctx)
-	defer stop()
-	if err := dg.ServeBackground(sctx, func(d *diago.DialogServerSession) {}); err != nil {
-		return nil, err
-	}
-	// As telephony's serve: calls go out once sipgo has the listening
-	// socket in its pool, or it binds the same port again and fails.
-	for deadline := time.Now().Add(5 * time.Second); ua.TransportLayer().Pool("udp").Size() == 0; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			return nil, errors.New("bench: the SIP listener did not start")
-		}
-	}
-
-	sipp := [2]legMaker{sippLegs(dg, peers[0], 0), sippLegs(dg, peers[1], 1)}
+	defer rig.close()
+	dg, peers, dir := rig.dg, rig.peers, rig.dir
 	fmt.Fprintf(progress, "bench: %d calls bridged and recorded between two SIPp, speech both ways, for %s…\n", n, d)
-	ours, err := runCalls(ctx, sipp, n, d, filepath.Join(dir, "recordings"))
+	ours, err := runCalls(ctx, dg, peers, n, d, filepath.Join(dir, "recordings"), nil)
 	if err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(progress, "bench: the same %d calls through a plain packet copy…\n", n)
-	base, err := runCalls(ctx, sipp, n, d, "")
+	base, err := runCalls(ctx, dg, peers, n, d, "", nil)
 	if err != nil {
 		return nil, err
 	}
@@ -128,15 +86,79 @@ func benchCalls(ctx context.Context, b *benchDB, n int, d time.Duration, browser
 	size.Pass = size.Ours <= 240
 	size.Note = fmt.Sprintf("the recordings of those calls: Ogg Opus at 8 kHz, two mono streams (interviewer left, respondent right) at %d kbit/s together, on speech with its pauses; %.0f s recorded in %d files, %d bytes. Baseline: the same audio as a stereo G.711 WAV (8 kHz, 8 bits, two channels), 960 KB a minute.",
 		media.RecordBitrate/1000, ours.recSeconds, n, ours.recBytes)
-	results := []BenchResult{perCore, late, size}
-	if browser {
-		br, err := runBrowserCalls(ctx, b, sipp[1], peers[1], n, d, dir, progress)
+	return []BenchResult{perCore, late, size}, nil
+}
+
+// callRig is what the calls benchmarks run on: two SIPp answering with
+// speech (the interviewers' phones and the carrier) and diago placing the
+// calls' legs.
+type callRig struct {
+	dg    *diago.Diago
+	peers [2]*sippPeer
+	dir   string
+	close func()
+}
+
+func startCallRig(ctx context.Context) (_ *callRig, err error) {
+	var undo []func()
+	rig := &callRig{close: func() {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+	}}
+	defer func() {
+		if err != nil {
+			rig.close()
+		}
+	}()
+	if _, err := exec.LookPath("sipp"); err != nil {
+		return nil, errors.New("找不到 sipp,请安装 Debian 软件包 sip-tester / sipp not found: install Debian's sip-tester")
+	}
+	dir, err := os.MkdirTemp("", "minyi-bench-calls-")
+	if err != nil {
+		return nil, err
+	}
+	rig.dir = dir
+	undo = append(undo, func() { os.RemoveAll(dir) })
+	speech, err := readSpeech(speechPcap)
+	if err != nil {
+		return nil, err
+	}
+	for i := range rig.peers {
+		// The two sides speak the same sample half its length apart, so
+		// that the two directions of a call differ.
+		rot := append(slices.Clone(speech[len(speech)/2*i:]), speech[:len(speech)/2*i]...)
+		p, err := startSIPp(filepath.Join(dir, strconv.Itoa(i)), rot, 32000+4000*i)
 		if err != nil {
 			return nil, err
 		}
-		results = append(results, browserCallsResults(br, ours)...)
+		rig.peers[i] = p
+		undo = append(undo, p.stop)
 	}
-	return results, nil
+	dmedia.RTPPortStart, dmedia.RTPPortEnd = 44000, 47999
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("Minyi bench"))
+	if err != nil {
+		return nil, err
+	}
+	undo = append(undo, func() { ua.Close() })
+	port, err := freeUDPPort()
+	if err != nil {
+		return nil, err
+	}
+	rig.dg = diago.NewDiago(ua, diago.WithTransport(diago.Transport{Transport: "udp", BindHost: "127.0.0.1", BindPort: port}))
+	sctx, stop := context.WithCancel(ctx)
+	undo = append(undo, stop)
+	if err := rig.dg.ServeBackground(sctx, func(d *diago.DialogServerSession) {}); err != nil {
+		return nil, err
+	}
+	// As telephony's serve: calls go out once sipgo has the listening
+	// socket in its pool, or it binds the same port again and fails.
+	for deadline := time.Now().Add(5 * time.Second); ua.TransportLayer().Pool("udp").Size() == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			return nil, errors.New("bench: the SIP listener did not start")
+		}
+	}
+	return rig, nil
 }
 
 // callsRun is what one run of n calls measured.
@@ -170,44 +192,21 @@ func (r callsRun) kbPerMinute() float64 {
 
 // benchCall is one bridged call of the benchmark.
 type benchCall struct {
-	hangups [2]func(context.Context) // each leg's, until it is hung up
+	dialogs [2]*diago.DialogClientSession
+	media   [2]*diago.DialogMedia
 	legs    [2]*timedLeg
 	relay   *media.Relay
 	tap     *media.Tap
 	copying sync.WaitGroup
+	stops   []func() // browser legs' ends
 }
 
-// legMaker gives call i its leg on one side (the interviewer's, the
-// respondent's), and what hangs that leg up.
-type legMaker func(ctx context.Context, i int) (media.Leg, func(context.Context), error)
-
-// sippLegs places each call's leg to SIPp peer p, side the first digit of
-// the number it calls.
-func sippLegs(dg *diago.Diago, p *sippPeer, side int) legMaker {
-	return func(ctx context.Context, i int) (media.Leg, func(context.Context), error) {
-		dlg, med, err := benchInvite(ctx, dg, p.uri(fmt.Sprintf("%d%06d", side, i)))
-		if err != nil {
-			return nil, nil, err
-		}
-		hangup := func(ctx context.Context) {
-			dlg.Hangup(ctx)
-			med.Close()
-			dlg.Close()
-		}
-		leg, err := media.NewSessionLeg(med.MediaSession())
-		if err != nil {
-			hangup(ctx)
-			return nil, nil, err
-		}
-		return leg, hangup, nil
-	}
-}
-
-// runCalls places n calls, each with a leg from both sides, and bridges
-// them: through the relay into a recording in recDir, or by a plain copy
-// when recDir is empty. It measures for d once all are talking, then hangs
-// them up.
-func runCalls(ctx context.Context, sides [2]legMaker, n int, d time.Duration, recDir string) (callsRun, error) {
+// runCalls places n calls, each to both SIPp, and bridges them: through
+// the relay into a recording in recDir, or by a plain copy when recDir is
+// empty. With browsers, the interviewer's side of call i is browser phone
+// i+1 instead of the first SIPp. It measures for d once all are talking,
+// then hangs them up.
+func runCalls(ctx context.Context, dg *diago.Diago, peers [2]*sippPeer, n int, d time.Duration, recDir string, browsers *telephony.BrowserEndpoint) (callsRun, error) {
 	run := callsRun{n: n}
 	if recDir != "" {
 		if err := os.MkdirAll(recDir, 0o700); err != nil {
@@ -224,14 +223,23 @@ func runCalls(ctx context.Context, sides [2]legMaker, n int, d time.Duration, re
 	for i := range n {
 		c := &benchCall{}
 		calls = append(calls, c)
-		for side, place := range sides {
-			leg, hangup, err := place(ctx, i)
+		for side, p := range peers {
+			if side == 0 && browsers != nil {
+				leg, stop := browsers.Leg(int64(i + 1))
+				c.stops = append(c.stops, stop)
+				c.legs[side] = newTimedLeg(leg, &measuring, d)
+				continue
+			}
+			dlg, med, err := benchInvite(ctx, dg, p.uri(fmt.Sprintf("%d%06d", side, i)))
 			if err != nil {
 				return run, fmt.Errorf("bench: call %d, side %d: %w", i, side, err)
 			}
-			c.hangups[side] = hangup
-			c.legs[side] = &timedLeg{Leg: leg, on: &measuring, d: make([]float64, 0, int(d.Seconds()*60)+100),
-				held: make([]float64, 0, int(d.Seconds()*60)+100)}
+			c.dialogs[side], c.media[side] = dlg, med
+			leg, err := media.NewSessionLeg(med.MediaSession())
+			if err != nil {
+				return run, err
+			}
+			c.legs[side] = newTimedLeg(leg, &measuring, d)
 		}
 		c.legs[0].feed, c.legs[1].feed = c.legs[1], c.legs[0]
 		if recDir == "" {
@@ -281,12 +289,18 @@ func runCalls(ctx context.Context, sides [2]legMaker, n int, d time.Duration, re
 func (c *benchCall) hangup(ctx context.Context) (media.RecordingInfo, error) {
 	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	for side, hangup := range c.hangups {
-		if hangup != nil {
-			hangup(hctx)
-			c.hangups[side] = nil
+	for side, dlg := range c.dialogs {
+		if dlg != nil {
+			dlg.Hangup(hctx)
+			c.media[side].Close()
+			dlg.Close()
+			c.dialogs[side] = nil
 		}
 	}
+	for _, stop := range c.stops {
+		stop()
+	}
+	c.stops = nil
 	c.copying.Wait()
 	if c.relay == nil {
 		return media.RecordingInfo{}, nil
@@ -372,6 +386,11 @@ func (l *timedLeg) WriteRTP(p *rtp.Packet) error {
 	l.lastTS = p.Timestamp
 	l.d = append(l.d, float64(now.Sub(l.t0).Microseconds())/1000-float64(l.ext)/8)
 	return err
+}
+
+func newTimedLeg(leg media.Leg, on *atomic.Bool, d time.Duration) *timedLeg {
+	n := int(d.Seconds()*60) + 100
+	return &timedLeg{Leg: leg, on: on, d: make([]float64, 0, n), held: make([]float64, 0, n)}
 }
 
 // behind is each packet's delay against its sender's schedule, behind the

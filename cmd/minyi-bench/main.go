@@ -20,9 +20,8 @@ func run(ctx context.Context, e *cli.Env, args []string) error {
 	switch {
 	case len(args) > 0 && args[0] == "simulate":
 		cmd, args = cmdSimulate, args[1:]
-	case len(args) > 0 && args[0] == browserPeersCmd:
-		// Not in the help: the browser-calls benchmark's own child.
-		cmd, args = cmdBrowserPeers, args[1:]
+	case len(args) > 0 && args[0] == browserClientsCmd:
+		cmd, args = cmdBrowserClients, args[1:]
 	case len(args) > 0 && args[0] == "help":
 		args = []string{"--help"}
 	}

@@ -16,10 +16,10 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	// The browser-calls benchmark runs its program again as its browsers;
-	// under test, its program is this test binary.
-	if len(os.Args) > 1 && os.Args[1] == browserPeersCmd {
-		cli.Main("minyi-bench", run)
+	// The browser-phone benchmark runs its WebRTC peers in a child
+	// process, this binary again: here, the test binary.
+	if len(os.Args) > 1 && os.Args[1] == browserClientsCmd {
+		main()
 		return
 	}
 	pgtest.Main(m)
@@ -57,7 +57,7 @@ func TestBenchPrintsJSON(t *testing.T) {
 		}
 		names[r.Name] = true
 	}
-	for _, want := range []string{"interview-submit-http", "frame-import-phone", "sample-draw-phone", "soak-interviewers", "scores", "next-case-http", "next-case-http-p50", "calls-bridged-recorded", "calls-relay-late-p99", "recording-size", "browser-calls", "browser-calls-relay-late-p99", "talk-time-share"} {
+	for _, want := range []string{"interview-submit-http", "frame-import-phone", "sample-draw-phone", "soak-interviewers", "scores", "next-case-http", "next-case-http-p50", "calls-bridged-recorded", "calls-relay-late-p99", "recording-size", "calls-browser-bridged", "calls-browser-relay-late-p99", "talk-time-share"} {
 		if !names[want] {
 			t.Errorf("no result for %s:\n%s", want, out)
 		}

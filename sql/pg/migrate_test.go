@@ -378,7 +378,7 @@ func spotValues(t *testing.T, db *sqlx.DB) values {
 		// The sequences of the tables later migrations make are not the
 		// legacy database's.
 		{&v.Sequences, `SELECT string_agg(sequencename || '=' || coalesce(last_value, 0), ',' ORDER BY sequencename) FROM pg_sequences
-			WHERE sequencename NOT IN ('interview_evidence_id_seq', 'calls_id_seq', 'recordings_id_seq', 'case_notes_id_seq')`},
+			WHERE sequencename NOT IN ('interview_evidence_id_seq', 'calls_id_seq', 'recordings_id_seq', 'case_notes_id_seq', 'participation_consents_id_seq')`},
 		{&v.Interviews, `SELECT md5(string_agg(id || ':' || coalesce(case_id::text, '') || ':' || district_code || ':' || answers::text, ',' ORDER BY id)) FROM interviews`},
 	} {
 		if err := db.Get(q.dst, q.query); err != nil {

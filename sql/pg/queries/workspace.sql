@@ -61,3 +61,13 @@ UPDATE cases SET held_by = $2, held_until = now() + $5::interval, updated_at = n
 WHERE id = $1 AND wave_id = $3 AND mode = 'phone' AND status <> 'final' AND right(phone, length($4)) = $4
   AND (held_by IS NULL OR held_until < now() OR held_by = $2)
 RETURNING id
+
+-- name: workspace/insert-consent
+INSERT INTO participation_consents (case_id, questionnaire_id, interviewer_id, answer)
+VALUES ($1, $2, $3, $4) RETURNING id
+
+-- name: workspace/consents-of-case
+-- A case's answers to the consent script, oldest first, with who read it.
+SELECT p.id, p.answer, p.created_at, coalesce(p.questionnaire_id, 0) AS questionnaire_id, u.username AS interviewer
+FROM participation_consents p JOIN users u ON u.id = p.interviewer_id
+WHERE p.case_id = $1 ORDER BY p.id
