@@ -159,10 +159,10 @@ func (s *Service) ConnectBrowser(ctx context.Context, userID int64, offer string
 	case <-time.After(10 * time.Second):
 		return "", errors.New("telephony: gathering ICE candidates took too long")
 	}
-	s.mu.Lock()
+	s.bmu.Lock()
 	old := s.browsers[userID]
 	s.browsers[userID] = ph
-	s.mu.Unlock()
+	s.bmu.Unlock()
 	if old != nil {
 		old.pc.Close()
 	}
@@ -173,20 +173,20 @@ func (s *Service) ConnectBrowser(ctx context.Context, userID int64, offer string
 // dropBrowser forgets a connection that failed or closed, unless the page
 // has already replaced it.
 func (s *Service) dropBrowser(userID int64, ph *browserPhone) {
-	s.mu.Lock()
+	s.bmu.Lock()
 	if s.browsers[userID] == ph {
 		delete(s.browsers, userID)
 	}
-	s.mu.Unlock()
+	s.bmu.Unlock()
 	ph.pc.Close()
 }
 
 // DisconnectBrowser ends an interviewer's browser phone (the page closed,
 // or they signed out).
 func (s *Service) DisconnectBrowser(userID int64) {
-	s.mu.Lock()
+	s.bmu.RLock()
 	ph := s.browsers[userID]
-	s.mu.Unlock()
+	s.bmu.RUnlock()
 	if ph != nil {
 		s.dropBrowser(userID, ph)
 	}
@@ -194,8 +194,8 @@ func (s *Service) DisconnectBrowser(userID int64) {
 
 // browser is the interviewer's browser phone, if one is connected.
 func (s *Service) browser(userID int64) (*browserPhone, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.bmu.RLock()
+	defer s.bmu.RUnlock()
 	ph, ok := s.browsers[userID]
 	return ph, ok && ph.connected.Load()
 }
@@ -250,8 +250,8 @@ func (s *Service) browserLeg(userID int64) *browserLeg {
 }
 
 func (l *browserLeg) current() *browserPhone {
-	l.s.mu.Lock()
-	defer l.s.mu.Unlock()
+	l.s.bmu.RLock()
+	defer l.s.bmu.RUnlock()
 	return l.s.browsers[l.userID]
 }
 

@@ -41,10 +41,10 @@ func (e *BrowserEndpoint) Leg(user int64) (leg media.Leg, stop func()) {
 
 // Close ends every connection.
 func (e *BrowserEndpoint) Close() {
-	e.s.mu.Lock()
+	e.s.bmu.Lock()
 	phones := e.s.browsers
 	e.s.browsers = map[int64]*browserPhone{}
-	e.s.mu.Unlock()
+	e.s.bmu.Unlock()
 	for _, ph := range phones {
 		ph.pc.Close()
 	}

@@ -44,7 +44,11 @@ type Service struct {
 	byUser map[int64]*liveCall // each interviewer's latest call
 	byID   map[int64]*liveCall // calls under way
 	peers  map[string]int      // hosts of the legs of calls under way
-	// browsers are the interviewers' browser phones.
+
+	// browsers are the interviewers' browser phones, under a lock of
+	// their own: each packet of a browser call looks its phone up, and
+	// must not wait behind the rest of the service, nor make it wait.
+	bmu      sync.RWMutex
 	browsers map[int64]*browserPhone
 }
 
