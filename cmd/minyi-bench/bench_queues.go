@@ -151,7 +151,9 @@ func benchQueues(ctx context.Context, b *benchDB, scale float64, progress io.Wri
 	// counts over the whole wave: appointments by hour, call-backs and
 	// figures per interviewer, interviews to review by reason. The
 	// interviewer figures of the baseline are counted from every attempt
-	// of the wave, as they were before the running totals (0112).
+	// of the wave, as they were before the running totals (0112), and its
+	// list of call-backs is read as it was before it was paged from
+	// verification_calls alone.
 	supervision := []pageQuery{
 		{"dialer/appointment-calendar", []any{w.ID, grace}},
 		{"dialer/verification-summary", []any{w.ID}},
@@ -164,8 +166,8 @@ func benchQueues(ctx context.Context, b *benchDB, scale float64, progress io.Wri
 			q("dialer/flagged-page", w.ID, "120 seconds", false, district, iv, fromT, toT, int64(0), "too_short", 50, 0)},
 		{"sent-back", "/returned", ivTok, q("survey/returned-page", iv, "", nil, nil, 50, 0)},
 		{"sent-back-filtered", "/returned?district=" + district + "&from=" + from, ivTok, q("survey/returned-page", iv, district, fromT, nil, 50, 0)},
-		{"supervision", wp + "/supervision", supTok, slices.Concat(supervision, q("dialer/verifications-page", w.ID, "", int64(0), nil, nil, "", 50, 0))},
-		{"supervision-filtered", wp + "/supervision?interviewer=" + ivs0 + "&flag=not_confirmed", supTok, slices.Concat(supervision, q("dialer/verifications-page", w.ID, "", iv, nil, nil, "not_confirmed", 50, 0))},
+		{"supervision", wp + "/supervision", supTok, slices.Concat(supervision, q(benchQueryPrefix+"verifications-page-before", w.ID, "", int64(0), nil, nil, "", 50, 0))},
+		{"supervision-filtered", wp + "/supervision?interviewer=" + ivs0 + "&flag=not_confirmed", supTok, slices.Concat(supervision, q(benchQueryPrefix+"verifications-page-before", w.ID, "", iv, nil, nil, "not_confirmed", 50, 0))},
 		{"appointments", wp + "/appointments", supTok, q("dialer/appointments-page", w.ID, grace, "", int64(0), nil, nil, "", 50, 0)},
 		{"appointments-filtered", wp + "/appointments?district=" + district + "&flag=missed", supTok, q("dialer/appointments-page", w.ID, grace, district, int64(0), nil, nil, "missed", 50, 0)},
 		{"jobs", "/jobs", supTok, q("jobs/page", int64(0), nil, nil, "", 50, 0)},
