@@ -121,19 +121,27 @@ ORDER BY 1, 2
 -- name: dialer/verifications-page
 -- A page of a wave's verification call-backs, open ones first, narrowed
 -- by the interview's district ($2), the interviewer verified ($3), the
--- days they were made [$4, $5) and result ($6: open or a result).
-SELECT v.id, v.interview_id, v.case_id, u.username AS interviewer, v.status, coalesce(v.result, '') AS result, v.attempts,
-       v.next_at, coalesce(vb.username, '') AS verified_by, v.note, v.updated_at, count(*) OVER () AS total
-FROM verification_calls v JOIN users u ON u.id = v.interviewer_id LEFT JOIN users vb ON vb.id = v.verified_by
-JOIN interviews i ON i.id = v.interview_id
-WHERE v.wave_id = $1
-  AND ($2::text = '' OR i.district_code = $2)
-  AND ($3::bigint = 0 OR v.interviewer_id = $3)
-  AND ($4::timestamptz IS NULL OR v.created_at >= $4)
-  AND ($5::timestamptz IS NULL OR v.created_at < $5)
-  AND ($6::text = '' OR ($6 = 'open' AND v.result IS NULL) OR v.result = $6)
-ORDER BY v.status DESC, v.next_at, v.id
-LIMIT $7 OFFSET $8
+-- days they were made [$4, $5) and result ($6: open or a result). The
+-- narrowed set is counted and paged from verification_calls alone; only
+-- the page's rows are joined to their interviewers' names, and the
+-- interviews are read only to narrow by district.
+WITH p AS (
+    SELECT v.id, v.interview_id, v.case_id, v.interviewer_id, v.status, v.result, v.attempts, v.next_at, v.verified_by, v.note, v.updated_at,
+           count(*) OVER () AS total
+    FROM verification_calls v
+    WHERE v.wave_id = $1
+      AND ($2::text = '' OR EXISTS (SELECT 1 FROM interviews i WHERE i.id = v.interview_id AND i.district_code = $2))
+      AND ($3::bigint = 0 OR v.interviewer_id = $3)
+      AND ($4::timestamptz IS NULL OR v.created_at >= $4)
+      AND ($5::timestamptz IS NULL OR v.created_at < $5)
+      AND ($6::text = '' OR ($6 = 'open' AND v.result IS NULL) OR v.result = $6)
+    ORDER BY v.status DESC, v.next_at, v.id
+    LIMIT $7 OFFSET $8
+)
+SELECT p.id, p.interview_id, p.case_id, u.username AS interviewer, p.status, coalesce(p.result, '') AS result, p.attempts,
+       p.next_at, coalesce(vb.username, '') AS verified_by, p.note, p.updated_at, p.total
+FROM p JOIN users u ON u.id = p.interviewer_id LEFT JOIN users vb ON vb.id = p.verified_by
+ORDER BY p.status DESC, p.next_at, p.id
 
 -- name: dialer/verification-summary
 -- A wave's verification call-backs counted per interviewer verified.

@@ -14,9 +14,10 @@ ORDER BY c.next_at, c.id
 -- Per interviewer over a wave: calls, completes and refusals, the hours
 -- between their first and last call (at least a quarter of an hour, so that
 -- a first call does not give an absurd rate), and the median interview
--- length. The medians are taken in one pass over the wave's interviews
--- (the index interviews_interviewer_length holds what they need), not one
--- pass per interviewer.
+-- length. The calls are the running totals interviewer_call_totals keeps
+-- (0112), one row per interviewer who called; the medians are taken in one
+-- pass over the wave's interviews (the index interviews_interviewer_length
+-- holds what they need), not one pass per interviewer.
 WITH m AS (
     SELECT interviewer_id,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM completed_at - started_at)) AS median_seconds
@@ -24,16 +25,12 @@ WITH m AS (
     WHERE wave_id = $1 AND interviewer_id IS NOT NULL AND started_at IS NOT NULL
     GROUP BY interviewer_id
 )
-SELECT u.username,
-       count(a.id) AS calls,
-       count(a.id) FILTER (WHERE a.aapor_code = '1.1') AS completes,
-       count(a.id) FILTER (WHERE a.aapor_code LIKE '2.1%') AS refusals,
-       greatest(extract(epoch FROM max(a.created_at) - min(a.created_at)) / 3600, 0.25) AS hours,
-       coalesce(min(m.median_seconds), 0) AS median_seconds
-FROM attempts a JOIN cases c ON c.id = a.case_id JOIN users u ON u.id = a.interviewer_id
-LEFT JOIN m ON m.interviewer_id = u.id
-WHERE c.wave_id = $1
-GROUP BY u.id, u.username
+SELECT u.username, t.calls, t.completes, t.refusals,
+       greatest(extract(epoch FROM t.last_at - t.first_at) / 3600, 0.25) AS hours,
+       coalesce(m.median_seconds, 0) AS median_seconds
+FROM interviewer_call_totals t JOIN users u ON u.id = t.interviewer_id
+LEFT JOIN m ON m.interviewer_id = t.interviewer_id
+WHERE t.wave_id = $1
 ORDER BY u.username
 
 -- name: dialer/flagged-interviews
