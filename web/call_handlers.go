@@ -15,6 +15,7 @@ import (
 	"minyi/dialer"
 	"minyi/sampler"
 	"minyi/survey"
+	"minyi/users"
 )
 
 // errNoWaveDrawn says that the interviewer's group has no wave to call: a
@@ -313,10 +314,10 @@ func (s *Server) participation(c echo.Context) error {
 	if answer == "yes" {
 		return c.Redirect(http.StatusSeeOther, "/cases/"+strconv.FormatInt(cs.ID, 10)+"/interview")
 	}
-	if u.AutoNext {
+	if u.AutoNext && u.Role == users.RoleInterview {
 		return s.openNext(c, "recorded")
 	}
-	return c.Redirect(http.StatusSeeOther, "/calls?msg=recorded")
+	return c.Redirect(http.StatusSeeOther, workHome(c)+"?msg=recorded")
 }
 
 func (s *Server) recordOutcome(c echo.Context) error {
@@ -357,10 +358,10 @@ func (s *Server) recordOutcome(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if u.AutoNext {
+	if u.AutoNext && u.Role == users.RoleInterview {
 		return s.openNext(c, "recorded")
 	}
-	return c.Redirect(http.StatusSeeOther, "/calls?msg=recorded")
+	return c.Redirect(http.StatusSeeOther, workHome(c)+"?msg=recorded")
 }
 
 func init() {

@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/labstack/echo/v4"
@@ -16,8 +17,8 @@ type callbacksData struct {
 	Digits   string
 	Searched bool
 	Matches  []dialer.CallbackMatch
-	// Taker: the user may take a case up (interviewers; supervisors find
-	// the case and tell them).
+	// Taker: the user may take a case up and continue it (interviewers
+	// and supervisors; an administrator only finds it).
 	Taker bool
 	Min   int
 }
@@ -29,7 +30,7 @@ func (s *Server) callbacks(c echo.Context) error {
 }
 
 func (s *Server) showCallbacks(c echo.Context, status int, errMsg *core.Text, d callbacksData) error {
-	d.Taker = currentUser(c).Role == users.RoleInterview
+	d.Taker = slices.Contains(continuers, currentUser(c).Role)
 	d.Min = dialer.MinCallbackDigits
 	return s.renderView(c, status, "callbacks", &view{Title: core.Text{ZH: "来电回拨", EN: "Call-backs"}, Err: errMsg, Data: d})
 }
@@ -88,10 +89,12 @@ func (s *Server) takeCallback(c echo.Context) error {
 	if err != nil {
 		return echo.NewHTTPError(http.StatusNotFound)
 	}
-	u := currentUser(c)
-	w, _, err := s.callingWave(c.Request().Context(), u.Team)
+	// The waves searched are the waves a case may be taken from: the
+	// group's for an interviewer, every wave being called for a
+	// supervisor.
+	waves, err := s.callbackWaves(c)
 	if err == nil {
-		err = dialer.TakeCallback(c.Request().Context(), s.db, u.ID, u.Username, w.ID, id, c.FormValue("digits"))
+		err = s.takeFrom(c, waves, id)
 	}
 	if msg, status, ok := userError(err); ok && !errors.Is(err, errNoWaveDrawn) {
 		return s.showCallbacks(c, status, msg, callbacksData{Digits: c.FormValue("digits")})
@@ -100,6 +103,21 @@ func (s *Server) takeCallback(c echo.Context) error {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/cases/"+strconv.FormatInt(id, 10)+"?msg=callback-taken")
+}
+
+// takeFrom takes the case from the wave of those given that holds it; the
+// guards (the number's digits, nobody else holding it, the taker holding
+// no other case) are dialer.TakeCallback's.
+func (s *Server) takeFrom(c echo.Context, waves []int64, id int64) error {
+	u := currentUser(c)
+	var err error
+	for _, w := range waves {
+		err = dialer.TakeCallback(c.Request().Context(), s.db, u.ID, u.Username, w, id, c.FormValue("digits"))
+		if de, ok := err.(*core.Error); !ok || de.Code != core.ENotFound {
+			return err
+		}
+	}
+	return err
 }
 
 func init() {

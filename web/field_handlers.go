@@ -32,10 +32,13 @@ func init() {
 }
 
 // workHome is where an interviewer goes back to after a case: the call
-// page, or the field list.
+// page, or the field list; a supervisor, who works only call-backs, to
+// the call-back search.
 func workHome(c echo.Context) string {
 	if u := currentUser(c); u != nil && u.Role == users.RoleField {
 		return "/field"
+	} else if u != nil && u.Role == users.RoleSupervisor {
+		return "/callbacks"
 	}
 	return "/calls"
 }
