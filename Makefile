@@ -4,7 +4,7 @@ GO ?= go
 # package that needs it and stopped at the end of `make test`.
 export MINYI_TEST_DATA ?= $(CURDIR)/var/test
 
-.PHONY: demo test bench build lint fuzz stop-test-db
+.PHONY: demo test bench build lint fuzz stop-test-db screenshots
 
 demo: build
 	./bin/minyi demo
@@ -47,3 +47,9 @@ BENCHFLAGS ?=
 bench: build
 	$(GO) build -o bin/minyi-bench ./cmd/minyi-bench
 	./bin/minyi-bench $(BENCHFLAGS)
+
+# Screenshots of the main pages in Chromium, for the README (not part of
+# `make test`: the test has a build tag of its own).
+screenshots:
+	$(GO) test -tags screenshots -count=1 -run '^TestScreenshots$$' ./web -screenshots $(CURDIR)/docs/screenshots
+	@$(MAKE) --no-print-directory stop-test-db

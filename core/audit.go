@@ -140,9 +140,9 @@ func VerifyAudit(ctx context.Context, db sqlx.QueryerContext) (AuditReport, erro
 		rep.Entries++
 		switch {
 		case r.Seq != prevSeq+1 && r.Seq > prevSeq+1:
-			rep.Problems = append(rep.Problems, fmt.Sprintf("第 %d–%d 条缺失(被删除)/ entries %d–%d are missing (deleted)", prevSeq+1, r.Seq-1, prevSeq+1, r.Seq-1))
+			rep.Problems = append(rep.Problems, fmt.Sprintf("第 %d–%d 条缺失（被删除） / entries %d–%d are missing (deleted)", prevSeq+1, r.Seq-1, prevSeq+1, r.Seq-1))
 		case r.Prev != prevHash:
-			rep.Problems = append(rep.Problems, fmt.Sprintf("第 %d 条与前一条的链接断开(前面有插入或删除)/ entry %d does not chain to the entry before it (an entry was inserted or deleted before it)", r.Seq, r.Seq))
+			rep.Problems = append(rep.Problems, fmt.Sprintf("第 %d 条与前一条的链接断开（前面有插入或删除） / entry %d does not chain to the entry before it (an entry was inserted or deleted before it)", r.Seq, r.Seq))
 		}
 		if r.Computed != r.Hash {
 			rep.Problems = append(rep.Problems, fmt.Sprintf("第 %d 条的内容被改动或是插入的 / entry %d was changed or inserted: its content does not match its hash", r.Seq, r.Seq))

@@ -63,7 +63,7 @@ func ParseReadEncoding(s string) (Encoding, error) {
 	case "gb18030", "gbk":
 		return GB18030, nil
 	}
-	return "", core.Errorf(core.EInvalid, "不支持的编码 %q(可用 auto、utf-8、gb18030)",
+	return "", core.Errorf(core.EInvalid, "不支持的编码 %q（可用 auto、utf-8、gb18030）",
 		"unsupported encoding %q (use auto, utf-8 or gb18030)", s)
 }
 

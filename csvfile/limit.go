@@ -74,7 +74,7 @@ func (l *lineLimiter) Read(p []byte) (int, error) {
 			return i, l.err
 		}
 		if l.record > MaxLineBytes {
-			l.err = l.tooLong(l.recordLine, "从此行开始的一条记录(引号内含换行)", "a record starting here (with line breaks inside quotes) is longer than")
+			l.err = l.tooLong(l.recordLine, "从此行开始的一条记录（引号内含换行）", "a record starting here (with line breaks inside quotes) is longer than")
 			return i, l.err
 		}
 	}
@@ -87,6 +87,6 @@ func (l *lineLimiter) Read(p []byte) (int, error) {
 // tooLong is an *Error, which tells it apart from CSV syntax errors
 // wherever the csv package surfaces it.
 func (l *lineLimiter) tooLong(line int, zh, en string) error {
-	return fatal(line, zh+"超过 %[1]d KiB,文件可能不是%[2]s CSV,或有未闭合的引号",
+	return fatal(line, zh+"超过 %[1]d KiB，文件可能不是%[2]s CSV，或有未闭合的引号",
 		en+" %[1]d KiB; the file is probably not %[3]s CSV, or has an unclosed quote", MaxLineBytes>>10, l.kind.ZH, l.kind.EN)
 }

@@ -27,12 +27,25 @@ func (p Problem) Reason() string {
 	return p.Message.ZH + " / " + p.Message.EN
 }
 
-// String is the problem as listed for people: "第 N 行 / line N: 中文 / English".
-func (p Problem) String() string {
-	if p.Line == 0 {
-		return p.Reason()
+// Text is the problem in each language: "第 N 行：中文", "line N: English".
+func (p Problem) Text() core.Text {
+	en := p.Message.EN
+	if en == "" {
+		en = p.Message.ZH
 	}
-	return fmt.Sprintf("第 %[1]d 行 / line %[1]d: %[2]s", p.Line, p.Reason())
+	if p.Line == 0 {
+		return core.Text{ZH: p.Message.ZH, EN: en}
+	}
+	return core.Text{ZH: fmt.Sprintf("第 %d 行：%s", p.Line, p.Message.ZH), EN: fmt.Sprintf("line %d: %s", p.Line, en)}
+}
+
+// String is the problem as listed for people: "第 N 行：中文 / line N: English".
+func (p Problem) String() string {
+	t := p.Text()
+	if p.Message.EN == "" {
+		return t.ZH
+	}
+	return t.ZH + " / " + t.EN
 }
 
 // MaxProblems is how many problems a list keeps unless told otherwise:
@@ -94,6 +107,23 @@ func (ps *Problems) Omitted() int { return ps.omitted }
 // Len is how many problems were found, kept or not.
 func (ps *Problems) Len() int { return len(ps.list) + ps.omitted }
 
+// Text lists the problems in each language, for a page.
+func (ps *Problems) Text() core.Text { return ProblemsText(ps.list, ps.omitted) }
+
+// ProblemsText lists problems one per line, "第 N 行：中文" in Chinese and
+// "line N: English" in English, then how many more there are.
+func ProblemsText(list []Problem, omitted int) core.Text {
+	var zh, en []string
+	for _, p := range list {
+		t := p.Text()
+		zh, en = append(zh, t.ZH), append(en, t.EN)
+	}
+	if omitted > 0 {
+		zh, en = append(zh, fmt.Sprintf("……另有 %d 处", omitted)), append(en, fmt.Sprintf("… and %d more", omitted))
+	}
+	return core.Text{ZH: strings.Join(zh, "\n"), EN: strings.Join(en, "\n")}
+}
+
 // String lists the problems one per line, then how many more there are.
 func (ps *Problems) String() string {
 	return FormatProblems(ps.list, ps.omitted)
@@ -137,13 +167,12 @@ func (e *Error) Error() string { return e.core().Error() }
 func (e *Error) Unwrap() error { return e.core() }
 
 func (e *Error) core() *core.Error {
-	p := e.Problems[0]
-	zh := p.Message.ZH
-	if p.Line > 0 {
-		zh = fmt.Sprintf("第 %[1]d 行 / line %[1]d: ", p.Line) + zh
-	}
-	return &core.Error{Code: core.EInvalid, ZH: zh, EN: p.Message.EN}
+	t := e.Problems[0].Text()
+	return &core.Error{Code: core.EInvalid, ZH: t.ZH, EN: t.EN}
 }
+
+// Text lists the file's problems in each language, for a page.
+func (e *Error) Text() core.Text { return ProblemsText(e.Problems, 0) }
 
 // Quote quotes a value from a file for a message: escaped so that control
 // characters and invalid bytes stay visible (and the message valid UTF-8),

@@ -129,20 +129,20 @@ func NewReader(in io.Reader, opt Options) (*Reader, error) {
 	case len(bytes.TrimSpace(bytes.TrimPrefix(head, []byte(bom)))) == 0:
 		return nil, fatal(0, "文件为空", "the file is empty")
 	case bytes.HasPrefix(head, []byte("PK\x03\x04")), bytes.HasPrefix(head, []byte("\xD0\xCF\x11\xE0")):
-		return nil, fatal(0, "这是 Excel 或压缩文件,不是 CSV;请在 Excel 中另存为 CSV",
+		return nil, fatal(0, "这是 Excel 或压缩文件，不是 CSV；请在 Excel 中另存为 CSV",
 			"this is an Excel or ZIP file, not CSV; save it as CSV from Excel")
 	case bytes.HasPrefix(head, []byte("\xFF\xFE")), bytes.HasPrefix(head, []byte("\xFE\xFF")):
-		return nil, fatal(0, "文件是 UTF-16 编码;请另存为 UTF-8 或 GB18030 的 CSV",
+		return nil, fatal(0, "文件是 UTF-16 编码；请另存为 UTF-8 或 GB18030 的 CSV",
 			"the file is UTF-16; save it as CSV in UTF-8 or GB18030")
 	case bytes.IndexByte(head, 0) >= 0:
-		return nil, fatal(0, "文件含有二进制数据,不是 CSV 文本", "the file holds binary data, not CSV text")
+		return nil, fatal(0, "文件含有二进制数据，不是 CSV 文本", "the file holds binary data, not CSV text")
 	}
 	r := &Reader{opt: opt, problems: Problems{max: opt.MaxProblems}}
 	var text io.Reader
 	hasBOM := bytes.HasPrefix(head, []byte(bom))
 	switch {
 	case hasBOM && enc == GB18030:
-		return nil, fatal(0, "文件以 UTF-8 字节顺序标记开头,但指定了 gb18030 编码",
+		return nil, fatal(0, "文件以 UTF-8 字节顺序标记开头，但指定了 gb18030 编码",
 			"the file starts with a UTF-8 byte-order mark but the encoding gb18030 was given")
 	case hasBOM || enc == UTF8:
 		if hasBOM {
@@ -196,7 +196,7 @@ func (r *Reader) ReadHeader(cols Columns) error {
 		switch {
 		case errors.As(err, &fe):
 		case errors.As(err, &pe):
-			err = fatal(pe.StartLine, "表头不是有效的 CSV(%v)", "the header is not valid CSV (%v)", pe.Err)
+			err = fatal(pe.StartLine, "表头不是有效的 CSV（%v）", "the header is not valid CSV (%v)", pe.Err)
 		case errors.Is(err, io.EOF):
 			err = fatal(0, "文件为空", "the file is empty")
 		}
@@ -230,17 +230,17 @@ func (r *Reader) ReadHeader(cols Columns) error {
 		}
 	}
 	if len(missing) > 0 && len(rec) > 0 && looksLikeData(rec[0]) {
-		return r.stop(fatal(line, "文件须以表头行开头(可用列:%s)", "the file must start with a header row (columns: %s)", want))
+		return r.stop(fatal(line, "文件须以表头行开头（可用列：%s）", "the file must start with a header row (columns: %s)", want))
 	}
 	var ps []Problem
 	if len(unknown) > 0 && cols.Others != IgnoreOthers {
-		ps = append(ps, problemf(line, "", "未知的列 %s(可用列:%s)", "unknown column(s) %s (columns: %s)", strings.Join(unknown, ", "), want))
+		ps = append(ps, problemf(line, "", "未知的列 %s（可用列：%s）", "unknown column(s) %s (columns: %s)", strings.Join(unknown, ", "), want))
 	}
 	if len(repeated) > 0 {
 		ps = append(ps, problemf(line, "", "列 %s 重复", "column(s) %s appear more than once", strings.Join(repeated, ", ")))
 	}
 	if len(missing) > 0 {
-		ps = append(ps, problemf(line, "", "缺少列 %s(可用列:%s)", "missing column(s) %s (columns: %s)", strings.Join(missing, ", "), want))
+		ps = append(ps, problemf(line, "", "缺少列 %s（可用列：%s）", "missing column(s) %s (columns: %s)", strings.Join(missing, ", "), want))
 	}
 	if len(missing) > 0 || len(repeated) > 0 || (len(unknown) > 0 && cols.Others == RefuseOthers) {
 		return r.stop(&Error{Problems: ps})
@@ -294,7 +294,7 @@ func (r *Reader) Read() (Row, error) {
 			var fe *Error
 			if errors.As(err, &pe) && !errors.As(err, &fe) {
 				r.rows++
-				r.Reject(pe.StartLine, "", "CSV 格式错误:%v", "malformed CSV: %v", pe.Err)
+				r.Reject(pe.StartLine, "", "CSV 格式错误：%v", "malformed CSV: %v", pe.Err)
 				continue
 			}
 			return Row{}, r.stop(err)
@@ -302,7 +302,7 @@ func (r *Reader) Read() (Row, error) {
 		line, _ := r.cr.FieldPos(0)
 		r.rows++
 		if len(rec) != len(r.names) {
-			r.Reject(line, "", "有 %d 列,表头有 %d 列", "has %d fields but the header has %d", len(rec), len(r.names))
+			r.Reject(line, "", "有 %d 列，表头有 %d 列", "has %d fields but the header has %d", len(rec), len(r.names))
 			continue
 		}
 		if i, msg := r.checkText(rec); i >= 0 {
@@ -321,25 +321,25 @@ func (r *Reader) checkText(rec []string) (int, core.Text) {
 	for i, s := range rec {
 		if !utf8.ValidString(s) {
 			if r.opt.EncodingHint {
-				return i, core.Text{ZH: "含有不是 UTF-8 的字节(若文件是 GB18030/GBK 编码,请指定 --encoding gb18030)",
+				return i, core.Text{ZH: "含有不是 UTF-8 的字节（若文件是 GB18030/GBK 编码，请指定 --encoding gb18030）",
 					EN: "contains bytes that are not UTF-8 (if the file is GB18030/GBK, use --encoding gb18030)"}
 			}
-			return i, core.Text{ZH: "含有不是 UTF-8 的字节,文件编码可能有误", EN: "contains bytes that are not UTF-8; the file's encoding may be wrong"}
+			return i, core.Text{ZH: "含有不是 UTF-8 的字节，文件编码可能有误", EN: "contains bytes that are not UTF-8; the file's encoding may be wrong"}
 		}
 		if strings.ContainsRune(s, utf8.RuneError) {
 			if r.enc() == GB18030 {
 				if r.opt.EncodingHint {
-					return i, core.Text{ZH: "含有无法按 GB18030 解码的字节(若文件是 UTF-8 编码,请指定 --encoding utf-8)",
+					return i, core.Text{ZH: "含有无法按 GB18030 解码的字节（若文件是 UTF-8 编码，请指定 --encoding utf-8）",
 						EN: "contains bytes that are not GB18030 (if the file is UTF-8, use --encoding utf-8)"}
 				}
-				return i, core.Text{ZH: "含有无法按 GB18030 解码的字节,文件编码可能有误", EN: "contains bytes that are not GB18030; the file's encoding may be wrong"}
+				return i, core.Text{ZH: "含有无法按 GB18030 解码的字节，文件编码可能有误", EN: "contains bytes that are not GB18030; the file's encoding may be wrong"}
 			}
-			return i, core.Text{ZH: "含有替换字符 U+FFFD,文件编码可能有误", EN: "contains the replacement character U+FFFD; the file's encoding may be wrong"}
+			return i, core.Text{ZH: "含有替换字符 U+FFFD，文件编码可能有误", EN: "contains the replacement character U+FFFD; the file's encoding may be wrong"}
 		}
 		if r.opt.NoControl {
 			for _, c := range s {
 				if unicode.IsControl(c) {
-					return i, core.Text{ZH: "含有控制字符(如换行、制表符)", EN: "contains control characters (such as line breaks or tabs)"}
+					return i, core.Text{ZH: "含有控制字符（如换行、制表符）", EN: "contains control characters (such as line breaks or tabs)"}
 				}
 			}
 		}

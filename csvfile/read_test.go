@@ -145,21 +145,21 @@ func TestReadHeader(t *testing.T) {
 		{"any order, optional", "note, NAME ,code", RefuseOthers, false, nil},
 		{"other ignored", "code,name,extra", IgnoreOthers, false, nil},
 		{"other reported", "code,name,extra,more", ReportOthers, false,
-			[]string{`第 1 行 / line 1: 未知的列 "extra", "more"(可用列:code,name,note) / unknown column(s) "extra", "more" (columns: code,name,note)`}},
+			[]string{`第 1 行：未知的列 "extra", "more"（可用列：code,name,note） / line 1: unknown column(s) "extra", "more" (columns: code,name,note)`}},
 		{"other refused", "code,name,extra", RefuseOthers, true,
-			[]string{`第 1 行 / line 1: 未知的列 "extra"(可用列:code,name,note) / unknown column(s) "extra" (columns: code,name,note)`}},
+			[]string{`第 1 行：未知的列 "extra"（可用列：code,name,note） / line 1: unknown column(s) "extra" (columns: code,name,note)`}},
 		{"missing", "code,note", IgnoreOthers, true,
-			[]string{"第 1 行 / line 1: 缺少列 name(可用列:code,name,note) / missing column(s) name (columns: code,name,note)"}},
+			[]string{"第 1 行：缺少列 name（可用列：code,name,note） / line 1: missing column(s) name (columns: code,name,note)"}},
 		{"repeated", "code,name,Code", IgnoreOthers, true,
-			[]string{"第 1 行 / line 1: 列 code 重复 / column(s) code appear more than once"}},
+			[]string{"第 1 行：列 code 重复 / line 1: column(s) code appear more than once"}},
 		{"every fault", "code,code,x", ReportOthers, true, []string{
-			`第 1 行 / line 1: 未知的列 "x"(可用列:code,name,note) / unknown column(s) "x" (columns: code,name,note)`,
-			"第 1 行 / line 1: 列 code 重复 / column(s) code appear more than once",
-			"第 1 行 / line 1: 缺少列 name(可用列:code,name,note) / missing column(s) name (columns: code,name,note)"}},
+			`第 1 行：未知的列 "x"（可用列：code,name,note） / line 1: unknown column(s) "x" (columns: code,name,note)`,
+			"第 1 行：列 code 重复 / line 1: column(s) code appear more than once",
+			"第 1 行：缺少列 name（可用列：code,name,note） / line 1: missing column(s) name (columns: code,name,note)"}},
 		{"no header", "500101,万州区", IgnoreOthers, true,
-			[]string{"第 1 行 / line 1: 文件须以表头行开头(可用列:code,name,note) / the file must start with a header row (columns: code,name,note)"}},
+			[]string{"第 1 行：文件须以表头行开头（可用列：code,name,note） / line 1: the file must start with a header row (columns: code,name,note)"}},
 		{"not CSV", `co"de,name`, IgnoreOthers, true,
-			[]string{`第 1 行 / line 1: 表头不是有效的 CSV(bare " in non-quoted-field) / the header is not valid CSV (bare " in non-quoted-field)`}},
+			[]string{`第 1 行：表头不是有效的 CSV（bare " in non-quoted-field） / line 1: the header is not valid CSV (bare " in non-quoted-field)`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, err := NewReader(strings.NewReader(tc.header+"\n500101,万州区\n"), Options{})
@@ -213,11 +213,11 @@ func TestReadRefusesBadRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
-		"第 3 行 / line 3: 有 1 列,表头有 2 列 / has 1 fields but the header has 2",
-		"第 4 行 / line 4: 有 3 列,表头有 2 列 / has 3 fields but the header has 2",
-		`第 5 行 / line 5: CSV 格式错误:bare " in non-quoted-field / malformed CSV: bare " in non-quoted-field`,
-		"第 8 行 / line 8: 含有不是 UTF-8 的字节,文件编码可能有误 / contains bytes that are not UTF-8; the file's encoding may be wrong",
-		"第 9 行 / line 9: 含有替换字符 U+FFFD,文件编码可能有误 / contains the replacement character U+FFFD; the file's encoding may be wrong",
+		"第 3 行：有 1 列，表头有 2 列 / line 3: has 1 fields but the header has 2",
+		"第 4 行：有 3 列，表头有 2 列 / line 4: has 3 fields but the header has 2",
+		`第 5 行：CSV 格式错误：bare " in non-quoted-field / line 5: malformed CSV: bare " in non-quoted-field`,
+		"第 8 行：含有不是 UTF-8 的字节，文件编码可能有误 / line 8: contains bytes that are not UTF-8; the file's encoding may be wrong",
+		"第 9 行：含有替换字符 U+FFFD，文件编码可能有误 / line 9: contains the replacement character U+FFFD; the file's encoding may be wrong",
 	}
 	if strings.Join(rows, " ") != "2:1/a 6:5/x\ny 11:8/z" || strings.Join(problems, "\n") != strings.Join(want, "\n") {
 		t.Errorf("rows %q\nproblems\n%s", rows, strings.Join(problems, "\n"))
@@ -230,7 +230,7 @@ func TestReadRefusesBadRows(t *testing.T) {
 	}
 	// NoControl refuses the line break.
 	_, problems, _, _ = readAll(t, file, Options{NoControl: true}, testColumns)
-	if len(problems) != 6 || !strings.Contains(problems[3], "line 6: 含有控制字符") {
+	if len(problems) != 6 || !strings.Contains(problems[3], "第 6 行：含有控制字符") {
 		t.Errorf("NoControl: %q", problems)
 	}
 }
@@ -255,7 +255,7 @@ func TestRejectAndProblemLimit(t *testing.T) {
 				break
 			}
 			if row.Get("name") == "" {
-				r.Reject(row.Line, "name", "名称为空(代码 %s)", "the name is empty (code %s)", row.Get("code"))
+				r.Reject(row.Line, "name", "名称为空（代码 %s）", "the name is empty (code %s)", row.Get("code"))
 			}
 		}
 		ps := r.Problems()
@@ -267,7 +267,7 @@ func TestRejectAndProblemLimit(t *testing.T) {
 			t.Errorf("max %d: kept %d, omitted %d", max, len(ps.List()), ps.Omitted())
 		}
 		lines := strings.Split(ps.String(), "\n")
-		if lines[0] != "第 2 行 / line 2: 名称为空(代码 0) / the name is empty (code 0)" {
+		if lines[0] != "第 2 行：名称为空（代码 0） / line 2: the name is empty (code 0)" {
 			t.Errorf("first problem %q", lines[0])
 		}
 		if max == 0 && (len(lines) != 101 || lines[100] != "……另有 150 处 / … and 150 more") {
@@ -281,7 +281,7 @@ func TestReadStopsAtLongLines(t *testing.T) {
 	rows, _, _, err := readAll(t, long, Options{Kind: core.Text{ZH: "区县", EN: "a districts"}}, testColumns)
 	var fe *Error
 	if !errors.As(err, &fe) || fe.Problems[0].Line != 3 || len(rows) != 1 ||
-		err.Error() != "第 3 行 / line 3: 行长超过 64 KiB,文件可能不是区县 CSV,或有未闭合的引号 / longer than 64 KiB; the file is probably not a districts CSV, or has an unclosed quote" {
+		err.Error() != "第 3 行：行长超过 64 KiB，文件可能不是区县 CSV，或有未闭合的引号 / line 3: longer than 64 KiB; the file is probably not a districts CSV, or has an unclosed quote" {
 		t.Errorf("long line: rows %q, %v", rows, err)
 	}
 	// An unclosed quote would make the CSV reader hold the rest of the file
@@ -292,7 +292,7 @@ func TestReadStopsAtLongLines(t *testing.T) {
 		b.WriteString("3,c\n")
 	}
 	_, _, _, err = readAll(t, b.String(), Options{}, testColumns)
-	if !errors.As(err, &fe) || !strings.HasPrefix(err.Error(), "第 3 行 / line 3: 从此行开始的一条记录") {
+	if !errors.As(err, &fe) || !strings.HasPrefix(err.Error(), "第 3 行：从此行开始的一条记录") {
 		t.Errorf("unclosed quote: %v", err)
 	}
 	// A long header.

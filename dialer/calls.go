@@ -86,7 +86,7 @@ func (c *Call) OutcomeLabel() core.Text {
 }
 
 // ErrCaseNotHeld refuses a call on a case the interviewer does not hold.
-var ErrCaseNotHeld = core.Errorf(core.ENotFound, "没有这个样本,或它不在您手上", "no such case, or you do not hold it")
+var ErrCaseNotHeld = core.Errorf(core.ENotFound, "没有这个样本，或它不在您手上", "no such case, or you do not hold it")
 
 // StartCall stores a call about to be placed on a case the interviewer
 // holds, ringing.

@@ -133,7 +133,7 @@ func CaseFor(ctx context.Context, db sqlx.QueryerContext, id, userID int64) (*Ca
 		return nil, err
 	}
 	if !c.IsHeldBy(userID) {
-		return nil, core.Errorf(core.ENotFound, "没有这个样本,或它不在您手上", "no such case, or you do not hold it")
+		return nil, core.Errorf(core.ENotFound, "没有这个样本，或它不在您手上", "no such case, or you do not hold it")
 	}
 	return c, nil
 }
@@ -186,7 +186,7 @@ func RecordOutcome(ctx context.Context, db *sqlx.DB, caseID, userID int64, code 
 		case o.NeedTime:
 			if !r.Open(appointment) {
 				hours := r.CallingTimes()
-				return &core.Error{Code: core.EInvalid, ZH: fmt.Sprintf("预约时间不在本轮的拨打时段内(%s)", hours.ZH),
+				return &core.Error{Code: core.EInvalid, ZH: fmt.Sprintf("预约时间不在本轮的拨打时段内（%s）", hours.ZH),
 					EN: fmt.Sprintf("the appointment is outside this wave's calling hours (%s)", hours.EN)}
 			}
 			tr.Status, tr.Next, tr.Appt = "appointment", appointment, appointment
@@ -383,7 +383,7 @@ var errQuotaFull = errors.New("quota full")
 // ErrQuotaFilled says that an interview was not stored because its quota
 // was full; its case has ended as 4.80.
 var ErrQuotaFilled = core.Errorf(core.EConflict,
-	"受访者所在区县(或其性别年龄组)的配额已满:访问不保存,样本按配额已满(AAPOR 4.80)结束。",
+	"受访者所在区县（或其性别年龄组）的配额已满：访问不保存，样本按配额已满（AAPOR 4.80）结束。",
 	"The quota of the respondent's district (or sex and age group) is full: the interview is not kept and the case ends as quota filled (AAPOR 4.80).")
 
 // ScreenOut closes a held case whose respondent the screener found not
@@ -464,7 +464,7 @@ func withHeldCase(ctx context.Context, db *sqlx.DB, caseID, userID int64, fn fun
 	var lc LockedCase
 	if err := lock.GetContext(ctx, &lc, caseID, userID); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return core.Errorf(core.ENotFound, "没有这个样本,或它不在您手上", "no such case, or you do not hold it")
+			return core.Errorf(core.ENotFound, "没有这个样本，或它不在您手上", "no such case, or you do not hold it")
 		}
 		return fmt.Errorf("dialer: lock case: %w", err)
 	}

@@ -117,7 +117,7 @@ func (r RateRow) Record() []string {
 }
 
 // EstimateNote says how e was estimated, to print beside the rates.
-const EstimateNote = "e = (I+P+R+NC+O)/(I+P+R+NC+O+NE):已知资格的样本中合格者的比例,各区县分别估计 / the eligible share of the cases whose eligibility is known, estimated per district"
+const EstimateNote = "e = (I+P+R+NC+O)/(I+P+R+NC+O+NE)：已知资格的样本中合格者的比例，各区县分别估计 / the eligible share of the cases whose eligibility is known, estimated per district"
 
 func num4(x float64) string {
 	if math.IsNaN(x) || math.IsInf(x, 0) {

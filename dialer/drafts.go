@@ -21,7 +21,7 @@ var (
 	qSaveDraft         = pg.Q("dialer/save-draft")
 	qHeldDraftVersion  = pg.Q("dialer/held-draft-version")
 	qGetDraft          = pg.Q("dialer/get-draft")
-	errDraftNotStarted = core.Errorf(core.EInvalid, "访问尚未开始,没有可中断的问卷", "the interview has not started: there is nothing to break off")
+	errDraftNotStarted = core.Errorf(core.EInvalid, "访问尚未开始，没有可中断的问卷", "the interview has not started: there is nothing to break off")
 )
 
 // Draft is an interview in progress: the answers given so far, kept on the
@@ -75,7 +75,7 @@ func (e *DraftConflict) Error() string {
 
 // ConflictMessage is what the interviewer is told.
 var ConflictMessage = core.Text{
-	ZH: "这份问卷已在另一个窗口或设备上修改,本页的修改没有保存。请刷新页面,核对最新的答案后继续。",
+	ZH: "这份问卷已在另一个窗口或设备上修改，本页的修改没有保存。请刷新页面，核对最新的答案后继续。",
 	EN: "This interview was changed in another tab or device; the changes on this page were not saved. Reload the page, check the latest answers and go on.",
 }
 
@@ -85,7 +85,7 @@ func OpenDraft(ctx context.Context, db sqlx.QueryerContext, caseID, userID int64
 	var d Draft
 	if err := sqlx.GetContext(ctx, db, &d, qOpenDraft, caseID, userID, key, now); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil, core.Errorf(core.ENotFound, "没有这个样本,或它不在您手上", "no such case, or you do not hold it")
+			return nil, core.Errorf(core.ENotFound, "没有这个样本，或它不在您手上", "no such case, or you do not hold it")
 		}
 		return nil, fmt.Errorf("dialer: open draft: %w", err)
 	}
@@ -131,7 +131,7 @@ func SaveDraft(ctx context.Context, db *sqlx.DB, caseID, userID int64, version i
 	}
 	if err := db.GetContext(ctx, &v, qHeldDraftVersion, caseID, userID); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return 0, core.Errorf(core.ENotFound, "这个样本已结束或不在您手上,草稿没有保存", "this case is closed or not yours: the draft was not saved")
+			return 0, core.Errorf(core.ENotFound, "这个样本已结束或不在您手上，草稿没有保存", "this case is closed or not yours: the draft was not saved")
 		}
 		return 0, fmt.Errorf("dialer: save draft: %w", err)
 	}

@@ -29,7 +29,7 @@ var Outcomes = []Outcome{
 	{Code: "no_answer", Label: core.Text{ZH: "无人接听", EN: "No answer"}, AAPOR: "3.13", Retry: 2 * time.Hour, Key: "1"},
 	{Code: "busy", Label: core.Text{ZH: "占线", EN: "Busy"}, AAPOR: "3.12", Retry: 15 * time.Minute, Key: "2"},
 	{Code: "refusal", Label: core.Text{ZH: "拒访", EN: "Refusal"}, AAPOR: "2.11", Final: true, Key: "3"},
-	{Code: "soft_refusal", Label: core.Text{ZH: "婉拒(可再争取)", EN: "Soft refusal (try to convert)"}, AAPOR: "2.11", Retry: 7 * 24 * time.Hour, Key: "7", Converter: true},
+	{Code: "soft_refusal", Label: core.Text{ZH: "婉拒（可再争取）", EN: "Soft refusal (try to convert)"}, AAPOR: "2.11", Retry: 7 * 24 * time.Hour, Key: "7", Converter: true},
 	{Code: "appointment", Label: core.Text{ZH: "预约再访", EN: "Appointment"}, AAPOR: "2.21", Key: "4", NeedTime: true},
 	{Code: "not_eligible", Label: core.Text{ZH: "不符合条件", EN: "Not eligible"}, AAPOR: "4.70", Final: true, Key: "5"},
 	{Code: "wrong_number", Label: core.Text{ZH: "空号/错号", EN: "Wrong or dead number"}, AAPOR: "4.30", Final: true, Key: "6"},

@@ -199,7 +199,7 @@ func WaveRecordings(ctx context.Context, db sqlx.QueryerContext) ([]WaveRecordin
 // days it keeps them (0: the server's setting); audited.
 func SetWaveRecording(ctx context.Context, db *sqlx.DB, waveID int64, record bool, days int, actorID int64, actor string) error {
 	if days < 0 || days > 3650 {
-		return core.Errorf(core.EInvalid, "录音保存天数须在 1 到 3650 之间(0:按服务器设置)", "the retention must be 1 to 3650 days (0: the server's setting)")
+		return core.Errorf(core.EInvalid, "录音保存天数须在 1 到 3650 之间（0：按服务器设置）", "the retention must be 1 to 3650 days (0: the server's setting)")
 	}
 	var d any
 	if days > 0 {

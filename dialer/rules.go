@@ -59,7 +59,7 @@ func (r Rules) Grace() time.Duration { return time.Duration(r.GraceMinutes) * ti
 func (r Rules) Check() error {
 	switch {
 	case r.From < 0 || r.To > 24*60 || r.From >= r.To:
-		return core.Errorf(core.EInvalid, "拨打时段应在 00:00 与 24:00 之间,且开始早于结束", "the calling hours must lie within 00:00–24:00 and start before they end")
+		return core.Errorf(core.EInvalid, "拨打时段应在 00:00 与 24:00 之间，且开始早于结束", "the calling hours must lie within 00:00–24:00 and start before they end")
 	case r.Days <= 0 || r.Days > 127:
 		return core.Errorf(core.EInvalid, "至少选择一个拨打日", "choose at least one calling day")
 	case r.GraceMinutes < 0 || r.GraceMinutes > 24*60:
@@ -181,11 +181,14 @@ func (r Rules) DaysText() string {
 
 var dayNames = [7]string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
 
+// zhDayNames are the days' names in Chinese, Sunday first as dayNames.
+var zhDayNames = [7]string{"周日", "周一", "周二", "周三", "周四", "周五", "周六"}
+
 // CallingTimes is the calling hours and days for messages, in both
 // languages: "09:00–21:00,周一至周五" / "09:00–21:00, Mon–Fri".
 func (r Rules) CallingTimes() core.Text {
 	days := r.DaysLabel()
-	return core.Text{ZH: r.HoursText() + "," + days.ZH, EN: r.HoursText() + ", " + days.EN}
+	return core.Text{ZH: r.HoursText() + "，" + days.ZH, EN: r.HoursText() + ", " + days.EN}
 }
 
 // DaysLabel is the calling days for people in both languages: "每天" /
@@ -247,14 +250,19 @@ func ParseHours(s string) (from, to int, err error) {
 	return from, to, nil
 }
 
-// ParseDays reads calling days: names or ISO numbers (1 = Monday … 7 =
-// Sunday), single or as ranges, separated by commas: "mon-fri", "1-5,7".
+// ParseDays reads calling days: names in Chinese or English, or ISO numbers
+// (1 = Monday … 7 = Sunday), single or as ranges, as DaysLabel writes them
+// ("周一至周五、周日", "Mon–Fri, Sun", "每天") or as "mon-fri", "1-5,7".
 func ParseDays(s string) (int, error) {
-	bad := core.Errorf(core.EInvalid, "拨打日 %q 应写成 mon-fri 或 1-5,7 这样的形式", "calling days %q: write them like mon-fri or 1-5,7", s)
+	bad := core.Errorf(core.EInvalid, "拨打日 %q 应写成“周一至周五、周日”或 1-5,7 这样的形式", "calling days %q: write them like Mon–Fri, Sun or 1-5,7", s)
+	t := strings.ToLower(strings.TrimSpace(s))
+	if t == "每天" || t == "every day" {
+		return 127, nil
+	}
+	t = strings.NewReplacer("至", "-", "–", "-", "~", "-", "、", ",", "，", ",", " ", "").Replace(t)
 	iso := func(x string) (int, bool) {
-		x = strings.ToLower(strings.TrimSpace(x))
 		for i, n := range dayNames {
-			if x == n {
+			if x == n || x == zhDayNames[i] || x == "星期"+strings.TrimPrefix(zhDayNames[i], "周") {
 				return (i+6)%7 + 1, true
 			}
 		}
@@ -262,7 +270,7 @@ func ParseDays(s string) (int, error) {
 		return n, err == nil && n >= 1 && n <= 7
 	}
 	mask := 0
-	for _, part := range strings.Split(s, ",") {
+	for _, part := range strings.Split(t, ",") {
 		a, b, isRange := strings.Cut(part, "-")
 		lo, ok1 := iso(a)
 		hi, ok2 := lo, true
@@ -291,7 +299,7 @@ func (r Rules) ClosedError(now time.Time) error {
 	next := r.NextOpen(now).In(Shanghai)
 	hours, at := r.CallingTimes(), next.Format("2006-01-02 15:04")
 	return &core.Error{Code: core.EConflict,
-		ZH:  fmt.Sprintf("现在不在本轮的拨打时段内(%s),暂不发放样本;下一个拨打时段从 %s 开始。", hours.ZH, at),
+		ZH:  fmt.Sprintf("现在不在本轮的拨打时段内（%s），暂不发放样本；下一个拨打时段从 %s 开始。", hours.ZH, at),
 		EN:  fmt.Sprintf("Calls are outside this wave's calling hours (%s), so no case is handed out; calling resumes at %s.", hours.EN, at),
 		Err: ErrClosed}
 }

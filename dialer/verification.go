@@ -59,7 +59,7 @@ type Verification struct {
 	District    string     `db:"district_code"`
 }
 
-var errNoVerification = core.Errorf(core.ENotFound, "没有这个回访任务,或它不在您手上", "no such verification call, or you do not hold it")
+var errNoVerification = core.Errorf(core.ENotFound, "没有这个回访任务，或它不在您手上", "no such verification call, or you do not hold it")
 
 // VerificationFor loads a verification call only for the interviewer
 // holding it; for anyone else it does not exist.

@@ -35,8 +35,8 @@ const (
 var FieldOutcomes = []Outcome{
 	{Code: OutcomeNoOneHome, Label: core.Text{ZH: "无人在家", EN: "No one home"}, AAPOR: CodeNoOneHome},
 	{Code: "refusal", Label: core.Text{ZH: "拒访", EN: "Refused"}, AAPOR: "2.11", Final: true},
-	{Code: "vacant", Label: core.Text{ZH: "空置房(无人居住)", EN: "Vacant (no one lives here)"}, AAPOR: CodeVacant, Final: true},
-	{Code: "not_eligible", Label: core.Text{ZH: "不符合条件(无合格受访者)", EN: "Not eligible (no eligible resident)"}, AAPOR: "4.70", Final: true},
+	{Code: "vacant", Label: core.Text{ZH: "空置房（无人居住）", EN: "Vacant (no one lives here)"}, AAPOR: CodeVacant, Final: true},
+	{Code: "not_eligible", Label: core.Text{ZH: "不符合条件（无合格受访者）", EN: "Not eligible (no eligible resident)"}, AAPOR: "4.70", Final: true},
 }
 
 // FieldOutcomeByCode finds a visit outcome, ok=false for an unknown code.
@@ -63,11 +63,11 @@ func VisitLabel(outcome string) core.Text {
 	case outcomeScreened:
 		return core.Text{ZH: "甄别不符合条件", EN: "Screened out"}
 	case outcomeBreakOffPartial:
-		return core.Text{ZH: "中断(部分完成)", EN: "Broke off (partial)"}
+		return core.Text{ZH: "中断（部分完成）", EN: "Broke off (partial)"}
 	case outcomeBreakOff:
 		return core.Text{ZH: "中断", EN: "Broke off"}
 	case outcomeBreakOffCallback:
-		return core.Text{ZH: "中断,待再访", EN: "Broke off, visit again"}
+		return core.Text{ZH: "中断，待再访", EN: "Broke off, visit again"}
 	}
 	return core.Text{ZH: outcome, EN: outcome}
 }

@@ -37,7 +37,7 @@ var (
 	qFieldLockCase       = pg.Q("door/lock-case")
 	qFieldRecordVisit    = pg.Q("door/record-visit")
 	fieldLeaseInterval   = fmt.Sprintf("%d seconds", int(Lease.Seconds()))
-	errNotYourHousehold  = core.Errorf(core.ENotFound, "没有这一户,或它没有分配给您", "no such household, or it is not assigned to you")
+	errNotYourHousehold  = core.Errorf(core.ENotFound, "没有这一户，或它没有分配给您", "no such household, or it is not assigned to you")
 )
 
 // CommunityKey names a community of the household frame.
@@ -325,7 +325,7 @@ func RecordVisit(ctx context.Context, db *sqlx.DB, caseID, userID int64, code st
 		return VisitResult{}, fmt.Errorf("door: lock household: %w", err)
 	}
 	if lc.Status == "final" {
-		return VisitResult{}, core.Errorf(core.EConflict, "这一户已经结束,不需要再访", "this household is finished and needs no more visits")
+		return VisitResult{}, core.Errorf(core.EConflict, "这一户已经结束，不需要再访", "this household is finished and needs no more visits")
 	}
 	history, err := dialer.Attempts(ctx, tx, caseID)
 	if err != nil {
@@ -369,7 +369,7 @@ func sameTimeAgain(history []dialer.Attempt, now time.Time) error {
 		if dialer.DayOf(t).Equal(dialer.DayOf(now)) && dialer.DayPartOf(t) == dialer.DayPartOf(now) {
 			part, next, at := dialer.DayPartOf(now).Name(), NextVisit(times, now).Label(), t.In(core.Shanghai).Format("15:04")
 			return &core.Error{Code: core.EInvalid,
-				ZH: fmt.Sprintf("今天%s已有一次无人在家的来访(%s):同一时段再敲门不算新的一次来访。请换一天、换一个时段再来,建议 %s。", part.ZH, at, next.ZH),
+				ZH: fmt.Sprintf("今天%s已有一次无人在家的来访（%s）：同一时段再敲门不算新的一次来访。请换一天、换一个时段再来，建议 %s。", part.ZH, at, next.ZH),
 				EN: fmt.Sprintf("No one was home at an earlier visit this %s (%s): knocking again in the same part of the same day is not a new visit. Come back on another day at another time; suggested: %s.", part.EN, at, next.EN)}
 		}
 	}
@@ -402,7 +402,7 @@ func StartInterview(ctx context.Context, db *sqlx.DB, caseID, userID int64) erro
 	var id int64
 	if err := db.GetContext(ctx, &id, qFieldStart, caseID, userID, fieldLeaseInterval); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return core.Errorf(core.ENotFound, "没有这一户,或它没有分配给您,或已经结束", "no such household, or it is not assigned to you, or it is finished")
+			return core.Errorf(core.ENotFound, "没有这一户，或它没有分配给您，或已经结束", "no such household, or it is not assigned to you, or it is finished")
 		}
 		return fmt.Errorf("door: start interview: %w", err)
 	}

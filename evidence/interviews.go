@@ -43,7 +43,7 @@ func checkInterviews(ctx context.Context, db *sqlx.DB, rec *records, rep *Report
 		s, sealed := rec.sealed[r.ID]
 		switch {
 		case sealed && (s.interview != r.InterviewID || s.version != r.Version || s.hash != r.Hash):
-			rep.add("访问 %d 的证据行(第 %d 行)在第 %d 条封存之后被改动", "the evidence of interview %d (row %d) was changed after entry %d sealed it",
+			rep.add("访问 %d 的证据行（第 %d 行）在第 %d 条封存之后被改动", "the evidence of interview %d (row %d) was changed after entry %d sealed it",
 				s.interview, r.ID, s.seq)
 		case sealed:
 			rep.Sealed++
@@ -54,7 +54,7 @@ func checkInterviews(ctx context.Context, db *sqlx.DB, rec *records, rep *Report
 		// A later version is written only by a change on review, which the
 		// chain records with the same hash.
 		if r.Version > 1 && r.ID > rec.baseMaxID && rec.changes[changeKey{r.InterviewID, r.Version, r.Hash}] == 0 {
-			rep.add("访问 %d 的第 %d 版证据(第 %d 行)没有对应的修改记录:是绕过系统写入的", "the evidence of version %[2]d of interview %[1]d (row %[3]d) has no recorded change: it was written behind the application's back",
+			rep.add("访问 %d 的第 %d 版证据（第 %d 行）没有对应的修改记录：是绕过系统写入的", "the evidence of version %[2]d of interview %[1]d (row %[3]d) has no recorded change: it was written behind the application's back",
 				r.InterviewID, r.Version, r.ID)
 		}
 		return nil
@@ -71,20 +71,20 @@ func checkInterviews(ctx context.Context, db *sqlx.DB, rec *records, rep *Report
 	sort.Slice(deleted, func(i, j int) bool { return deleted[i] < deleted[j] })
 	for _, id := range deleted {
 		s := rec.sealed[id]
-		rep.add("访问 %d 的证据行(第 %d 行,第 %d 条封存)被删除", "the evidence of interview %d (row %d, sealed by entry %d) was deleted", s.interview, id, s.seq)
+		rep.add("访问 %d 的证据行（第 %d 行，第 %d 条封存）被删除", "the evidence of interview %d (row %d, sealed by entry %d) was deleted", s.interview, id, s.seq)
 	}
 	err = survey.EachInterviewHash(ctx, db, func(h survey.InterviewHash) error {
 		rep.Interviews++
 		e := want[h.ID]
 		switch {
 		case e == nil:
-			rep.add("访问 %d 不在证据中:是直接插入数据库的", "interview %d is not in the evidence: it was inserted directly into the database", h.ID)
+			rep.add("访问 %d 不在证据中：是直接插入数据库的", "interview %d is not in the evidence: it was inserted directly into the database", h.ID)
 			return nil
 		case e.hash != h.Hash && e.seq > 0:
-			rep.add("访问 %[1]d 在数据库中被直接改动:内容与第 %[2]d 条记录的第 %[3]d 版不符", "interview %[1]d was changed directly in the database: it no longer matches version %[3]d recorded by entry %[2]d",
+			rep.add("访问 %[1]d 在数据库中被直接改动：内容与第 %[2]d 条记录的第 %[3]d 版不符", "interview %[1]d was changed directly in the database: it no longer matches version %[3]d recorded by entry %[2]d",
 				h.ID, e.seq, e.version)
 		case e.hash != h.Hash:
-			rep.add("访问 %d 在数据库中被直接改动:内容与其第 %d 版的证据(尚未封存)不符", "interview %d was changed directly in the database: it no longer matches the evidence of its version %d (not sealed yet)",
+			rep.add("访问 %d 在数据库中被直接改动：内容与其第 %d 版的证据（尚未封存）不符", "interview %d was changed directly in the database: it no longer matches the evidence of its version %d (not sealed yet)",
 				h.ID, e.version)
 		}
 		e.seen = true
@@ -101,7 +101,7 @@ func checkInterviews(ctx context.Context, db *sqlx.DB, rec *records, rep *Report
 	}
 	sort.Slice(gone, func(i, j int) bool { return gone[i] < gone[j] })
 	for _, id := range gone {
-		rep.add("访问 %d 已从数据库中删除(证据记录了第 %d 版)", "interview %d was deleted from the database (its evidence records version %d)", id, want[id].version)
+		rep.add("访问 %d 已从数据库中删除（证据记录了第 %d 版）", "interview %d was deleted from the database (its evidence records version %d)", id, want[id].version)
 	}
 	return nil
 }

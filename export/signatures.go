@@ -74,7 +74,7 @@ func DownloadSignature(ctx context.Context, db sqlx.QueryerContext, userID int64
 	var b []byte
 	err := sqlx.GetContext(ctx, db, &b, qGetDownloadSig, userID, kind, wave)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, "", core.Errorf(core.ENotFound, "您还没有下载过这个文件:请先下载,再取它的签名", "you have not downloaded this file yet: download it first, then its signature")
+		return nil, "", core.Errorf(core.ENotFound, "您还没有下载过这个文件：请先下载，再取它的签名", "you have not downloaded this file yet: download it first, then its signature")
 	}
 	if err != nil {
 		return nil, "", fmt.Errorf("export: download signature: %w", err)
@@ -119,7 +119,7 @@ func CheckManifest(dir string) ([]string, error) {
 		case err != nil:
 			problems = append(problems, fmt.Sprintf("缺少文件 %s / %s is missing", name, name))
 		case got != sum || strconv.FormatInt(n, 10) != size:
-			problems = append(problems, fmt.Sprintf("%[1]s 与清单不符(清单 %[2]s 字节、SHA-256 %[3]s,现在 %[4]d 字节、%[5]s),文件被改动过 / %[1]s does not match the manifest (listed %[2]s bytes, SHA-256 %[3]s; now %[4]d bytes, %[5]s): the file was changed",
+			problems = append(problems, fmt.Sprintf("%[1]s 与清单不符（清单 %[2]s 字节、SHA-256 %[3]s，现在 %[4]d 字节、%[5]s），文件被改动过 / %[1]s does not match the manifest (listed %[2]s bytes, SHA-256 %[3]s; now %[4]d bytes, %[5]s): the file was changed",
 				name, size, sum, n, got))
 		}
 	}

@@ -149,7 +149,7 @@ func writeSPSS(ctx context.Context, db *sqlx.DB, wave string, enc csvfile.Encodi
 		spssEnc = "GB18030"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "* 读取民意调查的访问数据并加上变量标签和值标签。/ Reads a wave's responses and labels its variables and values.\n")
+	fmt.Fprintf(&b, "* 读取民意调查的访问数据并加上变量标签和值标签。 / Reads a wave's responses and labels its variables and values.\n")
 	fmt.Fprintf(&b, "* 轮次 / wave: %s. 请将本文件与数据文件放在同一目录。/ Keep this file beside the data file.\n", oneLine(wave))
 	fmt.Fprintf(&b, "GET DATA /TYPE=TXT\n  /FILE=%s\n  /ENCODING=%s\n  /ARRANGEMENT=DELIMITED\n  /DELIMITERS=\",\"\n  /QUALIFIER='\"'\n  /FIRSTCASE=2\n  /VARIABLES=\n",
 		spssString(FileName("responses", wave, enc)), spssString(spssEnc))

@@ -15,7 +15,7 @@ func ReadWAV(path string) ([]int16, error) {
 		return nil, err
 	}
 	if len(b) < 12 || string(b[:4]) != "RIFF" || string(b[8:12]) != "WAVE" {
-		return nil, fmt.Errorf("%s: 不是 WAV 文件 / not a WAV file", path)
+		return nil, fmt.Errorf("%s：不是 WAV 文件 / not a WAV file", path)
 	}
 	var channels, bits, format int
 	var rate int
@@ -33,7 +33,7 @@ func ReadWAV(path string) ([]int16, error) {
 			bits = int(binary.LittleEndian.Uint16(body[14:]))
 		case "data":
 			if format != 1 || bits != 16 || rate != SampleRate || channels < 1 {
-				return nil, fmt.Errorf("%s: 须为 8000 Hz 16 位 PCM / must be 16-bit PCM at 8000 Hz (is format %d, %d bits, %d Hz)", path, format, bits, rate)
+				return nil, fmt.Errorf("%s：须为 8000 Hz 16 位 PCM / must be 16-bit PCM at 8000 Hz (is format %d, %d bits, %d Hz)", path, format, bits, rate)
 			}
 			n := len(body) / 2 / channels
 			out := make([]int16, n)

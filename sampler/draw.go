@@ -119,7 +119,7 @@ func Plan(ctx context.Context, db sqlx.QueryerContext, w *Wave) ([]Allocation, e
 		return nil, err
 	}
 	if len(ds) == 0 {
-		return nil, core.Errorf(core.EInvalid, "还没有区县:请先导入区县人口", "there are no districts yet: import districts first")
+		return nil, core.Errorf(core.EInvalid, "还没有区县：请先导入区县人口", "there are no districts yet: import districts first")
 	}
 	strata := make([]Stratum, len(ds))
 	for i, d := range ds {
@@ -221,7 +221,7 @@ func Draw(ctx context.Context, db *sqlx.DB, waveName string, seed int64) (*DrawR
 		return nil, err
 	}
 	if w.Drawn() {
-		return nil, core.Errorf(core.EConflict, "轮次 %q 已经抽样(种子 %d)", "wave %q has already been drawn (seed %d)", w.Name, *w.Draw.Seed)
+		return nil, core.Errorf(core.EConflict, "轮次 %q 已经抽样（种子 %d）", "wave %q has already been drawn (seed %d)", w.Name, *w.Draw.Seed)
 	}
 	design, err := GetDesign(ctx, tx, w.ID)
 	if err != nil {
@@ -479,7 +479,7 @@ func releasePhones(ctx context.Context, tx *sqlx.Tx, waveID int64, strata []stri
 			j++
 		}
 		if got[strata[i]] != j-i {
-			return core.Errorf(core.EConflict, "抽样框分层 %q 的序号不连续(取 %d 行只得到 %d 行),无法抽样",
+			return core.Errorf(core.EConflict, "抽样框分层 %q 的序号不连续（取 %d 行只得到 %d 行），无法抽样",
 				"the ordinals of frame stratum %q are not dense (asked for %d rows, found %d); cannot draw", strata[i], j-i, got[strata[i]])
 		}
 		i = j

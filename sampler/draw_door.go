@@ -133,7 +133,7 @@ func SystematicPPS(sizes []float64, n int, u float64) ([]PPSPick, error) {
 		prev = hits
 	}
 	if len(picks) != n {
-		return nil, errors.New("内部错误:系统抽样数目不符 / internal error: systematic PPS selected the wrong number of units")
+		return nil, errors.New("内部错误：系统抽样数目不符 / internal error: systematic PPS selected the wrong number of units")
 	}
 	return picks, nil
 }

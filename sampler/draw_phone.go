@@ -193,7 +193,7 @@ func drawStratum(ctx context.Context, db sqlx.QueryerContext, seed int64, stratu
 			return nil, fmt.Errorf("sampler: fetch drawn numbers of %q: %w", stratum, err)
 		}
 		if len(rows) != len(batch) {
-			return nil, core.Errorf(core.EConflict, "抽样框分层 %q 的序号不连续(取 %d 行只得到 %d 行),无法抽样",
+			return nil, core.Errorf(core.EConflict, "抽样框分层 %q 的序号不连续（取 %d 行只得到 %d 行），无法抽样",
 				"the ordinals of frame stratum %q are not dense (asked for %d rows, found %d); cannot draw", stratum, len(batch), len(rows))
 		}
 		phones := make([]string, len(rows))

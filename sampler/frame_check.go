@@ -133,7 +133,7 @@ func ParsePhoneFrame(r io.Reader, opt ParseOptions, emit func(PhoneRow) error) (
 		}
 		norm, nerr := normalize.phone(phone)
 		if nerr != nil {
-			f.Reject(line, "phone", "无效的电话号码 %s(须为中国大陆手机或固定电话号码)", "invalid phone number %s (must be a mainland China mobile or landline number)", csvfile.Quote(phone))
+			f.Reject(line, "phone", "无效的电话号码 %s（须为中国大陆手机或固定电话号码）", "invalid phone number %s (must be a mainland China mobile or landline number)", csvfile.Quote(phone))
 			continue
 		}
 		row := PhoneRow{Line: line, Phone: norm, Fixed: norm != raw}
@@ -221,7 +221,7 @@ func ParseHouseholdFrame(r io.Reader, opt ParseOptions, emit func(HouseholdRow) 
 			}
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || n <= 0 {
-				f.Reject(line, s.name, "%s 为 %s,须为正整数", "%s is %s; it must be a positive integer", s.name, csvfile.Quote(v))
+				f.Reject(line, s.name, "%s 为 %s，须为正整数", "%s is %s; it must be a positive integer", s.name, csvfile.Quote(v))
 				bad = true
 				break
 			}
@@ -233,12 +233,12 @@ func ParseHouseholdFrame(r io.Reader, opt ParseOptions, emit func(HouseholdRow) 
 		streetKey := row.District + "\x00" + row.Street
 		communityKey := streetKey + "\x00" + row.Community
 		if s, ok := streetSizes[streetKey]; ok && row.StreetSize > 0 && s.size != row.StreetSize {
-			f.Reject(line, "street_size", "街道 %s 的 street_size 为 %d,与第 %d 行的 %d 不一致", "street_size %[2]d of street %[1]s differs from %[4]d on line %[3]d",
+			f.Reject(line, "street_size", "街道 %s 的 street_size 为 %d，与第 %d 行的 %d 不一致", "street_size %[2]d of street %[1]s differs from %[4]d on line %[3]d",
 				csvfile.Quote(row.Street), row.StreetSize, s.line, s.size)
 			continue
 		}
 		if s, ok := communitySizes[communityKey]; ok && row.CommunitySize > 0 && s.size != row.CommunitySize {
-			f.Reject(line, "community_size", "社区 %s 的 community_size 为 %d,与第 %d 行的 %d 不一致", "community_size %[2]d of community %[1]s differs from %[4]d on line %[3]d",
+			f.Reject(line, "community_size", "社区 %s 的 community_size 为 %d，与第 %d 行的 %d 不一致", "community_size %[2]d of community %[1]s differs from %[4]d on line %[3]d",
 				csvfile.Quote(row.Community), row.CommunitySize, s.line, s.size)
 			continue
 		}
@@ -307,11 +307,11 @@ func (c *blockCache) phone(s string) (string, error) {
 func (r *FrameReport) finish() error {
 	switch {
 	case r.Read == 0:
-		return core.Errorf(core.EInvalid, "文件只有表头,没有数据行", "the file has a header but no data rows")
+		return core.Errorf(core.EInvalid, "文件只有表头，没有数据行", "the file has a header but no data rows")
 	case r.Kept == 0:
-		return core.Errorf(core.EInvalid, "%d 行全部被拒绝,没有可导入的行", "all %d rows were rejected; nothing is importable", r.Read)
+		return core.Errorf(core.EInvalid, "%d 行全部被拒绝，没有可导入的行", "all %d rows were rejected; nothing is importable", r.Read)
 	case 2*r.Rejected > r.Read:
-		return core.Errorf(core.EInvalid, "%d 行中有 %d 行被拒绝,超过一半", "%[2]d of %[1]d rows were rejected, more than half", r.Read, r.Rejected)
+		return core.Errorf(core.EInvalid, "%d 行中有 %d 行被拒绝，超过一半", "%[2]d of %[1]d rows were rejected, more than half", r.Read, r.Rejected)
 	}
 	return nil
 }

@@ -275,9 +275,9 @@ func mergePhonesWithDuplicates(ctx context.Context, tx *sqlx.Tx, rep *FrameRepor
 
 func duplicateProblem(line, first int, inFrame bool, zh, en string) csvfile.Problem {
 	if inFrame && (first == 0 || first == line) {
-		return csvfile.Problem{Line: line, Message: core.Text{ZH: "重复:" + zh + "已在抽样框中", EN: "duplicate: the " + en + " is already in the frame"}}
+		return csvfile.Problem{Line: line, Message: core.Text{ZH: "重复：" + zh + "已在抽样框中", EN: "duplicate: the " + en + " is already in the frame"}}
 	}
-	return csvfile.Problem{Line: line, Message: core.Text{ZH: fmt.Sprintf("重复:与第 %d 行相同", first), EN: fmt.Sprintf("duplicate of line %d", first)}}
+	return csvfile.Problem{Line: line, Message: core.Text{ZH: fmt.Sprintf("重复：与第 %d 行相同", first), EN: fmt.Sprintf("duplicate of line %d", first)}}
 }
 
 // ImportHouseholdFrame imports a household frame CSV (see
@@ -360,7 +360,7 @@ func importHouseholds(ctx context.Context, db *sqlx.DB, r io.Reader, opt ImportO
 		for i, name := range []string{"street_size", "community_size"} {
 			if given[i] != nil && stored[i] != nil && *given[i] != *stored[i] {
 				more = append(more, csvfile.Problem{Line: line, Column: name, Message: core.Text{
-					ZH: fmt.Sprintf("%s 为 %d,与抽样框中已有的 %d 不一致", name, *given[i], *stored[i]),
+					ZH: fmt.Sprintf("%s 为 %d，与抽样框中已有的 %d 不一致", name, *given[i], *stored[i]),
 					EN: fmt.Sprintf("%s %d differs from %d already in the frame", name, *given[i], *stored[i])}})
 				break
 			}
@@ -401,7 +401,7 @@ func importHouseholds(ctx context.Context, db *sqlx.DB, r io.Reader, opt ImportO
 	rep.Duplicates += dupCount
 	rep.mergeProblems(more)
 	if 2*rep.Rejected > rep.Read {
-		return rep, nothingImported(core.Errorf(core.EInvalid, "%d 行中有 %d 行被拒绝,超过一半",
+		return rep, nothingImported(core.Errorf(core.EInvalid, "%d 行中有 %d 行被拒绝，超过一半",
 			"%[2]d of %[1]d rows were rejected, more than half", rep.Read, rep.Rejected))
 	}
 	return rep, tx.Commit()

@@ -40,7 +40,7 @@ func generateRDD(ctx context.Context, db *sqlx.DB, prefixes []string, count int,
 	}
 	capacity := int64(len(blocks)) * 10000
 	if count <= 0 {
-		return rep, core.Errorf(core.EInvalid, "号码数须为正整数:%d", "the count must be a positive integer: %d", count)
+		return rep, core.Errorf(core.EInvalid, "号码数须为正整数：%d", "the count must be a positive integer: %d", count)
 	}
 	tx, err := db.BeginTxx(ctx, nil)
 	if err != nil {
@@ -57,7 +57,7 @@ func generateRDD(ctx context.Context, db *sqlx.DB, prefixes []string, count int,
 		return rep, fmt.Errorf("sampler: used numbers: %w", err)
 	}
 	if free := capacity - int64(len(used)); int64(count) > free {
-		return rep, core.Errorf(core.EInvalid, "%d 个号段只剩 %d 个未用号码,不够 %d 个",
+		return rep, core.Errorf(core.EInvalid, "%d 个号段只剩 %d 个未用号码，不够 %d 个",
 			"the %d prefixes have only %d unused numbers, fewer than %d", len(blocks), free, count)
 	}
 	// Used numbers are kept as positions in the blocks; their number is
@@ -126,7 +126,7 @@ func checkMobilePrefixes(prefixes []string) ([]string, error) {
 	for _, p := range prefixes {
 		p = strings.TrimSpace(p)
 		if len(p) != 7 || strings.Trim(p, "0123456789") != "" {
-			return nil, core.Errorf(core.EInvalid, "号段须为 7 位数字:%q", "a mobile prefix must be 7 digits: %q", p)
+			return nil, core.Errorf(core.EInvalid, "号段须为 7 位数字：%q", "a mobile prefix must be 7 digits: %q", p)
 		}
 		// A mobile normalises to itself; a landline block would gain or
 		// lose its leading 0, and only mobiles start with 1.
@@ -136,7 +136,7 @@ func checkMobilePrefixes(prefixes []string) ([]string, error) {
 			}
 		}
 		if seen[p] {
-			return nil, core.Errorf(core.EInvalid, "号段重复:%s", "duplicate mobile prefix: %s", p)
+			return nil, core.Errorf(core.EInvalid, "号段重复：%s", "duplicate mobile prefix: %s", p)
 		}
 		seen[p] = true
 		blocks = append(blocks, p)

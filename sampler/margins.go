@@ -34,6 +34,9 @@ var (
 var marginColumns = csvfile.Columns{Required: []string{"district_code", "variable", "category", "population"},
 	Chinese: map[string]string{"district_code": "区县代码", "variable": "变量", "category": "类别", "population": "人口"}}
 
+// marginVariableZH names the margins' variables in Chinese.
+var marginVariableZH = map[string]string{"sex": "性别", "age_group": "年龄组", "urban": "城乡"}
+
 // ParseMargins reads the margins CSV (district_code,variable,category,
 // population, or 区县代码,变量,类别,人口), in UTF-8 or GB18030, and reports
 // every bad line at once. districts holds the known district codes; only
@@ -55,7 +58,7 @@ func ParseMargins(r io.Reader, districts map[string]bool) ([]Margin, error) {
 			case !knownVar:
 				f.Reject(rec.Line, "variable", "变量 %s 应为 sex、age_group 或 urban", "variable %s is not sex, age_group or urban", csvfile.Quote(m.Variable))
 			case cerr != nil || cat < rng[0] || cat > rng[1]:
-				f.Reject(rec.Line, "category", "%s 的类别 %s 应在 %d–%d 之间", "%s category %s is not in %d–%d", m.Variable, csvfile.Quote(rec.Get("category")), rng[0], rng[1])
+				f.Reject(rec.Line, "category", "%[5]s的类别 %[2]s 应在 %[3]d–%[4]d 之间", "%[1]s category %[2]s is not in %[3]d–%[4]d", m.Variable, csvfile.Quote(rec.Get("category")), rng[0], rng[1], marginVariableZH[m.Variable])
 			case perr != nil || pop < 0:
 				f.Reject(rec.Line, "population", "人口 %s 不是非负整数", "population %s is not a non-negative integer", csvfile.Quote(rec.Get("population")))
 			case seen[key] > 0:

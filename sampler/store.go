@@ -157,7 +157,7 @@ var (
 func CreateWave(ctx context.Context, db *sqlx.DB, s WaveSpec) (*Wave, error) {
 	s.Name = strings.TrimSpace(s.Name)
 	if s.Name == "" || len(s.Name) > 100 {
-		return nil, core.Errorf(core.EInvalid, "轮次名称不能为空,且不超过 100 个字符", "the wave name must be 1–100 characters")
+		return nil, core.Errorf(core.EInvalid, "轮次名称不能为空，且不超过 100 个字符", "the wave name must be 1–100 characters")
 	}
 	// The name is part of the wave's addresses (/waves/NAME, /scores/NAME)
 	// and of commands (--wave NAME).
@@ -181,7 +181,7 @@ func CreateWave(ctx context.Context, db *sqlx.DB, s WaveSpec) (*Wave, error) {
 	}
 	for _, m := range s.Modes {
 		if m != "phone" && m != "door" {
-			return nil, core.Errorf(core.EInvalid, "调查方式 %q 无效(应为 phone 或 door)", "mode %q is not phone or door", m)
+			return nil, core.Errorf(core.EInvalid, "调查方式 %q 无效（应为 phone 或 door）", "mode %q is not phone or door", m)
 		}
 	}
 	var qid any

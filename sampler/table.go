@@ -50,11 +50,18 @@ func tableError(what core.Text, f *csvfile.Reader, err error) error {
 		return err
 	}
 	if problems.Len() > 0 {
-		return &core.Error{Code: core.EInvalid, ZH: what.ZH + "有错误,未导入任何行", EN: what.EN + " has errors; nothing was imported",
-			Err: errors.New(problems.String())}
+		return &core.Error{Code: core.EInvalid, ZH: what.ZH + "有错误，未导入任何行", EN: what.EN + " has errors; nothing was imported",
+			Err: listedProblems{problems}}
 	}
 	if f.Rows() == 0 {
 		return &core.Error{Code: core.EInvalid, ZH: what.ZH + "没有数据行", EN: what.EN + " has no data rows"}
 	}
 	return nil
 }
+
+// listedProblems is a file's problems as the cause of its refusal: one
+// line each, in both languages for logs and the command line, in one
+// language for a page (Text).
+type listedProblems struct{ *csvfile.Problems }
+
+func (l listedProblems) Error() string { return l.Problems.String() }

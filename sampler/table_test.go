@@ -37,18 +37,18 @@ func TestParseDistrictsEncodings(t *testing.T) {
 func TestParseDistrictsProblems(t *testing.T) {
 	// Line 4 repeats the code of line 2, which was rejected: it is fine.
 	_, err := ParseDistricts(strings.NewReader("code,name,resident_population\n500101,万州区,-1\n500102,,5\n500101,万州区,7\n500103,渝中区,8,extra\n"))
-	want := "区县文件有错误,未导入任何行 / the districts file has errors; nothing was imported: " +
-		"第 2 行 / line 2: 常住人口 \"-1\" 不是正整数 / resident_population \"-1\" is not a positive integer\n" +
-		"第 3 行 / line 3: 代码和名称不能为空 / code and name are required\n" +
-		"第 5 行 / line 5: 有 4 列,表头有 3 列 / has 4 fields but the header has 3"
+	want := "区县文件有错误，未导入任何行 / the districts file has errors; nothing was imported: " +
+		"第 2 行：常住人口 \"-1\" 不是正整数 / line 2: resident_population \"-1\" is not a positive integer\n" +
+		"第 3 行：代码和名称不能为空 / line 3: code and name are required\n" +
+		"第 5 行：有 4 列，表头有 3 列 / line 5: has 4 fields but the header has 3"
 	if err == nil || err.Error() != want || core.ErrorCode(err) != core.EInvalid {
 		t.Errorf("got  %v\nwant %s", err, want)
 	}
 	for _, tc := range []struct{ name, file, want string }{
-		{"empty", "", "区县文件有错误,未导入任何行 / the districts file has errors; nothing was imported: 文件为空 / the file is empty"},
+		{"empty", "", "区县文件有错误，未导入任何行 / the districts file has errors; nothing was imported: 文件为空 / the file is empty"},
 		{"header only", "code,name,resident_population\n", "区县文件没有数据行 / the districts file has no data rows"},
-		{"missing column", "code,name\n500101,万州区\n", "第 1 行 / line 1: 缺少列 resident_population/常住人口(可用列:code,name,resident_population / 代码,名称,常住人口)"},
-		{"repeated column", "code,name,resident_population,name\n500101,万州区,1,x\n", "第 1 行 / line 1: 列 name 重复"},
+		{"missing column", "code,name\n500101,万州区\n", "第 1 行：缺少列 resident_population/常住人口（可用列：code,name,resident_population / 代码,名称,常住人口）"},
+		{"repeated column", "code,name,resident_population,name\n500101,万州区,1,x\n", "第 1 行：列 name 重复"},
 		{"spreadsheet", "PK\x03\x04", "this is an Excel or ZIP file"},
 	} {
 		if _, err := ParseDistricts(strings.NewReader(tc.file)); err == nil || !strings.Contains(err.Error(), tc.want) || core.ErrorCode(err) != core.EInvalid {
@@ -71,7 +71,7 @@ func TestParseDistrictsManyProblems(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 	lines := strings.Split(ce.Err.Error(), "\n")
-	if len(lines) != 101 || !strings.HasPrefix(lines[0], "第 2 行 / line 2: ") || !strings.HasPrefix(lines[99], "第 101 行 / line 101: ") ||
+	if len(lines) != 101 || !strings.HasPrefix(lines[0], "第 2 行：") || !strings.HasPrefix(lines[99], "第 101 行：") ||
 		lines[100] != "……另有 400 处 / … and 400 more" {
 		t.Errorf("%d lines: first %q, last %q", len(lines), lines[0], lines[len(lines)-1])
 	}

@@ -49,7 +49,7 @@ func (u Upload) actor() string {
 // ErrReasonRequired refuses a change of district populations after a
 // publication without a reason.
 var ErrReasonRequired = core.Errorf(core.EInvalid,
-	"已有轮次的得分发布过:更改区县常住人口会改变已发布的得分,须写明原因(命令行 --reason,网页表单的“原因”栏)。未做任何更改。",
+	"已有轮次的得分发布过：更改区县常住人口会改变已发布的得分，须写明原因（命令行 --reason，网页表单的“原因”栏）。未做任何更改。",
 	"Scores of a wave have been published: changing district populations changes published scores, so give a reason (--reason on the command line, the Reason field of the form). Nothing was changed.")
 
 // hashing reads r and keeps the SHA-256 of what it read.

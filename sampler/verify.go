@@ -106,13 +106,13 @@ func Verify(ctx context.Context, db *sqlx.DB, waveName string) (*VerifyReport, e
 	}
 	rep.FrameChecksum = s.checksum
 	if s.algorithm != st.Algorithm || s.version != st.Version || s.doorAlgorithm != st.DoorAlgorithm || s.doorVersion != st.DoorVersion {
-		rep.add("抽样算法不同:记录为 %s v%d %s v%d,本程序为 %s v%d %s v%d,无法重新推导",
+		rep.add("抽样算法不同：记录为 %s v%d %s v%d，本程序为 %s v%d %s v%d，无法重新推导",
 			"the draw used %s v%d %s v%d but this program implements %s v%d %s v%d; it cannot be re-derived",
 			st.Algorithm, st.Version, st.DoorAlgorithm, st.DoorVersion, s.algorithm, s.version, s.doorAlgorithm, s.doorVersion)
 		return rep, nil
 	}
 	if s.checksum != st.FrameChecksum {
-		rep.add("抽样框校验和已改变:抽样时 %s,现在 %s", "frame checksum changed: %s at the draw, %s now", st.FrameChecksum, s.checksum)
+		rep.add("抽样框校验和已改变：抽样时 %s，现在 %s", "frame checksum changed: %s at the draw, %s now", st.FrameChecksum, s.checksum)
 	}
 	if err := compareAllocations(ctx, tx, w.ID, s, st, rep); err != nil {
 		return nil, err
@@ -144,17 +144,17 @@ func compareAllocations(ctx context.Context, tx *sqlx.Tx, waveID int64, s *sampl
 		}
 		o.Name = r.Name
 		if o != r {
-			rep.add("区县 %s 的分配不同:记录为 人口 %d 目标 %d 发放 %d 入户目标 %d 入户发放 %d 排除 %d,重新推导为 %d %d %d %d %d %d",
+			rep.add("区县 %s 的分配不同：记录为 人口 %d 目标 %d 发放 %d 入户目标 %d 入户发放 %d 排除 %d，重新推导为 %d %d %d %d %d %d",
 				"district %s allocation differs: stored population %d target %d released %d door target %d door released %d excluded %d, re-derived %d %d %d %d %d %d",
 				r.District, o.Population, o.Target, o.Released, o.DoorTarget, o.DoorReleased, o.Excluded,
 				r.Population, r.Target, r.Released, r.DoorTarget, r.DoorReleased, r.Excluded)
 		}
 	}
 	for code := range byCode {
-		rep.add("区县 %s 有分配记录,但重新推导中没有", "district %s has a stored allocation but none re-derived", code)
+		rep.add("区县 %s 有分配记录，但重新推导中没有", "district %s has a stored allocation but none re-derived", code)
 	}
 	if st.CityReleased != s.cityWide || st.CityExcluded != s.cityExcluded {
-		rep.add("全市分层:记录为发放 %d 排除 %d,重新推导为 %d %d", "city-wide stratum: stored %d released %d excluded, re-derived %d %d",
+		rep.add("全市分层：记录为发放 %d 排除 %d，重新推导为 %d %d", "city-wide stratum: stored %d released %d excluded, re-derived %d %d",
 			st.CityReleased, st.CityExcluded, s.cityWide, s.cityExcluded)
 	}
 	return nil
@@ -197,9 +197,9 @@ func compareCases(ctx context.Context, tx *sqlx.Tx, waveID int64, s *sample, rep
 		if !ok {
 			rep.Missing++
 			if p.Mode == "door" {
-				rep.add("缺少个案:区县 %s 住户(抽样框行 %d)", "missing case: district %s household (frame row %d)", p.Stratum, p.FrameID)
+				rep.add("缺少个案：区县 %s 住户（抽样框行 %d）", "missing case: district %s household (frame row %d)", p.Stratum, p.FrameID)
 			} else {
-				rep.add("缺少个案:分层 %s 号码(抽样框行 %d)", "missing case: stratum %s number (frame row %d)", stratumName(p.Stratum), p.FrameID)
+				rep.add("缺少个案：分层 %s 号码（抽样框行 %d）", "missing case: stratum %s number (frame row %d)", stratumName(p.Stratum), p.FrameID)
 			}
 			return
 		}
@@ -207,13 +207,13 @@ func compareCases(ctx context.Context, tx *sqlx.Tx, waveID int64, s *sample, rep
 		switch {
 		case c.Replicate != p.Replicate:
 			rep.Changed++
-			rep.add("个案 %d 的样本批次不同:记录为 %d,重新推导为 %d", "case %d is in replicate %d but re-derives into %d", c.ID, c.Replicate, p.Replicate)
+			rep.add("个案 %d 的样本批次不同：记录为 %d，重新推导为 %d", "case %d is in replicate %d but re-derives into %d", c.ID, c.Replicate, p.Replicate)
 		case !sameProb(c.Prob, p.Prob):
 			rep.Changed++
-			rep.add("个案 %d 的入样概率不同:记录为 %g,重新推导为 %g", "case %d inclusion probability changed: stored %g, re-derived %g", c.ID, c.Prob, p.Prob)
+			rep.add("个案 %d 的入样概率不同：记录为 %g，重新推导为 %g", "case %d inclusion probability changed: stored %g, re-derived %g", c.ID, c.Prob, p.Prob)
 		case c.PSU != p.PSU:
 			rep.Changed++
-			rep.add("个案 %d 的初级抽样单位不同:记录为 %s,重新推导为 %s", "case %d PSU changed: stored %s, re-derived %s", c.ID, c.PSU, p.PSU)
+			rep.add("个案 %d 的初级抽样单位不同：记录为 %s，重新推导为 %s", "case %d PSU changed: stored %s, re-derived %s", c.ID, c.PSU, p.PSU)
 		}
 	}
 	for _, st := range s.strata {
@@ -227,7 +227,7 @@ func compareCases(ctx context.Context, tx *sqlx.Tx, waveID int64, s *sample, rep
 	for _, c := range stored {
 		if _, ok := byKey[caseKey(c.Mode, c.Stratum, c.Phone, c.HouseholdID)]; ok {
 			rep.Extra++
-			rep.add("多出个案 %d(%s,分层 %s),重新推导中没有", "extra case %d (%s, stratum %s) that the draw does not re-derive", c.ID, c.Mode, stratumName(c.Stratum))
+			rep.add("多出个案 %d（%s，分层 %s），重新推导中没有", "extra case %d (%s, stratum %s) that the draw does not re-derive", c.ID, c.Mode, stratumName(c.Stratum))
 		}
 	}
 	return nil
@@ -250,19 +250,19 @@ func compareUnits(ctx context.Context, tx *sqlx.Tx, waveID int64, s *sample, rep
 		k := unitKey(u)
 		o, ok := byKey[k]
 		if !ok {
-			rep.add("缺少抽中单位:%s %s/%s/%s %d", "missing drawn unit: %s %s/%s/%s %d", u.Stage, u.District, u.Street, u.Community, u.HouseholdID)
+			rep.add("缺少抽中单位：%s %s/%s/%s %d", "missing drawn unit: %s %s/%s/%s %d", u.Stage, u.District, u.Street, u.Community, u.HouseholdID)
 			continue
 		}
 		delete(byKey, k)
 		if o.Certainty != u.Certainty || !sameProb(o.Prob, u.Prob) || !sameProb(o.OverallProb, u.OverallProb) || !sameProb(o.Size, u.Size) {
-			rep.add("抽中单位 %s %s/%s/%s 的规模或概率不同:记录为 规模 %g 概率 %g 总概率 %g,重新推导为 %g %g %g",
+			rep.add("抽中单位 %s %s/%s/%s 的规模或概率不同：记录为 规模 %g 概率 %g 总概率 %g，重新推导为 %g %g %g",
 				"drawn unit %s %s/%s/%s changed size or probability: stored size %g prob %g overall %g, re-derived %g %g %g",
 				u.Stage, u.District, u.Street, u.Community, o.Size, o.Prob, o.OverallProb, u.Size, u.Prob, u.OverallProb)
 		}
 	}
 	for _, u := range stored {
 		if _, ok := byKey[unitKey(u)]; ok {
-			rep.add("多出抽中单位:%s %s/%s/%s %d", "extra drawn unit: %s %s/%s/%s %d", u.Stage, u.District, u.Street, u.Community, u.HouseholdID)
+			rep.add("多出抽中单位：%s %s/%s/%s %d", "extra drawn unit: %s %s/%s/%s %d", u.Stage, u.District, u.Street, u.Community, u.HouseholdID)
 		}
 	}
 	return nil

@@ -105,7 +105,7 @@ var scheduleName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,60}$`)
 
 func checkName(name string) error {
 	if !scheduleName.MatchString(name) {
-		return core.Errorf(core.EInvalid, "名称只能用字母、数字和 _ . -,最长 60 个字符", "the name may use letters, digits and _ . - (at most 60)")
+		return core.Errorf(core.EInvalid, "名称只能用字母、数字和 _ . -，最长 60 个字符", "the name may use letters, digits and _ . - (at most 60)")
 	}
 	return nil
 }
@@ -150,7 +150,7 @@ type PanicError struct {
 }
 
 func (p *PanicError) Error() string {
-	return fmt.Sprintf("内部错误(程序崩溃):%v / internal error (panic): %v", p.Value, p.Value)
+	return fmt.Sprintf("内部错误（程序崩溃）：%v / internal error (panic): %v", p.Value, p.Value)
 }
 
 // protect runs work, turning a panic into a *PanicError.

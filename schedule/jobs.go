@@ -155,7 +155,7 @@ func (j *Jobs) Start(ctx context.Context, spec JobSpec, work Work) (int64, error
 		})
 		notePanic(j.ctx, j.db, j.log, "job", fmt.Sprintf("%s #%d", spec.Kind, id), err)
 		if err != nil && j.ctx.Err() != nil {
-			err = core.Errorf(core.EInternal, "服务器关闭,任务已停止", "the server shut down and stopped the job")
+			err = core.Errorf(core.EInternal, "服务器关闭，任务已停止", "the server shut down and stopped the job")
 		}
 		os.RemoveAll(dir)
 		j.finish(conn, id, msg, err)
@@ -234,7 +234,7 @@ func (j *Jobs) Recover(ctx context.Context) (int, error) {
 	for _, id := range ids {
 		var failed bool
 		err := j.db.GetContext(ctx, &failed, qFailJob, id, jobLockClass,
-			"服务器在任务运行中停止,任务未完成,请重新开始 / the server stopped while the job ran: it did not finish; start it again")
+			"服务器在任务运行中停止，任务未完成，请重新开始 / the server stopped while the job ran: it did not finish; start it again")
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return n, fmt.Errorf("schedule: fail orphaned job %d: %w", id, err)
 		}

@@ -254,7 +254,7 @@ func (s *WaveScheduler) RecordMissed(ctx context.Context, now time.Time) (int, e
 			from = *last
 		}
 		for _, t := range missedTimes(cs, from, now) {
-			res, err := s.db.ExecContext(ctx, qRecordMissedRun, sc.ID, t, "服务器未运行,错过了这次定时抽样 / no server was running at the scheduled time")
+			res, err := s.db.ExecContext(ctx, qRecordMissedRun, sc.ID, t, "服务器未运行，错过了这次定时抽样 / no server was running at the scheduled time")
 			if err != nil {
 				return n, err
 			}

@@ -52,7 +52,7 @@ func ParsePublicKey(s string) (PublicKey, error) {
 	b64, ok := strings.CutPrefix(strings.TrimSpace(s), publicPrefix)
 	b, err := base64.StdEncoding.DecodeString(b64)
 	if !ok || err != nil || len(b) != ed25519.PublicKeySize {
-		return nil, core.Errorf(core.EInvalid, "公钥 %q 的格式不对,应为 ed25519: 加 Base64", "public key %q is not ed25519: followed by base64", s)
+		return nil, core.Errorf(core.EInvalid, "公钥 %q 的格式不对，应为“ed25519:”加 Base64", "public key %q is not ed25519: followed by base64", s)
 	}
 	return PublicKey(b), nil
 }
@@ -116,7 +116,7 @@ func Load(dir string) (*Key, error) {
 		return nil, err
 	}
 	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, core.Errorf(core.EInvalid, "签名私钥 %s 的权限为 %v,其他用户可读;请执行 chmod 600 %s",
+		return nil, core.Errorf(core.EInvalid, "签名私钥 %s 的权限为 %v，其他用户可读；请执行 chmod 600 %s",
 			"the signing key %s has mode %v, readable by others: run chmod 600 %s", path, fi.Mode().Perm(), path)
 	}
 	b, err := os.ReadFile(path)

@@ -119,7 +119,7 @@ func ReadSig(path string) (Statement, error) {
 func ParseSig(b []byte) (Statement, error) {
 	var s Statement
 	if err := json.Unmarshal(b, &s); err != nil || s.Format != Format {
-		return Statement{}, core.Errorf(core.EInvalid, "不是民意的签名文件(应为 %s)", "not a Minyi signature (want %s)", Format)
+		return Statement{}, core.Errorf(core.EInvalid, "不是民意的签名文件（应为 %s）", "not a Minyi signature (want %s)", Format)
 	}
 	return s, nil
 }
@@ -133,7 +133,7 @@ func (s Statement) Check(trusted []PublicKey) error {
 	}
 	sig, err := base64.StdEncoding.DecodeString(s.Signature)
 	if err != nil || !ed25519.Verify(ed25519.PublicKey(pub), s.Message(), sig) {
-		return core.Errorf(core.EInvalid, "签名无效:签名文件的内容被改动过,或不是用其中的公钥签的",
+		return core.Errorf(core.EInvalid, "签名无效：签名文件的内容被改动过，或不是用其中的公钥签的",
 			"the signature is not valid: the signature file was altered, or not signed with the key it names")
 	}
 	if len(trusted) > 0 && !slices.ContainsFunc(trusted, func(t PublicKey) bool { return t.String() == pub.String() }) {
@@ -158,7 +158,7 @@ func VerifyFile(path, sigPath string, trusted []PublicKey) (Statement, error) {
 		return s, err
 	}
 	if sum != s.SHA256 || n != s.Bytes {
-		return s, core.Errorf(core.EInvalid, "文件 %s 与签名不符:签名时 SHA-256 为 %s(%d 字节),现在为 %s(%d 字节),文件被改动过",
+		return s, core.Errorf(core.EInvalid, "文件 %s 与签名不符：签名时 SHA-256 为 %s（%d 字节），现在为 %s（%d 字节），文件被改动过",
 			"%s does not match its signature: signed with SHA-256 %s (%d bytes), now %s (%d bytes); the file was changed",
 			filepath.Base(path), s.SHA256, s.Bytes, sum, n)
 	}

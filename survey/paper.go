@@ -59,8 +59,8 @@ type PaperForm struct {
 // StatusLabel names the form's status for people.
 func (f PaperForm) StatusLabel() core.Text {
 	return map[string]core.Text{
-		PaperEntering: {ZH: "已录入一次,待第二次录入", EN: "keyed once, awaiting the second keying"},
-		PaperMismatch: {ZH: "两次录入不一致,待督导裁定", EN: "the keyings differ: a supervisor decides"},
+		PaperEntering: {ZH: "已录入一次，待第二次录入", EN: "keyed once, awaiting the second keying"},
+		PaperMismatch: {ZH: "两次录入不一致，待督导裁定", EN: "the keyings differ: a supervisor decides"},
 		PaperAccepted: {ZH: "已入库", EN: "stored as an interview"},
 	}[f.Status]
 }
@@ -138,7 +138,7 @@ func KeyPaperForm(ctx context.Context, db *sqlx.DB, k PaperKeying, op Editor, an
 	}
 	val := q.Validate(answers, districts)
 	if !val.Eligible {
-		return PaperResult{}, nil, core.Errorf(core.EInvalid, "按甄别题的答案,受访者不符合条件:不符合条件的纸质问卷不录入", "by the screener the respondent is not eligible: such paper forms are not keyed")
+		return PaperResult{}, nil, core.Errorf(core.EInvalid, "按甄别题的答案，受访者不符合条件：不符合条件的纸质问卷不录入", "by the screener the respondent is not eligible: such paper forms are not keyed")
 	}
 	if len(val.Errors) > 0 {
 		return PaperResult{}, &val, nil
@@ -158,9 +158,9 @@ func KeyPaperForm(ctx context.Context, db *sqlx.DB, k PaperKeying, op Editor, an
 	}
 	switch form.Status {
 	case PaperAccepted:
-		return PaperResult{}, nil, core.Errorf(core.EConflict, "问卷 %s 已录入完毕(访问 #%d)", "form %s is already stored (interview #%d)", k.Number, form.InterviewID)
+		return PaperResult{}, nil, core.Errorf(core.EConflict, "问卷 %s 已录入完毕（访问 #%d）", "form %s is already stored (interview #%d)", k.Number, form.InterviewID)
 	case PaperMismatch:
-		return PaperResult{}, nil, core.Errorf(core.EConflict, "问卷 %s 已录入两次,正等待督导裁定不一致之处", "form %s has been keyed twice and awaits a supervisor's decision on the differences", k.Number)
+		return PaperResult{}, nil, core.Errorf(core.EConflict, "问卷 %s 已录入两次，正等待督导裁定不一致之处", "form %s has been keyed twice and awaits a supervisor's decision on the differences", k.Number)
 	}
 	entries, err := paperEntries(ctx, tx, form.ID)
 	if err != nil {
@@ -168,7 +168,7 @@ func KeyPaperForm(ctx context.Context, db *sqlx.DB, k PaperKeying, op Editor, an
 	}
 	for _, e := range entries {
 		if e.OperatorID == op.ID {
-			return PaperResult{}, nil, core.Errorf(core.EConflict, "您已录入过问卷 %s;第二次录入须由另一位录入员独立完成", "you have keyed form %s already; the second keying must be done independently by another operator", k.Number)
+			return PaperResult{}, nil, core.Errorf(core.EConflict, "您已录入过问卷 %s；第二次录入须由另一位录入员独立完成", "you have keyed form %s already; the second keying must be done independently by another operator", k.Number)
 		}
 	}
 	b, err := json.Marshal(val.Answers)
@@ -318,7 +318,7 @@ func ResolvePaperForm(ctx context.Context, db *sqlx.DB, id int64, k PaperKeying,
 		return 0, nil, err
 	}
 	if status != PaperMismatch {
-		return 0, nil, core.Errorf(core.EConflict, "这份问卷没有待裁定的不一致(可能已被他人裁定)", "this form has no differences to decide (someone may have decided them already)")
+		return 0, nil, core.Errorf(core.EConflict, "这份问卷没有待裁定的不一致（可能已被他人裁定）", "this form has no differences to decide (someone may have decided them already)")
 	}
 	f, err := GetPaperForm(ctx, tx, id)
 	if err != nil {
@@ -336,7 +336,7 @@ func ResolvePaperForm(ctx context.Context, db *sqlx.DB, id int64, k PaperKeying,
 	for _, qid := range f.Differences(q) {
 		v, ok := chosen[qid]
 		if !ok {
-			return 0, nil, core.Errorf(core.EInvalid, "第 %s 题的两次录入不一致,请选择正确的答案", "the keyings of question %s differ: choose the right answer", qid)
+			return 0, nil, core.Errorf(core.EInvalid, "第 %s 题的两次录入不一致，请选择正确的答案", "the keyings of question %s differ: choose the right answer", qid)
 		}
 		if v == "" {
 			delete(ans, qid)

@@ -106,14 +106,14 @@ func ParseQuestionnaire(b []byte) (*Questionnaire, error) {
 		}
 		// checkShape accepted it, so this is a value out of Go's range.
 		return nil, &DefinitionError{Problems: []DefinitionProblem{{Path: "", Message: core.Text{
-			ZH: "无法读取问卷定义:" + err.Error(), EN: "cannot read the definition: " + err.Error()}}}}
+			ZH: "无法读取问卷定义：" + err.Error(), EN: "cannot read the definition: " + err.Error()}}}}
 	}
 	// Unknown fields alone leave a readable definition: check its meaning
 	// too, so that one report lists everything.
 	if ps := append(shapeProblems, q.check()...); len(ps) > 0 {
 		sortProblems(ps)
 		if len(ps) > maxProblems+1 {
-			ps = append(ps[:maxProblems:maxProblems], DefinitionProblem{Message: core.Text{ZH: "错误太多,其余未列出", EN: "too many problems; the rest are not listed"}})
+			ps = append(ps[:maxProblems:maxProblems], DefinitionProblem{Message: core.Text{ZH: "错误太多，其余未列出", EN: "too many problems; the rest are not listed"}})
 		}
 		return nil, &DefinitionError{Problems: ps}
 	}

@@ -85,7 +85,7 @@ func (qu *Question) checkAnswer(raw string, districts map[string]bool) (string, 
 	case TypeDate:
 		d, err := time.Parse(dateLayout, raw)
 		if err != nil {
-			return "", &core.Text{ZH: "请按 年-月-日 填写日期,如 2024-05-01", EN: "enter a date as year-month-day, e.g. 2024-05-01"}
+			return "", &core.Text{ZH: "请按 年-月-日 填写日期，如 2024-05-01", EN: "enter a date as year-month-day, e.g. 2024-05-01"}
 		}
 		lo, hi := qu.dateRange()
 		if (!lo.IsZero() && d.Before(lo)) || (!hi.IsZero() && d.After(hi)) {
@@ -102,7 +102,7 @@ func (qu *Question) checkAnswer(raw string, districts map[string]bool) (string, 
 			}
 		}
 		if n, max := utf8.RuneCountInString(raw), qu.maxLength(); n > max {
-			return "", &core.Text{ZH: fmt.Sprintf("最多 %d 个字,现有 %d 个", max, n), EN: fmt.Sprintf("at most %d characters; this has %d", max, n)}
+			return "", &core.Text{ZH: fmt.Sprintf("最多 %d 个字，现有 %d 个", max, n), EN: fmt.Sprintf("at most %d characters; this has %d", max, n)}
 		}
 		return raw, nil
 	}

@@ -69,7 +69,7 @@ type problems []DefinitionProblem
 
 func (ps *problems) add(path, zh, en string, args ...any) {
 	if len(*ps) == maxProblems {
-		*ps = append(*ps, DefinitionProblem{Message: core.Text{ZH: "错误太多,其余未列出", EN: "too many problems; the rest are not listed"}})
+		*ps = append(*ps, DefinitionProblem{Message: core.Text{ZH: "错误太多，其余未列出", EN: "too many problems; the rest are not listed"}})
 	}
 	if len(*ps) > maxProblems {
 		return
@@ -109,7 +109,7 @@ func (q *Questionnaire) check() []DefinitionProblem {
 	if q.Name == "" {
 		ps.add("name", "缺少问卷名称", "the questionnaire needs a name")
 	} else if !nameRE.MatchString(q.Name) {
-		ps.add("name", "名称只能用字母、数字、_ . -,最长 64 个字符:%q", "a name uses only letters, digits, _ . - and at most 64 characters: %q", q.Name)
+		ps.add("name", "名称只能用字母、数字、_ . -，最长 64 个字符：%q", "a name uses only letters, digits, _ . - and at most 64 characters: %q", q.Name)
 	}
 	if q.Version < 0 {
 		ps.add("version", "版本号不能为负数", "the version cannot be negative")
@@ -127,7 +127,7 @@ func (q *Questionnaire) check() []DefinitionProblem {
 		ps.add("questions", "问卷没有题目", "the questionnaire has no questions")
 	}
 	if len(q.Questions) > maxQuestions {
-		ps.add("questions", "题目太多(最多 %d 道)", "too many questions (at most %d)", maxQuestions)
+		ps.add("questions", "题目太多（最多 %d 道）", "too many questions (at most %d)", maxQuestions)
 		sortProblems(ps)
 		return ps
 	}
@@ -146,15 +146,15 @@ func (q *Questionnaire) check() []DefinitionProblem {
 			nonScreener = i
 		}
 		if qu.Section == SectionScreener && nonScreener >= 0 {
-			ps.add(p+".section", "甄别题须排在其他题之前(questions[%d] 不是甄别题)", "screener questions come before all others (questions[%d] is not a screener)", nonScreener)
+			ps.add(p+".section", "甄别题须排在其他题之前（questions[%d] 不是甄别题）", "screener questions come before all others (questions[%d] is not a screener)", nonScreener)
 		}
 		q.checkQuestion(&ps, p, i, qu, index)
 	}
 	if len(q.Indicators()) == 0 {
-		ps.add("questions", "问卷没有计分指标(section 为 indicator 的题)", "the questionnaire has no scored indicators (questions with section indicator)")
+		ps.add("questions", "问卷没有计分指标（section 为 indicator 的题）", "the questionnaire has no scored indicators (questions with section indicator)")
 	}
 	if d := q.Question("district"); d == nil || d.Type != TypeDistrict {
-		ps.add("questions", "需要一道编号为 district、题型为 district 的题(受访者居住的区县;电话号码不能说明区县)", "needs a question with id \"district\" and type district (the respondent's district of residence; a phone number does not tell it)")
+		ps.add("questions", "需要一道编号为 district、题型为 district 的题（受访者居住的区县；电话号码不能说明区县）", "needs a question with id \"district\" and type district (the respondent's district of residence; a phone number does not tell it)")
 	}
 	sortProblems(ps)
 	return ps
@@ -197,7 +197,7 @@ func numPrefix(s string) string {
 
 func (q *Questionnaire) checkPoints(ps *problems) {
 	if len(q.Points) == 0 {
-		ps.add("points", "缺少计分表(代码 → 分值)", "the score map (code → points) is missing")
+		ps.add("points", "缺少计分表（代码 → 分值）", "the score map (code → points) is missing")
 	}
 	for k, v := range q.Points {
 		c, err := strconv.Atoi(k)
@@ -222,7 +222,7 @@ func (q *Questionnaire) checkPoints(ps *problems) {
 	seen = map[int]bool{}
 	for j, c := range q.DontKnow {
 		if _, ok := q.Points[strconv.Itoa(c)]; ok {
-			ps.add(fmt.Sprintf("dont_know[%d]", j), "代码 %d 在计分表中,不能同时算作不清楚", "code %d is in the score map and cannot also count as don't know", c)
+			ps.add(fmt.Sprintf("dont_know[%d]", j), "代码 %d 在计分表中，不能同时算作不清楚", "code %d is in the score map and cannot also count as don't know", c)
 		}
 		if seen[c] {
 			ps.add(fmt.Sprintf("dont_know[%d]", j), "重复的代码 %d", "duplicate code %d", c)
@@ -236,26 +236,26 @@ func (q *Questionnaire) checkQuestion(ps *problems, p string, i int, qu *Questio
 	case qu.ID == "":
 		ps.add(p+".id", "缺少编号", "the id is missing")
 	case !idRE.MatchString(qu.ID):
-		ps.add(p+".id", "编号 %q 须以小写字母开头,只含小写字母、数字和 _,最长 32 个字符", "id %q must start with a lower-case letter and use only a-z, 0-9 and _ (at most 32)", qu.ID)
+		ps.add(p+".id", "编号 %q 须以小写字母开头，只含小写字母、数字和 _，最长 32 个字符", "id %q must start with a lower-case letter and use only a-z, 0-9 and _ (at most 32)", qu.ID)
 	case index[qu.ID] != i:
-		ps.add(p+".id", "重复的编号 %q(与 questions[%d] 相同)", "duplicate id %q (same as questions[%d])", qu.ID, index[qu.ID])
+		ps.add(p+".id", "重复的编号 %q（与 questions[%d] 相同）", "duplicate id %q (same as questions[%d])", qu.ID, index[qu.ID])
 	case reservedIDs[qu.ID]:
-		ps.add(p+".id", "编号 %q 是导出文件的列名,请换一个", "id %q is a column of the exported files; choose another", qu.ID)
+		ps.add(p+".id", "编号 %q 是导出文件的列名，请换一个", "id %q is a column of the exported files; choose another", qu.ID)
 	}
 	if qu.Section == "" {
-		ps.add(p+".section", "缺少 section(screener、indicator、demographic 或 other)", "section is missing (screener, indicator, demographic or other)")
+		ps.add(p+".section", "缺少 section（screener、indicator、demographic 或 other）", "section is missing (screener, indicator, demographic or other)")
 	} else if !sections[qu.Section] {
-		ps.add(p+".section", "未知的部分 %q(可用 screener、indicator、demographic、other)", "unknown section %q (use screener, indicator, demographic or other)", qu.Section)
+		ps.add(p+".section", "未知的部分 %q（可用 screener、indicator、demographic、other）", "unknown section %q (use screener, indicator, demographic or other)", qu.Section)
 	}
 	if strings.TrimSpace(qu.Text.ZH) == "" {
 		ps.add(p+".text.zh", "题目文字为空", "the question text is empty")
 	}
 	if qu.Type == "" {
-		ps.add(p+".type", "缺少题型 type(single、multiple、number、date、text 或 district)", "type is missing (single, multiple, number, date, text or district)")
+		ps.add(p+".type", "缺少题型 type（single、multiple、number、date、text 或 district）", "type is missing (single, multiple, number, date, text or district)")
 		return
 	}
 	if !types[qu.Type] {
-		ps.add(p+".type", "未知的题型 %q(可用 single、multiple、number、date、text、district)", "unknown question type %q (use single, multiple, number, date, text or district)", qu.Type)
+		ps.add(p+".type", "未知的题型 %q（可用 single、multiple、number、date、text、district）", "unknown question type %q (use single, multiple, number, date, text or district)", qu.Type)
 		return
 	}
 	choice := qu.Type == TypeSingle || qu.Type == TypeMultiple
@@ -266,10 +266,10 @@ func (q *Questionnaire) checkQuestion(ps *problems, p string, i int, qu *Questio
 	}
 	q.checkRange(ps, p, qu)
 	if qu.Decimals != 0 && (qu.Type != TypeNumber || qu.Decimals < 0 || qu.Decimals > 6) {
-		ps.add(p+".decimals", "decimals 只用于数字题,取 0 到 6", "decimals applies to number questions only, from 0 to 6")
+		ps.add(p+".decimals", "decimals 只用于数字题，取 0 到 6", "decimals applies to number questions only, from 0 to 6")
 	}
 	if qu.MaxLength != 0 && (qu.Type != TypeText || qu.MaxLength < 1 || qu.MaxLength > maxTextLimit) {
-		ps.add(p+".max_length", "max_length 只用于文字题,取 1 到 %d", "max_length applies to text questions only, from 1 to %d", maxTextLimit)
+		ps.add(p+".max_length", "max_length 只用于文字题，取 1 到 %d", "max_length applies to text questions only, from 1 to %d", maxTextLimit)
 	}
 	for j, c := range qu.Exclusive {
 		if qu.Type != TypeMultiple {
@@ -293,7 +293,7 @@ func (q *Questionnaire) checkQuestion(ps *problems, p string, i int, qu *Questio
 		}
 	}
 	if qu.Optional && (qu.Section == SectionScreener || qu.Section == SectionIndicator) {
-		ps.add(p+".optional", "甄别题和指标题必须回答,不能设为可不答", "screener and indicator questions must be answered; they cannot be optional")
+		ps.add(p+".optional", "甄别题和指标题必须回答，不能设为可不答", "screener and indicator questions must be answered; they cannot be optional")
 	}
 	// Indicators.
 	if qu.Indicator != nil && qu.Section != SectionIndicator {
@@ -304,7 +304,7 @@ func (q *Questionnaire) checkQuestion(ps *problems, p string, i int, qu *Questio
 			ps.add(p+".indicator.zh", "指标题需要简短的指标名称", "an indicator question needs a short indicator name")
 		}
 		if qu.Type != TypeSingle {
-			ps.add(p+".type", "指标题须是单选题(满意度量表)", "an indicator question must be single choice (the satisfaction scale)")
+			ps.add(p+".type", "指标题须是单选题（满意度量表）", "an indicator question must be single choice (the satisfaction scale)")
 		} else {
 			var missing []string
 			for _, c := range q.SortedCodes() {
@@ -322,7 +322,7 @@ func (q *Questionnaire) checkQuestion(ps *problems, p string, i int, qu *Questio
 				}
 				seen[o.Code] = true
 				if _, scored := q.PointsOf(o.Code); !scored && !contains(q.DontKnow, o.Code) {
-					ps.add(fmt.Sprintf("%s.options[%d].code", p, j), "代码 %d 既不在计分表中,也不在 dont_know 中", "code %d is neither in the score map nor in dont_know", o.Code)
+					ps.add(fmt.Sprintf("%s.options[%d].code", p, j), "代码 %d 既不在计分表中，也不在 dont_know 中", "code %d is neither in the score map nor in dont_know", o.Code)
 				}
 			}
 		}
@@ -330,16 +330,16 @@ func (q *Questionnaire) checkQuestion(ps *problems, p string, i int, qu *Questio
 	// Weighting variables.
 	if want, ok := marginCodes[qu.ID]; ok {
 		if qu.Type != TypeSingle {
-			ps.add(p+".type", "%s 是加权变量,须是单选题", "%s is a weighting variable and must be single choice", qu.ID)
+			ps.add(p+".type", "%s 是加权变量，须是单选题", "%s is a weighting variable and must be single choice", qu.ID)
 		}
 		for j, o := range qu.Options {
 			if !contains(want, o.Code) {
-				ps.add(fmt.Sprintf("%s.options[%d].code", p, j), "%s 的代码须与普查边际一致(%v),%d 不在其中", "the codes of %s must be those of the census margins (%v); %d is not", qu.ID, want, o.Code)
+				ps.add(fmt.Sprintf("%s.options[%d].code", p, j), "%s 的代码须与普查边际一致（%v）,%d 不在其中", "the codes of %s must be those of the census margins (%v); %d is not", qu.ID, want, o.Code)
 			}
 		}
 	}
 	if qu.ID == "district" && qu.ShowIf != nil {
-		ps.add(p+".show_if", "区县题每次都要问,不能有条件", "the district question is always asked; it cannot have a condition")
+		ps.add(p+".show_if", "区县题每次都要问，不能有条件", "the district question is always asked; it cannot have a condition")
 	}
 	// Folded checkbox fields "<id>_<code>" must not be another question's id.
 	if qu.Type == TypeMultiple {
@@ -361,16 +361,16 @@ func (q *Questionnaire) checkOptions(ps *problems, p string, qu *Question) {
 		return
 	}
 	if len(qu.Options) > maxOptions {
-		ps.add(p+".options", "选项太多(最多 %d 个)", "too many options (at most %d)", maxOptions)
+		ps.add(p+".options", "选项太多（最多 %d 个）", "too many options (at most %d)", maxOptions)
 		return
 	}
 	seen := map[int]int{}
 	for j, o := range qu.Options {
 		op := fmt.Sprintf("%s.options[%d]", p, j)
 		if o.Code < 1 || o.Code > maxCode {
-			ps.add(op+".code", "代码须是 1 到 %d 的整数:%d", "a code must be a whole number from 1 to %d: %d", maxCode, o.Code)
+			ps.add(op+".code", "代码须是 1 到 %d 的整数：%d", "a code must be a whole number from 1 to %d: %d", maxCode, o.Code)
 		} else if k, dup := seen[o.Code]; dup {
-			ps.add(op+".code", "重复的代码 %d(与 options[%d] 相同)", "duplicate code %d (same as options[%d])", o.Code, k)
+			ps.add(op+".code", "重复的代码 %d（与 options[%d] 相同）", "duplicate code %d (same as options[%d])", o.Code, k)
 		} else {
 			seen[o.Code] = j
 		}
@@ -418,7 +418,7 @@ func (q *Questionnaire) checkRange(ps *problems, p string, qu *Question) {
 		ok := true
 		for name, l := range map[string]*Limit{"min": qu.Min, "max": qu.Max} {
 			if l != nil && (l.IsDate || l.Num != math.Trunc(l.Num) || l.Num < 0 || l.Num > float64(len(qu.Options))) {
-				ps.add(p+"."+name, "多选题的 %s 是选择个数,须是 0 到选项数 %d 的整数", "%s of a multiple question counts choices: a whole number from 0 to the %d options", name, len(qu.Options))
+				ps.add(p+"."+name, "多选题的 %s 是选择个数，须是 0 到选项数 %d 的整数", "%s of a multiple question counts choices: a whole number from 0 to the %d options", name, len(qu.Options))
 				ok = false
 			}
 		}
@@ -429,7 +429,7 @@ func (q *Questionnaire) checkRange(ps *problems, p string, qu *Question) {
 			ps.add(p+".max", "最多选择数不能为 0", "max cannot be 0")
 		}
 	default:
-		ps.add(p, "题型 %s 没有 min/max 范围(文字长度用 max_length)", "type %s has no min/max range (text length is max_length)", qu.Type)
+		ps.add(p, "题型 %s 没有 min/max 范围（文字长度用 max_length）", "type %s has no min/max range (text length is max_length)", qu.Type)
 	}
 }
 
@@ -448,7 +448,7 @@ func (q *Questionnaire) checkCondition(ps *problems, p string, at int, c *Condit
 		}
 	}
 	if forms != 1 {
-		ps.add(p, "条件须且只须是以下之一:question(加 in 或 min/max)、all、any、not", "a condition must be exactly one of: question (with in or min/max), all, any, not")
+		ps.add(p, "条件须且只须是以下之一：question（加 in 或 min/max）、all、any、not", "a condition must be exactly one of: question (with in or min/max), all, any, not")
 		return
 	}
 	switch {
@@ -475,13 +475,13 @@ func (q *Questionnaire) checkCondition(ps *problems, p string, at int, c *Condit
 		ps.add(p+".question", "条件引用了不存在的题目 %q", "the condition refers to an unknown question %q", c.Question)
 		return
 	case j >= at:
-		ps.add(p+".question", "条件只能引用前面的题目,%q 不在本题之前", "a condition may only refer to earlier questions; %q does not come before this one", c.Question)
+		ps.add(p+".question", "条件只能引用前面的题目，%q 不在本题之前", "a condition may only refer to earlier questions; %q does not come before this one", c.Question)
 		return
 	}
 	ref := &q.Questions[j]
 	hasIn, hasRange := len(c.In) > 0, c.Min != nil || c.Max != nil
 	if hasIn == hasRange {
-		ps.add(p, "条件须有 in(代码列表)或 min/max(范围)之一", "a condition needs either in (a list of codes) or min/max (a range)")
+		ps.add(p, "条件须有 in（代码列表）或 min/max（范围）之一", "a condition needs either in (a list of codes) or min/max (a range)")
 		return
 	}
 	if hasIn {
@@ -495,7 +495,7 @@ func (q *Questionnaire) checkCondition(ps *problems, p string, at int, c *Condit
 			}
 		case TypeDistrict:
 		default:
-			ps.add(p+".in", "in 只用于单选、多选和区县题;%s 是 %s 题,请用 min/max", "in applies to single, multiple and district questions; %s is a %s question: use min/max", ref.ID, ref.Type)
+			ps.add(p+".in", "in 只用于单选、多选和区县题；%s 是 %s 题，请用 min/max", "in applies to single, multiple and district questions; %s is a %s question: use min/max", ref.ID, ref.Type)
 		}
 		return
 	}
@@ -519,6 +519,6 @@ func (q *Questionnaire) checkCondition(ps *problems, p string, at int, c *Condit
 			}
 		}
 	default:
-		ps.add(p, "min/max 只用于数字题和日期题;%s 是 %s 题,请用 in", "min/max applies to number and date questions; %s is a %s question: use in", ref.ID, ref.Type)
+		ps.add(p, "min/max 只用于数字题和日期题；%s 是 %s 题，请用 in", "min/max applies to number and date questions; %s is a %s question: use in", ref.ID, ref.Type)
 	}
 }

@@ -146,7 +146,7 @@ func (c *Condition) Describe() core.Text {
 		for i := range cs {
 			t := cs[i].Describe()
 			if len(cs[i].All)+len(cs[i].Any) > 0 {
-				t = core.Text{ZH: "(" + t.ZH + ")", EN: "(" + t.EN + ")"}
+				t = core.Text{ZH: "（" + t.ZH + "）", EN: "(" + t.EN + ")"}
 			}
 			zs, es = append(zs, t.ZH), append(es, t.EN)
 		}
@@ -159,7 +159,7 @@ func (c *Condition) Describe() core.Text {
 		return join(c.Any, " 或 ", " or ")
 	case c.Not != nil:
 		t := c.Not.Describe()
-		return core.Text{ZH: "并非(" + t.ZH + ")", EN: "not (" + t.EN + ")"}
+		return core.Text{ZH: "并非（" + t.ZH + "）", EN: "not (" + t.EN + ")"}
 	case len(c.In) > 0:
 		vs := make([]string, len(c.In))
 		for i, v := range c.In {

@@ -75,7 +75,7 @@ func checkShape(b []byte) []DefinitionProblem {
 		if errors.As(err, &se) {
 			line, col = lineCol(b, se.Offset)
 		}
-		ps.add("", "第 %d 行第 %d 列:不是有效的 JSON(%v)", "line %d, column %d: not valid JSON (%v)", line, col, err)
+		ps.add("", "第 %[1]d 行第 %[2]d 列：不是有效的 JSON", "line %d, column %d: not valid JSON (%v)", line, col, err)
 		return ps
 	}
 	if _, err := dec.Token(); err == nil {
@@ -123,7 +123,7 @@ func walkShape(ps *problems, path string, v any, sh *shape, depth int) {
 	switch sh.kind {
 	case sString:
 		if _, ok := v.(string); !ok {
-			ps.add(path, "应为文字(字符串)", "must be a string")
+			ps.add(path, "应为文字（字符串）", "must be a string")
 		}
 	case sBool:
 		if _, ok := v.(bool); !ok {

@@ -144,12 +144,12 @@ func UploadQuestionnaire(ctx context.Context, db *sqlx.DB, q *Questionnaire, use
 			}
 			if n > 0 {
 				return UploadResult{}, core.Errorf(core.EConflict,
-					"问卷 %s 第 %d 版已收集 %d 份访问,已冻结,不能修改;请把新的内容作为新版本上传(去掉 version 或设为 0,系统会编为下一版)",
+					"问卷 %s 第 %d 版已收集 %d 份访问，已冻结，不能修改；请把新的内容作为新版本上传（去掉 version 或设为 0，系统会编为下一版）",
 					"questionnaire %s version %d has collected %d interviews and is frozen; upload the changed definition as a new version (leave out version or set it to 0 to get the next number)",
 					nq.Name, nq.Version, n)
 			}
 			return UploadResult{}, core.Errorf(core.EConflict,
-				"问卷 %s 第 %d 版已存在且内容不同;已存储的版本不能修改,请作为新版本上传(去掉 version 或设为 0,系统会编为下一版)",
+				"问卷 %s 第 %d 版已存在且内容不同；已存储的版本不能修改，请作为新版本上传（去掉 version 或设为 0，系统会编为下一版）",
 				"questionnaire %s version %d already exists with different content; stored versions never change: upload it as a new version (leave out version or set it to 0 to get the next number)",
 				nq.Name, nq.Version)
 		}

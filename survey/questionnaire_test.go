@@ -91,7 +91,7 @@ func TestDefinitionErrorsListEveryProblem(t *testing.T) {
 		"questions[2].options: 缺少计分表中的代码 3、4、5 / lacks the scored codes 3, 4, 5",
 		"questions[2].options[1].label.zh: 选项标签为空 / the option label is empty",
 		"questions[2].options[2].code: 代码 7 既不在计分表中",
-		"questions[2].options[3].code: 重复的代码 7(与 options[2] 相同) / duplicate code 7 (same as options[2])",
+		"questions[2].options[3].code: 重复的代码 7（与 options[2] 相同） / duplicate code 7 (same as options[2])",
 		"questions[3].id: 重复的编号 \"q01\"",
 		"questions[3].type: 未知的题型 \"slider\"",
 		"questions[4].min: 最小值 10 大于最大值 2",

@@ -113,7 +113,7 @@ func TestParseResponsesCollectsEveryProblem(t *testing.T) {
 		{5, `q01 的答案代码 "0" 无效 / q01: invalid answer code "0"`},
 		{5, `q02 的答案代码 "7" 无效 / q02: invalid answer code "7"`},
 		{5, `q03 的答案代码 "" 无效 / q03: invalid answer code ""`},
-		{6, `有 6 列,表头有 9 列 / has 6 fields but the header has 9`},
+		{6, `有 6 列，表头有 9 列 / has 6 fields but the header has 9`},
 		{7, `interview_id 为空 / empty interview_id`},
 	}
 	if got := listed(ie.Problems); !reflect.DeepEqual(got, want) {
@@ -123,7 +123,7 @@ func TestParseResponsesCollectsEveryProblem(t *testing.T) {
 	if len(lines) != len(want) {
 		t.Fatalf("Error() has %d lines, want %d:\n%s", len(lines), len(want), ie.Error())
 	}
-	if lines[8] != `第 5 行 / line 5: q02 的答案代码 "7" 无效 / q02: invalid answer code "7"` {
+	if lines[8] != `第 5 行：q02 的答案代码 "7" 无效 / line 5: q02: invalid answer code "7"` {
 		t.Errorf("line format: %s", lines[8])
 	}
 }
@@ -139,14 +139,14 @@ func TestParseResponsesHeader(t *testing.T) {
 		{"header only", "interview_id,district_code,mode,weight,sex,age_group,q01,q02,q03\n",
 			[]problem{{1, "文件没有数据行 / the file has no data rows"}}},
 		{"missing", "interview_id,district_code,mode,sex,q01,q03\nA1,500101,phone,1,1,1\n",
-			[]problem{{1, "缺少列 weight, age_group, q02(可用列:" + columns + ") / missing column(s) weight, age_group, q02 (columns: " + columns + ")"}}},
+			[]problem{{1, "缺少列 weight, age_group, q02（可用列：" + columns + "） / missing column(s) weight, age_group, q02 (columns: " + columns + ")"}}},
 		{"repeated", "interview_id,district_code,mode,weight,sex,age_group,q01,q02,q03,q01\n",
 			[]problem{{1, "列 q01 重复 / column(s) q01 appear more than once"}}},
 		// Extra columns are reported, and the rows are still checked.
 		{"extra", "interview_id,district_code,mode,weight,sex,age_group,q01,q02,q03,phone,address\n" +
 			"A1,500101,phone,,1,3,1,2,7,13800000000,x\n",
 			[]problem{
-				{1, `未知的列 "phone", "address"(可用列:` + columns + `) / unknown column(s) "phone", "address" (columns: ` + columns + ")"},
+				{1, `未知的列 "phone", "address"（可用列：` + columns + `） / unknown column(s) "phone", "address" (columns: ` + columns + ")"},
 				{2, `q03 的答案代码 "7" 无效 / q03: invalid answer code "7"`},
 			}},
 	}

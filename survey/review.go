@@ -32,7 +32,7 @@ var ReviewLabels = map[string]core.Text{
 	ReviewNone:      {ZH: "未复核", EN: "not reviewed"},
 	ReviewApproved:  {ZH: "已通过", EN: "approved"},
 	ReviewReturned:  {ZH: "已退回访员", EN: "sent back"},
-	ReviewCorrected: {ZH: "访员已修改,待复核", EN: "corrected, to review"},
+	ReviewCorrected: {ZH: "访员已修改，待复核", EN: "corrected, to review"},
 	ReviewInvalid:   {ZH: "无效", EN: "invalid"},
 }
 
@@ -126,7 +126,7 @@ type Editor struct {
 // the interview that is no longer the newest: someone else changed it in
 // between, and overwriting their change unseen is refused.
 var ErrStale = core.Errorf(core.EConflict,
-	"这份访问在您打开之后已被他人修改,您的修改没有保存。页面已显示最新内容,请核对后再改。",
+	"这份访问在您打开之后已被他人修改，您的修改没有保存。页面已显示最新内容，请核对后再改。",
 	"Someone else changed this interview after you opened it; your change was not saved. The page now shows the latest version: check it and change it again.")
 
 // Review actions a supervisor takes.
@@ -196,7 +196,7 @@ func EditAnswers(ctx context.Context, db *sqlx.DB, id int64, version int, by Edi
 		}
 		val = q.Validate(answers, districts)
 		if !val.Eligible {
-			return core.Errorf(core.EInvalid, "按这些答案受访者不符合条件;不符合条件的访问不能保存,如确实不符合请判为无效", "by these answers the respondent is not eligible; mark the interview invalid instead")
+			return core.Errorf(core.EInvalid, "按这些答案受访者不符合条件；不符合条件的访问不能保存，如确实不符合请判为无效", "by these answers the respondent is not eligible; mark the interview invalid instead")
 		}
 		if len(val.Errors) > 0 {
 			return errInvalidAnswers

@@ -198,7 +198,7 @@ func calibrateDistrict(d string, all []weightingMember, margins Margins) (Distri
 		}
 		res, err := rake(base, cats, vars, RakeOptions{})
 		if de, ok := err.(*core.Error); ok {
-			return dw, &core.Error{Code: de.Code, ZH: "区县 " + d + " 无法加权到普查边际(" + strings.Join(dw.Raked, "、") + "):" + de.ZH,
+			return dw, &core.Error{Code: de.Code, ZH: "区县 " + d + " 无法加权到普查边际（" + strings.Join(dw.Raked, "、") + "）:" + de.ZH,
 				EN: "district " + d + " cannot be weighted to its census margins (" + strings.Join(dw.Raked, ", ") + "): " + de.EN}
 		}
 		if err != nil {

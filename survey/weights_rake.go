@@ -84,20 +84,20 @@ func rake(base []float64, cats []int, vars []RakeVariable, opt RakeOptions) (Rak
 				return RakeResult{}, core.Errorf(core.EInvalid, "%s 类别 %d 的目标人口 %v 无效", "%s category %d: invalid target %v", v.Name, c, t)
 			}
 			if t > 0 && !present[c] {
-				return RakeResult{}, core.Errorf(core.EInvalid, "%s 类别 %d 在普查中有 %.0f 人,但没有一个受访者:无法加权到该目标(请合并类别或改用更粗的边际)",
+				return RakeResult{}, core.Errorf(core.EInvalid, "%s 类别 %d 在普查中有 %.0f 人，但没有一个受访者：无法加权到该目标（请合并类别或改用更粗的边际）",
 					"%s category %d has %.0f people in the census but no respondent: the target cannot be met (merge categories or use coarser margins)", v.Name, c, t)
 			}
 			sum += t
 		}
 		for c := range present {
 			if v.Targets[c] == 0 {
-				return RakeResult{}, core.Errorf(core.EInvalid, "%s 类别 %d 有受访者,但普查目标为 0 或缺失", "%s category %d has respondents but no census target", v.Name, c)
+				return RakeResult{}, core.Errorf(core.EInvalid, "%s 类别 %d 有受访者，但普查目标为 0 或缺失", "%s category %d has respondents but no census target", v.Name, c)
 			}
 		}
 		if m == 0 {
 			total = sum
 		} else if math.Abs(sum-total) > 1e-9*total {
-			return RakeResult{}, core.Errorf(core.EInvalid, "边际 %s 合计 %.0f,与 %s 的合计 %.0f 不一致", "margin %s totals %.0f but %s totals %.0f: the margins must describe the same population",
+			return RakeResult{}, core.Errorf(core.EInvalid, "边际 %s 合计 %.0f，与 %s 的合计 %.0f 不一致", "margin %s totals %.0f but %s totals %.0f: the margins must describe the same population",
 				v.Name, sum, vars[0].Name, total)
 		}
 	}
@@ -157,7 +157,7 @@ func rake(base []float64, cats []int, vars []RakeVariable, opt RakeOptions) (Rak
 		}
 	}
 	res.Sweeps = opt.MaxSweeps
-	return res, core.Errorf(core.EInvalid, "迭代加权在 %d 轮后仍未收敛(最大相对变化 %.3g)", "raking did not converge in %d sweeps (largest relative change %.3g)", opt.MaxSweeps, res.MaxChange)
+	return res, core.Errorf(core.EInvalid, "迭代加权在 %d 轮后仍未收敛（最大相对变化 %.3g）", "raking did not converge in %d sweeps (largest relative change %.3g)", opt.MaxSweeps, res.MaxChange)
 }
 
 // PostStratify scales base weights so that each cell's weights add up to its

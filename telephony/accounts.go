@@ -80,7 +80,7 @@ func SetPhoneURI(ctx context.Context, db *sqlx.DB, userID int64, uri string, act
 	if uri != "" {
 		var u sip.Uri
 		if !strings.HasPrefix(uri, "sip:") || sip.ParseUri(uri, &u) != nil || u.Host == "" {
-			return core.Errorf(core.EInvalid, "话机地址 %q 不是 SIP URI(如 sip:8001@pbx.example.com)", "the phone address %q is not a SIP URI (such as sip:8001@pbx.example.com)", uri)
+			return core.Errorf(core.EInvalid, "话机地址 %q 不是 SIP URI（如 sip:8001@pbx.example.com）", "the phone address %q is not a SIP URI (such as sip:8001@pbx.example.com)", uri)
 		}
 	}
 	if _, err := AccountOf(ctx, db, userID); err != nil {

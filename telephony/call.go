@@ -55,7 +55,7 @@ func (lc *liveCall) set(f func(*liveCall)) {
 
 // Errors a call can meet before it is placed or on its way.
 var (
-	errBusyLines = core.Errorf(core.EConflict, "所有线路都在使用中,请稍后再拨", "all lines are in use; call again in a moment")
+	errBusyLines = core.Errorf(core.EConflict, "所有线路都在使用中，请稍后再拨", "all lines are in use; call again in a moment")
 	errInCall    = core.Errorf(core.EConflict, "您已有一个通话在进行中", "you already have a call under way")
 	errRingTime  = errors.New("ring timeout")
 	errHungUp    = errors.New("hung up")
@@ -65,7 +65,7 @@ var (
 )
 
 // problemNoPhone says that the interviewer's phone cannot be reached.
-var problemNoPhone = core.Text{ZH: "您的话机没有注册到民意,也没有设置话机地址:请在“我的话机”页按说明设置话机,或点号码用预览方式拨打。",
+var problemNoPhone = core.Text{ZH: "您的话机没有注册到民意，也没有设置话机地址：请在“我的话机”页按说明设置话机，或点号码用预览方式拨打。",
 	EN: "Your phone is not registered to Minyi and has no address set: set it up as your phone page says, or click the number to dial it yourself."}
 
 // Call places a call on a case the interviewer holds: their phone rings
@@ -244,7 +244,7 @@ func (s *Service) run(lc *liveCall, phone *sip.Uri, number string, record bool, 
 	} else {
 		dA, medA, _, err := s.invite(ctx, *phone, legOptions{ring: s.cfg.RingTimeout, hangup: lc.hangup, from: "minyi"})
 		if err != nil {
-			p := core.Text{ZH: "您的话机没有接听,没有拨打受访者。", EN: "Your phone did not answer; the respondent was not called."}
+			p := core.Text{ZH: "您的话机没有接听，没有拨打受访者。", EN: "Your phone did not answer; the respondent was not called."}
 			if errors.Is(err, errHungUp) {
 				p = core.Text{ZH: "已取消。", EN: "Cancelled."}
 			}
@@ -267,7 +267,7 @@ func (s *Service) run(lc *liveCall, phone *sip.Uri, number string, record bool, 
 		end.SIPCode, end.Dialled = code, code != 0
 		switch {
 		case code == 0:
-			p := core.Text{ZH: "无法连接电话线路(" + s.trunk.HostPort() + "),没有拨出。请点号码用预览方式拨打,并告知管理员。",
+			p := core.Text{ZH: "无法连接电话线路（" + s.trunk.HostPort() + "），没有拨出。请点号码用预览方式拨打，并告知管理员。",
 				EN: "The telephone trunk (" + s.trunk.HostPort() + ") cannot be reached; the call was not placed. Click the number to dial it yourself, and tell an admin."}
 			lc.set(func(lc *liveCall) { lc.problem = &p })
 			end.HangupBy, end.Error = dialer.ByNetwork, "trunk unreachable: "+err.Error()
@@ -505,7 +505,7 @@ func (s *Service) Listen(ctx context.Context, callID, userID int64, username str
 		lc.mu.Unlock()
 	}
 	if tap == nil {
-		return nil, nil, core.Errorf(core.ENotFound, "这个通话没有在进行(或不在这台服务器上)", "this call is not under way (or not on this server)")
+		return nil, nil, core.Errorf(core.ENotFound, "这个通话没有在进行（或不在这台服务器上）", "this call is not under way (or not on this server)")
 	}
 	if err := core.AuditNow(ctx, s.db, core.AuditEntry{ActorID: userID, Actor: username, Action: "listen-in",
 		Subject: fmt.Sprintf("call:%d", callID), Details: map[string]any{"case": lc.caseID}}); err != nil {

@@ -128,7 +128,7 @@ func (c Config) trunkURI() (sip.Uri, error) {
 		s = "sip:" + s
 	}
 	if err := sip.ParseUri(s, &u); err != nil || u.Host == "" {
-		return u, core.Errorf(core.EInvalid, "线路地址 %q 不是 SIP URI(如 sip:gw.example.com:5060)", "the trunk %q is not a SIP URI (such as sip:gw.example.com:5060)", c.Trunk)
+		return u, core.Errorf(core.EInvalid, "线路地址 %q 不是 SIP URI（如 sip:gw.example.com:5060）", "the trunk %q is not a SIP URI (such as sip:gw.example.com:5060)", c.Trunk)
 	}
 	if u.Port == 0 {
 		u.Port = 5060
@@ -155,7 +155,7 @@ func (c Config) listenHostPort() (string, int, error) {
 	host, p, err := net.SplitHostPort(c.Listen)
 	port, perr := strconv.Atoi(p)
 	if err != nil || perr != nil || port < 0 || port > 65535 {
-		return "", 0, core.Errorf(core.EInvalid, "SIP 监听地址 %q 须为 主机:端口", "the SIP listen address %q must be host:port", c.Listen)
+		return "", 0, core.Errorf(core.EInvalid, "SIP 监听地址 %q 须为“主机:端口”", "the SIP listen address %q must be host:port", c.Listen)
 	}
 	if host == "" {
 		host = "0.0.0.0"
@@ -168,7 +168,7 @@ func (c Config) rtpRange() (int, int, error) {
 	lo, err1 := strconv.Atoi(strings.TrimSpace(a))
 	hi, err2 := strconv.Atoi(strings.TrimSpace(b))
 	if !ok || err1 != nil || err2 != nil || lo < 1024 || hi > 65535 || hi-lo < 4 {
-		return 0, 0, core.Errorf(core.EInvalid, "RTP 端口范围 %q 须为 起-止(1024 到 65535)", "the RTP port range %q must be from-to (1024 to 65535)", c.RTPPorts)
+		return 0, 0, core.Errorf(core.EInvalid, "RTP 端口范围 %q 须为 起-止（1024 到 65535）", "the RTP port range %q must be from-to (1024 to 65535)", c.RTPPorts)
 	}
 	return lo, hi, nil
 }
@@ -176,38 +176,40 @@ func (c Config) rtpRange() (int, int, error) {
 // Setting is one line of the configuration as the admin page shows it.
 type Setting struct {
 	Name  core.Text
-	Value string
+	Env   string    // the environment variable that sets it, if any
+	Value core.Text // the same in both languages unless a word
 }
 
 // Settings are the configuration for the admin page: everything but the
 // password, of which only whether it is set.
 func (c Config) Settings() []Setting {
-	pw := "未设置 / not set"
+	pw := core.Text{ZH: "未设置", EN: "not set"}
 	if c.Password != "" {
-		pw = "已设置 / set"
+		pw = core.Text{ZH: "已设置", EN: "set"}
 	}
-	or := func(s, def string) string {
+	same := func(s string) core.Text { return core.Text{ZH: s, EN: s} }
+	or := func(s string, def core.Text) core.Text {
 		if s == "" {
 			return def
 		}
-		return s
+		return same(s)
 	}
 	return []Setting{
-		{core.Text{ZH: "线路(MINYI_SIP_TRUNK)", EN: "Trunk (MINYI_SIP_TRUNK)"}, or(c.Trunk, "未配置:预览拨号 / none: preview dialing")},
-		{core.Text{ZH: "传输方式", EN: "Transport"}, c.Transport()},
-		{core.Text{ZH: "用户名(MINYI_SIP_USER)", EN: "User (MINYI_SIP_USER)"}, or(c.User, "—")},
-		{core.Text{ZH: "密码(MINYI_SIP_PASSWORD)", EN: "Password (MINYI_SIP_PASSWORD)"}, pw},
-		{core.Text{ZH: "主叫号码(MINYI_SIP_CALLER_ID)", EN: "Caller ID (MINYI_SIP_CALLER_ID)"}, or(c.CallerID, "—")},
-		{core.Text{ZH: "SIP 监听地址(MINYI_SIP_LISTEN)", EN: "SIP listen address (MINYI_SIP_LISTEN)"}, c.Listen},
-		{core.Text{ZH: "RTP 端口范围", EN: "RTP port range"}, c.RTPPorts},
-		{core.Text{ZH: "外部地址(NAT)", EN: "External address (NAT)"}, or(c.ExternalIP, "—")},
-		{core.Text{ZH: "线路数上限", EN: "Channel limit"}, strconv.Itoa(c.Channels)},
-		{core.Text{ZH: "振铃超时", EN: "Ring timeout"}, c.RingTimeout.String()},
-		{core.Text{ZH: "录音目录", EN: "Recordings directory"}, c.Recordings},
-		{core.Text{ZH: "录音保存期(默认)", EN: "Recording retention (default)"}, fmt.Sprintf("%d 天 / days", int(c.retention()/(24*time.Hour)))},
-		{core.Text{ZH: "录音告知提示音", EN: "Recording consent prompt"}, or(c.ConsentPrompt, "—")},
-		{core.Text{ZH: "每地址 SIP 请求限速(每秒)", EN: "SIP requests per address (per second)"}, strconv.Itoa(c.RateLimit)},
-		{core.Text{ZH: "浏览器话机 STUN/TURN(MINYI_WEBRTC_ICE_SERVERS)", EN: "Browser phones' STUN/TURN (MINYI_WEBRTC_ICE_SERVERS)"}, or(c.ICEServers, "—")},
+		{core.Text{ZH: "线路", EN: "Trunk"}, "MINYI_SIP_TRUNK", or(c.Trunk, core.Text{ZH: "未配置：预览拨号", EN: "none: preview dialing"})},
+		{core.Text{ZH: "传输方式", EN: "Transport"}, "", same(c.Transport())},
+		{core.Text{ZH: "用户名", EN: "User"}, "MINYI_SIP_USER", or(c.User, same("—"))},
+		{core.Text{ZH: "密码", EN: "Password"}, "MINYI_SIP_PASSWORD", pw},
+		{core.Text{ZH: "主叫号码", EN: "Caller ID"}, "MINYI_SIP_CALLER_ID", or(c.CallerID, same("—"))},
+		{core.Text{ZH: "SIP 监听地址", EN: "SIP listen address"}, "MINYI_SIP_LISTEN", same(c.Listen)},
+		{core.Text{ZH: "RTP 端口范围", EN: "RTP port range"}, "", same(c.RTPPorts)},
+		{core.Text{ZH: "公网地址", EN: "External address (NAT)"}, "", or(c.ExternalIP, same("—"))},
+		{core.Text{ZH: "线路数上限", EN: "Channel limit"}, "", same(strconv.Itoa(c.Channels))},
+		{core.Text{ZH: "振铃超时", EN: "Ring timeout"}, "", core.Text{ZH: fmt.Sprintf("%g 秒", c.RingTimeout.Seconds()), EN: fmt.Sprintf("%g s", c.RingTimeout.Seconds())}},
+		{core.Text{ZH: "录音目录", EN: "Recordings directory"}, "", same(c.Recordings)},
+		{core.Text{ZH: "录音保存期（默认）", EN: "Recording retention (default)"}, "", core.Text{ZH: fmt.Sprintf("%d 天", int(c.retention()/(24*time.Hour))), EN: fmt.Sprintf("%d days", int(c.retention()/(24*time.Hour)))}},
+		{core.Text{ZH: "录音告知提示音", EN: "Recording consent prompt"}, "", or(c.ConsentPrompt, same("—"))},
+		{core.Text{ZH: "每地址 SIP 请求限速（每秒）", EN: "SIP requests per address (per second)"}, "", same(strconv.Itoa(c.RateLimit))},
+		{core.Text{ZH: "浏览器话机 STUN/TURN", EN: "Browser phones' STUN/TURN"}, "MINYI_WEBRTC_ICE_SERVERS", or(c.ICEServers, same("—"))},
 	}
 }
 

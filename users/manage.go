@@ -218,7 +218,7 @@ func ChangePassword(ctx context.Context, db *sqlx.DB, u *User, token, current, n
 	}
 	_, err = verify(ctx, db, u.Username, current, address, errWrongCurrent, func(tx *sqlx.Tx, id int64, failed, refused int) error {
 		if id != u.ID {
-			return core.Errorf(core.EConflict, "账号已变化,请重新登录", "the account changed; sign in again")
+			return core.Errorf(core.EConflict, "账号已变化，请重新登录", "the account changed; sign in again")
 		}
 		if _, err := tx.ExecContext(ctx, qChangePassword, id, string(hash)); err != nil {
 			return err

@@ -52,7 +52,7 @@ func CheckPassword(username, password string) error {
 		return core.Errorf(core.EInvalid, "密码不能与用户名相同", "the password may not be the username")
 	}
 	if IsCommonPassword(password) || IsCommonPassword(strings.TrimSpace(password)) {
-		return core.Errorf(core.EInvalid, "这个密码是最常见的一万个密码之一,很容易被猜中,请换一个", "this password is one of the 10,000 most common ones and easily guessed; choose another")
+		return core.Errorf(core.EInvalid, "这个密码是最常见的一万个密码之一，很容易被猜中，请换一个", "this password is one of the 10,000 most common ones and easily guessed; choose another")
 	}
 	return nil
 }

@@ -71,11 +71,11 @@ type Throttled struct {
 func (t *Throttled) Text() core.Text {
 	if t.RetryAfter > time.Minute {
 		m := int(math.Ceil(t.RetryAfter.Minutes()))
-		return core.Text{ZH: fmt.Sprintf("登录失败次数过多,请 %d 分钟后再试;如忘记密码,请管理员重置", m),
+		return core.Text{ZH: fmt.Sprintf("登录失败次数过多，请 %d 分钟后再试；如忘记密码，请管理员重置", m),
 			EN: fmt.Sprintf("too many failed sign-ins: try again in %d minutes, or ask an admin to reset the password", m)}
 	}
 	s := t.Seconds()
-	return core.Text{ZH: fmt.Sprintf("登录失败次数过多,请 %d 秒后再试", s), EN: fmt.Sprintf("too many failed sign-ins: try again in %d seconds", s)}
+	return core.Text{ZH: fmt.Sprintf("登录失败次数过多，请 %d 秒后再试", s), EN: fmt.Sprintf("too many failed sign-ins: try again in %d seconds", s)}
 }
 
 // Seconds is the wait in whole seconds, at least 1 (for Retry-After).

@@ -88,7 +88,7 @@ func (s *Server) createWave(c echo.Context) error {
 		}
 		return x
 	}
-	rate := num("rate", f.Rate, 1e-9, 1, 0.002, core.Text{ZH: "抽样比例应为 0 到 1 之间的小数,例如 0.002(即 2‰)", EN: "the rate is a fraction between 0 and 1, e.g. 0.002 (2‰)"})
+	rate := num("rate", f.Rate, 1e-9, 1, 0.002, core.Text{ZH: "抽样比例应为 0 到 1 之间的小数，例如 0.002（即 2‰）", EN: "the rate is a fraction between 0 and 1, e.g. 0.002 (2‰)"})
 	exp := num("expected", f.Expected, 1e-9, 1, 0.5, core.Text{ZH: "预期完成率应为 0 到 1 之间的小数", EN: "the expected completion rate is a fraction between 0 and 1"})
 	share := num("door_share", f.DoorShare, 0, 1, 0.5, core.Text{ZH: "入户比例应在 0 到 1 之间", EN: "the door-to-door share is between 0 and 1"})
 	whole := core.Text{ZH: "请填写非负整数", EN: "enter a whole number, 0 or more"}
@@ -105,7 +105,7 @@ func (s *Server) createWave(c echo.Context) error {
 	repSize := count("replicate_size", f.ReplicateSize, 0, 1e9, 0)
 	repThr := num("replicate_threshold", f.ReplicateThreshold, 1e-9, 1, 0.8, core.Text{ZH: "应为 0 到 1 之间的小数", EN: "a fraction between 0 and 1"})
 	fresh := count("freshness", f.Freshness, 0, 120, 0)
-	assessment := num("assessment", f.Assessment, 1e-9, 1, 0.30, core.Text{ZH: "应为 0 到 1 之间的小数,例如 0.30", EN: "a fraction between 0 and 1, e.g. 0.30"})
+	assessment := num("assessment", f.Assessment, 1e-9, 1, 0.30, core.Text{ZH: "应为 0 到 1 之间的小数，例如 0.30", EN: "a fraction between 0 and 1, e.g. 0.30"})
 	if f.Name == "" {
 		f.Errors["name"] = core.Text{ZH: "请填写轮次名称", EN: "enter a wave name"}
 	}
@@ -118,7 +118,7 @@ func (s *Server) createWave(c echo.Context) error {
 		code, val, ok := strings.Cut(strings.TrimSpace(line), "=")
 		r, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
 		if !ok || err != nil {
-			f.Errors["district_rates"] = core.Text{ZH: "每行写成 区县代码=完成率,例如 500101=0.4", EN: "one CODE=RATE per line, e.g. 500101=0.4"}
+			f.Errors["district_rates"] = core.Text{ZH: "每行写成 区县代码=完成率，例如 500101=0.4", EN: "one CODE=RATE per line, e.g. 500101=0.4"}
 			break
 		}
 		rates[strings.TrimSpace(code)] = r
@@ -253,7 +253,7 @@ func (s *Server) drawWave(c echo.Context) error {
 		if err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("目标完成 %d,发放样本 %d / target %d completes, %d cases released", rep.Target, rep.Released, rep.Target, rep.Released), nil
+		return fmt.Sprintf("目标完成 %d，发放样本 %d / target %d completes, %d cases released", rep.Target, rep.Released, rep.Target, rep.Released), nil
 	})
 	if err != nil {
 		return err

@@ -104,7 +104,7 @@ func (s *Server) gate(rt Route) echo.MiddlewareFunc {
 					if !unsafe {
 						return c.Redirect(http.StatusSeeOther, "/login?next="+urlQueryEscape(r.URL.RequestURI()))
 					}
-					return s.errorPage(c, http.StatusUnauthorized, core.Text{ZH: "您尚未登录或登录已过期,请先登录", EN: "you are not signed in, or your session has ended: please sign in"})
+					return s.errorPage(c, http.StatusUnauthorized, core.Text{ZH: "您尚未登录或登录已过期，请先登录", EN: "you are not signed in, or your session has ended: please sign in"})
 				}
 				if !hasRole(rt.Roles, u.Role) {
 					return s.errorPage(c, http.StatusForbidden, core.Text{ZH: "您的角色无权访问此页面", EN: "your role may not open this page"})
@@ -187,7 +187,7 @@ func (s *Server) streamUpload(c echo.Context, b *body, mr *multipart.Reader, nex
 }
 
 func (s *Server) csrfFailed(c echo.Context) error {
-	return s.errorPage(c, http.StatusForbidden, core.Text{ZH: "表单已过期,请返回并刷新页面后重试", EN: "the form has expired (CSRF check failed): go back, reload and try again"})
+	return s.errorPage(c, http.StatusForbidden, core.Text{ZH: "表单已过期，请返回并刷新页面后重试", EN: "the form has expired (CSRF check failed): go back, reload and try again"})
 }
 
 func hasRole(roles []users.Role, r users.Role) bool {

@@ -57,7 +57,7 @@ func newBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) (context.Co
 	t.Cleanup(cancel)
 	ctx, cancel2 := chromedp.NewContext(actx)
 	t.Cleanup(func() { chromedp.Cancel(ctx); cancel2() })
-	ctx, cancel3 := context.WithTimeout(ctx, 3*time.Minute)
+	ctx, cancel3 := context.WithTimeout(ctx, 8*time.Minute)
 	t.Cleanup(cancel3)
 	downloads := t.TempDir()
 	if err := chromedp.Run(ctx, browser.SetDownloadBehavior(browser.SetDownloadBehaviorBehaviorAllow).WithDownloadPath(downloads).WithEventsEnabled(true)); err != nil {

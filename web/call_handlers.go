@@ -284,7 +284,9 @@ func (s *Server) showCase(c echo.Context, status int, errMsg *core.Text, appt st
 	if q, err := s.questionnaireOf(c.Request().Context(), cs); err == nil {
 		d.Intro, d.Consent = q.Introduction, q.ConsentScript()
 	}
-	if sw, ok := s.switchOf(); ok {
+	// Minyi places calls from an interviewer's phone; a supervisor on a
+	// call-back is on the line already.
+	if sw, ok := s.switchOf(); ok && currentUser(c).Role == users.RoleInterview {
 		d.Switch = true
 		if st, err := sw.Status(c.Request().Context(), cs.ID, currentUser(c).ID); err == nil {
 			d.LastCall, d.CallActive = &st.Call, st.State != dialer.CallEnded
@@ -314,10 +316,7 @@ func (s *Server) participation(c echo.Context) error {
 	if answer == "yes" {
 		return c.Redirect(http.StatusSeeOther, "/cases/"+strconv.FormatInt(cs.ID, 10)+"/interview")
 	}
-	if u.AutoNext && u.Role == users.RoleInterview {
-		return s.openNext(c, "recorded")
-	}
-	return c.Redirect(http.StatusSeeOther, workHome(c)+"?msg=recorded")
+	return s.afterOutcome(c)
 }
 
 func (s *Server) recordOutcome(c echo.Context) error {
@@ -358,7 +357,14 @@ func (s *Server) recordOutcome(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if u.AutoNext && u.Role == users.RoleInterview {
+	return s.afterOutcome(c)
+}
+
+// afterOutcome opens the interviewer's next case, unless they turned that
+// off; a supervisor, who takes no cases from the queue, goes back to the
+// call-backs.
+func (s *Server) afterOutcome(c echo.Context) error {
+	if u := currentUser(c); u.AutoNext && u.Role == users.RoleInterview {
 		return s.openNext(c, "recorded")
 	}
 	return c.Redirect(http.StatusSeeOther, workHome(c)+"?msg=recorded")
@@ -366,12 +372,12 @@ func (s *Server) recordOutcome(c echo.Context) error {
 
 func init() {
 	// The outcomes of a break-off, shown on the calls page after it.
-	notices["partial"] = core.Text{ZH: "访问中断,已答题目足够,按部分完成(AAPOR 1.2)保存。", EN: "Interview broken off; enough was answered to keep it as a partial interview (AAPOR 1.2)."}
-	notices["breakoff"] = core.Text{ZH: "访问中断,已答题目不足,样本按中断(AAPOR 2.12)结束。", EN: "Interview broken off with too few answers; the case is closed as a break-off (AAPOR 2.12)."}
+	notices["partial"] = core.Text{ZH: "访问中断，已答题目足够，按部分完成（AAPOR 1.2）保存。", EN: "Interview broken off; enough was answered to keep it as a partial interview (AAPOR 1.2)."}
+	notices["breakoff"] = core.Text{ZH: "访问中断，已答题目不足，样本按中断（AAPOR 2.12）结束。", EN: "Interview broken off with too few answers; the case is closed as a break-off (AAPOR 2.12)."}
 	notices["quotafull"] = core.Text{ZH: dialer.ErrQuotaFilled.ZH, EN: dialer.ErrQuotaFilled.EN}
 	notices["nocaserecorded"] = core.Text{ZH: "呼叫结果已记录。现在没有可拨打的样本。", EN: "The outcome is recorded. There is no case to call now."}
 	notices["verified"] = core.Text{ZH: "回访结果已记录。", EN: "The verification outcome is recorded."}
-	notices["callback"] = core.Text{ZH: "访问在满意度题目之前中断,样本已放回队列,稍后回拨。", EN: "Interview broken off before the satisfaction questions; the case is back in the queue for a callback."}
+	notices["callback"] = core.Text{ZH: "访问在满意度题目之前中断，样本已放回队列，稍后回拨。", EN: "Interview broken off before the satisfaction questions; the case is back in the queue for a callback."}
 }
 
 // dialLink is a dial result for a template: the link as a URL the template

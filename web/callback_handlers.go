@@ -3,7 +3,6 @@ package web
 import (
 	"errors"
 	"net/http"
-	"slices"
 	"strconv"
 
 	"github.com/labstack/echo/v4"
@@ -17,10 +16,13 @@ type callbacksData struct {
 	Digits   string
 	Searched bool
 	Matches  []dialer.CallbackMatch
-	// Taker: the user may take a case up and continue it (interviewers
-	// and supervisors; an administrator only finds it).
+	// Taker: the user may take a case up (interviewers; supervisors find
+	// the case and tell them).
 	Taker bool
 	Min   int
+	// Focus is the first match the user may take: its button has the
+	// keyboard, so Enter takes it (0: the digits keep it).
+	Focus int64
 }
 
 // callbacks is where a respondent who calls back is found by the end of
@@ -30,8 +32,15 @@ func (s *Server) callbacks(c echo.Context) error {
 }
 
 func (s *Server) showCallbacks(c echo.Context, status int, errMsg *core.Text, d callbacksData) error {
-	d.Taker = slices.Contains(continuers, currentUser(c).Role)
+	u := currentUser(c)
+	d.Taker = u.Role == users.RoleInterview || u.Role == users.RoleSupervisor
 	d.Min = dialer.MinCallbackDigits
+	for _, m := range d.Matches {
+		if d.Taker && m.Takeable(u.ID) {
+			d.Focus = m.ID
+			break
+		}
+	}
 	return s.renderView(c, status, "callbacks", &view{Title: core.Text{ZH: "来电回拨", EN: "Call-backs"}, Err: errMsg, Data: d})
 }
 
@@ -89,12 +98,15 @@ func (s *Server) takeCallback(c echo.Context) error {
 	if err != nil {
 		return echo.NewHTTPError(http.StatusNotFound)
 	}
-	// The waves searched are the waves a case may be taken from: the
-	// group's for an interviewer, every wave being called for a
-	// supervisor.
+	u := currentUser(c)
+	// The waves searched are those the case may be taken from: an
+	// interviewer's group's, or for a supervisor every wave being called.
 	waves, err := s.callbackWaves(c)
-	if err == nil {
-		err = s.takeFrom(c, waves, id)
+	for _, w := range waves {
+		err = dialer.TakeCallback(c.Request().Context(), s.db, u.ID, u.Username, w, id, c.FormValue("digits"))
+		if core.ErrorCode(err) != core.ENotFound {
+			break
+		}
 	}
 	if msg, status, ok := userError(err); ok && !errors.Is(err, errNoWaveDrawn) {
 		return s.showCallbacks(c, status, msg, callbacksData{Digits: c.FormValue("digits")})
@@ -103,21 +115,6 @@ func (s *Server) takeCallback(c echo.Context) error {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/cases/"+strconv.FormatInt(id, 10)+"?msg=callback-taken")
-}
-
-// takeFrom takes the case from the wave of those given that holds it; the
-// guards (the number's digits, nobody else holding it, the taker holding
-// no other case) are dialer.TakeCallback's.
-func (s *Server) takeFrom(c echo.Context, waves []int64, id int64) error {
-	u := currentUser(c)
-	var err error
-	for _, w := range waves {
-		err = dialer.TakeCallback(c.Request().Context(), s.db, u.ID, u.Username, w, id, c.FormValue("digits"))
-		if de, ok := err.(*core.Error); !ok || de.Code != core.ENotFound {
-			return err
-		}
-	}
-	return err
 }
 
 func init() {

@@ -7,14 +7,14 @@ import (
 	"testing"
 )
 
-// TestSupervisorContinuesACallback: a respondent calls back and reaches a
+// TestSupervisorCallbackAttacksAndOwnInterview: a respondent calls back and reaches a
 // supervisor, who finds the case by the end of its number, takes it up,
 // records the respondent's agreement and completes the interview, as an
 // interviewer would; the call is logged and audited. A supervisor cannot
 // pull a case from an interviewer who holds it, nor open a case they have
 // not taken; an administrator or office user cannot take one; a forged
 // form takes nothing; and the supervisor cannot approve their own interview.
-func TestSupervisorContinuesACallback(t *testing.T) {
+func TestSupervisorCallbackAttacksAndOwnInterview(t *testing.T) {
 	fx := newFixture(t, 0.0005)
 	b := fx.signIn(t, "interviewer2")
 	sup := fx.signIn(t, "supervisor")

@@ -29,15 +29,18 @@ func TestConsentScriptOnTheCasePage(t *testing.T) {
 		t.Fatalf("the case page does not show the introduction and the consent script:\n%s", page)
 	}
 
-	// Attacks first: another interviewer, a supervisor, a forged form,
+	// Attacks first: another interviewer, a supervisor and a field
+	// interviewer (neither holds the case), a forged form,
 	// an answer that is neither.
 	if res := b.post("/cases/"+id+"/participation", url.Values{"answer": {"yes"}}); res.StatusCode != http.StatusNotFound {
 		t.Errorf("consent on another interviewer's case: %d", res.StatusCode)
 	}
-	// A supervisor continues only a call-back they took, never a case an
-	// interviewer holds.
 	if res := sup.post("/cases/"+id+"/participation", url.Values{"answer": {"yes"}}); res.StatusCode != http.StatusNotFound {
-		t.Errorf("consent by a supervisor on an interviewer's case: %d", res.StatusCode)
+		t.Errorf("consent by a supervisor on a case they do not hold: %d", res.StatusCode)
+	}
+	field := fx.signIn(t, "field_interviewer")
+	if res := field.post("/cases/"+id+"/participation", url.Values{"answer": {"yes"}}); res.StatusCode != http.StatusForbidden {
+		t.Errorf("consent by a field interviewer: %d", res.StatusCode)
 	}
 	if res := a.post("/cases/"+id+"/participation", url.Values{"csrf": {"forged"}, "answer": {"yes"}}); res.StatusCode != http.StatusForbidden {
 		t.Errorf("consent with a forged token: %d", res.StatusCode)

@@ -90,7 +90,7 @@ func TestCallRecordsExport(t *testing.T) {
 
 	// The scores page's download form asks for the same file, by default
 	// with Chinese column names in Chinese.
-	if page := sup.get("/scores/" + fx.wave); !strings.Contains(page, `<option value="calls">calls.csv</option>`) || !strings.Contains(page, `<option value="labels" selected>中文标签</option>`) {
+	if page := sup.get("/scores/" + fx.wave); !strings.Contains(page, `<option value="calls" translate="no">calls.csv</option>`) || !strings.Contains(page, `<option value="labels" selected>中文标签</option>`) {
 		t.Fatal("the download form does not offer the call records with Chinese labels")
 	}
 	res = sup.do("GET", "/waves/"+fx.wave+"/export?kind=calls&encoding=utf-8&header=labels", nil)

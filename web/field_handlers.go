@@ -27,17 +27,19 @@ func init() {
 	notices["assigned"] = core.Text{ZH: "已分配。", EN: "Assigned."}
 	notices["visitsset"] = core.Text{ZH: "每户最多来访次数已更新。", EN: "The visits per household are updated."}
 	notices["visit"] = core.Text{ZH: "来访结果已记录。", EN: "The visit is recorded."}
-	notices["fieldcallback"] = core.Text{ZH: "访问在满意度题目之前中断,这一户待再访。", EN: "Interview broken off before the satisfaction questions; the household is to be visited again."}
-	notices["visitfinal"] = core.Text{ZH: "来访结果已记录,这一户已结束。", EN: "The visit is recorded; this household is finished."}
+	notices["fieldcallback"] = core.Text{ZH: "访问在满意度题目之前中断，这一户待再访。", EN: "Interview broken off before the satisfaction questions; the household is to be visited again."}
+	notices["visitfinal"] = core.Text{ZH: "来访结果已记录，这一户已结束。", EN: "The visit is recorded; this household is finished."}
 }
 
 // workHome is where an interviewer goes back to after a case: the call
-// page, or the field list; a supervisor, who works only call-backs, to
-// the call-back search.
+// page, or the field list.
 func workHome(c echo.Context) string {
-	if u := currentUser(c); u != nil && u.Role == users.RoleField {
+	u := currentUser(c)
+	switch {
+	case u != nil && u.Role == users.RoleField:
 		return "/field"
-	} else if u != nil && u.Role == users.RoleSupervisor {
+	case u != nil && u.Role == users.RoleSupervisor:
+		// A supervisor works only the call-backs they take.
 		return "/callbacks"
 	}
 	return "/calls"

@@ -38,6 +38,10 @@ type fixture struct {
 	key   *signing.Key // signs the server's downloads
 }
 
+// fixtureDistricts is the districts file fixtures load: the 40 districts
+// of 2010, which the tests' figures were worked out on.
+var fixtureDistricts = "../cmd/minyi/data/chongqing-2010-districts.csv"
+
 // newFixture builds a fixture in a fresh database. rate sets the wave's
 // sampling rate on the 40 districts of Chongqing.
 func newFixture(t *testing.T, rate float64) *fixture {
@@ -49,7 +53,7 @@ func newFixture(t *testing.T, rate float64) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	f, err := os.Open("../cmd/minyi/data/chongqing-2010-districts.csv")
+	f, err := os.Open(fixtureDistricts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -69,7 +69,7 @@ func (s *Server) frameImport(c echo.Context) error {
 func (s *Server) uploadFrame(c echo.Context) error {
 	kind := c.FormValue("kind")
 	if kind != "phone" && kind != "household" {
-		return core.Errorf(core.EInvalid, "请选择抽样框类型(电话或住户)", "choose the kind of frame (telephone or household)")
+		return core.Errorf(core.EInvalid, "请选择抽样框类型（电话或住户）", "choose the kind of frame (telephone or household)")
 	}
 	enc, err := csvfile.ParseReadEncoding(c.FormValue("encoding"))
 	if err != nil {
@@ -105,7 +105,7 @@ func (s *Server) uploadFrame(c echo.Context) error {
 		if err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("读取 %d 行:导入 %d(规范化 %d),拒绝 %d,重复 %d / read %d rows: %d kept (%d fixed), %d rejected, %d duplicates",
+		return fmt.Sprintf("读取 %d 行：导入 %d（规范化 %d），拒绝 %d，重复 %d / read %d rows: %d kept (%d fixed), %d rejected, %d duplicates",
 			rep.Read, rep.Kept, rep.Fixed, rep.Rejected, rep.Duplicates, rep.Read, rep.Kept, rep.Fixed, rep.Rejected, rep.Duplicates), nil
 	})
 	if err != nil {

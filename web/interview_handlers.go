@@ -170,7 +170,7 @@ func (s *Server) submitInterview(c echo.Context) error {
 		}
 		return s.renderView(c, http.StatusConflict, "interview", &view{
 			Title: core.Text{ZH: "访问问卷", EN: "Interview"},
-			Err:   &core.Text{ZH: "这份问卷已在另一个窗口或设备上修改,本页的答案没有保存。下面是最新的答案,请核对后再保存。", EN: "This interview was changed in another tab or device; the answers on this page were not saved. The latest answers are shown below: check them and save again."},
+			Err:   &core.Text{ZH: "这份问卷已在另一个窗口或设备上修改，本页的答案没有保存。下面是最新的答案，请核对后再保存。", EN: "This interview was changed in another tab or device; the answers on this page were not saved. The latest answers are shown below: check them and save again."},
 			Data:  draftData(cs, q, ds, d),
 		})
 	case err == nil:
@@ -198,7 +198,7 @@ func (s *Server) submitInterview(c echo.Context) error {
 		}
 		return s.renderView(c, http.StatusUnprocessableEntity, "interview", &view{
 			Title: core.Text{ZH: "访问问卷", EN: "Interview"},
-			Err:   &core.Text{ZH: "有 " + strconv.Itoa(len(errs)) + " 道题需要改正,已在题目旁标出;答案都还在。", EN: strconv.Itoa(len(errs)) + " questions need attention (marked below); your answers are kept."},
+			Err:   &core.Text{ZH: "有 " + strconv.Itoa(len(errs)) + " 道题需要改正，已在题目旁标出；答案都还在。", EN: strconv.Itoa(len(errs)) + " questions need attention (marked below); your answers are kept."},
 			Data: interviewData{Case: cs, Q: vf.q, Districts: ds, Answers: ans, Errors: errs, Key: key, Started: form.Get("started"), Version: version, Current: firstError(vf.q, errs),
 				Paradata: string(survey.ParseParadata([]byte(form.Get("paradata")), vf.q).JSON())},
 		})

@@ -27,8 +27,9 @@ var templateFS embed.FS
 var staticFS embed.FS
 
 type pages struct {
-	set     map[string]*template.Template
-	version map[string]string // static file -> content hash, for cache busting
+	set       map[string]*template.Template
+	version   map[string]string // static file -> content hash, for cache busting
+	districts *districtNames    // set by the server
 }
 
 // view is what every page template gets.
@@ -80,6 +81,30 @@ func loadPages() (*pages, error) {
 				return "", fmt.Errorf("no static file %s", name)
 			}
 			return "/static/" + name + "?v=" + v, nil
+		},
+		"mode":      func(lang, m string) string { return word(modeNames, lang, m) },
+		"algorithm": func(lang, a string) string { return word(algorithmNames, lang, a) },
+		"source":    func(lang, s string) string { return word(sourceNames, lang, s) },
+		"device":    func(lang, d string) string { return word(deviceNames, lang, d) },
+		"section":   func(lang, s string) string { return word(sectionNames, lang, s) },
+		"qtype":     func(lang, t string) string { return word(typeNames, lang, t) },
+		"framekind": func(lang, k string) string { return word(frameKindNames, lang, k) },
+		"weightvar": func(lang, v string) string { return word(weightVarNames, lang, v) },
+		"onelang":   oneLanguage,
+		"withkeys":  withKeys,
+		// Punctuation around what a template fills in: full width in
+		// Chinese.
+		"lp":       func(lang string) string { return pick(lang, "（", " (") },
+		"rp":       func(lang string) string { return pick(lang, "）", ")") },
+		"sep":      func(lang string) string { return pick(lang, "，", ", ") },
+		"stop":     func(lang string) string { return pick(lang, "。", ".") },
+		"encoding": encodingName,
+		// district names a district by its code.
+		"district": func(code string) string {
+			if p.districts == nil {
+				return code
+			}
+			return p.districts.name(code)
 		},
 		"f1": func(x float64) string { return fmt.Sprintf("%.1f", x) },
 		"f2": func(x float64) string { return fmt.Sprintf("%.2f", x) },
@@ -238,17 +263,17 @@ func (s *Server) errorPage(c echo.Context, status int, msg core.Text) error {
 var notices = map[string]core.Text{
 	"saved":       {ZH: "访问已保存。", EN: "The interview is saved."},
 	"recorded":    {ZH: "呼叫结果已记录。", EN: "The call outcome is recorded."},
-	"screened":    {ZH: "受访者不符合条件,样本已结束。", EN: "The respondent is not eligible; the case is closed."},
-	"nocase":      {ZH: "现在没有可拨打的样本,请稍后再试。", EN: "There is no case to call now; try again later."},
+	"screened":    {ZH: "受访者不符合条件，样本已结束。", EN: "The respondent is not eligible; the case is closed."},
+	"nocase":      {ZH: "现在没有可拨打的样本，请稍后再试。", EN: "There is no case to call now; try again later."},
 	"drawn":       {ZH: "抽样完成。", EN: "The sample is drawn."},
 	"wavecreated": {ZH: "轮次已创建。", EN: "The wave is created."},
-	"opened":      {ZH: "已开放新的样本批次(如有符合条件的)。", EN: "New replicates are open (where due)."},
+	"opened":      {ZH: "已开放新的样本批次（如有符合条件的）。", EN: "New replicates are open (where due)."},
 	"rules":       {ZH: "拨打规则已保存。", EN: "The calling rules are saved."},
 	"converter":   {ZH: "已更新拒访转化员。", EN: "The refusal converter mark is updated."},
-	"deactivated": {ZH: "用户已停用,其登录已全部退出。", EN: "The user is deactivated and all their sessions have ended."},
+	"deactivated": {ZH: "用户已停用，其登录已全部退出。", EN: "The user is deactivated and all their sessions have ended."},
 	"activated":   {ZH: "用户已重新启用。", EN: "The user is active again."},
 	"signedout":   {ZH: "该用户的登录已全部退出。", EN: "All sessions of the user have ended."},
-	"password":    {ZH: "密码已修改,其他设备上的登录已退出。", EN: "Your password is changed; you are signed out on other devices."},
+	"password":    {ZH: "密码已修改，其他设备上的登录已退出。", EN: "Your password is changed; you are signed out on other devices."},
 }
 
 func notice(key string) *core.Text {

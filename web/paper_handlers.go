@@ -16,9 +16,9 @@ import (
 )
 
 func init() {
-	notices["paper1"] = core.Text{ZH: "第一次录入已保存;这份问卷还需另一位录入员独立录入一次。", EN: "First keying saved; another operator must now key this form independently."}
-	notices["paper2"] = core.Text{ZH: "两次录入一致,访问已入库。", EN: "Both keyings agree; the interview is stored."}
-	notices["papermismatch"] = core.Text{ZH: "两次录入不一致,已交督导裁定;裁定前不计入结果。", EN: "The keyings differ; a supervisor will decide. Until then the form counts nowhere."}
+	notices["paper1"] = core.Text{ZH: "第一次录入已保存；这份问卷还需另一位录入员独立录入一次。", EN: "First keying saved; another operator must now key this form independently."}
+	notices["paper2"] = core.Text{ZH: "两次录入一致，访问已入库。", EN: "Both keyings agree; the interview is stored."}
+	notices["papermismatch"] = core.Text{ZH: "两次录入不一致，已交督导裁定；裁定前不计入结果。", EN: "The keyings differ; a supervisor will decide. Until then the form counts nowhere."}
 	notices["paperresolved"] = core.Text{ZH: "已按裁定入库。", EN: "Decided and stored."}
 }
 
@@ -108,7 +108,7 @@ func (s *Server) keyPaper(c echo.Context) error {
 	if val != nil {
 		errs := fieldErrors(val.Errors)
 		return s.showPaper(c, http.StatusUnprocessableEntity, &core.Text{
-			ZH: "有 " + strconv.Itoa(len(errs)) + " 道题需要改正,已在题目旁标出;没有保存。",
+			ZH: "有 " + strconv.Itoa(len(errs)) + " 道题需要改正，已在题目旁标出；没有保存。",
 			EN: strconv.Itoa(len(errs)) + " questions need attention (marked below); nothing was saved."}, ans, errs)
 	}
 	msg := map[string]string{survey.PaperEntering: "paper1", survey.PaperAccepted: "paper2", survey.PaperMismatch: "papermismatch"}[res.Status]
@@ -190,7 +190,7 @@ func (s *Server) resolvePaper(c echo.Context) error {
 			parts = append(parts, fe.Question+": "+fe.Message.ZH)
 		}
 		return s.showPaperForm(c, http.StatusUnprocessableEntity, &core.Text{
-			ZH: "所选答案不能通过检查:" + strings.Join(parts, ";"), EN: "the chosen answers do not pass the checks: " + strings.Join(parts, "; ")})
+			ZH: "所选答案不能通过检查：" + strings.Join(parts, ";"), EN: "the chosen answers do not pass the checks: " + strings.Join(parts, "; ")})
 	}
 	return c.Redirect(http.StatusSeeOther, "/paper?msg=paperresolved")
 }

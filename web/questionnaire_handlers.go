@@ -42,7 +42,7 @@ func (s *Server) showQuestionnaires(c echo.Context, status int, errMsg *core.Tex
 func (s *Server) uploadQuestionnaire(c echo.Context) error {
 	f, name, err := uploaded(c)
 	if err != nil {
-		msg := core.Text{ZH: "请选择要上传的问卷定义文件(JSON)", EN: "choose a questionnaire definition file (JSON) to upload"}
+		msg := core.Text{ZH: "请选择要上传的问卷定义文件（JSON）", EN: "choose a questionnaire definition file (JSON) to upload"}
 		return s.showQuestionnaires(c, http.StatusUnprocessableEntity, &msg, questionnairesData{})
 	}
 	defer f.Close()
@@ -59,7 +59,7 @@ func (s *Server) uploadQuestionnaire(c echo.Context) error {
 	if de, ok := survey.AsDefinitionError(err); ok {
 		d.Problems = de.Problems
 		n := strconv.Itoa(len(de.Problems))
-		msg := core.Text{ZH: "问卷定义有 " + n + " 处错误,未保存任何内容;请改正下列各处后重新上传。",
+		msg := core.Text{ZH: "问卷定义有 " + n + " 处错误，未保存任何内容；请改正下列各处后重新上传。",
 			EN: "The definition has " + n + " problems and nothing was stored; fix each one listed below and upload it again."}
 		return s.showQuestionnaires(c, http.StatusUnprocessableEntity, &msg, d)
 	}
@@ -116,12 +116,12 @@ func (s *Server) questionnairePreview(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := &view{Title: core.Text{ZH: "问卷预览:" + q.String(), EN: "Questionnaire preview: " + q.String()}, Data: questionnaireData{Q: q, Info: info}}
+	v := &view{Title: core.Text{ZH: fmt.Sprintf("问卷预览：%s 第 %d 版", q.Name, q.Version), EN: fmt.Sprintf("Questionnaire preview: %s version %d", q.Name, q.Version)}, Data: questionnaireData{Q: q, Info: info}}
 	switch c.QueryParam("upload") {
 	case "stored":
 		v.Msg = &core.Text{ZH: fmt.Sprintf("已保存为 %s 第 %d 版。", q.Name, q.Version), EN: fmt.Sprintf("Stored as %s version %d.", q.Name, q.Version)}
 	case "unchanged":
-		v.Msg = &core.Text{ZH: fmt.Sprintf("与已有的 %s 第 %d 版相同,未保存新版本。", q.Name, q.Version), EN: fmt.Sprintf("Identical to the stored %s version %d; no new version was stored.", q.Name, q.Version)}
+		v.Msg = &core.Text{ZH: fmt.Sprintf("与已有的 %s 第 %d 版相同，未保存新版本。", q.Name, q.Version), EN: fmt.Sprintf("Identical to the stored %s version %d; no new version was stored.", q.Name, q.Version)}
 	}
 	return s.renderView(c, http.StatusOK, "questionnaire", v)
 }

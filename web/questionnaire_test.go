@@ -35,16 +35,17 @@ func TestQuestionnaireUploadPreviewDownload(t *testing.T) {
 	bad := strings.Replace(string(survey.Default().Canonical()), `"type": "district"`, `"type": "map"`, 1)
 	bad = strings.Replace(bad, `"code": 9,`, `"code": 8,`, 1)
 	res, page := admin.upload("/questionnaires", bad)
-	page = html.UnescapeString(page)
+	// The format's keys are marked as code.
+	page = strings.NewReplacer("<code>", "", "</code>", "").Replace(html.UnescapeString(page))
 	if res.StatusCode != http.StatusUnprocessableEntity {
 		t.Fatalf("bad upload: %d", res.StatusCode)
 	}
-	for _, want := range []string{`questions[2].type`, `未知的题型 "map"`, `questions[3].options[6].code`, "duplicate code 8", `id="problems"`, "未保存任何内容"} {
+	for _, want := range []string{`questions[2].type`, `未知的题型 "map"`, `questions[3].options[6].code`, "重复的代码 8", `id="problems"`, "未保存任何内容"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("bad upload page lacks %q", want)
 		}
 	}
-	if res, page := admin.upload("/questionnaires", "{not json"); res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "line 1") {
+	if res, page := admin.upload("/questionnaires", "{not json"); res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "第 1 行") {
 		t.Errorf("not JSON: %d", res.StatusCode)
 	}
 	if count() != before {
@@ -64,8 +65,8 @@ func TestQuestionnaireUploadPreviewDownload(t *testing.T) {
 		t.Fatalf("upload: %d %s", res.StatusCode, loc)
 	}
 	preview := html.UnescapeString(admin.get(loc))
-	for _, want := range []string{"第 3 版", "您还有什么意见?", "Anything else to tell us?", "您对本区县近一年来家庭收入的情况满意吗?", "household income",
-		"仅当以下条件成立时提问", "q13 的回答为 4、5 或 q12 的回答为 5", "结束访问:不符合条件(4.70)", `id="download-definition"`, "已保存为 default 第 3 版"} {
+	for _, want := range []string{"第 3 版", "您还有什么意见?", "Anything else to tell us?", "您对本区县近一年来家庭收入的情况满意吗？", "household income",
+		"仅当以下条件成立时提问", "q13 的回答为 4、5 或 q12 的回答为 5", "结束访问：不符合条件（4.70）", `id="download-definition"`, "已保存为 default 第 3 版"} {
 		if !strings.Contains(preview, want) {
 			t.Errorf("preview lacks %q", want)
 		}

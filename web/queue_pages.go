@@ -107,7 +107,11 @@ func (s *Server) jobs(c echo.Context) error {
 // auditActionNames name the audit log's actions for people; an action not
 // named here shows as it is stored.
 var auditActionNames = map[string]core.Text{
+	"approle-check":           {ZH: "数据库角色检查", EN: "database role check"},
 	"call-interrupted":        {ZH: "通话中断", EN: "call interrupted"},
+	"callback-search":         {ZH: "按号码查找回拨样本", EN: "call-back search"},
+	"callback-take":           {ZH: "接手回拨样本", EN: "call-back taken"},
+	"case-note":               {ZH: "样本备注", EN: "case note"},
 	"calling-rules":           {ZH: "修改拨打规则", EN: "calling rules changed"},
 	"districts-upload":        {ZH: "上传区县", EN: "districts uploaded"},
 	"draw":                    {ZH: "抽样", EN: "draw"},
@@ -136,13 +140,16 @@ var auditActionNames = map[string]core.Text{
 	"refusal-converter":       {ZH: "设置拒访转化员", EN: "refusal converter"},
 	"responses-import":        {ZH: "导入访问数据", EN: "responses imported"},
 	"sign-in":                 {ZH: "登录", EN: "sign-in"},
+	"team-wave":               {ZH: "指定分组轮次", EN: "group's wave chosen"},
 	"sign-in-throttled":       {ZH: "登录受限", EN: "sign-in throttled"},
 	"user-activate":           {ZH: "启用用户", EN: "user activated"},
 	"user-add":                {ZH: "添加用户", EN: "user added"},
+	"user-auto-next":          {ZH: "自动打开下一个样本设置", EN: "open next case setting"},
 	"user-deactivate":         {ZH: "停用用户", EN: "user deactivated"},
 	"user-password-reset":     {ZH: "重置密码", EN: "password reset"},
 	"user-password-set":       {ZH: "设置密码", EN: "password set"},
 	"user-sessions-end":       {ZH: "退出用户登录", EN: "user signed out"},
+	"user-team":               {ZH: "调整访员分组", EN: "interviewer's group changed"},
 	"wave-recording":          {ZH: "轮次录音设置", EN: "wave recording setting"},
 	"wave-schedule":           {ZH: "定时抽样设置", EN: "wave schedule"},
 }

@@ -15,8 +15,8 @@ import (
 
 func init() {
 	notices["reviewed"] = core.Text{ZH: "复核结果已保存。", EN: "The review is saved."}
-	notices["edited"] = core.Text{ZH: "修改已保存,旧值和新值都已记录。", EN: "The change is saved; the old and new values are recorded."}
-	notices["corrected"] = core.Text{ZH: "修改已保存,已交回督导复核。", EN: "Your correction is saved and back with the supervisor."}
+	notices["edited"] = core.Text{ZH: "修改已保存，旧值和新值都已记录。", EN: "The change is saved; the old and new values are recorded."}
+	notices["corrected"] = core.Text{ZH: "修改已保存，已交回督导复核。", EN: "Your correction is saved and back with the supervisor."}
 }
 
 // answerRow is one question of an interview as the review page shows it.
@@ -27,11 +27,37 @@ type answerRow struct {
 	Changes int
 }
 
+// changeRow is a change to an interview as people read it: what changed,
+// named, and its values by their labels.
+type changeRow struct {
+	survey.Change
+	What, Old, New core.Text
+	AtMS           int64 // of a change during the interview: after its start
+}
+
+// labelChange names a change's field and values: a question by its
+// text, its answers by their labels, the review status by its name.
+func labelChange(q *survey.Questionnaire, field, old, new string) (what, o, n core.Text) {
+	if field == "review_status" {
+		return core.Text{ZH: "复核状态", EN: "review status"}, survey.ReviewLabels[old], survey.ReviewLabels[new]
+	}
+	if qu := q.Question(field); qu != nil {
+		what = qu.Text
+		if qu.Indicator != nil {
+			what = *qu.Indicator
+		}
+		return what, q.AnswerText(field, old), q.AnswerText(field, new)
+	}
+	return core.Text{ZH: field, EN: field}, core.Text{ZH: old, EN: old}, core.Text{ZH: new, EN: new}
+}
+
 type interviewPage struct {
-	IV       *survey.StoredInterview
-	Q        *survey.Questionnaire
-	Rows     []answerRow
-	Changes  []survey.Change
+	IV      *survey.StoredInterview
+	Q       *survey.Questionnaire
+	Rows    []answerRow
+	Changes []changeRow
+	// Edits are the paradata's changes of answer during the interview.
+	Edits    []changeRow
 	Paradata *survey.Paradata
 	// The edit form's fields, as the interview form has them.
 	Answers   survey.Answers
@@ -101,8 +127,16 @@ func (s *Server) showInterview(c echo.Context, status int, iv *survey.StoredInte
 		return err
 	}
 	perQ := map[string]int{}
+	var edits []changeRow
 	for _, ch := range pd.Changes {
 		perQ[ch.Question]++
+		w, o, n := labelChange(q, ch.Question, ch.From, ch.To)
+		edits = append(edits, changeRow{What: w, Old: o, New: n, AtMS: ch.AtMS})
+	}
+	var rows2 []changeRow
+	for _, ch := range changes {
+		w, o, n := labelChange(q, ch.Field, ch.Old, ch.New)
+		rows2 = append(rows2, changeRow{Change: ch, What: w, Old: o, New: n})
 	}
 	var rows []answerRow
 	for _, qu := range q.Questions {
@@ -110,7 +144,16 @@ func (s *Server) showInterview(c echo.Context, status int, iv *survey.StoredInte
 		if !ok && pd.QuestionMS[qu.ID] == 0 {
 			continue
 		}
-		rows = append(rows, answerRow{Q: qu, Answer: q.AnswerText(qu.ID, a), Seconds: float64(pd.QuestionMS[qu.ID]) / 1000, Changes: perQ[qu.ID]})
+		ans := q.AnswerText(qu.ID, a)
+		if qu.Type == survey.TypeDistrict {
+			// A district by its name, not its code.
+			for _, d := range ds {
+				if d.Code == a {
+					ans = core.Text{ZH: d.Name, EN: d.Name}
+				}
+			}
+		}
+		rows = append(rows, answerRow{Q: qu, Answer: ans, Seconds: float64(pd.QuestionMS[qu.ID]) / 1000, Changes: perQ[qu.ID]})
 	}
 	if answers == nil {
 		answers = iv.Answers
@@ -122,7 +165,7 @@ func (s *Server) showInterview(c echo.Context, status int, iv *survey.StoredInte
 		}
 	}
 	d := interviewPage{
-		IV: iv, Q: q, Rows: rows, Changes: changes, Paradata: pd,
+		IV: iv, Q: q, Rows: rows, Changes: rows2, Edits: edits, Paradata: pd,
 		Answers: answers, Errors: errs, Districts: ds, Reviewer: reviewer, Recordings: recs,
 		Phone: iv.Mode == "phone" && iv.CaseID != nil,
 	}
@@ -213,7 +256,7 @@ func (s *Server) editInterview(c echo.Context) error {
 	if val != nil {
 		errs := fieldErrors(val.Errors)
 		return s.showInterview(c, http.StatusUnprocessableEntity, iv, reviewer, &core.Text{
-			ZH: "有 " + strconv.Itoa(len(errs)) + " 道题需要改正,已在题目旁标出;没有保存任何修改。",
+			ZH: "有 " + strconv.Itoa(len(errs)) + " 道题需要改正，已在题目旁标出；没有保存任何修改。",
 			EN: strconv.Itoa(len(errs)) + " questions need attention (marked below); nothing was changed."}, ans, errs)
 	}
 	if !reviewer {

@@ -25,12 +25,13 @@ var (
 	admin    = []users.Role{users.RoleAdmin}
 	managers = []users.Role{users.RoleAdmin, users.RoleSupervisor}
 	callers  = []users.Role{users.RoleInterview}
-	// callbackers find a called-back case by its number; continuers take
-	// it up and work it (issue 16: an interviewer or a supervisor). A
-	// supervisor reaches a case only by taking a call-back: the case routes
-	// check that the user holds the case.
+	// callbackers find a called-back case by its number; takers take it
+	// up and continue it: interviewers, and supervisors who answered the
+	// respondent's call themselves. A case's pages are its holder's alone
+	// (heldCase), so a supervisor reaches only a case they took.
 	callbackers = []users.Role{users.RoleAdmin, users.RoleSupervisor, users.RoleInterview}
-	continuers  = []users.Role{users.RoleInterview, users.RoleSupervisor}
+	takers      = []users.Role{users.RoleInterview, users.RoleSupervisor}
+	caseWorkers = []users.Role{users.RoleInterview, users.RoleField, users.RoleSupervisor}
 	readers     = []users.Role{users.RoleAdmin, users.RoleSupervisor, users.RoleOffice}
 	office      = []users.Role{users.RoleAdmin, users.RoleOffice}
 	// editors may open an interview: supervisors any, interviewers only
@@ -38,8 +39,6 @@ var (
 	editors = []users.Role{users.RoleAdmin, users.RoleSupervisor, users.RoleInterview, users.RoleField}
 	field   = []users.Role{users.RoleField}
 	workers = []users.Role{users.RoleInterview, users.RoleField}
-	// interviewing: who fills a questionnaire in on a case they hold.
-	interviewing = []users.Role{users.RoleInterview, users.RoleField, users.RoleSupervisor}
 )
 
 // Routes is the route table: every route and the roles that may use it, in
@@ -111,22 +110,22 @@ func (s *Server) Routes() []Route {
 
 		{http.MethodGet, "/calls", callers, s.calls, false},
 		{http.MethodPost, "/calls/next", callers, s.nextCase, false},
-		{http.MethodGet, "/cases/:id", continuers, s.casePage, false},
-		{http.MethodPost, "/cases/:id/outcome", continuers, s.recordOutcome, false},
-		{http.MethodPost, "/cases/:id/participation", continuers, s.participation, false},
-		{http.MethodPost, "/cases/:id/notes", continuers, s.addNote, false},
+		{http.MethodGet, "/cases/:id", takers, s.casePage, false},
+		{http.MethodPost, "/cases/:id/outcome", takers, s.recordOutcome, false},
+		{http.MethodPost, "/cases/:id/participation", takers, s.participation, false},
+		{http.MethodPost, "/cases/:id/notes", takers, s.addNote, false},
 		{http.MethodPost, "/calls/settings", callers, s.setAutoNext, false},
-		{http.MethodGet, "/cases/:id/interview", interviewing, s.interviewForm, false},
-		{http.MethodPost, "/cases/:id/interview", interviewing, s.submitInterview, false},
-		{http.MethodPost, "/cases/:id/draft", interviewing, s.saveDraft, false},
-		{http.MethodPost, "/cases/:id/breakoff", continuers, s.breakOff, false},
+		{http.MethodGet, "/cases/:id/interview", caseWorkers, s.interviewForm, false},
+		{http.MethodPost, "/cases/:id/interview", caseWorkers, s.submitInterview, false},
+		{http.MethodPost, "/cases/:id/draft", caseWorkers, s.saveDraft, false},
+		{http.MethodPost, "/cases/:id/breakoff", takers, s.breakOff, false},
 		{http.MethodPost, "/cases/:id/call", callers, s.callCase, false},
 		{http.MethodGet, "/cases/:id/call", callers, s.callStatus, false},
 		{http.MethodPost, "/cases/:id/hangup", callers, s.hangupCall, false},
 		{http.MethodPost, "/cases/:id/consent", callers, s.callConsent, false},
 		{http.MethodGet, "/callbacks", callbackers, s.callbacks, false},
 		{http.MethodPost, "/callbacks", callbackers, s.searchCallback, false},
-		{http.MethodPost, "/callbacks/:id/take", continuers, s.takeCallback, false},
+		{http.MethodPost, "/callbacks/:id/take", takers, s.takeCallback, false},
 		{http.MethodGet, "/phone", callers, s.phonePage, false},
 		{http.MethodGet, "/phone/browser", callers, s.browserPhonePage, false},
 		{http.MethodPost, "/phone/browser/offer", callers, s.browserOffer, false},

@@ -55,7 +55,7 @@ func TestCallingHoursOnTheCallsPage(t *testing.T) {
 	now := time.Date(2026, 11, 28, 10, 0, 0, 0, dialer.Shanghai) // a Saturday
 	sat := fx.withServer(t, Options{Now: func() time.Time { return now }})
 	c := sat.signIn(t, "interviewer")
-	if page := c.get("/calls"); !strings.Contains(page, "09:00–21:00 (周一至周五)") {
+	if page := c.get("/calls"); !strings.Contains(page, "09:00–21:00（周一至周五）") {
 		t.Error("the calls page does not show the calling hours")
 	}
 	res := c.post("/calls/next", url.Values{})
@@ -124,7 +124,7 @@ func TestRulesFormAndConverters(t *testing.T) {
 		t.Fatalf("save rules: %d %s", res.StatusCode, readAll(res))
 	}
 	page = sup.get("/waves/" + fx.wave + "?msg=rules")
-	for _, want := range []string{"08:00–20:30 (周一至周六)", `name="max_attempts" value="5"`, `name="quota_by_sex_age" value="1" checked`, "拨打规则已保存"} {
+	for _, want := range []string{"08:00–20:30（周一至周六）", `name="max_attempts" value="5"`, `name="quota_by_sex_age" value="1" checked`, "拨打规则已保存"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the wave page lacks %q after saving", want)
 		}

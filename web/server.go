@@ -120,6 +120,7 @@ func New(db *sqlx.DB, opt Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{db: db, opt: opt, echo: echo.New(), pages: p}
+	p.districts = &districtNames{load: func(ctx context.Context) ([]sampler.District, error) { return sampler.ListDistricts(ctx, db) }}
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
@@ -187,15 +188,15 @@ func (s *Server) handleError(err error, c echo.Context) {
 		return
 	}
 	if me, ok := tooLarge(err); ok {
-		s.errorPage(c, http.StatusRequestEntityTooLarge, core.Text{ZH: "提交的内容太大(上限 " + sizeText(me.Limit) + ")", EN: "the request is too large (the limit is " + sizeText(me.Limit) + ")"})
+		s.errorPage(c, http.StatusRequestEntityTooLarge, core.Text{ZH: "提交的内容太大（上限 " + sizeText(me.Limit) + "）", EN: "the request is too large (the limit is " + sizeText(me.Limit) + ")"})
 		return
 	}
 	if tooSlow(err) {
-		s.errorPage(c, http.StatusRequestTimeout, core.Text{ZH: "提交的内容没有及时送达,请重试", EN: "the request did not arrive in time; please try again"})
+		s.errorPage(c, http.StatusRequestTimeout, core.Text{ZH: "提交的内容没有及时送达，请重试", EN: "the request did not arrive in time; please try again"})
 		return
 	}
 	if errors.Is(err, errBadUTF8) {
-		s.errorPage(c, http.StatusBadRequest, core.Text{ZH: "提交的内容含有无效的字符编码(不是 UTF-8),请检查后重新输入", EN: "the request contains text that is not valid UTF-8; please check and enter it again"})
+		s.errorPage(c, http.StatusBadRequest, core.Text{ZH: "提交的内容含有无效的字符编码（不是 UTF-8），请检查后重新输入", EN: "the request contains text that is not valid UTF-8; please check and enter it again"})
 		return
 	}
 	var th *users.Throttled
@@ -221,7 +222,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		// again instead of failing the user's work.
 		c.Response().Header().Set("Retry-After", "5")
 		s.opt.Logger.Warn("database unavailable", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
-		s.errorPage(c, http.StatusServiceUnavailable, core.Text{ZH: "数据库暂时不可用,您的内容没有丢失:请稍候几秒再提交一次", EN: "the database is briefly unavailable and nothing you entered is lost: please submit again in a few seconds"})
+		s.errorPage(c, http.StatusServiceUnavailable, core.Text{ZH: "数据库暂时不可用，您的内容没有丢失：请稍候几秒再提交一次", EN: "the database is briefly unavailable and nothing you entered is lost: please submit again in a few seconds"})
 		return
 	}
 	var de *core.Error
@@ -233,7 +234,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		}
 	}
 	s.opt.Logger.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
-	s.errorPage(c, http.StatusInternalServerError, core.Text{ZH: "服务器内部错误,请稍后再试", EN: "internal error; please try again"})
+	s.errorPage(c, http.StatusInternalServerError, core.Text{ZH: "服务器内部错误，请稍后再试", EN: "internal error; please try again"})
 }
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }

@@ -44,7 +44,7 @@ func (s *Server) showLogin(c echo.Context, status int, username string, errMsg *
 func (s *Server) login(c echo.Context) error {
 	ck, err := c.Cookie(loginCSRF)
 	if err != nil || ck.Value == "" || c.FormValue("csrf") != ck.Value {
-		return s.showLogin(c, http.StatusForbidden, c.FormValue("username"), &core.Text{ZH: "登录表单已过期,请重试", EN: "the sign-in form expired; please try again"})
+		return s.showLogin(c, http.StatusForbidden, c.FormValue("username"), &core.Text{ZH: "登录表单已过期，请重试", EN: "the sign-in form expired; please try again"})
 	}
 	username := strings.TrimSpace(c.FormValue("username"))
 	id, err := users.SignIn(c.Request().Context(), s.db, username, c.FormValue("password"), c.RealIP())

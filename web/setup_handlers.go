@@ -28,8 +28,15 @@ func domainText(err error) (*core.Text, bool) {
 		return nil, false
 	}
 	t := core.Text{ZH: de.ZH, EN: de.EN}
-	if de.Err != nil {
-		t.ZH += ":\n" + de.Err.Error()
+	var listed interface{ Text() core.Text }
+	switch {
+	case de.Err != nil && errors.As(de.Err, &listed):
+		// A file's problems, each in the page's language.
+		d := listed.Text()
+		t.ZH += "：\n" + d.ZH
+		t.EN += ":\n" + d.EN
+	case de.Err != nil:
+		t.ZH += "：\n" + de.Err.Error()
 		t.EN += ":\n" + de.Err.Error()
 	}
 	return &t, true
@@ -48,7 +55,7 @@ func (s *Server) importDistricts(c echo.Context) error {
 		var read, n int
 		if read, n, err = sampler.ImportDistricts(c.Request().Context(), s.db, f, uploader(c, name)); err == nil {
 			s.forgetDistricts()
-			msg := core.Text{ZH: "已读取 " + strconv.Itoa(read) + " 个区县,新增或更新 " + strconv.Itoa(n) + " 个。",
+			msg := core.Text{ZH: "已读取 " + strconv.Itoa(read) + " 个区县，新增或更新 " + strconv.Itoa(n) + " 个。",
 				EN: "Read " + strconv.Itoa(read) + " districts; " + strconv.Itoa(n) + " added or changed."}
 			return s.showDistricts(c, http.StatusOK, &msg, nil)
 		}
@@ -104,7 +111,7 @@ func (s *Server) showMargins(c echo.Context, status int, msg, errMsg *core.Text)
 		}
 	}
 	return s.renderView(c, status, "margins", &view{
-		Title: core.Text{ZH: "普查边际(加权目标)", EN: "Census margins (weighting targets)"}, Msg: msg, Err: errMsg,
+		Title: core.Text{ZH: "普查边际（加权目标）", EN: "Census margins (weighting targets)"}, Msg: msg, Err: errMsg,
 		Data: map[string]any{"Rows": rows, "Columns": marginColumns, "Count": len(ms)},
 	})
 }
@@ -116,7 +123,7 @@ func (s *Server) importMargins(c echo.Context) error {
 		defer f.Close()
 		var read, n int
 		if read, n, err = sampler.ImportMargins(ctx, s.db, f, uploader(c, name)); err == nil {
-			msg := core.Text{ZH: "已读取 " + strconv.Itoa(read) + " 行,新增或更新 " + strconv.Itoa(n) + " 行。",
+			msg := core.Text{ZH: "已读取 " + strconv.Itoa(read) + " 行，新增或更新 " + strconv.Itoa(n) + " 行。",
 				EN: "Read " + strconv.Itoa(read) + " rows; " + strconv.Itoa(n) + " added or changed."}
 			return s.showMargins(c, http.StatusOK, &msg, nil)
 		}

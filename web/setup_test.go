@@ -37,7 +37,7 @@ func TestMarginsAndDistrictsUpload(t *testing.T) {
 	if res.StatusCode != http.StatusUnprocessableEntity {
 		t.Fatalf("bad margins: %d", res.StatusCode)
 	}
-	for _, want := range []string{"line 3", "category", "line 4", "999999", "line 5", "non-negative", "line 6", "repeats line 2", "未导入任何行"} {
+	for _, want := range []string{"第 3 行", "性别的类别", "第 4 行", "999999", "第 5 行", "非负整数", "第 6 行", "与第 2 行重复", "未导入任何行"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("margins error page lacks %q", want)
 		}
@@ -51,7 +51,7 @@ func TestMarginsAndDistrictsUpload(t *testing.T) {
 		t.Fatalf("districts upload: %d", res.StatusCode)
 	}
 	res, page = c.upload("/districts", "code,name,resident_population\n500101,万州区,-1\n")
-	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "line 2") {
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "第 2 行") {
 		t.Fatalf("bad districts upload: %d", res.StatusCode)
 	}
 	// A supervisor sees the margins but cannot change them.
@@ -163,7 +163,7 @@ func TestFrameUploadShowsItsReport(t *testing.T) {
 		t.Fatalf("job page: %s", page)
 	}
 	frames := c.get("/frames")
-	for _, want := range []string{"numbers.csv", "全市(无区县提示)", "500101 万州区"} {
+	for _, want := range []string{"numbers.csv", "全市（无区县提示）", "<code>500101</code> 万州区"} {
 		if !strings.Contains(frames, want) {
 			t.Errorf("frames page lacks %q", want)
 		}

@@ -98,7 +98,7 @@ func (s *Server) resetUser(c echo.Context) error {
 	if err != nil {
 		return s.usersError(c, usersData{}, err)
 	}
-	msg := core.Text{ZH: "已重置 " + name + " 的密码,其登录已全部退出。", EN: "The password of " + name + " is reset and all their sessions have ended."}
+	msg := core.Text{ZH: "已重置 " + name + " 的密码，其登录已全部退出。", EN: "The password of " + name + " is reset and all their sessions have ended."}
 	return s.showUsers(c, http.StatusOK, usersData{Issued: name, Password: pw}, &msg, nil)
 }
 

@@ -296,10 +296,14 @@ func TestCallbackSearchResistsBrowsing(t *testing.T) {
 	if holder != "interviewer2" {
 		t.Fatalf("the held case is now %s's", holder)
 	}
-	// Supervisors find it too (and may continue it: TestSupervisorContinuesACallback).
+	// Supervisors find it too; a case another interviewer holds they
+	// cannot pull away either.
 	sup := fx.signIn(t, "supervisor")
 	if page := readAll(sup.post("/callbacks", url.Values{"digits": {end}})); !strings.Contains(page, "可接续") {
 		t.Fatal("the supervisor does not find the case")
+	}
+	if res := sup.post("/callbacks/"+held+"/take", url.Values{"digits": {uniqueEnd(t, fx, held)}}); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("a supervisor took a case another interviewer holds: %d", res.StatusCode)
 	}
 
 	// Holding another case, the interviewer records it first.
@@ -343,4 +347,52 @@ func mustAtoi(t *testing.T, s string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestSupervisorContinuesACallBack: a supervisor who answers a
+// respondent's call back finds the case by the last digits, takes it up,
+// reads the consent script, interviews and goes back to the call-backs;
+// the call-back is logged and the interview is theirs. They reach no other
+// case and take none from the queue.
+func TestSupervisorContinuesACallBack(t *testing.T) {
+	fx := newFixture(t, 0.0005)
+	a := fx.signIn(t, "interviewer")
+	other := a.nextCase()
+	var target string
+	fx.db.Get(&target, `SELECT id::text FROM cases WHERE wave_id = (SELECT id FROM waves WHERE name = $1) AND status = 'fresh' AND held_by IS NULL ORDER BY id DESC LIMIT 1`, fx.wave)
+	end := uniqueEnd(t, fx, target)
+	sup := fx.signIn(t, "supervisor")
+	if res := sup.do("GET", "/cases/"+other, nil); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("a supervisor opened an interviewer's case: %d", res.StatusCode)
+	}
+	if res := sup.post("/calls/next", url.Values{}); res.StatusCode != http.StatusForbidden {
+		t.Fatalf("a supervisor took a case from the queue: %d", res.StatusCode)
+	}
+	if page := readAll(sup.post("/callbacks", url.Values{"digits": {end}})); !strings.Contains(page, `action="/callbacks/`+target+`/take"`) {
+		t.Fatal("the supervisor cannot take the called-back case")
+	}
+	res := sup.post("/callbacks/"+target+"/take", url.Values{"digits": {end}})
+	if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || loc != "/cases/"+target+"?msg=callback-taken" {
+		t.Fatalf("the supervisor takes the call-back: %d %s", res.StatusCode, loc)
+	}
+	sup.csrf = formValue(sup.get("/cases/"+target), "csrf")
+	if res := sup.post("/cases/"+target+"/participation", url.Values{"answer": {"yes"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("consent: %d", res.StatusCode)
+	}
+	page := sup.get("/cases/" + target + "/interview")
+	form := completeAnswers("500103")
+	form.Set("key", formValue(page, "key"))
+	form.Set("started", formValue(page, "started"))
+	form.Set("draft_version", formValue(page, "draft_version"))
+	res = sup.post("/cases/"+target+"/interview", form)
+	if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/callbacks") {
+		t.Fatalf("the supervisor's interview: %d to %q %s", res.StatusCode, loc, readAll(res))
+	}
+	var by string
+	fx.db.Get(&by, `SELECT u.username FROM interviews i JOIN users u ON u.id = i.interviewer_id WHERE i.case_id = $1`, target)
+	var logged int
+	fx.db.Get(&logged, `SELECT count(*) FROM case_notes n JOIN users u ON u.id = n.author_id WHERE n.case_id = $1 AND n.kind = 'callback' AND u.username = 'supervisor'`, target)
+	if by != "supervisor" || logged != 1 {
+		t.Fatalf("the interview is %q's; %d call-backs logged by the supervisor", by, logged)
+	}
 }

@@ -21,7 +21,7 @@ func TestFrameImportPhone(t *testing.T) {
 		"read 5 rows: kept 3 (fixed 1), rejected 1, duplicates 1",
 		"第 4 行 / line 4: ",
 		"invalid phone number \"12345\"",
-		"第 6 行 / line 6: 重复:与第 2 行相同 / duplicate of line 2",
+		"第 6 行 / line 6: 重复：与第 2 行相同 / duplicate of line 2",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)

@@ -162,7 +162,7 @@ func TestResponsesImportAndLongScores(t *testing.T) {
 	}
 	// Importing the same file again is refused whole.
 	_, err := minyi(t, dsn, "responses", "import", "--wave", "hist-2025", writeFile(t, "r.csv", responsesCSV()))
-	if err == nil || !strings.Contains(err.Error(), "第 2 行 / line 2") || !strings.Contains(err.Error(), "第 6 行 / line 6") {
+	if err == nil || !strings.Contains(err.Error(), "第 2 行：") || !strings.Contains(err.Error(), "第 6 行：") {
 		t.Fatalf("re-import: %v", err)
 	}
 }
@@ -178,7 +178,7 @@ func TestResponsesImportRejectsBadFileWhole(t *testing.T) {
 		t.Fatal("a bad file was accepted")
 	}
 	msg := err.Error()
-	for _, want := range []string{"nothing was imported", "第 3 行 / line 3", "第 6 行 / line 6", "599999", "fax", `"7"`} {
+	for _, want := range []string{"nothing was imported", "第 3 行：", "第 6 行：", "599999", "fax", `"7"`} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error lacks %q:\n%s", want, msg)
 		}
@@ -664,7 +664,7 @@ func TestResponsesExportRoundTrip(t *testing.T) {
 	cb := filepath.Join(t.TempDir(), "codebook.csv")
 	mustRun(t, dsn, "export", "codebook", "--wave", "w", "-o", cb)
 	b, _ = os.ReadFile(cb)
-	if !strings.Contains(string(b), "q03,indicator,single,您对本区县近一年来看病就医的情况满意吗?") || !strings.Contains(string(b), ",1,很满意,very satisfied,100\r\n") {
+	if !strings.Contains(string(b), "q03,indicator,single,您对本区县近一年来看病就医的情况满意吗？") || !strings.Contains(string(b), ",1,很满意,very satisfied,100\r\n") {
 		t.Fatalf("codebook:\n%.600s", b)
 	}
 }

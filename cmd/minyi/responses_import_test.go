@@ -51,7 +51,7 @@ func TestResponsesImportRefusesImplausibleWeights(t *testing.T) {
 	if err == nil {
 		t.Fatal("a file with a weight of 1e12 was imported")
 	}
-	for _, want := range []string{"nothing was imported", "第 7 行 / line 7: 权重 1e+12 超出合理范围", "第 19 行 / line 19: 权重 1e-07", "--allow-weights"} {
+	for _, want := range []string{"nothing was imported", "第 7 行：权重 1e+12 超出合理范围", "第 19 行：权重 1e-07", "--allow-weights"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("the refusal lacks %q:\n%v", want, err)
 		}

@@ -29,7 +29,7 @@ func pgTool(name string) (string, error) {
 	if p, err := exec.LookPath(name); err == nil {
 		return p, nil
 	}
-	return "", fmt.Errorf("找不到 %s,请安装 Debian 软件包 postgresql-client / %s not found: install postgresql-client", name, name)
+	return "", fmt.Errorf("找不到 %s，请安装 Debian 软件包 postgresql-client / %s not found: install postgresql-client", name, name)
 }
 
 // target is the database of cfg and, for the embedded cluster, a function

@@ -39,7 +39,7 @@ type ClusterOptions struct {
 }
 
 // errNoBinaries names the package to install, which is what an operator needs.
-var errNoBinaries = errors.New("找不到 PostgreSQL 程序(initdb、pg_ctl),请安装 Debian 软件包 postgresql: apt-get install postgresql / " +
+var errNoBinaries = errors.New("找不到 PostgreSQL 程序（initdb、pg_ctl），请安装 Debian 软件包 postgresql: apt-get install postgresql / " +
 	"PostgreSQL binaries (initdb, pg_ctl) not found: install the Debian package postgresql (apt-get install postgresql) or set DATABASE_URL")
 
 // binaryGlob is where Debian's postgresql packages put their programs.
@@ -143,7 +143,7 @@ func (c *Cluster) placeAndOwn() error {
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
-			return fmt.Errorf("以 root 运行时需要系统用户 postgres(安装 Debian 软件包 postgresql 会创建它) / running as root needs the system user postgres (created by the Debian package postgresql): %w", err)
+			return fmt.Errorf("以 root 运行时需要系统用户 postgres（安装 Debian 软件包 postgresql 会创建它） / running as root needs the system user postgres (created by the Debian package postgresql): %w", err)
 		}
 		uid, _ := strconv.Atoi(u.Uid)
 		gid, _ := strconv.Atoi(u.Gid)

@@ -193,7 +193,7 @@ func checkLegacy(done map[int]bool) error {
 	}
 	list := strings.Join(names, ", ")
 	return fmt.Errorf("数据库结构停在旧迁移的版本 %d,缺少迁移 %s:本程序只能升级已应用全部旧迁移(至 %04d)的数据库。"+
-		"请先用含迁移 %04d 的旧版 minyi 运行 `minyi migrate`,再用本程序运行 `minyi migrate` / "+
+		"请先用含迁移 %04d 的旧版 minyi 运行 `minyi migrate`，再用本程序运行 `minyi migrate` / "+
 		"the database schema stops at version %d of the old migrations, lacking %s: this binary upgrades only a database "+
 		"with every old migration (up to %04d). Run `minyi migrate` with an older minyi that has migration %04d first, "+
 		"then `minyi migrate` with this one",
@@ -221,7 +221,7 @@ func CheckSchema(db *sqlx.DB) error {
 	}
 	want := LatestVersion()
 	if have > want {
-		return fmt.Errorf("数据库结构版本 %d 比本程序 (%d) 新:请升级 minyi / database schema version %d is newer than this binary (%d): upgrade minyi", have, want, have, want)
+		return fmt.Errorf("数据库结构版本 %d 比本程序（%d）新：请升级 minyi / database schema version %d is newer than this binary (%d): upgrade minyi", have, want, have, want)
 	}
 	var versions []int64
 	if have > 0 {
@@ -241,7 +241,7 @@ func checkApplied(done map[int]bool, have int, ms []Migration) error {
 	want := ms[len(ms)-1].Version
 	for _, m := range ms {
 		if !done[m.Version] {
-			return fmt.Errorf("数据库结构版本为 %d,缺少迁移 %04d:请先运行 `minyi migrate` / the database schema lacks migration %04d (at version %d, this binary needs %d): run `minyi migrate` first", have, m.Version, m.Version, have, want)
+			return fmt.Errorf("数据库结构版本为 %d，缺少迁移 %04d：请先运行 `minyi migrate` / the database schema lacks migration %04d (at version %d, this binary needs %d): run `minyi migrate` first", have, m.Version, m.Version, have, want)
 		}
 	}
 	return nil

@@ -106,7 +106,7 @@ func CheckApp(db *sqlx.DB, role string) ([]string, error) {
 	}
 	var out []string
 	if r.Super {
-		out = append(out, fmt.Sprintf("角色 %[1]s 是超级用户,可以绕过一切限制 / role %[1]s is a superuser, which nothing restricts", role))
+		out = append(out, fmt.Sprintf("角色 %[1]s 是超级用户，可以绕过一切限制 / role %[1]s is a superuser, which nothing restricts", role))
 	}
 	var owned []string
 	if err := db.Select(&owned, `SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p')
@@ -114,7 +114,7 @@ func CheckApp(db *sqlx.DB, role string) ([]string, error) {
 		return nil, err
 	}
 	if len(owned) > 0 {
-		out = append(out, fmt.Sprintf("角色 %[1]s 拥有(或继承了所有者的)数据表 %[2]s,可以删除触发器和数据 / role %[1]s owns, or has the rights of the owner of, the tables %[2]s, so it can drop their triggers and rows",
+		out = append(out, fmt.Sprintf("角色 %[1]s 拥有（或继承了所有者的）数据表 %[2]s，可以删除触发器和数据 / role %[1]s owns, or has the rights of the owner of, the tables %[2]s, so it can drop their triggers and rows",
 			role, strings.Join(owned, ", ")))
 	}
 	type priv struct {

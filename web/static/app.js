@@ -9,12 +9,29 @@
     return t && (t.tagName === "INPUT" && t.type !== "radio" && t.type !== "checkbox" || t.tagName === "SELECT" || t.tagName === "TEXTAREA");
   }
 
-  // Buttons and links with data-key are pressed by their key.
+  // Buttons and links with data-key are pressed by their key; a label's
+  // key puts the cursor in its field.
   document.addEventListener("keydown", function (e) {
     if (e.ctrlKey || e.metaKey || e.altKey || typing(e) || document.getElementById("questionnaire")) return;
     var el = document.querySelector('[data-key="' + e.key.toLowerCase() + '"]');
-    if (el) { e.preventDefault(); el.click(); }
+    if (!el) return;
+    e.preventDefault();
+    if (el.tagName === "LABEL" && el.control) el.control.focus(); else el.click();
   });
+
+  // Enter in a field with data-enter presses the button it names rather
+  // than the form's first (the appointment time books the appointment).
+  document.addEventListener("keydown", function (e) {
+    var t = e.target;
+    if (e.key !== "Enter" || !t || !t.dataset || !t.dataset.enter) return;
+    var b = document.getElementById(t.dataset.enter);
+    if (b) { e.preventDefault(); e.stopPropagation(); b.click(); }
+  }, true);
+  // Its keypress would submit the form with its first button all the same.
+  document.addEventListener("keypress", function (e) {
+    var t = e.target;
+    if (e.key === "Enter" && t && t.dataset && t.dataset.enter) e.preventDefault();
+  }, true);
 
   // A print button prints the page (the visit sheet).
   Array.prototype.forEach.call(document.querySelectorAll("[data-print]"), function (b) {
@@ -138,13 +155,13 @@
         }
         return "";
       case "date":
-        if (badInput(fs) || !realDate(v)) return tr("请按 年-月-日 填写日期,如 2024-05-01", "enter a date as year-month-day, e.g. 2024-05-01");
+        if (badInput(fs) || !realDate(v)) return tr("请按 年-月-日 填写日期，如 2024-05-01", "enter a date as year-month-day, e.g. 2024-05-01");
         var d = fs.querySelector("input");
         if ((d.min && v < d.min) || (d.max && v > d.max)) return tr("日期须在 " + range + " 之间", "the date must be within " + range);
         return "";
       case "text":
         var n = Array.from(v).length, max = +(fs.querySelector("textarea").getAttribute("maxlength") || 0);
-        if (max && n > max) return tr("最多 " + max + " 个字,现有 " + n + " 个", "at most " + max + " characters; this has " + n);
+        if (max && n > max) return tr("最多 " + max + " 个字，现有 " + n + " 个", "at most " + max + " characters; this has " + n);
         return "";
       case "multiple":
         var chosen = codes(v);
@@ -249,7 +266,7 @@
       el.setAttribute("role", "alert");
       form.insertBefore(el, form.firstChild);
     }
-    el.textContent = tr("有 " + n + " 道题需要改正,已在题目旁标出。", n + " questions need attention (marked below).");
+    el.textContent = tr("有 " + n + " 道题需要改正，已在题目旁标出。", n + " questions need attention (marked below).");
   }
 
   // --- moving ------------------------------------------------------------------
@@ -480,7 +497,7 @@
       } else if (r.code === 409 || r.code === 404 || r.code === 403) {
         stopped = true;
         var m = r.body && r.body.error ? (en ? r.body.error.en || r.body.error.zh : r.body.error.zh) :
-          tr("答案未能保存,请刷新页面。", "The answers could not be saved; reload the page.");
+          tr("答案未能保存，请刷新页面。", "The answers could not be saved; reload the page.");
         say(m, true);
         var top = document.getElementById("js-draft-conflict") || document.createElement("p");
         top.id = "js-draft-conflict";
@@ -522,7 +539,7 @@
   function retry() {
     dirty = true;
     failed = true;
-    say(tr("网络中断:答案暂留在本页,恢复后自动保存。", "Connection lost: the answers stay on this page and are saved when it returns."), true);
+    say(tr("网络中断：答案暂留在本页，恢复后自动保存。", "Connection lost: the answers stay on this page and are saved when it returns."), true);
     clearTimeout(timer);
     timer = setTimeout(save, 5000);
   }
