@@ -151,6 +151,9 @@ func ReviewInterview(ctx context.Context, db *sqlx.DB, id int64, version int, by
 		return core.Errorf(core.EInvalid, "说明最多 1000 字", "the note may have at most 1000 characters")
 	}
 	return withInterview(ctx, db, id, version, func(tx *sqlx.Tx, iv *StoredInterview) error {
+		if action == ActionApprove && iv.InterviewerID != nil && *iv.InterviewerID == by.ID {
+			return errOwnInterview
+		}
 		if iv.ReviewStatus == status && action != ActionReturn {
 			return nil
 		}
@@ -160,6 +163,10 @@ func ReviewInterview(ctx context.Context, db *sqlx.DB, id int64, version int, by
 		return recordChanges(ctx, tx, iv, by, note, []fieldChange{{"review_status", iv.ReviewStatus, status}})
 	})
 }
+
+// errOwnInterview: a supervisor who continued a call-back did the
+// interview themselves, and nobody approves their own interview.
+var errOwnInterview = core.Errorf(core.EConflict, "不能通过自己做的访问，请由另一位督导复核。", "you cannot approve an interview you did yourself: another supervisor reviews it.")
 
 // EditAnswers replaces the answers of an interview shown at version, after
 // checking them against its questionnaire version exactly as when it was

@@ -93,8 +93,9 @@ func ApproveAll(ctx context.Context, db *sqlx.DB, waveID int64, wave string, ids
 	}
 	defer tx.Rollback()
 	var locked []struct {
-		ID     int64  `db:"id"`
-		Status string `db:"review_status"`
+		ID          int64  `db:"id"`
+		Status      string `db:"review_status"`
+		Interviewer int64  `db:"interviewer_id"`
 	}
 	if err := tx.SelectContext(ctx, &locked, qLockForApproval, waveID, pq.Int64Array(ids)); err != nil {
 		return fmt.Errorf("survey: lock for approval: %w", err)
@@ -105,6 +106,9 @@ func ApproveAll(ctx context.Context, db *sqlx.DB, waveID int64, wave string, ids
 	for _, l := range locked {
 		if l.Status != ReviewNone && l.Status != ReviewCorrected {
 			return ErrApprovalStale
+		}
+		if l.Interviewer == by.ID {
+			return errOwnInterview
 		}
 	}
 	if _, err := tx.ExecContext(ctx, qApproveMany, pq.Int64Array(ids), by.ID); err != nil {

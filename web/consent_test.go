@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -120,5 +121,44 @@ func TestConsentScriptOnTheCasePage(t *testing.T) {
 			t.Errorf("%s as the server's role: %v", q, err)
 		}
 		tx.Rollback()
+	}
+}
+
+// TestInterviewWithoutConsentIsFlagged: a telephone interview submitted
+// without the respondent's agreement recorded on its case is flagged to
+// whoever reviews it, and one with the agreement shows who recorded it.
+func TestInterviewWithoutConsentIsFlagged(t *testing.T) {
+	fx := newFixture(t, 0.0005)
+	a := fx.signIn(t, "interviewer")
+	sup := fx.signIn(t, "supervisor")
+
+	without := completeOne(t, fx, a, "")
+	page := sup.get("/interviews/" + strconv.FormatInt(without, 10))
+	if !strings.Contains(page, `id="no-consent"`) || !strings.Contains(page, "未记录受访者同意接受访问") {
+		t.Errorf("an interview without consent is not flagged:\n%s", page)
+	}
+
+	id := a.nextCase()
+	a.csrf = formValue(a.get("/cases/"+id), "csrf")
+	if res := a.post("/cases/"+id+"/participation", url.Values{"answer": {"yes"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("agreed: %d", res.StatusCode)
+	}
+	form := a.get("/cases/" + id + "/interview")
+	ans := completeAnswers("500103")
+	ans.Set("key", formValue(form, "key"))
+	ans.Set("draft_version", formValue(form, "draft_version"))
+	if res := a.post("/cases/"+id+"/interview", ans); res.Header.Get("Location") != "/calls?msg=saved" {
+		t.Fatalf("save: %d %s", res.StatusCode, readAll(res))
+	}
+	var with int64
+	if err := fx.db.Get(&with, `SELECT id FROM interviews WHERE case_id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	page = sup.get("/interviews/" + strconv.FormatInt(with, 10))
+	if strings.Contains(page, `id="no-consent"`) {
+		t.Error("an interview with consent is flagged")
+	}
+	if i := strings.Index(page, `id="participation"`); i < 0 || !strings.Contains(page[i:], "同意 · ") || !strings.Contains(page[i:], "interviewer") {
+		t.Errorf("the agreement is not shown on the interview:\n%s", page)
 	}
 }

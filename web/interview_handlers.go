@@ -294,9 +294,9 @@ func (s *Server) breakOff(c echo.Context) error {
 	}
 	switch res.Code {
 	case dialer.CodePartial:
-		return c.Redirect(http.StatusSeeOther, "/calls?msg=partial")
+		return c.Redirect(http.StatusSeeOther, workHome(c)+"?msg=partial")
 	case dialer.CodeBreakOff:
-		return c.Redirect(http.StatusSeeOther, "/calls?msg=breakoff")
+		return c.Redirect(http.StatusSeeOther, workHome(c)+"?msg=breakoff")
 	}
-	return c.Redirect(http.StatusSeeOther, "/calls?msg=callback")
+	return c.Redirect(http.StatusSeeOther, workHome(c)+"?msg=callback")
 }

@@ -68,6 +68,14 @@ type interviewPage struct {
 	Reviewer bool
 	// Recordings of the calls on the interview's case, for reviewers.
 	Recordings []dialer.Recording
+	// Phone is a telephone interview, whose respondent's agreement to take
+	// part is recorded on the case page; Consent is the last answer
+	// recorded before it ended, nil when none was: such an interview is
+	// flagged here rather than refused at submission, since refusing would
+	// throw away what a respondent has already answered, while a reviewer
+	// can ask the interviewer and mark it invalid.
+	Phone   bool
+	Consent *dialer.Consent
 }
 
 // viewInterview loads an interview for the signed-in user: supervisors and
@@ -156,11 +164,24 @@ func (s *Server) showInterview(c echo.Context, status int, iv *survey.StoredInte
 			return err
 		}
 	}
-	title := core.Text{ZH: "访问 #" + strconv.FormatInt(iv.ID, 10), EN: "Interview #" + strconv.FormatInt(iv.ID, 10)}
-	return s.renderView(c, status, "interview_review", &view{Title: title, Err: msg, Data: interviewPage{
+	d := interviewPage{
 		IV: iv, Q: q, Rows: rows, Changes: rows2, Edits: edits, Paradata: pd,
 		Answers: answers, Errors: errs, Districts: ds, Reviewer: reviewer, Recordings: recs,
-	}})
+		Phone: iv.Mode == "phone" && iv.CaseID != nil,
+	}
+	if d.Phone {
+		cs, err := dialer.Consents(ctx, s.db, *iv.CaseID)
+		if err != nil {
+			return err
+		}
+		for i := range cs {
+			if !cs[i].CreatedAt.After(iv.CompletedAt) {
+				d.Consent = &cs[i]
+			}
+		}
+	}
+	title := core.Text{ZH: "访问 #" + strconv.FormatInt(iv.ID, 10), EN: "Interview #" + strconv.FormatInt(iv.ID, 10)}
+	return s.renderView(c, status, "interview_review", &view{Title: title, Err: msg, Data: d})
 }
 
 func version(c echo.Context) int {

@@ -74,7 +74,7 @@ LIMIT $5 OFFSET $6
 
 -- name: survey/lock-for-approval
 -- The interviews of wave $1 among $2, locked for a bulk approval.
-SELECT id, review_status FROM interviews WHERE wave_id = $1 AND id = ANY ($2::bigint[]) ORDER BY id FOR UPDATE
+SELECT id, review_status, coalesce(interviewer_id, 0) AS interviewer_id FROM interviews WHERE wave_id = $1 AND id = ANY ($2::bigint[]) ORDER BY id FOR UPDATE
 
 -- name: survey/approve-many
 UPDATE interviews SET review_status = 'approved', review_note = '', reviewed_by = $2, reviewed_at = now(),
