@@ -30,8 +30,17 @@ func chromiumPath(t *testing.T) string {
 	return ""
 }
 
-// newBrowser starts a headless Chromium with a fresh profile.
+// newBrowser starts a headless Chromium with a fresh profile, for a test
+// of at most eight minutes in it (minutes on a machine shared with other
+// test packages that take seconds alone).
 func newBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) (context.Context, string) {
+	t.Helper()
+	return newBrowserFor(t, 8*time.Minute, extra...)
+}
+
+// newBrowserFor is newBrowser for a test that may take longer in the
+// browser, such as one that walks every page.
+func newBrowserFor(t *testing.T, limit time.Duration, extra ...chromedp.ExecAllocatorOption) (context.Context, string) {
 	t.Helper()
 	// Chromium may still write to its profile while it shuts down, so the
 	// profile is removed after the browser is gone, not by t.TempDir.
@@ -57,7 +66,7 @@ func newBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) (context.Co
 	t.Cleanup(cancel)
 	ctx, cancel2 := chromedp.NewContext(actx)
 	t.Cleanup(func() { chromedp.Cancel(ctx); cancel2() })
-	ctx, cancel3 := context.WithTimeout(ctx, 8*time.Minute)
+	ctx, cancel3 := context.WithTimeout(ctx, limit)
 	t.Cleanup(cancel3)
 	downloads := t.TempDir()
 	if err := chromedp.Run(ctx, browser.SetDownloadBehavior(browser.SetDownloadBehaviorBehaviorAllow).WithDownloadPath(downloads).WithEventsEnabled(true)); err != nil {

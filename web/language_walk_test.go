@@ -105,6 +105,11 @@ func newWalkFixture(t *testing.T) *walkFixture {
 			t.Fatalf("outcome %s: %d %s", o, res.StatusCode, readAll(res))
 		}
 	}
+	// A respondent who declines on hearing the consent script.
+	declined := iv.nextCase()
+	if res := iv.post("/cases/"+declined+"/participation", url.Values{"answer": {"no"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("consent declined: %d %s", res.StatusCode, readAll(res))
+	}
 	id := iv.nextCase()
 	appt := time.Now().Add(26 * time.Hour).In(time.FixedZone("CST", 8*3600)).Format("2006-01-02T15:04")
 	if res := iv.post("/cases/"+id+"/outcome", url.Values{"outcome": {"appointment"}, "appointment": {appt}}); res.StatusCode != http.StatusSeeOther {
@@ -408,7 +413,8 @@ func TestEveryPageInOneLanguage(t *testing.T) {
 	if len(missing) > 0 {
 		t.Fatalf("pages neither walked nor skipped with a reason: %v", missing)
 	}
-	ctx, _ := newBrowser(t)
+	// Every page for every role in two languages: longer than most tests.
+	ctx, _ := newBrowserFor(t, 10*time.Minute)
 	base := w.srv.URL
 	problems := map[string][]string{} // problem → who met it
 	visit := func(lang, who, path string) {
@@ -512,8 +518,11 @@ func mainText(page string) (text, codes string) {
 }
 
 var (
-	tagRe    = regexp.MustCompile(`<[^>]*>`)
-	codeElem = regexp.MustCompile(`(?s)<(code|kbd)\b[^>]*>.*?</(code|kbd)>`)
+	tagRe     = regexp.MustCompile(`<[^>]*>`)
+	textareas = regexp.MustCompile(`(?s)<textarea\b[^>]*>.*?</textarea>`)
+	// Codes as the walk reads them: code and kbd, and what is marked
+	// translate="no" (the editor's question identifiers).
+	codeElem = regexp.MustCompile(`(?s)<(code|kbd)\b[^>]*>.*?</(code|kbd)>|<option\b[^>]*\btranslate="no"[^>]*>.*?</option>`)
 )
 
 // TestErrorsInOneLanguage makes the mistakes people make — a schedule in
@@ -531,9 +540,23 @@ func TestErrorsInOneLanguage(t *testing.T) {
 	names = append(names, districts...)
 	own = append(own, names...)
 	sort.Slice(own, func(i, j int) bool { return len(own[i]) > len(own[j]) })
+	var baseID int64
+	if err := fx.db.Get(&baseID, `SELECT questionnaire_id FROM waves WHERE name = $1`, fx.wave); err != nil {
+		t.Fatal(err)
+	}
+	var def string
+	fx.db.Get(&def, `SELECT definition FROM questionnaires WHERE id = $1`, baseID)
+	base, err := survey.ParseQuestionnaire([]byte(def))
+	if err != nil {
+		t.Fatal(err)
+	}
+	editPath := "/questionnaires/" + strconv.FormatInt(baseID, 10) + "/edit"
 	for _, lang := range []string{"zh", "en"} {
 		c := fx.signIn(t, "admin")
 		c.http.Jar.SetCookies(mustURL(fx.srv.URL), []*http.Cookie{{Name: "lang", Value: lang, Path: "/"}})
+		iv := fx.signIn(t, "interviewer")
+		iv.http.Jar.SetCookies(mustURL(fx.srv.URL), []*http.Cookie{{Name: "lang", Value: lang, Path: "/"}})
+		held := iv.nextCase()
 		type attempt struct {
 			what string
 			res  func() (*http.Response, string)
@@ -574,6 +597,18 @@ func TestErrorsInOneLanguage(t *testing.T) {
 			{"a group's wave that does not exist", post("/teams/wave", url.Values{"team": {"一组"}, "wave": {"没有这一轮"}})},
 			{"a group name too long", post("/teams/wave", url.Values{"team": {strings.Repeat("组", 200)}, "wave": {fx.wave}})},
 			{"a call-back search with too few digits", post("/callbacks", url.Values{"digits": {"12"}})},
+			{"an English consent question without the Chinese", func() (*http.Response, string) {
+				form := editorForm(editQuestions(base), "save")
+				form.Set("consent_zh", "")
+				form.Set("consent_en", "May I ask you a few questions?")
+				res := c.post(editPath, form)
+				// The editor gives back what was typed, in both languages.
+				return res, textareas.ReplaceAllString(readAll(res), "")
+			}},
+			{"a consent answer that is neither", func() (*http.Response, string) {
+				res := iv.post("/cases/"+held+"/participation", url.Values{"answer": {"maybe"}})
+				return res, readAll(res)
+			}},
 			{"a bulk approval of a set that changed", post("/waves/"+fx.wave+"/reviews/approve", url.Values{"ids": {"999999"}, "count": {"1"}})},
 		} {
 			res, page := a.res()

@@ -213,6 +213,13 @@ func questionName(i int, id string) core.Text {
 
 var problemPath = regexp.MustCompile(`^questions\[(\d+)\]`)
 
+// scriptFieldNames name the script's fields as the editor labels them, so
+// a problem in one says which ("the text is empty" alone does not).
+var scriptFieldNames = map[string]core.Text{
+	"introduction.zh": {ZH: "开场白（中文）", EN: "Introduction (Chinese)"},
+	"consent.zh":      {ZH: "知情同意（中文）", EN: "Consent question (Chinese)"},
+}
+
 // checkEdited checks the edited definition exactly as an upload is
 // checked: the same JSON through survey.ParseQuestionnaire. Problems
 // inside a question name it.
@@ -236,6 +243,8 @@ func checkEdited(q *survey.Questionnaire) (*survey.Questionnaire, []core.Text, e
 				id = q.Questions[i].ID
 			}
 			name := questionName(i, id)
+			t = core.Text{ZH: name.ZH + "：" + t.ZH, EN: name.EN + ": " + t.EN}
+		} else if name, ok := scriptFieldNames[p.Path]; ok {
 			t = core.Text{ZH: name.ZH + "：" + t.ZH, EN: name.EN + ": " + t.EN}
 		}
 		out = append(out, t)

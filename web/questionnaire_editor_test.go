@@ -182,6 +182,8 @@ func TestEditorSetsTheConsentScript(t *testing.T) {
 	form.Set("consent_en", "May I ask you a few questions?")
 	if res := admin.post(path, form); res.StatusCode != http.StatusUnprocessableEntity {
 		t.Fatalf("an English consent without the Chinese: %d", res.StatusCode)
+	} else if body := readAll(res); !strings.Contains(body, "知情同意（中文）：文字为空") {
+		t.Errorf("the problem does not name the field:\n%s", body)
 	}
 	form.Set("consent_zh", "可以耽误您五分钟，问几个问题吗？")
 	res := admin.post(path, form)

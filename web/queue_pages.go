@@ -129,6 +129,7 @@ var auditActionNames = map[string]core.Text{
 	"paper-accept":            {ZH: "纸质问卷入库", EN: "paper form accepted"},
 	"paper-key":               {ZH: "纸质问卷录入", EN: "paper form keyed"},
 	"paper-resolve":           {ZH: "纸质问卷裁定", EN: "paper form differences decided"},
+	"participation-consent":   {ZH: "受访者是否同意受访", EN: "respondent's consent"},
 	"password-change":         {ZH: "修改密码", EN: "password changed"},
 	"phone-uri":               {ZH: "设置话机", EN: "phone set"},
 	"publish-scores":          {ZH: "发布得分", EN: "scores published"},
