@@ -93,7 +93,7 @@ func TestBrowserEveningShift(t *testing.T) {
 			}
 		}
 	}
-	mustRun(t, ctx, chromedp.Navigate(base+"/calls"), chromedp.WaitVisible("#next-case", chromedp.ByID), press("n"))
+	mustRun(t, ctx, fromCalls(base, "n"))
 
 	// Ten cases, each outcome by its key; the next case opens by itself.
 	const note = "晚上8点后打，找王先生的女儿"
@@ -213,9 +213,7 @@ func TestBrowserEveningShift(t *testing.T) {
 	var notes string
 	mustRun(t, ctx2,
 		keySignIn(base, "interviewer2"),
-		chromedp.Navigate(base+"/calls"),
-		chromedp.WaitVisible("#next-case", chromedp.ByID),
-		press("n"),
+		fromCalls(base, "n"),
 		chromedp.WaitVisible("#notes", chromedp.ByID),
 		chromedp.Location(&loc),
 		chromedp.Text("#notes", &notes, chromedp.ByID),

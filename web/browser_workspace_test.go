@@ -56,14 +56,22 @@ func TestBrowserSupervisorChoosesWave(t *testing.T) {
 	}
 	mustRun(t, ctx,
 		signInBrowser(base, "interviewer"),
-		chromedp.Navigate(base+"/calls"),
-		chromedp.WaitVisible("#next-case", chromedp.ByID),
-		press("n"),
+		fromCalls(base, "n"),
 		chromedp.WaitVisible("#dial", chromedp.ByID),
 		chromedp.Location(&loc),
 	)
 	if got := waveOfCase(t, fx, caseIDOf(t, loc)); got != fx.wave {
 		t.Fatalf("the next case is of %s, want the chosen %s", got, fx.wave)
+	}
+}
+
+// fromCalls opens the calls page with nothing held and presses key there:
+// N for the next case, B for a call-back.
+func fromCalls(base, key string) chromedp.Tasks {
+	return chromedp.Tasks{
+		chromedp.Navigate(base + "/calls"),
+		chromedp.WaitVisible("#next-case", chromedp.ByID),
+		press(key),
 	}
 }
 
@@ -79,9 +87,7 @@ func TestBrowserNoteSeenByNextInterviewer(t *testing.T) {
 	var loc, loc2, text string
 	mustRun(t, ctx,
 		signInBrowser(base, "interviewer"),
-		chromedp.Navigate(base+"/calls"),
-		chromedp.WaitVisible("#next-case", chromedp.ByID),
-		press("n"),
+		fromCalls(base, "n"),
 		chromedp.WaitVisible("#dial", chromedp.ByID),
 		chromedp.Location(&loc),
 		chromedp.Click("#note-only", chromedp.ByID),
@@ -112,9 +118,7 @@ func TestBrowserNoteSeenByNextInterviewer(t *testing.T) {
 	fx.db.MustExec(`UPDATE cases SET next_at = now() - interval '1 second' WHERE id = $1`, id)
 	mustRun(t, ctx,
 		signInBrowser(base, "interviewer2"),
-		chromedp.Navigate(base+"/calls"),
-		chromedp.WaitVisible("#next-case", chromedp.ByID),
-		press("n"),
+		fromCalls(base, "n"),
 		chromedp.WaitVisible("#notes", chromedp.ByID),
 		chromedp.Location(&loc),
 		chromedp.Text("#notes", &text, chromedp.ByID),
@@ -142,9 +146,7 @@ func TestBrowserCallbackFoundByLastDigits(t *testing.T) {
 	var masked, loc, notes, dial string
 	mustRun(t, ctx,
 		signInBrowser(base, "interviewer"),
-		chromedp.Navigate(base+"/calls"),
-		chromedp.WaitVisible("#next-case", chromedp.ByID),
-		press("b"),
+		fromCalls(base, "b"),
 		chromedp.WaitVisible("#digits", chromedp.ByID),
 		chromedp.SendKeys("#digits", end, chromedp.ByID),
 		press(kb.Enter),
@@ -175,9 +177,7 @@ func TestBrowserKeyboardFlow(t *testing.T) {
 	var loc, loc2, loc3, text, picked, district, focused, invalid string
 	mustRun(t, ctx,
 		signInBrowser(base, "interviewer"),
-		chromedp.Navigate(base+"/calls"),
-		chromedp.WaitVisible("#next-case", chromedp.ByID),
-		press("n"),
+		fromCalls(base, "n"),
 		chromedp.WaitVisible("#dial", chromedp.ByID),
 		chromedp.Location(&loc),
 		chromedp.Navigate(base+"/calls"),
